@@ -1,0 +1,46 @@
+package dev.skiff;
+
+import dev.skiff.config.Config;
+import dev.skiff.config.ConfigException;
+import dev.skiff.config.ConfigLoader;
+import dev.skiff.config.ProviderConfig;
+import java.lang.management.ManagementFactory;
+
+/** Command-line entry: load configuration, start, and stop cleanly on SIGTERM / Ctrl-C. */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) throws Exception {
+        Config config;
+        try {
+            config = ConfigLoader.load();
+        } catch (ConfigException e) {
+            System.err.println("skiff: invalid configuration: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Skiff skiff;
+        try {
+            skiff = Skiff.start(config);
+        } catch (Exception e) {
+            System.err.println("skiff: cannot start: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(skiff::close, "skiff-shutdown"));
+
+        StringBuilder sb = new StringBuilder();
+        sb.append("skiff: serving on ").append(config.host()).append(':').append(skiff.port())
+                .append(" (").append(skiff.transportName()).append(", ").append(config.ioThreads()).append(" threads)");
+        if (config.providers().isEmpty()) {
+            sb.append("\nskiff: no provider is configured; set e.g. OPENAI_API_KEY, or OLLAMA_BASE_URL for a local server");
+        }
+        for (ProviderConfig p : config.providers()) {
+            sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(p.baseUrl());
+        }
+        if (config.masterKey() == null) {
+            sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to anyone who can reach this port");
+        }
+        System.err.println(sb);
+    }
+}

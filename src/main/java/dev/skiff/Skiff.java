@@ -1,0 +1,84 @@
+package dev.skiff;
+
+import dev.skiff.config.Config;
+import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.observe.UsageLog;
+import dev.skiff.provider.Provider;
+import dev.skiff.routing.ModelCatalog;
+import dev.skiff.server.Gateway;
+import dev.skiff.server.SkiffServer;
+import dev.skiff.server.Transport;
+import dev.skiff.upstream.ProxySettings;
+import dev.skiff.upstream.UpstreamClient;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** A running gateway: everything wired from one {@link Config}. */
+public final class Skiff implements AutoCloseable {
+    private final Config config;
+    private final EventLoopGroup group;
+    private final SkiffServer server;
+    private final UsageLog usageLog;
+    private final ModelCatalog catalog;
+    private final Transport transport;
+
+    private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ModelCatalog catalog) {
+        this.config = config;
+        this.transport = transport;
+        this.group = group;
+        this.server = server;
+        this.usageLog = usageLog;
+        this.catalog = catalog;
+    }
+
+    public static Skiff start(Config config) throws IOException, InterruptedException {
+        return start(config, System.getenv());
+    }
+
+    /** Starts with {@code env} as the source of proxy settings (tests pass their own). */
+    public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
+        Transport transport = Transport.best();
+        EventLoopGroup group = transport.newGroup(config.ioThreads());
+        UsageLog usageLog = UsageLog.open(config.usageLog());
+        try {
+            List<Provider> providers = config.providers().stream().map(Provider::new).toList();
+            UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env), providers);
+            ModelCatalog catalog = new ModelCatalog(providers);
+            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, usageLog);
+            SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
+            catalog.start(upstream, group, config.modelsRefresh());
+            gateway.markReady();
+            return new Skiff(config, transport, group, server, usageLog, catalog);
+        } catch (RuntimeException | InterruptedException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            usageLog.close();
+            throw e;
+        }
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    public ModelCatalog catalog() {
+        return catalog;
+    }
+
+    public String transportName() {
+        return transport.name();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        usageLog.close();
+    }
+}

@@ -1,0 +1,31 @@
+package dev.skiff.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything Skiff needs to serve, resolved from the YAML file and the environment.
+ *
+ * @param host           address to bind
+ * @param port           port to serve on
+ * @param ioThreads      event-loop threads shared by the server and the upstream client
+ * @param maxBodyBytes   largest request body accepted
+ * @param masterKey      when set, required on {@code /v1/*}; null serves openly
+ * @param timeouts       upstream limits
+ * @param modelsRefresh  how often provider model listings are fetched again
+ * @param usageLog       {@code stdout}, {@code off}, or a file path for the per-request usage lines
+ * @param providers      configured providers, in a stable order
+ */
+public record Config(String host, int port, int ioThreads, long maxBodyBytes, String masterKey, Timeouts timeouts,
+                     Duration modelsRefresh, String usageLog, List<ProviderConfig> providers) {
+    public Config {
+        providers = List.copyOf(providers);
+    }
+
+    @Override
+    public String toString() {
+        return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", maxBodyBytes=" + maxBodyBytes
+                + ", masterKey=" + (masterKey == null ? "unset" : "set") + ", " + timeouts + ", modelsRefresh="
+                + modelsRefresh + ", usageLog=" + usageLog + ", providers=" + providers + "]";
+    }
+}

@@ -1,0 +1,320 @@
+package dev.skiff.config;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+
+/**
+ * Builds the {@link Config} from an optional YAML file ({@code SKIFF_CONFIG}, else {@code config.yaml}
+ * when present) and the environment, which wins over the file. Provider variables use the names
+ * other gateways' users already have: {@code OPENAI_API_KEY}, {@code OPENAI_BASE_URL}, and a suffix
+ * for another instance of the same type ({@code OPENAI_EAST_API_KEY} is provider {@code openai-east}).
+ */
+public final class ConfigLoader {
+    private static final List<String> PROVIDER_KEYS = List.of("API_KEY", "BASE_URL", "MODELS");
+    private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
+
+    private final Map<String, String> env;
+
+    private ConfigLoader(Map<String, String> env) {
+        this.env = env;
+    }
+
+    /** Loads from the process environment and the working directory. */
+    public static Config load() {
+        return load(System.getenv(), Path.of("."));
+    }
+
+    public static Config load(Map<String, String> env, Path workingDir) {
+        return new ConfigLoader(env).build(workingDir);
+    }
+
+    private Config build(Path workingDir) {
+        Map<String, Object> yaml = readYaml(workingDir);
+        Map<String, Object> server = section(yaml, "server");
+        Map<String, Object> timeouts = section(yaml, "timeouts");
+        Timeouts defaults = Timeouts.defaults();
+
+        String host = string("SKIFF_HOST", server, "host", "server.host", "0.0.0.0");
+        String portText = env.getOrDefault("PORT", null);
+        int port = portText != null
+                ? parsePort("PORT", portText)
+                : parsePort("server.port / SKIFF_PORT", string("SKIFF_PORT", server, "port", "server.port", "8080"));
+        int ioThreads = parsePositiveInt("SKIFF_IO_THREADS / server.io_threads",
+                string("SKIFF_IO_THREADS", server, "io_threads", "server.io_threads",
+                        String.valueOf(Runtime.getRuntime().availableProcessors())));
+        long maxBody = parseSize("SKIFF_MAX_BODY_BYTES / server.max_body_bytes",
+                string("SKIFF_MAX_BODY_BYTES", server, "max_body_bytes", "server.max_body_bytes", "10MB"));
+        String masterKey = emptyToNull(string("SKIFF_MASTER_KEY", server, "master_key", "server.master_key", null));
+
+        Timeouts t = new Timeouts(
+                duration("SKIFF_CONNECT_TIMEOUT", timeouts, "connect", defaults.connect()),
+                duration("SKIFF_FIRST_BYTE_TIMEOUT", timeouts, "first_byte", defaults.firstByte()),
+                duration("SKIFF_IDLE_TIMEOUT", timeouts, "idle", defaults.idle()),
+                duration("SKIFF_TOTAL_TIMEOUT", timeouts, "total", defaults.total()));
+        Duration refresh = parseDuration("SKIFF_MODELS_REFRESH / models_refresh",
+                string("SKIFF_MODELS_REFRESH", yaml, "models_refresh", "models_refresh", "5m"));
+        String usageLog = string("SKIFF_USAGE_LOG", yaml, "usage_log", "usage_log", "stdout");
+
+        return new Config(host, port, ioThreads, maxBody, masterKey, t, refresh, usageLog, providers(yaml));
+    }
+
+    // ---- providers -------------------------------------------------------------------------
+
+    /** Mutable while merging file and environment; frozen into a {@link ProviderConfig}. */
+    private static final class Draft {
+        final String name;
+        ProviderType type;
+        String apiKey, baseUrl, models;
+        String origin; // the setting that introduced it, for error messages
+
+        Draft(String name, String origin) {
+            this.name = name;
+            this.origin = origin;
+        }
+    }
+
+    private List<ProviderConfig> providers(Map<String, Object> yaml) {
+        Map<String, Draft> drafts = new LinkedHashMap<>();
+        Map<String, Object> fromFile = section(yaml, "providers");
+        for (Map.Entry<String, Object> e : fromFile.entrySet()) {
+            String name = e.getKey();
+            String where = "providers." + name;
+            if (!(e.getValue() instanceof Map<?, ?> raw)) throw new ConfigException(where, "must be a mapping");
+            @SuppressWarnings("unchecked") Map<String, Object> p = (Map<String, Object>) raw;
+            Draft d = new Draft(name, where);
+            String typeId = scalar(p, "type", where + ".type");
+            if (typeId == null) typeId = name.contains("-") ? name.substring(0, name.indexOf('-')) : name;
+            d.type = ProviderType.fromId(typeId.toLowerCase(Locale.ROOT)).orElseThrow(() -> new ConfigException(
+                    where + ".type", "unknown provider type; known: " + knownTypes()));
+            d.apiKey = scalar(p, "api_key", where + ".api_key");
+            d.baseUrl = scalar(p, "base_url", where + ".base_url");
+            Object models = p.get("models");
+            if (models instanceof List<?> list) {
+                d.models = String.join(",", list.stream().map(String::valueOf).toList());
+            } else if (models != null) {
+                d.models = expand(String.valueOf(models), where + ".models");
+            }
+            drafts.put(name, d);
+        }
+
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String var = e.getKey();
+            for (ProviderType type : ProviderType.values()) {
+                String prefix = type.envPrefix() + "_";
+                if (!var.startsWith(prefix)) continue;
+                String rest = var.substring(prefix.length());
+                for (String key : PROVIDER_KEYS) {
+                    if (!rest.endsWith(key)) continue;
+                    String middle = rest.substring(0, rest.length() - key.length());
+                    if (!middle.isEmpty() && !middle.endsWith("_")) continue;
+                    String name = middle.isEmpty() ? type.id()
+                            : type.id() + "-" + middle.substring(0, middle.length() - 1).toLowerCase(Locale.ROOT).replace('_', '-');
+                    Draft d = drafts.computeIfAbsent(name, n -> new Draft(n, var));
+                    if (d.type == null) d.type = type;
+                    if (d.type != type) throw new ConfigException(var, "provider '" + name + "' is configured as type " + d.type.id());
+                    switch (key) {
+                        case "API_KEY" -> d.apiKey = e.getValue();
+                        case "BASE_URL" -> d.baseUrl = e.getValue();
+                        default -> d.models = e.getValue();
+                    }
+                }
+            }
+        }
+
+        List<ProviderConfig> out = new ArrayList<>();
+        for (Draft d : drafts.values()) {
+            ProviderConfig p = freeze(d);
+            if (p != null) out.add(p);
+        }
+        return out;
+    }
+
+    private ProviderConfig freeze(Draft d) {
+        String envBase = d.name.toUpperCase(Locale.ROOT).replace('-', '_');
+        if (!NAME.matcher(d.name).matches()) {
+            throw new ConfigException(d.origin, "provider name '" + d.name + "' must be lowercase letters, digits, '.', '_' or '-'");
+        }
+        String key = emptyToNull(d.apiKey);
+        String base = emptyToNull(d.baseUrl);
+        if (key == null && base == null) {
+            if (d.models != null) throw new ConfigException(d.origin, "models are listed for provider '" + d.name
+                    + "' but neither " + envBase + "_API_KEY nor " + envBase + "_BASE_URL is set");
+            return null;
+        }
+        if (base == null) {
+            base = d.type.defaultBaseUrl().orElseThrow(() -> new ConfigException(envBase + "_BASE_URL",
+                    "required for provider '" + d.name + "' (a local server has no default address)"));
+        }
+        URI uri = parseBaseUrl(envBase + "_BASE_URL", base);
+        List<String> models = d.models == null ? List.of()
+                : Arrays.stream(d.models.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+        return new ProviderConfig(d.name, d.type, uri, key, models);
+    }
+
+    private static URI parseBaseUrl(String setting, String text) {
+        String trimmed = text.strip();
+        while (trimmed.endsWith("/")) trimmed = trimmed.substring(0, trimmed.length() - 1);
+        try {
+            URI uri = new URI(trimmed);
+            String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http") && !scheme.equals("https")) {
+                throw new ConfigException(setting, "'" + text + "' must start with http:// or https://");
+            }
+            if (uri.getHost() == null) throw new ConfigException(setting, "'" + text + "' has no host");
+            if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+                throw new ConfigException(setting, "'" + text + "' must not have a query or fragment");
+            }
+            return uri;
+        } catch (URISyntaxException e) {
+            throw new ConfigException(setting, "'" + text + "' is not a URL (" + e.getReason() + ")");
+        }
+    }
+
+    private static String knownTypes() {
+        return String.join(", ", Arrays.stream(ProviderType.values()).map(ProviderType::id).toList());
+    }
+
+    // ---- YAML ------------------------------------------------------------------------------
+
+    private Map<String, Object> readYaml(Path workingDir) {
+        String configured = emptyToNull(env.get("SKIFF_CONFIG"));
+        Path file = configured != null ? workingDir.resolve(configured) : workingDir.resolve("config.yaml");
+        if (!Files.exists(file)) {
+            if (configured != null) throw new ConfigException("SKIFF_CONFIG", "file '" + configured + "' does not exist");
+            return Map.of();
+        }
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException("SKIFF_CONFIG", "cannot read '" + file + "': " + e.getMessage());
+        }
+        Object root;
+        try {
+            root = new Load(LoadSettings.builder().setLabel(file.toString()).build()).loadFromString(text);
+        } catch (RuntimeException e) {
+            throw new ConfigException(file.toString(), "invalid YAML: " + e.getMessage());
+        }
+        if (root == null) return Map.of();
+        if (!(root instanceof Map<?, ?> map)) throw new ConfigException(file.toString(), "the top level must be a mapping");
+        @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) map;
+        return m;
+    }
+
+    private static Map<String, Object> section(Map<String, Object> yaml, String name) {
+        Object v = yaml.get(name);
+        if (v == null) return Map.of();
+        if (!(v instanceof Map<?, ?> m)) throw new ConfigException(name, "must be a mapping");
+        @SuppressWarnings("unchecked") Map<String, Object> s = (Map<String, Object>) m;
+        return s;
+    }
+
+    private String scalar(Map<String, Object> map, String key, String where) {
+        Object v = map.get(key);
+        if (v == null) return null;
+        if (v instanceof Map<?, ?> || v instanceof List<?>) throw new ConfigException(where, "must be a single value");
+        return expand(String.valueOf(v), where);
+    }
+
+    /** {@code ${VAR}} in the file is replaced from the environment, so keys need not sit in it. */
+    private String expand(String value, String where) {
+        Matcher m = ENV_REF.matcher(value);
+        StringBuilder sb = new StringBuilder();
+        while (m.find()) {
+            String v = env.get(m.group(1));
+            if (v == null) throw new ConfigException(where, "refers to ${" + m.group(1) + "}, which is not set");
+            m.appendReplacement(sb, Matcher.quoteReplacement(v));
+        }
+        m.appendTail(sb);
+        return sb.toString();
+    }
+
+    private String string(String envVar, Map<String, Object> section, String key, String where, String dflt) {
+        String v = env.get(envVar);
+        if (v != null) return v;
+        v = scalar(section, key, where);
+        return v != null ? v : dflt;
+    }
+
+    private Duration duration(String envVar, Map<String, Object> section, String key, Duration dflt) {
+        String v = string(envVar, section, key, "timeouts." + key, null);
+        return v == null ? dflt : parseDuration(envVar + " / timeouts." + key, v);
+    }
+
+    // ---- value parsing ---------------------------------------------------------------------
+
+    static int parsePort(String setting, String text) {
+        int p = parseInt(setting, text);
+        if (p < 0 || p > 65535) throw new ConfigException(setting, "'" + text + "' is not a port (0-65535)");
+        return p;
+    }
+
+    static int parsePositiveInt(String setting, String text) {
+        int n = parseInt(setting, text);
+        if (n < 1) throw new ConfigException(setting, "'" + text + "' must be at least 1");
+        return n;
+    }
+
+    private static int parseInt(String setting, String text) {
+        try {
+            return Integer.parseInt(text.strip());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(setting, "'" + text + "' is not a whole number");
+        }
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+    static Duration parseDuration(String setting, String text) {
+        Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h)");
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        Duration d = switch (unit) {
+            case "ms" -> Duration.ofMillis(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofSeconds(n);
+        };
+        if (d.isZero()) throw new ConfigException(setting, "must be longer than zero");
+        return d;
+    }
+
+    private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
+
+    /** {@code 10MB}, {@code 512k}, or a number of bytes; units are binary (1 MB = 1024 KiB). */
+    static long parseSize(String setting, String text) {
+        Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a size (like 10MB, 512k, 1048576)");
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "b" : m.group(2);
+        long bytes = switch (unit.charAt(0)) {
+            case 'k' -> n << 10;
+            case 'm' -> n << 20;
+            case 'g' -> n << 30;
+            default -> n;
+        };
+        if (bytes < 1 || bytes > Integer.MAX_VALUE) throw new ConfigException(setting, "'" + text + "' must be between 1 byte and 2 GB");
+        return bytes;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

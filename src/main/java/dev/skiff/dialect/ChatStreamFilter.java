@@ -1,0 +1,106 @@
+package dev.skiff.dialect;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Watches an OpenAI chat-completion event stream on its way to the client: takes the usage from it,
+ * notes the {@code [DONE]} terminator, and, when Skiff itself asked upstream for usage, removes what
+ * that added (the usage-only final chunk and the {@code "usage":null} members) so the client sees
+ * exactly the stream it asked for.
+ */
+public final class ChatStreamFilter {
+    private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
+
+    private final boolean hideInjectedUsage;
+    private Usage usage = Usage.NONE;
+    private boolean done;
+
+    /** @param hideInjectedUsage true when the client did not ask for usage and Skiff did */
+    public ChatStreamFilter(boolean hideInjectedUsage) {
+        this.hideInjectedUsage = hideInjectedUsage;
+    }
+
+    public Usage usage() {
+        return usage;
+    }
+
+    /** Whether the {@code data: [DONE]} terminator went by. */
+    public boolean sawDone() {
+        return done;
+    }
+
+    /** Takes ownership of one whole event; returns what to send (maybe the same buffer), or null to drop it. */
+    public ByteBuf filter(ByteBuf event, ByteBufAllocator alloc) {
+        int start = event.readerIndex();
+        int end = event.writerIndex();
+        int data = dataStart(event, start, end);
+        if (data < 0) return event; // comments, keep-alives and other fields pass untouched
+        if (Bytes.startsWith(event, data, end, DONE)) {
+            done = true;
+            return event;
+        }
+        int key = Bytes.indexOf(event, data, end, USAGE_KEY);
+        if (key < 0) return event;
+        int colon = Bytes.skipWhitespace(event, key + USAGE_KEY.length, end);
+        if (colon >= end || event.getByte(colon) != ':') return event;
+        int value = Bytes.skipWhitespace(event, colon + 1, end);
+        if (value >= end) return event;
+        byte first = event.getByte(value);
+        if (first == '{') {
+            OpenAiUsage.Found found = OpenAiUsage.scan(event.slice(data, end - data));
+            if (found.usage() != Usage.NONE) usage = found.usage();
+            if (hideInjectedUsage && found.choicesEmpty()) {
+                event.release();
+                return null;
+            }
+            return event;
+        }
+        if (hideInjectedUsage && first == 'n' && Bytes.startsWith(event, value, end, NULL)) {
+            return withoutMember(event, key, value + NULL.length, alloc);
+        }
+        return event;
+    }
+
+    /** Position of the payload of the event's first {@code data:} line, or -1. */
+    private static int dataStart(ByteBuf event, int start, int end) {
+        int line = start;
+        while (line < end) {
+            if (Bytes.startsWith(event, line, end, DATA)) {
+                int p = line + DATA.length;
+                return p < end && event.getByte(p) == ' ' ? p + 1 : p;
+            }
+            int nl = event.indexOf(line, end, (byte) '\n');
+            if (nl < 0) return -1;
+            line = nl + 1;
+        }
+        return -1;
+    }
+
+    /** Removes the member spanning {@code [keyStart, valueEnd)} together with the comma that joins it. */
+    private static ByteBuf withoutMember(ByteBuf event, int keyStart, int valueEnd, ByteBufAllocator alloc) {
+        int from = keyStart;
+        int to = valueEnd;
+        int before = from - 1;
+        while (before >= event.readerIndex() && isSpace(event.getByte(before))) before--;
+        if (before >= event.readerIndex() && event.getByte(before) == ',') {
+            from = before;
+        } else {
+            int after = Bytes.skipWhitespace(event, to, event.writerIndex());
+            if (after < event.writerIndex() && event.getByte(after) == ',') to = after + 1;
+        }
+        ByteBuf out = alloc.buffer(event.readableBytes());
+        out.writeBytes(event, event.readerIndex(), from - event.readerIndex());
+        out.writeBytes(event, to, event.writerIndex() - to);
+        event.release();
+        return out;
+    }
+
+    private static boolean isSpace(byte b) {
+        return b == ' ' || b == '\t' || b == '\r' || b == '\n';
+    }
+}

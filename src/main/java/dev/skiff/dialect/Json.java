@@ -1,0 +1,45 @@
+package dev.skiff.dialect;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** The one Jackson factory (thread-safe, buffer-recycling) and small writing helpers. */
+public final class Json {
+    public static final JsonFactory FACTORY = JsonFactory.builder().build();
+
+    private Json() {}
+
+    /** A writer callback that may throw Jackson's checked IOException. */
+    @FunctionalInterface
+    public interface Writer {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /** Writes JSON straight into a pooled buffer, avoiding an intermediate byte array. */
+    public static ByteBuf write(ByteBufAllocator alloc, Writer writer) {
+        ByteBuf buf = alloc.buffer(256);
+        try (JsonGenerator g = FACTORY.createGenerator((java.io.OutputStream) new ByteBufOutputStream(buf))) {
+            writer.write(g);
+        } catch (IOException e) {
+            buf.release();
+            throw new UncheckedIOException(e);
+        }
+        return buf;
+    }
+
+    /** The JSON string literal, quotes included, as UTF-8 bytes. */
+    public static byte[] quote(String s) {
+        byte[] inner = JsonStringEncoder.getInstance().quoteAsUTF8(s);
+        byte[] out = new byte[inner.length + 2];
+        out[0] = '"';
+        System.arraycopy(inner, 0, out, 1, inner.length);
+        out[out.length - 1] = '"';
+        return out;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.skiff.dialect;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * What the gateway needs to know about an OpenAI-style request body, read in one streaming pass
+ * without building a tree: the model (and where its value sits, so it can be rewritten in place),
+ * whether a stream is asked for, and where {@code stream_options} is. Everything else is only
+ * tokenized (which also proves the body is well-formed JSON) and left as bytes.
+ *
+ * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent.
+ */
+public record RequestScan(
+        int rootStart,
+        String model, int modelStart, int modelEnd,
+        boolean stream,
+        int streamOptionsStart, int streamOptionsEnd, boolean streamOptionsIsObject, boolean streamOptionsEmpty,
+        Boolean includeUsage, int includeUsageStart, int includeUsageEnd) {
+
+    /** Scans a body; throws {@link BadRequestException} for what the client must fix. */
+    public static RequestScan of(ByteBuf body) throws BadRequestException {
+        if (!body.isReadable()) throw new BadRequestException("The request body is empty; a JSON object is required.", null);
+        try (InputStream in = new ByteBufInputStream(body.duplicate());
+             JsonParser p = Json.FACTORY.createParser(in)) {
+            return scan(p);
+        } catch (StreamReadException e) {
+            throw new BadRequestException("The request body is not valid JSON: " + e.getOriginalMessage(), null);
+        } catch (IOException e) {
+            throw new BadRequestException("The request body could not be read: " + e.getMessage(), null);
+        }
+    }
+
+    private static RequestScan scan(JsonParser p) throws IOException, BadRequestException {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+            throw new BadRequestException("The request body must be a JSON object.", null);
+        }
+        int rootStart = offset(p.currentTokenLocation().getByteOffset());
+        String model = null;
+        int modelStart = -1, modelEnd = -1;
+        boolean stream = false;
+        int soStart = -1, soEnd = -1;
+        boolean soObject = false, soEmpty = true;
+        Boolean includeUsage = null;
+        int iuStart = -1, iuEnd = -1;
+
+        JsonToken t;
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            switch (field) {
+                case "model" -> {
+                    if (v != JsonToken.VALUE_STRING) throw new BadRequestException("'model' must be a string.", "model");
+                    modelStart = offset(p.currentTokenLocation().getByteOffset());
+                    model = p.getText();
+                    modelEnd = offset(p.currentLocation().getByteOffset());
+                }
+                case "stream" -> {
+                    if (v == JsonToken.VALUE_TRUE) stream = true;
+                    else if (v == JsonToken.VALUE_FALSE || v == JsonToken.VALUE_NULL) stream = false;
+                    else throw new BadRequestException("'stream' must be a boolean.", "stream");
+                }
+                case "stream_options" -> {
+                    soStart = offset(p.currentTokenLocation().getByteOffset());
+                    if (v == JsonToken.START_OBJECT) {
+                        soObject = true;
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            soEmpty = false;
+                            String name = p.currentName();
+                            JsonToken ov = p.nextToken();
+                            if (name.equals("include_usage") && (ov == JsonToken.VALUE_TRUE || ov == JsonToken.VALUE_FALSE)) {
+                                includeUsage = ov == JsonToken.VALUE_TRUE;
+                                iuStart = offset(p.currentTokenLocation().getByteOffset());
+                                iuEnd = iuStart + (includeUsage ? 4 : 5);
+                            } else {
+                                p.skipChildren();
+                            }
+                        }
+                    } else {
+                        p.skipChildren();
+                    }
+                    soEnd = offset(p.currentLocation().getByteOffset());
+                }
+                default -> p.skipChildren();
+            }
+        }
+        if (t != JsonToken.END_OBJECT) throw new BadRequestException("The request body is not valid JSON.", null);
+        if (p.nextToken() != null) throw new BadRequestException("The request body has content after the JSON object.", null);
+        if (model == null) throw new BadRequestException("'model' is required.", "model");
+        if (model.isBlank()) throw new BadRequestException("'model' must not be empty.", "model");
+        return new RequestScan(rootStart, model, modelStart, modelEnd, stream, soStart, soEnd, soObject, soEmpty,
+                includeUsage, iuStart, iuEnd);
+    }
+
+    private static int offset(long byteOffset) {
+        return (int) byteOffset;
+    }
+}

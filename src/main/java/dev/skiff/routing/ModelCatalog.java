@@ -1,0 +1,238 @@
+package dev.skiff.routing;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import dev.skiff.dialect.Json;
+import dev.skiff.provider.Provider;
+import dev.skiff.upstream.ExchangeListener;
+import dev.skiff.upstream.UpstreamClient;
+import dev.skiff.upstream.UpstreamFailure;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The models every provider serves, fetched from their listings in the background and refreshed
+ * periodically. Readers take an immutable snapshot, so the request path never waits for a provider:
+ * a slow or failing listing leaves that provider's last good models (or its configured list) in
+ * place and is reported in the listing as such.
+ */
+public final class ModelCatalog {
+    /** A model as a provider lists it. */
+    public record Model(String id, long created, String ownedBy) {}
+
+    /** What is known of one provider's listing. */
+    public record Listing(String status, List<Model> models, String error) {
+        static final String PENDING = "pending", OK = "ok", ERROR = "error";
+    }
+
+    /** Everything readers need, rebuilt whole on every change. */
+    public record Snapshot(Map<String, Listing> listings, Map<String, List<Provider>> providersByModel, byte[] listingJson) {}
+
+    private static final long MAX_LISTING_BYTES = 16 << 20;
+
+    private final List<Provider> providers;
+    private final AtomicReference<Snapshot> snapshot = new AtomicReference<>();
+    private final Map<String, Listing> listings = new LinkedHashMap<>(); // guarded by this
+
+    public ModelCatalog(List<Provider> providers) {
+        this.providers = List.copyOf(providers);
+        for (Provider p : providers) {
+            listings.put(p.name(), new Listing(Listing.PENDING, configured(p), null));
+        }
+        rebuild();
+    }
+
+    public Snapshot snapshot() {
+        return snapshot.get();
+    }
+
+    public List<Provider> providers() {
+        return providers;
+    }
+
+    /** Fetches every listing now and then every {@code every}. */
+    public void start(UpstreamClient client, EventLoopGroup group, Duration every) {
+        group.next().scheduleAtFixedRate(() -> refreshAll(client, group), 0, every.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public void refreshAll(UpstreamClient client, EventLoopGroup group) {
+        for (Provider p : providers) {
+            var loop = group.next();
+            loop.execute(() -> fetch(client, p, loop));
+        }
+    }
+
+    private void fetch(UpstreamClient client, Provider p, io.netty.channel.EventLoop loop) {
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, p.path("/models"));
+        p.applyHeaders(head.headers());
+        head.headers().set(HttpHeaderNames.ACCEPT, "application/json").set(HttpHeaderNames.CONTENT_LENGTH, 0);
+        client.send(p, loop, head, Unpooled.EMPTY_BUFFER, new ExchangeListener() {
+            private int status;
+            private final CompositeByteBuf body = ByteBufAllocator.DEFAULT.compositeBuffer();
+
+            @Override
+            public void onHead(HttpResponse response) {
+                status = response.status().code();
+            }
+
+            @Override
+            public void onContent(ByteBuf content) {
+                if (body.readableBytes() + content.readableBytes() > MAX_LISTING_BYTES) {
+                    content.release();
+                    return;
+                }
+                body.addComponent(true, content);
+            }
+
+            @Override
+            public void onEnd() {
+                try {
+                    if (status / 100 != 2) {
+                        String text = body.toString(StandardCharsets.UTF_8);
+                        failed(p, "HTTP " + status + (text.isBlank() ? "" : ": " + abbreviate(text)));
+                    } else {
+                        succeeded(p, parse(body));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    failed(p, "unreadable model listing: " + e.getMessage());
+                } finally {
+                    body.release();
+                }
+            }
+
+            @Override
+            public void onFailure(UpstreamFailure failure) {
+                body.release();
+                failed(p, failure.message());
+            }
+        });
+    }
+
+    synchronized void succeeded(Provider p, List<Model> listed) {
+        Map<String, Model> merged = new LinkedHashMap<>();
+        for (Model m : listed) merged.put(m.id(), m);
+        for (Model m : configured(p)) merged.putIfAbsent(m.id(), m);
+        listings.put(p.name(), new Listing(Listing.OK, List.copyOf(merged.values()), null));
+        rebuild();
+    }
+
+    synchronized void failed(Provider p, String error) {
+        Listing before = listings.get(p.name());
+        listings.put(p.name(), new Listing(Listing.ERROR, before.models(), error));
+        rebuild();
+    }
+
+    private synchronized void rebuild() {
+        Map<String, List<Provider>> byModel = new HashMap<>();
+        Map<String, Provider> byName = new HashMap<>();
+        for (Provider p : providers) byName.put(p.name(), p);
+        for (Map.Entry<String, Listing> e : listings.entrySet()) {
+            Provider p = byName.get(e.getKey());
+            for (Model m : e.getValue().models()) {
+                byModel.computeIfAbsent(m.id(), k -> new ArrayList<>(1)).add(p);
+            }
+        }
+        byModel.replaceAll((k, v) -> List.copyOf(v));
+        Map<String, Listing> frozen = Map.copyOf(listings);
+        snapshot.set(new Snapshot(frozen, Map.copyOf(byModel), render(listings)));
+    }
+
+    /** The OpenAI model list, ids qualified as provider/model, plus each provider's listing status. */
+    private static byte[] render(Map<String, Listing> listings) {
+        ByteBuf buf = Json.write(ByteBufAllocator.DEFAULT, g -> {
+            g.writeStartObject();
+            g.writeStringField("object", "list");
+            g.writeArrayFieldStart("data");
+            for (Map.Entry<String, Listing> e : listings.entrySet()) {
+                for (Model m : e.getValue().models()) {
+                    g.writeStartObject();
+                    g.writeStringField("id", e.getKey() + "/" + m.id());
+                    g.writeStringField("object", "model");
+                    g.writeNumberField("created", m.created());
+                    g.writeStringField("owned_by", m.ownedBy() != null ? m.ownedBy() : e.getKey());
+                    g.writeEndObject();
+                }
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("providers");
+            for (Map.Entry<String, Listing> e : listings.entrySet()) {
+                g.writeStartObject();
+                g.writeStringField("name", e.getKey());
+                g.writeStringField("status", e.getValue().status());
+                g.writeNumberField("models", e.getValue().models().size());
+                if (e.getValue().error() != null) g.writeStringField("error", e.getValue().error());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        });
+        try {
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static List<Model> configured(Provider p) {
+        return p.configuredModels().stream().map(id -> new Model(id, 0, p.name())).toList();
+    }
+
+    /** Reads {@code data[].id}, {@code created} and {@code owned_by} from an OpenAI model list. */
+    static List<Model> parse(ByteBuf body) throws IOException {
+        List<Model> out = new ArrayList<>();
+        try (InputStream in = new ByteBufInputStream(body.duplicate()); JsonParser p = Json.FACTORY.createParser(in)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("expected a JSON object");
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken v = p.nextToken();
+                if (!field.equals("data") || v != JsonToken.START_ARRAY) {
+                    p.skipChildren();
+                    continue;
+                }
+                while (p.nextToken() == JsonToken.START_OBJECT) {
+                    String id = null, owner = null;
+                    long created = 0;
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String name = p.currentName();
+                        JsonToken mv = p.nextToken();
+                        switch (name) {
+                            case "id" -> id = mv == JsonToken.VALUE_STRING ? p.getText() : null;
+                            case "created" -> created = mv == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
+                            case "owned_by" -> owner = mv == JsonToken.VALUE_STRING ? p.getText() : null;
+                            default -> p.skipChildren();
+                        }
+                    }
+                    if (id != null && !id.isBlank()) out.add(new Model(id, created, owner));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String abbreviate(String s) {
+        String flat = s.strip().replaceAll("\\s+", " ");
+        return flat.length() > 300 ? flat.substring(0, 300) + "..." : flat;
+    }
+}

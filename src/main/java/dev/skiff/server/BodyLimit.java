@@ -1,0 +1,30 @@
+package dev.skiff.server;
+
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+
+/**
+ * Gathers a request body up to the configured limit; a larger one is refused with 413 in OpenAI's
+ * error envelope, and the connection is closed since the rest of the body is still on the wire.
+ */
+final class BodyLimit extends HttpObjectAggregator {
+    private final long limit;
+
+    BodyLimit(int maxBytes) {
+        super(maxBytes);
+        this.limit = maxBytes;
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+        String requestId = RequestIds.accept(oversized.headers().get(Replies.X_REQUEST_ID));
+        var r = Replies.openAiError(ctx, 413, "The request body is larger than the limit of " + limit + " bytes.",
+                "invalid_request_error", null, "request_too_large", requestId);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,219 @@
+package dev.skiff.server;
+
+import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.BodyEdit;
+import dev.skiff.dialect.Json;
+import dev.skiff.dialect.RequestScan;
+import dev.skiff.observe.UsageLog;
+import dev.skiff.routing.ModelCatalog;
+import dev.skiff.routing.ModelRouter;
+import dev.skiff.routing.Route;
+import dev.skiff.routing.RouteException;
+import dev.skiff.upstream.UpstreamClient;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The path of every request, top to bottom: accept, authenticate, identify, admit, guard, route,
+ * hand to the provider, relay back, observe. Stages that later work fills in (identity, admission,
+ * guardrails) have their place marked here so the order stays visible in one file.
+ */
+public final class Gateway {
+    private static final byte[] HEALTH = "{\"status\":\"ok\"}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] READY = "{\"status\":\"ready\"}".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NOT_READY = "{\"status\":\"starting\"}".getBytes(StandardCharsets.US_ASCII);
+
+    /** The OpenAI-compatible endpoints that are proxied, and what they need. */
+    enum Endpoint {
+        CHAT("/chat/completions", true),
+        EMBEDDINGS("/embeddings", false);
+
+        final String upstreamPath;
+        final boolean canStream;
+
+        Endpoint(String upstreamPath, boolean canStream) {
+            this.upstreamPath = upstreamPath;
+            this.canStream = canStream;
+        }
+    }
+
+    private final MasterKeyAuth auth;
+    private final ModelCatalog catalog;
+    private final ModelRouter router;
+    private final UpstreamClient upstream;
+    private final UsageLog usageLog;
+    private volatile boolean ready;
+
+    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, UsageLog usageLog) {
+        this.auth = auth;
+        this.catalog = catalog;
+        this.router = new ModelRouter(catalog);
+        this.upstream = upstream;
+        this.usageLog = usageLog;
+    }
+
+    public void markReady() {
+        ready = true;
+    }
+
+    UsageLog usageLog() {
+        return usageLog;
+    }
+
+    /**
+     * Handles one request. Returns the proxied call when one was started (the connection then waits
+     * for it before the next request), or null when the response was written already.
+     * Always consumes {@code req}.
+     */
+    ProxyCall handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+        // accept
+        String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        try {
+            if (!req.decoderResult().isSuccess()) {
+                Replies.send(ctx, Replies.openAiError(ctx, 400, "The HTTP request is malformed.", "bad_request", requestId), false);
+                return null;
+            }
+            String path = pathOf(req.uri());
+            switch (path) {
+                case "/health" -> {
+                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET))
+                        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, HEALTH, requestId), keepAlive);
+                    return null;
+                }
+                case "/ready" -> {
+                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) {
+                        Replies.send(ctx, ready ? Replies.json(HttpResponseStatus.OK, READY, requestId)
+                                : Replies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, NOT_READY, requestId), keepAlive);
+                    }
+                    return null;
+                }
+                default -> {
+                }
+            }
+            if (!path.startsWith("/v1/")) {
+                Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                return null;
+            }
+
+            // authenticate
+            MasterKeyAuth.Verdict verdict = auth.check(req.headers());
+            if (!(verdict instanceof MasterKeyAuth.Allowed)) {
+                String message = verdict instanceof MasterKeyAuth.Missing
+                        ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
+                        : "Incorrect API key provided.";
+                Replies.send(ctx, Replies.openAiError(ctx, 401, message, "invalid_request_error", null, "invalid_api_key", requestId), keepAlive);
+                return null;
+            }
+
+            // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
+
+            return switch (path) {
+                case "/v1/chat/completions" -> allow(ctx, req, requestId, keepAlive, HttpMethod.POST)
+                        ? proxy(ctx, req, Endpoint.CHAT, requestId, keepAlive) : null;
+                case "/v1/embeddings" -> allow(ctx, req, requestId, keepAlive, HttpMethod.POST)
+                        ? proxy(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive) : null;
+                case "/v1/models" -> {
+                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) {
+                        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive);
+                    }
+                    yield null;
+                }
+                default -> {
+                    Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                    yield null;
+                }
+            };
+        } finally {
+            req.release();
+        }
+    }
+
+    /** Route, rewrite what must change, and start the upstream exchange. */
+    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
+        ByteBuf body = req.content();
+        RequestScan scan;
+        Route route;
+        try {
+            scan = RequestScan.of(body);
+            if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
+            route = router.resolve(scan.model());
+        } catch (BadRequestException e) {
+            Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
+            return null;
+        } catch (RouteException e) {
+            Replies.send(ctx, Replies.openAiError(ctx, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId), keepAlive);
+            return null;
+        }
+
+        // provider adapter: the OpenAI-compatible family takes the client's bytes as they are, with
+        // only the model name and the usage request changed.
+        BodyEdit edit = new BodyEdit();
+        if (!route.upstreamModel().equals(scan.model())) {
+            edit.replace(scan.modelStart(), scan.modelEnd(), Json.quote(route.upstreamModel()));
+        }
+        boolean injectUsage = scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
+        if (injectUsage) askForUsage(scan, edit);
+        ByteBuf upstreamBody = edit.apply(ctx.alloc(), body.retain());
+
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath));
+        HttpHeaders h = head.headers();
+        route.provider().applyHeaders(h);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, upstreamBody.readableBytes())
+                .set(HttpHeaderNames.ACCEPT, scan.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
+                .set(Replies.X_REQUEST_ID, requestId);
+
+        // relay back and observe: the call writes the response and records usage when it ends.
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage);
+        call.start(upstream, head, upstreamBody);
+        return call;
+    }
+
+    /**
+     * Streams report usage only when asked; Skiff asks on the client's behalf so that every stream is
+     * accounted for, and {@link dev.skiff.dialect.ChatStreamFilter} hides the extra data again.
+     */
+    private static void askForUsage(RequestScan scan, BodyEdit edit) {
+        if (scan.streamOptionsStart() < 0) {
+            edit.insert(scan.rootStart() + 1, "\"stream_options\":{\"include_usage\":true},");
+        } else if (!scan.streamOptionsIsObject()) {
+            edit.replace(scan.streamOptionsStart(), scan.streamOptionsEnd(), "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII));
+        } else if (scan.includeUsage() != null) {
+            edit.replace(scan.includeUsageStart(), scan.includeUsageEnd(), "true".getBytes(StandardCharsets.US_ASCII));
+        } else {
+            edit.insert(scan.streamOptionsStart() + 1, scan.streamOptionsEmpty() ? "\"include_usage\":true" : "\"include_usage\":true,");
+        }
+    }
+
+    private static boolean allow(ChannelHandlerContext ctx, HttpRequest req, String requestId, boolean keepAlive, HttpMethod method) {
+        if (req.method().equals(method)) return true;
+        var r = Replies.openAiError(ctx, 405, "Method " + req.method() + " is not allowed here; use " + method + ".",
+                "method_not_allowed", requestId);
+        r.headers().set(HttpHeaderNames.ALLOW, method.name());
+        Replies.send(ctx, r, keepAlive);
+        return false;
+    }
+
+    private static String pathOf(String uri) {
+        int q = uri.indexOf('?');
+        String p = q < 0 ? uri : uri.substring(0, q);
+        if (p.startsWith("http://") || p.startsWith("https://")) { // absolute-form request target
+            int slash = p.indexOf('/', p.indexOf("//") + 2);
+            p = slash < 0 ? "/" : p.substring(slash);
+        }
+        return p.length() > 1 && p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+    }
+}

@@ -1,0 +1,254 @@
+package dev.skiff.server;
+
+import dev.skiff.dialect.ChatStreamFilter;
+import dev.skiff.dialect.OpenAiErrors;
+import dev.skiff.dialect.OpenAiUsage;
+import dev.skiff.dialect.SseSplitter;
+import dev.skiff.dialect.Usage;
+import dev.skiff.observe.UsageRecord;
+import dev.skiff.routing.Route;
+import dev.skiff.upstream.Exchange;
+import dev.skiff.upstream.ExchangeListener;
+import dev.skiff.upstream.UpstreamClient;
+import dev.skiff.upstream.UpstreamFailure;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * One proxied request from the moment it is sent upstream: relays the response to the client (a
+ * stream chunk by chunk with a flush per chunk, anything else whole), turns upstream failures into
+ * errors in the client's dialect, and records usage when it ends. Runs on the client's event loop.
+ */
+final class ProxyCall implements ExchangeListener {
+    private static final int MAX_BUFFERED_RESPONSE = 64 << 20;
+
+    private final ChannelHandlerContext ctx;
+    private final Gateway gateway;
+    private final String requestId;
+    private final boolean keepAlive;
+    private final Gateway.Endpoint endpoint;
+    private final Route route;
+    private final String clientModel;
+    private final boolean stream;
+    private final boolean injectedUsage;
+    private final long startNanos = System.nanoTime();
+
+    private Exchange exchange;
+    private Runnable onFinished;
+    private int status;
+    private long firstByteNanos = -1;
+    private boolean finished;
+
+    // a relayed stream
+    private boolean streaming;
+    private SseSplitter splitter;
+    private ChatStreamFilter filter;
+    // a buffered response
+    private CompositeByteBuf buffered;
+    private HttpHeaders upstreamHeaders;
+
+    ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
+              Route route, String clientModel, boolean stream, boolean injectedUsage) {
+        this.ctx = ctx;
+        this.gateway = gateway;
+        this.requestId = requestId;
+        this.keepAlive = keepAlive;
+        this.endpoint = endpoint;
+        this.route = route;
+        this.clientModel = clientModel;
+        this.stream = stream;
+        this.injectedUsage = injectedUsage;
+    }
+
+    void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
+        exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+    }
+
+    /** Called once the response is complete or abandoned, to let the connection take its next request. */
+    void onFinished(Runnable r) {
+        if (finished) r.run();
+        else onFinished = r;
+    }
+
+    /** The client went away: stop the upstream request and free its connection. */
+    void cancel() {
+        if (finished) return;
+        exchange.cancel();
+        finish(499, Usage.NONE, "client closed the connection");
+    }
+
+    /** Follows the client's pace: stop reading upstream while the client's socket is full. */
+    void clientWritabilityChanged(boolean writable) {
+        if (!finished) exchange.setAutoRead(writable);
+    }
+
+    @Override
+    public void onHead(HttpResponse head) {
+        status = head.status().code();
+        firstByteNanos = System.nanoTime();
+        upstreamHeaders = head.headers();
+        String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        streaming = status / 100 == 2 && type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
+        if (!streaming) {
+            buffered = ctx.alloc().compositeBuffer(64);
+            return;
+        }
+        splitter = new SseSplitter(ctx.alloc());
+        filter = new ChatStreamFilter(injectedUsage);
+        HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
+        HttpHeaders h = r.headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, type)
+                .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+        decorate(h);
+        ctx.write(r, ctx.voidPromise());
+    }
+
+    @Override
+    public void onContent(ByteBuf content) {
+        if (finished) {
+            content.release();
+            return;
+        }
+        if (!streaming) {
+            if (buffered.readableBytes() + content.readableBytes() > MAX_BUFFERED_RESPONSE) {
+                content.release();
+                exchange.cancel();
+                fail(502, "The upstream response exceeded " + (MAX_BUFFERED_RESPONSE >> 20) + " MB.", "upstream_error");
+                return;
+            }
+            buffered.addComponent(true, content);
+            return;
+        }
+        splitter.feed(content, this::relayEvent);
+        ctx.flush();
+        if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
+    }
+
+    private void relayEvent(ByteBuf event) {
+        ByteBuf out = filter.filter(event, ctx.alloc());
+        if (out != null) ctx.write(new DefaultHttpContent(out), ctx.voidPromise());
+    }
+
+    @Override
+    public void onEnd() {
+        if (finished) return;
+        if (streaming) {
+            splitter.release();
+            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+            finish(status, filter.usage(), null);
+            return;
+        }
+        ByteBuf body = buffered;
+        buffered = null;
+        Usage usage = Usage.NONE;
+        if (status / 100 == 2) {
+            usage = OpenAiUsage.scan(body).usage();
+        } else if (!looksLikeErrorEnvelope(body)) {
+            // An upstream error that is not in OpenAI's shape (an HTML page from a proxy, plain text):
+            // keep its status and text, in the envelope clients parse.
+            String text = body.toString(StandardCharsets.UTF_8).strip();
+            body.release();
+            if (text.length() > 2000) text = text.substring(0, 2000) + "...";
+            String message = route.provider().name() + " returned HTTP " + status + (text.isEmpty() ? "" : ": " + text);
+            body = OpenAiErrors.envelope(ctx.alloc(), message, OpenAiErrors.typeFor(status), null, "upstream_error");
+        }
+        FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
+        String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
+        if (type != null && status / 100 == 2) r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+        decorate(r.headers());
+        Replies.send(ctx, r, keepAlive);
+        finish(status, usage, status / 100 == 2 ? null : "upstream status " + status);
+    }
+
+    @Override
+    public void onFailure(UpstreamFailure failure) {
+        if (finished) return;
+        String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout" : "upstream_unreachable";
+        if (streaming) {
+            // The client already has a 200 and part of the stream: say what happened in-band, then end.
+            splitter.release();
+            ByteBuf event = ctx.alloc().buffer();
+            event.writeCharSequence("data: ", StandardCharsets.US_ASCII);
+            ByteBuf envelope = OpenAiErrors.envelope(ctx.alloc(), failure.message(), "server_error", null, code);
+            event.writeBytes(envelope);
+            envelope.release();
+            event.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
+            ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+            finish(status, filter.usage(), failure.message());
+            return;
+        }
+        if (buffered != null) {
+            buffered.release();
+            buffered = null;
+        }
+        fail(failure.status(), failure.message(), code);
+    }
+
+    private void fail(int httpStatus, String message, String code) {
+        if (streaming) {
+            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
+            return;
+        }
+        if (buffered != null) {
+            buffered.release();
+            buffered = null;
+        }
+        Replies.send(ctx, Replies.openAiError(ctx, httpStatus, message, "server_error", null, code, requestId), keepAlive);
+        finish(httpStatus, Usage.NONE, message);
+    }
+
+    private void writeLast(LastHttpContent last) {
+        var f = ctx.writeAndFlush(last);
+        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Headers every relayed response carries: our request id, the provider, its rate-limit state. */
+    private void decorate(HttpHeaders h) {
+        h.set(Replies.X_REQUEST_ID, requestId);
+        h.set("x-skiff-provider", route.provider().name());
+        if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        for (Map.Entry<String, String> e : upstreamHeaders) {
+            String name = e.getKey();
+            if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12) || name.regionMatches(true, 0, "retry-after", 0, 11)) {
+                h.add(name, e.getValue());
+            }
+        }
+    }
+
+    private static boolean looksLikeErrorEnvelope(ByteBuf body) {
+        int start = dev.skiff.dialect.Bytes.skipWhitespace(body, body.readerIndex(), body.writerIndex());
+        if (start >= body.writerIndex() || body.getByte(start) != '{') return false;
+        return dev.skiff.dialect.Bytes.indexOf(body, start, body.writerIndex(), ERROR_KEY) >= 0;
+    }
+
+    private static final byte[] ERROR_KEY = "\"error\"".getBytes(StandardCharsets.US_ASCII);
+
+    private void finish(int finalStatus, Usage usage, String error) {
+        if (finished) return;
+        finished = true;
+        long now = System.nanoTime();
+        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
+                route.provider().name(), route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
+                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error));
+        if (onFinished != null) onFinished.run();
+    }
+}

@@ -1,0 +1,51 @@
+package dev.skiff.server;
+
+import dev.skiff.dialect.OpenAiErrors;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+/** Writing complete responses to the client: JSON bodies and OpenAI error envelopes. */
+final class Replies {
+    static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+
+    private Replies() {}
+
+    static FullHttpResponse json(HttpResponseStatus status, ByteBuf body, String requestId) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+        r.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(X_REQUEST_ID, requestId);
+        return r;
+    }
+
+    static FullHttpResponse json(HttpResponseStatus status, byte[] body, String requestId) {
+        return json(status, Unpooled.wrappedBuffer(body), requestId);
+    }
+
+    static FullHttpResponse openAiError(ChannelHandlerContext ctx, int status, String message, String type, String param,
+                                        String code, String requestId) {
+        ByteBuf body = OpenAiErrors.envelope(ctx.alloc(), message, type, param, code);
+        return json(HttpResponseStatus.valueOf(status), body, requestId);
+    }
+
+    static FullHttpResponse openAiError(ChannelHandlerContext ctx, int status, String message, String code, String requestId) {
+        return openAiError(ctx, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
+    }
+
+    /** Sends a complete response, closing the connection afterwards unless it is kept alive. */
+    static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+        if (!keepAlive) response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        var f = ctx.writeAndFlush(response);
+        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,240 @@
+package dev.skiff.upstream;
+
+import dev.skiff.config.Timeouts;
+import dev.skiff.provider.Provider;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request to a provider and its response, from connection to the last byte. Lives on a single
+ * event loop, so its state needs no synchronization.
+ *
+ * <p>A reused keep-alive connection may have been closed by the server while idle; when such a
+ * connection breaks before any response arrived, the request is sent once more on a fresh one.
+ * Timeouts are checked by one timer that is re-armed for the next deadline, not per chunk.
+ */
+public final class Exchange implements Runnable {
+    private enum Phase { CONNECTING, WAITING, BODY, DONE }
+
+    private final UpstreamClient client;
+    private final Provider provider;
+    private final EventLoop loop;
+    private final HttpRequest head;
+    private final Timeouts timeouts;
+    private final ExchangeListener listener;
+    private final long startNanos;
+
+    private ByteBuf body; // kept until a response arrives, for the one retry
+    private Phase phase = Phase.CONNECTING;
+    private Channel channel;
+    private UpstreamClient.UpstreamHandler handler;
+    private boolean reused;
+    private boolean retried;
+    private boolean keepAlive;
+    private long writtenNanos;
+    private long lastReadNanos;
+    private ScheduledFuture<?> timer;
+
+    Exchange(UpstreamClient client, Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener) {
+        this.client = client;
+        this.provider = provider;
+        this.loop = loop;
+        this.head = head;
+        this.body = body;
+        this.listener = listener;
+        this.timeouts = client.timeouts();
+        this.startNanos = System.nanoTime();
+    }
+
+    void start() {
+        arm(Math.min(timeouts.total().toNanos(), timeouts.connect().toNanos() + timeouts.firstByte().toNanos()));
+        Channel pooled = client.pool(provider).poll();
+        if (pooled != null) attach(pooled, true);
+        else connect();
+    }
+
+    /** Stops the exchange because the client went away: the connection is closed, not pooled. */
+    public void cancel() {
+        if (phase == Phase.DONE) return;
+        finish();
+        if (channel != null) channel.close();
+    }
+
+    public boolean isDone() {
+        return phase == Phase.DONE;
+    }
+
+    /** Pauses or resumes reading from upstream, to follow the client's pace. */
+    public void setAutoRead(boolean autoRead) {
+        if (channel != null && phase == Phase.BODY) channel.config().setAutoRead(autoRead);
+    }
+
+    private void connect() {
+        client.connect(provider, loop, (ch, cause) -> {
+            if (phase == Phase.DONE) {
+                if (ch != null) ch.close();
+                return;
+            }
+            if (ch == null) {
+                if (cause instanceof ConnectTimeoutException) {
+                    fail(UpstreamFailure.Kind.TIMEOUT, "connecting to " + provider.name() + " timed out after "
+                            + timeouts.connect().toMillis() + " ms");
+                } else {
+                    fail(UpstreamFailure.Kind.UNREACHABLE, provider.name() + " is unreachable: " + describe(cause));
+                }
+                return;
+            }
+            attach(ch, false);
+        });
+    }
+
+    private void attach(Channel ch, boolean wasPooled) {
+        channel = ch;
+        reused = wasPooled;
+        handler = ch.pipeline().get(UpstreamClient.UpstreamHandler.class);
+        handler.current = this;
+        phase = Phase.WAITING;
+        writtenNanos = System.nanoTime();
+        ch.write(head, ch.voidPromise());
+        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() && f.channel() == channel) onBroken(f.cause());
+        });
+    }
+
+    void onMessage(Object msg) {
+        if (phase == Phase.DONE) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        lastReadNanos = System.nanoTime();
+        if (msg instanceof HttpResponse response) {
+            if (response.status().code() == 100) { // an interim response: the real one follows
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            phase = Phase.BODY;
+            keepAlive = HttpUtil.isKeepAlive(response);
+            body.release();
+            body = null;
+            listener.onHead(response);
+            if (phase == Phase.DONE) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+        }
+        if (msg instanceof HttpContent content) {
+            boolean last = content instanceof LastHttpContent;
+            ByteBuf bytes = content.content();
+            if (bytes.isReadable()) listener.onContent(bytes.retain());
+            content.release();
+            if (last && phase != Phase.DONE) complete();
+        }
+    }
+
+    private void complete() {
+        Channel ch = channel;
+        finish();
+        if (keepAlive) {
+            ch.config().setAutoRead(true);
+            client.pool(provider).offer(ch);
+        } else {
+            ch.close();
+        }
+        listener.onEnd();
+    }
+
+    /** The connection closed or failed while this exchange owned it. */
+    void onBroken(Throwable cause) {
+        if (phase == Phase.DONE) return;
+        Channel broken = channel;
+        if (phase == Phase.WAITING && reused && !retried) {
+            // A pooled connection the server had already closed: the request never got there.
+            retried = true;
+            detach();
+            broken.close();
+            phase = Phase.CONNECTING;
+            connect();
+            return;
+        }
+        String what = phase == Phase.BODY ? "closed the connection before the response was complete"
+                : "closed the connection before responding";
+        fail(UpstreamFailure.Kind.BROKEN, provider.name() + " " + what + (cause == null ? "" : ": " + describe(cause)));
+    }
+
+    /** The timer: checks the deadline of the current phase and the total deadline. */
+    @Override
+    public void run() {
+        if (phase == Phase.DONE) return;
+        long now = System.nanoTime();
+        long next = startNanos + timeouts.total().toNanos() - now;
+        if (next <= 0) {
+            fail(UpstreamFailure.Kind.TIMEOUT, provider.name() + " did not finish within " + timeouts.total().toMillis()
+                    + " ms (total timeout)");
+            return;
+        }
+        if (phase == Phase.WAITING) {
+            long left = writtenNanos + timeouts.firstByte().toNanos() - now;
+            if (left <= 0) {
+                fail(UpstreamFailure.Kind.TIMEOUT, provider.name() + " sent no response within "
+                        + timeouts.firstByte().toMillis() + " ms (first-byte timeout)");
+                return;
+            }
+            next = Math.min(next, left);
+        } else if (phase == Phase.BODY) {
+            long left = lastReadNanos + timeouts.idle().toNanos() - now;
+            if (left <= 0) {
+                fail(UpstreamFailure.Kind.TIMEOUT, provider.name() + " sent nothing for " + timeouts.idle().toMillis()
+                        + " ms (idle timeout)");
+                return;
+            }
+            next = Math.min(next, left);
+        } else {
+            next = Math.min(next, timeouts.connect().toNanos() + timeouts.firstByte().toNanos());
+        }
+        arm(next);
+    }
+
+    private void arm(long delayNanos) {
+        timer = loop.schedule(this, Math.max(delayNanos, TimeUnit.MILLISECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+    }
+
+    private void fail(UpstreamFailure.Kind kind, String message) {
+        Channel ch = channel;
+        finish();
+        if (ch != null) ch.close();
+        listener.onFailure(new UpstreamFailure(kind, message));
+    }
+
+    private void finish() {
+        phase = Phase.DONE;
+        if (timer != null) timer.cancel(false);
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+        detach();
+    }
+
+    private void detach() {
+        if (handler != null && handler.current == this) handler.current = null;
+        handler = null;
+        channel = null;
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+    }
+}

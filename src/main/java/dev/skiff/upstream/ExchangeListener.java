@@ -1,0 +1,19 @@
+package dev.skiff.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpResponse;
+
+/**
+ * Receives one upstream response as it arrives, on the event loop of the client connection. Exactly
+ * one of {@link #onEnd()} or {@link #onFailure} ends every exchange that was not cancelled.
+ */
+public interface ExchangeListener {
+    void onHead(HttpResponse head);
+
+    /** A piece of the body; the listener owns it and must release or pass it on. */
+    void onContent(ByteBuf content);
+
+    void onEnd();
+
+    void onFailure(UpstreamFailure failure);
+}

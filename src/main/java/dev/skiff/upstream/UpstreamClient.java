@@ -1,0 +1,143 @@
+package dev.skiff.upstream;
+
+import dev.skiff.config.Timeouts;
+import dev.skiff.provider.Provider;
+import dev.skiff.server.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.proxy.HttpProxyHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.resolver.NoopAddressResolverGroup;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import javax.net.ssl.SSLException;
+
+/**
+ * The HTTP/1.1 client Skiff uses to reach providers: pooled keep-alive connections per provider and
+ * per event loop, TLS with certificate and host-name verification, the outbound proxy from the
+ * environment, and non-blocking name resolution.
+ */
+public final class UpstreamClient {
+    private final Transport transport;
+    private final Timeouts timeouts;
+    private final ProxySettings proxy;
+    private final SslContext ssl;
+    private final HostResolver resolver = new HostResolver();
+    private final Map<Provider, ConnectionPool> pools = new IdentityHashMap<>();
+
+    public UpstreamClient(Transport transport, Timeouts timeouts, ProxySettings proxy, List<Provider> providers) {
+        this.transport = transport;
+        this.timeouts = timeouts;
+        this.proxy = proxy;
+        try {
+            this.ssl = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("TLS is not available in this runtime", e);
+        }
+        for (Provider p : providers) pools.put(p, new ConnectionPool());
+    }
+
+    public Timeouts timeouts() {
+        return timeouts;
+    }
+
+    /**
+     * Sends {@code head} and {@code body} to {@code provider} from {@code loop}, which must be the
+     * caller's loop. Takes ownership of {@code body}. Callbacks run on {@code loop}.
+     */
+    public Exchange send(Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener) {
+        Exchange exchange = new Exchange(this, provider, loop, head, body, listener);
+        exchange.start();
+        return exchange;
+    }
+
+    ConnectionPool pool(Provider p) {
+        return pools.get(p);
+    }
+
+    /** Opens a new connection on {@code loop}; {@code done} receives the channel or the failure. */
+    void connect(Provider p, EventLoop loop, BiConsumer<Channel, Throwable> done) {
+        InetSocketAddress via = proxy.proxyFor(p.host(), p.tls());
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(transport.socketChannel())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeouts.connect().toMillis()))
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ChannelPipeline pl = ch.pipeline();
+                        if (via != null) pl.addLast(new HttpProxyHandler(via));
+                        if (p.tls()) pl.addLast(ssl.newHandler(ch.alloc(), p.host(), p.port()));
+                        pl.addLast(new HttpClientCodec(4096, 16384, 16384));
+                        pl.addLast(new UpstreamHandler(pool(p)));
+                    }
+                });
+        if (via != null) {
+            // The proxy resolves the target; we only hand it the name.
+            b.resolver(NoopAddressResolverGroup.INSTANCE);
+            whenConnected(b.connect(InetSocketAddress.createUnresolved(p.host(), p.port())), done);
+            return;
+        }
+        resolver.resolve(p.host(), loop, (address, error) -> {
+            if (error != null) done.accept(null, error);
+            else whenConnected(b.connect(new InetSocketAddress(address, p.port())), done);
+        });
+    }
+
+    private static void whenConnected(ChannelFuture f, BiConsumer<Channel, Throwable> done) {
+        f.addListener((ChannelFuture cf) -> done.accept(cf.isSuccess() ? cf.channel() : null, cf.cause()));
+    }
+
+    /** The last handler of an upstream connection: routes what arrives to the exchange using it. */
+    static final class UpstreamHandler extends ChannelInboundHandlerAdapter {
+        private final ConnectionPool pool;
+        Exchange current;
+
+        UpstreamHandler(ConnectionPool pool) {
+            this.pool = pool;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Exchange e = current;
+            if (e != null) {
+                e.onMessage(msg);
+            } else {
+                // Nothing is expected on an idle connection; it is no longer safe to reuse.
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            Exchange e = current;
+            if (e != null) e.onBroken(null);
+            else pool.remove(ctx.channel());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Exchange e = current;
+            if (e != null) e.onBroken(cause);
+            ctx.close();
+        }
+    }
+}
