@@ -46,6 +46,7 @@ public final class Exchange implements Runnable {
     private long writtenNanos;
     private long lastReadNanos;
     private ScheduledFuture<?> timer;
+    private long timerDeadline = Long.MAX_VALUE;
 
     Exchange(UpstreamClient client, Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener) {
         this.client = client;
@@ -68,8 +69,9 @@ public final class Exchange implements Runnable {
     /** Stops the exchange because the client went away: the connection is closed, not pooled. */
     public void cancel() {
         if (phase == Phase.DONE) return;
+        Channel ch = channel;
         finish();
-        if (channel != null) channel.close();
+        if (ch != null) ch.close();
     }
 
     public boolean isDone() {
@@ -107,6 +109,7 @@ public final class Exchange implements Runnable {
         handler.current = this;
         phase = Phase.WAITING;
         writtenNanos = System.nanoTime();
+        checkBy(writtenNanos + timeouts.firstByte().toNanos());
         ch.write(head, ch.voidPromise());
         ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess() && f.channel() == channel) onBroken(f.cause());
@@ -125,6 +128,7 @@ public final class Exchange implements Runnable {
                 return;
             }
             phase = Phase.BODY;
+            checkBy(lastReadNanos + timeouts.idle().toNanos());
             keepAlive = HttpUtil.isKeepAlive(response);
             body.release();
             body = null;
@@ -207,7 +211,16 @@ public final class Exchange implements Runnable {
     }
 
     private void arm(long delayNanos) {
-        timer = loop.schedule(this, Math.max(delayNanos, TimeUnit.MILLISECONDS.toNanos(1)), TimeUnit.NANOSECONDS);
+        long delay = Math.max(delayNanos, TimeUnit.MILLISECONDS.toNanos(1));
+        timerDeadline = System.nanoTime() + delay;
+        timer = loop.schedule(this, delay, TimeUnit.NANOSECONDS);
+    }
+
+    /** Makes sure the timer fires no later than {@code deadline}; phases with shorter limits pull it in. */
+    private void checkBy(long deadline) {
+        if (deadline >= timerDeadline) return;
+        if (timer != null) timer.cancel(false);
+        arm(deadline - System.nanoTime());
     }
 
     private void fail(UpstreamFailure.Kind kind, String message) {
