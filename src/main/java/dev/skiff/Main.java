@@ -4,7 +4,6 @@ import dev.skiff.config.Config;
 import dev.skiff.config.ConfigException;
 import dev.skiff.config.ConfigLoader;
 import dev.skiff.config.ProviderConfig;
-import java.lang.management.ManagementFactory;
 
 /** Command-line entry: load configuration, start, and stop cleanly on SIGTERM / Ctrl-C. */
 public final class Main {

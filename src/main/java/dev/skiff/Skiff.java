@@ -45,7 +45,8 @@ public final class Skiff implements AutoCloseable {
         UsageLog usageLog = UsageLog.open(config.usageLog());
         try {
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
-            UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env), providers);
+            UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
+                    config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, usageLog);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);

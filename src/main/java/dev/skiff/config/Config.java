@@ -1,5 +1,6 @@
 package dev.skiff.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -14,10 +15,11 @@ import java.util.List;
  * @param timeouts       upstream limits
  * @param modelsRefresh  how often provider model listings are fetched again
  * @param usageLog       {@code stdout}, {@code off}, or a file path for the per-request usage lines
+ * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
  * @param providers      configured providers, in a stable order
  */
 public record Config(String host, int port, int ioThreads, long maxBodyBytes, String masterKey, Timeouts timeouts,
-                     Duration modelsRefresh, String usageLog, List<ProviderConfig> providers) {
+                     Duration modelsRefresh, String usageLog, Path tlsCaFile, List<ProviderConfig> providers) {
     public Config {
         providers = List.copyOf(providers);
     }
@@ -26,6 +28,6 @@ public record Config(String host, int port, int ioThreads, long maxBodyBytes, St
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", providers=" + providers + "]";
+                + modelsRefresh + ", usageLog=" + usageLog + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }

@@ -69,8 +69,14 @@ public final class ConfigLoader {
         Duration refresh = parseDuration("SKIFF_MODELS_REFRESH / models_refresh",
                 string("SKIFF_MODELS_REFRESH", yaml, "models_refresh", "models_refresh", "5m"));
         String usageLog = string("SKIFF_USAGE_LOG", yaml, "usage_log", "usage_log", "stdout");
+        String ca = emptyToNull(string("SKIFF_TLS_CA_FILE", yaml, "tls_ca_file", "tls_ca_file", null));
+        Path caFile = null;
+        if (ca != null) {
+            caFile = workingDir.resolve(ca);
+            if (!Files.isReadable(caFile)) throw new ConfigException("SKIFF_TLS_CA_FILE / tls_ca_file", "'" + ca + "' is not a readable file");
+        }
 
-        return new Config(host, port, ioThreads, maxBody, masterKey, t, refresh, usageLog, providers(yaml));
+        return new Config(host, port, ioThreads, maxBody, masterKey, t, refresh, usageLog, caFile, providers(yaml));
     }
 
     // ---- providers -------------------------------------------------------------------------

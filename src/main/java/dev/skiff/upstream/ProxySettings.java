@@ -51,6 +51,7 @@ public record ProxySettings(InetSocketAddress https, InetSocketAddress http, Lis
         if (value == null) return null;
         URI uri = URI.create(value.contains("://") ? value : "http://" + value);
         int port = uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
-        return InetSocketAddress.createUnresolved(uri.getHost(), port);
+        // Resolved once, at start-up: the proxy's own name is the one lookup Skiff does up front.
+        return new InetSocketAddress(uri.getHost(), port);
     }
 }

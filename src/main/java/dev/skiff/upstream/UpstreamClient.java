@@ -21,6 +21,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,14 +41,20 @@ public final class UpstreamClient {
     private final HostResolver resolver = new HostResolver();
     private final Map<Provider, ConnectionPool> pools = new IdentityHashMap<>();
 
-    public UpstreamClient(Transport transport, Timeouts timeouts, ProxySettings proxy, List<Provider> providers) {
+    /**
+     * @param caFile PEM bundle of certificate authorities to trust instead of the runtime's defaults
+     *               (a private CA, or a corporate TLS-inspecting proxy), or null for the defaults
+     */
+    public UpstreamClient(Transport transport, Timeouts timeouts, ProxySettings proxy, Path caFile, List<Provider> providers) {
         this.transport = transport;
         this.timeouts = timeouts;
         this.proxy = proxy;
         try {
-            this.ssl = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
-        } catch (SSLException e) {
-            throw new IllegalStateException("TLS is not available in this runtime", e);
+            SslContextBuilder tls = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS");
+            if (caFile != null) tls.trustManager(caFile.toFile());
+            this.ssl = tls.build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new IllegalStateException("upstream TLS cannot be set up: " + e.getMessage(), e);
         }
         for (Provider p : providers) pools.put(p, new ConnectionPool());
     }
