@@ -87,6 +87,7 @@ public final class ConfigLoader {
         ProviderType type;
         String apiKey, baseUrl, models;
         String origin; // the setting that introduced it, for error messages
+        String baseUrlSetting; // where base_url came from, for error messages
 
         Draft(String name, String origin) {
             this.name = name;
@@ -109,6 +110,7 @@ public final class ConfigLoader {
                     where + ".type", "unknown provider type; known: " + knownTypes()));
             d.apiKey = scalar(p, "api_key", where + ".api_key");
             d.baseUrl = scalar(p, "base_url", where + ".base_url");
+            d.baseUrlSetting = where + ".base_url";
             Object models = p.get("models");
             if (models instanceof List<?> list) {
                 d.models = String.join(",", list.stream().map(String::valueOf).toList());
@@ -135,7 +137,10 @@ public final class ConfigLoader {
                     if (d.type != type) throw new ConfigException(var, "provider '" + name + "' is configured as type " + d.type.id());
                     switch (key) {
                         case "API_KEY" -> d.apiKey = e.getValue();
-                        case "BASE_URL" -> d.baseUrl = e.getValue();
+                        case "BASE_URL" -> {
+                            d.baseUrl = e.getValue();
+                            d.baseUrlSetting = var;
+                        }
                         default -> d.models = e.getValue();
                     }
                 }
@@ -166,7 +171,7 @@ public final class ConfigLoader {
             base = d.type.defaultBaseUrl().orElseThrow(() -> new ConfigException(envBase + "_BASE_URL",
                     "required for provider '" + d.name + "' (a local server has no default address)"));
         }
-        URI uri = parseBaseUrl(envBase + "_BASE_URL", base);
+        URI uri = parseBaseUrl(d.baseUrl != null && d.baseUrlSetting != null ? d.baseUrlSetting : envBase + "_BASE_URL", base);
         List<String> models = d.models == null ? List.of()
                 : Arrays.stream(d.models.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         return new ProviderConfig(d.name, d.type, uri, key, models);

@@ -44,12 +44,18 @@ public final class ChatStreamFilter {
             done = true;
             return event;
         }
-        int key = Bytes.indexOf(event, data, end, USAGE_KEY);
-        if (key < 0) return event;
-        int colon = Bytes.skipWhitespace(event, key + USAGE_KEY.length, end);
-        if (colon >= end || event.getByte(colon) != ':') return event;
-        int value = Bytes.skipWhitespace(event, colon + 1, end);
-        if (value >= end) return event;
+        // The bytes "usage" may also be a string value (content that says "usage"); the member is
+        // the occurrence followed by a colon.
+        int key = data, value = -1;
+        while ((key = Bytes.indexOf(event, key, end, USAGE_KEY)) >= 0) {
+            int colon = Bytes.skipWhitespace(event, key + USAGE_KEY.length, end);
+            if (colon < end && event.getByte(colon) == ':') {
+                value = Bytes.skipWhitespace(event, colon + 1, end);
+                break;
+            }
+            key++;
+        }
+        if (value < 0 || value >= end) return event;
         byte first = event.getByte(value);
         if (first == '{') {
             OpenAiUsage.Found found = OpenAiUsage.scan(event.slice(data, end - data));

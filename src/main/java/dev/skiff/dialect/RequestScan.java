@@ -73,16 +73,19 @@ public record RequestScan(
                             soEmpty = false;
                             String name = p.currentName();
                             JsonToken ov = p.nextToken();
-                            if (name.equals("include_usage") && (ov == JsonToken.VALUE_TRUE || ov == JsonToken.VALUE_FALSE)) {
-                                includeUsage = ov == JsonToken.VALUE_TRUE;
+                            if (name.equals("include_usage")) {
+                                // Any value is recorded with its span, so a rewrite replaces it rather
+                                // than adding a second member with the same name.
+                                includeUsage = ov == JsonToken.VALUE_TRUE ? Boolean.TRUE : ov == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
                                 iuStart = offset(p.currentTokenLocation().getByteOffset());
-                                iuEnd = iuStart + (includeUsage ? 4 : 5);
+                                skipValue(p);
+                                iuEnd = offset(p.currentLocation().getByteOffset());
                             } else {
                                 p.skipChildren();
                             }
                         }
                     } else {
-                        p.skipChildren();
+                        skipValue(p);
                     }
                     soEnd = offset(p.currentLocation().getByteOffset());
                 }
@@ -95,6 +98,20 @@ public record RequestScan(
         if (model.isBlank()) throw new BadRequestException("'model' must not be empty.", "model");
         return new RequestScan(rootStart, model, modelStart, modelEnd, stream, soStart, soEnd, soObject, soEmpty,
                 includeUsage, iuStart, iuEnd);
+    }
+
+    /**
+     * Moves past the current value so that {@code currentLocation()} is its end. Jackson reads string
+     * contents lazily, so a string must be finished explicitly before its end is known.
+     */
+    private static void skipValue(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_STRING) p.finishToken();
+        else p.skipChildren();
+    }
+
+    /** Whether {@code stream_options.include_usage} is present, whatever its value. */
+    public boolean hasIncludeUsage() {
+        return includeUsageStart >= 0;
     }
 
     private static int offset(long byteOffset) {

@@ -191,7 +191,7 @@ public final class Gateway {
             edit.insert(scan.rootStart() + 1, "\"stream_options\":{\"include_usage\":true},");
         } else if (!scan.streamOptionsIsObject()) {
             edit.replace(scan.streamOptionsStart(), scan.streamOptionsEnd(), "{\"include_usage\":true}".getBytes(StandardCharsets.US_ASCII));
-        } else if (scan.includeUsage() != null) {
+        } else if (scan.hasIncludeUsage()) {
             edit.replace(scan.includeUsageStart(), scan.includeUsageEnd(), "true".getBytes(StandardCharsets.US_ASCII));
         } else {
             edit.insert(scan.streamOptionsStart() + 1, scan.streamOptionsEmpty() ? "\"include_usage\":true" : "\"include_usage\":true,");

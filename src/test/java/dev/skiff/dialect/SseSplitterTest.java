@@ -1,0 +1,235 @@
+package dev.skiff.dialect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledHeapByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SseSplitterTest {
+    /** Records every buffer it hands out, so a test can prove all of them were released. */
+    static final class TrackingAllocator extends AbstractByteBufAllocator {
+        final List<ByteBuf> allocated = new ArrayList<>();
+
+        TrackingAllocator() {
+            super(false);
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            ByteBuf b = new UnpooledHeapByteBuf(this, initialCapacity, maxCapacity);
+            allocated.add(b);
+            return b;
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            return newHeapBuffer(initialCapacity, maxCapacity);
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
+
+        ByteBuf of(String s) {
+            byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+            ByteBuf b = buffer(Math.max(1, bytes.length));
+            b.writeBytes(bytes);
+            return b;
+        }
+
+        void assertAllReleased() {
+            for (ByteBuf b : allocated) assertThat(b.refCnt()).as("buffer released").isZero();
+        }
+    }
+
+    private final TrackingAllocator alloc = new TrackingAllocator();
+
+    /** Feeds the pieces and returns the events as text, releasing each. */
+    private List<String> run(SseSplitter splitter, String... pieces) {
+        List<String> events = new ArrayList<>();
+        for (String piece : pieces) {
+            ByteBuf chunk = alloc.of(piece);
+            splitter.feed(chunk, e -> {
+                events.add(e.toString(StandardCharsets.UTF_8));
+                e.release();
+            });
+        }
+        return events;
+    }
+
+    private List<String> runAndFinish(String... pieces) {
+        SseSplitter s = new SseSplitter(alloc);
+        List<String> events = run(s, pieces);
+        assertThat(s.hasPartialEvent()).isFalse();
+        s.release();
+        alloc.assertAllReleased();
+        return events;
+    }
+
+    private static final String STREAM = "data: {\"a\":1}\n\n"
+            + ": keep-alive comment\n\n"
+            + "event: message\nid: 7\ndata: {\"b\":\"x y\"}\n\n"
+            + "\n"
+            + "data: {\"c\":\"é😀\"}\n\n"
+            + "data: [DONE]\n\n";
+
+    private static final List<String> EVENTS = List.of(
+            "data: {\"a\":1}\n\n",
+            ": keep-alive comment\n\n",
+            "event: message\nid: 7\ndata: {\"b\":\"x y\"}\n\n",
+            "\n",
+            "data: {\"c\":\"é😀\"}\n\n",
+            "data: [DONE]\n\n");
+
+    @Test
+    void wholeStreamInOneChunk() {
+        assertThat(runAndFinish(STREAM)).containsExactlyElementsOf(EVENTS);
+    }
+
+    @Test
+    void eventsInsideOneChunkAreSlicesOfIt() {
+        SseSplitter s = new SseSplitter(alloc);
+        ByteBuf chunk = alloc.of("data: 1\n\ndata: 2\n\n");
+        List<ByteBuf> out = new ArrayList<>();
+        s.feed(chunk, out::add);
+        assertThat(out).hasSize(2);
+        assertThat(alloc.allocated).as("no copy was made").hasSize(1);
+        assertThat(chunk.refCnt()).as("the events keep the chunk").isPositive();
+        assertThat(out.get(0).toString(StandardCharsets.UTF_8)).isEqualTo("data: 1\n\n");
+        out.get(0).release();
+        assertThat(chunk.refCnt()).isPositive();
+        out.get(1).release();
+        assertThat(chunk.refCnt()).isZero();
+        s.release();
+    }
+
+    @Test
+    void splitAtEveryBytePosition() {
+        byte[] bytes = STREAM.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i <= bytes.length; i++) {
+            SseSplitter s = new SseSplitter(alloc);
+            List<String> events = new ArrayList<>();
+            feedBytes(s, bytes, 0, i, events);
+            feedBytes(s, bytes, i, bytes.length, events);
+            assertThat(events).as("split at %d", i).containsExactlyElementsOf(EVENTS);
+            assertThat(s.hasPartialEvent()).isFalse();
+            s.release();
+        }
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void splitAtEveryPairOfPositions() {
+        String small = "data: ab\n\n: c\n\n\ndata: [DONE]\r\n\r\n";
+        List<String> expected = List.of("data: ab\n\n", ": c\n\n", "\n", "data: [DONE]\r\n\r\n");
+        byte[] bytes = small.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i <= bytes.length; i++) {
+            for (int j = i; j <= bytes.length; j++) {
+                SseSplitter s = new SseSplitter(alloc);
+                List<String> events = new ArrayList<>();
+                feedBytes(s, bytes, 0, i, events);
+                feedBytes(s, bytes, i, j, events);
+                feedBytes(s, bytes, j, bytes.length, events);
+                assertThat(events).as("split at %d,%d", i, j).containsExactlyElementsOf(expected);
+                s.release();
+            }
+        }
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void byteByByte() {
+        byte[] bytes = STREAM.getBytes(StandardCharsets.UTF_8);
+        SseSplitter s = new SseSplitter(alloc);
+        List<String> events = new ArrayList<>();
+        for (int i = 0; i < bytes.length; i++) feedBytes(s, bytes, i, i + 1, events);
+        assertThat(events).containsExactlyElementsOf(EVENTS);
+        assertThat(String.join("", events)).isEqualTo(STREAM);
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    private void feedBytes(SseSplitter s, byte[] bytes, int from, int to, List<String> events) {
+        ByteBuf chunk = alloc.buffer(Math.max(1, to - from));
+        chunk.writeBytes(bytes, from, to - from);
+        s.feed(chunk, e -> {
+            events.add(e.toString(StandardCharsets.UTF_8));
+            e.release();
+        });
+    }
+
+    @Test
+    void crlfLineEndingsAtEverySplit() {
+        String crlf = "data: a\r\n\r\n: ping\r\n\r\nevent: x\r\ndata: b\r\n\r\n\r\ndata: mixed\r\n\n";
+        List<String> expected = List.of("data: a\r\n\r\n", ": ping\r\n\r\n", "event: x\r\ndata: b\r\n\r\n", "\r\n", "data: mixed\r\n\n");
+        byte[] bytes = crlf.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i <= bytes.length; i++) {
+            SseSplitter s = new SseSplitter(alloc);
+            List<String> events = new ArrayList<>();
+            feedBytes(s, bytes, 0, i, events);
+            feedBytes(s, bytes, i, bytes.length, events);
+            assertThat(events).as("split at %d", i).containsExactlyElementsOf(expected);
+            assertThat(s.hasPartialEvent()).isFalse();
+            s.release();
+        }
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void commentsAndKeepAliveBlankLinesPassThrough() {
+        List<String> events = runAndFinish("\n\n: ping\n\n", ":\n\n", "data: x\n\n\n");
+        assertThat(events).containsExactly("\n", "\n", ": ping\n\n", ":\n\n", "data: x\n\n", "\n");
+    }
+
+    @Test
+    void partialTailIsDetectedUntilTheEventCompletes() {
+        SseSplitter s = new SseSplitter(alloc);
+        assertThat(s.hasPartialEvent()).isFalse();
+        assertThat(run(s, "data: a\n\ndata: b")).containsExactly("data: a\n\n");
+        assertThat(s.hasPartialEvent()).isTrue();
+        assertThat(run(s, "c\n")).isEmpty();
+        assertThat(s.hasPartialEvent()).as("one newline does not end an event").isTrue();
+        assertThat(run(s, "\n")).containsExactly("data: bc\n\n");
+        assertThat(s.hasPartialEvent()).isFalse();
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void releaseFreesAnUnfinishedEvent() {
+        SseSplitter s = new SseSplitter(alloc);
+        assertThat(run(s, "data: {\"never\":", "\"finished\"")).isEmpty();
+        assertThat(s.hasPartialEvent()).isTrue();
+        s.release();
+        assertThat(s.hasPartialEvent()).isFalse();
+        alloc.assertAllReleased();
+        s.release(); // twice is harmless
+    }
+
+    @Test
+    void largeEventSpanningManyChunks() {
+        String big = "data: {\"content\":\"" + "x".repeat(100_000) + "\"}\n\n";
+        byte[] bytes = big.getBytes(StandardCharsets.UTF_8);
+        SseSplitter s = new SseSplitter(alloc);
+        List<String> events = new ArrayList<>();
+        for (int i = 0; i < bytes.length; i += 997) feedBytes(s, bytes, i, Math.min(bytes.length, i + 997), events);
+        assertThat(events).containsExactly(big);
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void emptyChunkIsHarmless() {
+        SseSplitter s = new SseSplitter(alloc);
+        List<String> events = run(s, "", "data: a", "", "\n\n", "");
+        assertThat(events).containsExactly("data: a\n\n");
+        s.release();
+        alloc.assertAllReleased();
+    }
+}
