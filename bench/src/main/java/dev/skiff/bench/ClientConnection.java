@@ -26,7 +26,8 @@ import java.util.concurrent.TimeoutException;
  * previous response has fully arrived, so the offered load adapts to the server and latency is
  * never hidden behind a queue inside the load generator. All state lives on one event loop.
  * A failed or timed-out request counts as an error, and the connection is opened anew for the
- * next one, so a misbehaving server can slow a run down but never hang it.
+ * next one, so a misbehaving server can slow a run down but never hang it. Latency runs from
+ * writing the request to the last byte of the response: (re)connecting is not part of it.
  */
 final class ClientConnection {
     private static final int SNIPPET_BYTES = 200;
@@ -35,6 +36,7 @@ final class ClientConnection {
     private final Target target;
     private final ByteBuf request;
     private final long timeoutNanos;
+    private final boolean closeEach;
     private final EventLoop loop;
 
     private Channel channel;
@@ -46,12 +48,15 @@ final class ClientConnection {
     private long bodyBytes;
     private StringBuilder snippet; // the start of a non-2xx body, for the one diagnostic line
 
-    ClientConnection(Bootstrap bootstrap, EventLoop loop, Target target, ByteBuf request, long timeoutNanos) {
+    /** @param closeEach the request asks for {@code Connection: close}: open a connection per request */
+    ClientConnection(Bootstrap bootstrap, EventLoop loop, Target target, ByteBuf request, long timeoutNanos,
+            boolean closeEach) {
         this.bootstrap = bootstrap.clone(loop);
         this.loop = loop;
         this.target = target;
         this.request = request;
         this.timeoutNanos = timeoutNanos;
+        this.closeEach = closeEach;
         this.bootstrap.handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -118,7 +123,7 @@ final class ClientConnection {
 
     private void onResponse(HttpResponse response) {
         status = response.status().code();
-        keepAlive = HttpUtil.isKeepAlive(response);
+        keepAlive = HttpUtil.isKeepAlive(response) && !closeEach;
         if (status < 200 || status > 299) snippet = new StringBuilder();
     }
 

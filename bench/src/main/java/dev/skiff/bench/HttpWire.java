@@ -51,6 +51,20 @@ final class HttpWire {
         return frames;
     }
 
+    /**
+     * A fresh copy of a prepared response with {@code Connection: close} after its status line,
+     * for the rare client that asks to close: it then knows the connection ends with this answer.
+     */
+    static ByteBuf withConnectionClose(ByteBuf prepared) {
+        int lineEnd = prepared.indexOf(prepared.readerIndex(), prepared.writerIndex(), (byte) '\n') + 1;
+        byte[] header = "Connection: close\r\n".getBytes(US_ASCII);
+        ByteBuf copy = Unpooled.directBuffer(prepared.readableBytes() + header.length);
+        copy.writeBytes(prepared, prepared.readerIndex(), lineEnd - prepared.readerIndex());
+        copy.writeBytes(header);
+        copy.writeBytes(prepared, lineEnd, prepared.writerIndex() - lineEnd);
+        return copy;
+    }
+
     /** A complete request; a non-null body gets a Content-Length and, unless given, a JSON type. */
     static byte[] request(String method, Target target, List<String> headers, byte[] body, boolean close) {
         StringBuilder head = new StringBuilder(256)

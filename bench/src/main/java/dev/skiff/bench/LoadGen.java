@@ -83,7 +83,7 @@ public final class LoadGen {
             List<Future<?>> opening = new ArrayList<>();
             for (int i = 0; i < concurrency; i++) {
                 ClientConnection connection = new ClientConnection(
-                        bootstrap, group.next(), target, request, timeoutNanos);
+                        bootstrap, group.next(), target, request, timeoutNanos, asksToClose(args));
                 connections.add(connection);
                 opening.add(connection.open());
             }
@@ -126,6 +126,11 @@ public final class LoadGen {
         }
         String method = args.string("method", body == null ? "GET" : "POST");
         return HttpWire.request(method, target, args.all("header"), body, close);
+    }
+
+    private static boolean asksToClose(Args args) {
+        return args.all("header").stream()
+                .anyMatch(h -> h.replace(" ", "").equalsIgnoreCase("connection:close"));
     }
 
     static String required(Args args, String name) {

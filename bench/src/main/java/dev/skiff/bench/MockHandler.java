@@ -102,7 +102,7 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
     /** A whole response in one write, after {@code --delay-ms} if set. */
     private void send(ChannelHandlerContext ctx, ByteBuf prepared) {
         boolean close = !keepAlive;
-        Runnable write = () -> finish(ctx.writeAndFlush(prepared.duplicate()), close);
+        Runnable write = () -> finish(ctx.writeAndFlush(frame(prepared, close)), close);
         if (responses.delayNanos == 0) write.run();
         else ctx.executor().schedule(write, responses.delayNanos, TimeUnit.NANOSECONDS);
     }
@@ -128,9 +128,14 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
                         stream.delayNanos()[i], TimeUnit.NANOSECONDS);
                 return;
             }
-            ChannelFuture written = ctx.writeAndFlush(frames[i].duplicate());
+            ChannelFuture written = ctx.writeAndFlush(i == 0 ? frame(frames[0], close) : frames[i].duplicate());
             if (i == frames.length - 1) finish(written, close);
         }
+    }
+
+    /** The prepared bytes to write; a closing answer says so in its headers. */
+    private static ByteBuf frame(ByteBuf prepared, boolean close) {
+        return close ? HttpWire.withConnectionClose(prepared) : prepared.duplicate();
     }
 
     private static void finish(ChannelFuture written, boolean close) {
