@@ -14,6 +14,7 @@ build: jdk target/skiff.jar aot
 
 target/skiff.jar: $(SOURCES)
 	$(MVN) -q -DskipTests package
+	@echo "$(JAVA_HOME)" > target/java-home
 	@touch $@
 
 # A JDK AOT cache, trained on a short run against the bench's mock provider, halves the cold start.

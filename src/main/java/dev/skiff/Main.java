@@ -4,12 +4,16 @@ import dev.skiff.config.Config;
 import dev.skiff.config.ConfigException;
 import dev.skiff.config.ConfigLoader;
 import dev.skiff.config.ProviderConfig;
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.netty.util.internal.logging.JdkLoggerFactory;
 
 /** Command-line entry: load configuration, start, and stop cleanly on SIGTERM / Ctrl-C. */
 public final class Main {
     private Main() {}
 
     public static void main(String[] args) throws Exception {
+        // Netty would otherwise probe for SLF4J and Log4J on every start, failing class look-ups.
+        InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         Config config;
         try {
             config = ConfigLoader.load();

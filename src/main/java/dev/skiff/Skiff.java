@@ -40,7 +40,7 @@ public final class Skiff implements AutoCloseable {
 
     /** Starts with {@code env} as the source of proxy settings (tests pass their own). */
     public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
-        Transport transport = Transport.best();
+        Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
         UsageLog usageLog = UsageLog.open(config.usageLog());
         try {

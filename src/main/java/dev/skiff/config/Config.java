@@ -10,6 +10,7 @@ import java.util.List;
  * @param host           address to bind
  * @param port           port to serve on
  * @param ioThreads      event-loop threads shared by the server and the upstream client
+ * @param transport      socket transport: {@code nio}, {@code epoll} or {@code auto}
  * @param maxBodyBytes   largest request body accepted
  * @param masterKey      when set, required on {@code /v1/*}; null serves openly
  * @param timeouts       upstream limits
@@ -18,7 +19,7 @@ import java.util.List;
  * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
  * @param providers      configured providers, in a stable order
  */
-public record Config(String host, int port, int ioThreads, long maxBodyBytes, String masterKey, Timeouts timeouts,
+public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, List<ProviderConfig> providers) {
     public Config {
         providers = List.copyOf(providers);
@@ -26,7 +27,7 @@ public record Config(String host, int port, int ioThreads, long maxBodyBytes, St
 
     @Override
     public String toString() {
-        return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", maxBodyBytes=" + maxBodyBytes
+        return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + ", " + timeouts + ", modelsRefresh="
                 + modelsRefresh + ", usageLog=" + usageLog + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }

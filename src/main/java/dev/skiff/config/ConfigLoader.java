@@ -57,6 +57,10 @@ public final class ConfigLoader {
         int ioThreads = parsePositiveInt("SKIFF_IO_THREADS / server.io_threads",
                 string("SKIFF_IO_THREADS", server, "io_threads", "server.io_threads",
                         String.valueOf(Runtime.getRuntime().availableProcessors())));
+        String transport = string("SKIFF_TRANSPORT", server, "transport", "server.transport", "nio").toLowerCase(Locale.ROOT);
+        if (!List.of("nio", "epoll", "auto").contains(transport)) {
+            throw new ConfigException("SKIFF_TRANSPORT / server.transport", "'" + transport + "' must be nio, epoll or auto");
+        }
         long maxBody = parseSize("SKIFF_MAX_BODY_BYTES / server.max_body_bytes",
                 string("SKIFF_MAX_BODY_BYTES", server, "max_body_bytes", "server.max_body_bytes", "10MB"));
         String masterKey = emptyToNull(string("SKIFF_MASTER_KEY", server, "master_key", "server.master_key", null));
@@ -76,7 +80,7 @@ public final class ConfigLoader {
             if (!Files.isReadable(caFile)) throw new ConfigException("SKIFF_TLS_CA_FILE / tls_ca_file", "'" + ca + "' is not a readable file");
         }
 
-        return new Config(host, port, ioThreads, maxBody, masterKey, t, refresh, usageLog, caFile, providers(yaml));
+        return new Config(host, port, ioThreads, transport, maxBody, masterKey, t, refresh, usageLog, caFile, providers(yaml));
     }
 
     // ---- providers -------------------------------------------------------------------------

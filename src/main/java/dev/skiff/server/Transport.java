@@ -20,8 +20,20 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 public record Transport(String name, IoHandlerFactory ioFactory, Class<? extends ServerChannel> serverChannel,
                         Class<? extends SocketChannel> socketChannel) {
 
-    public static Transport best() {
-        if (!Boolean.getBoolean("skiff.nio") && Epoll.isAvailable()) {
+    /**
+     * @param preference {@code nio}, {@code epoll}, or {@code auto} (epoll where available). NIO needs no
+     *                   native library, which saves its extraction and loading at start-up.
+     */
+    public static Transport of(String preference) {
+        boolean epoll = switch (preference) {
+            case "nio" -> false;
+            case "epoll" -> {
+                if (!Epoll.isAvailable()) throw new IllegalStateException("epoll is not available: " + Epoll.unavailabilityCause());
+                yield true;
+            }
+            default -> Epoll.isAvailable();
+        };
+        if (epoll) {
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class);
         }
         return new Transport("nio", NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class);

@@ -1,9 +1,13 @@
 package dev.skiff.upstream;
 
 import io.netty.channel.EventLoop;
+import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
@@ -24,18 +28,27 @@ final class HostResolver {
 
     private final ConcurrentHashMap<String, Entry> cache = new ConcurrentHashMap<>();
 
+    /** Lookups are rare (once per host per TTL); a small pool of daemon threads is plenty. */
+    private static final ExecutorService LOOKUPS = new ThreadPoolExecutor(0, 4, 30, TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(), r -> Thread.ofPlatform().name("skiff-dns").daemon(true).unstarted(r));
+
     /** Calls {@code then} on {@code loop} (maybe at once) with the address, or with the error. */
     void resolve(String host, EventLoop loop, BiConsumer<InetAddress, Throwable> then) {
+        InetAddress literal = NetUtil.createInetAddressFromIpAddressString(host);
+        if (literal != null) { // an address already: nothing to look up
+            then.accept(literal, null);
+            return;
+        }
         Entry e = cache.get(host);
         if (e != null) {
             if (System.nanoTime() - e.resolvedAt > TTL_NANOS && !e.refreshing) {
                 e.refreshing = true;
-                Thread.ofVirtual().name("skiff-dns").start(() -> refresh(host, e));
+                LOOKUPS.execute(() -> refresh(host, e));
             }
             then.accept(e.address, null);
             return;
         }
-        Thread.ofVirtual().name("skiff-dns").start(() -> {
+        LOOKUPS.execute(() -> {
             try {
                 Entry fresh = new Entry();
                 fresh.address = InetAddress.getByName(host);

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BiConsumer;
 import javax.net.ssl.SSLException;
 
@@ -37,7 +38,7 @@ public final class UpstreamClient {
     private final Transport transport;
     private final Timeouts timeouts;
     private final ProxySettings proxy;
-    private final SslContext ssl;
+    private final CompletableFuture<SslContext> ssl;
     private final HostResolver resolver = new HostResolver();
     private final Map<Provider, ConnectionPool> pools = new IdentityHashMap<>();
 
@@ -49,12 +50,21 @@ public final class UpstreamClient {
         this.transport = transport;
         this.timeouts = timeouts;
         this.proxy = proxy;
-        try {
-            SslContextBuilder tls = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS");
-            if (caFile != null) tls.trustManager(caFile.toFile());
-            this.ssl = tls.build();
-        } catch (SSLException | IllegalArgumentException e) {
-            throw new IllegalStateException("upstream TLS cannot be set up: " + e.getMessage(), e);
+        // TLS set-up loads the key stores and crypto providers (a fifth of a second): it is done only
+        // when a provider needs it, beside start-up rather than in front of it.
+        if (providers.stream().anyMatch(Provider::tls)) {
+            this.ssl = new CompletableFuture<>();
+            Thread.ofPlatform().name("skiff-tls-init").daemon(true).start(() -> {
+                try {
+                    SslContextBuilder tls = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS");
+                    if (caFile != null) tls.trustManager(caFile.toFile());
+                    ssl.complete(tls.build());
+                } catch (SSLException | RuntimeException e) {
+                    ssl.completeExceptionally(new SSLException("upstream TLS cannot be set up: " + e.getMessage(), e));
+                }
+            });
+        } else {
+            this.ssl = CompletableFuture.failedFuture(new SSLException("no provider uses TLS"));
         }
         for (Provider p : providers) pools.put(p, new ConnectionPool());
     }
@@ -79,6 +89,15 @@ public final class UpstreamClient {
 
     /** Opens a new connection on {@code loop}; {@code done} receives the channel or the failure. */
     void connect(Provider p, EventLoop loop, BiConsumer<Channel, Throwable> done) {
+        if (p.tls() && !ssl.isDone()) { // only in the first moments after start-up
+            ssl.whenComplete((ctx, error) -> loop.execute(() -> connect(p, loop, done)));
+            return;
+        }
+        if (p.tls() && ssl.isCompletedExceptionally()) {
+            done.accept(null, ssl.exceptionNow());
+            return;
+        }
+        SslContext tls = p.tls() ? ssl.resultNow() : null;
         InetSocketAddress via = proxy.proxyFor(p.host(), p.tls());
         Bootstrap b = new Bootstrap()
                 .group(loop)
@@ -91,7 +110,7 @@ public final class UpstreamClient {
                     protected void initChannel(Channel ch) {
                         ChannelPipeline pl = ch.pipeline();
                         if (via != null) pl.addLast(new HttpProxyHandler(via));
-                        if (p.tls()) pl.addLast(ssl.newHandler(ch.alloc(), p.host(), p.port()));
+                        if (tls != null) pl.addLast(tls.newHandler(ch.alloc(), p.host(), p.port()));
                         pl.addLast(new HttpClientCodec(4096, 16384, 16384));
                         pl.addLast(new UpstreamHandler(pool(p)));
                     }
