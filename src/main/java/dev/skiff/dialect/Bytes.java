@@ -10,11 +10,16 @@ public final class Bytes {
     public static int indexOf(ByteBuf buf, int from, int to, byte[] needle) {
         byte first = needle[0];
         int last = to - needle.length;
+        int i = from;
         outer:
-        for (int i = from; i <= last; i++) {
-            if (buf.getByte(i) != first) continue;
+        while (i <= last) {
+            i = buf.indexOf(i, last + 1, first); // bulk scan for the first byte, then compare the rest
+            if (i < 0) return -1;
             for (int j = 1; j < needle.length; j++) {
-                if (buf.getByte(i + j) != needle[j]) continue outer;
+                if (buf.getByte(i + j) != needle[j]) {
+                    i++;
+                    continue outer;
+                }
             }
             return i;
         }

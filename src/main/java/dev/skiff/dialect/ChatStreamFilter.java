@@ -2,6 +2,7 @@ package dev.skiff.dialect;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -99,9 +100,10 @@ public final class ChatStreamFilter {
             int after = Bytes.skipWhitespace(event, to, event.writerIndex());
             if (after < event.writerIndex() && event.getByte(after) == ',') to = after + 1;
         }
-        ByteBuf out = alloc.buffer(event.readableBytes());
-        out.writeBytes(event, event.readerIndex(), from - event.readerIndex());
-        out.writeBytes(event, to, event.writerIndex() - to);
+        // Two views of the original bytes around the member: no copy.
+        CompositeByteBuf out = alloc.compositeBuffer(2);
+        out.addComponent(true, event.retainedSlice(event.readerIndex(), from - event.readerIndex()));
+        out.addComponent(true, event.retainedSlice(to, event.writerIndex() - to));
         event.release();
         return out;
     }

@@ -60,6 +60,7 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private ChatStreamFilter filter;
+    private ByteBuf outgoing; // events of the current upstream read, not yet written
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -138,13 +139,27 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         splitter.feed(content, this::relayEvent);
-        ctx.flush();
+        // What one upstream read carried leaves as one HTTP chunk, flushed at once.
+        if (outgoing != null) {
+            ctx.writeAndFlush(new DefaultHttpContent(outgoing), ctx.voidPromise());
+            outgoing = null;
+        }
         if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
         ByteBuf out = filter.filter(event, ctx.alloc());
-        if (out != null) ctx.write(new DefaultHttpContent(out), ctx.voidPromise());
+        if (out == null) return;
+        if (outgoing == null) {
+            outgoing = out;
+            return;
+        }
+        if (!(outgoing instanceof CompositeByteBuf)) {
+            CompositeByteBuf c = ctx.alloc().compositeBuffer(16);
+            c.addComponent(true, outgoing);
+            outgoing = c;
+        }
+        ((CompositeByteBuf) outgoing).addComponent(true, out);
     }
 
     @Override

@@ -36,8 +36,10 @@ class ChatStreamFilterTest {
             return null;
         }
         String text = out.toString(StandardCharsets.UTF_8);
-        if (out != in) assertThat(in.refCnt()).as("a replaced event is released").isZero();
+        boolean replaced = out != in;
         out.release();
+        // A replacement may share the event's memory (slices); once sent, nothing may hold it.
+        if (replaced) assertThat(in.refCnt()).as("a replaced event is released with its replacement").isZero();
         return text;
     }
 
