@@ -10,12 +10,15 @@ SOURCES := $(shell find src/main -type f 2>/dev/null) pom.xml
 jdk:
 	@test -n "$(JAVA_HOME)" || { bin/find-jdk >/dev/null; exit 1; }
 
-build: jdk target/skiff.jar aot
+build: jdk target/skiff.jar target/java-home aot
 
 target/skiff.jar: $(SOURCES)
 	$(MVN) -q -DskipTests package
-	@echo "$(JAVA_HOME)" > target/java-home
 	@touch $@
+
+# The JDK the build found, so that bin/skiff need not search for it at every start.
+target/java-home: target/skiff.jar
+	@echo "$(JAVA_HOME)" > $@
 
 # A JDK AOT cache, trained on a short run against the bench's mock provider, halves the cold start.
 # If training fails Skiff still runs, only slower to start.
