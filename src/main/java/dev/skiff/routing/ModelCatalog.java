@@ -48,7 +48,21 @@ public final class ModelCatalog {
     }
 
     /** Everything readers need, rebuilt whole on every change. */
-    public record Snapshot(Map<String, Listing> listings, Map<String, List<Provider>> providersByModel, byte[] listingJson) {}
+    public record Snapshot(Map<String, Listing> listings, Map<String, List<Provider>> providersByModel, byte[] listingJson) {
+        /** One model by its qualified id ({@code provider/model}), as the listing shows it; null if unknown. */
+        public byte[] modelJson(String qualifiedId) {
+            int slash = qualifiedId.indexOf('/');
+            if (slash <= 0) return null;
+            String providerName = qualifiedId.substring(0, slash);
+            Listing listing = listings.get(providerName);
+            if (listing == null) return null;
+            String id = qualifiedId.substring(slash + 1);
+            for (Model m : listing.models()) {
+                if (m.id().equals(id)) return renderModel(providerName, m);
+            }
+            return null;
+        }
+    }
 
     private static final long MAX_LISTING_BYTES = 16 << 20;
 
@@ -166,14 +180,7 @@ public final class ModelCatalog {
             g.writeStringField("object", "list");
             g.writeArrayFieldStart("data");
             for (Map.Entry<String, Listing> e : listings.entrySet()) {
-                for (Model m : e.getValue().models()) {
-                    g.writeStartObject();
-                    g.writeStringField("id", e.getKey() + "/" + m.id());
-                    g.writeStringField("object", "model");
-                    g.writeNumberField("created", m.created());
-                    g.writeStringField("owned_by", m.ownedBy() != null ? m.ownedBy() : e.getKey());
-                    g.writeEndObject();
-                }
+                for (Model m : e.getValue().models()) writeModel(g, e.getKey(), m);
             }
             g.writeEndArray();
             g.writeArrayFieldStart("providers");
@@ -188,6 +195,24 @@ public final class ModelCatalog {
             g.writeEndArray();
             g.writeEndObject();
         });
+        try {
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static void writeModel(com.fasterxml.jackson.core.JsonGenerator g, String provider, Model m) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", provider + "/" + m.id());
+        g.writeStringField("object", "model");
+        g.writeNumberField("created", m.created());
+        g.writeStringField("owned_by", m.ownedBy() != null ? m.ownedBy() : provider);
+        g.writeEndObject();
+    }
+
+    private static byte[] renderModel(String provider, Model m) {
+        ByteBuf buf = Json.write(ByteBufAllocator.DEFAULT, g -> writeModel(g, provider, m));
         try {
             return ByteBufUtil.getBytes(buf);
         } finally {

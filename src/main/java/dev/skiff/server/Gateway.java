@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -132,13 +133,29 @@ public final class Gateway {
                     yield null;
                 }
                 default -> {
-                    Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                    if (path.startsWith("/v1/models/")) {
+                        if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
+                    } else {
+                        Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                    }
                     yield null;
                 }
             };
         } finally {
             req.release();
         }
+    }
+
+    /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
+    private void retrieveModel(ChannelHandlerContext ctx, String path, String requestId, boolean keepAlive) {
+        String id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
+        byte[] model = catalog.snapshot().modelJson(id);
+        if (model == null) {
+            Replies.send(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",
+                    "invalid_request_error", "model", "model_not_found", requestId), keepAlive);
+            return;
+        }
+        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, model, requestId), keepAlive);
     }
 
     /** Route, rewrite what must change, and start the upstream exchange. */

@@ -87,6 +87,14 @@ class RoutingAndAuthTest {
                     if (p.get("status").asText().equals("error")) down.add(p.get("name").asText());
                 });
                 assertThat(down).containsExactlyInAnyOrder("mistral", "vllm", "together");
+                // One model, as SDKs retrieve it.
+                HttpResponse<String> one = gw.get("/v1/models/openai/gpt-4o");
+                assertThat(one.statusCode()).isEqualTo(200);
+                assertThat(JSON.readTree(one.body()).get("id").asText()).isEqualTo("openai/gpt-4o");
+                assertThat(gw.get("/v1/models/openai%2Fgpt-4o").statusCode()).isEqualTo(200);
+                HttpResponse<String> missing = gw.get("/v1/models/openai/gpt-9");
+                assertThat(missing.statusCode()).isEqualTo(404);
+                assertThat(JSON.readTree(missing.body()).at("/error/code").asText()).isEqualTo("model_not_found");
                 // A declared model of a provider whose listing failed is still routable.
                 assertThat(gw.post("/v1/chat/completions", "{\"model\":\"my-local-model\",\"messages\":[]}").statusCode()).isEqualTo(502);
             }
