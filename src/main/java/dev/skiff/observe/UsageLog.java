@@ -90,6 +90,7 @@ public final class UsageLog implements AutoCloseable {
         g.writeStringField("endpoint", r.endpoint());
         g.writeStringField("provider", r.provider());
         g.writeStringField("model", r.model());
+        if (!r.requestedModel().equals(r.model())) g.writeStringField("requested_model", r.requestedModel());
         g.writeBooleanField("stream", r.stream());
         g.writeNumberField("status", r.status());
         Usage u = r.usage();

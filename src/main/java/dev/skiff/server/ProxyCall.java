@@ -13,12 +13,10 @@ import dev.skiff.upstream.UpstreamClient;
 import dev.skiff.upstream.UpstreamFailure;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -262,7 +260,7 @@ final class ProxyCall implements ExchangeListener {
         finished = true;
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
-                route.provider().name(), route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
+                route.provider().name(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error));
         if (onFinished != null) onFinished.run();
     }

@@ -78,8 +78,11 @@ class GatewayEndToEndTest {
     @Test
     void qualifiedModelIsRewrittenForTheProvider() throws Exception {
         String body = "{\"model\":\"openai/some-unlisted-model\",\"messages\":[]}";
-        assertThat(gw.post("/v1/chat/completions", body).statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", body, "X-Request-ID", "qualified-1").statusCode()).isEqualTo(200);
         assertThat(json(mock.take("/v1/chat/completions").body()).get("model").asText()).isEqualTo("some-unlisted-model");
+        JsonNode usage = json(gw.usageLine("qualified-1"));
+        assertThat(usage.get("model").asText()).isEqualTo("some-unlisted-model");
+        assertThat(usage.get("requested_model").asText()).isEqualTo("openai/some-unlisted-model");
     }
 
     @Test
