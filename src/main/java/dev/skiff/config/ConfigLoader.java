@@ -24,7 +24,9 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
  * for another instance of the same type ({@code OPENAI_EAST_API_KEY} is provider {@code openai-east}).
  */
 public final class ConfigLoader {
-    private static final List<String> PROVIDER_KEYS = List.of("API_KEY", "BASE_URL", "MODELS");
+    private static final List<String> PROVIDER_KEYS = List.of("API_KEY", "BASE_URL", "MODELS", "API_VERSION");
+    /** Azure's GA data-plane inference version; newer ones are chosen with AZURE_API_VERSION. */
+    static final String AZURE_DEFAULT_API_VERSION = "2024-10-21";
     private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
 
@@ -89,7 +91,7 @@ public final class ConfigLoader {
     private static final class Draft {
         final String name;
         ProviderType type;
-        String apiKey, baseUrl, models;
+        String apiKey, baseUrl, models, apiVersion;
         String origin; // the setting that introduced it, for error messages
         String baseUrlSetting; // where base_url came from, for error messages
 
@@ -115,6 +117,7 @@ public final class ConfigLoader {
             d.apiKey = scalar(p, "api_key", where + ".api_key");
             d.baseUrl = scalar(p, "base_url", where + ".base_url");
             d.baseUrlSetting = where + ".base_url";
+            d.apiVersion = scalar(p, "api_version", where + ".api_version");
             Object models = p.get("models");
             if (models instanceof List<?> list) {
                 d.models = String.join(",", list.stream().map(String::valueOf).toList());
@@ -145,6 +148,7 @@ public final class ConfigLoader {
                             d.baseUrl = e.getValue();
                             d.baseUrlSetting = var;
                         }
+                        case "API_VERSION" -> d.apiVersion = e.getValue();
                         default -> d.models = e.getValue();
                     }
                 }
@@ -178,7 +182,9 @@ public final class ConfigLoader {
         URI uri = parseBaseUrl(d.baseUrl != null && d.baseUrlSetting != null ? d.baseUrlSetting : envBase + "_BASE_URL", base);
         List<String> models = d.models == null ? List.of()
                 : Arrays.stream(d.models.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
-        return new ProviderConfig(d.name, d.type, uri, key, models);
+        String apiVersion = emptyToNull(d.apiVersion);
+        if (d.type == ProviderType.AZURE && apiVersion == null) apiVersion = AZURE_DEFAULT_API_VERSION;
+        return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null);
     }
 
     private static URI parseBaseUrl(String setting, String text) {

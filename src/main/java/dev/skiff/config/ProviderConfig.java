@@ -11,8 +11,9 @@ import java.util.List;
  * @param baseUrl where its API lives, ending before the endpoint path (e.g. {@code .../v1})
  * @param apiKey  credential applied server-side, or null for local servers without one
  * @param models  models the operator declares, served even before (or without) a listing
+ * @param apiVersion the {@code api-version} query value (Azure), or null
  */
-public record ProviderConfig(String name, ProviderType type, URI baseUrl, String apiKey, List<String> models) {
+public record ProviderConfig(String name, ProviderType type, URI baseUrl, String apiKey, List<String> models, String apiVersion) {
     public ProviderConfig {
         models = List.copyOf(models);
     }
@@ -21,6 +22,6 @@ public record ProviderConfig(String name, ProviderType type, URI baseUrl, String
     public String toString() {
         // Never print the key.
         return "ProviderConfig[" + name + ", " + type.id() + ", " + baseUrl + ", key=" + (apiKey == null ? "none" : "set")
-                + ", models=" + models + "]";
+                + ", models=" + models + (apiVersion == null ? "" : ", apiVersion=" + apiVersion) + "]";
     }
 }

@@ -21,7 +21,9 @@ public enum ProviderType {
     VLLM(null, false),
     OLLAMA(null, false),
     LMSTUDIO(null, false),
-    LLAMACPP(null, false);
+    LLAMACPP(null, false),
+    /** Azure OpenAI: OpenAI's wire format at deployment URLs, with an {@code api-key} header. */
+    AZURE(null, true);
 
     private final String defaultBaseUrl;
     private final boolean needsApiKey;

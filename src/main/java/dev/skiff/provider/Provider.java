@@ -6,6 +6,8 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -14,6 +16,7 @@ import java.util.List;
  * building an upstream request only copies ready values.
  */
 public final class Provider {
+    private static final AsciiString API_KEY = AsciiString.cached("api-key");
     private final ProviderConfig config;
     private final String host;
     private final int port;
@@ -21,6 +24,8 @@ public final class Provider {
     private final AsciiString hostHeader;
     private final String basePath;
     private final AsciiString authorization;
+    private final AsciiString azureKey;
+    private final String apiVersionQuery;
 
     public Provider(ProviderConfig config) {
         this.config = config;
@@ -32,8 +37,15 @@ public final class Provider {
         this.hostHeader = AsciiString.of(port == defaultPort ? host : host + ":" + port);
         String path = base.getRawPath() == null ? "" : base.getRawPath();
         this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-        this.authorization = config.apiKey() == null ? null : AsciiString.of("Bearer " + config.apiKey());
+        boolean azure = config.type() == ProviderType.AZURE;
+        this.authorization = config.apiKey() == null || azure ? null : AsciiString.of("Bearer " + config.apiKey());
+        this.azureKey = config.apiKey() != null && azure ? AsciiString.of(config.apiKey()) : null;
+        this.apiVersionQuery = config.apiVersion() == null ? "" : "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
+        // Azure's resource endpoint may be given with or without its /openai path.
+        this.azurePrefix = azure ? (basePath.endsWith("/openai") ? basePath : basePath + "/openai") : null;
     }
+
+    private final String azurePrefix;
 
     public String name() {
         return config.name();
@@ -59,15 +71,26 @@ public final class Provider {
         return tls;
     }
 
-    /** The request-target for an endpoint such as {@code /chat/completions}. */
-    public String path(String endpoint) {
+    /** The request-target for an endpoint such as {@code /chat/completions}, for a model of this provider. */
+    public String path(String endpoint, String model) {
+        if (azurePrefix != null) { // the deployment is named in the URL
+            return azurePrefix + "/deployments/" + URLEncoder.encode(model, StandardCharsets.UTF_8).replace("+", "%20")
+                    + endpoint + apiVersionQuery;
+        }
         return basePath + endpoint;
+    }
+
+    /** Where the provider lists its models, or null when it has no listing Skiff can use. */
+    public String modelsPath() {
+        // Azure's data plane lists base models, not the deployments requests name: declared models only.
+        return azurePrefix != null ? null : basePath + "/models";
     }
 
     /** Sets the headers every upstream request to this provider carries. */
     public void applyHeaders(HttpHeaders headers) {
         headers.set(HttpHeaderNames.HOST, hostHeader);
         if (authorization != null) headers.set(HttpHeaderNames.AUTHORIZATION, authorization);
+        if (azureKey != null) headers.set(API_KEY, azureKey);
     }
 
     @Override

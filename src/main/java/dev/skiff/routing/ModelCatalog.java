@@ -99,7 +99,11 @@ public final class ModelCatalog {
     }
 
     private void fetch(UpstreamClient client, Provider p, io.netty.channel.EventLoop loop) {
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, p.path("/models"));
+        if (p.modelsPath() == null) { // nothing to fetch: the declared models are the listing
+            succeeded(p, List.of());
+            return;
+        }
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, p.modelsPath());
         p.applyHeaders(head.headers());
         head.headers().set(HttpHeaderNames.ACCEPT, "application/json").set(HttpHeaderNames.CONTENT_LENGTH, 0);
         client.send(p, loop, head, Unpooled.EMPTY_BUFFER, new ExchangeListener() {

@@ -185,7 +185,7 @@ public final class Gateway {
         if (injectUsage) askForUsage(scan, edit);
         ByteBuf upstreamBody = edit.apply(ctx.alloc(), body.retain());
 
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath));
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath, route.upstreamModel()));
         HttpHeaders h = head.headers();
         route.provider().applyHeaders(h);
         h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class MockUpstream implements AutoCloseable {
     /** What the mock received. */
-    public record Received(String method, String path, Map<String, List<String>> headers, String body) {
+    public record Received(String method, String path, String query, Map<String, List<String>> headers, String body) {
         public String header(String name) {
             for (var e : headers.entrySet()) {
                 if (e.getKey().equalsIgnoreCase(name)) return e.getValue().getFirst();
@@ -93,7 +93,7 @@ public final class MockUpstream implements AutoCloseable {
     private void dispatch(HttpExchange ex) throws IOException {
         try (ex) {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            Received r = new Received(ex.getRequestMethod(), ex.getRequestURI().getPath(), Map.copyOf(ex.getRequestHeaders()), body);
+            Received r = new Received(ex.getRequestMethod(), ex.getRequestURI().getPath(), ex.getRequestURI().getRawQuery(), Map.copyOf(ex.getRequestHeaders()), body);
             received.add(r);
             Handler h = handlers.get(r.path());
             Reply reply = new Reply(ex);
