@@ -228,11 +228,19 @@ public final class ModelCatalog {
         return p.configuredModels().stream().map(id -> new Model(id, 0, p.name())).toList();
     }
 
-    /** Reads {@code data[].id}, {@code created} and {@code owned_by} from an OpenAI model list. */
+    /**
+     * Reads {@code id}, {@code created} and {@code owned_by} of each model from an OpenAI model list:
+     * {@code {"data":[...]}}, or a bare array, as some compatible servers answer.
+     */
     static List<Model> parse(ByteBuf body) throws IOException {
         List<Model> out = new ArrayList<>();
         try (InputStream in = new ByteBufInputStream(body.duplicate()); JsonParser p = Json.FACTORY.createParser(in)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("expected a JSON object");
+            JsonToken root = p.nextToken();
+            if (root == JsonToken.START_ARRAY) {
+                readModels(p, out);
+                return out;
+            }
+            if (root != JsonToken.START_OBJECT) throw new IOException("expected a JSON object or array");
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken v = p.nextToken();
@@ -240,24 +248,34 @@ public final class ModelCatalog {
                     p.skipChildren();
                     continue;
                 }
-                while (p.nextToken() == JsonToken.START_OBJECT) {
-                    String id = null, owner = null;
-                    long created = 0;
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String name = p.currentName();
-                        JsonToken mv = p.nextToken();
-                        switch (name) {
-                            case "id" -> id = mv == JsonToken.VALUE_STRING ? p.getText() : null;
-                            case "created" -> created = mv == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
-                            case "owned_by" -> owner = mv == JsonToken.VALUE_STRING ? p.getText() : null;
-                            default -> p.skipChildren();
-                        }
-                    }
-                    if (id != null && !id.isBlank()) out.add(new Model(id, created, owner));
-                }
+                readModels(p, out);
             }
         }
         return out;
+    }
+
+    /** Reads model objects until the end of the array the parser is in. */
+    private static void readModels(JsonParser p, List<Model> out) throws IOException {
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY && t != null) {
+            if (t != JsonToken.START_OBJECT) {
+                p.skipChildren();
+                continue;
+            }
+            String id = null, owner = null;
+            long created = 0;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken mv = p.nextToken();
+                switch (name) {
+                    case "id" -> id = mv == JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "created" -> created = mv == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
+                    case "owned_by" -> owner = mv == JsonToken.VALUE_STRING ? p.getText() : null;
+                    default -> p.skipChildren();
+                }
+            }
+            if (id != null && !id.isBlank()) out.add(new Model(id, created, owner));
+        }
     }
 
     private static String abbreviate(String s) {

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContentDecompressor;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.SslContext;
@@ -112,6 +113,9 @@ public final class UpstreamClient {
                         if (via != null) pl.addLast(new HttpProxyHandler(via));
                         if (tls != null) pl.addLast(tls.newHandler(ch.alloc(), p.host(), p.port()));
                         pl.addLast(new HttpClientCodec(4096, 16384, 16384));
+                        // Skiff asks for identity bodies, but a provider that compresses anyway is
+                        // decoded here: translation, usage and the client all need plain bytes.
+                        pl.addLast(new HttpContentDecompressor(0));
                         pl.addLast(new UpstreamHandler(pool(p)));
                     }
                 });

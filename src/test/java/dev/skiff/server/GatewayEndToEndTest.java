@@ -368,6 +368,34 @@ class GatewayEndToEndTest {
     }
 
     @Test
+    void compressedUpstreamBodiesAreDecodedBeforeTheClientSeesThem() throws Exception {
+        mock.on("/v1/chat/completions", (req, reply) -> {
+            var bytes = new java.io.ByteArrayOutputStream();
+            try (var gz = new java.util.zip.GZIPOutputStream(bytes)) {
+                gz.write(COMPLETION.getBytes(StandardCharsets.UTF_8));
+            }
+            reply.header("Content-Encoding", "gzip");
+            reply.header("Content-Type", "application/json");
+            reply.raw(200, bytes.toByteArray());
+        });
+        HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT, "X-Request-ID", "gz-1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(r.body()).isEqualTo(COMPLETION);
+        assertThat(json(gw.usageLine("gz-1")).get("total_tokens").asInt()).isEqualTo(7);
+    }
+
+    @Test
+    void aModelListThatIsABareArrayIsRead() throws Exception {
+        try (MockUpstream bare = new MockUpstream()) {
+            bare.on("/v1/models", (req, reply) -> reply.json(200, "[{\"id\":\"qwen2.5\",\"object\":\"model\"}]"));
+            try (TestGateway g2 = TestGateway.start("VLLM_BASE_URL", bare.baseUrl()).awaitListings()) {
+                assertThat(g2.get("/v1/models").body()).contains("\"vllm/qwen2.5\"");
+            }
+        }
+    }
+
+    @Test
     void healthAndReady() throws Exception {
         assertThat(gw.get("/health").statusCode()).isEqualTo(200);
         HttpResponse<String> ready = gw.get("/ready");

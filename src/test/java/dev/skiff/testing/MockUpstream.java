@@ -133,6 +133,12 @@ public final class MockUpstream implements AutoCloseable {
             if (bytes.length > 0) ex.getResponseBody().write(bytes);
         }
 
+        /** Sends bytes as they are, with whatever headers were set before. */
+        public void raw(int status, byte[] bytes) throws IOException {
+            ex.sendResponseHeaders(status, bytes.length);
+            ex.getResponseBody().write(bytes);
+        }
+
         /** Starts a chunked event stream; then {@link #chunk} as often as wanted. */
         public void startStream() throws IOException {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
