@@ -10,6 +10,8 @@ import java.util.Optional;
  */
 public enum ProviderType {
     OPENAI("https://api.openai.com/v1", true),
+    /** Anthropic's Messages API: translated from and to OpenAI chat. */
+    ANTHROPIC("https://api.anthropic.com/v1", true),
     GROQ("https://api.groq.com/openai/v1", true),
     XAI("https://api.x.ai/v1", true),
     CEREBRAS("https://api.cerebras.ai/v1", true),

@@ -17,6 +17,10 @@ import java.util.List;
  */
 public final class Provider {
     private static final AsciiString API_KEY = AsciiString.cached("api-key");
+    private static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
+    private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
+    /** The Messages API version Skiff's Anthropic translation is written against. */
+    private static final AsciiString ANTHROPIC_VERSION_VALUE = AsciiString.cached("2023-06-01");
     private final ProviderConfig config;
     private final String host;
     private final int port;
@@ -25,6 +29,7 @@ public final class Provider {
     private final String basePath;
     private final AsciiString authorization;
     private final AsciiString azureKey;
+    private final AsciiString anthropicKey;
     private final String apiVersionQuery;
 
     public Provider(ProviderConfig config) {
@@ -38,8 +43,10 @@ public final class Provider {
         String path = base.getRawPath() == null ? "" : base.getRawPath();
         this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
         boolean azure = config.type() == ProviderType.AZURE;
-        this.authorization = config.apiKey() == null || azure ? null : AsciiString.of("Bearer " + config.apiKey());
+        boolean anthropic = config.type() == ProviderType.ANTHROPIC;
+        this.authorization = config.apiKey() == null || azure || anthropic ? null : AsciiString.of("Bearer " + config.apiKey());
         this.azureKey = config.apiKey() != null && azure ? AsciiString.of(config.apiKey()) : null;
+        this.anthropicKey = config.apiKey() != null && anthropic ? AsciiString.of(config.apiKey()) : null;
         this.apiVersionQuery = config.apiVersion() == null ? "" : "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
         // Azure's resource endpoint may be given with or without its /openai path.
         this.azurePrefix = azure ? (basePath.endsWith("/openai") ? basePath : basePath + "/openai") : null;
@@ -53,6 +60,11 @@ public final class Provider {
 
     public ProviderType type() {
         return config.type();
+    }
+
+    /** Whether requests in OpenAI's chat dialect must be translated for this provider. */
+    public boolean translatesChat() {
+        return config.type() == ProviderType.ANTHROPIC;
     }
 
     public List<String> configuredModels() {
@@ -91,6 +103,8 @@ public final class Provider {
         headers.set(HttpHeaderNames.HOST, hostHeader);
         if (authorization != null) headers.set(HttpHeaderNames.AUTHORIZATION, authorization);
         if (azureKey != null) headers.set(API_KEY, azureKey);
+        if (anthropicKey != null) headers.set(X_API_KEY, anthropicKey);
+        if (type() == ProviderType.ANTHROPIC) headers.set(ANTHROPIC_VERSION, ANTHROPIC_VERSION_VALUE);
     }
 
     @Override

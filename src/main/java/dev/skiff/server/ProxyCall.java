@@ -6,6 +6,8 @@ import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.observe.UsageRecord;
+import dev.skiff.provider.ResponseTranslator;
+import dev.skiff.provider.StreamTranslator;
 import dev.skiff.routing.Route;
 import dev.skiff.upstream.Exchange;
 import dev.skiff.upstream.ExchangeListener;
@@ -49,6 +51,9 @@ final class ProxyCall implements ExchangeListener {
     private final long startNanos = System.nanoTime();
 
     private Exchange exchange;
+    private ResponseTranslator translator; // null: same dialect, bytes are forwarded
+    private StreamTranslator streamTranslator; // likewise for event streams
+    private Map<String, String> extraHeaders = Map.of(); // e.g. the fields a translation dropped
     private Runnable onFinished;
     private int status;
     private long firstByteNanos = -1;
@@ -74,6 +79,14 @@ final class ProxyCall implements ExchangeListener {
         this.clientModel = clientModel;
         this.stream = stream;
         this.injectedUsage = injectedUsage;
+    }
+
+    /** For a provider of another dialect: complete responses are translated before they are sent. */
+    ProxyCall translatedBy(ResponseTranslator t, StreamTranslator s, Map<String, String> headers) {
+        this.translator = t;
+        this.streamTranslator = s;
+        this.extraHeaders = headers;
+        return this;
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
@@ -146,7 +159,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void relayEvent(ByteBuf event) {
-        ByteBuf out = filter.filter(event, ctx.alloc());
+        ByteBuf out = streamTranslator != null ? streamTranslator.onEvent(event, ctx.alloc()) : filter.filter(event, ctx.alloc());
         if (out == null) return;
         if (outgoing == null) {
             outgoing = out;
@@ -165,12 +178,27 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         if (streaming) {
             splitter.release();
+            if (streamTranslator != null) {
+                ByteBuf tail = streamTranslator.onEnd(ctx.alloc());
+                if (tail != null) ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
+                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                finish(status, streamTranslator.usage(), streamTranslator.error());
+                return;
+            }
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
             finish(status, filter.usage(), null);
             return;
         }
         ByteBuf body = buffered;
         buffered = null;
+        if (translator != null) {
+            ResponseTranslator.Result t = translator.translate(status, body, ctx.alloc());
+            FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
+            decorate(r.headers());
+            Replies.send(ctx, r, keepAlive);
+            finish(t.status(), t.usage(), t.error());
+            return;
+        }
         Usage usage = Usage.NONE;
         if (status / 100 == 2) {
             usage = OpenAiUsage.scan(body).usage();
@@ -206,7 +234,7 @@ final class ProxyCall implements ExchangeListener {
             event.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
             ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, filter.usage(), failure.message());
+            finish(status, streamTranslator != null ? streamTranslator.usage() : filter.usage(), failure.message());
             return;
         }
         if (buffered != null) {
@@ -238,10 +266,12 @@ final class ProxyCall implements ExchangeListener {
     private void decorate(HttpHeaders h) {
         h.set(Replies.X_REQUEST_ID, requestId);
         h.set("x-skiff-provider", route.provider().name());
+        extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         for (Map.Entry<String, String> e : upstreamHeaders) {
             String name = e.getKey();
-            if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12) || name.regionMatches(true, 0, "retry-after", 0, 11)) {
+            if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12) || name.regionMatches(true, 0, "retry-after", 0, 11)
+                    || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)) {
                 h.add(name, e.getValue());
             }
         }

@@ -73,6 +73,11 @@ public final class MockUpstream implements AutoCloseable {
         return on("/v1/models", (req, reply) -> reply.json(200, body));
     }
 
+    /** Forgets what was received so far. */
+    public void clearReceived() {
+        received.clear();
+    }
+
     /** The next request received, waiting up to five seconds. */
     public Received take() throws InterruptedException {
         Received r = received.poll(5, TimeUnit.SECONDS);

@@ -1,0 +1,221 @@
+package dev.skiff.provider.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.Bytes;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.provider.StreamTranslator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Anthropic's Messages event stream as OpenAI chat-completion chunks. Text becomes
+ * {@code delta.content}, thinking {@code delta.reasoning_content} (its signature
+ * {@code delta.reasoning_signature}), each tool_use block a tool call whose arguments arrive as
+ * {@code input_json_delta} fragments. Usage is merged from {@code message_start} (input and cache)
+ * and {@code message_delta} (output) without double counting; a usage chunk is sent only when the
+ * client asked for one. A stream that ends before {@code message_stop} ends with an error event.
+ */
+public final class AnthropicStreamTranslator implements StreamTranslator {
+    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+
+    private final String clientModel;
+    private final boolean clientWantsUsage;
+    private final long created = System.currentTimeMillis() / 1000;
+
+    private String id = "chatcmpl-skiff";
+    private long input = -1, cacheRead = -1, cacheWrite = -1, output = -1;
+    private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
+    private int nextToolIndex;
+    private String stopReason;
+    private boolean stopped;
+    private String error;
+
+    public AnthropicStreamTranslator(String clientModel, boolean clientWantsUsage) {
+        this.clientModel = clientModel;
+        this.clientWantsUsage = clientWantsUsage;
+    }
+
+    @Override
+    public ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+        JsonNode data;
+        try {
+            data = data(event);
+        } finally {
+            event.release();
+        }
+        if (data == null) return null; // comments and keep-alives carry nothing to translate
+        return switch (data.path("type").asText()) {
+            case "message_start" -> {
+                JsonNode m = data.path("message");
+                id = m.path("id").asText(id);
+                readUsage(m.path("usage"));
+                ObjectNode delta = OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", "");
+                yield chunk(alloc, delta, null);
+            }
+            case "content_block_start" -> blockStart(data, alloc);
+            case "content_block_delta" -> blockDelta(data, alloc);
+            case "message_delta" -> {
+                stopReason = data.path("delta").path("stop_reason").asText(null);
+                readUsage(data.path("usage"));
+                yield null; // the finish chunk goes out with message_stop, after every block
+            }
+            case "message_stop" -> {
+                stopped = true;
+                ByteBuf out = chunk(alloc, OpenAiChat.JSON.createObjectNode(), AnthropicCodec.finishReason(stopReason).openAi());
+                if (clientWantsUsage) {
+                    ByteBuf usage = usageChunk(alloc);
+                    out.writeBytes(usage);
+                    usage.release();
+                }
+                out.writeCharSequence("data: [DONE]\n\n", StandardCharsets.US_ASCII);
+                yield out;
+            }
+            case "error" -> {
+                error = data.path("error").path("message").asText("the provider reported an error");
+                yield errorEvent(alloc, error, data.path("error").path("type").asText("upstream_error"));
+            }
+            default -> null; // ping, content_block_stop, and types added later
+        };
+    }
+
+    private ByteBuf blockStart(JsonNode data, ByteBufAllocator alloc) {
+        JsonNode block = data.path("content_block");
+        switch (block.path("type").asText()) {
+            case "tool_use" -> {
+                int toolIndex = nextToolIndex++;
+                toolIndexByBlock.put(data.path("index").asInt(), toolIndex);
+                ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+                ObjectNode call = delta.putArray("tool_calls").addObject();
+                call.put("index", toolIndex).put("id", block.path("id").asText()).put("type", "function");
+                call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
+                return chunk(alloc, delta, null);
+            }
+            case "text" -> {
+                String text = block.path("text").asText("");
+                return text.isEmpty() ? null : chunk(alloc, OpenAiChat.JSON.createObjectNode().put("content", text), null);
+            }
+            case "redacted_thinking" -> {
+                ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+                delta.putArray("redacted_reasoning").add(block.path("data").asText());
+                return chunk(alloc, delta, null);
+            }
+            default -> {
+                return null; // thinking starts empty; its text comes in deltas
+            }
+        }
+    }
+
+    private ByteBuf blockDelta(JsonNode data, ByteBufAllocator alloc) {
+        JsonNode d = data.path("delta");
+        ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+        switch (d.path("type").asText()) {
+            case "text_delta" -> delta.put("content", d.path("text").asText());
+            case "thinking_delta" -> delta.put("reasoning_content", d.path("thinking").asText());
+            case "signature_delta" -> delta.put("reasoning_signature", d.path("signature").asText());
+            case "input_json_delta" -> {
+                Integer toolIndex = toolIndexByBlock.get(data.path("index").asInt());
+                if (toolIndex == null) return null;
+                ArrayNode calls = delta.putArray("tool_calls");
+                calls.addObject().put("index", toolIndex).putObject("function").put("arguments", d.path("partial_json").asText());
+            }
+            default -> {
+                return null;
+            }
+        }
+        return chunk(alloc, delta, null);
+    }
+
+    @Override
+    public ByteBuf onEnd(ByteBufAllocator alloc) {
+        if (stopped || error != null) return null;
+        error = "the provider's stream ended before message_stop";
+        return errorEvent(alloc, error, "upstream_incomplete_stream");
+    }
+
+    @Override
+    public Usage usage() {
+        if (input < 0 && output < 0) return Usage.NONE;
+        long cached = Math.max(0, cacheRead);
+        long prompt = Math.max(0, input) + cached + Math.max(0, cacheWrite);
+        long completion = Math.max(0, output);
+        return new Usage(prompt, completion, prompt + completion, cacheRead, -1, cacheWrite);
+    }
+
+    @Override
+    public String error() {
+        return error;
+    }
+
+    /** Counts are totals so far: a later event's value replaces an earlier one, never adds to it. */
+    private void readUsage(JsonNode u) {
+        if (u.has("input_tokens")) input = u.get("input_tokens").asLong();
+        if (u.has("cache_read_input_tokens")) cacheRead = u.get("cache_read_input_tokens").asLong();
+        if (u.has("cache_creation_input_tokens")) cacheWrite = u.get("cache_creation_input_tokens").asLong();
+        if (u.has("output_tokens")) output = u.get("output_tokens").asLong();
+    }
+
+    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
+        ObjectNode c = OpenAiChat.JSON.createObjectNode();
+        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
+        ObjectNode choice = c.putArray("choices").addObject();
+        choice.put("index", 0);
+        choice.set("delta", delta);
+        choice.putNull("logprobs");
+        if (finishReason == null) choice.putNull("finish_reason");
+        else choice.put("finish_reason", finishReason);
+        return event(alloc, c);
+    }
+
+    private ByteBuf usageChunk(ByteBufAllocator alloc) {
+        ObjectNode c = OpenAiChat.JSON.createObjectNode();
+        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
+        c.putArray("choices");
+        c.set("usage", OpenAiChat.usage(usage()));
+        return event(alloc, c);
+    }
+
+    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
+        ObjectNode e = OpenAiChat.JSON.createObjectNode();
+        e.putObject("error").put("message", message).put("type", "server_error").putNull("param").put("code", code);
+        return event(alloc, e);
+    }
+
+    private static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
+        ByteBuf buf = alloc.buffer(256);
+        buf.writeCharSequence("data: ", StandardCharsets.US_ASCII);
+        try (OutputStream out = new ByteBufOutputStream(buf)) {
+            OpenAiChat.JSON.writeValue(out, node);
+        } catch (IOException e) {
+            buf.release();
+            throw new IllegalStateException(e);
+        }
+        buf.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
+        return buf;
+    }
+
+    /** The JSON of the event's data line, or null when it has none. */
+    private static JsonNode data(ByteBuf event) {
+        int start = event.readerIndex(), end = event.writerIndex();
+        int at = Bytes.indexOf(event, start, end, DATA);
+        if (at < 0) return null;
+        int from = at + DATA.length;
+        int eol = event.indexOf(from, end, (byte) '\n');
+        int to = eol < 0 ? end : eol;
+        try (InputStream in = new ByteBufInputStream(event.slice(from, to - from))) {
+            return OpenAiChat.JSON.readTree(in);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
