@@ -2,6 +2,7 @@ package dev.skiff.provider;
 
 import dev.skiff.config.ProviderConfig;
 import dev.skiff.config.ProviderType;
+import dev.skiff.provider.anthropic.AnthropicChatAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -62,9 +63,12 @@ public final class Provider {
         return config.type();
     }
 
-    /** Whether requests in OpenAI's chat dialect must be translated for this provider. */
-    public boolean translatesChat() {
-        return config.type() == ProviderType.ANTHROPIC;
+    /** The translator for OpenAI chat requests, or null when the provider speaks OpenAI's dialect. */
+    public ChatAdapter chatAdapter() {
+        return switch (config.type()) {
+            case ANTHROPIC -> AnthropicChatAdapter.INSTANCE;
+            default -> null;
+        };
     }
 
     public List<String> configuredModels() {

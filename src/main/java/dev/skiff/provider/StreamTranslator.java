@@ -5,12 +5,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * Rewrites a provider's event stream into the client's dialect, one upstream event at a time, so
- * that what arrives is relayed at once. Lives on one event loop; no synchronization.
+ * Rewrites a provider's stream into OpenAI chat-completion chunks ({@code data: {...}\n\n} events)
+ * as it arrives, so that nothing waits for the end. The translator owns the provider's framing (SSE,
+ * AWS event stream, ...). Lives on one event loop; no synchronization.
  */
 public interface StreamTranslator {
-    /** Takes ownership of one whole upstream event; returns the bytes for the client, or null for none. */
-    ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc);
+    /** Takes ownership of a piece of the upstream body; returns the bytes for the client, or null for none yet. */
+    ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc);
 
     /**
      * The upstream stream ended. Returns the closing bytes for the client: the terminator when the
@@ -18,6 +19,9 @@ public interface StreamTranslator {
      * as a clean finish). Null when there is nothing to add.
      */
     ByteBuf onEnd(ByteBufAllocator alloc);
+
+    /** Releases what the translator holds when the exchange is abandoned. */
+    default void release() {}
 
     Usage usage();
 

@@ -6,8 +6,7 @@ import dev.skiff.dialect.BodyEdit;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.observe.UsageLog;
-import dev.skiff.provider.anthropic.AnthropicChatAdapter;
-import dev.skiff.provider.anthropic.AnthropicStreamTranslator;
+import dev.skiff.provider.ChatAdapter;
 import dev.skiff.routing.ModelCatalog;
 import dev.skiff.routing.ModelRouter;
 import dev.skiff.routing.Route;
@@ -178,7 +177,7 @@ public final class Gateway {
         }
 
         // provider adapter: a provider of another dialect gets a translated request ...
-        if (route.provider().translatesChat()) return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+        if (route.provider().chatAdapter() != null) return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
 
         // ... while the OpenAI-compatible family takes the client's bytes as they are, with only the
         // model name and the usage request changed.
@@ -207,37 +206,24 @@ public final class Gateway {
     /** Chat for a provider that speaks another dialect, through the internal representation. */
     private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
                                  String requestId, boolean keepAlive) {
-        String provider = route.provider().name();
         if (endpoint != Endpoint.CHAT) {
-            Replies.send(ctx, Replies.openAiError(ctx, 400, "Provider '" + provider + "' has no " + endpoint.upstreamPath + " endpoint.",
-                    "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
+            Replies.send(ctx, Replies.openAiError(ctx, 400, "Provider '" + route.provider().name() + "' has no "
+                    + endpoint.upstreamPath + " endpoint.", "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
             return null;
         }
-        AnthropicChatAdapter.Prepared prepared;
+        ChatAdapter.Upstream up;
         try {
-            prepared = AnthropicChatAdapter.prepare(req.content(), route.upstreamModel(), ctx.alloc());
+            up = route.provider().chatAdapter().prepare(new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(),
+                    scan.stream(), Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId), req.content(), ctx.alloc());
         } catch (BadRequestException e) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
             return null;
         }
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path("/messages", route.upstreamModel()));
-        HttpHeaders h = head.headers();
-        route.provider().applyHeaders(h);
-        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, prepared.body().readableBytes())
-                .set(HttpHeaderNames.ACCEPT, scan.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
-                .set(Replies.X_REQUEST_ID, requestId);
-        String beta = req.headers().get(ANTHROPIC_BETA); // the client's opt-ins travel with its request
-        if (beta != null) h.set(ANTHROPIC_BETA, beta);
         ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false)
-                .translatedBy(AnthropicChatAdapter.responses(scan.model()),
-                        new AnthropicStreamTranslator(scan.model(), Boolean.TRUE.equals(scan.includeUsage())),
-                        AnthropicChatAdapter.headers(prepared.dropped()));
-        call.start(upstream, head, prepared.body());
+                .translatedBy(up.responses(), up.stream(), up.headers());
+        call.start(upstream, up.head(), up.body());
         return call;
     }
-
-    private static final String ANTHROPIC_BETA = "anthropic-beta";
 
     /**
      * Streams report usage only when asked; Skiff asks on the client's behalf so that every stream is

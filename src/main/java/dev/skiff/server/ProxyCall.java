@@ -103,6 +103,7 @@ final class ProxyCall implements ExchangeListener {
     void cancel() {
         if (finished) return;
         exchange.cancel();
+        releaseStreamState();
         finish(499, Usage.NONE, "client closed the connection");
     }
 
@@ -117,16 +118,20 @@ final class ProxyCall implements ExchangeListener {
         firstByteNanos = System.nanoTime();
         upstreamHeaders = head.headers();
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        streaming = status / 100 == 2 && type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
+        // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
+        streaming = status / 100 == 2
+                && (streamTranslator != null || type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17));
         if (!streaming) {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
-        splitter = new SseSplitter(ctx.alloc());
-        filter = new ChatStreamFilter(injectedUsage);
+        if (streamTranslator == null) {
+            splitter = new SseSplitter(ctx.alloc());
+            filter = new ChatStreamFilter(injectedUsage);
+        }
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
-        h.set(HttpHeaderNames.CONTENT_TYPE, type)
+        h.set(HttpHeaderNames.CONTENT_TYPE, streamTranslator != null ? "text/event-stream" : type)
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
@@ -149,7 +154,11 @@ final class ProxyCall implements ExchangeListener {
             buffered.addComponent(true, content);
             return;
         }
-        splitter.feed(content, this::relayEvent);
+        if (streamTranslator != null) {
+            outgoing = streamTranslator.onContent(content, ctx.alloc());
+        } else {
+            splitter.feed(content, this::relayEvent);
+        }
         // What one upstream read carried leaves as one HTTP chunk, flushed at once.
         if (outgoing != null) {
             ctx.writeAndFlush(new DefaultHttpContent(outgoing), ctx.voidPromise());
@@ -159,7 +168,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void relayEvent(ByteBuf event) {
-        ByteBuf out = streamTranslator != null ? streamTranslator.onEvent(event, ctx.alloc()) : filter.filter(event, ctx.alloc());
+        ByteBuf out = filter.filter(event, ctx.alloc());
         if (out == null) return;
         if (outgoing == null) {
             outgoing = out;
@@ -177,7 +186,6 @@ final class ProxyCall implements ExchangeListener {
     public void onEnd() {
         if (finished) return;
         if (streaming) {
-            splitter.release();
             if (streamTranslator != null) {
                 ByteBuf tail = streamTranslator.onEnd(ctx.alloc());
                 if (tail != null) ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
@@ -185,6 +193,7 @@ final class ProxyCall implements ExchangeListener {
                 finish(status, streamTranslator.usage(), streamTranslator.error());
                 return;
             }
+            splitter.release();
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
             finish(status, filter.usage(), null);
             return;
@@ -225,7 +234,7 @@ final class ProxyCall implements ExchangeListener {
         String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout" : "upstream_unreachable";
         if (streaming) {
             // The client already has a 200 and part of the stream: say what happened in-band, then end.
-            splitter.release();
+            releaseStreamState();
             ByteBuf event = ctx.alloc().buffer();
             event.writeCharSequence("data: ", StandardCharsets.US_ASCII);
             ByteBuf envelope = OpenAiErrors.envelope(ctx.alloc(), failure.message(), "server_error", null, code);
@@ -255,6 +264,11 @@ final class ProxyCall implements ExchangeListener {
         }
         Replies.send(ctx, Replies.openAiError(ctx, httpStatus, message, "server_error", null, code, requestId), keepAlive);
         finish(httpStatus, Usage.NONE, message);
+    }
+
+    private void releaseStreamState() {
+        if (splitter != null) splitter.release();
+        if (streamTranslator != null) streamTranslator.release();
     }
 
     private void writeLast(LastHttpContent last) {

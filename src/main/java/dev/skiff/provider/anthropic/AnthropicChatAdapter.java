@@ -9,7 +9,15 @@ import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -24,11 +32,30 @@ import java.util.Map;
  * OpenAI chat in front of Anthropic's Messages API: the client's request is read into the internal
  * representation and written as a Messages request; the answer comes back the same way.
  */
-public final class AnthropicChatAdapter {
-    /** Response header naming the request fields Anthropic could not take. */
+public final class AnthropicChatAdapter implements ChatAdapter {
+    /** Response header naming the request fields a translation could not carry. */
     public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
+    private static final String ANTHROPIC_BETA = "anthropic-beta";
+
+    public static final AnthropicChatAdapter INSTANCE = new AnthropicChatAdapter();
 
     private AnthropicChatAdapter() {}
+
+    @Override
+    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
+        Prepared p = prepare(openAiBody, call.upstreamModel(), alloc);
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path("/messages", call.upstreamModel()));
+        HttpHeaders h = head.headers();
+        call.provider().applyHeaders(h);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
+                .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
+                .set("x-request-id", call.requestId());
+        String beta = call.clientHeaders().get(ANTHROPIC_BETA); // the client's opt-ins travel with its request
+        if (beta != null) h.set(ANTHROPIC_BETA, beta);
+        return new Upstream(head, p.body(), responses(call.clientModel()),
+                call.stream() ? new AnthropicStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+    }
 
     /** The upstream body, and what translation had to leave out. */
     public record Prepared(ChatRequest request, ByteBuf body, Dropped dropped) {}

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Bytes;
+import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.StreamTranslator;
@@ -46,8 +47,34 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
         this.clientWantsUsage = clientWantsUsage;
     }
 
+    private SseSplitter splitter;
+    private ByteBuf pendingOut;
+
     @Override
-    public ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+    public ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
+        if (splitter == null) splitter = new SseSplitter(alloc);
+        splitter.feed(content, event -> {
+            ByteBuf out = onEvent(event, alloc);
+            if (out == null) return;
+            if (pendingOut == null) {
+                pendingOut = out;
+            } else {
+                pendingOut.writeBytes(out);
+                out.release();
+            }
+        });
+        ByteBuf out = pendingOut;
+        pendingOut = null;
+        return out;
+    }
+
+    @Override
+    public void release() {
+        if (splitter != null) splitter.release();
+    }
+
+    /** Translates one whole SSE event (owned). */
+    ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
         JsonNode data;
         try {
             data = data(event);
@@ -138,6 +165,7 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
 
     @Override
     public ByteBuf onEnd(ByteBufAllocator alloc) {
+        release();
         if (stopped || error != null) return null;
         error = "the provider's stream ended before message_stop";
         return errorEvent(alloc, error, "upstream_incomplete_stream");

@@ -1,0 +1,35 @@
+package dev.skiff.provider;
+
+import dev.skiff.dialect.BadRequestException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.Map;
+
+/**
+ * Chat completions for a provider that speaks another dialect than OpenAI's. The adapter reads the
+ * client's OpenAI body (through the internal representation), writes the provider's request, and
+ * supplies the translators that bring the answer back. One instance per provider; stateless.
+ */
+public interface ChatAdapter {
+
+    /** What the client asked, as far as the adapter needs it. */
+    record Call(Provider provider, String clientModel, String upstreamModel, boolean stream, boolean clientWantsUsage,
+                HttpHeaders clientHeaders, String requestId) {}
+
+    /**
+     * The upstream request and how to read its answer.
+     *
+     * @param head      method, target and headers, credentials and Content-Length included
+     * @param body      the request body (the caller sends and releases it)
+     * @param responses translates a complete (non-stream, or error) answer
+     * @param stream    translates the stream, chunk by chunk as it arrives; null when not streaming
+     * @param headers   extra headers for the client's response (for instance dropped fields)
+     */
+    record Upstream(HttpRequest head, ByteBuf body, ResponseTranslator responses, StreamTranslator stream,
+                    Map<String, String> headers) {}
+
+    /** Does not consume {@code openAiBody}. */
+    Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException;
+}
