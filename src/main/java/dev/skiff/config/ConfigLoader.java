@@ -155,6 +155,14 @@ public final class ConfigLoader {
             }
         }
 
+        // Bedrock also comes from the standard AWS variables, as AWS's own tools read them.
+        boolean awsKeys = emptyToNull(env.get("AWS_ACCESS_KEY_ID")) != null && emptyToNull(env.get("AWS_SECRET_ACCESS_KEY")) != null;
+        if (awsKeys) drafts.computeIfAbsent("bedrock", n -> {
+            Draft d = new Draft(n, "AWS_ACCESS_KEY_ID");
+            d.type = ProviderType.BEDROCK;
+            return d;
+        });
+
         List<ProviderConfig> out = new ArrayList<>();
         for (Draft d : drafts.values()) {
             ProviderConfig p = freeze(d);
@@ -170,6 +178,21 @@ public final class ConfigLoader {
         }
         String key = emptyToNull(d.apiKey);
         String base = emptyToNull(d.baseUrl);
+        Map<String, String> settings = new LinkedHashMap<>();
+        if (d.type == ProviderType.BEDROCK) {
+            String region = firstSet("BEDROCK_REGION", "AWS_REGION", "AWS_DEFAULT_REGION");
+            settings.put("aws_region", region == null ? "us-east-1" : region);
+            for (String v : List.of("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")) {
+                String value = emptyToNull(env.get(v));
+                if (value != null) settings.put(v.toLowerCase(Locale.ROOT), value);
+            }
+            if (key == null && !settings.containsKey("aws_secret_access_key") && (base != null || d.models != null)) {
+                throw new ConfigException(d.origin, "provider '" + d.name + "' needs BEDROCK_API_KEY or AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY");
+            }
+            if (base == null && (key != null || settings.containsKey("aws_secret_access_key"))) {
+                base = "https://bedrock-runtime." + settings.get("aws_region") + ".amazonaws.com";
+            }
+        }
         if (key == null && base == null) {
             if (d.models != null) throw new ConfigException(d.origin, "models are listed for provider '" + d.name
                     + "' but neither " + envBase + "_API_KEY nor " + envBase + "_BASE_URL is set");
@@ -184,7 +207,7 @@ public final class ConfigLoader {
                 : Arrays.stream(d.models.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         String apiVersion = emptyToNull(d.apiVersion);
         if (d.type == ProviderType.AZURE && apiVersion == null) apiVersion = AZURE_DEFAULT_API_VERSION;
-        return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null);
+        return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null, settings);
     }
 
     private static URI parseBaseUrl(String setting, String text) {
@@ -333,6 +356,14 @@ public final class ConfigLoader {
         };
         if (bytes < 1 || bytes > Integer.MAX_VALUE) throw new ConfigException(setting, "'" + text + "' must be between 1 byte and 2 GB");
         return bytes;
+    }
+
+    private String firstSet(String... vars) {
+        for (String v : vars) {
+            String value = emptyToNull(env.get(v));
+            if (value != null) return value;
+        }
+        return null;
     }
 
     private static String emptyToNull(String s) {

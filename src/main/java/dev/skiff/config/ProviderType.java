@@ -25,7 +25,11 @@ public enum ProviderType {
     LMSTUDIO(null, false),
     LLAMACPP(null, false),
     /** Azure OpenAI: OpenAI's wire format at deployment URLs, with an {@code api-key} header. */
-    AZURE(null, true);
+    AZURE(null, true),
+    /** Google Gemini's native API (not its OpenAI-compatible endpoint): translated. */
+    GEMINI("https://generativelanguage.googleapis.com/v1beta", true),
+    /** AWS Bedrock Converse / ConverseStream: translated; SigV4-signed, or a Bedrock API key. */
+    BEDROCK(null, true);
 
     private final String defaultBaseUrl;
     private final boolean needsApiKey;

@@ -3,6 +3,8 @@ package dev.skiff.provider;
 import dev.skiff.config.ProviderConfig;
 import dev.skiff.config.ProviderType;
 import dev.skiff.provider.anthropic.AnthropicChatAdapter;
+import dev.skiff.provider.bedrock.BedrockChatAdapter;
+import dev.skiff.provider.gemini.GeminiChatAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -19,6 +21,7 @@ import java.util.List;
 public final class Provider {
     private static final AsciiString API_KEY = AsciiString.cached("api-key");
     private static final AsciiString X_API_KEY = AsciiString.cached("x-api-key");
+    private static final AsciiString X_GOOG_API_KEY = AsciiString.cached("x-goog-api-key");
     private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
     /** The Messages API version Skiff's Anthropic translation is written against. */
     private static final AsciiString ANTHROPIC_VERSION_VALUE = AsciiString.cached("2023-06-01");
@@ -31,6 +34,7 @@ public final class Provider {
     private final AsciiString authorization;
     private final AsciiString azureKey;
     private final AsciiString anthropicKey;
+    private final AsciiString geminiKey;
     private final String apiVersionQuery;
 
     public Provider(ProviderConfig config) {
@@ -45,7 +49,9 @@ public final class Provider {
         this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
         boolean azure = config.type() == ProviderType.AZURE;
         boolean anthropic = config.type() == ProviderType.ANTHROPIC;
-        this.authorization = config.apiKey() == null || azure || anthropic ? null : AsciiString.of("Bearer " + config.apiKey());
+        boolean gemini = config.type() == ProviderType.GEMINI;
+        this.authorization = config.apiKey() == null || azure || anthropic || gemini ? null : AsciiString.of("Bearer " + config.apiKey());
+        this.geminiKey = config.apiKey() != null && gemini ? AsciiString.of(config.apiKey()) : null;
         this.azureKey = config.apiKey() != null && azure ? AsciiString.of(config.apiKey()) : null;
         this.anthropicKey = config.apiKey() != null && anthropic ? AsciiString.of(config.apiKey()) : null;
         this.apiVersionQuery = config.apiVersion() == null ? "" : "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
@@ -67,8 +73,20 @@ public final class Provider {
     public ChatAdapter chatAdapter() {
         return switch (config.type()) {
             case ANTHROPIC -> AnthropicChatAdapter.INSTANCE;
+            case GEMINI -> GeminiChatAdapter.INSTANCE;
+            case BEDROCK -> BedrockChatAdapter.INSTANCE;
             default -> null;
         };
+    }
+
+    /** Type-specific settings (see {@link ProviderConfig#settings()}). */
+    public java.util.Map<String, String> settings() {
+        return config.settings();
+    }
+
+    /** The credential from the configuration, for adapters that sign requests themselves; null if none. */
+    public String apiKey() {
+        return config.apiKey();
     }
 
     public List<String> configuredModels() {
@@ -98,8 +116,10 @@ public final class Provider {
 
     /** Where the provider lists its models, or null when it has no listing Skiff can use. */
     public String modelsPath() {
-        // Azure's data plane lists base models, not the deployments requests name: declared models only.
-        return azurePrefix != null ? null : basePath + "/models";
+        // Azure's data plane lists base models, not the deployments requests name, and Bedrock's
+        // listing lives on another host (its control plane): declared models only.
+        if (azurePrefix != null || type() == ProviderType.BEDROCK) return null;
+        return basePath + "/models";
     }
 
     /** Sets the headers every upstream request to this provider carries. */
@@ -108,6 +128,7 @@ public final class Provider {
         if (authorization != null) headers.set(HttpHeaderNames.AUTHORIZATION, authorization);
         if (azureKey != null) headers.set(API_KEY, azureKey);
         if (anthropicKey != null) headers.set(X_API_KEY, anthropicKey);
+        if (geminiKey != null) headers.set(X_GOOG_API_KEY, geminiKey);
         if (type() == ProviderType.ANTHROPIC) headers.set(ANTHROPIC_VERSION, ANTHROPIC_VERSION_VALUE);
     }
 

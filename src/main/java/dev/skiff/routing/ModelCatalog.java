@@ -230,7 +230,8 @@ public final class ModelCatalog {
 
     /**
      * Reads {@code id}, {@code created} and {@code owned_by} of each model from an OpenAI model list:
-     * {@code {"data":[...]}}, or a bare array, as some compatible servers answer.
+     * {@code {"data":[...]}}, or a bare array, as some compatible servers answer; or Gemini's
+     * {@code {"models":[{"name":"models/..."}]}}.
      */
     static List<Model> parse(ByteBuf body) throws IOException {
         List<Model> out = new ArrayList<>();
@@ -244,7 +245,8 @@ public final class ModelCatalog {
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken v = p.nextToken();
-                if (!field.equals("data") || v != JsonToken.START_ARRAY) {
+                // OpenAI's "data", or Gemini's "models" (ids there are names like "models/gemini-2.5-pro")
+                if (!(field.equals("data") || field.equals("models")) || v != JsonToken.START_ARRAY) {
                     p.skipChildren();
                     continue;
                 }
@@ -269,6 +271,14 @@ public final class ModelCatalog {
                 JsonToken mv = p.nextToken();
                 switch (name) {
                     case "id" -> id = mv == JsonToken.VALUE_STRING ? p.getText() : null;
+                    case "name" -> {
+                        if (id == null && mv == JsonToken.VALUE_STRING) {
+                            String full = p.getText();
+                            id = full.startsWith("models/") ? full.substring(7) : full;
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
                     case "created" -> created = mv == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : 0;
                     case "owned_by" -> owner = mv == JsonToken.VALUE_STRING ? p.getText() : null;
                     default -> p.skipChildren();

@@ -1,0 +1,18 @@
+package dev.skiff.provider.gemini;
+
+import dev.skiff.dialect.BadRequestException;
+import dev.skiff.provider.ChatAdapter;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/** Placeholder until the Gemini adapter lands: refuses clearly instead of failing obscurely. */
+public final class GeminiChatAdapter implements ChatAdapter {
+    public static final GeminiChatAdapter INSTANCE = new GeminiChatAdapter();
+
+    private GeminiChatAdapter() {}
+
+    @Override
+    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
+        throw new BadRequestException("Provider '" + call.provider().name() + "' is not available yet in this version of Skiff.", "model");
+    }
+}
