@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
     private static final ByteBuf CONTINUE = HttpWire.shared("HTTP/1.1 100 Continue\r\n\r\n".getBytes(US_ASCII));
 
-    private enum Route { CHAT, MESSAGES, RESPONSES, EMBEDDINGS, MODELS, NOT_FOUND }
+    private enum Route { CHAT, MESSAGES, RESPONSES, EMBEDDINGS, MODELS, ANTHROPIC_MODELS, NOT_FOUND }
 
     private final MockResponses responses;
     private Route route;
@@ -41,10 +41,13 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
         if (msg instanceof HttpRequest request) {
             malformed = request.decoderResult().isFailure();
             route = route(request.method(), request.uri());
+            // Anthropic's listing names Claude models; answering both families with one list would
+            // make every model ambiguous for a gateway configured with both.
+            if (route == Route.MODELS && request.headers().contains("anthropic-version")) route = Route.ANTHROPIC_MODELS;
             keepAlive = HttpUtil.isKeepAlive(request) && !malformed;
             if (HttpUtil.is100ContinueExpected(request)) ctx.writeAndFlush(CONTINUE.duplicate());
             releaseBody();
-            if (route != Route.MODELS && route != Route.NOT_FOUND) body = ctx.alloc().buffer(512);
+            if (route != Route.MODELS && route != Route.ANTHROPIC_MODELS && route != Route.NOT_FOUND) body = ctx.alloc().buffer(512);
         }
         if (msg instanceof HttpContent content) {
             if (body != null) body.writeBytes(content.content());
@@ -95,6 +98,7 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
             }
             case EMBEDDINGS -> send(ctx, responses.embeddings(JsonScan.inputCount(body)));
             case MODELS -> send(ctx, responses.models);
+            case ANTHROPIC_MODELS -> send(ctx, responses.anthropicModels);
             case NOT_FOUND -> send(ctx, responses.notFound);
         }
     }

@@ -205,6 +205,12 @@ final class MockPayloads {
                 .formatted(data, inputs * 2, inputs * 2);
     }
 
+    /** Anthropic's model list shape. */
+    String anthropicModels() {
+        return """
+                {"data":[{"type":"model","id":"claude-bench","display_name":"Claude Bench",                "created_at":"2025-05-14T00:00:00Z"}],"has_more":false,"first_id":"claude-bench","last_id":"claude-bench"}""";
+    }
+
     String models() {
         StringBuilder data = new StringBuilder();
         String[] ids = {MODEL, "gpt-4o", "gpt-4.1-mini", "text-embedding-3-small"};

@@ -18,6 +18,7 @@ final class MockResponses {
     final ByteBuf message;
     final ByteBuf response;
     final ByteBuf models;
+    final ByteBuf anthropicModels;
     final ByteBuf notFound;
     final ByteBuf badRequest;
     final Stream chatStream;
@@ -36,6 +37,7 @@ final class MockResponses {
         message = json(payloads.message());
         response = json(payloads.response());
         models = json(payloads.models());
+        anthropicModels = json(payloads.anthropicModels());
         notFound = HttpWire.fixedResponse(404, "Not Found", "application/json", MockPayloads.notFound());
         badRequest = HttpWire.fixedResponse(400, "Bad Request", "application/json", """
                 {"error":{"message":"The mock provider could not parse this request.",\
