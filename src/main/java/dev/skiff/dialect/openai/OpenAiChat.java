@@ -10,6 +10,14 @@ import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,6 +37,34 @@ public final class OpenAiChat {
             "frequency_penalty", "response_format", "reasoning_effort", "stream", "stream_options", "functions", "function_call");
 
     private OpenAiChat() {}
+
+    /** Reads a JSON body into a tree. */
+    public static JsonNode read(ByteBuf body) throws IOException {
+        try (InputStream in = new ByteBufInputStream(body.duplicate())) {
+            return JSON.readTree(in);
+        }
+    }
+
+    /** Writes a tree into a new pooled buffer. */
+    public static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
+        ByteBuf buf = alloc.buffer(512);
+        try {
+            writeTo(node, buf);
+        } catch (RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+        return buf;
+    }
+
+    /** Appends a tree to a buffer. */
+    public static void writeTo(JsonNode node, ByteBuf buf) {
+        try (OutputStream out = new ByteBufOutputStream(buf)) {
+            JSON.writeValue(out, node);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     // ---- requests --------------------------------------------------------------------------
 

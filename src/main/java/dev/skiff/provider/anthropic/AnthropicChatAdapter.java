@@ -3,14 +3,12 @@ package dev.skiff.provider.anthropic;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
-import dev.skiff.dialect.OpenAiErrors;
-import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
-import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
+import dev.skiff.provider.TranslatedResponses;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,12 +18,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
@@ -63,8 +56,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
     /** Reads the client's OpenAI chat body and writes the Anthropic one. Does not consume {@code openAiBody}. */
     public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
         JsonNode tree;
-        try (InputStream in = new ByteBufInputStream(openAiBody.duplicate())) {
-            tree = OpenAiChat.JSON.readTree(in);
+        try {
+            tree = OpenAiChat.read(openAiBody);
         } catch (IOException e) {
             throw new BadRequestException("The request body is not valid JSON.", null);
         }
@@ -73,48 +66,19 @@ public final class AnthropicChatAdapter implements ChatAdapter {
         ObjectNode body = AnthropicCodec.renderRequest(ir, dropped);
         if (ir.stream()) body.put("stream", true);
         else body.remove("stream");
-        return new Prepared(ir, write(body, alloc), dropped);
+        return new Prepared(ir, OpenAiChat.write(body, alloc), dropped);
     }
 
-    /** Translates Anthropic's answer (or error) into OpenAI's shape for the client. */
     /** Headers every response to this request carries: the fields translation dropped, if any. */
     public static Map<String, String> headers(Dropped dropped) {
         return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
     }
 
+    /** Translates Anthropic's answer (or error) into OpenAI's shape for the client. */
     public static ResponseTranslator responses(String clientModel) {
-        return (status, body, alloc) -> {
-            try {
-                if (status / 100 != 2) {
-                    AnthropicCodec.ErrorInfo e = AnthropicCodec.parseError(status, body.toString(StandardCharsets.UTF_8));
-                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.type());
-                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
-                }
-                JsonNode tree;
-                try (InputStream in = new ByteBufInputStream(body.duplicate())) {
-                    tree = OpenAiChat.JSON.readTree(in);
-                }
-                ChatResponse r = AnthropicCodec.parseResponse(tree);
-                ObjectNode out = OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000);
-                return new ResponseTranslator.Result(200, write(out, alloc), r.usage(), null);
-            } catch (IOException | RuntimeException e) {
-                String message = "The provider's answer could not be translated: " + e.getMessage();
-                return new ResponseTranslator.Result(502, OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"),
-                        Usage.NONE, message);
-            } finally {
-                body.release();
-            }
-        };
-    }
-
-    private static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
-        ByteBuf buf = alloc.buffer(512);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        return buf;
+        return TranslatedResponses.of(clientModel, AnthropicCodec::parseResponse, (status, text) -> {
+            AnthropicCodec.ErrorInfo e = AnthropicCodec.parseError(status, text);
+            return new TranslatedResponses.ProviderError(e.type(), e.message());
+        });
     }
 }

@@ -7,14 +7,14 @@ import dev.skiff.dialect.Bytes;
 import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.dialect.openai.OpenAiChunks;
+import io.netty.buffer.CompositeByteBuf;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
@@ -30,11 +30,9 @@ import java.util.Map;
 public final class AnthropicStreamTranslator implements StreamTranslator {
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
-    private final String clientModel;
+    private final OpenAiChunks chunks;
     private final boolean clientWantsUsage;
-    private final long created = System.currentTimeMillis() / 1000;
 
-    private String id = "chatcmpl-skiff";
     private long input = -1, cacheRead = -1, cacheWrite = -1, output = -1;
     private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
     private int nextToolIndex;
@@ -43,7 +41,7 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
     private String error;
 
     public AnthropicStreamTranslator(String clientModel, boolean clientWantsUsage) {
-        this.clientModel = clientModel;
+        this.chunks = new OpenAiChunks(clientModel);
         this.clientWantsUsage = clientWantsUsage;
     }
 
@@ -85,10 +83,9 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
         return switch (data.path("type").asText()) {
             case "message_start" -> {
                 JsonNode m = data.path("message");
-                id = m.path("id").asText(id);
+                chunks.id(m.path("id").asText(null));
                 readUsage(m.path("usage"));
-                ObjectNode delta = OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", "");
-                yield chunk(alloc, delta, null);
+                yield chunks.role(alloc);
             }
             case "content_block_start" -> blockStart(data, alloc);
             case "content_block_delta" -> blockDelta(data, alloc);
@@ -99,18 +96,15 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
             }
             case "message_stop" -> {
                 stopped = true;
-                ByteBuf out = chunk(alloc, OpenAiChat.JSON.createObjectNode(), AnthropicCodec.finishReason(stopReason).openAi());
-                if (clientWantsUsage) {
-                    ByteBuf usage = usageChunk(alloc);
-                    out.writeBytes(usage);
-                    usage.release();
-                }
-                out.writeCharSequence("data: [DONE]\n\n", StandardCharsets.US_ASCII);
+                CompositeByteBuf out = alloc.compositeBuffer(3);
+                out.addComponent(true, chunks.finish(alloc, AnthropicCodec.finishReason(stopReason).openAi()));
+                if (clientWantsUsage) out.addComponent(true, chunks.usage(alloc, usage()));
+                out.addComponent(true, OpenAiChunks.done(alloc));
                 yield out;
             }
             case "error" -> {
                 error = data.path("error").path("message").asText("the provider reported an error");
-                yield errorEvent(alloc, error, data.path("error").path("type").asText("upstream_error"));
+                yield OpenAiChunks.error(alloc, error, data.path("error").path("type").asText("upstream_error"));
             }
             default -> null; // ping, content_block_stop, and types added later
         };
@@ -122,20 +116,20 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
             case "tool_use" -> {
                 int toolIndex = nextToolIndex++;
                 toolIndexByBlock.put(data.path("index").asInt(), toolIndex);
-                ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+                ObjectNode delta = OpenAiChunks.newDelta();
                 ObjectNode call = delta.putArray("tool_calls").addObject();
                 call.put("index", toolIndex).put("id", block.path("id").asText()).put("type", "function");
                 call.putObject("function").put("name", block.path("name").asText()).put("arguments", "");
-                return chunk(alloc, delta, null);
+                return chunks.delta(alloc, delta);
             }
             case "text" -> {
                 String text = block.path("text").asText("");
-                return text.isEmpty() ? null : chunk(alloc, OpenAiChat.JSON.createObjectNode().put("content", text), null);
+                return text.isEmpty() ? null : chunks.delta(alloc, OpenAiChunks.newDelta().put("content", text));
             }
             case "redacted_thinking" -> {
-                ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+                ObjectNode delta = OpenAiChunks.newDelta();
                 delta.putArray("redacted_reasoning").add(block.path("data").asText());
-                return chunk(alloc, delta, null);
+                return chunks.delta(alloc, delta);
             }
             default -> {
                 return null; // thinking starts empty; its text comes in deltas
@@ -145,7 +139,7 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
 
     private ByteBuf blockDelta(JsonNode data, ByteBufAllocator alloc) {
         JsonNode d = data.path("delta");
-        ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+        ObjectNode delta = OpenAiChunks.newDelta();
         switch (d.path("type").asText()) {
             case "text_delta" -> delta.put("content", d.path("text").asText());
             case "thinking_delta" -> delta.put("reasoning_content", d.path("thinking").asText());
@@ -160,7 +154,7 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
                 return null;
             }
         }
-        return chunk(alloc, delta, null);
+        return chunks.delta(alloc, delta);
     }
 
     @Override
@@ -168,7 +162,7 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
         release();
         if (stopped || error != null) return null;
         error = "the provider's stream ended before message_stop";
-        return errorEvent(alloc, error, "upstream_incomplete_stream");
+        return OpenAiChunks.error(alloc, error, "upstream_incomplete_stream");
     }
 
     @Override
@@ -191,45 +185,6 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
         if (u.has("cache_read_input_tokens")) cacheRead = u.get("cache_read_input_tokens").asLong();
         if (u.has("cache_creation_input_tokens")) cacheWrite = u.get("cache_creation_input_tokens").asLong();
         if (u.has("output_tokens")) output = u.get("output_tokens").asLong();
-    }
-
-    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        ObjectNode choice = c.putArray("choices").addObject();
-        choice.put("index", 0);
-        choice.set("delta", delta);
-        choice.putNull("logprobs");
-        if (finishReason == null) choice.putNull("finish_reason");
-        else choice.put("finish_reason", finishReason);
-        return event(alloc, c);
-    }
-
-    private ByteBuf usageChunk(ByteBufAllocator alloc) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        c.putArray("choices");
-        c.set("usage", OpenAiChat.usage(usage()));
-        return event(alloc, c);
-    }
-
-    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
-        ObjectNode e = OpenAiChat.JSON.createObjectNode();
-        e.putObject("error").put("message", message).put("type", "server_error").putNull("param").put("code", code);
-        return event(alloc, e);
-    }
-
-    private static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
-        ByteBuf buf = alloc.buffer(256);
-        buf.writeCharSequence("data: ", StandardCharsets.US_ASCII);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        buf.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
-        return buf;
     }
 
     /** The JSON of the event's data line, or null when it has none. */

@@ -1,0 +1,55 @@
+package dev.skiff.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.skiff.dialect.OpenAiErrors;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.ChatResponse;
+import dev.skiff.dialect.openai.OpenAiChat;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The {@link ResponseTranslator} every translated provider needs: a success is parsed into the
+ * internal representation and written as an OpenAI chat completion; an error keeps its status and
+ * the provider's message, in OpenAI's envelope; an answer that cannot be read becomes a 502 that
+ * says so.
+ */
+public final class TranslatedResponses {
+    /** The provider's error, reduced to what OpenAI's envelope carries. */
+    public record ProviderError(String code, String message) {}
+
+    @FunctionalInterface
+    public interface Parser {
+        ChatResponse parse(JsonNode body) throws IOException;
+    }
+
+    @FunctionalInterface
+    public interface ErrorParser {
+        ProviderError parse(int status, String body);
+    }
+
+    private TranslatedResponses() {}
+
+    public static ResponseTranslator of(String clientModel, Parser parser, ErrorParser errors) {
+        return (status, body, alloc) -> {
+            try {
+                if (status / 100 != 2) {
+                    ProviderError e = errors.parse(status, body.toString(StandardCharsets.UTF_8));
+                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.code());
+                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
+                }
+                ChatResponse r = parser.parse(OpenAiChat.read(body));
+                return new ResponseTranslator.Result(200,
+                        OpenAiChat.write(OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000), alloc),
+                        r.usage(), null);
+            } catch (IOException | RuntimeException e) {
+                String message = "The provider's answer could not be translated: " + e.getMessage();
+                return new ResponseTranslator.Result(502,
+                        OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"), Usage.NONE, message);
+            } finally {
+                body.release();
+            }
+        };
+    }
+}
