@@ -1,18 +1,129 @@
 package dev.skiff.provider.gemini;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.OpenAiErrors;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.ChatRequest;
+import dev.skiff.dialect.ir.ChatResponse;
+import dev.skiff.dialect.ir.Dropped;
+import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
+import dev.skiff.provider.ResponseTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
-/** Placeholder until the Gemini adapter lands: refuses clearly instead of failing obscurely. */
+/**
+ * OpenAI chat in front of Google's Gemini API (the native one, not its OpenAI-compatible endpoint):
+ * {@code POST {base}/models/{model}:generateContent}, or {@code :streamGenerateContent?alt=sse} for a
+ * stream (ai.google.dev/api/generate-content). The client's request is read into the internal
+ * representation and written by {@link GeminiCodec}; answers come back through the same codec, or
+ * {@link GeminiStreamTranslator} for streams.
+ */
 public final class GeminiChatAdapter implements ChatAdapter {
+    /** Response header naming the request fields a translation could not carry. */
+    public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
+
     public static final GeminiChatAdapter INSTANCE = new GeminiChatAdapter();
 
     private GeminiChatAdapter() {}
 
     @Override
     public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
-        throw new BadRequestException("Provider '" + call.provider().name() + "' is not available yet in this version of Skiff.", "model");
+        Prepared p = prepare(openAiBody, call.upstreamModel(), alloc);
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
+                call.provider().path(endpoint(call.upstreamModel(), call.stream()), call.upstreamModel()));
+        HttpHeaders h = head.headers();
+        call.provider().applyHeaders(h);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
+                .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
+                .set("x-request-id", call.requestId());
+        return new Upstream(head, p.body(), responses(call.clientModel()),
+                call.stream() ? new GeminiStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+    }
+
+    /** {@code /models/{model}:generateContent}, the model encoded as one path segment. */
+    static String endpoint(String model, boolean stream) {
+        String m = model.startsWith("models/") ? model.substring("models/".length()) : model;
+        String encoded = URLEncoder.encode(m, StandardCharsets.UTF_8).replace("+", "%20");
+        return "/models/" + encoded + (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+    }
+
+    /** The upstream body, and what translation had to leave out. */
+    public record Prepared(ChatRequest request, ByteBuf body, Dropped dropped) {}
+
+    /** Reads the client's OpenAI chat body and writes the Gemini one. Does not consume {@code openAiBody}. */
+    public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
+        JsonNode tree;
+        try (InputStream in = new ByteBufInputStream(openAiBody.duplicate())) {
+            tree = OpenAiChat.JSON.readTree(in);
+        } catch (IOException e) {
+            throw new BadRequestException("The request body is not valid JSON.", null);
+        }
+        if (tree == null) throw new BadRequestException("The request body is not valid JSON.", null);
+        ChatRequest ir = OpenAiChat.parseRequest(tree, upstreamModel);
+        Dropped dropped = new Dropped();
+        ObjectNode body = GeminiCodec.renderRequest(ir, dropped);
+        return new Prepared(ir, write(body, alloc), dropped);
+    }
+
+    /** Headers every response to this request carries: the fields translation dropped, if any. */
+    public static Map<String, String> headers(Dropped dropped) {
+        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
+    }
+
+    /** Translates Gemini's answer (or error) into OpenAI's shape for the client; errors keep their status. */
+    public static ResponseTranslator responses(String clientModel) {
+        return (status, body, alloc) -> {
+            try {
+                if (status / 100 != 2) {
+                    GeminiCodec.ErrorInfo e = GeminiCodec.parseError(status, body.toString(StandardCharsets.UTF_8));
+                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.status());
+                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
+                }
+                JsonNode tree;
+                try (InputStream in = new ByteBufInputStream(body.duplicate())) {
+                    tree = OpenAiChat.JSON.readTree(in);
+                }
+                if (tree == null || !tree.isObject()) throw new IOException("not a JSON object");
+                ChatResponse r = GeminiCodec.parseResponse(tree);
+                ObjectNode out = OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000);
+                return new ResponseTranslator.Result(200, write(out, alloc), r.usage(), null);
+            } catch (IOException | RuntimeException e) {
+                String message = "The provider's answer could not be translated: " + e.getMessage();
+                return new ResponseTranslator.Result(502, OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"),
+                        Usage.NONE, message);
+            } finally {
+                body.release();
+            }
+        };
+    }
+
+    static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
+        ByteBuf buf = alloc.buffer(512);
+        try (OutputStream out = new ByteBufOutputStream(buf)) {
+            OpenAiChat.JSON.writeValue(out, node);
+        } catch (IOException e) {
+            buf.release();
+            throw new IllegalStateException(e);
+        }
+        return buf;
     }
 }

@@ -1,0 +1,266 @@
+package dev.skiff.provider.gemini;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.Bytes;
+import dev.skiff.dialect.SseSplitter;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.provider.StreamTranslator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Gemini's {@code streamGenerateContent?alt=sse} stream as OpenAI chat-completion chunks. Each SSE
+ * event is a whole {@code GenerateContentResponse}: text parts become {@code delta.content}, thought
+ * parts ({@code thought:true}) {@code delta.reasoning_content}, and each {@code functionCall} part
+ * (which arrives whole) one {@code tool_calls} delta with index, id, type, name and the complete
+ * arguments.
+ *
+ * <p>A call is held back until something else follows it (text, or the end of the stream), because
+ * its thought signature may arrive in a later chunk, on a part of its own (conformance 13); the
+ * signature travels in the call's id (see {@link GeminiCodec}), so the id can only be sent once the
+ * signature had its chance to arrive.
+ *
+ * <p>Gemini has no terminal event: the stream ends after the chunk with {@code finishReason}. The
+ * finish chunk (the only one with a finish_reason), the usage chunk if the client asked, and
+ * {@code [DONE]} are therefore written when the upstream body ends. A stream that ends without any
+ * finishReason ends with an in-band error instead. {@code usageMetadata} is cumulative: each one
+ * replaces the previous (conformance 22).
+ */
+public final class GeminiStreamTranslator implements StreamTranslator {
+    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+
+    private final String clientModel;
+    private final boolean clientWantsUsage;
+    private final long created = System.currentTimeMillis() / 1000;
+
+    private String id = "chatcmpl-skiff";
+    private String responseId;
+    private boolean started;
+    private final List<Part.ToolCall> pendingCalls = new ArrayList<>();
+    private int callCount;
+    private int nextToolIndex;
+    private String rawFinish;
+    private boolean promptBlocked;
+    private JsonNode usageMetadata;
+    private boolean finished;
+    private String error;
+
+    private SseSplitter splitter;
+    private ByteBuf pendingOut;
+
+    public GeminiStreamTranslator(String clientModel, boolean clientWantsUsage) {
+        this.clientModel = clientModel;
+        this.clientWantsUsage = clientWantsUsage;
+    }
+
+    @Override
+    public ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
+        if (splitter == null) splitter = new SseSplitter(alloc);
+        splitter.feed(content, event -> append(onEvent(event, alloc)));
+        ByteBuf out = pendingOut;
+        pendingOut = null;
+        return out;
+    }
+
+    private void append(ByteBuf out) {
+        if (out == null) return;
+        if (pendingOut == null) {
+            pendingOut = out;
+        } else {
+            pendingOut.writeBytes(out);
+            out.release();
+        }
+    }
+
+    @Override
+    public void release() {
+        if (splitter != null) splitter.release();
+    }
+
+    /** Translates one whole SSE event (owned). */
+    ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+        JsonNode data;
+        try {
+            data = data(event);
+        } finally {
+            event.release();
+        }
+        if (data == null || error != null) return null;
+        if (data.isArray() && !data.isEmpty()) data = data.get(0);
+        if (data.has("error")) {
+            GeminiCodec.ErrorInfo e = GeminiCodec.parseError(500, data.toString());
+            error = e.message();
+            return errorEvent(alloc, error, e.status());
+        }
+        ByteBuf out = alloc.buffer(256);
+        if (!started) {
+            started = true;
+            responseId = GeminiCodec.textOrNull(data, "responseId");
+            if (responseId != null) id = "chatcmpl-" + responseId;
+            write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
+        }
+        if (data.has("usageMetadata")) usageMetadata = data.get("usageMetadata"); // cumulative: assign
+        JsonNode candidate = data.path("candidates").path(0);
+        if (candidate.isMissingNode()) {
+            String block = GeminiCodec.textOrNull(data.path("promptFeedback"), "blockReason");
+            if (block != null) {
+                rawFinish = block;
+                promptBlocked = true;
+            }
+        }
+        for (JsonNode p : candidate.path("content").path("parts")) {
+            String sig = GeminiCodec.textOrNull(p, "thoughtSignature");
+            if (p.has("functionCall")) {
+                JsonNode fc = p.get("functionCall");
+                String name = fc.path("name").asText("");
+                String args = GeminiCodec.compact(fc.get("args"));
+                pendingCalls.add(new Part.ToolCall(GeminiCodec.toolCallId(responseId, callCount++, name, args,
+                        GeminiCodec.textOrNull(fc, "id"), sig), name, args));
+            } else if (p.has("text")) {
+                String text = p.get("text").asText("");
+                if (text.isEmpty()) {
+                    if (sig != null) attachSignature(sig);
+                    continue;
+                }
+                flushCalls(out, alloc);
+                String field = p.path("thought").asBoolean(false) ? "reasoning_content" : "content";
+                write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put(field, text), null));
+            }
+        }
+        String reason = GeminiCodec.textOrNull(candidate, "finishReason");
+        if (reason != null) rawFinish = reason;
+        if (!out.isReadable()) {
+            out.release();
+            return null;
+        }
+        return out;
+    }
+
+    /** A signature on a part of its own belongs to the last held call that came without one. */
+    private void attachSignature(String sig) {
+        if (pendingCalls.isEmpty()) return; // a text part's signature: not required back, not kept
+        int last = pendingCalls.size() - 1;
+        Part.ToolCall tc = pendingCalls.get(last);
+        if (GeminiCodec.parseCallId(tc.id()).signature() != null) return;
+        String id = tc.id() + GeminiCodec.SIGNATURE_MARK
+                + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(sig.getBytes(StandardCharsets.UTF_8));
+        pendingCalls.set(last, new Part.ToolCall(id, tc.name(), tc.arguments()));
+    }
+
+    private void flushCalls(ByteBuf out, ByteBufAllocator alloc) {
+        for (Part.ToolCall tc : pendingCalls) {
+            ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+            ObjectNode call = delta.putArray("tool_calls").addObject();
+            call.put("index", nextToolIndex++).put("id", tc.id()).put("type", "function");
+            call.putObject("function").put("name", tc.name()).put("arguments", tc.arguments());
+            write(out, chunk(alloc, delta, null));
+        }
+        pendingCalls.clear();
+    }
+
+    @Override
+    public ByteBuf onEnd(ByteBufAllocator alloc) {
+        if (splitter != null && splitter.hasPartialEvent() && error == null) {
+            // The last event may lack its blank line: complete it so it is not lost.
+            splitter.feed(Unpooled.wrappedBuffer(new byte[] {'\n', '\n'}), event -> append(onEvent(event, alloc)));
+        }
+        release();
+        ByteBuf out = pendingOut;
+        pendingOut = null;
+        if (error != null || finished) return out;
+        if (out == null) out = alloc.buffer(256);
+        if (rawFinish == null) {
+            error = "the provider's stream ended without a finishReason";
+            write(out, errorEvent(alloc, error, "upstream_incomplete_stream"));
+            return out;
+        }
+        finished = true;
+        boolean calls = nextToolIndex > 0 || !pendingCalls.isEmpty();
+        flushCalls(out, alloc);
+        String finish = promptBlocked ? "content_filter" : GeminiCodec.finishReason(rawFinish, calls).openAi();
+        write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode(), finish));
+        if (clientWantsUsage) write(out, usageChunk(alloc));
+        out.writeCharSequence("data: [DONE]\n\n", StandardCharsets.US_ASCII);
+        return out;
+    }
+
+    @Override
+    public Usage usage() {
+        return GeminiCodec.usage(usageMetadata);
+    }
+
+    @Override
+    public String error() {
+        return error;
+    }
+
+    private static void write(ByteBuf out, ByteBuf piece) {
+        out.writeBytes(piece);
+        piece.release();
+    }
+
+    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
+        ObjectNode c = OpenAiChat.JSON.createObjectNode();
+        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
+        ObjectNode choice = c.putArray("choices").addObject();
+        choice.put("index", 0);
+        choice.set("delta", delta);
+        choice.putNull("logprobs");
+        if (finishReason == null) choice.putNull("finish_reason");
+        else choice.put("finish_reason", finishReason);
+        return event(alloc, c);
+    }
+
+    private ByteBuf usageChunk(ByteBufAllocator alloc) {
+        ObjectNode c = OpenAiChat.JSON.createObjectNode();
+        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
+        c.putArray("choices");
+        c.set("usage", OpenAiChat.usage(usage()));
+        return event(alloc, c);
+    }
+
+    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
+        ObjectNode e = OpenAiChat.JSON.createObjectNode();
+        e.putObject("error").put("message", message).put("type", "server_error").putNull("param").put("code", code);
+        return event(alloc, e);
+    }
+
+    private static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
+        ByteBuf buf = alloc.buffer(256);
+        buf.writeCharSequence("data: ", StandardCharsets.US_ASCII);
+        try (OutputStream out = new ByteBufOutputStream(buf)) {
+            OpenAiChat.JSON.writeValue(out, node);
+        } catch (IOException e) {
+            buf.release();
+            throw new IllegalStateException(e);
+        }
+        buf.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
+        return buf;
+    }
+
+    /** The JSON of the event's data line(s), or null when it has none. */
+    private static JsonNode data(ByteBuf event) {
+        int start = event.readerIndex(), end = event.writerIndex();
+        int at = Bytes.indexOf(event, start, end, DATA);
+        if (at < 0) return null;
+        // Gemini writes one data line per event; the rest of the event is parsed from there on.
+        int from = at + DATA.length;
+        try (InputStream in = new ByteBufInputStream(event.slice(from, end - from))) {
+            return OpenAiChat.JSON.readTree(in);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
