@@ -1,18 +1,160 @@
 package dev.skiff.provider.bedrock;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.OpenAiErrors;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.ChatRequest;
+import dev.skiff.dialect.ir.ChatResponse;
+import dev.skiff.dialect.ir.Dropped;
+import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
+import dev.skiff.provider.Provider;
+import dev.skiff.provider.ResponseTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
-/** Placeholder until the Bedrock adapter lands: refuses clearly instead of failing obscurely. */
+/**
+ * OpenAI chat in front of Amazon Bedrock's Converse API: {@code POST /model/{modelId}/converse}, or
+ * {@code /converse-stream} for streams (an {@code application/vnd.amazon.eventstream} body).
+ *
+ * <p>The model id is one path segment, percent-encoded with {@link SigV4Signer#encodePathSegment}
+ * (ids contain ':', inference profile ARNs '/' and ':').
+ *
+ * <p>Credentials: with {@code BEDROCK_API_KEY} (a Bedrock API key, sent as {@code Authorization:
+ * Bearer}, which {@link Provider#applyHeaders} already sets) nothing is signed. Otherwise the request
+ * is signed with SigV4 (service "bedrock", the configured region, access key, secret and optional
+ * session token) over exactly what is sent: method, Host, path, body hash, and the headers
+ * content-type, accept and x-request-id (sent unchanged, so they can be signed; signing them means a
+ * proxy cannot alter them unnoticed). Content-Length is not signed (a hop may re-frame the body).
+ */
 public final class BedrockChatAdapter implements ChatAdapter {
     public static final BedrockChatAdapter INSTANCE = new BedrockChatAdapter();
+    /** Response header naming the request fields a translation could not carry (as for Anthropic). */
+    public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
+    static final String JSON_TYPE = "application/json";
+    static final String EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream";
 
     private BedrockChatAdapter() {}
 
     @Override
     public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
-        throw new BadRequestException("Provider '" + call.provider().name() + "' is not available yet in this version of Skiff.", "model");
+        Prepared p = prepare(openAiBody, call.upstreamModel());
+        Provider provider = call.provider();
+        String endpoint = "/model/" + SigV4Signer.encodePathSegment(call.upstreamModel()) + (call.stream() ? "/converse-stream" : "/converse");
+        String path = provider.path(endpoint, call.upstreamModel());
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path);
+        HttpHeaders h = head.headers();
+        provider.applyHeaders(h);
+        String accept = call.stream() ? EVENT_STREAM_TYPE : JSON_TYPE;
+        h.set(HttpHeaderNames.CONTENT_TYPE, JSON_TYPE)
+                .set(HttpHeaderNames.ACCEPT, accept)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().length);
+        if (call.requestId() != null) h.set("x-request-id", call.requestId());
+        if (provider.apiKey() == null) {
+            try {
+                sign(provider, h, path, p.body(), accept, call.requestId()).forEach(h::set);
+            } catch (IllegalArgumentException e) {
+                throw new BadRequestException("Provider '" + provider.name() + "' has no usable AWS credentials: " + e.getMessage(), "model");
+            }
+        }
+        ByteBuf body = alloc.buffer(p.body().length).writeBytes(p.body());
+        return new Upstream(head, body, responses(call.clientModel()),
+                call.stream() ? new BedrockStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+    }
+
+    /** The SigV4 headers (Authorization, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token) for this request. */
+    static Map<String, String> sign(Provider provider, HttpHeaders h, String path, byte[] body, String accept, String requestId) {
+        Map<String, String> s = provider.settings();
+        SigV4Signer signer = new SigV4Signer(s.getOrDefault("aws_region", "us-east-1"), "bedrock");
+        SigV4Signer.Credentials credentials = new SigV4Signer.Credentials(s.get("aws_access_key_id"),
+                s.get("aws_secret_access_key"), s.get("aws_session_token"));
+        int q = path.indexOf('?');
+        SigV4Signer.Builder b = SigV4Signer.Request.builder("POST", h.get(HttpHeaderNames.HOST), q < 0 ? path : path.substring(0, q))
+                .header("content-type", JSON_TYPE)
+                .header("accept", accept)
+                .body(body);
+        if (requestId != null) b.header("x-request-id", requestId);
+        return signer.sign(b.build(), credentials).headers();
+    }
+
+    /** The upstream body, and what translation had to leave out. */
+    public record Prepared(ChatRequest request, byte[] body, Dropped dropped) {}
+
+    /** Reads the client's OpenAI chat body and writes the Converse one. Does not consume {@code openAiBody}. */
+    public static Prepared prepare(ByteBuf openAiBody, String upstreamModel) throws BadRequestException {
+        JsonNode tree;
+        try (InputStream in = new ByteBufInputStream(openAiBody.duplicate())) {
+            tree = OpenAiChat.JSON.readTree(in);
+        } catch (IOException e) {
+            throw new BadRequestException("The request body is not valid JSON.", null);
+        }
+        if (tree == null) throw new BadRequestException("The request body is not valid JSON.", null);
+        ChatRequest ir = OpenAiChat.parseRequest(tree, upstreamModel);
+        Dropped dropped = new Dropped();
+        ObjectNode body = BedrockConverseCodec.renderRequest(ir, dropped);
+        try {
+            return new Prepared(ir, BedrockConverseCodec.MAPPER.writeValueAsBytes(body), dropped);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Headers every response to this request carries: the fields translation dropped, if any. */
+    public static Map<String, String> headers(Dropped dropped) {
+        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
+    }
+
+    /** Translates Bedrock's answer (or error) into OpenAI's shape for the client. */
+    public static ResponseTranslator responses(String clientModel) {
+        return (status, body, alloc) -> {
+            try {
+                if (status / 100 != 2) {
+                    BedrockConverseCodec.ErrorInfo e = BedrockConverseCodec.parseError(status, body.toString(StandardCharsets.UTF_8));
+                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.type());
+                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
+                }
+                JsonNode tree;
+                try (InputStream in = new ByteBufInputStream(body.duplicate())) {
+                    tree = BedrockConverseCodec.MAPPER.readTree(in);
+                }
+                if (tree == null || !tree.isObject()) throw new IOException("the body is not a JSON object");
+                ChatResponse r = BedrockConverseCodec.parseResponse(tree);
+                ObjectNode out = OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000);
+                return new ResponseTranslator.Result(200, write(out, alloc), r.usage(), null);
+            } catch (IOException | RuntimeException e) {
+                String message = "The provider's answer could not be translated: " + e.getMessage();
+                return new ResponseTranslator.Result(502, OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"),
+                        Usage.NONE, message);
+            } finally {
+                body.release();
+            }
+        };
+    }
+
+    private static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
+        ByteBuf buf = alloc.buffer(512);
+        try (OutputStream out = new ByteBufOutputStream(buf)) {
+            OpenAiChat.JSON.writeValue(out, node);
+        } catch (IOException e) {
+            buf.release();
+            throw new IllegalStateException(e);
+        }
+        return buf;
     }
 }
