@@ -1,6 +1,7 @@
 package dev.skiff.provider;
 
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.ir.Dropped;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -32,4 +33,12 @@ public interface ChatAdapter {
 
     /** Does not consume {@code openAiBody}. */
     Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException;
+
+    /** Response header naming the request fields a translation could not carry. */
+    String DROPPED_HEADER = "x-skiff-dropped-fields";
+
+    /** Headers every response to a translated request carries: the fields it dropped, if any. */
+    static Map<String, String> droppedHeaders(Dropped dropped) {
+        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
+    }
 }

@@ -39,7 +39,9 @@ public final class TranslatedResponses {
                     ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.code());
                     return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
                 }
-                ChatResponse r = parser.parse(OpenAiChat.read(body));
+                JsonNode tree = OpenAiChat.read(body);
+                if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
+                ChatResponse r = parser.parse(tree);
                 return new ResponseTranslator.Result(200,
                         OpenAiChat.write(OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000), alloc),
                         r.usage(), null);

@@ -68,6 +68,18 @@ public final class OpenAiChat {
 
     // ---- requests --------------------------------------------------------------------------
 
+    /** Reads a client's chat body into the representation. */
+    public static ChatRequest parseRequest(ByteBuf body, String upstreamModel) throws BadRequestException {
+        JsonNode tree;
+        try {
+            tree = read(body);
+        } catch (IOException e) {
+            throw new BadRequestException("The request body is not valid JSON.", null);
+        }
+        if (tree == null) throw new BadRequestException("The request body is empty.", null);
+        return parseRequest(tree, upstreamModel);
+    }
+
     public static ChatRequest parseRequest(JsonNode body, String upstreamModel) throws BadRequestException {
         if (!body.isObject()) throw new BadRequestException("The request body must be a JSON object.", null);
         JsonNode messages = body.get("messages");

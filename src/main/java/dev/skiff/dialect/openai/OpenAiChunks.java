@@ -64,7 +64,8 @@ public final class OpenAiChunks {
         return event(alloc, e);
     }
 
-    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
+    /** A chunk with a delta and, on the last one, its finish reason (null otherwise). */
+    public ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
         ObjectNode c = head();
         ObjectNode choice = c.putArray("choices").addObject();
         choice.put("index", 0);

@@ -26,8 +26,6 @@ import java.util.Map;
  * representation and written as a Messages request; the answer comes back the same way.
  */
 public final class AnthropicChatAdapter implements ChatAdapter {
-    /** Response header naming the request fields a translation could not carry. */
-    public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
     private static final String ANTHROPIC_BETA = "anthropic-beta";
 
     public static final AnthropicChatAdapter INSTANCE = new AnthropicChatAdapter();
@@ -47,7 +45,7 @@ public final class AnthropicChatAdapter implements ChatAdapter {
         String beta = call.clientHeaders().get(ANTHROPIC_BETA); // the client's opt-ins travel with its request
         if (beta != null) h.set(ANTHROPIC_BETA, beta);
         return new Upstream(head, p.body(), responses(call.clientModel()),
-                call.stream() ? new AnthropicStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+                call.stream() ? new AnthropicStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** The upstream body, and what translation had to leave out. */
@@ -55,23 +53,12 @@ public final class AnthropicChatAdapter implements ChatAdapter {
 
     /** Reads the client's OpenAI chat body and writes the Anthropic one. Does not consume {@code openAiBody}. */
     public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
-        JsonNode tree;
-        try {
-            tree = OpenAiChat.read(openAiBody);
-        } catch (IOException e) {
-            throw new BadRequestException("The request body is not valid JSON.", null);
-        }
-        ChatRequest ir = OpenAiChat.parseRequest(tree, upstreamModel);
+        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
         Dropped dropped = new Dropped();
         ObjectNode body = AnthropicCodec.renderRequest(ir, dropped);
         if (ir.stream()) body.put("stream", true);
         else body.remove("stream");
         return new Prepared(ir, OpenAiChat.write(body, alloc), dropped);
-    }
-
-    /** Headers every response to this request carries: the fields translation dropped, if any. */
-    public static Map<String, String> headers(Dropped dropped) {
-        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
     }
 
     /** Translates Anthropic's answer (or error) into OpenAI's shape for the client. */

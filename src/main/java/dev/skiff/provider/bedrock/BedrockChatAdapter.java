@@ -13,6 +13,7 @@ import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.Provider;
 import dev.skiff.provider.ResponseTranslator;
+import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -46,7 +47,6 @@ import java.util.Map;
 public final class BedrockChatAdapter implements ChatAdapter {
     public static final BedrockChatAdapter INSTANCE = new BedrockChatAdapter();
     /** Response header naming the request fields a translation could not carry (as for Anthropic). */
-    public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
     static final String JSON_TYPE = "application/json";
     static final String EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream";
 
@@ -75,7 +75,7 @@ public final class BedrockChatAdapter implements ChatAdapter {
         }
         ByteBuf body = alloc.buffer(p.body().length).writeBytes(p.body());
         return new Upstream(head, body, responses(call.clientModel()),
-                call.stream() ? new BedrockStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+                call.stream() ? new BedrockStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** The SigV4 headers (Authorization, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token) for this request. */
@@ -98,14 +98,7 @@ public final class BedrockChatAdapter implements ChatAdapter {
 
     /** Reads the client's OpenAI chat body and writes the Converse one. Does not consume {@code openAiBody}. */
     public static Prepared prepare(ByteBuf openAiBody, String upstreamModel) throws BadRequestException {
-        JsonNode tree;
-        try (InputStream in = new ByteBufInputStream(openAiBody.duplicate())) {
-            tree = OpenAiChat.JSON.readTree(in);
-        } catch (IOException e) {
-            throw new BadRequestException("The request body is not valid JSON.", null);
-        }
-        if (tree == null) throw new BadRequestException("The request body is not valid JSON.", null);
-        ChatRequest ir = OpenAiChat.parseRequest(tree, upstreamModel);
+        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
         Dropped dropped = new Dropped();
         ObjectNode body = BedrockConverseCodec.renderRequest(ir, dropped);
         try {
@@ -115,46 +108,11 @@ public final class BedrockChatAdapter implements ChatAdapter {
         }
     }
 
-    /** Headers every response to this request carries: the fields translation dropped, if any. */
-    public static Map<String, String> headers(Dropped dropped) {
-        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
-    }
-
     /** Translates Bedrock's answer (or error) into OpenAI's shape for the client. */
     public static ResponseTranslator responses(String clientModel) {
-        return (status, body, alloc) -> {
-            try {
-                if (status / 100 != 2) {
-                    BedrockConverseCodec.ErrorInfo e = BedrockConverseCodec.parseError(status, body.toString(StandardCharsets.UTF_8));
-                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.type());
-                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
-                }
-                JsonNode tree;
-                try (InputStream in = new ByteBufInputStream(body.duplicate())) {
-                    tree = BedrockConverseCodec.MAPPER.readTree(in);
-                }
-                if (tree == null || !tree.isObject()) throw new IOException("the body is not a JSON object");
-                ChatResponse r = BedrockConverseCodec.parseResponse(tree);
-                ObjectNode out = OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000);
-                return new ResponseTranslator.Result(200, write(out, alloc), r.usage(), null);
-            } catch (IOException | RuntimeException e) {
-                String message = "The provider's answer could not be translated: " + e.getMessage();
-                return new ResponseTranslator.Result(502, OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"),
-                        Usage.NONE, message);
-            } finally {
-                body.release();
-            }
-        };
-    }
-
-    private static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
-        ByteBuf buf = alloc.buffer(512);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        return buf;
+        return TranslatedResponses.of(clientModel, BedrockConverseCodec::parseResponse, (status, text) -> {
+            BedrockConverseCodec.ErrorInfo e = BedrockConverseCodec.parseError(status, text);
+            return new TranslatedResponses.ProviderError(e.type(), e.message());
+        });
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.dialect.openai.OpenAiChunks;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -35,10 +36,8 @@ import java.util.Map;
  * event too (conformance 18, 33).
  */
 public final class BedrockStreamTranslator implements StreamTranslator {
-    private final String clientModel;
     private final boolean clientWantsUsage;
-    private final long created = System.currentTimeMillis() / 1000;
-    private final String id = BedrockConverseCodec.newId();
+    private final OpenAiChunks chunks;
 
     private EventStreamDecoder decoder;
     private ByteBuf pendingOut;
@@ -52,7 +51,8 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     private String error;
 
     public BedrockStreamTranslator(String clientModel, boolean clientWantsUsage) {
-        this.clientModel = clientModel;
+        this.chunks = new OpenAiChunks(clientModel);
+        chunks.id(BedrockConverseCodec.newId());
         this.clientWantsUsage = clientWantsUsage;
     }
 
@@ -234,42 +234,16 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         return m.payloadUtf8();
     }
 
+    // Chunk writing is shared by every translated provider.
     private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        ObjectNode choice = c.putArray("choices").addObject();
-        choice.put("index", 0);
-        choice.set("delta", delta);
-        choice.putNull("logprobs");
-        if (finishReason == null) choice.putNull("finish_reason");
-        else choice.put("finish_reason", finishReason);
-        return event(alloc, c);
+        return chunks.chunk(alloc, delta, finishReason);
     }
 
     private ByteBuf usageChunk(ByteBufAllocator alloc) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        c.putArray("choices");
-        c.set("usage", OpenAiChat.usage(usage));
-        return event(alloc, c);
+        return chunks.usage(alloc, usage());
     }
 
     private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
-        ObjectNode e = OpenAiChat.JSON.createObjectNode();
-        e.putObject("error").put("message", message).put("type", "server_error").putNull("param").put("code", code);
-        return event(alloc, e);
-    }
-
-    private static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
-        ByteBuf buf = alloc.buffer(256);
-        buf.writeCharSequence("data: ", StandardCharsets.US_ASCII);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        buf.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
-        return buf;
+        return OpenAiChunks.error(alloc, message, code);
     }
 }

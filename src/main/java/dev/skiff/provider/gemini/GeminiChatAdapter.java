@@ -11,6 +11,7 @@ import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
+import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -38,7 +39,6 @@ import java.util.Map;
  */
 public final class GeminiChatAdapter implements ChatAdapter {
     /** Response header naming the request fields a translation could not carry. */
-    public static final String DROPPED_HEADER = "x-skiff-dropped-fields";
 
     public static final GeminiChatAdapter INSTANCE = new GeminiChatAdapter();
 
@@ -56,7 +56,7 @@ public final class GeminiChatAdapter implements ChatAdapter {
                 .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
                 .set("x-request-id", call.requestId());
         return new Upstream(head, p.body(), responses(call.clientModel()),
-                call.stream() ? new GeminiStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, headers(p.dropped()));
+                call.stream() ? new GeminiStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** {@code /models/{model}:generateContent}, the model encoded as one path segment. */
@@ -71,59 +71,17 @@ public final class GeminiChatAdapter implements ChatAdapter {
 
     /** Reads the client's OpenAI chat body and writes the Gemini one. Does not consume {@code openAiBody}. */
     public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
-        JsonNode tree;
-        try (InputStream in = new ByteBufInputStream(openAiBody.duplicate())) {
-            tree = OpenAiChat.JSON.readTree(in);
-        } catch (IOException e) {
-            throw new BadRequestException("The request body is not valid JSON.", null);
-        }
-        if (tree == null) throw new BadRequestException("The request body is not valid JSON.", null);
-        ChatRequest ir = OpenAiChat.parseRequest(tree, upstreamModel);
+        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
         Dropped dropped = new Dropped();
         ObjectNode body = GeminiCodec.renderRequest(ir, dropped);
-        return new Prepared(ir, write(body, alloc), dropped);
-    }
-
-    /** Headers every response to this request carries: the fields translation dropped, if any. */
-    public static Map<String, String> headers(Dropped dropped) {
-        return dropped.isEmpty() ? Map.of() : Map.of(DROPPED_HEADER, dropped.toString());
+        return new Prepared(ir, OpenAiChat.write(body, alloc), dropped);
     }
 
     /** Translates Gemini's answer (or error) into OpenAI's shape for the client; errors keep their status. */
     public static ResponseTranslator responses(String clientModel) {
-        return (status, body, alloc) -> {
-            try {
-                if (status / 100 != 2) {
-                    GeminiCodec.ErrorInfo e = GeminiCodec.parseError(status, body.toString(StandardCharsets.UTF_8));
-                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.status());
-                    return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
-                }
-                JsonNode tree;
-                try (InputStream in = new ByteBufInputStream(body.duplicate())) {
-                    tree = OpenAiChat.JSON.readTree(in);
-                }
-                if (tree == null || !tree.isObject()) throw new IOException("not a JSON object");
-                ChatResponse r = GeminiCodec.parseResponse(tree);
-                ObjectNode out = OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000);
-                return new ResponseTranslator.Result(200, write(out, alloc), r.usage(), null);
-            } catch (IOException | RuntimeException e) {
-                String message = "The provider's answer could not be translated: " + e.getMessage();
-                return new ResponseTranslator.Result(502, OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"),
-                        Usage.NONE, message);
-            } finally {
-                body.release();
-            }
-        };
-    }
-
-    static ByteBuf write(JsonNode node, ByteBufAllocator alloc) {
-        ByteBuf buf = alloc.buffer(512);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        return buf;
+        return TranslatedResponses.of(clientModel, GeminiCodec::parseResponse, (status, text) -> {
+            GeminiCodec.ErrorInfo e = GeminiCodec.parseError(status, text);
+            return new TranslatedResponses.ProviderError(e.status(), e.message());
+        });
     }
 }

@@ -7,6 +7,7 @@ import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.dialect.openai.OpenAiChunks;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -41,11 +42,9 @@ import java.util.List;
 public final class GeminiStreamTranslator implements StreamTranslator {
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
-    private final String clientModel;
     private final boolean clientWantsUsage;
-    private final long created = System.currentTimeMillis() / 1000;
 
-    private String id = "chatcmpl-skiff";
+    private final OpenAiChunks chunks;
     private String responseId;
     private boolean started;
     private final List<Part.ToolCall> pendingCalls = new ArrayList<>();
@@ -61,7 +60,7 @@ public final class GeminiStreamTranslator implements StreamTranslator {
     private ByteBuf pendingOut;
 
     public GeminiStreamTranslator(String clientModel, boolean clientWantsUsage) {
-        this.clientModel = clientModel;
+        this.chunks = new OpenAiChunks(clientModel);
         this.clientWantsUsage = clientWantsUsage;
     }
 
@@ -108,7 +107,7 @@ public final class GeminiStreamTranslator implements StreamTranslator {
         if (!started) {
             started = true;
             responseId = GeminiCodec.textOrNull(data, "responseId");
-            if (responseId != null) id = "chatcmpl-" + responseId;
+            if (responseId != null) chunks.id("chatcmpl-" + responseId);
             write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
         }
         if (data.has("usageMetadata")) usageMetadata = data.get("usageMetadata"); // cumulative: assign
@@ -211,45 +210,6 @@ public final class GeminiStreamTranslator implements StreamTranslator {
         piece.release();
     }
 
-    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        ObjectNode choice = c.putArray("choices").addObject();
-        choice.put("index", 0);
-        choice.set("delta", delta);
-        choice.putNull("logprobs");
-        if (finishReason == null) choice.putNull("finish_reason");
-        else choice.put("finish_reason", finishReason);
-        return event(alloc, c);
-    }
-
-    private ByteBuf usageChunk(ByteBufAllocator alloc) {
-        ObjectNode c = OpenAiChat.JSON.createObjectNode();
-        c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", clientModel);
-        c.putArray("choices");
-        c.set("usage", OpenAiChat.usage(usage()));
-        return event(alloc, c);
-    }
-
-    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
-        ObjectNode e = OpenAiChat.JSON.createObjectNode();
-        e.putObject("error").put("message", message).put("type", "server_error").putNull("param").put("code", code);
-        return event(alloc, e);
-    }
-
-    private static ByteBuf event(ByteBufAllocator alloc, JsonNode node) {
-        ByteBuf buf = alloc.buffer(256);
-        buf.writeCharSequence("data: ", StandardCharsets.US_ASCII);
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            OpenAiChat.JSON.writeValue(out, node);
-        } catch (IOException e) {
-            buf.release();
-            throw new IllegalStateException(e);
-        }
-        buf.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
-        return buf;
-    }
-
     /** The JSON of the event's data line(s), or null when it has none. */
     private static JsonNode data(ByteBuf event) {
         int start = event.readerIndex(), end = event.writerIndex();
@@ -262,5 +222,18 @@ public final class GeminiStreamTranslator implements StreamTranslator {
         } catch (IOException e) {
             return null;
         }
+    }
+
+    // Chunk writing is shared by every translated provider.
+    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
+        return chunks.chunk(alloc, delta, finishReason);
+    }
+
+    private ByteBuf usageChunk(ByteBufAllocator alloc) {
+        return chunks.usage(alloc, usage());
+    }
+
+    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
+        return OpenAiChunks.error(alloc, message, code);
     }
 }
