@@ -155,7 +155,14 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         if (streamTranslator != null) {
-            outgoing = streamTranslator.onContent(content, ctx.alloc());
+            try {
+                outgoing = streamTranslator.onContent(content, ctx.alloc());
+            } catch (RuntimeException e) {
+                // A stream we cannot translate must end visibly, never hang or pass for complete.
+                exchange.cancel();
+                onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
+                return;
+            }
         } else {
             splitter.feed(content, this::relayEvent);
         }
@@ -187,7 +194,13 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         if (streaming) {
             if (streamTranslator != null) {
-                ByteBuf tail = streamTranslator.onEnd(ctx.alloc());
+                ByteBuf tail;
+                try {
+                    tail = streamTranslator.onEnd(ctx.alloc());
+                } catch (RuntimeException e) {
+                    onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
+                    return;
+                }
                 if (tail != null) ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
                 writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
                 finish(status, streamTranslator.usage(), streamTranslator.error());
@@ -231,7 +244,11 @@ final class ProxyCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
-        String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout" : "upstream_unreachable";
+        String code = switch (failure.kind()) {
+            case TIMEOUT -> "upstream_timeout";
+            case UNREACHABLE -> "upstream_unreachable";
+            case BROKEN -> "upstream_error";
+        };
         if (streaming) {
             // The client already has a 200 and part of the stream: say what happened in-band, then end.
             releaseStreamState();

@@ -13,6 +13,7 @@ import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
+import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import java.util.ArrayList;
@@ -434,7 +435,8 @@ public final class AnthropicCodec {
      *   model_context_window_exceeded  -> length   (raw kept: distinguishable from max_tokens)
      *   tool_use                       -> tool_calls
      *   refusal                        -> stop     (raw "refusal" lets the client side fill message.refusal)
-     *   pause_turn, null, unknown      -> stop     (raw kept)
+     *   pause_turn, null               -> stop     (raw kept)
+     *   anything else                  -> an error to the client, never a silent stop
      * </pre>
      */
     static FinishReason finishReason(String raw) {
@@ -442,7 +444,8 @@ public final class AnthropicCodec {
         return switch (raw) {
             case "max_tokens", "model_context_window_exceeded" -> FinishReason.LENGTH;
             case "tool_use" -> FinishReason.TOOL_CALLS;
-            default -> FinishReason.STOP;
+            case "end_turn", "stop_sequence", "refusal", "pause_turn" -> FinishReason.STOP;
+            default -> throw new UnknownFinishReasonException("Anthropic", raw);
         };
     }
 

@@ -14,6 +14,7 @@ import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
+import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import java.util.ArrayList;
@@ -415,7 +416,8 @@ public final class BedrockConverseCodec {
             case "max_tokens", "model_context_window_exceeded" -> FinishReason.LENGTH;
             case "tool_use" -> FinishReason.TOOL_CALLS;
             case "guardrail_intervened", "content_filtered" -> FinishReason.CONTENT_FILTER;
-            default -> FinishReason.STOP;
+            case "end_turn", "stop_sequence" -> FinishReason.STOP;
+            default -> throw new UnknownFinishReasonException("Bedrock", raw);
         };
     }
 

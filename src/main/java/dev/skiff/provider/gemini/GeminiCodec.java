@@ -14,6 +14,7 @@ import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
+import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import java.nio.charset.StandardCharsets;
@@ -611,7 +612,10 @@ public final class GeminiCodec {
             case "MAX_TOKENS" -> FinishReason.LENGTH;
             case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
                  "IMAGE_RECITATION", "IMAGE_OTHER" -> FinishReason.CONTENT_FILTER;
-            default -> FinishReason.STOP;
+            // Documented reasons with no closer OpenAI equivalent; the raw reason stays available.
+            case "OTHER", "FINISH_REASON_UNSPECIFIED", "LANGUAGE", "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL",
+                 "TOO_MANY_TOOL_CALLS", "NO_IMAGE" -> FinishReason.STOP;
+            default -> throw new UnknownFinishReasonException("Gemini", raw);
         };
     }
 

@@ -247,6 +247,30 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
+    void anUnknownStopReasonIsAnErrorNotACleanStop() throws Exception {
+        mock.on("/v1/messages", (req, reply) -> {
+            if (req.body().contains("\"stream\":true")) {
+                reply.startStream();
+                reply.chunk(sse("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":3}}}"));
+                reply.chunk(sse("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"brand_new_reason\"},\"usage\":{\"output_tokens\":1}}"));
+                reply.chunk(sse("message_stop", "{\"type\":\"message_stop\"}"));
+            } else {
+                reply.json(200, "{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}],"
+                        + "\"stop_reason\":\"brand_new_reason\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}");
+            }
+        });
+        String body = "{\"model\":\"claude-sonnet-4-20250514\",\"messages\":[{\"role\":\"user\",\"content\":\"w\"}]}";
+        HttpResponse<String> r = gw.post("/v1/chat/completions", body);
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("brand_new_reason");
+        HttpResponse<String> s = gw.post("/v1/chat/completions", body.replace("{\"model\"", "{\"stream\":true,\"model\""));
+        var ev = events(s.body());
+        assertThat(ev.getLast()).isNotNull();
+        assertThat(ev.getLast().at("/error/message").asText()).contains("brand_new_reason");
+        assertThat(s.body()).doesNotContain("[DONE]");
+    }
+
+    @Test
     void conformance18_streamCutShortEndsWithAnError() throws Exception {
         mock.on("/v1/messages", (req, reply) -> {
             reply.startStream();

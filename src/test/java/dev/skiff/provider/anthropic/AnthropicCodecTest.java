@@ -592,13 +592,17 @@ class AnthropicCodecTest {
             expected.put("refusal", FinishReason.STOP);
             expected.put("pause_turn", FinishReason.STOP);
             expected.put("model_context_window_exceeded", FinishReason.LENGTH);
-            expected.put("some_future_reason", FinishReason.STOP);
             for (var e : expected.entrySet()) {
                 ChatResponse r = AnthropicCodec.parseResponse(json(
                         "{\"id\":\"m\",\"model\":\"c\",\"content\":[],\"stop_reason\":\"" + e.getKey() + "\"}"));
                 assertThat(r.finishReason()).as(e.getKey()).isEqualTo(e.getValue());
                 assertThat(r.rawFinishReason()).as(e.getKey()).isEqualTo(e.getKey());
             }
+            // An unknown reason is an error, not a clean stop (issue 4).
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> AnthropicCodec.parseResponse(json(
+                            "{\"id\":\"m\",\"model\":\"c\",\"content\":[],\"stop_reason\":\"some_future_reason\"}")))
+                    .isInstanceOf(dev.skiff.dialect.ir.UnknownFinishReasonException.class)
+                    .hasMessageContaining("some_future_reason");
         }
 
         @Test
