@@ -102,6 +102,7 @@ public final class UsageLog implements AutoCloseable {
         g.writeNumberField("latency_ms", Math.round(r.latencyMs() * 1000) / 1000.0);
         if (r.ttfbMs() >= 0) g.writeNumberField("ttfb_ms", Math.round(r.ttfbMs() * 1000) / 1000.0);
         if (r.error() != null) g.writeStringField("error", r.error());
+        if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
         g.writeEndObject();
         g.writeRaw('\n');
     }

@@ -6,6 +6,7 @@ import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.observe.UsageRecord;
+import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.StreamTranslator;
 import dev.skiff.routing.Route;
@@ -322,7 +323,7 @@ final class ProxyCall implements ExchangeListener {
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
                 route.provider().name(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
-                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error));
+                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER)));
         if (onFinished != null) onFinished.run();
     }
 }

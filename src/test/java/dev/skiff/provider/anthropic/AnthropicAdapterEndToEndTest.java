@@ -141,9 +141,11 @@ class AnthropicAdapterEndToEndTest {
     void fieldsAnthropicCannotTakeAreDroppedVisibly() throws Exception {
         mock.on("/v1/messages", (req, reply) -> reply.json(200, fixture("messages.json")));
         HttpResponse<String> r = gw.post("/v1/chat/completions",
-                "{\"model\":\"claude-sonnet-4-20250514\",\"seed\":7,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+                "{\"model\":\"claude-sonnet-4-20250514\",\"seed\":7,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "X-Request-ID", "drop-1");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains("seed");
+        assertThat(JSON.readTree(gw.usageLine("drop-1")).get("dropped_fields").asText()).contains("seed"); // and in the log
         JsonNode sent = JSON.readTree(mock.take("/v1/messages").body());
         assertThat(sent.has("seed")).isFalse();
         assertThat(sent.get("max_tokens").asInt()).isEqualTo(AnthropicCodec.DEFAULT_MAX_TOKENS);
