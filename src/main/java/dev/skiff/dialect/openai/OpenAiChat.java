@@ -1,7 +1,9 @@
 package dev.skiff.dialect.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
@@ -29,7 +31,13 @@ import java.util.Set;
  * written. Used when the provider speaks another dialect; the same-dialect path never gets here.
  */
 public final class OpenAiChat {
-    public static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * The one mapper for translation trees. Floats are read as exact decimals so that numbers in tool
+     * arguments and schemas keep their written digits (1.50 stays 1.50) on their way through.
+     */
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
 
     /** Request fields the representation has a place for; every other field goes to {@code extras}. */
     private static final Set<String> KNOWN = Set.of("model", "messages", "tools", "tool_choice", "parallel_tool_calls",

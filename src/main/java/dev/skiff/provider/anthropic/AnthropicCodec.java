@@ -35,10 +35,8 @@ public final class AnthropicCodec {
     /** Anthropic's minimum for {@code thinking.budget_tokens}. */
     static final int MIN_THINKING_BUDGET = 1024;
 
-    /** Shared, thread-safe once configured. Floats as BigDecimal so tool arguments keep their digits. */
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
+    /** The shared translation mapper: exact decimals, so tool arguments keep their digits. */
+    private static final ObjectMapper MAPPER = dev.skiff.dialect.openai.OpenAiChat.JSON;
     /** Rejects trailing garbage such as {@code {"a":1} x}, which the default reader ignores. */
     private static final ObjectReader STRICT_READER = MAPPER.reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

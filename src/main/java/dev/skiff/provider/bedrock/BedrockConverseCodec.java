@@ -61,9 +61,8 @@ public final class BedrockConverseCodec {
     static final int DEFAULT_ANSWER_TOKENS = 4096;
     static final int MIN_THINKING_BUDGET = 1024;
 
-    static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
+    /** The shared translation mapper: exact decimals, so tool arguments keep their digits. */
+    static final ObjectMapper MAPPER = dev.skiff.dialect.openai.OpenAiChat.JSON;
     private static final ObjectReader STRICT_READER = MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
 

@@ -63,9 +63,8 @@ public final class GeminiCodec {
     static final String NATIVE_ID_PREFIX = "gid_";
     static final String SYNTHETIC_ID_PREFIX = "call_";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
-            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
+    /** The shared translation mapper: exact decimals, so tool arguments keep their digits. */
+    private static final ObjectMapper MAPPER = dev.skiff.dialect.openai.OpenAiChat.JSON;
     private static final ObjectReader STRICT_READER = MAPPER.reader().with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final JsonNodeFactory NODES = MAPPER.getNodeFactory();
 
