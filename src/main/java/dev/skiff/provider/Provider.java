@@ -5,6 +5,7 @@ import dev.skiff.config.ProviderType;
 import dev.skiff.provider.anthropic.AnthropicChatAdapter;
 import dev.skiff.provider.bedrock.BedrockChatAdapter;
 import dev.skiff.provider.gemini.GeminiChatAdapter;
+import dev.skiff.provider.gemini.GeminiEmbeddingsAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
@@ -67,6 +68,11 @@ public final class Provider {
 
     public ProviderType type() {
         return config.type();
+    }
+
+    /** The translator for OpenAI embeddings requests, or null when the provider takes them as they are. */
+    public ChatAdapter embeddingsAdapter() {
+        return config.type() == ProviderType.GEMINI ? GeminiEmbeddingsAdapter.INSTANCE : null;
     }
 
     /** The translator for OpenAI chat requests, or null when the provider speaks OpenAI's dialect. */

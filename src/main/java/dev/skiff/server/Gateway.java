@@ -206,14 +206,15 @@ public final class Gateway {
     /** Chat for a provider that speaks another dialect, through the internal representation. */
     private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
                                  String requestId, boolean keepAlive) {
-        if (endpoint != Endpoint.CHAT) {
+        ChatAdapter adapter = endpoint == Endpoint.CHAT ? route.provider().chatAdapter() : route.provider().embeddingsAdapter();
+        if (adapter == null) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, "Provider '" + route.provider().name() + "' has no "
-                    + endpoint.upstreamPath + " endpoint.", "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
+                    + endpoint.upstreamPath + " endpoint in Skiff yet.", "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
             return null;
         }
         ChatAdapter.Upstream up;
         try {
-            up = route.provider().chatAdapter().prepare(new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(),
+            up = adapter.prepare(new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(),
                     scan.stream(), Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId), req.content(), ctx.alloc());
         } catch (BadRequestException e) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);

@@ -46,7 +46,6 @@ import java.util.Map;
  */
 public final class BedrockChatAdapter implements ChatAdapter {
     public static final BedrockChatAdapter INSTANCE = new BedrockChatAdapter();
-    /** Response header naming the request fields a translation could not carry (as for Anthropic). */
     static final String JSON_TYPE = "application/json";
     static final String EVENT_STREAM_TYPE = "application/vnd.amazon.eventstream";
 

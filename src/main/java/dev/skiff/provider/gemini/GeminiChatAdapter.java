@@ -38,7 +38,6 @@ import java.util.Map;
  * {@link GeminiStreamTranslator} for streams.
  */
 public final class GeminiChatAdapter implements ChatAdapter {
-    /** Response header naming the request fields a translation could not carry. */
 
     public static final GeminiChatAdapter INSTANCE = new GeminiChatAdapter();
 
