@@ -14,6 +14,8 @@ import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
+import dev.skiff.provider.Turns;
+import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import java.util.ArrayList;
@@ -72,7 +74,12 @@ public final class AnthropicCodec {
         ArrayNode system = renderSystem(request.system(), dropped);
         if (!system.isEmpty()) out.set("system", system);
 
-        out.set("messages", renderMessages(request.messages(), dropped));
+        try {
+            out.set("messages", Turns.render(request.messages(), (p, blocks) -> renderPart(p, blocks, dropped),
+                    b -> "tool_result".equals(b.path("type").asText()), b -> false));
+        } catch (BadRequestException e) {
+            throw new IllegalStateException(e); // Anthropic's part renderer never refuses
+        }
 
         if (budget != null) {
             ObjectNode thinking = out.putObject("thinking");
@@ -137,49 +144,6 @@ public final class AnthropicCodec {
             }
         }
         return system;
-    }
-
-    private static ArrayNode renderMessages(List<Message> messages, Dropped dropped) {
-        // Render each message, skip those left with no blocks, and merge neighbours of the same role:
-        // Anthropic requires alternation (conformance 5) and rejects empty content (conformance 25).
-        List<String> roles = new ArrayList<>();
-        List<ArrayNode> contents = new ArrayList<>();
-        if (messages != null) {
-            for (Message m : messages) {
-                ArrayNode blocks = NODES.arrayNode();
-                for (Part p : m.parts()) renderPart(p, blocks, dropped);
-                if (blocks.isEmpty()) continue;
-                String role = m.role() == Message.Role.ASSISTANT ? "assistant" : "user";
-                int last = roles.size() - 1;
-                if (last >= 0 && roles.get(last).equals(role)) {
-                    contents.get(last).addAll(blocks);
-                } else {
-                    roles.add(role);
-                    contents.add(blocks);
-                }
-            }
-        }
-        ArrayNode out = NODES.arrayNode();
-        for (int i = 0; i < roles.size(); i++) {
-            ArrayNode content = contents.get(i);
-            if (roles.get(i).equals("user")) content = toolResultsFirst(content);
-            ObjectNode msg = out.addObject();
-            msg.put("role", roles.get(i));
-            msg.set("content", content);
-        }
-        return out;
-    }
-
-    /** Stable reorder: every tool_result block before any other block (conformance 5). */
-    private static ArrayNode toolResultsFirst(ArrayNode blocks) {
-        ArrayNode results = NODES.arrayNode();
-        ArrayNode others = NODES.arrayNode();
-        for (JsonNode b : blocks) {
-            ("tool_result".equals(b.path("type").asText()) ? results : others).add(b);
-        }
-        if (results.isEmpty()) return blocks;
-        results.addAll(others);
-        return results;
     }
 
     private static void renderPart(Part part, ArrayNode blocks, Dropped dropped) {

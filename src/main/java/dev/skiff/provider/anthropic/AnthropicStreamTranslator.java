@@ -4,12 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Bytes;
-import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.openai.OpenAiChunks;
 import io.netty.buffer.CompositeByteBuf;
-import dev.skiff.provider.StreamTranslator;
+import dev.skiff.provider.SseStreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -27,7 +26,7 @@ import java.util.Map;
  * and {@code message_delta} (output) without double counting; a usage chunk is sent only when the
  * client asked for one. A stream that ends before {@code message_stop} ends with an error event.
  */
-public final class AnthropicStreamTranslator implements StreamTranslator {
+public final class AnthropicStreamTranslator extends SseStreamTranslator {
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
     private final OpenAiChunks chunks;
@@ -45,34 +44,9 @@ public final class AnthropicStreamTranslator implements StreamTranslator {
         this.clientWantsUsage = clientWantsUsage;
     }
 
-    private SseSplitter splitter;
-    private ByteBuf pendingOut;
 
     @Override
-    public ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
-        if (splitter == null) splitter = new SseSplitter(alloc);
-        splitter.feed(content, event -> {
-            ByteBuf out = onEvent(event, alloc);
-            if (out == null) return;
-            if (pendingOut == null) {
-                pendingOut = out;
-            } else {
-                pendingOut.writeBytes(out);
-                out.release();
-            }
-        });
-        ByteBuf out = pendingOut;
-        pendingOut = null;
-        return out;
-    }
-
-    @Override
-    public void release() {
-        if (splitter != null) splitter.release();
-    }
-
-    /** Translates one whole SSE event (owned). */
-    ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+    protected ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
         JsonNode data;
         try {
             data = data(event);

@@ -15,6 +15,7 @@ import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
+import dev.skiff.provider.Turns;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import java.util.ArrayList;
@@ -78,7 +79,9 @@ public final class BedrockConverseCodec {
     /** IR request -> Converse request body (the model id goes in the URL, not the body). */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) throws BadRequestException {
         ObjectNode out = NODES.objectNode();
-        out.set("messages", renderMessages(request.messages(), dropped));
+        // a cachePoint right after a toolResult marks that result: it moves with it
+        out.set("messages", Turns.render(request.messages(), (p, blocks) -> renderPart(p, blocks, dropped),
+                b -> b.has("toolResult"), b -> b.has("cachePoint")));
         ArrayNode system = renderSystem(request.system(), dropped);
         if (!system.isEmpty()) out.set("system", system);
 
@@ -170,52 +173,6 @@ public final class BedrockConverseCodec {
             }
         }
         return system;
-    }
-
-    private static ArrayNode renderMessages(List<Message> messages, Dropped dropped) throws BadRequestException {
-        // Merge neighbours of the same role and skip empty messages: Converse wants alternating roles
-        // and rejects empty content (conformance 5, 25).
-        List<String> roles = new ArrayList<>();
-        List<ArrayNode> contents = new ArrayList<>();
-        if (messages != null) {
-            for (Message m : messages) {
-                ArrayNode blocks = NODES.arrayNode();
-                for (Part p : m.parts()) renderPart(p, blocks, dropped);
-                if (blocks.isEmpty()) continue;
-                String role = m.role() == Message.Role.ASSISTANT ? "assistant" : "user";
-                int last = roles.size() - 1;
-                if (last >= 0 && roles.get(last).equals(role)) {
-                    contents.get(last).addAll(blocks);
-                } else {
-                    roles.add(role);
-                    contents.add(blocks);
-                }
-            }
-        }
-        ArrayNode out = NODES.arrayNode();
-        for (int i = 0; i < roles.size(); i++) {
-            ArrayNode content = contents.get(i);
-            if (roles.get(i).equals("user")) content = toolResultsFirst(content);
-            ObjectNode msg = out.addObject();
-            msg.put("role", roles.get(i));
-            msg.set("content", content);
-        }
-        return out;
-    }
-
-    /** Stable reorder: toolResult blocks (with the cachePoint that follows one) before every other block. */
-    private static ArrayNode toolResultsFirst(ArrayNode blocks) {
-        ArrayNode results = NODES.arrayNode();
-        ArrayNode others = NODES.arrayNode();
-        boolean previousWasResult = false;
-        for (JsonNode b : blocks) {
-            boolean result = b.has("toolResult") || (b.has("cachePoint") && previousWasResult);
-            (result ? results : others).add(b);
-            previousWasResult = result;
-        }
-        if (results.isEmpty()) return blocks;
-        results.addAll(others);
-        return results;
     }
 
     private static void renderPart(Part part, ArrayNode blocks, Dropped dropped) throws BadRequestException {

@@ -8,7 +8,7 @@ import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.openai.OpenAiChunks;
-import dev.skiff.provider.StreamTranslator;
+import dev.skiff.provider.SseStreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufInputStream;
@@ -39,7 +39,7 @@ import java.util.List;
  * finishReason ends with an in-band error instead. {@code usageMetadata} is cumulative: each one
  * replaces the previous (conformance 22).
  */
-public final class GeminiStreamTranslator implements StreamTranslator {
+public final class GeminiStreamTranslator extends SseStreamTranslator {
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
     private final boolean clientWantsUsage;
@@ -56,40 +56,15 @@ public final class GeminiStreamTranslator implements StreamTranslator {
     private boolean finished;
     private String error;
 
-    private SseSplitter splitter;
-    private ByteBuf pendingOut;
 
     public GeminiStreamTranslator(String clientModel, boolean clientWantsUsage) {
         this.chunks = new OpenAiChunks(clientModel);
         this.clientWantsUsage = clientWantsUsage;
     }
 
-    @Override
-    public ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
-        if (splitter == null) splitter = new SseSplitter(alloc);
-        splitter.feed(content, event -> append(onEvent(event, alloc)));
-        ByteBuf out = pendingOut;
-        pendingOut = null;
-        return out;
-    }
-
-    private void append(ByteBuf out) {
-        if (out == null) return;
-        if (pendingOut == null) {
-            pendingOut = out;
-        } else {
-            pendingOut.writeBytes(out);
-            out.release();
-        }
-    }
-
-    @Override
-    public void release() {
-        if (splitter != null) splitter.release();
-    }
-
     /** Translates one whole SSE event (owned). */
-    ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+    @Override
+    protected ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
         JsonNode data;
         try {
             data = data(event);
@@ -171,13 +146,8 @@ public final class GeminiStreamTranslator implements StreamTranslator {
 
     @Override
     public ByteBuf onEnd(ByteBufAllocator alloc) {
-        if (splitter != null && splitter.hasPartialEvent() && error == null) {
-            // The last event may lack its blank line: complete it so it is not lost.
-            splitter.feed(Unpooled.wrappedBuffer(new byte[] {'\n', '\n'}), event -> append(onEvent(event, alloc)));
-        }
+        ByteBuf out = error == null ? finishPartialEvent(alloc) : null;
         release();
-        ByteBuf out = pendingOut;
-        pendingOut = null;
         if (error != null || finished) return out;
         if (out == null) out = alloc.buffer(256);
         if (rawFinish == null) {
