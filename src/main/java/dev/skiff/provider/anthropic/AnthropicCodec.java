@@ -422,10 +422,7 @@ public final class AnthropicCodec {
         long cacheRead = count(u, "cache_read_input_tokens");
         long cacheCreation = count(u, "cache_creation_input_tokens");
         long output = count(u, "output_tokens");
-        long prompt = input < 0 && cacheRead < 0 && cacheCreation < 0
-                ? -1 : Math.max(input, 0) + Math.max(cacheRead, 0) + Math.max(cacheCreation, 0);
-        long total = prompt < 0 || output < 0 ? -1 : prompt + output;
-        return new Usage(prompt, output, total, cacheRead, -1, cacheCreation);
+        return Usage.fromUncachedInput(input, cacheRead, cacheCreation, output);
     }
 
     private static long count(JsonNode u, String field) {

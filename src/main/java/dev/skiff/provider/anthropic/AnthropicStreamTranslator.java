@@ -142,10 +142,7 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
     @Override
     public Usage usage() {
         if (input < 0 && output < 0) return Usage.NONE;
-        long cached = Math.max(0, cacheRead);
-        long prompt = Math.max(0, input) + cached + Math.max(0, cacheWrite);
-        long completion = Math.max(0, output);
-        return new Usage(prompt, completion, prompt + completion, cacheRead, -1, cacheWrite);
+        return Usage.fromUncachedInput(input, cacheRead, cacheWrite, output);
     }
 
     @Override

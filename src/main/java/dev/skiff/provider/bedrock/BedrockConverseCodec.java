@@ -390,9 +390,7 @@ public final class BedrockConverseCodec {
         long cacheRead = count(u, "cacheReadInputTokens");
         long cacheWrite = count(u, "cacheWriteInputTokens");
         long output = count(u, "outputTokens");
-        long prompt = input < 0 && cacheRead < 0 && cacheWrite < 0 ? -1 : Math.max(input, 0) + Math.max(cacheRead, 0) + Math.max(cacheWrite, 0);
-        long total = prompt < 0 || output < 0 ? -1 : prompt + output;
-        return new Usage(prompt, output, total, cacheRead, -1, cacheWrite);
+        return Usage.fromUncachedInput(input, cacheRead, cacheWrite, output);
     }
 
     private static long count(JsonNode u, String field) {
