@@ -1,6 +1,7 @@
 package dev.skiff.provider;
 
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -9,9 +10,9 @@ import io.netty.handler.codec.http.HttpRequest;
 import java.util.Map;
 
 /**
- * Chat completions for a provider that speaks another dialect than OpenAI's. The adapter reads the
- * client's OpenAI body (through the internal representation), writes the provider's request, and
- * supplies the translators that bring the answer back. One instance per provider; stateless.
+ * Chat completions for a provider that speaks another dialect than OpenAI's. The gateway reads the
+ * client's request into the internal representation (whatever its dialect); the adapter writes the
+ * provider's request from it and supplies the translators that bring the answer back. Stateless.
  */
 public interface ChatAdapter {
 
@@ -31,8 +32,8 @@ public interface ChatAdapter {
     record Upstream(HttpRequest head, ByteBuf body, ResponseTranslator responses, StreamTranslator stream,
                     Map<String, String> headers) {}
 
-    /** Does not consume {@code openAiBody}. */
-    Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException;
+    /** Writes the provider's request for a chat already read into the internal representation. */
+    Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException;
 
     /** Response header naming the request fields a translation could not carry. */
     String DROPPED_HEADER = "x-skiff-dropped-fields";

@@ -71,7 +71,7 @@ public final class Provider {
     }
 
     /** The translator for OpenAI embeddings requests, or null when the provider takes them as they are. */
-    public ChatAdapter embeddingsAdapter() {
+    public EmbeddingsAdapter embeddingsAdapter() {
         return config.type() == ProviderType.GEMINI ? GeminiEmbeddingsAdapter.INSTANCE : null;
     }
 

@@ -6,7 +6,9 @@ import dev.skiff.dialect.BodyEdit;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.observe.UsageLog;
+import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
+import dev.skiff.provider.EmbeddingsAdapter;
 import dev.skiff.routing.ModelCatalog;
 import dev.skiff.routing.ModelRouter;
 import dev.skiff.routing.Route;
@@ -206,24 +208,27 @@ public final class Gateway {
     /** Chat for a provider that speaks another dialect, through the internal representation. */
     private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
                                  String requestId, boolean keepAlive) {
-        ChatAdapter adapter = endpoint == Endpoint.CHAT ? route.provider().chatAdapter() : route.provider().embeddingsAdapter();
-        if (adapter == null) {
+        EmbeddingsAdapter embeddings = endpoint == Endpoint.EMBEDDINGS ? route.provider().embeddingsAdapter() : null;
+        if (endpoint == Endpoint.EMBEDDINGS && embeddings == null) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, "Provider '" + route.provider().name() + "' has no "
                     + endpoint.upstreamPath + " endpoint in Skiff yet.", "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
             return null;
         }
+        ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
+                Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId);
         ChatAdapter.Upstream up;
         try {
-            up = adapter.prepare(new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(),
-                    scan.stream(), Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId), req.content(), ctx.alloc());
+            up = embeddings != null ? embeddings.prepare(call, req.content(), ctx.alloc())
+                    // the client's dialect into the internal representation, then the provider's out of it
+                    : route.provider().chatAdapter().prepare(call, OpenAiChat.parseRequest(req.content(), route.upstreamModel()), ctx.alloc());
         } catch (BadRequestException e) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
             return null;
         }
-        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false)
+        ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false)
                 .translatedBy(up.responses(), up.stream(), up.headers());
-        call.start(upstream, up.head(), up.body());
-        return call;
+        proxied.start(upstream, up.head(), up.body());
+        return proxied;
     }
 
     /**

@@ -33,8 +33,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
     private AnthropicChatAdapter() {}
 
     @Override
-    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
-        Prepared p = prepare(openAiBody, call.upstreamModel(), alloc);
+    public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
+        Prepared p = prepare(request, alloc);
         HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path("/messages", call.upstreamModel()));
         HttpHeaders h = head.headers();
         call.provider().applyHeaders(h);
@@ -51,9 +51,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
     /** The upstream body, and what translation had to leave out. */
     public record Prepared(ChatRequest request, ByteBuf body, Dropped dropped) {}
 
-    /** Reads the client's OpenAI chat body and writes the Anthropic one. Does not consume {@code openAiBody}. */
-    public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
-        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
+    /** Writes the Anthropic request body. */
+    public static Prepared prepare(ChatRequest ir, ByteBufAllocator alloc) {
         Dropped dropped = new Dropped();
         ObjectNode body = AnthropicCodec.renderRequest(ir, dropped);
         if (ir.stream()) body.put("stream", true);

@@ -52,8 +52,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
     private BedrockChatAdapter() {}
 
     @Override
-    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
-        Prepared p = prepare(openAiBody, call.upstreamModel());
+    public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
+        Prepared p = prepare(request);
         Provider provider = call.provider();
         String endpoint = "/model/" + SigV4Signer.encodePathSegment(call.upstreamModel()) + (call.stream() ? "/converse-stream" : "/converse");
         String path = provider.path(endpoint, call.upstreamModel());
@@ -95,9 +95,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
     /** The upstream body, and what translation had to leave out. */
     public record Prepared(ChatRequest request, byte[] body, Dropped dropped) {}
 
-    /** Reads the client's OpenAI chat body and writes the Converse one. Does not consume {@code openAiBody}. */
-    public static Prepared prepare(ByteBuf openAiBody, String upstreamModel) throws BadRequestException {
-        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
+    /** Writes the Converse request body. */
+    public static Prepared prepare(ChatRequest ir) throws BadRequestException {
         Dropped dropped = new Dropped();
         ObjectNode body = BedrockConverseCodec.renderRequest(ir, dropped);
         try {

@@ -44,8 +44,8 @@ public final class GeminiChatAdapter implements ChatAdapter {
     private GeminiChatAdapter() {}
 
     @Override
-    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
-        Prepared p = prepare(openAiBody, call.upstreamModel(), alloc);
+    public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
+        Prepared p = prepare(request, alloc);
         HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
                 call.provider().path(endpoint(call.upstreamModel(), call.stream()), call.upstreamModel()));
         HttpHeaders h = head.headers();
@@ -68,9 +68,8 @@ public final class GeminiChatAdapter implements ChatAdapter {
     /** The upstream body, and what translation had to leave out. */
     public record Prepared(ChatRequest request, ByteBuf body, Dropped dropped) {}
 
-    /** Reads the client's OpenAI chat body and writes the Gemini one. Does not consume {@code openAiBody}. */
-    public static Prepared prepare(ByteBuf openAiBody, String upstreamModel, ByteBufAllocator alloc) throws BadRequestException {
-        ChatRequest ir = OpenAiChat.parseRequest(openAiBody, upstreamModel);
+    /** Writes the Gemini request body. */
+    public static Prepared prepare(ChatRequest ir, ByteBufAllocator alloc) throws BadRequestException {
         Dropped dropped = new Dropped();
         ObjectNode body = GeminiCodec.renderRequest(ir, dropped);
         return new Prepared(ir, OpenAiChat.write(body, alloc), dropped);

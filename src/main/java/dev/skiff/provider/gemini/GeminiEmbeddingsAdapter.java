@@ -9,6 +9,7 @@ import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
+import dev.skiff.provider.EmbeddingsAdapter;
 import dev.skiff.provider.ResponseTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -33,13 +34,13 @@ import java.util.List;
  * the vectors come back in OpenAI's list, as floats or, with {@code encoding_format: "base64"}, as
  * little-endian float32 bytes in base64, which is what OpenAI's clients decode.
  */
-public final class GeminiEmbeddingsAdapter implements ChatAdapter {
+public final class GeminiEmbeddingsAdapter implements EmbeddingsAdapter {
     public static final GeminiEmbeddingsAdapter INSTANCE = new GeminiEmbeddingsAdapter();
 
     private GeminiEmbeddingsAdapter() {}
 
     @Override
-    public Upstream prepare(Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
+    public ChatAdapter.Upstream prepare(ChatAdapter.Call call, ByteBuf openAiBody, ByteBufAllocator alloc) throws BadRequestException {
         JsonNode req;
         try {
             req = OpenAiChat.read(openAiBody);
@@ -74,7 +75,7 @@ public final class GeminiEmbeddingsAdapter implements ChatAdapter {
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, out.readableBytes())
                 .set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON)
                 .set("x-request-id", call.requestId());
-        return new Upstream(head, out, responses(call.clientModel(), format.equals("base64")), null, ChatAdapter.droppedHeaders(dropped));
+        return new ChatAdapter.Upstream(head, out, responses(call.clientModel(), format.equals("base64")), null, ChatAdapter.droppedHeaders(dropped));
     }
 
     /** OpenAI's {@code input}: a string or an array of strings (token arrays cannot be sent to Gemini). */

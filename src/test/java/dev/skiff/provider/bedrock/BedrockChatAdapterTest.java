@@ -34,7 +34,7 @@ class BedrockChatAdapterTest {
         ByteBuf in = Unpooled.copiedBuffer(BODY, StandardCharsets.UTF_8);
         try {
             return BedrockChatAdapter.INSTANCE.prepare(new ChatAdapter.Call(p, "claude", ARN, stream, false, new DefaultHttpHeaders(), "req-42"),
-                    in, UnpooledByteBufAllocator.DEFAULT);
+                    dev.skiff.dialect.openai.OpenAiChat.parseRequest(in, ARN), UnpooledByteBufAllocator.DEFAULT);
         } finally {
             in.release();
         }
