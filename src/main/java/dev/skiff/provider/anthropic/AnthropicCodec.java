@@ -89,6 +89,7 @@ public final class AnthropicCodec {
 
         renderTools(request, out, dropped);
         renderSampling(sampling, out, dropped);
+        if (budget != null) fitToThinking(out, dropped);
         renderResponseFormat(request.responseFormat(), out, dropped);
         renderExtras(request.extras(), out, dropped);
 
@@ -301,6 +302,32 @@ public final class AnthropicCodec {
             if (!"none".equals(choice.path("type").asText())) choice.put("disable_parallel_tool_use", true);
         }
         if (choice != null) out.set("tool_choice", choice);
+    }
+
+    /**
+     * Extended thinking refuses a temperature other than 1, any top_k, a top_p below 0.95 and a
+     * forced tool choice ("Extended thinking" page). Rather than send a request Anthropic answers
+     * with 400, those settings are left out (forced choice becomes auto) and reported as dropped.
+     */
+    private static void fitToThinking(ObjectNode out, Dropped dropped) {
+        JsonNode t = out.get("temperature");
+        if (t != null && t.asDouble() != 1.0) {
+            out.remove("temperature");
+            dropped.add("temperature(with thinking)");
+        }
+        if (out.remove("top_k") != null) dropped.add("top_k(with thinking)");
+        JsonNode p = out.get("top_p");
+        if (p != null && p.asDouble() < 0.95) {
+            out.remove("top_p");
+            dropped.add("top_p(with thinking)");
+        }
+        JsonNode choice = out.get("tool_choice");
+        if (choice != null && ("any".equals(choice.path("type").asText()) || "tool".equals(choice.path("type").asText()))) {
+            ObjectNode auto = NODES.objectNode().put("type", "auto");
+            if (choice.has("disable_parallel_tool_use")) auto.set("disable_parallel_tool_use", choice.get("disable_parallel_tool_use"));
+            out.set("tool_choice", auto);
+            dropped.add("tool_choice(forced, with thinking)");
+        }
     }
 
     private static void renderSampling(ChatRequest.Sampling s, ObjectNode out, Dropped dropped) {

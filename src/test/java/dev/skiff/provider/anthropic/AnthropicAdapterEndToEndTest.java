@@ -122,6 +122,29 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
+    void settingsThinkingRefusesAreLeftOutVisibly() throws Exception {
+        mock.on("/v1/messages", (req, reply) -> reply.json(200, fixture("messages_extended_thinking.json")));
+        HttpResponse<String> r = gw.post("/v1/chat/completions", """
+                {"model":"claude-sonnet-4-20250514","reasoning_effort":"medium","temperature":0.2,"top_k":5,"top_p":0.5,
+                 "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"required",
+                 "messages":[{"role":"user","content":"x"}]}""");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode sent = JSON.readTree(mock.take("/v1/messages").body());
+        assertThat(sent.at("/thinking/type").asText()).isEqualTo("enabled");
+        assertThat(sent.has("temperature") || sent.has("top_k") || sent.has("top_p")).isFalse();
+        assertThat(sent.at("/tool_choice/type").asText()).isEqualTo("auto");
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse(""))
+                .contains("temperature(with thinking)", "top_k(with thinking)", "tool_choice(forced, with thinking)");
+
+        // Without thinking, the same settings go through untouched.
+        gw.post("/v1/chat/completions", """
+                {"model":"claude-sonnet-4-20250514","temperature":0.2,"top_k":5,"messages":[{"role":"user","content":"x"}]}""");
+        JsonNode plain = JSON.readTree(mock.take("/v1/messages").body());
+        assertThat(plain.get("temperature").asDouble()).isEqualTo(0.2);
+        assertThat(plain.get("top_k").asInt()).isEqualTo(5);
+    }
+
+    @Test
     void anthropicErrorsKeepStatusMessageAndRateLimitHeaders() throws Exception {
         mock.on("/v1/messages", (req, reply) -> {
             reply.header("retry-after", "3");
