@@ -53,7 +53,9 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
         } finally {
             event.release();
         }
-        if (data == null) return null; // comments and keep-alives carry nothing to translate
+        // Pings and keep-alive comments carry nothing to translate, but the silence they fill (long
+        // thinking) must stay filled for the client too (conformance 4): they go on as a comment.
+        if (data == null) return keepAlive(alloc);
         return switch (data.path("type").asText()) {
             case "message_start" -> {
                 JsonNode m = data.path("message");
@@ -80,7 +82,8 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
                 error = data.path("error").path("message").asText("the provider reported an error");
                 yield OpenAiChunks.error(alloc, error, data.path("error").path("type").asText("upstream_error"));
             }
-            default -> null; // ping, content_block_stop, and types added later
+            case "ping" -> keepAlive(alloc);
+            default -> null; // content_block_stop, and types added later
         };
     }
 
@@ -129,6 +132,13 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
             }
         }
         return chunks.delta(alloc, delta);
+    }
+
+    /** An SSE comment: OpenAI clients skip it, proxies and idle timers see traffic. */
+    private static ByteBuf keepAlive(ByteBufAllocator alloc) {
+        ByteBuf b = alloc.buffer(8);
+        b.writeCharSequence(": ping\n\n", StandardCharsets.US_ASCII);
+        return b;
     }
 
     @Override

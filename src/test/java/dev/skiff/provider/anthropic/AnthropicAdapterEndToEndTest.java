@@ -265,6 +265,8 @@ class AnthropicAdapterEndToEndTest {
         assertThat(name).isEqualTo("get_weather");
         assertThat(JSON.readTree(args.toString()).get("location").asText()).isEqualTo("Paris");
         assertThat(ev.get(ev.size() - 2).at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+        // conformance 4: the upstream's ping and keep-alive comment reach the client as comments
+        assertThat(r.body().split(": ping\n\n", -1).length - 1).isEqualTo(2);
         JsonNode usage = JSON.readTree(gw.usageLine("ant-s2"));
         assertThat(usage.get("prompt_tokens").asInt()).isEqualTo(24); // input + cache read, counted once
         assertThat(usage.get("cached_tokens").asInt()).isEqualTo(4);
