@@ -114,6 +114,7 @@ public final class BedrockConverseCodec {
         if (!additional.isEmpty()) out.set("additionalModelRequestFields", additional);
 
         renderTools(request, out, dropped);
+        if (additional.has("thinking")) fitToThinking(out, dropped);
 
         ChatRequest.ResponseFormat rf = request.responseFormat();
         if (rf != null && rf.type() != null && !rf.type().equals("text")) dropped.add("response_format");
@@ -123,6 +124,34 @@ public final class BedrockConverseCodec {
             }
         }
         return out;
+    }
+
+    /**
+     * Claude's thinking refuses a temperature other than 1, top_k, a top_p below 0.95 and a forced tool
+     * choice, on Bedrock as on Anthropic's API: such settings are left out (forced choice becomes auto)
+     * and reported, instead of a request Bedrock would refuse.
+     */
+    private static void fitToThinking(ObjectNode out, Dropped dropped) {
+        JsonNode inference = out.get("inferenceConfig");
+        if (inference instanceof ObjectNode inf) {
+            if (inf.has("temperature") && inf.get("temperature").asDouble() != 1.0) {
+                inf.remove("temperature");
+                dropped.add("temperature(with thinking)");
+            }
+            if (inf.has("topP") && inf.get("topP").asDouble() < 0.95) {
+                inf.remove("topP");
+                dropped.add("top_p(with thinking)");
+            }
+            if (inf.isEmpty()) out.remove("inferenceConfig");
+        }
+        if (out.get("additionalModelRequestFields") instanceof ObjectNode add && add.remove("top_k") != null) {
+            dropped.add("top_k(with thinking)");
+        }
+        if (out.get("toolConfig") instanceof ObjectNode config && config.get("toolChoice") instanceof ObjectNode choice
+                && (choice.has("any") || choice.has("tool"))) {
+            config.putObject("toolChoice").putObject("auto");
+            dropped.add("tool_choice(forced, with thinking)");
+        }
     }
 
     /** Whether the model (id, inference profile or ARN) is an Anthropic one, which takes {@code thinking}. */

@@ -221,4 +221,23 @@ class BedrockConverseCodecTest {
         assertThat(BedrockConverseCodec.parseError(502, "<html>bad gateway</html>").message()).contains("bad gateway");
         assertThat(BedrockConverseCodec.parseError(500, "").message()).contains("500");
     }
+
+    @org.junit.jupiter.api.Test
+    void settingsThinkingRefusesAreLeftOutVisibly() throws Exception {
+        String body = """
+                {"model":"x","reasoning_effort":"high","temperature":0.3,"top_p":0.5,"top_k":4,
+                 "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"tool_choice":"required",
+                 "messages":[{"role":"user","content":"hi"}]}""";
+        var ir = dev.skiff.dialect.openai.OpenAiChat.parseRequest(dev.skiff.dialect.openai.OpenAiChat.JSON.readTree(body),
+                "anthropic.claude-3-7-sonnet-20250219-v1:0");
+        var dropped = new dev.skiff.dialect.ir.Dropped();
+        var out = BedrockConverseCodec.renderRequest(ir, dropped);
+        org.assertj.core.api.Assertions.assertThat(out.at("/additionalModelRequestFields/thinking/type").asText()).isEqualTo("enabled");
+        org.assertj.core.api.Assertions.assertThat(out.at("/inferenceConfig/temperature").isMissingNode()).isTrue();
+        org.assertj.core.api.Assertions.assertThat(out.at("/inferenceConfig/topP").isMissingNode()).isTrue();
+        org.assertj.core.api.Assertions.assertThat(out.at("/additionalModelRequestFields/top_k").isMissingNode()).isTrue();
+        org.assertj.core.api.Assertions.assertThat(out.at("/toolConfig/toolChoice/auto").isObject()).isTrue();
+        org.assertj.core.api.Assertions.assertThat(dropped.fields()).contains("temperature(with thinking)", "top_k(with thinking)",
+                "top_p(with thinking)", "tool_choice(forced, with thinking)");
+    }
 }
