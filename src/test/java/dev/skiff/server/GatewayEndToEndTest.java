@@ -396,6 +396,17 @@ class GatewayEndToEndTest {
     }
 
     @Test
+    void conformance12_reasoningContentOfCompatibleProvidersPassesUntouched() throws Exception {
+        String answer = "{\"id\":\"r\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+                + "\"content\":\"42\",\"reasoning_content\":\"Let me think: 6 x 7.\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"total_tokens\":12,\"completion_tokens_details\":{\"reasoning_tokens\":6}}}";
+        mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, answer));
+        HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT, "X-Request-ID", "reason-1");
+        assertThat(r.body()).isEqualTo(answer);
+        assertThat(json(gw.usageLine("reason-1")).get("reasoning_tokens").asInt()).isEqualTo(6);
+    }
+
+    @Test
     void healthAndReady() throws Exception {
         assertThat(gw.get("/health").statusCode()).isEqualTo(200);
         HttpResponse<String> ready = gw.get("/ready");
