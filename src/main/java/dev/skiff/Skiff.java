@@ -8,6 +8,7 @@ import dev.skiff.routing.ModelCatalog;
 import dev.skiff.server.Gateway;
 import dev.skiff.server.SkiffServer;
 import dev.skiff.server.Transport;
+import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.ProxySettings;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.channel.EventLoopGroup;
@@ -48,7 +49,8 @@ public final class Skiff implements AutoCloseable {
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
                     config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
-            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, usageLog);
+            ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
+            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markReady();

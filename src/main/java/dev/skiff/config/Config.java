@@ -17,10 +17,13 @@ import java.util.List;
  * @param modelsRefresh  how often provider model listings are fetched again
  * @param usageLog       {@code stdout}, {@code off}, or a file path for the per-request usage lines
  * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
+ * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
+ * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
  * @param providers      configured providers, in a stable order
  */
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, Timeouts timeouts,
-                     Duration modelsRefresh, String usageLog, Path tlsCaFile, List<ProviderConfig> providers) {
+                     Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
+                     boolean imageFetchPrivate, List<ProviderConfig> providers) {
     public Config {
         providers = List.copyOf(providers);
     }

@@ -82,7 +82,15 @@ public final class ConfigLoader {
             if (!Files.isReadable(caFile)) throw new ConfigException("SKIFF_TLS_CA_FILE / tls_ca_file", "'" + ca + "' is not a readable file");
         }
 
-        return new Config(host, port, ioThreads, transport, maxBody, masterKey, t, refresh, usageLog, caFile, providers(yaml));
+        long imageMax = parseSize("SKIFF_IMAGE_FETCH_MAX_BYTES / image_fetch_max_bytes",
+                string("SKIFF_IMAGE_FETCH_MAX_BYTES", yaml, "image_fetch_max_bytes", "image_fetch_max_bytes", "5MB"));
+        String imagePrivate = string("SKIFF_IMAGE_FETCH_PRIVATE", yaml, "image_fetch_private", "image_fetch_private", "deny")
+                .strip().toLowerCase(Locale.ROOT);
+        if (!imagePrivate.equals("allow") && !imagePrivate.equals("deny")) {
+            throw new ConfigException("SKIFF_IMAGE_FETCH_PRIVATE / image_fetch_private", "'" + imagePrivate + "' must be allow or deny");
+        }
+        return new Config(host, port, ioThreads, transport, maxBody, masterKey, t, refresh, usageLog, caFile, imageMax,
+                imagePrivate.equals("allow"), providers(yaml));
     }
 
     // ---- providers -------------------------------------------------------------------------

@@ -32,6 +32,14 @@ public interface ChatAdapter {
     record Upstream(HttpRequest head, ByteBuf body, ResponseTranslator responses, StreamTranslator stream,
                     Map<String, String> headers) {}
 
+    /**
+     * Whether images given by URL must be fetched and sent as bytes, because the provider takes no
+     * URL it would fetch itself (conformance 26).
+     */
+    default boolean inlinesImageUrls() {
+        return false;
+    }
+
     /** Writes the provider's request for a chat already read into the internal representation. */
     Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException;
 

@@ -6,7 +6,13 @@ import dev.skiff.dialect.BodyEdit;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.observe.UsageLog;
+import dev.skiff.dialect.ir.ChatRequest;
+import dev.skiff.dialect.ir.ImageUrls;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.upstream.ImageFetcher;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.EmbeddingsAdapter;
 import dev.skiff.routing.ModelCatalog;
@@ -58,9 +64,11 @@ public final class Gateway {
     private final ModelRouter router;
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
+    private final ImageFetcher images;
     private volatile boolean ready;
 
-    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, UsageLog usageLog) {
+    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog) {
+        this.images = images;
         this.auth = auth;
         this.catalog = catalog;
         this.router = new ModelRouter(catalog);
@@ -216,19 +224,73 @@ public final class Gateway {
         }
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId);
-        ChatAdapter.Upstream up;
+        ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
-            up = embeddings != null ? embeddings.prepare(call, req.content(), ctx.alloc())
-                    // the client's dialect into the internal representation, then the provider's out of it
-                    : route.provider().chatAdapter().prepare(call, OpenAiChat.parseRequest(req.content(), route.upstreamModel()), ctx.alloc());
+            if (embeddings != null) {
+                send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()));
+                return proxied;
+            }
+            // the client's dialect into the internal representation, then the provider's out of it
+            ChatAdapter adapter = route.provider().chatAdapter();
+            ChatRequest request = OpenAiChat.parseRequest(req.content(), route.upstreamModel());
+            List<String> urls = adapter.inlinesImageUrls() ? ImageUrls.of(request) : List.of();
+            if (urls.isEmpty()) {
+                send(proxied, adapter.prepare(call, request, ctx.alloc()));
+            } else {
+                inlineImagesThenSend(ctx, proxied, adapter, call, request, urls);
+            }
+            return proxied;
         } catch (BadRequestException e) {
             Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
             return null;
         }
-        ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false)
-                .translatedBy(up.responses(), up.stream(), up.headers());
-        proxied.start(upstream, up.head(), up.body());
-        return proxied;
+    }
+
+    private void send(ProxyCall proxied, ChatAdapter.Upstream up) {
+        proxied.translatedBy(up.responses(), up.stream(), up.headers()).start(upstream, up.head(), up.body());
+    }
+
+    private static final int MAX_IMAGE_URLS = 20;
+    private static final long MAX_INLINED_BYTES = 10L << 20;
+
+    /**
+     * Fetches the images a provider cannot take by URL, then sends. The call is already the
+     * connection's current one, so a client that leaves meanwhile finds it and cancels it.
+     */
+    private void inlineImagesThenSend(ChannelHandlerContext ctx, ProxyCall proxied, ChatAdapter adapter, ChatAdapter.Call call,
+                                      ChatRequest request, List<String> urls) throws BadRequestException {
+        if (urls.size() > MAX_IMAGE_URLS) {
+            throw new BadRequestException("At most " + MAX_IMAGE_URLS + " images can be given by URL to this provider.", "messages");
+        }
+        Map<String, ImageUrls.Fetched> fetched = new HashMap<>();
+        boolean[] failed = {false};
+        long[] total = {0};
+        for (String url : urls) {
+            images.fetch(url, ctx.channel().eventLoop(), (image, error) -> {
+                if (failed[0] || proxied.isFinished()) return;
+                if (error != null) {
+                    failed[0] = true;
+                    proxied.refuse(400, "Image '" + (url.length() > 100 ? url.substring(0, 100) + "..." : url) + "': " + error + ".",
+                            "messages", "invalid_image_url");
+                    return;
+                }
+                // Inlined images become base64 text in a tree on the heap: bound the whole request too.
+                total[0] += image.bytes().length;
+                if (total[0] > MAX_INLINED_BYTES) {
+                    failed[0] = true;
+                    proxied.refuse(400, "The images given by URL add up to more than " + (MAX_INLINED_BYTES >> 20)
+                            + " MB, more than Skiff inlines for one request.", "messages", "invalid_image_url");
+                    return;
+                }
+                fetched.put(url, new ImageUrls.Fetched(image.mediaType(), image.bytes()));
+                if (fetched.size() < urls.size()) return;
+                try {
+                    send(proxied, adapter.prepare(call, ImageUrls.inline(request, fetched), ctx.alloc()));
+                } catch (BadRequestException e) {
+                    proxied.refuse(400, e.getMessage(), e.param(), null);
+                }
+            });
+        }
     }
 
     /**

@@ -84,6 +84,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */
     ProxyCall translatedBy(ResponseTranslator t, StreamTranslator s, Map<String, String> headers) {
+        assert exchange == null : "set before start";
         this.translator = t;
         this.streamTranslator = s;
         this.extraHeaders = headers;
@@ -100,17 +101,28 @@ final class ProxyCall implements ExchangeListener {
         else onFinished = r;
     }
 
+    boolean isFinished() {
+        return finished;
+    }
+
+    /** Answers with an error before anything was sent upstream (for instance an image that could not be fetched). */
+    void refuse(int httpStatus, String message, String param, String code) {
+        if (finished) return;
+        Replies.send(ctx, Replies.openAiError(ctx, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId), keepAlive);
+        finish(httpStatus, Usage.NONE, message);
+    }
+
     /** The client went away: stop the upstream request and free its connection. */
     void cancel() {
         if (finished) return;
-        exchange.cancel();
+        if (exchange != null) exchange.cancel(); // null while work before the upstream request is pending
         releaseStreamState();
         finish(499, Usage.NONE, "client closed the connection");
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
     void clientWritabilityChanged(boolean writable) {
-        if (!finished) exchange.setAutoRead(writable);
+        if (!finished && exchange != null) exchange.setAutoRead(writable);
     }
 
     @Override

@@ -52,6 +52,11 @@ public final class BedrockChatAdapter implements ChatAdapter {
     private BedrockChatAdapter() {}
 
     @Override
+    public boolean inlinesImageUrls() {
+        return true; // it takes image bytes, not URLs it would fetch
+    }
+
+    @Override
     public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
         Prepared p = prepare(request);
         Provider provider = call.provider();

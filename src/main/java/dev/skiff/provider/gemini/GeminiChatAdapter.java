@@ -44,6 +44,11 @@ public final class GeminiChatAdapter implements ChatAdapter {
     private GeminiChatAdapter() {}
 
     @Override
+    public boolean inlinesImageUrls() {
+        return true; // it takes image bytes, not URLs it would fetch
+    }
+
+    @Override
     public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
         Prepared p = prepare(request, alloc);
         HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,

@@ -207,11 +207,13 @@ class BedrockAdapterEndToEndTest {
     }
 
     @Test
-    void httpImageUrlIsRefusedClearly() throws Exception {
+    void imageUrlThatCannotBeFetchedIsRefusedClearly() throws Exception {
+        // Bedrock takes image bytes only; Skiff fetches URLs (ImageUrlInliningTest), but never from an
+        // internal address by default, and says so. No request reaches Bedrock.
         HttpResponse<String> r = gw.post("/v1/chat/completions", "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":"
-                + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/cat.png\"}}]}]}");
+                + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"http://127.0.0.1:9/cat.png\"}}]}]}");
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("inline");
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("invalid_image_url");
     }
 
     @Test
