@@ -14,7 +14,10 @@ public final class ImageUrls {
 
     private ImageUrls() {}
 
-    /** The distinct image URLs of the conversation, in order of appearance. */
+    /**
+     * The distinct http(s) image URLs of the conversation, in order of appearance. Other schemes
+     * (Gemini's gs:// file URIs) are for the provider itself and stay as they are.
+     */
     public static List<String> of(ChatRequest r) {
         Set<String> urls = new LinkedHashSet<>();
         for (Message m : r.messages()) collect(m.parts(), urls);
@@ -23,7 +26,8 @@ public final class ImageUrls {
 
     private static void collect(List<Part> parts, Set<String> urls) {
         for (Part p : parts) {
-            if (p instanceof Part.Image i && i.url() != null) urls.add(i.url());
+            if (p instanceof Part.Image i && i.url() != null && (i.url().regionMatches(true, 0, "http://", 0, 7)
+                    || i.url().regionMatches(true, 0, "https://", 0, 8))) urls.add(i.url());
             else if (p instanceof Part.ToolResult t && t.content() != null) collect(t.content(), urls);
         }
     }
