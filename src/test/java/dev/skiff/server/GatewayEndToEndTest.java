@@ -248,7 +248,7 @@ class GatewayEndToEndTest {
     }
 
     @Test
-    void idleTimeoutMidStreamEndsWithAnInBandError() throws Exception {
+    void conformance33_idleTimeoutMidStreamEndsWithAnInBandError() throws Exception {
         mock.on("/v1/chat/completions", (req, reply) -> {
             reply.startStream();
             reply.chunk(chunk("a"));
@@ -371,7 +371,7 @@ class GatewayEndToEndTest {
     }
 
     @Test
-    void compressedUpstreamBodiesAreDecodedBeforeTheClientSeesThem() throws Exception {
+    void conformance34_compressedUpstreamBodiesAreDecodedBeforeTheClientSeesThem() throws Exception {
         mock.on("/v1/chat/completions", (req, reply) -> {
             var bytes = new java.io.ByteArrayOutputStream();
             try (var gz = new java.util.zip.GZIPOutputStream(bytes)) {
@@ -389,7 +389,7 @@ class GatewayEndToEndTest {
     }
 
     @Test
-    void aModelListThatIsABareArrayIsRead() throws Exception {
+    void conformance38_aModelListThatIsABareArrayIsRead() throws Exception {
         try (MockUpstream bare = new MockUpstream()) {
             bare.on("/v1/models", (req, reply) -> reply.json(200, "[{\"id\":\"qwen2.5\",\"object\":\"model\"}]"));
             try (TestGateway g2 = TestGateway.start("VLLM_BASE_URL", bare.baseUrl()).awaitListings()) {

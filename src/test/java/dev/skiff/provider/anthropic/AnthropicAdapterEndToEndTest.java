@@ -80,7 +80,7 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
-    void toolResultsAndThinkingGoBackOnTheNextTurn() throws Exception {
+    void conformance11_15_thinkingAndToolResultsGoBackOnTheNextTurn() throws Exception {
         String thinking = fixture("messages_extended_thinking.json");
         mock.on("/v1/messages", (req, reply) -> reply.json(200, thinking));
         HttpResponse<String> first = gw.post("/v1/chat/completions",
@@ -145,7 +145,7 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
-    void anthropicErrorsKeepStatusMessageAndRateLimitHeaders() throws Exception {
+    void conformance32_35_anthropicErrorsKeepStatusMessageAndRateLimitHeaders() throws Exception {
         mock.on("/v1/messages", (req, reply) -> {
             reply.header("retry-after", "3");
             reply.header("anthropic-ratelimit-requests-remaining", "0");
@@ -158,6 +158,16 @@ class AnthropicAdapterEndToEndTest {
         assertThat(e.has("type") && e.has("param") && e.has("code")).isTrue();
         assertThat(r.headers().firstValue("retry-after")).hasValue("3");
         assertThat(r.headers().firstValue("anthropic-ratelimit-requests-remaining")).hasValue("0");
+    }
+
+    @Test
+    void conformance31_anthropicBetaHeaderIsForwarded() throws Exception {
+        mock.on("/v1/messages", (req, reply) -> reply.json(200, fixture("messages.json")));
+        gw.post("/v1/chat/completions", "{\"model\":\"claude-sonnet-4-20250514\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                "anthropic-beta", "interleaved-thinking-2025-05-14");
+        MockUpstream.Received sent = mock.take("/v1/messages");
+        assertThat(sent.header("anthropic-beta")).isEqualTo("interleaved-thinking-2025-05-14");
+        assertThat(sent.header("anthropic-version")).isEqualTo("2023-06-01");
     }
 
     @Test
@@ -193,7 +203,7 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
-    void recordedStreamBecomesChatChunks() throws Exception {
+    void conformance20_recordedStreamBecomesChatChunksWithUsageOnlyWhenAsked() throws Exception {
         String recorded = fixture("messages_stream.txt");
         mock.on("/v1/messages", (req, reply) -> {
             reply.startStream();
@@ -231,7 +241,7 @@ class AnthropicAdapterEndToEndTest {
     }
 
     @Test
-    void conformance03_streamedToolCallsArriveAsIndexedDeltas() throws Exception {
+    void conformance04_21_streamedToolCallsPingsAndMergedUsage() throws Exception {
         mock.on("/v1/messages", (req, reply) -> {
             reply.startStream();
             reply.chunk(sse("message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":20,\"cache_read_input_tokens\":4,\"output_tokens\":1}}}"));
