@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.FunctionDefinition;
@@ -18,10 +17,10 @@ import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.Sdk;
 import dev.skiff.testing.TestGateway;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,8 +48,7 @@ class OpenAiSdkAzureTest {
         azure = new MockUpstream();
         gw = TestGateway.start("AZURE_API_KEY", "az", "AZURE_BASE_URL", azure.baseUrl().replace("/v1", ""),
                 "AZURE_MODELS", "gpt4o-prod").awaitListings();
-        client = OpenAIOkHttpClient.builder().baseUrl(gw.url("/v1")).apiKey("sk-client").maxRetries(0)
-                .timeout(Duration.ofSeconds(10)).build();
+        client = Sdk.client(gw);
     }
 
     @AfterAll

@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
-import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.FunctionDefinition;
-import com.openai.models.FunctionParameters;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -18,10 +15,9 @@ import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.Sdk;
 import dev.skiff.testing.TestGateway;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -44,8 +40,7 @@ class OpenAiSdkBedrockTest {
         mock = new MockUpstream();
         gw = TestGateway.start("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY", "secret", "AWS_REGION", "us-east-1",
                 "BEDROCK_BASE_URL", BedrockAdapterEndToEndTest.base(mock), "BEDROCK_MODELS", MODEL).awaitListings();
-        client = OpenAIOkHttpClient.builder().baseUrl(gw.url("/v1")).apiKey("sk-client").maxRetries(0)
-                .timeout(Duration.ofSeconds(10)).build();
+        client = Sdk.client(gw);
     }
 
     @AfterAll
@@ -89,13 +84,7 @@ class OpenAiSdkBedrockTest {
         String withTools = BedrockFrames.fixture("converse_with_tools.json");
         String plain = BedrockFrames.fixture("converse.json");
         mock.on(CONVERSE, (req, reply) -> reply.json(200, n.getAndIncrement() == 0 ? withTools : plain));
-        FunctionDefinition weather = FunctionDefinition.builder().name("get_weather").description("Current weather")
-                .parameters(FunctionParameters.builder()
-                        .putAdditionalProperty("type", JsonValue.from("object"))
-                        .putAdditionalProperty("properties", JsonValue.from(Map.of("location", Map.of("type", "string"))))
-                        .putAdditionalProperty("required", JsonValue.from(List.of("location")))
-                        .build())
-                .build();
+        FunctionDefinition weather = Sdk.weatherFunction();
         ChatCompletionCreateParams first = ChatCompletionCreateParams.builder().model(MODEL)
                 .addUserMessage("Weather in Paris?").addTool(ChatCompletionFunctionTool.builder().function(weather).build()).build();
         ChatCompletion c1 = client.chat().completions().create(first);

@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
-import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.FunctionDefinition;
-import com.openai.models.FunctionParameters;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -18,10 +15,9 @@ import com.openai.models.chat.completions.ChatCompletionMessage;
 import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.Sdk;
 import dev.skiff.testing.TestGateway;
-import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -42,8 +38,7 @@ class GeminiOpenAiSdkTest {
     void start() throws Exception {
         mock = GeminiAdapterEndToEndTest.geminiMock();
         gw = TestGateway.start("GEMINI_API_KEY", "g-key", "GEMINI_BASE_URL", mock.baseUrl()).awaitListings();
-        client = OpenAIOkHttpClient.builder().baseUrl(gw.url("/v1")).apiKey("sk-client").maxRetries(0)
-                .timeout(Duration.ofSeconds(10)).build();
+        client = Sdk.client(gw);
     }
 
     @AfterAll
@@ -92,13 +87,7 @@ class GeminiOpenAiSdkTest {
         String withTools = GeminiCodecTest.fixture("generate_content_tools.json");
         String plain = GeminiCodecTest.fixture("generate_content.json");
         mock.on(GENERATE, (req, reply) -> reply.json(200, n.getAndIncrement() == 0 ? withTools : plain));
-        FunctionDefinition weather = FunctionDefinition.builder().name("get_weather").description("Current weather")
-                .parameters(FunctionParameters.builder()
-                        .putAdditionalProperty("type", JsonValue.from("object"))
-                        .putAdditionalProperty("properties", JsonValue.from(Map.of("location", Map.of("type", "string"))))
-                        .putAdditionalProperty("required", JsonValue.from(List.of("location")))
-                        .build())
-                .build();
+        FunctionDefinition weather = Sdk.weatherFunction();
         ChatCompletionCreateParams first = ChatCompletionCreateParams.builder().model("gemini-2.5-flash")
                 .addUserMessage("Weather in Paris?").addTool(ChatCompletionFunctionTool.builder().function(weather).build()).build();
         ChatCompletion c1 = client.chat().completions().create(first);
