@@ -1,6 +1,13 @@
 package dev.skiff.provider;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.skiff.dialect.Bytes;
 import dev.skiff.dialect.SseSplitter;
+import dev.skiff.dialect.openai.OpenAiChat;
+import io.netty.buffer.ByteBufInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -13,8 +20,55 @@ public abstract class SseStreamTranslator implements StreamTranslator {
     private SseSplitter splitter;
     private ByteBuf pending;
 
-    /** Translates one whole event (owned); returns the bytes for the client, or null for none. */
-    protected abstract ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc);
+    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Translates one event's data, parsed as JSON; {@code data} is null for an event without data
+     * (a comment, a keep-alive) or whose data is not JSON. Returns the bytes for the client, or null.
+     */
+    protected abstract ByteBuf onData(JsonNode data, ByteBufAllocator alloc);
+
+    private ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
+        JsonNode data;
+        try {
+            data = data(event);
+        } finally {
+            event.release();
+        }
+        return onData(data, alloc);
+    }
+
+    /**
+     * The event's data as JSON. Several {@code data:} lines are one value joined by newlines, as the
+     * SSE format says; the usual single line is parsed in place, without a copy.
+     */
+    static JsonNode data(ByteBuf event) {
+        int end = event.writerIndex();
+        ByteBuf joined = null;
+        ByteBuf single = null;
+        for (int line = event.readerIndex(); line < end; ) {
+            int eol = event.indexOf(line, end, (byte) '\n');
+            int lineEnd = eol < 0 ? end : eol;
+            if (Bytes.startsWith(event, line, lineEnd, DATA)) {
+                int from = line + DATA.length;
+                if (from < lineEnd && event.getByte(from) == ' ') from++;
+                ByteBuf payload = event.slice(from, lineEnd - from);
+                if (single == null) {
+                    single = payload;
+                } else {
+                    if (joined == null) joined = Unpooled.buffer().writeBytes(single);
+                    joined.writeByte('\n').writeBytes(payload);
+                }
+            }
+            line = lineEnd + 1;
+        }
+        if (single == null) return null;
+        try (InputStream in = new ByteBufInputStream(joined != null ? joined : single)) {
+            return OpenAiChat.JSON.readTree(in);
+        } catch (IOException e) {
+            return null;
+        }
+    }
 
     @Override
     public final ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {

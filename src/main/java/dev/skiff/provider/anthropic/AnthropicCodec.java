@@ -1,5 +1,9 @@
 package dev.skiff.provider.anthropic;
 
+import static dev.skiff.provider.JsonFields.count;
+import static dev.skiff.provider.JsonFields.isBlank;
+import static dev.skiff.provider.JsonFields.textOrNull;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -452,11 +456,6 @@ public final class AnthropicCodec {
         return Usage.fromUncachedInput(input, cacheRead, cacheCreation, output);
     }
 
-    private static long count(JsonNode u, String field) {
-        JsonNode n = u.get(field);
-        return n != null && n.isNumber() ? n.asLong() : -1;
-    }
-
     // ------------------------------------------------------------------------------------------------
     // Errors
     // ------------------------------------------------------------------------------------------------
@@ -505,17 +504,8 @@ public final class AnthropicCodec {
 
     // ------------------------------------------------------------------------------------------------
 
-    private static boolean isBlank(String s) {
-        return s == null || s.isBlank();
-    }
-
     private static boolean present(JsonNode n) {
         return n != null && !n.isNull() && !n.isMissingNode();
-    }
-
-    private static String textOrNull(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v != null && v.isTextual() ? v.asText() : null;
     }
 
     private static String compact(JsonNode input) {

@@ -27,8 +27,6 @@ import java.util.Map;
  * client asked for one. A stream that ends before {@code message_stop} ends with an error event.
  */
 public final class AnthropicStreamTranslator extends SseStreamTranslator {
-    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
-
     private final OpenAiChunks chunks;
     private final boolean clientWantsUsage;
 
@@ -46,13 +44,7 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
 
 
     @Override
-    protected ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
-        JsonNode data;
-        try {
-            data = data(event);
-        } finally {
-            event.release();
-        }
+    protected ByteBuf onData(JsonNode data, ByteBufAllocator alloc) {
         // Pings and keep-alive comments carry nothing to translate, but the silence they fill (long
         // thinking) must stay filled for the client too (conformance 4): they go on as a comment.
         if (data == null) return keepAlive(alloc);
@@ -166,20 +158,5 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
         if (u.has("cache_read_input_tokens")) cacheRead = u.get("cache_read_input_tokens").asLong();
         if (u.has("cache_creation_input_tokens")) cacheWrite = u.get("cache_creation_input_tokens").asLong();
         if (u.has("output_tokens")) output = u.get("output_tokens").asLong();
-    }
-
-    /** The JSON of the event's data line, or null when it has none. */
-    private static JsonNode data(ByteBuf event) {
-        int start = event.readerIndex(), end = event.writerIndex();
-        int at = Bytes.indexOf(event, start, end, DATA);
-        if (at < 0) return null;
-        int from = at + DATA.length;
-        int eol = event.indexOf(from, end, (byte) '\n');
-        int to = eol < 0 ? end : eol;
-        try (InputStream in = new ByteBufInputStream(event.slice(from, to - from))) {
-            return OpenAiChat.JSON.readTree(in);
-        } catch (IOException e) {
-            return null;
-        }
     }
 }

@@ -1,5 +1,9 @@
 package dev.skiff.provider.bedrock;
 
+import static dev.skiff.provider.JsonFields.count;
+import static dev.skiff.provider.JsonFields.isBlank;
+import static dev.skiff.provider.JsonFields.textOrNull;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -422,11 +426,6 @@ public final class BedrockConverseCodec {
         return Usage.fromUncachedInput(input, cacheRead, cacheWrite, output);
     }
 
-    private static long count(JsonNode u, String field) {
-        JsonNode n = u.get(field);
-        return n != null && n.isNumber() ? n.asLong() : -1;
-    }
-
     // ------------------------------------------------------------------------------------------------
     // Errors
     // ------------------------------------------------------------------------------------------------
@@ -471,17 +470,8 @@ public final class BedrockConverseCodec {
 
     // ------------------------------------------------------------------------------------------------
 
-    private static boolean isBlank(String s) {
-        return s == null || s.isBlank();
-    }
-
     private static boolean present(JsonNode n) {
         return n != null && !n.isNull() && !n.isMissingNode();
-    }
-
-    static String textOrNull(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v != null && v.isTextual() ? v.asText() : null;
     }
 
     static String compact(JsonNode input) {

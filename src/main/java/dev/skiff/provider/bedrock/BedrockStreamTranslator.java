@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.openai.OpenAiChunks;
+import dev.skiff.provider.JsonFields;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -113,7 +114,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             case "contentBlockDelta" -> blockDelta(data, alloc);
             case "messageStop" -> {
                 stopped = true;
-                stopReason = BedrockConverseCodec.textOrNull(data, "stopReason");
+                stopReason = JsonFields.textOrNull(data, "stopReason");
                 yield null; // the finish chunk waits for metadata, which follows
             }
             case "metadata" -> {
@@ -224,8 +225,8 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         try {
             JsonNode n = BedrockConverseCodec.MAPPER.readTree(m.payload());
             if (n != null && n.isObject()) {
-                String s = BedrockConverseCodec.textOrNull(n, "message");
-                if (s == null) s = BedrockConverseCodec.textOrNull(n, "Message");
+                String s = JsonFields.textOrNull(n, "message");
+                if (s == null) s = JsonFields.textOrNull(n, "Message");
                 if (s != null) return s;
             }
         } catch (IOException e) {

@@ -1,5 +1,9 @@
 package dev.skiff.provider.gemini;
 
+import static dev.skiff.provider.JsonFields.count;
+import static dev.skiff.provider.JsonFields.isBlank;
+import static dev.skiff.provider.JsonFields.textOrNull;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -638,11 +642,6 @@ public final class GeminiCodec {
         return new Usage(promptAll, completion, total, cached, thoughts);
     }
 
-    private static long count(JsonNode u, String field) {
-        JsonNode n = u.get(field);
-        return n != null && n.isNumber() ? n.asLong() : -1;
-    }
-
     // ------------------------------------------------------------------------------------------------
     // Errors
     // ------------------------------------------------------------------------------------------------
@@ -670,15 +669,6 @@ public final class GeminiCodec {
     }
 
     // ------------------------------------------------------------------------------------------------
-
-    private static boolean isBlank(String s) {
-        return s == null || s.isBlank();
-    }
-
-    static String textOrNull(JsonNode n, String field) {
-        JsonNode v = n.get(field);
-        return v != null && v.isTextual() ? v.asText() : null;
-    }
 
     static String compact(JsonNode input) {
         if (input == null || input.isNull() || input.isMissingNode()) return "{}";

@@ -8,6 +8,7 @@ import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.openai.OpenAiChunks;
+import dev.skiff.provider.JsonFields;
 import dev.skiff.provider.SseStreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -40,8 +41,6 @@ import java.util.List;
  * replaces the previous (conformance 22).
  */
 public final class GeminiStreamTranslator extends SseStreamTranslator {
-    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
-
     private final boolean clientWantsUsage;
 
     private final OpenAiChunks chunks;
@@ -62,15 +61,8 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         this.clientWantsUsage = clientWantsUsage;
     }
 
-    /** Translates one whole SSE event (owned). */
     @Override
-    protected ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
-        JsonNode data;
-        try {
-            data = data(event);
-        } finally {
-            event.release();
-        }
+    protected ByteBuf onData(JsonNode data, ByteBufAllocator alloc) {
         if (data == null || error != null) return null;
         if (data.isArray() && !data.isEmpty()) data = data.get(0);
         if (data.has("error")) {
@@ -81,27 +73,27 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         ByteBuf out = alloc.buffer(256);
         if (!started) {
             started = true;
-            responseId = GeminiCodec.textOrNull(data, "responseId");
+            responseId = JsonFields.textOrNull(data, "responseId");
             if (responseId != null) chunks.id("chatcmpl-" + responseId);
             write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
         }
         if (data.has("usageMetadata")) usageMetadata = data.get("usageMetadata"); // cumulative: assign
         JsonNode candidate = data.path("candidates").path(0);
         if (candidate.isMissingNode()) {
-            String block = GeminiCodec.textOrNull(data.path("promptFeedback"), "blockReason");
+            String block = JsonFields.textOrNull(data.path("promptFeedback"), "blockReason");
             if (block != null) {
                 rawFinish = block;
                 promptBlocked = true;
             }
         }
         for (JsonNode p : candidate.path("content").path("parts")) {
-            String sig = GeminiCodec.textOrNull(p, "thoughtSignature");
+            String sig = JsonFields.textOrNull(p, "thoughtSignature");
             if (p.has("functionCall")) {
                 JsonNode fc = p.get("functionCall");
                 String name = fc.path("name").asText("");
                 String args = GeminiCodec.compact(fc.get("args"));
                 pendingCalls.add(new Part.ToolCall(GeminiCodec.toolCallId(responseId, callCount++, name, args,
-                        GeminiCodec.textOrNull(fc, "id"), sig), name, args));
+                        JsonFields.textOrNull(fc, "id"), sig), name, args));
             } else if (p.has("text")) {
                 String text = p.get("text").asText("");
                 if (text.isEmpty()) {
@@ -113,7 +105,7 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
                 write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put(field, text), null));
             }
         }
-        String reason = GeminiCodec.textOrNull(candidate, "finishReason");
+        String reason = JsonFields.textOrNull(candidate, "finishReason");
         if (reason != null) rawFinish = reason;
         if (!out.isReadable()) {
             out.release();
@@ -178,20 +170,6 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
     private static void write(ByteBuf out, ByteBuf piece) {
         out.writeBytes(piece);
         piece.release();
-    }
-
-    /** The JSON of the event's data line(s), or null when it has none. */
-    private static JsonNode data(ByteBuf event) {
-        int start = event.readerIndex(), end = event.writerIndex();
-        int at = Bytes.indexOf(event, start, end, DATA);
-        if (at < 0) return null;
-        // Gemini writes one data line per event; the rest of the event is parsed from there on.
-        int from = at + DATA.length;
-        try (InputStream in = new ByteBufInputStream(event.slice(from, end - from))) {
-            return OpenAiChat.JSON.readTree(in);
-        } catch (IOException e) {
-            return null;
-        }
     }
 
     // Chunk writing is shared by every translated provider.

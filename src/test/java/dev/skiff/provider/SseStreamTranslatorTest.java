@@ -1,0 +1,33 @@
+package dev.skiff.provider;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Reading an event's data, as every SSE-speaking provider's translator does. */
+class SseStreamTranslatorTest {
+    static ByteBuf event(String text) {
+        return Unpooled.copiedBuffer(text, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void singleDataLineWithOrWithoutSpaceAndCrLf() {
+        assertThat(SseStreamTranslator.data(event("event: x\ndata: {\"a\":1}\n\n")).get("a").asInt()).isEqualTo(1);
+        assertThat(SseStreamTranslator.data(event("data:{\"a\":2}\r\n\r\n")).get("a").asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void severalDataLinesAreOneValueJoinedByNewlines() {
+        assertThat(SseStreamTranslator.data(event("data: {\"a\":\ndata: [1,\ndata: 2]}\n\n")).get("a").get(1).asInt()).isEqualTo(2);
+    }
+
+    @Test
+    void commentsKeepAlivesAndNonJsonHaveNoData() {
+        assertThat(SseStreamTranslator.data(event(": ping\n\n"))).isNull();
+        assertThat(SseStreamTranslator.data(event("\n"))).isNull();
+        assertThat(SseStreamTranslator.data(event("data: [DONE\n\n"))).isNull();
+    }
+}
