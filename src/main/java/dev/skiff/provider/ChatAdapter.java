@@ -1,6 +1,7 @@
 package dev.skiff.provider;
 
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import io.netty.buffer.ByteBuf;
@@ -16,8 +17,12 @@ import java.util.Map;
  */
 public interface ChatAdapter {
 
-    /** What the client asked, as far as the adapter needs it. */
-    record Call(Provider provider, String clientModel, String upstreamModel, boolean stream, boolean clientWantsUsage,
+    /**
+     * What the client asked, as far as the adapter needs it.
+     *
+     * @param egress how answers go back in the client's dialect, whichever it is
+     */
+    record Call(Provider provider, String clientModel, String upstreamModel, boolean stream, Egress egress,
                 HttpHeaders clientHeaders, String requestId) {}
 
     /**

@@ -1,7 +1,8 @@
 package dev.skiff.provider;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.skiff.dialect.OpenAiErrors;
+import dev.skiff.dialect.ClientDialect;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.openai.OpenAiChat;
@@ -11,8 +12,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The {@link ResponseTranslator} every translated provider needs: a success is parsed into the
- * internal representation and written as an OpenAI chat completion; an error keeps its status and
- * the provider's message, in OpenAI's envelope; an answer that cannot be read becomes a 502 that
+ * internal representation and written in the client's dialect; an error keeps its status and
+ * the provider's message, in the client's error shape; an answer that cannot be read becomes a 502 that
  * says so.
  */
 public final class TranslatedResponses {
@@ -31,24 +32,23 @@ public final class TranslatedResponses {
 
     private TranslatedResponses() {}
 
-    public static ResponseTranslator of(String clientModel, Parser parser, ErrorParser errors) {
+    public static ResponseTranslator of(Egress egress, Parser parser, ErrorParser errors) {
+        ClientDialect dialect = egress.dialect();
         return (status, body, alloc) -> {
             try {
                 if (status / 100 != 2) {
                     ProviderError e = errors.parse(status, body.toString(StandardCharsets.UTF_8));
-                    ByteBuf out = OpenAiErrors.envelope(alloc, e.message(), OpenAiErrors.typeFor(status), null, e.code());
+                    ByteBuf out = dialect.errorBody(alloc, status, e.message(), null, e.code());
                     return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
                 }
                 JsonNode tree = OpenAiChat.read(body);
                 if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
                 ChatResponse r = parser.parse(tree);
-                return new ResponseTranslator.Result(200,
-                        OpenAiChat.write(OpenAiChat.renderResponse(r, clientModel, System.currentTimeMillis() / 1000), alloc),
-                        r.usage(), null);
+                return new ResponseTranslator.Result(200, egress.response(r, alloc), r.usage(), null);
             } catch (IOException | RuntimeException e) {
                 String message = "The provider's answer could not be translated: " + e.getMessage();
                 return new ResponseTranslator.Result(502,
-                        OpenAiErrors.envelope(alloc, message, "server_error", null, "upstream_invalid_response"), Usage.NONE, message);
+                        dialect.errorBody(alloc, 502, message, null, "upstream_invalid_response"), Usage.NONE, message);
             } finally {
                 body.release();
             }

@@ -9,6 +9,7 @@ import dev.skiff.observe.UsageLog;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ImageUrls;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.dialect.openai.OpenAiChatEgress;
 import dev.skiff.upstream.ImageFetcher;
 import java.util.HashMap;
 import java.util.List;
@@ -223,7 +224,7 @@ public final class Gateway {
             return null;
         }
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
-                Boolean.TRUE.equals(scan.includeUsage()), req.headers(), requestId);
+                new OpenAiChatEgress(scan.model(), Boolean.TRUE.equals(scan.includeUsage())), req.headers(), requestId);
         ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
             if (embeddings != null) {

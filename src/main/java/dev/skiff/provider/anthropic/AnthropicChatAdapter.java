@@ -3,6 +3,7 @@ package dev.skiff.provider.anthropic;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
@@ -44,8 +45,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
                 .set("x-request-id", call.requestId());
         String beta = call.clientHeaders().get(ANTHROPIC_BETA); // the client's opt-ins travel with its request
         if (beta != null) h.set(ANTHROPIC_BETA, beta);
-        return new Upstream(head, p.body(), responses(call.clientModel()),
-                call.stream() ? new AnthropicStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
+        return new Upstream(head, p.body(), responses(call.egress()),
+                call.stream() ? new AnthropicStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** The upstream body, and what translation had to leave out. */
@@ -61,8 +62,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
     }
 
     /** Translates Anthropic's answer (or error) into OpenAI's shape for the client. */
-    public static ResponseTranslator responses(String clientModel) {
-        return TranslatedResponses.of(clientModel, AnthropicCodec::parseResponse, (status, text) -> {
+    public static ResponseTranslator responses(Egress egress) {
+        return TranslatedResponses.of(egress, AnthropicCodec::parseResponse, (status, text) -> {
             AnthropicCodec.ErrorInfo e = AnthropicCodec.parseError(status, text);
             return new TranslatedResponses.ProviderError(e.type(), e.message());
         });

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.OpenAiErrors;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
@@ -78,8 +79,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
             }
         }
         ByteBuf body = alloc.buffer(p.body().length).writeBytes(p.body());
-        return new Upstream(head, body, responses(call.clientModel()),
-                call.stream() ? new BedrockStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
+        return new Upstream(head, body, responses(call.egress()),
+                call.stream() ? new BedrockStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** The SigV4 headers (Authorization, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token) for this request. */
@@ -112,8 +113,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
     }
 
     /** Translates Bedrock's answer (or error) into OpenAI's shape for the client. */
-    public static ResponseTranslator responses(String clientModel) {
-        return TranslatedResponses.of(clientModel, BedrockConverseCodec::parseResponse, (status, text) -> {
+    public static ResponseTranslator responses(Egress egress) {
+        return TranslatedResponses.of(egress, BedrockConverseCodec::parseResponse, (status, text) -> {
             BedrockConverseCodec.ErrorInfo e = BedrockConverseCodec.parseError(status, text);
             return new TranslatedResponses.ProviderError(e.type(), e.message());
         });

@@ -4,8 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Usage;
-import dev.skiff.dialect.openai.OpenAiChat;
-import dev.skiff.dialect.openai.OpenAiChunks;
+import dev.skiff.dialect.ChatStreamWriter;
 import dev.skiff.provider.JsonFields;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
@@ -18,27 +17,24 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Bedrock ConverseStream ({@code application/vnd.amazon.eventstream} frames) as OpenAI
- * chat-completion chunks.
+ * Bedrock ConverseStream ({@code application/vnd.amazon.eventstream} frames), read into the calls
+ * of a {@link ChatStreamWriter} for the client's dialect.
  *
  * <p>Each frame's {@code :event-type} names the event (API_runtime_ConverseStreamOutput):
- * {@code messageStart} -> the first chunk with {@code role:"assistant"}; {@code contentBlockStart}
- * with {@code start.toolUse} -> a tool call's first delta (index, id, type, name, arguments "");
- * {@code contentBlockDelta}: {@code delta.text} -> {@code delta.content}, {@code delta.toolUse.input}
- * (a JSON fragment) -> the call's arguments, {@code delta.reasoningContent.text} ->
- * {@code reasoning_content}, {@code .signature} -> {@code reasoning_signature},
- * {@code .redactedContent} -> {@code redacted_reasoning}; {@code messageStop} -> the stop reason.
- * In Converse streams {@code metadata} (usage, metrics) arrives after {@code messageStop}, so the
- * finish chunk, the usage chunk (only if the client asked) and {@code [DONE]} go out when it
+ * {@code messageStart} starts the answer; {@code contentBlockStart} with {@code start.toolUse} starts a
+ * tool call; {@code contentBlockDelta} carries text, a tool call's JSON fragment
+ * ({@code delta.toolUse.input}), or reasoning ({@code reasoningContent.text}, {@code .signature},
+ * {@code .redactedContent}); {@code messageStop} gives the stop reason. In Converse streams
+ * {@code metadata} (usage, metrics) arrives after {@code messageStop}, so the finish goes out when it
  * arrives, or at the end of the body if it never does. Usage is assigned from metadata, never summed.
  *
- * <p>A frame with {@code :message-type} "exception" (or "error") becomes an in-band OpenAI error
- * event; a body that ends before {@code messageStop}, or whose framing is corrupt, ends with an error
- * event too (conformance 18, 33).
+ * <p>A frame with {@code :message-type} "exception" (or "error") becomes an in-band error; a body that
+ * ends before {@code messageStop}, or whose framing is corrupt, ends with an error too (conformance
+ * 18, 33).
  */
 public final class BedrockStreamTranslator implements StreamTranslator {
-    private final boolean clientWantsUsage;
-    private final OpenAiChunks chunks;
+    private final ChatStreamWriter out;
+    private final String id = BedrockConverseCodec.newId();
 
     private EventStreamDecoder decoder;
     private ByteBuf pendingOut;
@@ -51,10 +47,8 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     private Usage usage = Usage.NONE;
     private String error;
 
-    public BedrockStreamTranslator(String clientModel, boolean clientWantsUsage) {
-        this.chunks = new OpenAiChunks(clientModel);
-        chunks.id(BedrockConverseCodec.newId());
-        this.clientWantsUsage = clientWantsUsage;
+    public BedrockStreamTranslator(ChatStreamWriter out) {
+        this.out = out;
     }
 
     @Override
@@ -68,21 +62,21 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             decoder.decode(content, m -> append(onMessage(m, alloc)));
         } catch (RuntimeException e) { // EventStreamException (corrupt framing) or an unreadable payload
             error = "the provider's event stream could not be read: " + e.getMessage();
-            append(errorEvent(alloc, error, "upstream_invalid_response"));
+            append(out.error(alloc, error, "upstream_invalid_response"));
             decoder.close(); // the decoder released what it held; the output so far still goes out
         }
-        ByteBuf out = pendingOut;
+        ByteBuf result = pendingOut;
         pendingOut = null;
-        return out;
+        return result;
     }
 
-    private void append(ByteBuf out) {
-        if (out == null) return;
+    private void append(ByteBuf piece) {
+        if (piece == null) return;
         if (pendingOut == null) {
-            pendingOut = out;
+            pendingOut = piece;
         } else {
-            pendingOut.writeBytes(out);
-            out.release();
+            pendingOut.writeBytes(piece);
+            piece.release();
         }
     }
 
@@ -94,7 +88,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             String code = "exception".equals(messageType) ? m.exceptionType() : m.errorCode();
             String message = "exception".equals(messageType) ? exceptionMessage(m) : m.errorMessage();
             error = message == null || message.isEmpty() ? "the provider reported an error" : message;
-            return errorEvent(alloc, error, code == null ? "upstream_error" : code);
+            return out.error(alloc, error, code == null ? "upstream_error" : code);
         }
         String type = m.eventType();
         if (type == null) return null;
@@ -108,7 +102,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         return switch (type) {
             case "messageStart" -> {
                 started = true;
-                yield chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null);
+                yield out.start(alloc, id, Usage.NONE);
             }
             case "contentBlockStart" -> blockStart(data, alloc);
             case "contentBlockDelta" -> blockDelta(data, alloc);
@@ -126,10 +120,10 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     }
 
     private ByteBuf startIfNeeded(ByteBufAllocator alloc) {
-        // The first chunk carries role:"assistant" (conformance 36) even if messageStart was missed.
+        // The writer opens the answer even if messageStart was missed.
         if (started) return null;
         started = true;
-        return chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null);
+        return out.start(alloc, id, Usage.NONE);
     }
 
     private ByteBuf blockStart(JsonNode data, ByteBufAllocator alloc) {
@@ -137,59 +131,48 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         if (!toolUse.isObject()) return null;
         int toolIndex = nextToolIndex++;
         toolIndexByBlock.put(data.path("contentBlockIndex").asInt(), toolIndex);
-        ObjectNode delta = OpenAiChat.JSON.createObjectNode();
-        ObjectNode call = delta.putArray("tool_calls").addObject();
-        call.put("index", toolIndex).put("id", toolUse.path("toolUseId").asText()).put("type", "function");
-        call.putObject("function").put("name", toolUse.path("name").asText()).put("arguments", "");
-        return prefixed(alloc, chunk(alloc, delta, null));
+        return prefixed(alloc, out.toolCall(alloc, toolIndex, toolUse.path("toolUseId").asText(), toolUse.path("name").asText(), ""));
     }
 
     private ByteBuf blockDelta(JsonNode data, ByteBufAllocator alloc) {
         JsonNode d = data.path("delta");
-        ObjectNode delta = OpenAiChat.JSON.createObjectNode();
+        ByteBuf piece;
         if (d.has("text")) {
             String text = d.get("text").asText("");
             if (text.isEmpty()) return null;
-            delta.put("content", text);
+            piece = out.text(alloc, text);
         } else if (d.has("toolUse")) {
             Integer toolIndex = toolIndexByBlock.get(data.path("contentBlockIndex").asInt());
             if (toolIndex == null) return null;
             String input = d.path("toolUse").path("input").asText("");
             if (input.isEmpty()) return null;
-            ArrayNode calls = delta.putArray("tool_calls");
-            calls.addObject().put("index", toolIndex).putObject("function").put("arguments", input);
+            piece = out.toolArguments(alloc, toolIndex, input);
         } else if (d.has("reasoningContent")) {
             JsonNode rc = d.get("reasoningContent");
-            if (rc.has("text")) delta.put("reasoning_content", rc.get("text").asText(""));
-            else if (rc.has("signature")) delta.put("reasoning_signature", rc.get("signature").asText());
-            else if (rc.has("redactedContent")) delta.putArray("redacted_reasoning").add(rc.get("redactedContent").asText());
+            if (rc.has("text")) piece = out.thinking(alloc, rc.get("text").asText(""));
+            else if (rc.has("signature")) piece = out.thinkingSignature(alloc, rc.get("signature").asText());
+            else if (rc.has("redactedContent")) piece = out.redactedThinking(alloc, rc.get("redactedContent").asText());
             else return null;
         } else {
-            return null; // citations and other deltas have no place in chat chunks
+            return null; // citations and other deltas have no place in the representation yet
         }
-        return prefixed(alloc, chunk(alloc, delta, null));
+        return prefixed(alloc, piece);
     }
 
-    private ByteBuf prefixed(ByteBufAllocator alloc, ByteBuf out) {
+    private ByteBuf prefixed(ByteBufAllocator alloc, ByteBuf piece) {
         ByteBuf first = startIfNeeded(alloc);
-        if (first == null) return out;
-        first.writeBytes(out);
-        out.release();
+        if (first == null) return piece;
+        if (piece != null) {
+            first.writeBytes(piece);
+            piece.release();
+        }
         return first;
     }
 
-    /** The finish chunk, the usage chunk if asked for, and [DONE]. */
+    /** The normal end: the writer's finish, with the usage metadata brought (if any). */
     private ByteBuf finish(ByteBufAllocator alloc) {
         done = true;
-        ByteBuf out = prefixed(alloc, chunk(alloc, OpenAiChat.JSON.createObjectNode(),
-                BedrockConverseCodec.finishReason(stopReason).openAi()));
-        if (clientWantsUsage) {
-            ByteBuf u = usageChunk(alloc);
-            out.writeBytes(u);
-            u.release();
-        }
-        out.writeCharSequence("data: [DONE]\n\n", StandardCharsets.US_ASCII);
-        return out;
+        return prefixed(alloc, out.finish(alloc, BedrockConverseCodec.finishReason(stopReason), stopReason, usage));
     }
 
     @Override
@@ -199,7 +182,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         if (done || error != null) return null;
         if (stopped && !partial) return finish(alloc); // no metadata: finish without usage numbers
         error = stopped ? "the provider's stream ended inside an event" : "the provider's stream ended before messageStop";
-        return errorEvent(alloc, error, "upstream_incomplete_stream");
+        return out.error(alloc, error, "upstream_incomplete_stream");
     }
 
     @Override
@@ -233,18 +216,5 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             // fall through to the raw payload
         }
         return m.payloadUtf8();
-    }
-
-    // Chunk writing is shared by every translated provider.
-    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
-        return chunks.chunk(alloc, delta, finishReason);
-    }
-
-    private ByteBuf usageChunk(ByteBufAllocator alloc) {
-        return chunks.usage(alloc, usage());
-    }
-
-    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
-        return OpenAiChunks.error(alloc, message, code);
     }
 }

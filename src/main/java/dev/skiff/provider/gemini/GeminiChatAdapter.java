@@ -3,6 +3,7 @@ package dev.skiff.provider.gemini;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.OpenAiErrors;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
@@ -59,8 +60,8 @@ public final class GeminiChatAdapter implements ChatAdapter {
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
                 .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
                 .set("x-request-id", call.requestId());
-        return new Upstream(head, p.body(), responses(call.clientModel()),
-                call.stream() ? new GeminiStreamTranslator(call.clientModel(), call.clientWantsUsage()) : null, ChatAdapter.droppedHeaders(p.dropped()));
+        return new Upstream(head, p.body(), responses(call.egress()),
+                call.stream() ? new GeminiStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** {@code /models/{model}:generateContent}, the model encoded as one path segment. */
@@ -81,8 +82,8 @@ public final class GeminiChatAdapter implements ChatAdapter {
     }
 
     /** Translates Gemini's answer (or error) into OpenAI's shape for the client; errors keep their status. */
-    public static ResponseTranslator responses(String clientModel) {
-        return TranslatedResponses.of(clientModel, GeminiCodec::parseResponse, (status, text) -> {
+    public static ResponseTranslator responses(Egress egress) {
+        return TranslatedResponses.of(egress, GeminiCodec::parseResponse, (status, text) -> {
             GeminiCodec.ErrorInfo e = GeminiCodec.parseError(status, text);
             return new TranslatedResponses.ProviderError(e.status(), e.message());
         });

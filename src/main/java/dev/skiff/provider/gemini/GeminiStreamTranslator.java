@@ -1,32 +1,23 @@
 package dev.skiff.provider.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.skiff.dialect.Bytes;
-import dev.skiff.dialect.SseSplitter;
+import dev.skiff.dialect.ChatStreamWriter;
 import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.Part;
-import dev.skiff.dialect.openai.OpenAiChat;
-import dev.skiff.dialect.openai.OpenAiChunks;
 import dev.skiff.provider.JsonFields;
 import dev.skiff.provider.SseStreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
-import io.netty.buffer.Unpooled;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Gemini's {@code streamGenerateContent?alt=sse} stream as OpenAI chat-completion chunks. Each SSE
- * event is a whole {@code GenerateContentResponse}: text parts become {@code delta.content}, thought
- * parts ({@code thought:true}) {@code delta.reasoning_content}, and each {@code functionCall} part
- * (which arrives whole) one {@code tool_calls} delta with index, id, type, name and the complete
+ * Gemini's {@code streamGenerateContent?alt=sse} stream, read into the calls of a
+ * {@link ChatStreamWriter} for the client's dialect. Each SSE event is a whole
+ * {@code GenerateContentResponse}: text parts are text, thought parts ({@code thought:true})
+ * thinking, and each {@code functionCall} part (which arrives whole) one tool call with its complete
  * arguments.
  *
  * <p>A call is held back until something else follows it (text, or the end of the stream), because
@@ -35,15 +26,12 @@ import java.util.List;
  * signature had its chance to arrive.
  *
  * <p>Gemini has no terminal event: the stream ends after the chunk with {@code finishReason}. The
- * finish chunk (the only one with a finish_reason), the usage chunk if the client asked, and
- * {@code [DONE]} are therefore written when the upstream body ends. A stream that ends without any
+ * finish is therefore written when the upstream body ends. A stream that ends without any
  * finishReason ends with an in-band error instead. {@code usageMetadata} is cumulative: each one
  * replaces the previous (conformance 22).
  */
 public final class GeminiStreamTranslator extends SseStreamTranslator {
-    private final boolean clientWantsUsage;
-
-    private final OpenAiChunks chunks;
+    private final ChatStreamWriter out;
     private String responseId;
     private boolean started;
     private final List<Part.ToolCall> pendingCalls = new ArrayList<>();
@@ -55,10 +43,8 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
     private boolean finished;
     private String error;
 
-
-    public GeminiStreamTranslator(String clientModel, boolean clientWantsUsage) {
-        this.chunks = new OpenAiChunks(clientModel);
-        this.clientWantsUsage = clientWantsUsage;
+    public GeminiStreamTranslator(ChatStreamWriter out) {
+        this.out = out;
     }
 
     @Override
@@ -68,16 +54,15 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         if (data.has("error")) {
             GeminiCodec.ErrorInfo e = GeminiCodec.parseError(500, data.toString());
             error = e.message();
-            return errorEvent(alloc, error, e.status());
+            return out.error(alloc, error, e.status());
         }
-        ByteBuf out = alloc.buffer(256);
+        if (data.has("usageMetadata")) usageMetadata = data.get("usageMetadata"); // cumulative: assign
+        ByteBuf buf = alloc.buffer(256);
         if (!started) {
             started = true;
             responseId = JsonFields.textOrNull(data, "responseId");
-            if (responseId != null) chunks.id("chatcmpl-" + responseId);
-            write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
+            write(buf, out.start(alloc, responseId == null ? null : "chatcmpl-" + responseId, usage()));
         }
-        if (data.has("usageMetadata")) usageMetadata = data.get("usageMetadata"); // cumulative: assign
         JsonNode candidate = data.path("candidates").path(0);
         if (candidate.isMissingNode()) {
             String block = JsonFields.textOrNull(data.path("promptFeedback"), "blockReason");
@@ -100,18 +85,17 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
                     if (sig != null) attachSignature(sig);
                     continue;
                 }
-                flushCalls(out, alloc);
-                String field = p.path("thought").asBoolean(false) ? "reasoning_content" : "content";
-                write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode().put(field, text), null));
+                flushCalls(buf, alloc);
+                write(buf, p.path("thought").asBoolean(false) ? out.thinking(alloc, text) : out.text(alloc, text));
             }
         }
         String reason = JsonFields.textOrNull(candidate, "finishReason");
         if (reason != null) rawFinish = reason;
-        if (!out.isReadable()) {
-            out.release();
+        if (!buf.isReadable()) {
+            buf.release();
             return null;
         }
-        return out;
+        return buf;
     }
 
     /** A signature on a part of its own belongs to the last held call that came without one. */
@@ -125,36 +109,28 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         pendingCalls.set(last, new Part.ToolCall(id, tc.name(), tc.arguments()));
     }
 
-    private void flushCalls(ByteBuf out, ByteBufAllocator alloc) {
-        for (Part.ToolCall tc : pendingCalls) {
-            ObjectNode delta = OpenAiChat.JSON.createObjectNode();
-            ObjectNode call = delta.putArray("tool_calls").addObject();
-            call.put("index", nextToolIndex++).put("id", tc.id()).put("type", "function");
-            call.putObject("function").put("name", tc.name()).put("arguments", tc.arguments());
-            write(out, chunk(alloc, delta, null));
-        }
+    private void flushCalls(ByteBuf buf, ByteBufAllocator alloc) {
+        for (Part.ToolCall tc : pendingCalls) write(buf, out.toolCall(alloc, nextToolIndex++, tc.id(), tc.name(), tc.arguments()));
         pendingCalls.clear();
     }
 
     @Override
     public ByteBuf onEnd(ByteBufAllocator alloc) {
-        ByteBuf out = error == null ? finishPartialEvent(alloc) : null;
+        ByteBuf buf = error == null ? finishPartialEvent(alloc) : null;
         release();
-        if (error != null || finished) return out;
-        if (out == null) out = alloc.buffer(256);
+        if (error != null || finished) return buf;
+        if (buf == null) buf = alloc.buffer(256);
         if (rawFinish == null) {
             error = "the provider's stream ended without a finishReason";
-            write(out, errorEvent(alloc, error, "upstream_incomplete_stream"));
-            return out;
+            write(buf, out.error(alloc, error, "upstream_incomplete_stream"));
+            return buf;
         }
         finished = true;
         boolean calls = nextToolIndex > 0 || !pendingCalls.isEmpty();
-        flushCalls(out, alloc);
-        String finish = promptBlocked ? "content_filter" : GeminiCodec.finishReason(rawFinish, calls).openAi();
-        write(out, chunk(alloc, OpenAiChat.JSON.createObjectNode(), finish));
-        if (clientWantsUsage) write(out, usageChunk(alloc));
-        out.writeCharSequence("data: [DONE]\n\n", StandardCharsets.US_ASCII);
-        return out;
+        flushCalls(buf, alloc);
+        FinishReason finish = promptBlocked ? FinishReason.CONTENT_FILTER : GeminiCodec.finishReason(rawFinish, calls);
+        write(buf, out.finish(alloc, finish, rawFinish, usage()));
+        return buf;
     }
 
     @Override
@@ -167,21 +143,9 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         return error;
     }
 
-    private static void write(ByteBuf out, ByteBuf piece) {
-        out.writeBytes(piece);
+    private static void write(ByteBuf buf, ByteBuf piece) {
+        if (piece == null) return;
+        buf.writeBytes(piece);
         piece.release();
-    }
-
-    // Chunk writing is shared by every translated provider.
-    private ByteBuf chunk(ByteBufAllocator alloc, ObjectNode delta, String finishReason) {
-        return chunks.chunk(alloc, delta, finishReason);
-    }
-
-    private ByteBuf usageChunk(ByteBufAllocator alloc) {
-        return chunks.usage(alloc, usage());
-    }
-
-    private static ByteBuf errorEvent(ByteBufAllocator alloc, String message, String code) {
-        return OpenAiChunks.error(alloc, message, code);
     }
 }

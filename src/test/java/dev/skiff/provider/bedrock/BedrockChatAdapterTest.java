@@ -33,7 +33,7 @@ class BedrockChatAdapterTest {
     static ChatAdapter.Upstream prepare(Provider p, boolean stream) throws Exception {
         ByteBuf in = Unpooled.copiedBuffer(BODY, StandardCharsets.UTF_8);
         try {
-            return BedrockChatAdapter.INSTANCE.prepare(new ChatAdapter.Call(p, "claude", ARN, stream, false, new DefaultHttpHeaders(), "req-42"),
+            return BedrockChatAdapter.INSTANCE.prepare(new ChatAdapter.Call(p, "claude", ARN, stream, new dev.skiff.dialect.openai.OpenAiChatEgress("claude", false), new DefaultHttpHeaders(), "req-42"),
                     dev.skiff.dialect.openai.OpenAiChat.parseRequest(in, ARN), UnpooledByteBufAllocator.DEFAULT);
         } finally {
             in.release();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skiff.dialect.openai.OpenAiChatStreamWriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledByteBufAllocator;
@@ -51,7 +52,7 @@ class BedrockStreamTranslatorTest {
     @Test
     void textStreamBecomesChunksWhateverTheCuts() throws Exception {
         for (int step : new int[] {1, 7, 64, 100_000}) {
-            BedrockStreamTranslator t = new BedrockStreamTranslator("claude", false);
+            BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("claude", false));
             List<JsonNode> ev = events(run(t, BedrockFrames.textStream(), step));
             assertThat(ev.getFirst().at("/choices/0/delta/role").asText()).isEqualTo("assistant");
             StringBuilder text = new StringBuilder();
@@ -71,7 +72,7 @@ class BedrockStreamTranslatorTest {
 
     @Test
     void toolCallsAndUsageChunk() throws Exception {
-        BedrockStreamTranslator t = new BedrockStreamTranslator("claude", true);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("claude", true));
         List<JsonNode> ev = events(run(t, BedrockFrames.toolStream(), 13));
         JsonNode first = null;
         StringBuilder args = new StringBuilder();
@@ -109,7 +110,7 @@ class BedrockStreamTranslatorTest {
                 "contentBlockDelta", "{\"contentBlockIndex\":2,\"delta\":{\"text\":\"7\"}}",
                 "messageStop", "{\"stopReason\":\"end_turn\"}",
                 "metadata", "{\"usage\":{\"inputTokens\":1,\"outputTokens\":2,\"totalTokens\":3},\"metrics\":{\"latencyMs\":1}}");
-        String out = run(new BedrockStreamTranslator("m", false), body, 50);
+        String out = run(new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false)), body, 50);
         List<JsonNode> ev = events(out);
         assertThat(ev.get(1).at("/choices/0/delta/reasoning_content").asText()).isEqualTo("Let me think.");
         assertThat(ev.get(2).at("/choices/0/delta/reasoning_signature").asText()).isEqualTo("sig123");
@@ -124,7 +125,7 @@ class BedrockStreamTranslatorTest {
                 BedrockFrames.events("messageStart", "{\"role\":\"assistant\"}",
                         "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hel\"}}"),
                 EventStreamEncoder.encode(EventStreamEncoder.exception("throttlingException", "{\"message\":\"Too many tokens, please wait.\"}")));
-        BedrockStreamTranslator t = new BedrockStreamTranslator("m", false);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false));
         String out = run(t, body, 1000);
         List<JsonNode> ev = events(out);
         JsonNode err = ev.getLast();
@@ -139,7 +140,7 @@ class BedrockStreamTranslatorTest {
         byte[] full = BedrockFrames.textStream();
         byte[] cut = BedrockFrames.events("messageStart", "{\"role\":\"assistant\"}",
                 "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hello\"}}");
-        BedrockStreamTranslator t = new BedrockStreamTranslator("m", false);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false));
         String out = run(t, cut, 5);
         assertThat(out).doesNotContain("[DONE]").doesNotContain("finish_reason\":\"stop");
         assertThat(events(out).getLast().at("/error/code").asText()).isEqualTo("upstream_incomplete_stream");
@@ -147,7 +148,7 @@ class BedrockStreamTranslatorTest {
 
         // cut in the middle of a frame
         byte[] half = java.util.Arrays.copyOf(full, full.length / 2);
-        BedrockStreamTranslator t2 = new BedrockStreamTranslator("m", false);
+        BedrockStreamTranslator t2 = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false));
         String out2 = run(t2, half, 9);
         assertThat(events(out2).getLast().has("error")).isTrue();
     }
@@ -157,7 +158,7 @@ class BedrockStreamTranslatorTest {
         byte[] body = BedrockFrames.events("messageStart", "{\"role\":\"assistant\"}",
                 "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}",
                 "messageStop", "{\"stopReason\":\"max_tokens\"}");
-        BedrockStreamTranslator t = new BedrockStreamTranslator("m", true);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", true));
         List<JsonNode> ev = events(run(t, body, 1000));
         assertThat(ev.get(ev.size() - 3).at("/choices/0/finish_reason").asText()).isEqualTo("length");
         assertThat(ev.getLast()).isNull();
@@ -168,7 +169,7 @@ class BedrockStreamTranslatorTest {
     void corruptFramingIsAnErrorNotACrash() throws Exception {
         byte[] body = BedrockFrames.textStream();
         body[body.length / 3] ^= 0x55; // breaks a CRC
-        BedrockStreamTranslator t = new BedrockStreamTranslator("m", false);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false));
         String out = run(t, body, 10);
         assertThat(events(out).getLast().at("/error/code").asText()).isEqualTo("upstream_invalid_response");
         assertThat(out).doesNotContain("[DONE]");
@@ -178,7 +179,7 @@ class BedrockStreamTranslatorTest {
     @Test
     void releaseFreesPartialFrame() {
         byte[] body = BedrockFrames.textStream();
-        BedrockStreamTranslator t = new BedrockStreamTranslator("m", false);
+        BedrockStreamTranslator t = new BedrockStreamTranslator(new OpenAiChatStreamWriter("m", false));
         ByteBuf chunk = alloc.buffer().writeBytes(body, 0, 20);
         ByteBuf out = t.onContent(chunk, alloc);
         if (out != null) out.release();
