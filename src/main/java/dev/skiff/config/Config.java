@@ -23,7 +23,7 @@ import java.util.List;
  */
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, List<ProviderConfig> providers) {
+                     boolean imageFetchPrivate, String database, List<ProviderConfig> providers) {
     public Config {
         providers = List.copyOf(providers);
     }
@@ -32,6 +32,6 @@ public record Config(String host, int port, int ioThreads, String transport, lon
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }

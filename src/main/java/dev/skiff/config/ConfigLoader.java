@@ -89,8 +89,9 @@ public final class ConfigLoader {
         if (!imagePrivate.equals("allow") && !imagePrivate.equals("deny")) {
             throw new ConfigException("SKIFF_IMAGE_FETCH_PRIVATE / image_fetch_private", "'" + imagePrivate + "' must be allow or deny");
         }
+        String database = string("SKIFF_DB", yaml, "database", "database", "data/skiff.db");
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, t, refresh, usageLog, caFile, imageMax,
-                imagePrivate.equals("allow"), providers(yaml));
+                imagePrivate.equals("allow"), database, providers(yaml));
     }
 
     // ---- providers -------------------------------------------------------------------------
