@@ -4,6 +4,7 @@ import dev.skiff.config.ProviderConfig;
 import dev.skiff.config.ProviderType;
 import dev.skiff.provider.anthropic.AnthropicChatAdapter;
 import dev.skiff.provider.bedrock.BedrockChatAdapter;
+import dev.skiff.provider.bedrock.BedrockEmbeddingsAdapter;
 import dev.skiff.provider.gemini.GeminiChatAdapter;
 import dev.skiff.provider.gemini.GeminiEmbeddingsAdapter;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -72,7 +73,11 @@ public final class Provider {
 
     /** The translator for OpenAI embeddings requests, or null when the provider takes them as they are. */
     public EmbeddingsAdapter embeddingsAdapter() {
-        return config.type() == ProviderType.GEMINI ? GeminiEmbeddingsAdapter.INSTANCE : null;
+        return switch (config.type()) {
+            case GEMINI -> GeminiEmbeddingsAdapter.INSTANCE;
+            case BEDROCK -> BedrockEmbeddingsAdapter.INSTANCE;
+            default -> null;
+        };
     }
 
     /** The translator for OpenAI chat requests, or null when the provider speaks OpenAI's dialect. */

@@ -228,7 +228,9 @@ public final class Gateway {
         ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
             if (embeddings != null) {
-                send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()));
+                EmbeddingsAdapter.FanOut fan = embeddings.prepareFanOut(call, req.content(), ctx.alloc());
+                if (fan == null) send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()));
+                else proxied.translatedBy(fan.responses(), null, fan.headers()).start(upstream, fan.requests());
                 return proxied;
             }
             // the client's dialect into the internal representation, then the provider's out of it

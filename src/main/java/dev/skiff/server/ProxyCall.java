@@ -10,8 +10,9 @@ import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.StreamTranslator;
 import dev.skiff.routing.Route;
-import dev.skiff.upstream.Exchange;
 import dev.skiff.upstream.ExchangeListener;
+import dev.skiff.upstream.MultiExchange;
+import dev.skiff.upstream.UpstreamCall;
 import dev.skiff.upstream.UpstreamClient;
 import dev.skiff.upstream.UpstreamFailure;
 import io.netty.buffer.ByteBuf;
@@ -30,6 +31,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -51,7 +53,7 @@ final class ProxyCall implements ExchangeListener {
     private final boolean injectedUsage;
     private final long startNanos = System.nanoTime();
 
-    private Exchange exchange;
+    private UpstreamCall exchange;
     private ResponseTranslator translator; // null: same dialect, bytes are forwarded
     private StreamTranslator streamTranslator; // likewise for event streams
     private Map<String, String> extraHeaders = Map.of(); // e.g. the fields a translation dropped
@@ -93,6 +95,11 @@ final class ProxyCall implements ExchangeListener {
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+    }
+
+    /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
+    void start(UpstreamClient client, List<MultiExchange.Part> parts) {
+        exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
     }
 
     /** Called once the response is complete or abandoned, to let the connection take its next request. */

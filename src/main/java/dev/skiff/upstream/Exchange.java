@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * connection breaks before any response arrived, the request is sent once more on a fresh one.
  * Timeouts are checked by one timer that is re-armed for the next deadline, not per chunk.
  */
-public final class Exchange implements Runnable {
+public final class Exchange implements Runnable, UpstreamCall {
     private enum Phase { CONNECTING, WAITING, BODY, DONE }
 
     private final UpstreamClient client;
@@ -67,6 +67,7 @@ public final class Exchange implements Runnable {
     }
 
     /** Stops the exchange because the client went away: the connection is closed, not pooled. */
+    @Override
     public void cancel() {
         if (phase == Phase.DONE) return;
         Channel ch = channel;
@@ -79,6 +80,7 @@ public final class Exchange implements Runnable {
     }
 
     /** Pauses or resumes reading from upstream, to follow the client's pace. */
+    @Override
     public void setAutoRead(boolean autoRead) {
         if (channel != null && phase == Phase.BODY) channel.config().setAutoRead(autoRead);
     }
