@@ -28,14 +28,43 @@ public abstract class SseStreamTranslator implements StreamTranslator {
      */
     protected abstract ByteBuf onData(JsonNode data, ByteBufAllocator alloc);
 
+    /**
+     * OpenAI's {@code data: [DONE]} terminator, which is not JSON. By default it is like any event
+     * without JSON data; translators for streams that end with it override this.
+     */
+    protected ByteBuf onDone(ByteBufAllocator alloc) {
+        return onData(null, alloc);
+    }
+
     private ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
         JsonNode data;
+        boolean done;
         try {
             data = data(event);
+            done = data == null && isDone(event); // looked for only when the data is not JSON
         } finally {
             event.release();
         }
-        return onData(data, alloc);
+        return done ? onDone(alloc) : onData(data, alloc);
+    }
+
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether the event's data is the {@code [DONE]} terminator. */
+    static boolean isDone(ByteBuf event) {
+        int end = event.writerIndex();
+        for (int line = event.readerIndex(); line < end; ) {
+            int eol = event.indexOf(line, end, (byte) '\n');
+            int lineEnd = eol < 0 ? end : eol;
+            if (lineEnd > line && event.getByte(lineEnd - 1) == '\r') lineEnd--;
+            if (Bytes.startsWith(event, line, lineEnd, DATA)) {
+                int from = line + DATA.length;
+                if (from < lineEnd && event.getByte(from) == ' ') from++;
+                if (lineEnd - from == DONE.length && Bytes.startsWith(event, from, lineEnd, DONE)) return true;
+            }
+            line = (eol < 0 ? end : eol) + 1;
+        }
+        return false;
     }
 
     /**

@@ -30,4 +30,13 @@ class SseStreamTranslatorTest {
         assertThat(SseStreamTranslator.data(event("\n"))).isNull();
         assertThat(SseStreamTranslator.data(event("data: [DONE\n\n"))).isNull();
     }
+
+    @Test
+    void theDoneTerminatorIsRecognizedOnlyWhole() {
+        assertThat(SseStreamTranslator.isDone(event("data: [DONE]\n\n"))).isTrue();
+        assertThat(SseStreamTranslator.isDone(event("data:[DONE]\r\n\r\n"))).isTrue();
+        assertThat(SseStreamTranslator.isDone(event("data: [DONE\n\n"))).isFalse();
+        assertThat(SseStreamTranslator.isDone(event("data: [DONE]x\n\n"))).isFalse();
+        assertThat(SseStreamTranslator.isDone(event(": [DONE]\n\n"))).isFalse();
+    }
 }
