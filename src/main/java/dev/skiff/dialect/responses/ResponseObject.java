@@ -77,10 +77,16 @@ final class ResponseObject {
         r.set("usage", usage(usage));
     }
 
-    /** Makes the envelope a failed response with what was output before the failure. */
+    /**
+     * Makes the envelope a failed response with what was output before the failure. The API's error
+     * codes are a closed set (the SDKs refuse others when validating): a provider's own code becomes
+     * the nearest of them and stays readable at the end of the message.
+     */
     static void fail(ObjectNode r, ArrayNode output, String code, String message, Usage usage) {
+        String apiCode = code != null && code.contains("rate_limit") ? "rate_limit_exceeded" : "server_error";
+        if (code != null && !code.equals(apiCode)) message = message + " (" + code + ")";
         r.put("status", "failed");
-        r.putObject("error").put("code", code).put("message", message);
+        r.putObject("error").put("code", apiCode).put("message", message);
         r.set("output", output);
         if (usage != Usage.NONE) r.set("usage", usage(usage));
     }
