@@ -1,0 +1,298 @@
+package dev.skiff.dialect.responses;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.ir.ChatRequest;
+import dev.skiff.dialect.ir.ChatResponse;
+import dev.skiff.dialect.ir.Dropped;
+import dev.skiff.dialect.ir.FinishReason;
+import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.openai.OpenAiChat;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * OpenAI's Responses API ({@code POST /v1/responses}) to and from the internal representation, for
+ * providers that speak another dialect. Requests are read together with the stored conversation they
+ * continue; answers are written as Responses objects whose output items are valid input items for the
+ * next turn, reasoning included (see {@link ReasoningItems} for how signatures survive the client).
+ */
+public final class ResponsesApi {
+    /** Request fields the representation has a place for. */
+    private static final Set<String> KNOWN = Set.of("model", "input", "instructions", "tools", "tool_choice",
+            "parallel_tool_calls", "max_output_tokens", "temperature", "top_p", "text", "reasoning", "stream");
+
+    /**
+     * Fields Skiff itself answers for (storage, conversation state, the response's own bookkeeping):
+     * neither for the provider nor reported as dropped.
+     */
+    private static final Set<String> SKIFF_SIDE = Set.of("store", "previous_response_id", "metadata", "user",
+            "truncation", "include", "background", "stream_options");
+
+    private ResponsesApi() {}
+
+    // ---- requests --------------------------------------------------------------------------
+
+    /**
+     * The request's {@code input} as a list of items: a string is one user message; items keep their
+     * shape except that message content given as a string becomes a one-part array and the
+     * {@code {role, content}} shorthand gets {@code type:"message"}. Items are copies; no ids are added.
+     * Unknown item types are kept (the reader reports them dropped); only input that is not a string or
+     * an array of objects is refused.
+     */
+    public static List<ObjectNode> inputItems(JsonNode request) throws BadRequestException {
+        if (request == null || !request.isObject()) throw new BadRequestException("The request body must be a JSON object.", null);
+        JsonNode input = request.get("input");
+        List<ObjectNode> items = new ArrayList<>();
+        if (input == null || input.isNull()) return items;
+        if (input.isTextual()) {
+            ObjectNode item = OpenAiChat.JSON.createObjectNode();
+            item.put("type", "message");
+            item.put("role", "user");
+            item.putArray("content").add(contentPart("input_text", input.asText()));
+            items.add(item);
+            return items;
+        }
+        if (!input.isArray()) throw new BadRequestException("'input' must be a string or an array of items.", "input");
+        for (int i = 0; i < input.size(); i++) {
+            JsonNode given = input.get(i);
+            if (!given.isObject()) throw new BadRequestException("input[" + i + "] must be an object.", "input[" + i + "]");
+            items.add(normalized((ObjectNode) given.deepCopy(), "input[" + i + "]"));
+        }
+        return items;
+    }
+
+    private static ObjectNode normalized(ObjectNode item, String where) throws BadRequestException {
+        if (!item.has("type") && item.has("role")) item.put("type", "message");
+        if (!"message".equals(item.path("type").asText())) return item;
+        JsonNode content = item.get("content");
+        if (content != null && content.isTextual()) {
+            String partType = "assistant".equals(item.path("role").asText()) ? "output_text" : "input_text";
+            item.putArray("content").add(contentPart(partType, content.asText()));
+        } else if (content != null && !content.isNull() && !content.isArray()) {
+            throw new BadRequestException(where + ".content must be a string or an array.", where + ".content");
+        }
+        return item;
+    }
+
+    private static ObjectNode contentPart(String type, String text) {
+        if (type.equals("output_text")) return ResponseObject.outputText(text).without("logprobs");
+        return OpenAiChat.JSON.createObjectNode().put("type", type).put("text", text);
+    }
+
+    /**
+     * The request in the representation: {@code history} (the items of the conversation it continues,
+     * earlier inputs and outputs, oldest first) followed by this request's input. {@code instructions}
+     * are this request's only: the API does not carry a previous response's instructions over.
+     *
+     * @param history items as returned by {@link #inputItems} and {@link #outputItems}; empty for a new conversation
+     * @param dropped collects what the representation cannot carry (input files, built-in tools, ...)
+     */
+    public static ChatRequest parseRequest(JsonNode request, List<ObjectNode> history, String upstreamModel, Dropped dropped)
+            throws BadRequestException {
+        List<ObjectNode> input = inputItems(request);
+        ConversationReader conversation = new ConversationReader(dropped);
+        instructions(request.get("instructions"), conversation.system());
+        for (int i = 0; i < history.size(); i++) {
+            conversation.read(normalized(history.get(i).deepCopy(), "history[" + i + "]"), "history[" + i + "]");
+        }
+        for (int i = 0; i < input.size(); i++) conversation.read(input.get(i), "input[" + i + "]");
+
+        List<ChatRequest.Tool> tools = tools(request.get("tools"), dropped);
+        ChatRequest.ToolChoice choice = toolChoice(request.get("tool_choice"), dropped);
+        Boolean parallel = request.hasNonNull("parallel_tool_calls") ? request.get("parallel_tool_calls").asBoolean() : null;
+        ChatRequest.Sampling sampling = new ChatRequest.Sampling(dbl(request.get("temperature")), dbl(request.get("top_p")),
+                null, null, integer(request.get("max_output_tokens")), List.of(), null, null);
+
+        JsonNode text = request.path("text");
+        ChatRequest.ResponseFormat format = responseFormat(text.get("format"), dropped);
+        JsonNode effort = request.path("reasoning").get("effort");
+        // reasoning.summary asks OpenAI for summaries of its hidden reasoning; other providers show
+        // their reasoning whole, so there is nothing to ask for.
+        ChatRequest.Reasoning reasoning = effort != null && effort.isTextual() ? new ChatRequest.Reasoning(effort.asText(), null) : null;
+
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        for (var e : request.properties()) {
+            if (!KNOWN.contains(e.getKey()) && !SKIFF_SIDE.contains(e.getKey())) extras.put(e.getKey(), e.getValue());
+        }
+        // Chat completions has verbosity at the top level: a same-family target can still take it.
+        if (text.hasNonNull("verbosity")) extras.put("verbosity", text.get("verbosity"));
+        return new ChatRequest(upstreamModel, conversation.system(), conversation.turns(), tools, choice, parallel, sampling,
+                format, reasoning, request.path("stream").asBoolean(false), extras);
+    }
+
+    /** A string, or (as the API also echoes them) message items whose text is system text. */
+    private static void instructions(JsonNode instructions, List<Part> system) throws BadRequestException {
+        if (instructions == null || instructions.isNull()) return;
+        if (instructions.isTextual()) {
+            if (!instructions.asText().isEmpty()) system.add(new Part.Text(instructions.asText()));
+            return;
+        }
+        if (!instructions.isArray()) throw new BadRequestException("'instructions' must be a string.", "instructions");
+        for (JsonNode item : instructions) {
+            JsonNode content = item.get("content");
+            if (content != null && content.isTextual()) system.add(new Part.Text(content.asText()));
+            else if (content != null) for (JsonNode p : content) {
+                if (p.path("text").isTextual()) system.add(new Part.Text(p.get("text").asText()));
+            }
+        }
+    }
+
+    private static List<ChatRequest.Tool> tools(JsonNode tools, Dropped dropped) throws BadRequestException {
+        List<ChatRequest.Tool> out = new ArrayList<>();
+        if (tools == null || tools.isNull()) return out;
+        if (!tools.isArray()) throw new BadRequestException("'tools' must be an array.", "tools");
+        for (int i = 0; i < tools.size(); i++) {
+            JsonNode t = tools.get(i);
+            String type = t.path("type").asText("");
+            if (!type.equals("function")) {
+                // Built-in tools run inside OpenAI; no other provider can run them for the client.
+                dropped.add("tools[" + i + "] (" + type + ")");
+                continue;
+            }
+            JsonNode name = t.get("name");
+            if (name == null || !name.isTextual()) throw new BadRequestException("tools[" + i + "].name is required.", "tools[" + i + "].name");
+            JsonNode description = t.get("description");
+            out.add(new ChatRequest.Tool(name.asText(), description != null && description.isTextual() ? description.asText() : null,
+                    t.get("parameters"), t.hasNonNull("strict") ? t.get("strict").asBoolean() : null, null));
+        }
+        return out;
+    }
+
+    private static ChatRequest.ToolChoice toolChoice(JsonNode n, Dropped dropped) throws BadRequestException {
+        if (n == null || n.isNull()) return null;
+        if (n.isTextual()) {
+            return switch (n.asText()) {
+                case "auto" -> new ChatRequest.ToolChoice.Auto();
+                case "none" -> new ChatRequest.ToolChoice.None();
+                case "required" -> new ChatRequest.ToolChoice.Required();
+                default -> throw new BadRequestException("tool_choice '" + n.asText() + "' is not auto, none or required.", "tool_choice");
+            };
+        }
+        String type = n.path("type").asText("");
+        switch (type) {
+            case "function" -> {
+                JsonNode name = n.get("name");
+                if (name == null || !name.isTextual()) throw new BadRequestException("tool_choice must name a function.", "tool_choice.name");
+                return new ChatRequest.ToolChoice.Named(name.asText());
+            }
+            case "allowed_tools" -> {
+                // The mode survives; the restriction to a subset of the tools does not.
+                dropped.add("tool_choice(allowed_tools)");
+                return "required".equals(n.path("mode").asText()) ? new ChatRequest.ToolChoice.Required() : new ChatRequest.ToolChoice.Auto();
+            }
+            default -> {
+                dropped.add("tool_choice(" + type + ")");
+                return null;
+            }
+        }
+    }
+
+    /** {@code text.format} (conformance 27); {@code text} is free text, the representation's null. */
+    private static ChatRequest.ResponseFormat responseFormat(JsonNode f, Dropped dropped) throws BadRequestException {
+        if (f == null || f.isNull()) return null;
+        String type = f.path("type").asText("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> new ChatRequest.ResponseFormat("json_object", null, null, null);
+            case "json_schema" -> {
+                if (f.hasNonNull("description")) dropped.add("text.format.description");
+                JsonNode name = f.get("name");
+                yield new ChatRequest.ResponseFormat("json_schema", name != null && name.isTextual() ? name.asText() : null,
+                        f.get("schema"), f.hasNonNull("strict") ? f.get("strict").asBoolean() : null);
+            }
+            default -> throw new BadRequestException("text.format.type '" + type + "' is not text, json_object or json_schema.",
+                    "text.format.type");
+        };
+    }
+
+    // ---- responses -------------------------------------------------------------------------
+
+    /**
+     * The Responses object for a complete answer. Output items follow the answer's order: each
+     * thinking part a reasoning item, each run of text one message item, each tool call a
+     * function_call item. Reasoning is never part of a message's text (conformance 15). An answer cut
+     * short is {@code incomplete} with its reason (conformance 19), its last item marked incomplete.
+     */
+    public static ObjectNode renderResponse(ChatResponse r, ResponseContext ctx) {
+        ObjectNode out = ResponseObject.envelope(ctx, "completed");
+        ArrayNode output = OpenAiChat.JSON.createArrayNode();
+        ObjectNode message = null;
+        for (Part p : r.content()) {
+            switch (p) {
+                case Part.Text t -> {
+                    if (t.text() == null || t.text().isEmpty()) continue;
+                    if (message == null) {
+                        message = ResponseObject.messageItem(newId("msg_"), "completed");
+                        message.withArray("content").add(ResponseObject.outputText(""));
+                        output.add(message);
+                    }
+                    ObjectNode part = (ObjectNode) message.get("content").get(0);
+                    part.put("text", part.get("text").asText() + t.text());
+                }
+                case Part.Thinking th -> {
+                    output.add(ReasoningItems.item(newId("rs_"), th));
+                    message = null;
+                }
+                case Part.RedactedThinking rt -> {
+                    output.add(ReasoningItems.item(newId("rs_"), rt));
+                    message = null;
+                }
+                case Part.ToolCall tc -> {
+                    output.add(ResponseObject.functionCallItem(newId("fc_"), "completed", tc.id(), tc.name(),
+                            tc.arguments() == null ? "" : tc.arguments()));
+                    message = null;
+                }
+                default -> { /* images and tool results do not occur in answers */ }
+            }
+        }
+        if (ResponseObject.incompleteReason(r.finishReason()) != null && !output.isEmpty()) {
+            ObjectNode last = (ObjectNode) output.get(output.size() - 1);
+            if (last.has("status")) last.put("status", "incomplete");
+        }
+        ResponseObject.complete(out, output, r.finishReason(), r.usage(), Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
+        return out;
+    }
+
+    /**
+     * The output items of a stored Responses object, as input items for the turn that continues it
+     * (copies; the API takes output items back as they are).
+     */
+    public static List<ObjectNode> outputItems(JsonNode response) {
+        List<ObjectNode> items = new ArrayList<>();
+        for (JsonNode item : response.path("output")) {
+            if (item.isObject()) items.add(item.deepCopy());
+        }
+        return items;
+    }
+
+    /**
+     * A fresh id in OpenAI's style: the prefix ({@code resp_}, {@code msg_}, {@code fc_}, {@code rs_})
+     * and 48 hex digits. Random rather than sequential: ids outlive the process in the response store.
+     */
+    public static String newId(String prefix) {
+        byte[] bytes = new byte[24];
+        ThreadLocalRandom.current().nextBytes(bytes);
+        return prefix + HexFormat.of().formatHex(bytes);
+    }
+
+    /** Whether a finish makes the response incomplete rather than completed. */
+    static boolean isIncomplete(FinishReason reason) {
+        return ResponseObject.incompleteReason(reason) != null;
+    }
+
+    private static Double dbl(JsonNode n) {
+        return n == null || !n.isNumber() ? null : n.asDouble();
+    }
+
+    private static Integer integer(JsonNode n) {
+        return n == null || !n.isNumber() ? null : n.asInt();
+    }
+}
