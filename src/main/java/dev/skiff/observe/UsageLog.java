@@ -90,7 +90,8 @@ public final class UsageLog implements AutoCloseable {
         g.writeStringField("endpoint", r.endpoint());
         g.writeStringField("provider", r.provider());
         g.writeStringField("model", r.model());
-        if (!r.requestedModel().equals(r.model())) g.writeStringField("requested_model", r.requestedModel());
+        // A passthrough request may name no model at all (null).
+        if (r.requestedModel() != null && !r.requestedModel().equals(r.model())) g.writeStringField("requested_model", r.requestedModel());
         g.writeBooleanField("stream", r.stream());
         g.writeNumberField("status", r.status());
         Usage u = r.usage();

@@ -125,6 +125,11 @@ public final class Provider {
         return basePath + endpoint;
     }
 
+    /** The path of the configured base URL, without a trailing slash ("" for none): passthrough paths are relative to it. */
+    public String basePath() {
+        return basePath;
+    }
+
     /** Where the provider lists its models, or null when it has no listing Skiff can use. */
     public String modelsPath() {
         // Azure's data plane lists base models, not the deployments requests name, and Bedrock's

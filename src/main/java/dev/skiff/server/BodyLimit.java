@@ -4,12 +4,18 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 
 /**
  * Gathers a request body up to the configured limit; a larger one is refused with 413 in OpenAI's
  * error envelope, and the connection is closed since the rest of the body is still on the wire.
+ * Passthrough requests ({@code /p/...}) are let through in pieces, unlimited: their bodies stream to
+ * the provider as they arrive.
  */
 final class BodyLimit extends HttpObjectAggregator {
     private final long limit;
@@ -17,6 +23,21 @@ final class BodyLimit extends HttpObjectAggregator {
     BodyLimit(int maxBytes) {
         super(maxBytes);
         this.limit = maxBytes;
+    }
+
+    private boolean passingThrough; // between a passthrough request's head and its last piece
+
+    @Override
+    public boolean acceptInboundMessage(Object msg) throws Exception {
+        if (msg instanceof HttpRequest req && !(msg instanceof FullHttpRequest) && PassthroughTarget.matches(req.uri())) {
+            passingThrough = true;
+            return false;
+        }
+        if (passingThrough && msg instanceof HttpContent) {
+            if (msg instanceof LastHttpContent) passingThrough = false;
+            return false;
+        }
+        return super.acceptInboundMessage(msg);
     }
 
     @Override

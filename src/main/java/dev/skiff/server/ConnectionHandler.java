@@ -3,17 +3,27 @@ package dev.skiff.server;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
 /**
  * The Netty end of one client connection. Requests are answered in order: a pipelined request waits
  * until the proxied call before it has finished. A client that disconnects cancels its call.
+ *
+ * <p>A passthrough request arrives as a head and body pieces rather than whole ({@link BodyLimit}
+ * lets it by); its pieces go to its call as they come. One that must wait behind another call
+ * stops reading from the client, so that its body is not gathered in memory meanwhile.
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Gateway gateway;
     private ProxyCall inFlight;
-    private ArrayDeque<FullHttpRequest> waiting;
+    private PassthroughCall passing; // a passthrough call whose response is not finished
+    private PassthroughCall receiving; // the passthrough call whose request body is still arriving
+    private ArrayDeque<HttpObject> waiting; // whole requests, and passthrough heads with the pieces read so far
 
     ConnectionHandler(Gateway gateway) {
         this.gateway = gateway;
@@ -21,41 +31,96 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest req)) {
-            ReferenceCountUtil.release(msg);
+        if (msg instanceof HttpRequest req) {
+            if (inFlight != null || passing != null || (waiting != null && !waiting.isEmpty())) {
+                if (waiting == null) waiting = new ArrayDeque<>(2);
+                waiting.add(req);
+                if (!(req instanceof FullHttpRequest)) ctx.channel().config().setAutoRead(false);
+                return;
+            }
+            dispatch(ctx, req);
             return;
         }
-        if (inFlight != null) {
-            if (waiting == null) waiting = new ArrayDeque<>(2);
-            waiting.add(req);
-            return;
+        if (msg instanceof HttpContent piece) {
+            if (receiving != null) {
+                feed(piece);
+                return;
+            }
+            if (waiting != null && !waiting.isEmpty()) { // the body of a passthrough request that waits
+                waiting.add(piece);
+                return;
+            }
         }
-        dispatch(ctx, req);
+        ReferenceCountUtil.release(msg);
     }
 
-    private void dispatch(ChannelHandlerContext ctx, FullHttpRequest req) {
-        ProxyCall call = gateway.handle(ctx, req);
-        if (call == null) return;
-        inFlight = call;
+    private void dispatch(ChannelHandlerContext ctx, HttpRequest req) {
+        if (req instanceof FullHttpRequest full) {
+            ProxyCall call = gateway.handle(ctx, full);
+            if (call == null) return;
+            inFlight = call;
+            call.onFinished(() -> {
+                inFlight = null;
+                next(ctx);
+            });
+            return;
+        }
+        PassthroughCall call = gateway.passthrough().start(ctx, req);
+        receiving = call;
+        passing = call;
         call.onFinished(() -> {
-            inFlight = null;
-            FullHttpRequest next = waiting == null ? null : waiting.poll();
-            if (next != null && ctx.channel().isActive()) ctx.channel().eventLoop().execute(() -> dispatch(ctx, next));
-            else if (next != null) next.release();
+            passing = null;
+            next(ctx);
         });
+    }
+
+    private void feed(HttpContent piece) {
+        PassthroughCall call = receiving;
+        if (piece instanceof LastHttpContent) receiving = null;
+        call.onClientContent(piece);
+    }
+
+    private void next(ChannelHandlerContext ctx) {
+        if (waiting != null && !waiting.isEmpty()) ctx.channel().eventLoop().execute(() -> dispatchWaiting(ctx));
+    }
+
+    /** Dispatches waiting requests in order until one of them occupies the connection. */
+    private void dispatchWaiting(ChannelHandlerContext ctx) {
+        if (waiting == null) return;
+        while (inFlight == null && passing == null && ctx.channel().isActive()) {
+            HttpObject next = waiting.poll();
+            if (next == null) break;
+            if (!(next instanceof HttpRequest req)) { // a piece whose request is gone; cannot happen, but never leak it
+                ReferenceCountUtil.release(next);
+                continue;
+            }
+            dispatch(ctx, req);
+            while (receiving != null && waiting.peek() instanceof HttpContent piece && !(piece instanceof HttpRequest)) {
+                waiting.poll();
+                feed(piece);
+            }
+        }
+        // Reading stopped while a passthrough request waited; it resumes once none waits. A
+        // passthrough now receiving its body paces the reading itself from here on.
+        if (waiting.stream().noneMatch(m -> m instanceof HttpRequest r && !(r instanceof FullHttpRequest))) {
+            ctx.channel().config().setAutoRead(true);
+        }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (inFlight != null) inFlight.clientWritabilityChanged(ctx.channel().isWritable());
+        boolean writable = ctx.channel().isWritable();
+        if (inFlight != null) inFlight.clientWritabilityChanged(writable);
+        if (passing != null) passing.clientWritabilityChanged(writable);
         ctx.fireChannelWritabilityChanged();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (inFlight != null) inFlight.cancel();
+        if (passing != null) passing.cancel();
         if (waiting != null) {
-            waiting.forEach(FullHttpRequest::release);
+            waiting.forEach(ReferenceCountUtil::release);
             waiting.clear();
         }
         ctx.fireChannelInactive();

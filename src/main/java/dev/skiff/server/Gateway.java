@@ -66,6 +66,7 @@ public final class Gateway {
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
     private final ImageFetcher images;
+    private final Passthrough passthrough;
     private volatile boolean ready;
 
     public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog) {
@@ -75,6 +76,12 @@ public final class Gateway {
         this.router = new ModelRouter(catalog);
         this.upstream = upstream;
         this.usageLog = usageLog;
+        this.passthrough = new Passthrough(auth, catalog.providers(), upstream, usageLog);
+    }
+
+    /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */
+    Passthrough passthrough() {
+        return passthrough;
     }
 
     public void markReady() {

@@ -24,6 +24,10 @@ import java.util.concurrent.TimeUnit;
  * <p>A reused keep-alive connection may have been closed by the server while idle; when such a
  * connection breaks before any response arrived, the request is sent once more on a fresh one.
  * Timeouts are checked by one timer that is re-armed for the next deadline, not per chunk.
+ *
+ * <p>A streamed request body (passthrough) is not held: its pieces are written as the caller hands
+ * them over ({@link #writeBody}), so the one retry is made only while none of its bytes were sent.
+ * The response to a streamed request is not decoded (see {@link ContentDecoding}).
  */
 public final class Exchange implements Runnable, UpstreamCall {
     private enum Phase { CONNECTING, WAITING, BODY, DONE }
@@ -37,6 +41,12 @@ public final class Exchange implements Runnable, UpstreamCall {
     private final long startNanos;
 
     private ByteBuf body; // kept until a response arrives, for the one retry
+    private final boolean streamed; // the body comes in pieces through writeBody
+    private long streamedBytes;
+    private boolean bodyEnded;
+    private final ChannelFutureListener breakOnFailure = f -> {
+        if (!f.isSuccess() && f.channel() == this.channel) onBroken(f.cause());
+    };
     private Phase phase = Phase.CONNECTING;
     private Channel channel;
     private UpstreamClient.UpstreamHandler handler;
@@ -54,6 +64,7 @@ public final class Exchange implements Runnable, UpstreamCall {
         this.loop = loop;
         this.head = head;
         this.body = body;
+        this.streamed = body == null;
         this.listener = listener;
         this.timeouts = client.timeouts();
         this.startNanos = System.nanoTime();
@@ -112,10 +123,41 @@ public final class Exchange implements Runnable, UpstreamCall {
         phase = Phase.WAITING;
         writtenNanos = System.nanoTime();
         checkBy(writtenNanos + timeouts.firstByte().toNanos());
+        ch.pipeline().get(ContentDecoding.class).passEncoded(streamed);
+        if (streamed) {
+            ch.writeAndFlush(head).addListener(breakOnFailure);
+            if (bodyEnded) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(breakOnFailure); // a retry of an empty body
+            else listener.onSendable(ch.isWritable());
+            return;
+        }
         ch.write(head, ch.voidPromise());
-        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess() && f.channel() == channel) onBroken(f.cause());
-        });
+        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener(breakOnFailure);
+    }
+
+    /**
+     * Sends the next piece of a streamed body; takes ownership. Only once {@link
+     * ExchangeListener#onSendable} said the connection is ready; pieces after the exchange ended are
+     * dropped.
+     */
+    public void writeBody(HttpContent piece) {
+        if (!streamed || phase == Phase.DONE || phase == Phase.CONNECTING || bodyEnded) {
+            piece.release();
+            return;
+        }
+        streamedBytes += piece.content().readableBytes();
+        bodyEnded = piece instanceof LastHttpContent;
+        if (phase == Phase.WAITING) writtenNanos = System.nanoTime(); // the first-byte wait starts from the last byte sent
+        channel.writeAndFlush(piece).addListener(breakOnFailure);
+    }
+
+    /** Whether the connection takes more of a streamed body now without queueing it in memory. */
+    public boolean isWritable() {
+        return channel != null && phase != Phase.DONE && channel.isWritable();
+    }
+
+    /** The connection's writability changed: a streamed body's sender paces itself by it. */
+    void onWritabilityChanged() {
+        if (streamed && phase != Phase.DONE && phase != Phase.CONNECTING && !bodyEnded) listener.onSendable(channel.isWritable());
     }
 
     void onMessage(Object msg) {
@@ -132,8 +174,10 @@ public final class Exchange implements Runnable, UpstreamCall {
             phase = Phase.BODY;
             checkBy(lastReadNanos + timeouts.idle().toNanos());
             keepAlive = HttpUtil.isKeepAlive(response);
-            body.release();
-            body = null;
+            if (body != null) {
+                body.release();
+                body = null;
+            }
             listener.onHead(response);
             if (phase == Phase.DONE) {
                 ReferenceCountUtil.release(msg);
@@ -152,7 +196,9 @@ public final class Exchange implements Runnable, UpstreamCall {
     private void complete() {
         Channel ch = channel;
         finish();
-        if (keepAlive) {
+        // A response that came before the whole streamed body was sent leaves the request unfinished
+        // on the wire: that connection cannot carry another one.
+        if (keepAlive && (!streamed || bodyEnded)) {
             ch.config().setAutoRead(true);
             client.pool(provider).offer(ch);
         } else {
@@ -165,8 +211,9 @@ public final class Exchange implements Runnable, UpstreamCall {
     void onBroken(Throwable cause) {
         if (phase == Phase.DONE) return;
         Channel broken = channel;
-        if (phase == Phase.WAITING && reused && !retried) {
-            // A pooled connection the server had already closed: the request never got there.
+        if (phase == Phase.WAITING && reused && !retried && streamedBytes == 0) {
+            // A pooled connection the server had already closed: the request never got there. (Body
+            // bytes of a streamed request are not kept, so once some were sent it cannot be repeated.)
             retried = true;
             detach();
             broken.close();

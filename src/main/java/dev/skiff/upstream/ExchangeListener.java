@@ -16,4 +16,11 @@ public interface ExchangeListener {
     void onEnd();
 
     void onFailure(UpstreamFailure failure);
+
+    /**
+     * For a streamed request body ({@link UpstreamClient#sendStreamed}): the head is sent and the
+     * connection can take body pieces ({@code true}), or its buffer is full and the sender should
+     * wait for the next {@code true}. Called again after a retry on a fresh connection.
+     */
+    default void onSendable(boolean writable) {}
 }

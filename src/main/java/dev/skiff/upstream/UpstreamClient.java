@@ -14,7 +14,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpContentDecompressor;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.SslContext;
@@ -84,6 +83,17 @@ public final class UpstreamClient {
         return exchange;
     }
 
+    /**
+     * Sends {@code head} now and its body in pieces as the listener hands them to {@link
+     * Exchange#writeBody}, once {@link ExchangeListener#onSendable} says the connection is ready. The
+     * head must frame the body (content-length or chunked). The response is relayed undecoded.
+     */
+    public Exchange sendStreamed(Provider provider, EventLoop loop, HttpRequest head, ExchangeListener listener) {
+        Exchange exchange = new Exchange(this, provider, loop, head, null, listener);
+        exchange.start();
+        return exchange;
+    }
+
     ConnectionPool pool(Provider p) {
         return pools.get(p);
     }
@@ -114,8 +124,9 @@ public final class UpstreamClient {
                         if (tls != null) pl.addLast(tls.newHandler(ch.alloc(), p.host(), p.port()));
                         pl.addLast(new HttpClientCodec(4096, 16384, 16384));
                         // Skiff asks for identity bodies, but a provider that compresses anyway is
-                        // decoded here: translation, usage and the client all need plain bytes.
-                        pl.addLast(new HttpContentDecompressor(0));
+                        // decoded here: translation, usage and the client all need plain bytes
+                        // (passthrough excepted, which relays them as they came).
+                        pl.addLast(new ContentDecoding());
                         pl.addLast(new UpstreamHandler(pool(p)));
                     }
                 });
@@ -161,6 +172,13 @@ public final class UpstreamClient {
             Exchange e = current;
             if (e != null) e.onBroken(null);
             else pool.remove(ctx.channel());
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            Exchange e = current;
+            if (e != null) e.onWritabilityChanged();
+            ctx.fireChannelWritabilityChanged();
         }
 
         @Override

@@ -1,0 +1,111 @@
+package dev.skiff.server;
+
+import dev.skiff.config.ProviderType;
+import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.observe.UsageLog;
+import dev.skiff.provider.Provider;
+import dev.skiff.upstream.UpstreamClient;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code /p/{provider}/{path}}: a request sent to a configured provider as it came, any method, its
+ * body streamed on as it arrives, with the provider's credentials in place of the client's. The
+ * path is relative to the provider's configured base URL ({@code /p/openai/chat/completions} with the
+ * default {@code https://api.openai.com/v1} reaches {@code /v1/chat/completions}); the query is kept.
+ *
+ * <p>Bedrock is reached only with a Bedrock API key: SigV4 signs a hash of the whole body, which a
+ * streamed request does not have before it is sent, and holding bodies is what passthrough avoids.
+ */
+final class Passthrough {
+    private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
+
+    private final MasterKeyAuth auth;
+    private final Map<String, Provider> providers = new LinkedHashMap<>();
+    private final UpstreamClient upstream;
+    private final UsageLog usageLog;
+
+    Passthrough(MasterKeyAuth auth, List<Provider> providers, UpstreamClient upstream, UsageLog usageLog) {
+        this.auth = auth;
+        this.upstream = upstream;
+        this.usageLog = usageLog;
+        for (Provider p : providers) this.providers.put(p.name(), p);
+    }
+
+    /**
+     * Starts one passthrough request; its body pieces follow through {@link PassthroughCall#onClientContent}.
+     * Always returns the call, already finished when the request was refused.
+     */
+    PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req) {
+        String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
+        boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
+        PassthroughCall call = new PassthroughCall(ctx, usageLog, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method());
+        if (!req.decoderResult().isSuccess()) {
+            call.refuse(400, "The HTTP request is malformed.", "bad_request");
+            return call;
+        }
+
+        // authenticate: the gateway's key, exactly as for /v1
+        MasterKeyAuth.Verdict verdict = auth.check(req.headers());
+        if (!(verdict instanceof MasterKeyAuth.Allowed)) {
+            call.refuse(401, verdict instanceof MasterKeyAuth.Missing
+                    ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
+                    : "Incorrect API key provided.", "invalid_api_key");
+            return call;
+        }
+
+        // route: the provider is named, not chosen
+        PassthroughTarget target = PassthroughTarget.parse(req.uri());
+        Provider provider = target == null ? null : providers.get(target.provider());
+        if (provider == null) {
+            call.refuse(404, "Unknown provider" + (target == null ? "" : " '" + target.provider() + "'")
+                    + " in " + PassthroughTarget.PREFIX + "{provider}/...; configured: " + String.join(", ", providers.keySet()) + ".",
+                    "provider_not_found");
+            return call;
+        }
+        if (target.climbs()) {
+            call.refuse(400, "The path may not leave the provider's base URL with '..' segments.", "invalid_path");
+            return call;
+        }
+        if (provider.type() == ProviderType.BEDROCK && provider.apiKey() == null) {
+            call.refuse(400, "Passthrough to '" + provider.name() + "' needs a Bedrock API key (BEDROCK_API_KEY): SigV4 signs the"
+                    + " whole body, which a streamed passthrough does not hold.", "unsupported_provider");
+            return call;
+        }
+
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), provider.basePath() + target.rest());
+        HttpHeaders h = head.headers();
+        h.set(req.headers());
+        boolean chunked = HttpUtil.isTransferEncodingChunked(req);
+        String clientAnthropicVersion = h.get(ANTHROPIC_VERSION);
+        PassthroughHeaders.stripForUpstream(h);
+        provider.applyHeaders(h);
+        // A client that speaks Anthropic's API picks its version; Skiff's default is for its own translation.
+        if (clientAnthropicVersion != null) h.set(ANTHROPIC_VERSION, clientAnthropicVersion);
+        if (chunked) {
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        h.set(Replies.X_REQUEST_ID, requestId);
+
+        // The body is wanted: say so to a client that waits for leave to send it.
+        if (HttpUtil.is100ContinueExpected(req)) {
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE), ctx.voidPromise());
+        }
+        String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        call.start(upstream, provider, head, hasBody && type != null && type.contains("json"));
+        return call;
+    }
+}

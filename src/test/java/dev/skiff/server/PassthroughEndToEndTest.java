@@ -1,0 +1,505 @@
+package dev.skiff.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.RawUpstream;
+import dev.skiff.testing.TestGateway;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code /p/{provider}/...} on the real server and a real socket, in front of scripted providers. */
+class PassthroughEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String MASTER = "skiff-master";
+    static final String COMPLETION = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[],"
+            + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":1}}}";
+
+    final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    MockUpstream mock;
+    MockUpstream east;
+    TestGateway gw;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        mock = new MockUpstream();
+        east = new MockUpstream();
+        gw = TestGateway.start("OPENAI_API_KEY", "sk-upstream", "OPENAI_BASE_URL", mock.baseUrl(),
+                "OPENAI_EAST_API_KEY", "sk-east", "OPENAI_EAST_BASE_URL", east.baseUrl(),
+                "SKIFF_MASTER_KEY", MASTER).awaitListings();
+    }
+
+    @AfterEach
+    void tearDown() {
+        gw.close();
+        mock.close();
+        east.close();
+    }
+
+    HttpResponse<byte[]> send(String method, String path, String body, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(gw.url(path))).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static String text(HttpResponse<byte[]> r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    static JsonNode json(String s) throws Exception {
+        return JSON.readTree(s);
+    }
+
+    @Test
+    void getKeepsThePathRelativeToTheBaseUrlAndTheQuery() throws Exception {
+        mock.on("/v1/files", (req, reply) -> {
+            reply.header("x-upstream", "yes");
+            reply.json(200, "{\"data\":[]}");
+        });
+        HttpResponse<byte[]> r = send("GET", "/p/openai/files?purpose=batch&limit=2", null,
+                "Authorization", "Bearer " + MASTER, "X-Request-ID", "pt-get-1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(text(r)).isEqualTo("{\"data\":[]}");
+        assertThat(r.headers().firstValue("x-upstream")).hasValue("yes");
+        assertThat(r.headers().firstValue("x-request-id")).hasValue("pt-get-1");
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai");
+        MockUpstream.Received up = mock.take("/v1/files");
+        assertThat(up.method()).isEqualTo("GET");
+        assertThat(up.query()).isEqualTo("purpose=batch&limit=2");
+        assertThat(up.header("Authorization")).isEqualTo("Bearer sk-upstream");
+        JsonNode line = json(gw.usageLine("pt-get-1"));
+        assertThat(line.get("endpoint").asText()).isEqualTo("passthrough");
+        assertThat(line.get("provider").asText()).isEqualTo("openai");
+        assertThat(line.get("status").asInt()).isEqualTo(200);
+    }
+
+    @Test
+    void postBodyArrivesAsSentAndJsonUsageIsRecorded() throws Exception {
+        mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, COMPLETION));
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"model\":\"gpt-4o-mini\",\"x_extra\":1}";
+        HttpResponse<byte[]> r = send("POST", "/p/openai/chat/completions?trace=1", body,
+                "x-api-key", MASTER, "Content-Type", "application/json", "X-Request-ID", "pt-post-1", "anthropic-beta", "b1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(text(r)).isEqualTo(COMPLETION);
+        MockUpstream.Received up = mock.take("/v1/chat/completions");
+        assertThat(up.body()).isEqualTo(body);
+        assertThat(up.query()).isEqualTo("trace=1");
+        assertThat(up.header("x-api-key")).isNull(); // the client's (gateway) credential stays here
+        assertThat(up.header("Authorization")).isEqualTo("Bearer sk-upstream");
+        assertThat(up.header("anthropic-beta")).isEqualTo("b1");
+        assertThat(up.header("x-request-id")).isEqualTo("pt-post-1");
+        JsonNode line = json(gw.usageLine("pt-post-1"));
+        assertThat(line.get("model").asText()).isEqualTo("gpt-4o-mini");
+        assertThat(line.get("prompt_tokens").asInt()).isEqualTo(5);
+        assertThat(line.get("completion_tokens").asInt()).isEqualTo(2);
+        assertThat(line.get("cached_tokens").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void putAndDeleteGoThroughWithTheirMethod() throws Exception {
+        mock.on("/v1/things/7", (req, reply) -> reply.json(200, "{\"method\":\"" + req.method() + "\",\"body\":" + JSON.writeValueAsString(req.body()) + "}"));
+        HttpResponse<byte[]> put = send("PUT", "/p/openai/things/7", "{\"a\":1}", "Authorization", "Bearer " + MASTER);
+        assertThat(json(text(put)).get("method").asText()).isEqualTo("PUT");
+        assertThat(json(text(put)).get("body").asText()).isEqualTo("{\"a\":1}");
+        HttpResponse<byte[]> delete = send("DELETE", "/p/openai/things/7", null, "Authorization", "Bearer " + MASTER);
+        assertThat(delete.statusCode()).isEqualTo(200);
+        assertThat(json(text(delete)).get("method").asText()).isEqualTo("DELETE");
+    }
+
+    @Test
+    void clientCredentialsAndHopByHopHeadersStayBehind() throws Exception {
+        mock.on("/v1/echo", (req, reply) -> reply.json(200, "{}"));
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            String body = "{\"x\":1}";
+            write(s, "POST /p/openai/echo HTTP/1.1\r\nHost: skiff.local\r\nAuthorization: Bearer " + MASTER + "\r\n"
+                    + "x-api-key: " + MASTER + "\r\napi-key: client-azure\r\nx-goog-api-key: client-gemini\r\n"
+                    + "Connection: keep-alive, x-hop\r\nx-hop: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+                    + "Proxy-Authorization: Basic abc\r\nProxy-Foo: 1\r\nx-keep: kept\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            RawResponse r = RawResponse.read(s.getInputStream());
+            assertThat(r.status).isEqualTo(200);
+        }
+        MockUpstream.Received up = mock.take("/v1/echo");
+        assertThat(up.header("Authorization")).isEqualTo("Bearer sk-upstream");
+        for (String gone : List.of("x-api-key", "api-key", "x-goog-api-key", "x-hop", "Keep-Alive", "TE", "Upgrade",
+                "Proxy-Authorization", "Proxy-Foo")) {
+            assertThat(up.header(gone)).as(gone).isNull();
+        }
+        assertThat(up.header("Host")).isEqualTo("127.0.0.1:" + URI.create(mock.baseUrl()).getPort());
+        assertThat(up.header("x-keep")).isEqualTo("kept");
+        assertThat(up.body()).isEqualTo("{\"x\":1}");
+    }
+
+    @Test
+    void namedInstanceGetsItsOwnBaseUrlAndKey() throws Exception {
+        east.on("/v1/models", (req, reply) -> reply.json(200, "{\"object\":\"list\",\"data\":[{\"id\":\"east-model\"}]}"));
+        HttpResponse<byte[]> r = send("GET", "/p/openai-east/models", null, "Authorization", "Bearer " + MASTER);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(text(r)).contains("east-model");
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai-east");
+        assertThat(east.take("/v1/models").header("Authorization")).isEqualTo("Bearer sk-east");
+    }
+
+    @Test
+    void upstreamErrorIsReturnedAsTheProviderSentIt() throws Exception {
+        String problem = "{\"type\":\"about:blank\",\"title\":\"Nope\",\"detail\":\"not in OpenAI's envelope\"}\n";
+        mock.on("/v1/broken", (req, reply) -> reply.send(422, "application/problem+json", problem));
+        HttpResponse<byte[]> r = send("POST", "/p/openai/broken", "{}", "Authorization", "Bearer " + MASTER, "X-Request-ID", "pt-err-1");
+        assertThat(r.statusCode()).isEqualTo(422);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/problem+json");
+        assertThat(r.body()).isEqualTo(problem.getBytes(StandardCharsets.UTF_8));
+        assertThat(json(gw.usageLine("pt-err-1")).get("status").asInt()).isEqualTo(422);
+    }
+
+    @Test
+    void eventStreamIsRelayedAsItArrivesAndItsUsageRecorded() throws Exception {
+        mock.on("/v1/chat/completions", (req, reply) -> {
+            reply.startStream();
+            reply.chunk("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+            Thread.sleep(300);
+            reply.chunk("data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n");
+            Thread.sleep(300);
+            reply.chunk("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"total_tokens\":13}}\n\ndata: [DONE]\n\n");
+        });
+        String body = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[]}";
+        send("POST", "/p/openai/chat/completions", body, "Authorization", "Bearer " + MASTER); // warms class loading up
+        HttpRequest req = HttpRequest.newBuilder(URI.create(gw.url("/p/openai/chat/completions"))).timeout(Duration.ofSeconds(20))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Authorization", "Bearer " + MASTER)
+                .header("Content-Type", "application/json").header("X-Request-ID", "pt-sse-1").build();
+        HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        List<Long> arrivals = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
+        try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith("data:")) {
+                    arrivals.add(System.nanoTime());
+                    lines.add(line);
+                }
+            }
+        }
+        assertThat(lines).hasSize(4);
+        assertThat(lines.get(3)).isEqualTo("data: [DONE]");
+        assertThat(lines.get(2)).contains("\"usage\""); // nothing removed: the client gets the provider's stream
+        long gap1 = (arrivals.get(1) - arrivals.get(0)) / 1_000_000;
+        long gap2 = (arrivals.get(2) - arrivals.get(1)) / 1_000_000;
+        assertThat(gap1).as("second event 300 ms after the first").isBetween(200L, 1000L);
+        assertThat(gap2).isBetween(200L, 1000L);
+        JsonNode line = json(gw.usageLine("pt-sse-1"));
+        assertThat(line.get("stream").asBoolean()).isTrue();
+        assertThat(line.get("prompt_tokens").asInt()).isEqualTo(9);
+        assertThat(line.get("total_tokens").asInt()).isEqualTo(13);
+        assertThat(line.get("model").asText()).isEqualTo("gpt-4o-mini");
+    }
+
+    @Test
+    void requestBodyReachesTheProviderBeforeTheClientHasSentItAll() throws Exception {
+        CountDownLatch firstHalf = new CountDownLatch(1);
+        AtomicReference<String> received = new AtomicReference<>();
+        try (RawUpstream raw = new RawUpstream((s, head, in, out) -> {
+            // The body comes chunked (the client's was): read it as it arrives.
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            while (true) {
+                int size = Integer.parseInt(readLine(in).strip(), 16);
+                if (size == 0) {
+                    readLine(in);
+                    break;
+                }
+                body.write(in.readNBytes(size));
+                readLine(in);
+                if (body.toString(StandardCharsets.UTF_8).contains("first-half")) firstHalf.countDown();
+            }
+            received.set(head + "\n" + body.toString(StandardCharsets.UTF_8));
+            RawUpstream.write(out, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}");
+        })) {
+            gw.close();
+            gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", raw.baseUrl());
+            try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+                write(s, "POST /p/openai/uploads HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "a\r\nfirst-half\r\n");
+                assertThat(firstHalf.await(3, TimeUnit.SECONDS)).as("the provider saw the first half before the second was sent").isTrue();
+                write(s, "b\r\nsecond-half\r\n0\r\n\r\n");
+                RawResponse r = RawResponse.read(s.getInputStream());
+                assertThat(r.status).isEqualTo(200);
+                assertThat(new String(r.body, StandardCharsets.UTF_8)).isEqualTo("{}");
+            }
+            assertThat(received.get()).startsWith("POST /v1/uploads HTTP/1.1").endsWith("\nfirst-halfsecond-half");
+        }
+    }
+
+    @Test
+    void fiftyMegabytesPassIntactWithoutBeingGatheredInMemory() throws Exception {
+        long size = 50L << 20;
+        // The provider reads slowly: a gateway that did not pause reading from the client would hold the body meanwhile.
+        var metric = ((io.netty.buffer.ByteBufAllocatorMetricProvider) io.netty.buffer.ByteBufAllocator.DEFAULT).metric();
+        long before = metric.usedDirectMemory() + metric.usedHeapMemory();
+        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong(before);
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = Thread.ofPlatform().start(() -> {
+            while (sampling.get()) {
+                peak.accumulateAndGet(metric.usedDirectMemory() + metric.usedHeapMemory(), Math::max);
+                Thread.onSpinWait();
+            }
+        });
+        try (HashingUpstream up = new HashingUpstream(30)) {
+            gw.close();
+            gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl());
+            MessageDigest sent = MessageDigest.getInstance("SHA-256");
+            try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+                OutputStream out = s.getOutputStream();
+                out.write(("PUT /p/openai/blob HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: " + size
+                        + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                byte[] block = new byte[64 << 10];
+                for (long written = 0; written < size; written += block.length) {
+                    for (int i = 0; i < block.length; i++) block[i] = (byte) ((written + i) * 31 >>> 3);
+                    out.write(block);
+                    sent.update(block);
+                }
+                out.flush();
+                RawResponse r = RawResponse.read(s.getInputStream());
+                assertThat(r.status).isEqualTo(200);
+                JsonNode answer = json(new String(r.body, StandardCharsets.UTF_8));
+                assertThat(answer.get("bytes").asLong()).isEqualTo(size);
+                assertThat(answer.get("sha256").asText()).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+            }
+        } finally {
+            sampling.set(false);
+            sampler.join();
+        }
+        assertThat((peak.get() - before) >> 20).as("MB of buffers the gateway held at most").isLessThan(24);
+    }
+
+    @Test
+    void compressedResponseIsForwardedUntouched() throws Exception {
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (GZIPOutputStream z = new GZIPOutputStream(zipped)) {
+            z.write(COMPLETION.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] gz = zipped.toByteArray();
+        mock.on("/v1/chat/completions", (req, reply) -> {
+            reply.header("Content-Type", "application/json");
+            reply.header("Content-Encoding", "gzip");
+            reply.raw(200, gz);
+        });
+        HttpResponse<byte[]> r = send("POST", "/p/openai/chat/completions", "{\"model\":\"gpt-4o-mini\"}",
+                "Authorization", "Bearer " + MASTER, "Accept-Encoding", "gzip", "X-Request-ID", "pt-gz-1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-encoding")).hasValue("gzip");
+        assertThat(r.body()).isEqualTo(gz);
+        assertThat(mock.take("/v1/chat/completions").header("Accept-Encoding")).isEqualTo("gzip");
+        assertThat(json(gw.usageLine("pt-gz-1")).has("prompt_tokens")).as("compressed bodies are not read for usage").isFalse();
+        // The same pooled connection decodes again for the translated and same-dialect paths.
+        mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, COMPLETION));
+        assertThat(gw.post("/v1/chat/completions", "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[]}",
+                "Authorization", "Bearer " + MASTER).body()).isEqualTo(COMPLETION);
+    }
+
+    @Test
+    void unknownProviderIs404NamingTheConfiguredOnes() throws Exception {
+        HttpResponse<byte[]> r = send("GET", "/p/nope/models", null, "Authorization", "Bearer " + MASTER);
+        assertThat(r.statusCode()).isEqualTo(404);
+        JsonNode error = json(text(r)).get("error");
+        assertThat(error.get("message").asText()).contains("'nope'").contains("openai, openai-east");
+        assertThat(error.get("code").asText()).isEqualTo("provider_not_found");
+    }
+
+    @Test
+    void theMasterKeyIsRequired() throws Exception {
+        HttpResponse<byte[]> missing = send("GET", "/p/openai/models", null);
+        assertThat(missing.statusCode()).isEqualTo(401);
+        assertThat(json(text(missing)).at("/error/code").asText()).isEqualTo("invalid_api_key");
+        HttpResponse<byte[]> wrong = send("POST", "/p/openai/chat/completions", "{}", "Authorization", "Bearer sk-upstream");
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertThat(mock.brokenWrites.get()).isZero();
+    }
+
+    @Test
+    void unreachableProviderIs502InOpenAisEnvelope() throws Exception {
+        int closedPort;
+        try (var s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        gw.close();
+        gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", "http://127.0.0.1:" + closedPort + "/v1");
+        HttpResponse<byte[]> r = send("POST", "/p/openai/chat/completions", "{}", "X-Request-ID", "pt-502");
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(json(text(r)).at("/error/code").asText()).isEqualTo("upstream_unreachable");
+        assertThat(json(gw.usageLine("pt-502")).get("status").asInt()).isEqualTo(502);
+    }
+
+    @Test
+    void clientLeavingMidStreamIsRecordedAs499() throws Exception {
+        CountDownLatch hold = new CountDownLatch(1);
+        mock.on("/v1/chat/completions", (req, reply) -> {
+            reply.startStream();
+            reply.chunk("data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+            hold.await(5, TimeUnit.SECONDS);
+        });
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            String body = "{\"model\":\"gpt-4o-mini\",\"stream\":true}";
+            write(s, "POST /p/openai/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER + "\r\nX-Request-ID: pt-499\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            byte[] buf = new byte[4096];
+            int n = s.getInputStream().read(buf);
+            assertThat(new String(buf, 0, n, StandardCharsets.UTF_8)).startsWith("HTTP/1.1 200");
+        }
+        JsonNode line = json(gw.usageLine("pt-499"));
+        hold.countDown();
+        assertThat(line.get("status").asInt()).isEqualTo(499);
+        assertThat(line.get("model").asText()).isEqualTo("gpt-4o-mini");
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        mock.on("/v1/slow", (req, reply) -> {
+            Thread.sleep(200);
+            reply.json(200, "{\"n\":\"slow\"}");
+        });
+        mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, COMPLETION));
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            String chat = "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[]}";
+            String auth = "Authorization: Bearer " + MASTER + "\r\n";
+            write(s, "POST /p/openai/slow HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 2\r\n\r\n{}"
+                    + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Type: application/json\r\nContent-Length: "
+                    + chat.length() + "\r\n\r\n" + chat
+                    + "PUT /p/openai/slow HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 2\r\n\r\n{}");
+            InputStream in = s.getInputStream();
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).contains("ok");
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(COMPLETION);
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
+        }
+    }
+
+    // ---- helpers ----
+
+    static void write(Socket s, String text) throws IOException {
+        s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+    }
+
+    static String readLine(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int b;
+        while ((b = in.read()) != -1 && b != '\n') if (b != '\r') sb.append((char) b);
+        if (b == -1 && sb.isEmpty()) throw new IOException("closed");
+        return sb.toString();
+    }
+
+    /** A response read off a socket: status, headers (lower-case names) and the de-chunked body. */
+    record RawResponse(int status, Map<String, String> headers, byte[] body) {
+        static RawResponse read(InputStream in) throws IOException {
+            String statusLine = readLine(in);
+            int status = Integer.parseInt(statusLine.split(" ")[1]);
+            Map<String, String> headers = new HashMap<>();
+            for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+                int colon = line.indexOf(':');
+                headers.put(line.substring(0, colon).strip().toLowerCase(), line.substring(colon + 1).strip());
+            }
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+                for (int size; (size = Integer.parseInt(readLine(in).strip(), 16)) > 0; readLine(in)) body.write(in.readNBytes(size));
+                readLine(in);
+            } else if (headers.containsKey("content-length")) {
+                body.write(in.readNBytes(Integer.parseInt(headers.get("content-length"))));
+            }
+            return new RawResponse(status, headers, body.toByteArray());
+        }
+    }
+
+    /** A provider that reads a Content-Length body as it streams in and answers with its size and hash. */
+    static final class HashingUpstream implements AutoCloseable {
+        final ServerSocket server = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
+        final long pauseMillisPerMegabyte;
+
+        HashingUpstream(long pauseMillisPerMegabyte) throws IOException {
+            this.pauseMillisPerMegabyte = pauseMillisPerMegabyte;
+            Thread.ofVirtual().start(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket s = server.accept();
+                        Thread.ofVirtual().start(() -> serve(s));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        String baseUrl() {
+            return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
+        }
+
+        private void serve(Socket s) {
+            try (s) {
+                InputStream in = s.getInputStream();
+                while (true) {
+                    String requestLine = readLine(in);
+                    long length = 0;
+                    for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
+                        if (line.toLowerCase().startsWith("content-length:")) length = Long.parseLong(line.substring(15).strip());
+                    }
+                    String answer;
+                    if (requestLine.startsWith("GET ")) {
+                        answer = "{\"object\":\"list\",\"data\":[]}";
+                    } else {
+                        MessageDigest d = MessageDigest.getInstance("SHA-256");
+                        byte[] buf = new byte[32 << 10];
+                        long left = length;
+                        long nextPause = length - (1 << 20);
+                        while (left > 0) {
+                            if (left < nextPause) {
+                                Thread.sleep(pauseMillisPerMegabyte);
+                                nextPause -= 1 << 20;
+                            }
+                            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                            if (n < 0) return;
+                            d.update(buf, 0, n);
+                            left -= n;
+                        }
+                        answer = "{\"bytes\":" + length + ",\"sha256\":\"" + HexFormat.of().formatHex(d.digest()) + "\"}";
+                    }
+                    RawUpstream.write(s.getOutputStream(), "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                            + answer.length() + "\r\n\r\n" + answer);
+                }
+            } catch (Exception e) {
+                // the connection ended
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+}
