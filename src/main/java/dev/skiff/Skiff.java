@@ -8,6 +8,7 @@ import dev.skiff.routing.ModelCatalog;
 import dev.skiff.server.Gateway;
 import dev.skiff.server.SkiffServer;
 import dev.skiff.server.Transport;
+import dev.skiff.store.ResponseStore;
 import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.ProxySettings;
 import dev.skiff.upstream.UpstreamClient;
@@ -23,10 +24,13 @@ public final class Skiff implements AutoCloseable {
     private final EventLoopGroup group;
     private final SkiffServer server;
     private final UsageLog usageLog;
+    private final ResponseStore responses;
     private final ModelCatalog catalog;
     private final Transport transport;
 
-    private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ModelCatalog catalog) {
+    private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
+                  ModelCatalog catalog) {
+        this.responses = responses;
         this.config = config;
         this.transport = transport;
         this.group = group;
@@ -44,20 +48,23 @@ public final class Skiff implements AutoCloseable {
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
         UsageLog usageLog = UsageLog.open(config.usageLog());
+        ResponseStore responses = null;
         try {
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
                     config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
-            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog);
+            responses = new ResponseStore(config.database());
+            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markReady();
-            return new Skiff(config, transport, group, server, usageLog, catalog);
+            return new Skiff(config, transport, group, server, usageLog, responses, catalog);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             usageLog.close();
+            if (responses != null) responses.close();
             throw e;
         }
     }
@@ -83,5 +90,6 @@ public final class Skiff implements AutoCloseable {
         server.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
+        responses.close();
     }
 }

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
  * that added (the usage-only final chunk and the {@code "usage":null} members) so the client sees
  * exactly the stream it asked for.
  */
-public final class ChatStreamFilter {
+public final class ChatStreamFilter implements StreamRelay {
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);

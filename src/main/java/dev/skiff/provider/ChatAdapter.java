@@ -45,6 +45,14 @@ public interface ChatAdapter {
         return false;
     }
 
+    /**
+     * The provider's own token count for a request's input (Anthropic's {@code count_tokens}), or null
+     * when the provider has no way to count; the gateway then answers with a marked estimate.
+     */
+    default Upstream countTokens(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
+        return null;
+    }
+
     /** Writes the provider's request for a chat already read into the internal representation. */
     Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException;
 

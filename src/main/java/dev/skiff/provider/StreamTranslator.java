@@ -5,8 +5,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 /**
- * Rewrites a provider's stream into OpenAI chat-completion chunks ({@code data: {...}\n\n} events)
- * as it arrives, so that nothing waits for the end. The translator owns the provider's framing (SSE,
+ * Rewrites a provider's stream into the client's dialect (through a
+ * {@link dev.skiff.dialect.ChatStreamWriter}) as it arrives, so that nothing waits for the end. The translator owns the provider's framing (SSE,
  * AWS event stream, ...). Lives on one event loop; no synchronization.
  */
 public interface StreamTranslator {
@@ -19,6 +19,12 @@ public interface StreamTranslator {
      * as a clean finish). Null when there is nothing to add.
      */
     ByteBuf onEnd(ByteBufAllocator alloc);
+
+    /**
+     * The exchange failed after the stream started (timeout, connection lost): the in-band error in
+     * the client's dialect, written by the stream's own writer so it fits what was sent before.
+     */
+    ByteBuf onFailure(ByteBufAllocator alloc, String message, String code);
 
     /** Releases what the translator holds when the exchange is abandoned. */
     default void release() {}

@@ -54,4 +54,38 @@ public final class TranslatedResponses {
             }
         };
     }
+
+    /** Reads a provider's token count out of its answer. */
+    @FunctionalInterface
+    public interface CountReader {
+        long count(JsonNode body) throws IOException;
+    }
+
+    /**
+     * For a provider's own token counter: its answer becomes Anthropic's {@code count_tokens} answer,
+     * {@code {"input_tokens": n}}; errors as in {@link #of}.
+     */
+    public static ResponseTranslator counted(ClientDialect dialect, CountReader reader, ErrorParser errors) {
+        return (status, body, alloc) -> {
+            try {
+                if (status / 100 != 2) {
+                    ProviderError e = errors.parse(status, body.toString(StandardCharsets.UTF_8));
+                    return new ResponseTranslator.Result(status, dialect.errorBody(alloc, status, e.message(), null, e.code()), Usage.NONE,
+                            "upstream status " + status);
+                }
+                JsonNode tree = OpenAiChat.read(body);
+                if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
+                long n = reader.count(tree);
+                ByteBuf out = alloc.buffer(32);
+                out.writeCharSequence("{\"input_tokens\":" + n + "}", StandardCharsets.US_ASCII);
+                return new ResponseTranslator.Result(200, out, Usage.NONE, null);
+            } catch (IOException | RuntimeException e) {
+                String message = "The provider's token count could not be read: " + e.getMessage();
+                return new ResponseTranslator.Result(502, dialect.errorBody(alloc, 502, message, null, "upstream_invalid_response"),
+                        Usage.NONE, message);
+            } finally {
+                body.release();
+            }
+        };
+    }
 }

@@ -1,25 +1,44 @@
 package dev.skiff.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.config.ProviderType;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.BodyEdit;
+import dev.skiff.dialect.Bytes;
+import dev.skiff.dialect.ChatStreamFilter;
+import dev.skiff.dialect.ClientDialect;
+import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.Json;
+import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.RequestScan;
-import dev.skiff.observe.UsageLog;
+import dev.skiff.dialect.StreamRelay;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.UsageRelay;
+import dev.skiff.dialect.UsageScan;
+import dev.skiff.dialect.anthropic.AnthropicMessages;
+import dev.skiff.dialect.anthropic.AnthropicMessagesEgress;
 import dev.skiff.dialect.ir.ChatRequest;
+import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.ImageUrls;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.openai.OpenAiChatEgress;
-import dev.skiff.upstream.ImageFetcher;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
+import dev.skiff.dialect.responses.ResponseContext;
+import dev.skiff.dialect.responses.ResponsesApi;
+import dev.skiff.dialect.responses.ResponsesEgress;
+import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.EmbeddingsAdapter;
+import dev.skiff.provider.Provider;
+import dev.skiff.provider.openai.OpenAiChatAdapter;
 import dev.skiff.routing.ModelCatalog;
 import dev.skiff.routing.ModelRouter;
 import dev.skiff.routing.Route;
 import dev.skiff.routing.RouteException;
+import dev.skiff.store.ResponseStore;
+import dev.skiff.store.StoredResponse;
+import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -34,7 +53,13 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The path of every request, top to bottom: accept, authenticate, identify, admit, guard, route,
@@ -46,17 +71,41 @@ public final class Gateway {
     private static final byte[] READY = "{\"status\":\"ready\"}".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NOT_READY = "{\"status\":\"starting\"}".getBytes(StandardCharsets.US_ASCII);
 
-    /** The OpenAI-compatible endpoints that are proxied, and what they need. */
+    /** The endpoints that reach a provider, the dialect each speaks, and what they need. */
     enum Endpoint {
-        CHAT("/chat/completions", true),
-        EMBEDDINGS("/embeddings", false);
+        CHAT("/chat/completions", true, ClientDialect.OPENAI_CHAT),
+        EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT),
+        MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES),
+        COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES),
+        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES);
 
         final String upstreamPath;
         final boolean canStream;
+        final ClientDialect dialect;
 
-        Endpoint(String upstreamPath, boolean canStream) {
+        Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect) {
             this.upstreamPath = upstreamPath;
             this.canStream = canStream;
+            this.dialect = dialect;
+        }
+
+        /** Whether the provider speaks this endpoint's dialect itself, so the client's bytes go as they are. */
+        boolean isNativeTo(Provider p) {
+            return switch (this) {
+                case CHAT, EMBEDDINGS -> p.chatAdapter() == null;
+                case MESSAGES, COUNT_TOKENS -> p.type() == ProviderType.ANTHROPIC;
+                case RESPONSES -> p.type() == ProviderType.OPENAI;
+            };
+        }
+
+        /** Watches a relayed (same-dialect) stream for usage. */
+        StreamRelay relay(boolean injectedUsage) {
+            return this == CHAT ? new ChatStreamFilter(injectedUsage) : new UsageRelay();
+        }
+
+        /** Usage in a relayed (same-dialect) complete answer. */
+        Usage usageOf(ByteBuf body) {
+            return this == CHAT || this == EMBEDDINGS ? OpenAiUsage.scan(body).usage() : UsageScan.of(body);
         }
     }
 
@@ -67,9 +116,12 @@ public final class Gateway {
     private final UsageLog usageLog;
     private final ImageFetcher images;
     private final Passthrough passthrough;
+    private final ResponseStore responses;
+    private final StoredResponses storedResponses;
     private volatile boolean ready;
 
-    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog) {
+    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog,
+                   ResponseStore responses) {
         this.images = images;
         this.auth = auth;
         this.catalog = catalog;
@@ -77,6 +129,8 @@ public final class Gateway {
         this.upstream = upstream;
         this.usageLog = usageLog;
         this.passthrough = new Passthrough(auth, catalog.providers(), upstream, usageLog);
+        this.responses = responses;
+        this.storedResponses = new StoredResponses(responses, catalog);
     }
 
     /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */
@@ -90,6 +144,10 @@ public final class Gateway {
 
     UsageLog usageLog() {
         return usageLog;
+    }
+
+    UpstreamClient upstream() {
+        return upstream;
     }
 
     /**
@@ -109,12 +167,12 @@ public final class Gateway {
             String path = pathOf(req.uri());
             switch (path) {
                 case "/health" -> {
-                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET))
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET))
                         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, HEALTH, requestId), keepAlive);
                     return null;
                 }
                 case "/ready" -> {
-                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) {
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) {
                         Replies.send(ctx, ready ? Replies.json(HttpResponseStatus.OK, READY, requestId)
                                 : Replies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, NOT_READY, requestId), keepAlive);
                     }
@@ -127,6 +185,9 @@ public final class Gateway {
                 Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
                 return null;
             }
+            // Errors from here on come in the dialect of the API the client called (conformance 32).
+            ClientDialect dialect = path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
+                    : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
 
             // authenticate
             MasterKeyAuth.Verdict verdict = auth.check(req.headers());
@@ -134,35 +195,42 @@ public final class Gateway {
                 String message = verdict instanceof MasterKeyAuth.Missing
                         ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
                         : "Incorrect API key provided.";
-                Replies.send(ctx, Replies.openAiError(ctx, 401, message, "invalid_request_error", null, "invalid_api_key", requestId), keepAlive);
+                Replies.send(ctx, Replies.error(ctx, dialect, 401, message, "invalid_request_error", null, "invalid_api_key", requestId), keepAlive);
                 return null;
             }
 
             // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
 
             return switch (path) {
-                case "/v1/chat/completions" -> allow(ctx, req, requestId, keepAlive, HttpMethod.POST)
-                        ? proxy(ctx, req, Endpoint.CHAT, requestId, keepAlive) : null;
-                case "/v1/embeddings" -> allow(ctx, req, requestId, keepAlive, HttpMethod.POST)
-                        ? proxy(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive) : null;
+                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive);
+                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive);
+                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive);
+                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive);
+                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive);
                 case "/v1/models" -> {
-                    if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) {
+                    if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive);
                     }
                     yield null;
                 }
                 default -> {
                     if (path.startsWith("/v1/models/")) {
-                        if (allow(ctx, req, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
-                    } else {
-                        Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                        if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
+                        yield null;
                     }
+                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive);
+                    Replies.send(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
+                            "unknown_url", requestId), keepAlive);
                     yield null;
                 }
             };
         } finally {
             req.release();
         }
+    }
+
+    private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
+        return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST) ? proxy(ctx, req, endpoint, requestId, keepAlive) : null;
     }
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
@@ -177,7 +245,7 @@ public final class Gateway {
         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, model, requestId), keepAlive);
     }
 
-    /** Route, rewrite what must change, and start the upstream exchange. */
+    /** Route, then either forward the client's bytes (same dialect) or translate through the internal representation. */
     private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
         ByteBuf body = req.content();
         RequestScan scan;
@@ -187,25 +255,52 @@ public final class Gateway {
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
             route = router.resolve(scan.model());
         } catch (BadRequestException e) {
-            Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
+            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
             return null;
         } catch (RouteException e) {
-            Replies.send(ctx, Replies.openAiError(ctx, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId), keepAlive);
+            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
+                    keepAlive);
             return null;
         }
+        boolean isNative = endpoint.isNativeTo(route.provider());
 
-        // provider adapter: a provider of another dialect gets a translated request ...
-        if (route.provider().chatAdapter() != null) return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+        // A follow-up to a response Skiff stored needs that response's conversation first.
+        if (endpoint == Endpoint.RESPONSES && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0) {
+            return followUp(ctx, req, scan, route, isNative, requestId, keepAlive);
+        }
+        // provider adapter: the same dialect takes the client's bytes as they are ...
+        if (isNative) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
+        // ... another dialect gets a translated request.
+        return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+    }
 
-        // ... while the OpenAI-compatible family takes the client's bytes as they are, with only the
-        // model name and the usage request changed.
+    private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Same dialect: the body goes as received, with only the model name and the usage request changed.
+     * Takes ownership of {@code body}.
+     */
+    private ProxyCall forward(ChannelHandlerContext ctx, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint, RequestScan scan, Route route,
+                              String requestId, boolean keepAlive) {
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive);
+        startForward(ctx, call, clientHeaders, body, endpoint, scan, route, requestId);
+        return call;
+    }
+
+    private ProxyCall forwardingCall(ChannelHandlerContext ctx, Endpoint endpoint, RequestScan scan, Route route, String requestId,
+                                     boolean keepAlive) {
+        boolean injectUsage = endpoint == Endpoint.CHAT && scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
+        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage);
+    }
+
+    private void startForward(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint,
+                              RequestScan scan, Route route, String requestId) {
         BodyEdit edit = new BodyEdit();
         if (!route.upstreamModel().equals(scan.model())) {
             edit.replace(scan.modelStart(), scan.modelEnd(), Json.quote(route.upstreamModel()));
         }
-        boolean injectUsage = scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
-        if (injectUsage) askForUsage(scan, edit);
-        ByteBuf upstreamBody = edit.apply(ctx.alloc(), body.retain());
+        if (call.injectsUsage()) askForUsage(scan, edit);
+        ByteBuf upstreamBody = edit.apply(ctx.alloc(), body);
 
         HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath, route.upstreamModel()));
         HttpHeaders h = head.headers();
@@ -214,50 +309,178 @@ public final class Gateway {
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, upstreamBody.readableBytes())
                 .set(HttpHeaderNames.ACCEPT, scan.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
                 .set(Replies.X_REQUEST_ID, requestId);
-
+        if (endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES) {
+            // The client's API version and opt-ins travel with its request (conformance 31).
+            String version = clientHeaders.get(ANTHROPIC_VERSION);
+            if (version != null) h.set(ANTHROPIC_VERSION, version);
+            String beta = clientHeaders.get(ANTHROPIC_BETA);
+            if (beta != null) h.set(ANTHROPIC_BETA, beta);
+        }
         // relay back and observe: the call writes the response and records usage when it ends.
-        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage);
         call.start(upstream, head, upstreamBody);
-        return call;
     }
 
-    /** Chat for a provider that speaks another dialect, through the internal representation. */
+    private static final String ANTHROPIC_VERSION = "anthropic-version";
+    private static final String ANTHROPIC_BETA = "anthropic-beta";
+
+    /** Another dialect: the client's request into the internal representation, the provider's out of it. */
     private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
                                  String requestId, boolean keepAlive) {
-        EmbeddingsAdapter embeddings = endpoint == Endpoint.EMBEDDINGS ? route.provider().embeddingsAdapter() : null;
-        if (endpoint == Endpoint.EMBEDDINGS && embeddings == null) {
-            Replies.send(ctx, Replies.openAiError(ctx, 400, "Provider '" + route.provider().name() + "' has no "
-                    + endpoint.upstreamPath + " endpoint in Skiff yet.", "invalid_request_error", "model", "unsupported_endpoint", requestId), keepAlive);
-            return null;
-        }
-        ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
-                new OpenAiChatEgress(scan.model(), Boolean.TRUE.equals(scan.includeUsage())), req.headers(), requestId);
+        Provider provider = route.provider();
         ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
-            if (embeddings != null) {
-                EmbeddingsAdapter.FanOut fan = embeddings.prepareFanOut(call, req.content(), ctx.alloc());
-                if (fan == null) send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()));
-                else proxied.translatedBy(fan.responses(), null, fan.headers()).start(upstream, fan.requests());
-                return proxied;
-            }
-            // the client's dialect into the internal representation, then the provider's out of it
-            ChatAdapter adapter = route.provider().chatAdapter();
-            ChatRequest request = OpenAiChat.parseRequest(req.content(), route.upstreamModel());
-            List<String> urls = adapter.inlinesImageUrls() ? ImageUrls.of(request) : List.of();
-            if (urls.isEmpty()) {
-                send(proxied, adapter.prepare(call, request, ctx.alloc()));
-            } else {
-                inlineImagesThenSend(ctx, proxied, adapter, call, request, urls);
+            switch (endpoint) {
+                case EMBEDDINGS -> {
+                    EmbeddingsAdapter embeddings = provider.embeddingsAdapter();
+                    if (embeddings == null) {
+                        proxied.refuse(400, "Provider '" + provider.name() + "' has no " + endpoint.upstreamPath
+                                + " endpoint in Skiff yet.", "model", "unsupported_endpoint");
+                        return proxied;
+                    }
+                    ChatAdapter.Call call = call(route, scan, null, req, requestId);
+                    EmbeddingsAdapter.FanOut fan = embeddings.prepareFanOut(call, req.content(), ctx.alloc());
+                    if (fan == null) send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()), null);
+                    else proxied.translatedBy(fan.responses(), null, fan.headers()).start(upstream, fan.requests());
+                }
+                case CHAT -> {
+                    ChatRequest request = OpenAiChat.parseRequest(req.content(), route.upstreamModel());
+                    Egress egress = new OpenAiChatEgress(scan.model(), Boolean.TRUE.equals(scan.includeUsage()));
+                    adapt(ctx, proxied, call(route, scan, egress, req, requestId), request, null);
+                }
+                case MESSAGES -> {
+                    Dropped dropped = new Dropped();
+                    ChatRequest request = AnthropicMessages.parseRequest(req.content(), route.upstreamModel(), dropped);
+                    adapt(ctx, proxied, call(route, scan, new AnthropicMessagesEgress(scan.model()), req, requestId), request, dropped);
+                }
+                case COUNT_TOKENS -> {
+                    Dropped dropped = new Dropped();
+                    ChatRequest request = AnthropicMessages.parseCountRequest(req.content(), route.upstreamModel(), dropped);
+                    ChatAdapter.Call call = call(route, scan, new AnthropicMessagesEgress(scan.model()), req, requestId);
+                    ChatAdapter.Upstream counted = adapterFor(provider).countTokens(call, request, ctx.alloc());
+                    if (counted != null) {
+                        send(proxied, counted, dropped);
+                    } else {
+                        proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
+                    }
+                }
+                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), List.of(), scan, route, requestId);
             }
             return proxied;
         } catch (BadRequestException e) {
-            Replies.send(ctx, Replies.openAiError(ctx, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
-            return null;
+            proxied.refuse(400, e.getMessage(), e.param(), null);
+            return proxied;
+        } catch (IOException e) {
+            proxied.refuse(400, "The request body is not valid JSON: " + e.getMessage(), null, null);
+            return proxied;
         }
     }
 
-    private void send(ProxyCall proxied, ChatAdapter.Upstream up) {
-        proxied.translatedBy(up.responses(), up.stream(), up.headers()).start(upstream, up.head(), up.body());
+    private static ChatAdapter adapterFor(Provider provider) {
+        // Providers without an adapter of their own speak OpenAI chat.
+        return provider.chatAdapter() != null ? provider.chatAdapter() : OpenAiChatAdapter.INSTANCE;
+    }
+
+    private static ChatAdapter.Call call(Route route, RequestScan scan, Egress egress, FullHttpRequest req, String requestId) {
+        return new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(), egress, req.headers(), requestId);
+    }
+
+    /** Renders the provider's request (fetching image URLs first when the provider needs bytes) and sends it. */
+    private void adapt(ChannelHandlerContext ctx, ProxyCall proxied, ChatAdapter.Call call, ChatRequest request, Dropped readDropped)
+            throws BadRequestException {
+        ChatAdapter adapter = adapterFor(call.provider());
+        List<String> urls = adapter.inlinesImageUrls() ? ImageUrls.of(request) : List.of();
+        if (urls.isEmpty()) {
+            send(proxied, adapter.prepare(call, request, ctx.alloc()), readDropped);
+        } else {
+            inlineImagesThenSend(ctx, proxied, adapter, call, request, urls, readDropped);
+        }
+    }
+
+    /**
+     * Starts the upstream exchange. {@code readDropped} is what reading the client's request already
+     * had to leave out; it is reported together with what writing the provider's request dropped.
+     */
+    private void send(ProxyCall proxied, ChatAdapter.Upstream up, Dropped readDropped) {
+        Map<String, String> headers = up.headers();
+        if (readDropped != null && !readDropped.isEmpty()) {
+            String written = headers.get(ChatAdapter.DROPPED_HEADER);
+            Map<String, String> merged = new HashMap<>(headers);
+            merged.put(ChatAdapter.DROPPED_HEADER, written == null ? readDropped.toString() : readDropped + ", " + written);
+            headers = merged;
+        }
+        proxied.translatedBy(up.responses(), up.stream(), headers).start(upstream, up.head(), up.body());
+    }
+
+    /**
+     * {@code /v1/responses} naming a {@code previous_response_id}: when Skiff stored that response, the
+     * conversation so far is read from the store (off the event loop) and the request is translated
+     * with it, whatever the provider; an id Skiff does not know goes to a provider that keeps its own
+     * responses as it is.
+     */
+    private ProxyCall followUp(ChannelHandlerContext ctx, FullHttpRequest req, RequestScan scan, Route route, boolean isNative,
+                               String requestId, boolean keepAlive) {
+        JsonNode tree;
+        try {
+            tree = OpenAiChat.read(req.content());
+        } catch (IOException e) {
+            Replies.send(ctx, Replies.error(ctx, ClientDialect.OPENAI_RESPONSES, 400, "The request body is not valid JSON.",
+                    "invalid_request_error", null, null, requestId), keepAlive);
+            return null;
+        }
+        JsonNode previous = tree.get("previous_response_id");
+        if (previous == null || !previous.isTextual()) {
+            return isNative ? forward(ctx, req.headers(), req.content().retain(), Endpoint.RESPONSES, scan, route, requestId, keepAlive)
+                    : translated(ctx, req, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
+        }
+        ProxyCall call = forwardingCall(ctx, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
+        ByteBuf body = isNative ? req.content().retain() : null; // outlives the request only if it may be forwarded
+        HttpHeaders headers = req.headers().copy();
+        responses.find(previous.asText()).whenComplete((found, error) -> ctx.executor().execute(() -> {
+            if (call.isFinished()) { // the client left meanwhile
+                if (body != null) body.release();
+                return;
+            }
+            if (error != null) {
+                if (body != null) body.release();
+                call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+            } else if (found.isPresent()) {
+                if (body != null) body.release();
+                try {
+                    StoredResponse prev = found.get();
+                    List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
+                    history.addAll(StoredResponses.items(prev.inputItems()));
+                    history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
+                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+                } catch (BadRequestException e) {
+                    call.refuse(400, e.getMessage(), e.param(), null);
+                } catch (IOException e) {
+                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+                }
+            } else if (body != null) {
+                startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
+            } else {
+                call.refuse(400, "Previous response with id '" + previous.asText() + "' not found.", "previous_response_id",
+                        "previous_response_not_found");
+            }
+        }));
+        return call;
+    }
+
+    /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
+    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
+                                List<ObjectNode> history, RequestScan scan, Route route, String requestId) throws BadRequestException {
+        List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
+        Dropped dropped = new Dropped();
+        ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
+        String id = RequestIds.withPrefix("resp_");
+        long created = System.currentTimeMillis() / 1000;
+        ResponseContext context = new ResponseContext(id, scan.model(), created, request);
+        Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}
+                : r -> responses.save(new StoredResponse(id, created, route.provider().name(), scan.model(), r.toString(),
+                        StoredResponses.json(input), StoredResponses.json(history)));
+        ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
+                new ResponsesEgress(context, onFinal), clientHeaders, requestId);
+        adapt(ctx, proxied, call, ir, dropped);
     }
 
     private static final int MAX_IMAGE_URLS = 20;
@@ -268,7 +491,7 @@ public final class Gateway {
      * connection's current one, so a client that leaves meanwhile finds it and cancels it.
      */
     private void inlineImagesThenSend(ChannelHandlerContext ctx, ProxyCall proxied, ChatAdapter adapter, ChatAdapter.Call call,
-                                      ChatRequest request, List<String> urls) throws BadRequestException {
+                                      ChatRequest request, List<String> urls, Dropped readDropped) throws BadRequestException {
         if (urls.size() > MAX_IMAGE_URLS) {
             throw new BadRequestException("At most " + MAX_IMAGE_URLS + " images can be given by URL to this provider.", "messages");
         }
@@ -295,7 +518,7 @@ public final class Gateway {
                 fetched.put(url, new ImageUrls.Fetched(image.mediaType(), image.bytes()));
                 if (fetched.size() < urls.size()) return;
                 try {
-                    send(proxied, adapter.prepare(call, ImageUrls.inline(request, fetched), ctx.alloc()));
+                    send(proxied, adapter.prepare(call, ImageUrls.inline(request, fetched), ctx.alloc()), readDropped);
                 } catch (BadRequestException e) {
                     proxied.refuse(400, e.getMessage(), e.param(), null);
                 }
@@ -319,11 +542,13 @@ public final class Gateway {
         }
     }
 
-    private static boolean allow(ChannelHandlerContext ctx, HttpRequest req, String requestId, boolean keepAlive, HttpMethod method) {
-        if (req.method().equals(method)) return true;
-        var r = Replies.openAiError(ctx, 405, "Method " + req.method() + " is not allowed here; use " + method + ".",
-                "method_not_allowed", requestId);
-        r.headers().set(HttpHeaderNames.ALLOW, method.name());
+    static boolean allow(ChannelHandlerContext ctx, HttpRequest req, ClientDialect dialect, String requestId, boolean keepAlive,
+                         HttpMethod... methods) {
+        for (HttpMethod m : methods) if (req.method().equals(m)) return true;
+        String allowed = String.join(", ", java.util.Arrays.stream(methods).map(HttpMethod::name).toList());
+        var r = Replies.error(ctx, dialect, 405, "Method " + req.method() + " is not allowed here; use " + allowed + ".",
+                "invalid_request_error", null, "method_not_allowed", requestId);
+        r.headers().set(HttpHeaderNames.ALLOW, allowed);
         Replies.send(ctx, r, keepAlive);
         return false;
     }

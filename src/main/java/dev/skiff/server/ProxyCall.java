@@ -1,8 +1,8 @@
 package dev.skiff.server;
 
-import dev.skiff.dialect.ChatStreamFilter;
+import dev.skiff.dialect.ClientDialect;
+import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.OpenAiErrors;
-import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.SseSplitter;
 import dev.skiff.dialect.Usage;
 import dev.skiff.observe.UsageRecord;
@@ -51,6 +51,7 @@ final class ProxyCall implements ExchangeListener {
     private final String clientModel;
     private final boolean stream;
     private final boolean injectedUsage;
+    private final ClientDialect dialect;
     private final long startNanos = System.nanoTime();
 
     private UpstreamCall exchange;
@@ -65,7 +66,7 @@ final class ProxyCall implements ExchangeListener {
     // a relayed stream
     private boolean streaming;
     private SseSplitter splitter;
-    private ChatStreamFilter filter;
+    private StreamRelay relay;
     private ByteBuf outgoing; // events of the current upstream read, not yet written
     // a buffered response
     private CompositeByteBuf buffered;
@@ -82,6 +83,7 @@ final class ProxyCall implements ExchangeListener {
         this.clientModel = clientModel;
         this.stream = stream;
         this.injectedUsage = injectedUsage;
+        this.dialect = endpoint.dialect;
     }
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */
@@ -115,9 +117,41 @@ final class ProxyCall implements ExchangeListener {
     /** Answers with an error before anything was sent upstream (for instance an image that could not be fetched). */
     void refuse(int httpStatus, String message, String param, String code) {
         if (finished) return;
-        Replies.send(ctx, Replies.openAiError(ctx, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId), keepAlive);
+        Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId), keepAlive);
         finish(httpStatus, Usage.NONE, message);
     }
+
+    boolean injectsUsage() {
+        return injectedUsage;
+    }
+
+    /**
+     * Answers {@code count_tokens} with Skiff's own estimate, for a provider that cannot count: the
+     * header says it is one, so it is never taken for the provider's count (conformance 37).
+     */
+    void replyEstimatedTokens(long tokens) {
+        if (finished) return;
+        FullHttpResponse r = Replies.json(HttpResponseStatus.OK,
+                ("{\"input_tokens\":" + tokens + "}").getBytes(StandardCharsets.US_ASCII), requestId);
+        r.headers().set(TOKEN_COUNT, "estimate").set("x-skiff-provider", providerName());
+        Replies.send(ctx, r, keepAlive);
+        finish(200, Usage.NONE, null);
+    }
+
+    /** Answers with a JSON body Skiff had already (a stored response), without a provider. */
+    void replyJson(String json) {
+        if (finished) return;
+        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, json.getBytes(StandardCharsets.UTF_8), requestId), keepAlive);
+        finish(200, Usage.NONE, null);
+    }
+
+    /** The provider's name; null for calls Skiff answered itself. */
+    private String providerName() {
+        return route.provider() == null ? null : route.provider().name();
+    }
+
+    /** Response header on {@code count_tokens}: {@code exact} (the provider counted) or {@code estimate} (Skiff did). */
+    static final String TOKEN_COUNT = "x-skiff-token-count";
 
     /** The client went away: stop the upstream request and free its connection. */
     void cancel() {
@@ -147,7 +181,7 @@ final class ProxyCall implements ExchangeListener {
         }
         if (streamTranslator == null) {
             splitter = new SseSplitter(ctx.alloc());
-            filter = new ChatStreamFilter(injectedUsage);
+            relay = endpoint.relay(injectedUsage);
         }
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
@@ -195,7 +229,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void relayEvent(ByteBuf event) {
-        ByteBuf out = filter.filter(event, ctx.alloc());
+        ByteBuf out = relay.filter(event, ctx.alloc());
         if (out == null) return;
         if (outgoing == null) {
             outgoing = out;
@@ -228,7 +262,7 @@ final class ProxyCall implements ExchangeListener {
             }
             splitter.release();
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, filter.usage(), null);
+            finish(status, relay.usage(), null);
             return;
         }
         ByteBuf body = buffered;
@@ -243,7 +277,7 @@ final class ProxyCall implements ExchangeListener {
         }
         Usage usage = Usage.NONE;
         if (status / 100 == 2) {
-            usage = OpenAiUsage.scan(body).usage();
+            usage = endpoint.usageOf(body);
         } else if (!looksLikeErrorEnvelope(body)) {
             // An upstream error that is not in OpenAI's shape (an HTML page from a proxy, plain text):
             // keep its status and text, in the envelope clients parse.
@@ -251,7 +285,7 @@ final class ProxyCall implements ExchangeListener {
             body.release();
             if (text.length() > 2000) text = text.substring(0, 2000) + "...";
             String message = route.provider().name() + " returned HTTP " + status + (text.isEmpty() ? "" : ": " + text);
-            body = OpenAiErrors.envelope(ctx.alloc(), message, OpenAiErrors.typeFor(status), null, "upstream_error");
+            body = dialect.errorBody(ctx.alloc(), status, message, null, "upstream_error");
         }
         FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
         String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
@@ -272,15 +306,11 @@ final class ProxyCall implements ExchangeListener {
         if (streaming) {
             // The client already has a 200 and part of the stream: say what happened in-band, then end.
             releaseStreamState();
-            ByteBuf event = ctx.alloc().buffer();
-            event.writeCharSequence("data: ", StandardCharsets.US_ASCII);
-            ByteBuf envelope = OpenAiErrors.envelope(ctx.alloc(), failure.message(), "server_error", null, code);
-            event.writeBytes(envelope);
-            envelope.release();
-            event.writeCharSequence("\n\n", StandardCharsets.US_ASCII);
+            ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), failure.message(), code)
+                    : dialect.streamError(ctx.alloc(), failure.message(), code);
             ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, streamTranslator != null ? streamTranslator.usage() : filter.usage(), failure.message());
+            finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), failure.message());
             return;
         }
         if (buffered != null) {
@@ -299,7 +329,7 @@ final class ProxyCall implements ExchangeListener {
             buffered.release();
             buffered = null;
         }
-        Replies.send(ctx, Replies.openAiError(ctx, httpStatus, message, "server_error", null, code, requestId), keepAlive);
+        Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId), keepAlive);
         finish(httpStatus, Usage.NONE, message);
     }
 
@@ -316,7 +346,8 @@ final class ProxyCall implements ExchangeListener {
     /** Headers every relayed response carries: our request id, the provider, its rate-limit state. */
     private void decorate(HttpHeaders h) {
         h.set(Replies.X_REQUEST_ID, requestId);
-        h.set("x-skiff-provider", route.provider().name());
+        if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) h.set(TOKEN_COUNT, "exact");
+        if (route.provider() != null) h.set("x-skiff-provider", route.provider().name());
         extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         for (Map.Entry<String, String> e : upstreamHeaders) {
@@ -341,7 +372,7 @@ final class ProxyCall implements ExchangeListener {
         finished = true;
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
-                route.provider().name(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
+                providerName(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER)));
         if (onFinished != null) onFinished.run();
     }

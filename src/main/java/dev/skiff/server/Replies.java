@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.OpenAiErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -13,7 +14,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 
-/** Writing complete responses to the client: JSON bodies and OpenAI error envelopes. */
+/** Writing complete responses to the client: JSON bodies and errors in the client's dialect. */
 final class Replies {
     static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
 
@@ -40,6 +41,16 @@ final class Replies {
 
     static FullHttpResponse openAiError(ChannelHandlerContext ctx, int status, String message, String code, String requestId) {
         return openAiError(ctx, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
+    }
+
+    /**
+     * An error in the client's dialect: OpenAI's envelope (with {@code openAiType}) on the OpenAI
+     * endpoints, Anthropic's shape on {@code /v1/messages}.
+     */
+    static FullHttpResponse error(ChannelHandlerContext ctx, ClientDialect dialect, int status, String message, String openAiType,
+                                  String param, String code, String requestId) {
+        if (dialect != ClientDialect.ANTHROPIC_MESSAGES) return openAiError(ctx, status, message, openAiType, param, code, requestId);
+        return json(HttpResponseStatus.valueOf(status), dialect.errorBody(ctx.alloc(), status, message, param, code), requestId);
     }
 
     /** Sends a complete response, closing the connection afterwards unless it is kept alive. */

@@ -38,6 +38,7 @@ public final class TestGateway implements AutoCloseable {
         vars.putIfAbsent("SKIFF_HOST", "127.0.0.1");
         vars.putIfAbsent("SKIFF_USAGE_LOG", log.toString());
         vars.putIfAbsent("SKIFF_IO_THREADS", "2");
+        vars.putIfAbsent("SKIFF_DB", dir.resolve("skiff.db").toString());
         Skiff skiff = Skiff.start(ConfigLoader.load(vars, dir), vars);
         return new TestGateway(skiff, log);
     }

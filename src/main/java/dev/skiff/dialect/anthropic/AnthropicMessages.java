@@ -66,6 +66,19 @@ public final class AnthropicMessages {
      * {@code dropped}; fields it has no place for at the top level go to {@code extras}.
      */
     public static ChatRequest parseRequest(ByteBuf body, String upstreamModel, Dropped dropped) throws BadRequestException {
+        return parse(body, upstreamModel, dropped, true);
+    }
+
+    /**
+     * Reads a {@code count_tokens} request: the same shape as a Messages request, but without
+     * {@code max_tokens}, which counting does not need.
+     */
+    public static ChatRequest parseCountRequest(ByteBuf body, String upstreamModel, Dropped dropped) throws BadRequestException {
+        return parse(body, upstreamModel, dropped, false);
+    }
+
+    private static ChatRequest parse(ByteBuf body, String upstreamModel, Dropped dropped, boolean needsMaxTokens)
+            throws BadRequestException {
         JsonNode tree;
         try {
             tree = OpenAiChat.read(body);
@@ -73,16 +86,17 @@ public final class AnthropicMessages {
             throw new BadRequestException("The request body is not valid JSON.", null);
         }
         if (tree == null || !tree.isObject()) throw new BadRequestException("The request body must be a JSON object.", null);
-        return new RequestReader(dropped).read((ObjectNode) tree, upstreamModel);
+        return new RequestReader(dropped, needsMaxTokens).read((ObjectNode) tree, upstreamModel);
     }
 
     /** Reads one request; holds the drop list so every helper can report to it. */
-    private record RequestReader(Dropped dropped) {
+    private record RequestReader(Dropped dropped, boolean needsMaxTokens) {
         ChatRequest read(ObjectNode body, String upstreamModel) throws BadRequestException {
             JsonNode maxTokens = body.get("max_tokens");
             // Anthropic requires it and refuses a request without it; so does its stand-in.
-            if (maxTokens == null || maxTokens.isNull()) throw new BadRequestException("max_tokens: Field required", "max_tokens");
-            if (!maxTokens.canConvertToInt() || !maxTokens.isIntegralNumber() || maxTokens.asInt() < 1) {
+            boolean absent = maxTokens == null || maxTokens.isNull();
+            if (absent && needsMaxTokens) throw new BadRequestException("max_tokens: Field required", "max_tokens");
+            if (!absent && (!maxTokens.canConvertToInt() || !maxTokens.isIntegralNumber() || maxTokens.asInt() < 1)) {
                 throw new BadRequestException("max_tokens: must be a positive integer", "max_tokens");
             }
 
@@ -110,7 +124,7 @@ public final class AnthropicMessages {
             }
 
             ChatRequest.Sampling sampling = new ChatRequest.Sampling(number(body, "temperature"), number(body, "top_p"),
-                    integer(body, "top_k"), null, maxTokens.asInt(), stopSequences(body.get("stop_sequences")), null, null);
+                    integer(body, "top_k"), null, absent ? null : maxTokens.asInt(), stopSequences(body.get("stop_sequences")), null, null);
 
             Map<String, JsonNode> extras = new LinkedHashMap<>();
             body.properties().forEach(e -> {

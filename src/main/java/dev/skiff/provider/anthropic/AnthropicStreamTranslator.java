@@ -102,6 +102,12 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public ByteBuf onFailure(ByteBufAllocator alloc, String message, String code) {
+        if (error == null) error = message;
+        return out.error(alloc, message, code);
+    }
+
+    @Override
     public Usage usage() {
         if (input < 0 && output < 0) return Usage.NONE;
         return Usage.fromUncachedInput(input, cacheRead, cacheWrite, output);

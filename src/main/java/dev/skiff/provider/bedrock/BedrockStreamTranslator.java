@@ -195,6 +195,12 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     }
 
     @Override
+    public ByteBuf onFailure(ByteBufAllocator alloc, String message, String code) {
+        if (error == null) error = message;
+        return out.error(alloc, message, code);
+    }
+
+    @Override
     public Usage usage() {
         return usage;
     }

@@ -64,6 +64,37 @@ public final class GeminiChatAdapter implements ChatAdapter {
                 call.stream() ? new GeminiStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
 
+    /**
+     * Gemini counts tokens itself: {@code models/{model}:countTokens} with the whole generateContent
+     * request, so system instruction and tools are counted too (conformance 37).
+     */
+    @Override
+    public Upstream countTokens(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
+        Dropped dropped = new Dropped();
+        ObjectNode inner = GeminiCodec.renderRequest(request, dropped);
+        String model = call.upstreamModel().startsWith("models/") ? call.upstreamModel() : "models/" + call.upstreamModel();
+        inner.put("model", model);
+        ObjectNode body = OpenAiChat.JSON.createObjectNode();
+        body.set("generateContentRequest", inner);
+        ByteBuf bytes = OpenAiChat.write(body, alloc);
+        String endpoint = endpoint(call.upstreamModel(), false).replace(":generateContent", ":countTokens");
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path(endpoint, call.upstreamModel()));
+        HttpHeaders h = head.headers();
+        call.provider().applyHeaders(h);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.readableBytes())
+                .set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON)
+                .set("x-request-id", call.requestId());
+        ResponseTranslator counts = TranslatedResponses.counted(call.egress().dialect(), tree -> {
+            if (!tree.has("totalTokens")) throw new java.io.IOException("no totalTokens in the answer");
+            return tree.get("totalTokens").asLong();
+        }, (status, text) -> {
+            GeminiCodec.ErrorInfo e = GeminiCodec.parseError(status, text);
+            return new TranslatedResponses.ProviderError(e.status(), e.message());
+        });
+        return new Upstream(head, bytes, counts, null, ChatAdapter.droppedHeaders(dropped));
+    }
+
     /** {@code /models/{model}:generateContent}, the model encoded as one path segment. */
     static String endpoint(String model, boolean stream) {
         String m = model.startsWith("models/") ? model.substring("models/".length()) : model;

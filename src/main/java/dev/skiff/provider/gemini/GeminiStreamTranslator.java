@@ -134,6 +134,12 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public ByteBuf onFailure(ByteBufAllocator alloc, String message, String code) {
+        if (error == null) error = message;
+        return out.error(alloc, message, code);
+    }
+
+    @Override
     public Usage usage() {
         return GeminiCodec.usage(usageMetadata);
     }

@@ -182,6 +182,12 @@ public final class OpenAiChatStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public ByteBuf onFailure(ByteBufAllocator alloc, String message, String code) {
+        if (error == null) error = message;
+        return out.error(alloc, message, code);
+    }
+
+    @Override
     public Usage usage() {
         return usage;
     }

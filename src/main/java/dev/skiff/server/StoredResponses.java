@@ -1,0 +1,192 @@
+package dev.skiff.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.config.ProviderType;
+import dev.skiff.dialect.ClientDialect;
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.provider.Provider;
+import dev.skiff.routing.ModelCatalog;
+import dev.skiff.routing.Route;
+import dev.skiff.store.ResponseStore;
+import dev.skiff.store.StoredResponse;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code GET /v1/responses/{id}}, {@code DELETE /v1/responses/{id}} and
+ * {@code GET /v1/responses/{id}/input_items}. Responses Skiff translated are answered from its
+ * store. An id it does not know belongs to a provider that stores its own responses (OpenAI): when
+ * exactly one such provider is configured the request goes there as it is; otherwise it is a 404.
+ */
+final class StoredResponses {
+    private final ResponseStore store;
+    private final ModelCatalog catalog;
+
+    StoredResponses(ResponseStore store, ModelCatalog catalog) {
+        this.store = store;
+        this.catalog = catalog;
+    }
+
+    /** Handles the request; returns the proxied call when it went to a provider, else null. Does not consume {@code req}. */
+    ProxyCall handle(ChannelHandlerContext ctx, Gateway gateway, FullHttpRequest req, String path, String requestId, boolean keepAlive) {
+        String rest = path.substring("/v1/responses/".length());
+        boolean inputItems = rest.endsWith("/input_items");
+        String id = inputItems ? rest.substring(0, rest.length() - "/input_items".length()) : rest;
+        if (id.isEmpty() || id.indexOf('/') >= 0) {
+            Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+            return null;
+        }
+        HttpMethod[] methods = inputItems ? new HttpMethod[] {HttpMethod.GET} : new HttpMethod[] {HttpMethod.GET, HttpMethod.DELETE};
+        if (!Gateway.allow(ctx, req, ClientDialect.OPENAI_RESPONSES, requestId, keepAlive, methods)) return null;
+        boolean delete = req.method().equals(HttpMethod.DELETE);
+        QueryStringDecoder query = new QueryStringDecoder(req.uri());
+
+        Provider owner = soleProviderWithOwnStore();
+        // Until the store answers, the connection waits on this call (requests are answered in order).
+        Route route = new Route(owner, null);
+        ProxyCall call = new ProxyCall(ctx, gateway, requestId, keepAlive, Gateway.Endpoint.RESPONSES, route, null, false, false);
+        String uri = req.uri();
+        var answer = delete ? store.delete(id).thenApply(deleted -> deleted ? Optional.<StoredResponse>empty() : null)
+                : store.find(id).thenApply(found -> found.orElse(null) == null ? null : found);
+        answer.whenComplete((found, error) -> ctx.executor().execute(() -> {
+            if (call.isFinished()) return;
+            if (error != null) {
+                call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+            } else if (found != null) {
+                reply(call, delete, id, found, inputItems, query);
+            } else if (owner != null) {
+                HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, delete ? HttpMethod.DELETE : HttpMethod.GET,
+                        owner.path("/responses/" + rest, null) + queryOf(uri));
+                owner.applyHeaders(head.headers());
+                head.headers().set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON).set(Replies.X_REQUEST_ID, requestId);
+                call.start(gateway.upstream(), head, Unpooled.EMPTY_BUFFER);
+            } else {
+                call.refuse(404, "No response found with id '" + id + "'.", null, "not_found");
+            }
+        }));
+        return call;
+    }
+
+    private static void reply(ProxyCall call, boolean delete, String id, Optional<StoredResponse> found, boolean inputItems,
+                              QueryStringDecoder query) {
+        try {
+            if (delete) {
+                ObjectNode out = OpenAiChat.JSON.createObjectNode().put("id", id).put("object", "response.deleted").put("deleted", true);
+                call.replyJson(out.toString());
+            } else if (inputItems) {
+                call.replyJson(inputItemsPage(items(found.orElseThrow().inputItems()), query).toString());
+            } else {
+                call.replyJson(found.orElseThrow().response());
+            }
+        } catch (IllegalArgumentException e) {
+            call.refuse(400, e.getMessage(), null, null);
+        }
+    }
+
+    /** The input items as a list page: {@code order} (default desc), {@code limit} (1..100, default 20), {@code after}. */
+    static ObjectNode inputItemsPage(List<ObjectNode> items, QueryStringDecoder query) {
+        String order = param(query, "order", "desc");
+        if (!order.equals("asc") && !order.equals("desc")) throw new IllegalArgumentException("order must be asc or desc.");
+        int limit;
+        try {
+            limit = Integer.parseInt(param(query, "limit", "20"));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("limit must be a number.");
+        }
+        if (limit < 1 || limit > 100) throw new IllegalArgumentException("limit must be between 1 and 100.");
+        List<ObjectNode> ordered = new ArrayList<>(items);
+        if (order.equals("desc")) java.util.Collections.reverse(ordered);
+        String after = param(query, "after", null);
+        int from = 0;
+        if (after != null) {
+            for (int i = 0; i < ordered.size(); i++) {
+                if (after.equals(ordered.get(i).path("id").asText(null))) {
+                    from = i + 1;
+                    break;
+                }
+            }
+        }
+        List<ObjectNode> page = ordered.subList(Math.min(from, ordered.size()), Math.min(from + limit, ordered.size()));
+        ObjectNode out = OpenAiChat.JSON.createObjectNode().put("object", "list");
+        ArrayNode data = out.putArray("data");
+        page.forEach(data::add);
+        out.put("first_id", page.isEmpty() ? null : page.getFirst().path("id").asText(null));
+        out.put("last_id", page.isEmpty() ? null : page.getLast().path("id").asText(null));
+        out.put("has_more", from + limit < ordered.size());
+        return out;
+    }
+
+    private static String param(QueryStringDecoder q, String name, String fallback) {
+        List<String> v = q.parameters().get(name);
+        return v == null || v.isEmpty() ? fallback : v.getFirst();
+    }
+
+    private static String queryOf(String uri) {
+        int q = uri.indexOf('?');
+        return q < 0 ? "" : uri.substring(q);
+    }
+
+    /** The one configured provider that keeps its own responses (OpenAI), or null when there is none or several. */
+    private Provider soleProviderWithOwnStore() {
+        Provider only = null;
+        for (Provider p : catalog.providers()) {
+            if (p.type() != ProviderType.OPENAI) continue;
+            if (only != null) return null;
+            only = p;
+        }
+        return only;
+    }
+
+    /** Items as stored (a JSON array). */
+    static List<ObjectNode> items(String json) throws IllegalArgumentException {
+        try {
+            JsonNode n = OpenAiChat.JSON.readTree(json);
+            List<ObjectNode> out = new ArrayList<>(n.size());
+            for (JsonNode item : n) if (item instanceof ObjectNode o) out.add(o);
+            return out;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("a stored item list is not JSON: " + e.getMessage());
+        }
+    }
+
+    static String json(List<ObjectNode> items) {
+        ArrayNode a = OpenAiChat.JSON.createArrayNode();
+        items.forEach(a::add);
+        return a.toString();
+    }
+
+    /**
+     * Gives every input item an id, as the API does, so {@code input_items} pages can name them
+     * ({@code after}); items that have one keep it.
+     */
+    static List<ObjectNode> withIds(List<ObjectNode> items) {
+        for (ObjectNode item : items) {
+            if (item.hasNonNull("id")) continue;
+            String prefix = switch (item.path("type").asText("message")) {
+                case "function_call" -> "fc_";
+                case "function_call_output" -> "fco_";
+                case "reasoning" -> "rs_";
+                default -> "msg_";
+            };
+            item.put("id", RequestIds.withPrefix(prefix));
+        }
+        return items;
+    }
+}
