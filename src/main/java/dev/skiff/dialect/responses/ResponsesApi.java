@@ -31,9 +31,11 @@ public final class ResponsesApi {
 
     /**
      * Fields Skiff itself answers for (storage, conversation state, the response's own bookkeeping):
-     * neither for the provider nor reported as dropped.
+     * neither for the provider nor reported as dropped. {@code user} and {@code metadata} are not
+     * among them: they go on as extras, to the providers whose dialect has them (chat does), and are
+     * reported as dropped for the others.
      */
-    private static final Set<String> SKIFF_SIDE = Set.of("store", "previous_response_id", "metadata", "user",
+    private static final Set<String> SKIFF_SIDE = Set.of("store", "previous_response_id",
             "truncation", "include", "background", "stream_options");
 
     private ResponsesApi() {}

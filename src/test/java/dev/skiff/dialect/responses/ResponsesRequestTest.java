@@ -238,13 +238,13 @@ class ResponsesRequestTest {
     }
 
     @Test
-    @DisplayName("conformance 29: Skiff-side fields are neither extras nor dropped; unknown fields are extras")
+    @DisplayName("conformance 29: Skiff-side fields are neither extras nor dropped; user, metadata and unknown fields are extras")
     void case29_skiffSideFieldsAndExtras() throws Exception {
         Dropped dropped = new Dropped();
         ChatRequest r = parse("{'model':'m','input':'x','store':false,'previous_response_id':'resp_1','metadata':{'k':'v'},"
                 + "'user':'u','truncation':'auto','include':['reasoning.encrypted_content'],'background':false,"
                 + "'service_tier':'flex','prompt_cache_key':'pk','top_logprobs':2}", dropped);
-        assertThat(r.extras()).containsOnlyKeys("service_tier", "prompt_cache_key", "top_logprobs");
+        assertThat(r.extras()).containsOnlyKeys("metadata", "user", "service_tier", "prompt_cache_key", "top_logprobs");
         assertThat(dropped.isEmpty()).isTrue();
     }
 }
