@@ -64,8 +64,13 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
     private static Route route(HttpMethod method, String uri) {
         int query = uri.indexOf('?');
         String path = query >= 0 ? uri.substring(0, query) : uri;
-        if (path.startsWith("/v1/")) path = path.substring(3);
+        // Under /unlisted/v1 the same endpoints are served but there is no model listing, so a
+        // provider configured there serves only the models it declares (no name clashes in Skiff).
+        boolean unlisted = path.startsWith("/unlisted/v1/");
+        if (unlisted) path = path.substring("/unlisted/v1".length());
+        else if (path.startsWith("/v1/")) path = path.substring(3);
         boolean post = method.equals(HttpMethod.POST);
+        if (unlisted && path.equals("/models")) return Route.NOT_FOUND;
         return switch (path) {
             case "/chat/completions" -> post ? Route.CHAT : Route.NOT_FOUND;
             case "/messages" -> post ? Route.MESSAGES : Route.NOT_FOUND;
