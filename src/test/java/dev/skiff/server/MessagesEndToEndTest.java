@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +62,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 29, 31: Anthropic upstream gets the client's bytes and headers; unknown fields survive both ways")
     void anAnthropicUpstreamGetsTheClientsBytesAndTheClientGetsTheProvidersBytes() throws Exception {
         String answer = "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4\","
                 + "\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
@@ -83,6 +85,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 4, 21: an Anthropic stream is relayed unchanged (pings included), usage merged from start and delta")
     void anAnthropicStreamIsRelayedUnchangedAndItsUsageObserved() throws Exception {
         String stream = """
                 event: message_start
@@ -121,6 +124,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 5, 23, 25: parallel tool results become tool messages before the user text; cached tokens mapped")
     void anOpenAiUpstreamGetsChatWithParallelToolResultsInOrder() throws Exception {
         openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, """
                 {"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-4o-mini",
@@ -179,6 +183,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 1, 3, 20, 21: OpenAI chunks become Anthropic's event sequence, blocks never overlap, real usage at the end")
     void anOpenAiStreamBecomesAnthropicsEventSequence() throws Exception {
         openai.on("/v1/chat/completions", (req, reply) -> {
             reply.startStream();
@@ -255,6 +260,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 32, 35: errors in Anthropic's shape, upstream status and retry-after kept")
     void errorsComeInAnthropicsShape() throws Exception {
         HttpResponse<String> noKey = gw.post("/v1/messages", "{\"model\":\"gpt-4o-mini\",\"max_tokens\":5,\"messages\":[]}");
         assertThat(noKey.statusCode()).isEqualTo(401);
@@ -296,6 +302,7 @@ class MessagesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 37: count_tokens exact where the provider counts, a marked estimate elsewhere")
     void countTokensIsExactWhereTheProviderCountsAndAMarkedEstimateElsewhere() throws Exception {
         String body = "{\"model\":\"%s\",\"system\":\"Be brief.\",\"messages\":[{\"role\":\"user\",\"content\":\"How many tokens is this?\"}],"
                 + "\"tools\":[{\"name\":\"lookup\",\"description\":\"Looks things up\",\"input_schema\":{\"type\":\"object\"}}]}";
@@ -327,6 +334,7 @@ class MessagesEndToEndTest {
      * system blocks with cache_control, tools (the last with cache_control), thinking, metadata, a stream.
      */
     @Test
+    @DisplayName("conformance 8, 13, 14, 24: Claude Code's request shape to Gemini, streamed, and the next turn with the thought signature")
     void claudeCodeShapedRequestToGemini() throws Exception {
         gemini.on("/v1/models/gemini-2.5-flash:streamGenerateContent", (req, reply) -> {
             reply.startStream();

@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,6 +56,7 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 29: OpenAI gets the client's Responses bytes; unknown fields survive both ways; unknown ids go to OpenAI")
     void openAiGetsTheClientsBytesAndUnknownFieldsSurviveBothWays() throws Exception {
         String answer = "{\"id\":\"resp_openai_1\",\"object\":\"response\",\"status\":\"completed\",\"model\":\"gpt-4o-mini\","
                 + "\"output\":[{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"hi\",\"annotations\":[]}]}],"
@@ -85,6 +87,7 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 24, 28: instructions and max_output_tokens to Anthropic; stored, retrieved, continued, deleted")
     void anAnthropicAnswerComesBackAsAResponseAndIsStoredForTheNextTurn() throws Exception {
         anthropic.on("/v1/messages", (req, reply) -> reply.json(200, anthropicText("msg_a1", "Paris.", 15, 2)));
         HttpResponse<String> r = gw.post("/v1/responses", """
@@ -158,6 +161,7 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 5: a function call round trip through Anthropic with previous_response_id")
     void aFunctionCallRoundTripThroughAnthropic() throws Exception {
         anthropic.on("/v1/messages", (req, reply) -> reply.json(200, """
                 {"id":"msg_t","type":"message","role":"assistant","model":"claude-sonnet-4",
@@ -189,6 +193,7 @@ class ResponsesEndToEndTest {
     }
 
     @Test
+    @DisplayName("conformance 10, 15, 21: Anthropic stream to Responses events; reasoning stays out of the text and goes back signed")
     void anAnthropicStreamBecomesTheResponsesEventSequence() throws Exception {
         anthropic.on("/v1/messages", (req, reply) -> {
             reply.startStream();
