@@ -55,33 +55,14 @@ public final class OpenAiUsage {
             String name = p.currentName();
             JsonToken v = p.nextToken();
             switch (name) {
-                case "prompt_tokens", "input_tokens" -> prompt = number(p, v);
-                case "completion_tokens", "output_tokens" -> completion = number(p, v);
-                case "total_tokens" -> total = number(p, v);
-                case "prompt_tokens_details", "input_tokens_details" -> cached = detail(p, v, "cached_tokens", cached);
-                case "completion_tokens_details", "output_tokens_details" -> reasoning = detail(p, v, "reasoning_tokens", reasoning);
+                case "prompt_tokens", "input_tokens" -> prompt = UsageScan.number(p, v);
+                case "completion_tokens", "output_tokens" -> completion = UsageScan.number(p, v);
+                case "total_tokens" -> total = UsageScan.number(p, v);
+                case "prompt_tokens_details", "input_tokens_details" -> cached = UsageScan.detail(p, v, "cached_tokens", cached);
+                case "completion_tokens_details", "output_tokens_details" -> reasoning = UsageScan.detail(p, v, "reasoning_tokens", reasoning);
                 default -> p.skipChildren();
             }
         }
         return new Usage(prompt, completion, total, cached, reasoning);
-    }
-
-    private static long detail(JsonParser p, JsonToken v, String field, long current) throws IOException {
-        if (v != JsonToken.START_OBJECT) {
-            p.skipChildren();
-            return current;
-        }
-        long found = current;
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            JsonToken dv = p.nextToken();
-            if (name.equals(field)) found = number(p, dv);
-            else p.skipChildren();
-        }
-        return found;
-    }
-
-    private static long number(JsonParser p, JsonToken v) throws IOException {
-        return v == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
     }
 }

@@ -171,7 +171,8 @@ public final class UsageScan {
         return any;
     }
 
-    private static long detail(JsonParser p, JsonToken v, String field, long current) throws IOException {
+    /** The number {@code field} inside the object that starts at {@code v}, else {@code current}; skips the rest. */
+    static long detail(JsonParser p, JsonToken v, String field, long current) throws IOException {
         if (v != JsonToken.START_OBJECT) {
             p.skipChildren();
             return current;
@@ -186,7 +187,8 @@ public final class UsageScan {
         return found;
     }
 
-    private static long number(JsonParser p, JsonToken v) throws IOException {
+    /** An integer count, or -1 (not reported) for anything else, which is skipped. */
+    static long number(JsonParser p, JsonToken v) throws IOException {
         if (v == JsonToken.VALUE_NUMBER_INT) return p.getLongValue();
         p.skipChildren();
         return -1;

@@ -7,7 +7,12 @@ import dev.skiff.dialect.ir.Dropped;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
 import java.util.Map;
 
 /**
@@ -55,6 +60,22 @@ public interface ChatAdapter {
 
     /** Writes the provider's request for a chat already read into the internal representation. */
     Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException;
+
+    /**
+     * A JSON POST to the call's provider at {@code endpoint} (relative to its base URL): the provider's
+     * credentials, the body's length, an {@code Accept} for a stream or a complete answer, and the
+     * request id.
+     */
+    static HttpRequest post(Call call, String endpoint, int contentLength, boolean stream) {
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path(endpoint, call.upstreamModel()));
+        HttpHeaders h = head.headers();
+        call.provider().applyHeaders(h);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, contentLength)
+                .set(HttpHeaderNames.ACCEPT, stream ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
+                .set("x-request-id", call.requestId());
+        return head;
+    }
 
     /** Response header naming the request fields a translation could not carry. */
     String DROPPED_HEADER = "x-skiff-dropped-fields";

@@ -1,6 +1,5 @@
 package dev.skiff.provider.anthropic;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.Egress;
@@ -10,17 +9,10 @@ import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.TranslatedResponses;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.io.IOException;
-import java.util.Map;
 
 /**
  * OpenAI chat in front of Anthropic's Messages API: the client's request is read into the internal
@@ -36,13 +28,8 @@ public final class AnthropicChatAdapter implements ChatAdapter {
     @Override
     public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
         Prepared p = prepare(request, alloc);
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path("/messages", call.upstreamModel()));
+        HttpRequest head = ChatAdapter.post(call, "/messages", p.body().readableBytes(), call.stream());
         HttpHeaders h = head.headers();
-        call.provider().applyHeaders(h);
-        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
-                .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
-                .set("x-request-id", call.requestId());
         String beta = call.clientHeaders().get(ANTHROPIC_BETA); // the client's opt-ins travel with its request
         if (beta != null) h.set(ANTHROPIC_BETA, beta);
         return new Upstream(head, p.body(), responses(call.egress()),

@@ -1,13 +1,9 @@
 package dev.skiff.provider.gemini;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.Egress;
-import dev.skiff.dialect.OpenAiErrors;
-import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
-import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
@@ -15,21 +11,10 @@ import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufInputStream;
-import io.netty.buffer.ByteBufOutputStream;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 /**
  * OpenAI chat in front of Google's Gemini API (the native one, not its OpenAI-compatible endpoint):
@@ -52,14 +37,7 @@ public final class GeminiChatAdapter implements ChatAdapter {
     @Override
     public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) throws BadRequestException {
         Prepared p = prepare(request, alloc);
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                call.provider().path(endpoint(call.upstreamModel(), call.stream()), call.upstreamModel()));
-        HttpHeaders h = head.headers();
-        call.provider().applyHeaders(h);
-        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
-                .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
-                .set("x-request-id", call.requestId());
+        HttpRequest head = ChatAdapter.post(call, endpoint(call.upstreamModel(), call.stream()), p.body().readableBytes(), call.stream());
         return new Upstream(head, p.body(), responses(call.egress()),
                 call.stream() ? new GeminiStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
@@ -78,13 +56,7 @@ public final class GeminiChatAdapter implements ChatAdapter {
         body.set("generateContentRequest", inner);
         ByteBuf bytes = OpenAiChat.write(body, alloc);
         String endpoint = endpoint(call.upstreamModel(), false).replace(":generateContent", ":countTokens");
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, call.provider().path(endpoint, call.upstreamModel()));
-        HttpHeaders h = head.headers();
-        call.provider().applyHeaders(h);
-        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.readableBytes())
-                .set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON)
-                .set("x-request-id", call.requestId());
+        HttpRequest head = ChatAdapter.post(call, endpoint, bytes.readableBytes(), false);
         ResponseTranslator counts = TranslatedResponses.counted(call.egress().dialect(), tree -> {
             if (!tree.has("totalTokens")) throw new java.io.IOException("no totalTokens in the answer");
             return tree.get("totalTokens").asLong();

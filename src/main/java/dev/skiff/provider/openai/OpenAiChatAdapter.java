@@ -18,13 +18,7 @@ import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpVersion;
 
 /**
  * OpenAI chat completions as the target of a translation: clients of another dialect (Anthropic
@@ -42,14 +36,7 @@ public final class OpenAiChatAdapter implements ChatAdapter {
     public Upstream prepare(Call call, ChatRequest request, ByteBufAllocator alloc) {
         Prepared p = prepare(request, call.stream(), target(call.provider().type(), call.egress().dialect()), alloc);
         // Azure names the deployment in the path and takes its key as api-key: Provider does both.
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                call.provider().path("/chat/completions", call.upstreamModel()));
-        HttpHeaders h = head.headers();
-        call.provider().applyHeaders(h);
-        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, p.body().readableBytes())
-                .set(HttpHeaderNames.ACCEPT, call.stream() ? HttpHeaderValues.TEXT_EVENT_STREAM : HttpHeaderValues.APPLICATION_JSON)
-                .set("x-request-id", call.requestId());
+        HttpRequest head = ChatAdapter.post(call, "/chat/completions", p.body().readableBytes(), call.stream());
         return new Upstream(head, p.body(), responses(call.egress()),
                 call.stream() ? new OpenAiChatStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
     }
