@@ -129,6 +129,9 @@ public final class ResponseStore implements AutoCloseable {
             // WAL: readers in other processes (backups, the dashboard) never block this writer.
             if (!target.equals(":memory:")) s.execute("PRAGMA journal_mode=WAL");
             s.execute("PRAGMA synchronous=NORMAL");
+            // Writes are appends and reads are by key: a small page cache serves both, and the
+            // default (2 MB) would sit in the gateway's resident memory for nothing.
+            s.execute("PRAGMA cache_size=-512");
             s.execute("CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
                     + "provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, history TEXT NOT NULL)");
         }
