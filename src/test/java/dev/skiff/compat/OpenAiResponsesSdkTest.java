@@ -248,7 +248,7 @@ class OpenAiResponsesSdkTest {
         assertThat(done.output()).hasSize(2);
         assertThat(done.output().get(0).isReasoning()).isTrue();
         ResponseReasoningItem rs = done.output().get(0).asReasoning();
-        assertThat(rs.encryptedContent()).as("the signature travels as encrypted_content").hasValue(SIGNATURE);
+        assertThat(rs.encryptedContent()).as("the signature travels as encrypted_content").hasValue("skiff-signature:" + SIGNATURE);
         assertThat(rs.summary()).hasSize(1);
         assertThat(rs.summary().getFirst().text()).isEqualTo("x + 5 = 12, so x = 7.");
         assertThat(done.output().get(1).isMessage()).isTrue();

@@ -11,17 +11,21 @@ import dev.skiff.dialect.openai.OpenAiChat;
  * must survive in fields a Responses client returns untouched with the item:
  * <ul>
  *   <li>{@link Part.Thinking}: a reasoning item whose one {@code summary_text} part is the whole
- *       thinking text (empty thinking: no part) and whose {@code encrypted_content} is the signature,
- *       as it came (absent signature: null).</li>
+ *       thinking text (empty thinking: no part) and whose {@code encrypted_content} is
+ *       {@value #SIGNATURE_PREFIX} + the signature, as it came (absent signature: null).</li>
  *   <li>{@link Part.RedactedThinking}: a reasoning item with no summary and {@code encrypted_content}
- *       = {@value #REDACTED_PREFIX} + the data. The prefix cannot begin OpenAI's own encrypted content
- *       (base64), so the two never mix.</li>
+ *       = {@value #REDACTED_PREFIX} + the data.</li>
  * </ul>
- * Reading accepts OpenAI's own items as well: {@code content} reasoning text is preferred to the
- * summary when both are present, since it is the full text.
+ * The prefixes cannot begin OpenAI's own encrypted content (base64 has no ':'), so the kinds never
+ * mix: a client that switches a conversation from an OpenAI model to Claude sends OpenAI's
+ * reasoning back, and that must not reach Anthropic as if it were a thinking signature (Anthropic
+ * would refuse the whole request). Such reasoning is read as unsigned thinking, which targets that
+ * need a signature leave out visibly. Reading accepts OpenAI's own items as well: {@code content}
+ * reasoning text is preferred to the summary when both are present, since it is the full text.
  */
 final class ReasoningItems {
     static final String REDACTED_PREFIX = "skiff-redacted:";
+    static final String SIGNATURE_PREFIX = "skiff-signature:";
 
     private ReasoningItems() {}
 
@@ -38,7 +42,7 @@ final class ReasoningItems {
         switch (reasoning) {
             case Part.Thinking t -> {
                 if (t.text() != null && !t.text().isEmpty()) summary.add(summaryText(t.text()));
-                item.put("encrypted_content", t.signature());
+                item.put("encrypted_content", t.signature() == null ? null : SIGNATURE_PREFIX + t.signature());
             }
             case Part.RedactedThinking r -> item.put("encrypted_content", encryptedContent(r));
             default -> throw new IllegalArgumentException("not reasoning: " + reasoning.getClass().getSimpleName());
@@ -60,7 +64,8 @@ final class ReasoningItems {
         String text = joined(item.get("content"), "reasoning_text");
         if (text == null) text = joined(item.get("summary"), "summary_text");
         if (text == null && encrypted == null) return null;
-        return new Part.Thinking(text == null ? "" : text, encrypted);
+        String signature = encrypted != null && encrypted.startsWith(SIGNATURE_PREFIX) ? encrypted.substring(SIGNATURE_PREFIX.length()) : null;
+        return new Part.Thinking(text == null ? "" : text, signature);
     }
 
     /** The texts of the array's parts of one type, joined by blank lines; null when there are none. */

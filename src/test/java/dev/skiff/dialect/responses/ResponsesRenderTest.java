@@ -160,12 +160,12 @@ class ResponsesRenderTest {
         assertThat(out).hasSize(3);
         assertThat(out.get(0).get("id").asText()).startsWith("rs_");
         assertThat(out.get(0)).isEqualTo(json("{'id':'" + out.get(0).get("id").asText() + "','type':'reasoning',"
-                + "'summary':[{'type':'summary_text','text':'The user wants JSON.'}],'encrypted_content':'EqQBCkYIBxgCKkA='}"));
+                + "'summary':[{'type':'summary_text','text':'The user wants JSON.'}],'encrypted_content':'skiff-signature:EqQBCkYIBxgCKkA='}"));
         assertThat(out.get(1).get("summary")).isEmpty();
         assertThat(out.get(1).get("encrypted_content").asText()).isEqualTo("skiff-redacted:EmwKAhgBEgy3va3pzix/LafPsn4a");
         Response sdk = viaSdk(r);
         assertThat(outputText(sdk)).isEqualTo("{\"a\":1}");
-        assertThat(sdk.output().get(0).asReasoning().encryptedContent()).contains("EqQBCkYIBxgCKkA=");
+        assertThat(sdk.output().get(0).asReasoning().encryptedContent()).contains("skiff-signature:EqQBCkYIBxgCKkA=");
     }
 
     @Test

@@ -129,14 +129,23 @@ class ResponsesRequestTest {
     }
 
     @Test
+    @DisplayName("conformance 10: another provider's encrypted reasoning is never taken for a thinking signature")
+    void case10_foreignEncryptedReasoningIsUnsigned() throws Exception {
+        ChatRequest r = parse("{'input':[{'role':'user','content':'q'},"
+                + "{'type':'reasoning','id':'rs_o','summary':[{'type':'summary_text','text':'OpenAI thought.'}],'encrypted_content':'gAAAAABo=='},"
+                + "{'type':'message','role':'assistant','content':[{'type':'output_text','text':'a','annotations':[]}]}]}");
+        assertThat(r.messages().get(1).parts().getFirst()).isEqualTo(new Part.Thinking("OpenAI thought.", null));
+    }
+
+    @Test
     @DisplayName("conformance 10: reasoning items carry signature and redacted data, and stay in the assistant turn they precede")
     void case10_reasoningItemsStayWithTheirTurn() throws Exception {
         ChatRequest r = parse("{'input':[{'role':'user','content':'q'},"
-                + "{'type':'reasoning','id':'rs_1','summary':[{'type':'summary_text','text':'Let me think.'}],'encrypted_content':'sig+/=='},"
+                + "{'type':'reasoning','id':'rs_1','summary':[{'type':'summary_text','text':'Let me think.'}],'encrypted_content':'skiff-signature:sig+/=='},"
                 + "{'type':'reasoning','id':'rs_2','summary':[],'encrypted_content':'skiff-redacted:EncRyPtEd=='},"
                 + "{'type':'function_call','call_id':'c1','name':'f','arguments':'{}'},"
                 + "{'type':'function_call_output','call_id':'c1','output':'ok'},"
-                + "{'type':'reasoning','id':'rs_3','summary':[{'type':'summary_text','text':'Now answer.'}],'encrypted_content':'sig2'},"
+                + "{'type':'reasoning','id':'rs_3','summary':[{'type':'summary_text','text':'Now answer.'}],'encrypted_content':'skiff-signature:sig2'},"
                 + "{'type':'message','role':'assistant','content':[{'type':'output_text','text':'done','annotations':[]}]}]}");
         assertThat(r.messages()).containsExactly(
                 new Message(Role.USER, List.of(new Part.Text("q"))),

@@ -187,7 +187,7 @@ class ResponsesStreamWriterTest {
         assertThat(events.get(6).data().get("text").asText()).isEqualTo("Let me think.");
         JsonNode reasoning = events.get(8).data().get("item");
         assertThat(reasoning.get("summary")).isEqualTo(ResponsesRequestTest.json("[{'type':'summary_text','text':'Let me think.'}]"));
-        assertThat(reasoning.get("encrypted_content").asText()).isEqualTo("EqQBCkYIBxgC==");
+        assertThat(reasoning.get("encrypted_content").asText()).isEqualTo("skiff-signature:EqQBCkYIBxgC==");
         assertThat(events.get(10).data().get("item").get("encrypted_content").asText()).isEqualTo("skiff-redacted:EmwKAhgB");
 
         Response sdk = accumulated(events);
