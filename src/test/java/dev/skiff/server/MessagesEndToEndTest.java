@@ -394,4 +394,54 @@ class MessagesEndToEndTest {
         JsonNode g2 = JSON.readTree(gemini.take("/v1/models/gemini-2.5-flash:generateContent").body());
         assertThat(g2.toString()).contains("\"thoughtSignature\":\"c2ln\"").contains("functionResponse");
     }
+
+    /** The same Claude Code request shape with an OpenAI model behind it, streamed. */
+    @Test
+    @DisplayName("conformance 3, 14, 24, 30: Claude Code's request shape to an OpenAI model, streamed")
+    void claudeCodeShapedRequestToOpenAi() throws Exception {
+        openai.on("/v1/chat/completions", (req, reply) -> {
+            reply.startStream();
+            String head = "data: {\"id\":\"chatcmpl-cc\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",";
+            reply.chunk(head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"I'll list them.\"},\"finish_reason\":null}]}\n\n");
+            reply.chunk(head + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_ls\",\"type\":\"function\","
+                    + "\"function\":{\"name\":\"Bash\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\"}\"}}]},\"finish_reason\":null}]}\n\n");
+            reply.chunk(head + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+            reply.chunk(head + "\"choices\":[],\"usage\":{\"prompt_tokens\":1200,\"completion_tokens\":20,\"total_tokens\":1220,"
+                    + "\"prompt_tokens_details\":{\"cached_tokens\":1024}}}\n\n");
+            reply.chunk("data: [DONE]\n\n");
+        });
+        String request = """
+                {"model":"gpt-4o-mini","max_tokens":32000,"stream":true,
+                 "system":[{"type":"text","text":"You are Claude Code, Anthropic's official CLI for Claude."},
+                           {"type":"text","text":"Project instructions...","cache_control":{"type":"ephemeral"}}],
+                 "messages":[{"role":"user","content":[{"type":"text","text":"list files","cache_control":{"type":"ephemeral"}}]}],
+                 "tools":[{"name":"Bash","description":"Runs a command","input_schema":{"type":"object","properties":{"command":{"type":"string"}},"required":["command"]},"cache_control":{"type":"ephemeral"}}],
+                 "thinking":{"type":"enabled","budget_tokens":10000},
+                 "metadata":{"user_id":"user_abc_account__session_123"}}""";
+        HttpResponse<String> r = messages(request, "anthropic-beta", "claude-code-20250219", "X-Request-ID", "cc-openai");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+
+        JsonNode chat = JSON.readTree(openai.take("/v1/chat/completions").body());
+        assertThat(chat.at("/messages/0/role").asText()).isEqualTo("system");
+        assertThat(chat.at("/messages/0").toString()).contains("You are Claude Code");
+        assertThat(chat.at("/messages/1/role").asText()).isEqualTo("system"); // each system block, in order
+        assertThat(chat.at("/messages/1").toString()).contains("Project instructions...");
+        assertThat(chat.at("/tools/0/function/name").asText()).isEqualTo("Bash");
+        assertThat(chat.get("reasoning_effort").asText()).isEqualTo("high"); // a 10,000-token budget maps to high (conformance 14)
+        assertThat(chat.get("max_completion_tokens").asInt()).isEqualTo(32000);
+        assertThat(chat.get("user").asText()).isEqualTo("user_abc_account__session_123");
+        assertThat(chat.at("/stream_options/include_usage").asBoolean()).isTrue();
+        // OpenAI has no cache_control: it is named as dropped, never silently lost
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains("cache_control");
+
+        List<Sse.Event> events = Sse.parse(r.body());
+        List<String> blocks = events.stream().filter(e -> e.name().equals("content_block_start"))
+                .map(e -> e.data().at("/content_block/type").asText()).toList();
+        assertThat(blocks).containsExactly("text", "tool_use");
+        JsonNode delta = events.get(events.size() - 2).data();
+        assertThat(delta.at("/delta/stop_reason").asText()).isEqualTo("tool_use");
+        assertThat(delta.at("/usage/input_tokens").asInt()).isEqualTo(176);
+        assertThat(delta.at("/usage/cache_read_input_tokens").asInt()).isEqualTo(1024);
+        assertThat(delta.at("/usage/output_tokens").asInt()).isEqualTo(20);
+    }
 }
