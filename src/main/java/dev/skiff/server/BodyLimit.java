@@ -14,8 +14,9 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 /**
  * Gathers a request body up to the configured limit; a larger one is refused with 413 in OpenAI's
  * error envelope, and the connection is closed since the rest of the body is still on the wire.
- * Passthrough requests ({@code /p/...}) are let through in pieces, unlimited: their bodies stream to
- * the provider as they arrive.
+ * Passthrough requests ({@code /p/...}) are let through in pieces: their bodies stream to the
+ * provider as they arrive, unlimited (except where passthrough itself must gather one to sign it,
+ * and applies the same limit: see {@link Passthrough}).
  */
 final class BodyLimit extends HttpObjectAggregator {
     private final long limit;

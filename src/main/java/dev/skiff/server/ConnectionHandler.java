@@ -20,13 +20,15 @@ import java.util.ArrayDeque;
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Gateway gateway;
+    private final long maxBodyBytes; // for the passthrough bodies that are gathered (SigV4 Bedrock)
     private ProxyCall inFlight;
     private PassthroughCall passing; // a passthrough call whose response is not finished
     private PassthroughCall receiving; // the passthrough call whose request body is still arriving
     private ArrayDeque<HttpObject> waiting; // whole requests, and passthrough heads with the pieces read so far
 
-    ConnectionHandler(Gateway gateway) {
+    ConnectionHandler(Gateway gateway, long maxBodyBytes) {
         this.gateway = gateway;
+        this.maxBodyBytes = maxBodyBytes;
     }
 
     @Override
@@ -65,7 +67,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             });
             return;
         }
-        PassthroughCall call = gateway.passthrough().start(ctx, req);
+        PassthroughCall call = gateway.passthrough().start(ctx, req, maxBodyBytes);
         receiving = call;
         passing = call;
         call.onFinished(() -> {

@@ -1,6 +1,5 @@
 package dev.skiff.server;
 
-import dev.skiff.config.ProviderType;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
@@ -26,8 +25,11 @@ import java.util.Map;
  * path is relative to the provider's configured base URL ({@code /p/openai/chat/completions} with the
  * default {@code https://api.openai.com/v1} reaches {@code /v1/chat/completions}); the query is kept.
  *
- * <p>Bedrock is reached only with a Bedrock API key: SigV4 signs a hash of the whole body, which a
- * streamed request does not have before it is sent, and holding bodies is what passthrough avoids.
+ * <p>One exception: Bedrock with AWS keys. SigV4 signs a hash of the whole body, which a streamed
+ * request does not have before it is sent, so for such a provider only the body is gathered (off
+ * heap, up to the server's body-size limit, 413 beyond) and the request is signed and sent once it
+ * is whole; the response still streams back as it arrives. With a Bedrock API key nothing is signed
+ * and the body streams like any other.
  */
 final class Passthrough {
     private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
@@ -48,7 +50,7 @@ final class Passthrough {
      * Starts one passthrough request; its body pieces follow through {@link PassthroughCall#onClientContent}.
      * Always returns the call, already finished when the request was refused.
      */
-    PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req) {
+    PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req, long maxBodyBytes) {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
         PassthroughCall call = new PassthroughCall(ctx, usageLog, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method());
@@ -79,13 +81,28 @@ final class Passthrough {
             call.refuse(400, "The path may not leave the provider's base URL with '..' segments.", "invalid_path");
             return call;
         }
-        if (provider.type() == ProviderType.BEDROCK && provider.apiKey() == null) {
-            call.refuse(400, "Passthrough to '" + provider.name() + "' needs a Bedrock API key (BEDROCK_API_KEY): SigV4 signs the"
-                    + " whole body, which a streamed passthrough does not hold.", "unsupported_provider");
-            return call;
+        String requestTarget = provider.basePath() + target.rest();
+        PassthroughSigning signing = null;
+        if (PassthroughSigning.needed(provider)) {
+            try {
+                signing = PassthroughSigning.of(provider, requestTarget);
+            } catch (PassthroughSigning.BadQuery e) {
+                call.refuse(400, "The query string cannot be read to be signed: " + e.getMessage(), "invalid_query");
+                return call;
+            } catch (IllegalArgumentException e) {
+                call.refuse(500, "Provider '" + provider.name() + "' has no usable AWS credentials: " + e.getMessage(),
+                        "provider_misconfigured");
+                return call;
+            }
+            // Refused before it is sent when it says so up front (and before 100 Continue invites it).
+            if (HttpUtil.getContentLength(req, -1L) > maxBodyBytes) {
+                call.refuseTooLarge(maxBodyBytes);
+                return call;
+            }
+            requestTarget = signing.requestTarget();
         }
 
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), provider.basePath() + target.rest());
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, req.method(), requestTarget);
         HttpHeaders h = head.headers();
         h.set(req.headers());
         boolean chunked = HttpUtil.isTransferEncodingChunked(req);
@@ -94,7 +111,11 @@ final class Passthrough {
         provider.applyHeaders(h);
         // A client that speaks Anthropic's API picks its version; Skiff's default is for its own translation.
         if (clientAnthropicVersion != null) h.set(ANTHROPIC_VERSION, clientAnthropicVersion);
-        if (chunked) {
+        if (signing != null) {
+            // Framed once the body is whole (Content-Length); the client's own signature, if any, goes.
+            PassthroughSigning.stripClientSignature(h);
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        } else if (chunked) {
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
             h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
@@ -105,7 +126,9 @@ final class Passthrough {
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE), ctx.voidPromise());
         }
         String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        call.start(upstream, provider, head, hasBody && type != null && type.contains("json"));
+        boolean jsonBody = hasBody && type != null && type.contains("json");
+        if (signing != null) call.gather(upstream, provider, head, jsonBody, signing, maxBodyBytes);
+        else call.start(upstream, provider, head, jsonBody);
         return call;
     }
 }

@@ -34,6 +34,10 @@ import java.util.ArrayDeque;
  * go to the client as they arrive with a flush each (reading from the provider pauses while the
  * client's socket is full). Nothing is rewritten; usage is read on the side from JSON and SSE
  * responses, and one usage record is written when the call ends, however it ends.
+ *
+ * <p>A call to Bedrock with AWS keys {@linkplain #gather gathers} the request body instead (SigV4
+ * signs its hash): pieces are kept off heap, up to the body-size limit, and the request is signed
+ * and sent once the last one arrived. The response is relayed as for any other call.
  */
 final class PassthroughCall implements ExchangeListener {
     /** A JSON response larger than this is relayed without reading its usage (it is kept until the end to be read). */
@@ -51,6 +55,13 @@ final class PassthroughCall implements ExchangeListener {
     private Exchange exchange;
     private StreamingModelScan modelScan;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(4); // body pieces the upstream cannot take yet
+
+    // SigV4 (Bedrock with AWS keys): the body is gathered, then the request signed and sent
+    private UpstreamClient client;
+    private HttpRequest gatheredHead;
+    private PassthroughSigning signing;
+    private CompositeByteBuf gathered;
+    private long maxGathered;
 
     private boolean responseStarted;
     private int status;
@@ -78,6 +89,29 @@ final class PassthroughCall implements ExchangeListener {
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
         // A pooled connection is ready at once, before the exchange was known here.
         if (!finished && exchange.isWritable()) onSendable(true);
+    }
+
+    /**
+     * Like {@link #start}, but the head is sent only once the whole body has arrived (at most {@code
+     * maxBodyBytes}, 413 beyond) and {@code signing} has signed it.
+     */
+    void gather(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody, PassthroughSigning signing,
+                long maxBodyBytes) {
+        this.client = client;
+        this.provider = provider;
+        this.gatheredHead = head;
+        this.signing = signing;
+        this.maxGathered = maxBodyBytes;
+        if (jsonBody) modelScan = new StreamingModelScan();
+        // As HttpObjectAggregator gathers /v1 bodies: the pieces themselves (pooled, direct), consolidated past 1024 of them.
+        gathered = ctx.alloc().compositeDirectBuffer(1024);
+    }
+
+    /** Answers 413 as the body-size limit does for /v1 (and closes, the rest of the body being on the wire). */
+    void refuseTooLarge(long limit) {
+        Replies.send(ctx, Replies.openAiError(ctx, 413, "The request body is larger than the limit of " + limit + " bytes.",
+                "invalid_request_error", null, "request_too_large", requestId), keepAlive && !bodyPending);
+        finish(413, Usage.NONE, "request body over " + limit + " bytes");
     }
 
     /** Answers with an error before anything went upstream. */
@@ -114,12 +148,45 @@ final class PassthroughCall implements ExchangeListener {
             modelScan.feed(piece.content());
             if (last) modelScan.close();
         }
+        if (gathered != null) {
+            gatherPiece(piece, last);
+            return;
+        }
         if (pending.isEmpty() && exchange.isWritable()) {
             exchange.writeBody(piece);
         } else {
             pending.add(piece);
         }
         if (bodyPending && !pending.isEmpty()) pauseClient(true);
+    }
+
+    private void gatherPiece(HttpContent piece, boolean last) {
+        ByteBuf bytes = piece.content();
+        if ((long) gathered.readableBytes() + bytes.readableBytes() > maxGathered) {
+            piece.release();
+            refuseTooLarge(maxGathered); // releases what was gathered
+            return;
+        }
+        if (bytes.isReadable()) gathered.addComponent(true, bytes.retain());
+        piece.release();
+        if (!last) return;
+        ByteBuf body = gathered;
+        gathered = null;
+        HttpHeaders h = gatheredHead.headers();
+        if (body.isReadable() || !HttpMethod.GET.equals(method) && !HttpMethod.HEAD.equals(method)) {
+            h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        }
+        // The body is hashed here, on the event loop: it is at most the body-size limit, and at the
+        // default 10 MB that is some tens of milliseconds of SHA-256 at worst, acceptable rather than
+        // worth a hand-off to another thread (a much larger configured limit would stall the loop longer).
+        try {
+            signing.sign(method, h, body);
+        } catch (RuntimeException e) {
+            body.release();
+            refuse(500, "The request to '" + provider.name() + "' could not be signed: " + e.getMessage(), "signing_failed");
+            return;
+        }
+        exchange = client.sendRelayed(provider, ctx.channel().eventLoop(), gatheredHead, body, this);
     }
 
     @Override
@@ -248,6 +315,10 @@ final class PassthroughCall implements ExchangeListener {
         finished = true;
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
+        if (gathered != null) {
+            gathered.release();
+            gathered = null;
+        }
         if (splitter != null) splitter.release();
         if (jsonCopy != null) {
             jsonCopy.release();

@@ -32,7 +32,7 @@ public final class SkiffServer implements AutoCloseable {
                         ch.pipeline().addLast(
                                 new HttpServerCodec(8192, 32768, 65536),
                                 new BodyLimit(maxBodyBytes),
-                                new ConnectionHandler(gateway));
+                                new ConnectionHandler(gateway, maxBodyBytes));
                     }
                 });
         Channel ch = b.bind(host, port).sync().channel();

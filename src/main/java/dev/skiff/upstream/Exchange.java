@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A streamed request body (passthrough) is not held: its pieces are written as the caller hands
  * them over ({@link #writeBody}), so the one retry is made only while none of its bytes were sent.
- * The response to a streamed request is not decoded (see {@link ContentDecoding}).
+ * The response to a streamed request is not decoded (see {@link ContentDecoding}), nor is that of a
+ * relayed one (a whole body, passthrough to a provider that signs the body's hash).
  */
 public final class Exchange implements Runnable, UpstreamCall {
     private enum Phase { CONNECTING, WAITING, BODY, DONE }
@@ -42,6 +43,7 @@ public final class Exchange implements Runnable, UpstreamCall {
 
     private ByteBuf body; // kept until a response arrives, for the one retry
     private final boolean streamed; // the body comes in pieces through writeBody
+    private final boolean passEncoded; // the response goes to the client as the provider sent it
     private long streamedBytes;
     private boolean bodyEnded;
     private final ChannelFutureListener breakOnFailure = f -> {
@@ -59,12 +61,18 @@ public final class Exchange implements Runnable, UpstreamCall {
     private long timerDeadline = Long.MAX_VALUE;
 
     Exchange(UpstreamClient client, Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener) {
+        this(client, provider, loop, head, body, listener, body == null);
+    }
+
+    Exchange(UpstreamClient client, Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener,
+             boolean passEncoded) {
         this.client = client;
         this.provider = provider;
         this.loop = loop;
         this.head = head;
         this.body = body;
         this.streamed = body == null;
+        this.passEncoded = passEncoded || streamed;
         this.listener = listener;
         this.timeouts = client.timeouts();
         this.startNanos = System.nanoTime();
@@ -123,7 +131,7 @@ public final class Exchange implements Runnable, UpstreamCall {
         phase = Phase.WAITING;
         writtenNanos = System.nanoTime();
         checkBy(writtenNanos + timeouts.firstByte().toNanos());
-        ch.pipeline().get(ContentDecoding.class).passEncoded(streamed);
+        ch.pipeline().get(ContentDecoding.class).passEncoded(passEncoded);
         if (streamed) {
             ch.writeAndFlush(head).addListener(breakOnFailure);
             if (bodyEnded) ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(breakOnFailure); // a retry of an empty body

@@ -94,6 +94,17 @@ public final class UpstreamClient {
         return exchange;
     }
 
+    /**
+     * Sends {@code head} and the whole {@code body} as {@link #send} does (the body is kept for the one
+     * retry on a stale pooled connection), but relays the response undecoded as {@link #sendStreamed}
+     * does: for a passthrough request whose body had to be gathered (SigV4 signs its hash).
+     */
+    public Exchange sendRelayed(Provider provider, EventLoop loop, HttpRequest head, ByteBuf body, ExchangeListener listener) {
+        Exchange exchange = new Exchange(this, provider, loop, head, body, listener, true);
+        exchange.start();
+        return exchange;
+    }
+
     ConnectionPool pool(Provider p) {
         return pools.get(p);
     }

@@ -29,6 +29,8 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -399,6 +401,286 @@ class PassthroughEndToEndTest {
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(COMPLETION);
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
         }
+    }
+
+    // ---- Bedrock with AWS keys: the body is gathered and the request signed ----
+
+    static final String BEDROCK_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+    /** The model id as a client puts it in the path: ':' percent-encoded. */
+    static final String BEDROCK_MODEL_WIRE = "anthropic.claude-3-5-sonnet-20240620-v1%3A0";
+    static final String AWS_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    static final String AWS_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLETOKEN//////////wEaCXVzLWVhc3QtMSJHMEUCIQ==";
+    static final String AWS_REGION = "eu-west-3";
+    static final String CONVERSE_ANSWER = "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"Hi\"}]}},"
+            + "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":3,\"outputTokens\":1,\"totalTokens\":4}}";
+
+    /** Restarts the gateway with one Bedrock provider on the mock, signing with static AWS keys and a session token. */
+    void startBedrock(String... extraEnv) throws Exception {
+        gw.close();
+        String base = mock.baseUrl().substring(0, mock.baseUrl().length() - "/v1".length());
+        List<String> env = new ArrayList<>(List.of("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY", AWS_SECRET,
+                "AWS_SESSION_TOKEN", AWS_TOKEN, "AWS_REGION", AWS_REGION, "BEDROCK_BASE_URL", base, "BEDROCK_MODELS", BEDROCK_MODEL,
+                "SKIFF_MASTER_KEY", MASTER));
+        env.addAll(List.of(extraEnv));
+        gw = TestGateway.start(env.toArray(String[]::new)).awaitListings();
+    }
+
+    @Test
+    void bedrockWithAwsKeysIsSignedOverExactlyWhatTheProviderReceives() throws Exception {
+        startBedrock();
+        mock.on("/model/" + BEDROCK_MODEL + "/converse", (req, reply) -> reply.json(200, CONVERSE_ANSWER));
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}],\"inferenceConfig\":{\"maxTokens\":5}}";
+        HttpResponse<byte[]> r = send("POST", "/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse", body,
+                "Authorization", "Bearer " + MASTER, "x-api-key", MASTER, "Content-Type", "application/json",
+                "X-Request-ID", "pt-br-1", "X-Amz-Date", "19990101T000000Z", "X-Amzn-Bedrock-Trace", "ENABLED", "x-other", "o");
+        assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+        assertThat(text(r)).isEqualTo(CONVERSE_ANSWER);
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("bedrock");
+
+        MockUpstream.Received up = mock.take("/model/" + BEDROCK_MODEL + "/converse");
+        assertThat(up.rawPath()).isEqualTo("/model/" + BEDROCK_MODEL_WIRE + "/converse"); // the client's bytes
+        assertThat(up.body()).isEqualTo(body);
+        assertThat(up.header("Content-Length")).isEqualTo(String.valueOf(body.length()));
+        assertThat(up.header("Transfer-Encoding")).isNull();
+        assertThat(up.header("x-api-key")).isNull(); // the gateway's key stays here
+        assertThat(up.header("Authorization")).startsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/").doesNotContain(MASTER);
+        assertThat(up.header("X-Amz-Date")).isNotEqualTo("19990101T000000Z"); // the signer's, not the client's
+        assertThat(up.header("X-Amz-Security-Token")).isEqualTo(AWS_TOKEN);
+        assertThat(up.header("x-other")).isEqualTo("o");
+        assertThat(signedHeaders(up)).contains("content-type", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token",
+                "x-amzn-bedrock-trace", "x-request-id").doesNotContain("content-length", "x-other");
+        assertSignedAsReceived(up, "POST");
+        JsonNode line = json(gw.usageLine("pt-br-1"));
+        assertThat(line.get("provider").asText()).isEqualTo("bedrock");
+        assertThat(line.get("status").asInt()).isEqualTo(200);
+
+        // An inference profile ARN: '/' and ':' inside one segment, %2F and %3A on the wire, each signed encoded once more.
+        String arn = "arn:aws:bedrock:eu-west-3:123456789012:inference-profile/eu." + BEDROCK_MODEL;
+        String arnWire = "arn%3Aaws%3Abedrock%3Aeu-west-3%3A123456789012%3Ainference-profile%2Feu." + BEDROCK_MODEL_WIRE;
+        mock.on("/model/" + arn + "/converse", (req, reply) -> reply.json(200, CONVERSE_ANSWER));
+        HttpResponse<byte[]> viaArn = send("POST", "/p/bedrock/model/" + arnWire + "/converse", body,
+                "Authorization", "Bearer " + MASTER, "Content-Type", "application/json");
+        assertThat(viaArn.statusCode()).isEqualTo(200);
+        MockUpstream.Received arnUp = mock.take("/model/" + arn + "/converse");
+        assertThat(arnUp.rawPath()).isEqualTo("/model/" + arnWire + "/converse");
+        assertSignedAsReceived(arnUp, "POST");
+    }
+
+    @Test
+    void bedrockGetIsSignedWithTheCanonicalQuery() throws Exception {
+        startBedrock();
+        mock.on("/async-invoke", (req, reply) -> reply.json(200, "{\"asyncInvokeSummaries\":[]}"));
+        HttpResponse<byte[]> r = send("GET", "/p/bedrock/async-invoke?statusEquals=Completed&maxResults=5&nextToken=a%2fb+c%3D&flag",
+                null, "Authorization", "Bearer " + MASTER);
+        assertThat(r.statusCode()).as(text(r)).isEqualTo(200);
+        MockUpstream.Received up = mock.take("/async-invoke");
+        assertThat(up.method()).isEqualTo("GET");
+        // The query goes in canonical form, the very string that was signed: sorted, SigV4-encoded ('+' was a space).
+        assertThat(up.query()).isEqualTo("flag=&maxResults=5&nextToken=a%2Fb%20c%3D&statusEquals=Completed");
+        assertThat(up.header("X-Amz-Content-Sha256")).isEqualTo(sha256Hex(new byte[0]));
+        assertThat(up.header("Content-Length")).isNull();
+        assertSignedAsReceived(up, "GET");
+    }
+
+    @Test
+    void bedrockBodyOverTheLimitIs413AndTheConnectionCloses() throws Exception {
+        startBedrock("SKIFF_MAX_BODY_BYTES", "1000");
+        String path = "/model/" + BEDROCK_MODEL + "/converse";
+        mock.on(path, (req, reply) -> reply.json(200, CONVERSE_ANSWER));
+        String head = "POST /p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER
+                + "\r\nContent-Type: application/json\r\n";
+
+        // Declared too large: refused at once, before 100 Continue invites the body.
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            write(s, head + "Content-Length: 5000\r\nExpect: 100-continue\r\nX-Request-ID: pt-br-413a\r\n\r\n");
+            InputStream in = s.getInputStream();
+            RawResponse r = RawResponse.read(in);
+            assertThat(r.status).isEqualTo(413);
+            assertThat(r.headers.get("connection")).isEqualToIgnoringCase("close");
+            JsonNode error = json(new String(r.body, StandardCharsets.UTF_8)).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("request_too_large");
+            assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+            assertThat(error.get("message").asText()).contains("1000 bytes");
+            s.setSoTimeout(5000);
+            assertThat(in.read()).isEqualTo(-1);
+        }
+        // Chunked, crossing the limit on the way: refused when it does, the rest never read.
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            String piece = "x".repeat(600);
+            write(s, head + "Transfer-Encoding: chunked\r\nX-Request-ID: pt-br-413b\r\n\r\n258\r\n" + piece + "\r\n");
+            write(s, "258\r\n" + piece + "\r\n");
+            InputStream in = s.getInputStream();
+            RawResponse r = RawResponse.read(in);
+            assertThat(r.status).isEqualTo(413);
+            assertThat(json(new String(r.body, StandardCharsets.UTF_8)).at("/error/code").asText()).isEqualTo("request_too_large");
+            s.setSoTimeout(5000);
+            assertThat(in.read()).isEqualTo(-1);
+        }
+        // Exactly the limit passes, and is the first request the provider sees.
+        String body = "{\"pad\":\"" + "y".repeat(1000 - 10) + "\"}";
+        assertThat(body).hasSize(1000);
+        HttpResponse<byte[]> ok = send("POST", "/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse", body,
+                "Authorization", "Bearer " + MASTER, "Content-Type", "application/json");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        MockUpstream.Received up = mock.take(path);
+        assertThat(up.body()).isEqualTo(body);
+        assertSignedAsReceived(up, "POST");
+    }
+
+    @Test
+    void bedrockClientLeavingMidUploadSendsNothingAndIsRecordedAs499() throws Exception {
+        startBedrock();
+        String path = "/model/" + BEDROCK_MODEL + "/converse";
+        mock.on(path, (req, reply) -> reply.json(200, CONVERSE_ANSWER));
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            write(s, "POST /p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER
+                    + "\r\nX-Request-ID: pt-br-499\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"messages\":[");
+        }
+        assertThat(json(gw.usageLine("pt-br-499")).get("status").asInt()).isEqualTo(499);
+        // The provider's first request is the next one: the half body never went.
+        HttpResponse<byte[]> next = send("POST", "/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse", "{\"n\":2}",
+                "Authorization", "Bearer " + MASTER, "Content-Type", "application/json");
+        assertThat(next.statusCode()).isEqualTo(200);
+        assertThat(mock.take(path).body()).isEqualTo("{\"n\":2}");
+    }
+
+    @Test
+    void bedrockEventStreamIsRelayedChunkByChunk() throws Exception {
+        startBedrock();
+        byte[][] frames = {
+                dev.skiff.provider.bedrock.EventStreamEncoder.encode(
+                        dev.skiff.provider.bedrock.EventStreamEncoder.event("messageStart", "{\"role\":\"assistant\"}")),
+                dev.skiff.provider.bedrock.EventStreamEncoder.encode(
+                        dev.skiff.provider.bedrock.EventStreamEncoder.event("contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Hi\"}}")),
+                dev.skiff.provider.bedrock.EventStreamEncoder.encode(
+                        dev.skiff.provider.bedrock.EventStreamEncoder.event("messageStop", "{\"stopReason\":\"end_turn\"}"))};
+        String path = "/model/" + BEDROCK_MODEL + "/converse-stream";
+        mock.on(path, (req, reply) -> {
+            reply.startStream("application/vnd.amazon.eventstream");
+            for (int i = 0; i < frames.length; i++) {
+                if (i > 0) Thread.sleep(300);
+                reply.chunk(frames[i]);
+            }
+        });
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]}";
+        send("POST", "/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse-stream", body, "Authorization", "Bearer " + MASTER); // warms up
+        mock.take(path);
+        HttpRequest req = HttpRequest.newBuilder(URI.create(gw.url("/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse-stream")))
+                .timeout(Duration.ofSeconds(20)).POST(HttpRequest.BodyPublishers.ofString(body))
+                .header("Authorization", "Bearer " + MASTER).header("Content-Type", "application/json")
+                .header("Accept", "application/vnd.amazon.eventstream").build();
+        HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/vnd.amazon.eventstream");
+        List<Long> arrivals = new ArrayList<>();
+        try (InputStream in = r.body()) {
+            for (byte[] frame : frames) {
+                assertThat(in.readNBytes(frame.length)).isEqualTo(frame); // the provider's bytes, as they were
+                arrivals.add(System.nanoTime());
+            }
+            assertThat(in.read()).isEqualTo(-1);
+        }
+        for (int i = 1; i < arrivals.size(); i++) {
+            assertThat((arrivals.get(i) - arrivals.get(i - 1)) / 1_000_000).as("frame %d 300 ms after the one before", i).isBetween(200L, 1500L);
+        }
+        MockUpstream.Received up = mock.take(path);
+        assertThat(up.header("Accept")).isEqualTo("application/vnd.amazon.eventstream");
+        assertSignedAsReceived(up, "POST");
+    }
+
+    @Test
+    void bedrockWithAnApiKeyStillStreamsTheBodyUnsigned() throws Exception {
+        gw.close();
+        String base = mock.baseUrl().substring(0, mock.baseUrl().length() - "/v1".length());
+        gw = TestGateway.start("BEDROCK_API_KEY", "bedrock-key", "BEDROCK_BASE_URL", base, "BEDROCK_MODELS", BEDROCK_MODEL,
+                "SKIFF_MASTER_KEY", MASTER, "SKIFF_MAX_BODY_BYTES", "100").awaitListings();
+        String path = "/model/" + BEDROCK_MODEL + "/converse";
+        mock.on(path, (req, reply) -> reply.json(200, CONVERSE_ANSWER));
+        String body = "{\"pad\":\"" + "z".repeat(500) + "\"}"; // over the limit: passthrough bodies are not gathered here
+        HttpResponse<byte[]> r = send("POST", "/p/bedrock/model/" + BEDROCK_MODEL_WIRE + "/converse", body,
+                "Authorization", "Bearer " + MASTER, "Content-Type", "application/json");
+        assertThat(r.statusCode()).isEqualTo(200);
+        MockUpstream.Received up = mock.take(path);
+        assertThat(up.header("Authorization")).isEqualTo("Bearer bedrock-key");
+        assertThat(up.header("X-Amz-Date")).isNull();
+        assertThat(up.body()).isEqualTo(body);
+    }
+
+    // ---- SigV4, recomputed on the provider's side (independently of SigV4Signer) ----
+
+    static List<String> signedHeaders(MockUpstream.Received up) {
+        Matcher m = Pattern.compile("SignedHeaders=([^,]+),").matcher(up.header("Authorization"));
+        assertThat(m.find()).isTrue();
+        return List.of(m.group(1).split(";"));
+    }
+
+    /**
+     * Recomputes the signature from what arrived (method, wire path, wire query, the signed headers'
+     * values, the body) the way AWS does, and checks it is the one in Authorization.
+     */
+    static void assertSignedAsReceived(MockUpstream.Received up, String method) throws Exception {
+        assertThat(up.method()).isEqualTo(method);
+        String auth = up.header("Authorization");
+        Matcher m = Pattern.compile("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/(\\d{8})/" + AWS_REGION
+                + "/bedrock/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})").matcher(auth);
+        assertThat(m.matches()).as(auth).isTrue();
+        String amzDate = up.header("X-Amz-Date");
+        assertThat(amzDate).startsWith(m.group(1));
+        String bodyHash = sha256Hex(up.body().getBytes(StandardCharsets.UTF_8));
+        assertThat(up.header("X-Amz-Content-Sha256")).isEqualTo(bodyHash);
+
+        // Canonical URI: every segment of the wire path URI-encoded once more (all services but S3).
+        StringBuilder uri = new StringBuilder();
+        String[] segments = up.rawPath().split("/", -1);
+        for (int i = 0; i < segments.length; i++) uri.append(i == 0 ? "" : "/").append(awsEncode(segments[i]));
+        // Canonical query: names and values decoded, then encoded, sorted.
+        List<String> pairs = new ArrayList<>();
+        if (up.query() != null && !up.query().isEmpty()) {
+            for (String pair : up.query().split("&")) {
+                int eq = pair.indexOf('=');
+                String name = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                pairs.add(awsEncode(name) + "=" + awsEncode(value));
+            }
+        }
+        pairs.sort(null);
+        StringBuilder headers = new StringBuilder();
+        for (String name : m.group(2).split(";")) {
+            List<String> values = new ArrayList<>();
+            for (var e : up.headers().entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name)) for (String v : e.getValue()) values.add(v.strip().replaceAll(" +", " "));
+            }
+            assertThat(values).as("signed header %s arrived", name).isNotEmpty();
+            headers.append(name).append(':').append(String.join(",", values)).append('\n');
+        }
+        String canonical = method + "\n" + uri + "\n" + String.join("&", pairs) + "\n" + headers + "\n" + m.group(2) + "\n" + bodyHash;
+        String scope = m.group(1) + "/" + AWS_REGION + "/bedrock/aws4_request";
+        String stringToSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + sha256Hex(canonical.getBytes(StandardCharsets.UTF_8));
+        byte[] key = hmac(("AWS4" + AWS_SECRET).getBytes(StandardCharsets.UTF_8), m.group(1));
+        key = hmac(key, AWS_REGION);
+        key = hmac(key, "bedrock");
+        key = hmac(key, "aws4_request");
+        assertThat(HexFormat.of().formatHex(hmac(key, stringToSign))).as("signature over\n" + canonical).isEqualTo(m.group(3));
+    }
+
+    static String awsEncode(String s) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || "-._~".indexOf(c) >= 0) out.append(c);
+            else out.append('%').append(String.format("%02X", (int) c));
+        }
+        return out.toString();
+    }
+
+    static byte[] hmac(byte[] key, String data) throws Exception {
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+        return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String sha256Hex(byte[] data) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     }
 
     // ---- helpers ----

@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * for assertions. Handlers run on virtual threads, so they may sleep to script timing.
  */
 public final class MockUpstream implements AutoCloseable {
-    /** What the mock received. */
-    public record Received(String method, String path, String query, Map<String, List<String>> headers, String body) {
+    /** What the mock received; {@code path} is decoded, {@code rawPath} as it was on the wire (for signature checks). */
+    public record Received(String method, String path, String query, Map<String, List<String>> headers, String body, String rawPath) {
         public String header(String name) {
             for (var e : headers.entrySet()) {
                 if (e.getKey().equalsIgnoreCase(name)) return e.getValue().getFirst();
@@ -98,7 +98,8 @@ public final class MockUpstream implements AutoCloseable {
     private void dispatch(HttpExchange ex) throws IOException {
         try (ex) {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            Received r = new Received(ex.getRequestMethod(), ex.getRequestURI().getPath(), ex.getRequestURI().getRawQuery(), Map.copyOf(ex.getRequestHeaders()), body);
+            Received r = new Received(ex.getRequestMethod(), ex.getRequestURI().getPath(), ex.getRequestURI().getRawQuery(), Map.copyOf(ex.getRequestHeaders()), body,
+                    ex.getRequestURI().getRawPath());
             received.add(r);
             Handler h = handlers.get(r.path());
             Reply reply = new Reply(ex);
@@ -146,9 +147,20 @@ public final class MockUpstream implements AutoCloseable {
 
         /** Starts a chunked event stream; then {@link #chunk} as often as wanted. */
         public void startStream() throws IOException {
-            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            startStream("text/event-stream");
+        }
+
+        /** Starts a chunked stream of this content type (Bedrock's binary event streams, for instance). */
+        public void startStream(String contentType) throws IOException {
+            ex.getResponseHeaders().set("Content-Type", contentType);
             ex.sendResponseHeaders(200, 0);
             stream = ex.getResponseBody();
+        }
+
+        /** Writes bytes as one chunk and flushes it. */
+        public void chunk(byte[] bytes) throws IOException {
+            stream.write(bytes);
+            stream.flush();
         }
 
         /** Writes raw bytes as one chunk and flushes it. */

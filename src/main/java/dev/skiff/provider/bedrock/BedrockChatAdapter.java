@@ -85,10 +85,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
 
     /** The SigV4 headers (Authorization, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token) for this request. */
     static Map<String, String> sign(Provider provider, HttpHeaders h, String path, byte[] body, String accept, String requestId) {
-        Map<String, String> s = provider.settings();
-        SigV4Signer signer = new SigV4Signer(s.getOrDefault("aws_region", "us-east-1"), "bedrock");
-        SigV4Signer.Credentials credentials = new SigV4Signer.Credentials(s.get("aws_access_key_id"),
-                s.get("aws_secret_access_key"), s.get("aws_session_token"));
+        SigV4Signer signer = signer(provider);
+        SigV4Signer.Credentials credentials = credentials(provider);
         int q = path.indexOf('?');
         SigV4Signer.Builder b = SigV4Signer.Request.builder("POST", h.get(HttpHeaderNames.HOST), q < 0 ? path : path.substring(0, q))
                 .header("content-type", JSON_TYPE)
@@ -96,6 +94,17 @@ public final class BedrockChatAdapter implements ChatAdapter {
                 .body(body);
         if (requestId != null) b.header("x-request-id", requestId);
         return signer.sign(b.build(), credentials).headers();
+    }
+
+    /** The SigV4 signer for a Bedrock provider: service "bedrock", the configured region. */
+    public static SigV4Signer signer(Provider provider) {
+        return new SigV4Signer(provider.settings().getOrDefault("aws_region", "us-east-1"), "bedrock");
+    }
+
+    /** The provider's AWS credentials; IllegalArgumentException when the key id or secret is missing. */
+    public static SigV4Signer.Credentials credentials(Provider provider) {
+        Map<String, String> s = provider.settings();
+        return new SigV4Signer.Credentials(s.get("aws_access_key_id"), s.get("aws_secret_access_key"), s.get("aws_session_token"));
     }
 
     /** The upstream body, and what translation had to leave out. */
