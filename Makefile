@@ -23,7 +23,7 @@ target/java-home: target/skiff.jar
 # A JDK AOT cache, trained on a short run against the bench's mock provider, halves the cold start.
 # If training fails Skiff still runs, only slower to start.
 aot: target/skiff.aot
-target/skiff.aot: target/skiff.jar
+target/skiff.aot: target/skiff.jar bench/train-aot bench/lib.sh
 	@bench/train-aot $@ || { echo "make: AOT training failed; Skiff will start without a cache" >&2; rm -f $@; }
 
 run: build
