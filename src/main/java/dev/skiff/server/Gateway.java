@@ -472,7 +472,7 @@ public final class Gateway {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
         Dropped dropped = new Dropped();
         ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
-        String id = RequestIds.withPrefix("resp_");
+        String id = ResponsesApi.newId("resp_");
         long created = System.currentTimeMillis() / 1000;
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
         Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}

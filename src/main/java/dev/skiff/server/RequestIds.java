@@ -14,19 +14,13 @@ final class RequestIds {
     }
 
     static String generate() {
-        return withPrefix("req_");
-    }
-
-    /** {@code prefix} and 128 random bits in hex. */
-    static String withPrefix(String prefix) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        int n = prefix.length();
-        char[] out = new char[n + 32];
-        prefix.getChars(0, n, out, 0);
+        char[] out = new char[36];
+        "req_".getChars(0, 4, out, 0);
         long a = r.nextLong(), b = r.nextLong();
         for (int i = 0; i < 16; i++) {
-            out[n + i] = HEX[(int) (a >>> (i * 4)) & 15];
-            out[n + 16 + i] = HEX[(int) (b >>> (i * 4)) & 15];
+            out[4 + i] = HEX[(int) (a >>> (i * 4)) & 15];
+            out[20 + i] = HEX[(int) (b >>> (i * 4)) & 15];
         }
         return new String(out);
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.dialect.responses.ResponsesApi;
 import dev.skiff.provider.Provider;
 import dev.skiff.routing.ModelCatalog;
 import dev.skiff.routing.Route;
@@ -27,7 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * {@code GET /v1/responses/{id}}, {@code DELETE /v1/responses/{id}} and
@@ -185,7 +185,7 @@ final class StoredResponses {
                 case "reasoning" -> "rs_";
                 default -> "msg_";
             };
-            item.put("id", RequestIds.withPrefix(prefix));
+            item.put("id", ResponsesApi.newId(prefix));
         }
         return items;
     }
