@@ -444,4 +444,18 @@ class MessagesEndToEndTest {
         assertThat(delta.at("/usage/cache_read_input_tokens").asInt()).isEqualTo(1024);
         assertThat(delta.at("/usage/output_tokens").asInt()).isEqualTo(20);
     }
+
+    @Test
+    @DisplayName("the gateway key is accepted as x-api-key (Anthropic's way) or as a Bearer token")
+    void bothKeyHeadersAreAccepted() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> reply.json(200, "{\"id\":\"msg_k\",\"type\":\"message\",\"role\":\"assistant\","
+                + "\"model\":\"claude-sonnet-4\",\"content\":[],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+                + "\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}"));
+        String body = "{\"model\":\"claude-sonnet-4\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+        assertThat(gw.post("/v1/messages", body, "x-api-key", KEY).statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/messages", body, "Authorization", "Bearer " + KEY).statusCode()).isEqualTo(200);
+        HttpResponse<String> wrong = gw.post("/v1/messages", body, "Authorization", "Bearer not-the-key");
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        assertAnthropicError(wrong, "authentication_error");
+    }
 }
