@@ -1,5 +1,6 @@
 package dev.skiff.compat;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.anthropic.client.AnthropicClient;
@@ -66,7 +67,7 @@ class AnthropicSdkTest {
     }
 
     static String fixture(String name) throws Exception {
-        return Files.readString(Path.of("..", "shared", "fixtures", "providers", "anthropic", name));
+        return Files.readString(Recorded.path("anthropic", name));
     }
 
     static Tool weatherTool() {

@@ -1,5 +1,6 @@
 package dev.skiff.compat;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -67,10 +68,10 @@ class OpenAiResponsesSdkTest {
     private OpenAIClient client;
 
     private static String fixture(String name) {
-        Path p = Path.of("..", "shared", "fixtures", "providers", "anthropic", name);
+        Path p = Recorded.path("anthropic", name);
         if (!Files.isRegularFile(p)) {
             throw new AssertionError("fixture missing: " + p.toAbsolutePath().normalize()
-                    + " (tests expect the shared fixtures at ../shared relative to the project directory)");
+                    + "");
         }
         try {
             return Files.readString(p);

@@ -1,5 +1,6 @@
 package dev.skiff.compat;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,7 +41,7 @@ class OpenAiSdkAzureTest {
     private OpenAIClient client;
 
     private static String fixture(String name) throws Exception {
-        return Files.readString(Path.of("..", "shared", "fixtures", "providers", "openai", name));
+        return Files.readString(Recorded.path("openai", name));
     }
 
     @BeforeAll

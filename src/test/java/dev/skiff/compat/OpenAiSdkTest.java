@@ -1,5 +1,6 @@
 package dev.skiff.compat;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +39,7 @@ import org.junit.jupiter.api.TestInstance;
 /** The official openai-java SDK, pointed at Skiff in front of a mock provider. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class OpenAiSdkTest {
-    private static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers", "openai");
+    private static final Path FIXTURES = Recorded.dir("openai");
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String CHAT = "/v1/chat/completions";
 
@@ -50,7 +51,7 @@ class OpenAiSdkTest {
         Path p = FIXTURES.resolve(name);
         if (!Files.isRegularFile(p)) {
             throw new AssertionError("fixture missing: " + p.toAbsolutePath().normalize()
-                    + " (tests expect the shared fixtures at ../shared relative to the project directory)");
+                    + "");
         }
         try {
             return Files.readString(p);

@@ -1,5 +1,6 @@
 package dev.skiff.contract;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -77,8 +78,7 @@ class MultiTurnRoundTripTest {
     @Test
     void conformance10_anthropicThinkingSignaturesAndToolResultsSurviveThreeTurns() throws Exception {
         // The first signature is a recorded one; the second has every base64 character JSON could mangle.
-        String sig1 = JSON.readTree(Files.readString(Path.of("..", "shared", "fixtures", "providers", "anthropic",
-                "messages_extended_thinking.json"))).at("/content/0/signature").asText();
+        String sig1 = JSON.readTree(Recorded.read("anthropic", "messages_extended_thinking.json")).at("/content/0/signature").asText();
         String sig2 = "ErUBCkYIBRgCIkB+/+/==\\u003c/sig>";
         String think1 = "The user wants two cities. Paris first.\n\nCall get_weather ✓";
         String think2 = "Paris is done; now London.";

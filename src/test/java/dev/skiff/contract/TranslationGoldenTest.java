@@ -1,5 +1,6 @@
 package dev.skiff.contract;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -91,7 +92,7 @@ class TranslationGoldenTest {
     // ---- fixtures ----------------------------------------------------------------------------
 
     static String anthropicFixture(String name) throws IOException {
-        Path p = Path.of("..", "shared", "fixtures", "providers", "anthropic", name);
+        Path p = Recorded.path("anthropic", name);
         if (!Files.exists(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath().normalize());
         return Files.readString(p);
     }

@@ -1,5 +1,6 @@
 package dev.skiff.dialect;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
@@ -13,11 +14,11 @@ import org.junit.jupiter.api.Test;
 
 /** Usage in every shape the providers send it, read from the recorded payloads where there are some. */
 class UsageScanTest {
-    private static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers");
+    private static final Path FIXTURES = Recorded.ROOT;
 
     private static String fixture(String name) throws IOException {
         Path p = FIXTURES.resolve(name);
-        if (!Files.exists(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath() + " (expected the shared fixtures at ../shared)");
+        if (!Files.exists(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath() + "");
         return Files.readString(p);
     }
 

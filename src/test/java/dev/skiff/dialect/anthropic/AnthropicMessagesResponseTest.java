@@ -1,5 +1,6 @@
 package dev.skiff.dialect.anthropic;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,7 +28,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class AnthropicMessagesResponseTest {
-    static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers", "anthropic");
+    static final Path FIXTURES = Recorded.dir("anthropic");
 
     static JsonNode json(String s) {
         try {
@@ -42,7 +43,7 @@ class AnthropicMessagesResponseTest {
     }
 
     static Stream<String> fixtures() throws IOException {
-        assertThat(FIXTURES).as("fixtures expected at ../shared").isDirectory();
+        assertThat(FIXTURES).as("recordings in src/test/resources").isDirectory();
         try (Stream<Path> files = Files.list(FIXTURES)) {
             List<String> names = files.map(p -> p.getFileName().toString())
                     .filter(n -> n.startsWith("messages") && n.endsWith(".json")).sorted().toList();

@@ -1,5 +1,6 @@
 package dev.skiff.dialect.anthropic;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -412,8 +413,8 @@ class AnthropicMessagesStreamWriterTest {
      */
     @Test
     void recordedAnthropicStreamRoundTrips() throws IOException {
-        Path fixture = Path.of("..", "shared", "fixtures", "providers", "anthropic", "messages_stream.txt");
-        assertThat(fixture).as("fixtures expected at ../shared").isRegularFile();
+        Path fixture = Recorded.path("anthropic", "messages_stream.txt");
+        assertThat(fixture).as("recordings in src/test/resources").isRegularFile();
         String recorded = Files.readString(fixture);
 
         AnthropicMessagesStreamWriter writer = new AnthropicMessagesStreamWriter("claude-sonnet-4-20250514");

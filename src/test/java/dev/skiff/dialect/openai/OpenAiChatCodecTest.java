@@ -1,5 +1,6 @@
 package dev.skiff.dialect.openai;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -39,7 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The OpenAI chat codec in the provider direction: IR → chat request, chat completion → IR. */
 class OpenAiChatCodecTest {
-    static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers", "openai");
+    static final Path FIXTURES = Recorded.dir("openai");
 
     static JsonNode json(String s) {
         try {

@@ -1,5 +1,6 @@
 package dev.skiff.dialect.responses;
 
+import dev.skiff.testing.Recorded;
 import static dev.skiff.dialect.responses.ResponsesRequestTest.json;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 class ResponsesRenderTest {
-    static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers", "openai");
+    static final Path FIXTURES = Recorded.dir("openai");
     static final Usage USAGE = new Usage(17, 5, 22, 3, 0);
 
     static ResponseContext ctx(String request) {

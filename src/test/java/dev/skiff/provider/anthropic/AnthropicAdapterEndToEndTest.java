@@ -1,5 +1,6 @@
 package dev.skiff.provider.anthropic;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,7 +22,7 @@ class AnthropicAdapterEndToEndTest {
     TestGateway gw;
 
     static String fixture(String name) throws Exception {
-        Path p = Path.of("..", "shared", "fixtures", "providers", "anthropic", name);
+        Path p = Recorded.path("anthropic", name);
         if (!Files.exists(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath());
         return Files.readString(p);
     }

@@ -1,5 +1,6 @@
 package dev.skiff.provider.anthropic;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 class AnthropicCodecTest {
     private static final ObjectMapper M = new ObjectMapper();
-    private static final Path FIXTURES = Path.of("..", "shared", "fixtures", "providers", "anthropic");
+    private static final Path FIXTURES = Recorded.dir("anthropic");
 
     // -- helpers -----------------------------------------------------------------------------------
 
@@ -94,7 +95,7 @@ class AnthropicCodecTest {
         Path p = FIXTURES.resolve(name);
         if (!Files.isRegularFile(p)) {
             fail("Anthropic fixture missing: " + p.toAbsolutePath().normalize()
-                    + " (expected /work/shared mounted as ../shared relative to the project)");
+                    + "");
         }
         try {
             return M.readTree(Files.readString(p));

@@ -1,5 +1,6 @@
 package dev.skiff.provider.openai;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -49,7 +50,7 @@ class OpenAiChatAdapterTest {
     }
 
     static String fixture(String name) {
-        Path p = Path.of("..", "shared", "fixtures", "providers", "openai", name);
+        Path p = Recorded.path("openai", name);
         if (!Files.isRegularFile(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath().normalize());
         try {
             return Files.readString(p);

@@ -1,5 +1,6 @@
 package dev.skiff.provider.openai;
 
+import dev.skiff.testing.Recorded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,7 +29,7 @@ class OpenAiChatStreamTranslatorTest {
     static final ByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
 
     static String fixture(String name) throws IOException {
-        Path p = Path.of("..", "shared", "fixtures", "providers", "openai", name);
+        Path p = Recorded.path("openai", name);
         if (!Files.isRegularFile(p)) throw new AssertionError("fixture missing: " + p.toAbsolutePath().normalize());
         return Files.readString(p);
     }
