@@ -111,3 +111,104 @@ loadgen() {
   timeout 660 "$JAVA" "${LOADGEN_JVM[@]}" -cp "$JAR" dev.skiff.bench.LoadGen "$@" --max-seconds 600 \
     2>>"$LOADGEN_LOG" | grep '^RESULT' || true
 }
+
+# Finds nginx, installing it from the distribution's packages when this is a Debian-like machine
+# and we are root (the bench's own files install what it needs). Prints its path, or nothing.
+find_nginx() {
+  local n
+  n=$(command -v nginx || true)
+  [ -z "$n" ] && [ -x /usr/sbin/nginx ] && n=/usr/sbin/nginx
+  if [ -z "$n" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing nginx (the proxy ceiling the report compares with)..." >&2
+    # Keep the package's own service from starting on port 80: only our instance is wanted.
+    local policy=/usr/sbin/policy-rc.d made=0
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made=1; fi
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >"$OUT/nginx-install.log" 2>&1 \
+      || { apt-get update -q >>"$OUT/nginx-install.log" 2>&1 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >>"$OUT/nginx-install.log" 2>&1; }; } || true
+    ((made)) && rm -f "$policy"
+    n=$(command -v nginx || true)
+    [ -z "$n" ] && [ -x /usr/sbin/nginx ] && n=/usr/sbin/nginx
+  fi
+  echo "$n"
+}
+
+# Starts nginx as a plain reverse proxy to the mock on port $1, as a proxy ceiling: two workers
+# (the cores Skiff's event loops get), keep-alive to the upstream, no buffering so streams relay
+# as they come. Sets NGINX_PID (the master).
+start_nginx() {
+  local bin=$1 port=$2 dir="$OUT/nginx" i
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 256; }
+  client_body_temp_path $dir/body; proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fcgi; uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+CONF
+  "$bin" -p "$dir" -c "$dir/nginx.conf" >"$dir/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  STARTED_PIDS+=("$NGINX_PID")
+  for ((i = 0; i < 100; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/v1/models")" = 200 ] && return 0
+    kill -0 "$NGINX_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$dir/logs/error.log" >&2 2>/dev/null || true
+  return 1
+}
+
+# Builds git revision $1 of Skiff in bench/target/baseline (a worktree of its own), so a run can
+# measure the change and what it started from in one sitting. Prints the folder.
+build_baseline() {
+  local ref=$1 dir="$OUT/baseline"
+  git -C "$ROOT" worktree remove --force "$dir" >/dev/null 2>&1 || rm -rf "$dir"
+  git -C "$ROOT" worktree prune
+  git -C "$ROOT" worktree add --detach "$dir" "$ref" >"$OUT/baseline-build.log" 2>&1 \
+    || { cat "$OUT/baseline-build.log" >&2; die "no git revision '$ref' to measure as the baseline"; }
+  make -C "$dir" build >>"$OUT/baseline-build.log" 2>&1 \
+    || { tail -n 40 "$OUT/baseline-build.log" >&2; die "building the baseline $ref failed (log: $OUT/baseline-build.log)"; }
+  echo "$dir"
+}
+
+# Starts the Skiff in folder $1 on port $2, output in $3, like start_skiff; sets BASELINE_PID.
+start_skiff_from() {
+  local dir=$1 port=$2 log=$3
+  # shellcheck disable=SC2046  # skiff_env is a list of words by design
+  (cd "$OUT" && exec env $(skiff_env) PORT="$port" "$dir/bin/skiff") >"$log" 2>&1 &
+  BASELINE_PID=$!
+  STARTED_PIDS+=("$BASELINE_PID")
+}
+
+# cpu_ticks PID...: user + system CPU time of these processes and their children's threads, in
+# clock ticks (the main PID's children too, e.g. nginx's workers).
+cpu_ticks() {
+  local pid total=0 p
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null || true); do
+      [ -r "/proc/$p/stat" ] || continue
+      # fields after the command (which may hold spaces): utime is the 12th, stime the 13th
+      total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }')))
+    done
+  done
+  echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
