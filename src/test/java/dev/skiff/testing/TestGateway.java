@@ -99,5 +99,14 @@ public final class TestGateway implements AutoCloseable {
     @Override
     public void close() {
         skiff.close();
+        deleteTree(usageLog.getParent()); // the usage log and the database of this gateway only
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a leftover temporary folder is not worth failing a test for
+        }
     }
 }
