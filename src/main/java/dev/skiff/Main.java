@@ -35,14 +35,18 @@ public final class Main {
         StringBuilder sb = new StringBuilder();
         sb.append("skiff: serving on ").append(config.host()).append(':').append(skiff.port())
                 .append(" (").append(skiff.transportName()).append(", ").append(config.ioThreads()).append(" threads)");
+        if (ConfigLoader.isLoopback(config.host())) sb.append(", this machine only (SKIFF_HOST=0.0.0.0 serves other machines)");
         if (config.providers().isEmpty()) {
             sb.append("\nskiff: no provider is configured; set e.g. OPENAI_API_KEY, or OLLAMA_BASE_URL for a local server");
         }
         for (ProviderConfig p : config.providers()) {
             sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(p.baseUrl());
         }
+        for (String w : config.warnings()) sb.append("\nskiff: WARNING: ").append(w);
         if (config.masterKey() == null) {
-            sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to anyone who can reach this port");
+            sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to ")
+                    .append(config.allowOpen() ? "anyone who can reach this port (SKIFF_ALLOW_OPEN=true)"
+                            : "every program and user on this machine; a key is needed to serve other machines");
         }
         System.err.println(sb);
     }
