@@ -196,7 +196,7 @@ public final class ModelCatalog {
         if (!before.status().equals(Listing.ERROR) || !reason.equals(before.reason())) {
             log.accept("model listing of " + p.name() + " failed: " + error + (before.models().isEmpty()
                     ? "; only provider/model names reach it until a listing succeeds (" + p.name() + "/<model>)"
-                    : "; its last " + before.models().size() + " models stay listed"));
+                    : "; the models known for it (" + before.models().size() + ") stay listed"));
         }
         rebuild();
     }

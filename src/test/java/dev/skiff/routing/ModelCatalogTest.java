@@ -39,7 +39,7 @@ class ModelCatalogTest {
         assertThat(log).hasSize(3).last().asString().isEqualTo("model listing of openai works again: 1 models");
 
         catalog.failed(openai, "HTTP 500 Internal Server Error", "HTTP 500 Internal Server Error");
-        assertThat(log).hasSize(4).last().asString().contains("its last 1 models stay listed");
+        assertThat(log).hasSize(4).last().asString().contains("the models known for it (1) stay listed");
     }
 
     @Test
