@@ -80,8 +80,9 @@ public final class ConfigLoader {
         boolean allowOpen = parseBoolean("SKIFF_ALLOW_OPEN / server.allow_open",
                 string("SKIFF_ALLOW_OPEN", server, "allow_open", "server.allow_open", "false"));
         if (masterKey == null && !allowOpen && !isLoopback(host)) {
-            throw new ConfigException("SKIFF_MASTER_KEY", "not set, and the bind address (SKIFF_HOST / server.host) is " + host + ", which other machines can reach: "
-                    + "Skiff will not serve /v1/* there without a key. Set SKIFF_MASTER_KEY (clients send it as 'Authorization: Bearer' "
+            throw new ConfigException("SKIFF_MASTER_KEY", "not set, and the bind address (SKIFF_HOST / server.host) is " + host
+                    + ", which other machines can reach: Skiff will not serve /v1/* there without a key. "
+                    + "Set SKIFF_MASTER_KEY (clients send it as 'Authorization: Bearer' "
                     + "or 'x-api-key'), bind a loopback address (SKIFF_HOST=127.0.0.1), or set SKIFF_ALLOW_OPEN=true "
                     + "(server.allow_open) to serve openly on purpose, e.g. behind a proxy that authenticates");
         }

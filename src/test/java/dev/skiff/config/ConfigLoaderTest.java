@@ -400,6 +400,14 @@ class ConfigLoaderTest {
         assertThat(c.allowOpen()).isFalse();
     }
 
+    @Test
+    void readyTimeoutFromEnvironmentOrYaml() throws IOException {
+        assertThat(load("SKIFF_READY_TIMEOUT", "2500ms").readyTimeout()).isEqualTo(Duration.ofMillis(2500));
+        yaml("a.yaml", "server:\n  ready_timeout: 1m\n");
+        assertThat(load("SKIFF_CONFIG", "a.yaml").readyTimeout()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(failure("SKIFF_READY_TIMEOUT", "never").getMessage()).startsWith("SKIFF_READY_TIMEOUT");
+    }
+
     // ---- names that are not settings ------------------------------------------------------------
 
     @Test
