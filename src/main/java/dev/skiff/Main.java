@@ -4,14 +4,52 @@ import dev.skiff.config.Config;
 import dev.skiff.config.ConfigException;
 import dev.skiff.config.ConfigLoader;
 import dev.skiff.config.ProviderConfig;
+import dev.skiff.config.Redact;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.util.Properties;
 
 /** Command-line entry: load configuration, start, and stop cleanly on SIGTERM / Ctrl-C. */
 public final class Main {
     private Main() {}
 
+    static final String USAGE = """
+            Usage: skiff [--help | --version]
+
+            Skiff serves one OpenAI-compatible endpoint (and Anthropic's Messages API) in front of
+            the providers it is given. It is configured by environment variables, optionally on top
+            of a YAML file: $SKIFF_CONFIG, or config.yaml in the working directory when it exists.
+            The environment wins over the file.
+
+            Main settings (environment / YAML):
+              OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, ...   a provider, registered by its key
+              OLLAMA_BASE_URL, VLLM_BASE_URL, ...                      a local server, by its base URL
+              <PROVIDER>_BASE_URL, <PROVIDER>_MODELS                   its address, models to declare
+              PORT / SKIFF_PORT        server.port        port (8080)
+              SKIFF_HOST               server.host        address to bind (127.0.0.1; 0.0.0.0 for every interface)
+              SKIFF_MASTER_KEY         server.master_key  key clients must send; unset serves openly,
+                                                          on a loopback address only unless
+              SKIFF_ALLOW_OPEN         server.allow_open  is true
+              SKIFF_READY_TIMEOUT      server.ready_timeout  longest /ready waits for first model listings (10s)
+              SKIFF_USAGE_LOG          usage_log          stdout, off, or a file (stdout)
+              SKIFF_DB                 database           SQLite file for stored responses (data/skiff.db)
+
+            Options:
+              -h, --help      print this and exit
+              -V, --version   print the version and exit
+
+            Every setting is described in README.md.
+            """;
+
     public static void main(String[] args) throws Exception {
+        Integer exit = command(args, System.out, System.err);
+        if (exit != null) {
+            if (exit != 0) System.exit(exit);
+            return;
+        }
         // Netty would otherwise probe for SLF4J and Log4J on every start, failing class look-ups.
         InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         Config config;
@@ -35,15 +73,56 @@ public final class Main {
         StringBuilder sb = new StringBuilder();
         sb.append("skiff: serving on ").append(config.host()).append(':').append(skiff.port())
                 .append(" (").append(skiff.transportName()).append(", ").append(config.ioThreads()).append(" threads)");
+        if (ConfigLoader.isLoopback(config.host())) sb.append(", this machine only (SKIFF_HOST=0.0.0.0 serves other machines)");
         if (config.providers().isEmpty()) {
             sb.append("\nskiff: no provider is configured; set e.g. OPENAI_API_KEY, or OLLAMA_BASE_URL for a local server");
         }
         for (ProviderConfig p : config.providers()) {
-            sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(p.baseUrl());
+            sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(Redact.url(p.baseUrl()));
         }
+        for (String w : config.warnings()) sb.append("\nskiff: WARNING: ").append(w);
         if (config.masterKey() == null) {
-            sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to anyone who can reach this port");
+            sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to ")
+                    .append(config.allowOpen() ? "anyone who can reach this port (SKIFF_ALLOW_OPEN=true)"
+                            : "every program and user on this machine; a key is needed to serve other machines");
         }
         System.err.println(sb);
+    }
+
+    /**
+     * The options that answer without starting anything: the exit status once answered, or null
+     * when Skiff is to start. Nothing is loaded or bound before this, so it works on any machine.
+     */
+    static Integer command(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) return null;
+        if (args.length == 1) {
+            switch (args[0]) {
+                case "-h", "--help", "help" -> {
+                    out.print(USAGE);
+                    return 0;
+                }
+                case "-V", "--version", "version" -> {
+                    out.println("skiff " + version());
+                    return 0;
+                }
+                default -> {
+                }
+            }
+        }
+        err.println("skiff: unknown argument '" + String.join(" ", args) + "'; Skiff takes its settings from the environment");
+        err.print(USAGE);
+        return 2;
+    }
+
+    /** The Maven project version the build wrote into version.properties. */
+    static String version() {
+        try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            if (in == null) return "unknown";
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 }

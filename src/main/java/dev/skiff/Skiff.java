@@ -59,7 +59,14 @@ public final class Skiff implements AutoCloseable {
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
             catalog.start(upstream, group, config.modelsRefresh());
-            gateway.markReady();
+            gateway.markListening(config.readyTimeout());
+            group.schedule(() -> {
+                List<String> pending = catalog.pending();
+                if (!pending.isEmpty()) {
+                    System.err.println("skiff: ready without the first model listing of " + String.join(", ", pending) + ", still pending after "
+                            + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
+                }
+            }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
             return new Skiff(config, transport, group, server, usageLog, responses, catalog);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);

@@ -13,25 +13,31 @@ import java.util.List;
  * @param transport      socket transport: {@code nio}, {@code epoll} or {@code auto}
  * @param maxBodyBytes   largest request body accepted
  * @param masterKey      when set, required on {@code /v1/*}; null serves openly
+ * @param allowOpen      serving openly (no master key) on a non-loopback address was asked for explicitly
  * @param timeouts       upstream limits
  * @param modelsRefresh  how often provider model listings are fetched again
  * @param usageLog       {@code stdout}, {@code off}, or a file path for the per-request usage lines
  * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
  * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
  * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
+ * @param readyTimeout   longest {@code /ready} waits for the first model listings
  * @param providers      configured providers, in a stable order
+ * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
  */
-public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, Timeouts timeouts,
+public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
+                     Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, String database, List<ProviderConfig> providers) {
+                     boolean imageFetchPrivate, String database, Duration readyTimeout, List<ProviderConfig> providers,
+                     List<String> warnings) {
     public Config {
         providers = List.copyOf(providers);
+        warnings = List.copyOf(warnings);
     }
 
     @Override
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
-                + ", masterKey=" + (masterKey == null ? "unset" : "set") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", readyTimeout=" + readyTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }

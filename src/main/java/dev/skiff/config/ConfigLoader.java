@@ -1,6 +1,7 @@
 package dev.skiff.config;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -8,10 +9,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.snakeyaml.engine.v2.api.Load;
@@ -27,10 +31,16 @@ public final class ConfigLoader {
     private static final List<String> PROVIDER_KEYS = List.of("API_KEY", "BASE_URL", "MODELS", "API_VERSION");
     /** Azure's GA data-plane inference version; newer ones are chosen with AZURE_API_VERSION. */
     static final String AZURE_DEFAULT_API_VERSION = "2024-10-21";
-    private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+    /** {@code ${VAR}}, or {@code ${VAR:-default}}: the default (taken as written) when VAR is unset or empty, as in a shell. */
+    private static final Pattern ENV_REF = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+    /** The default bind address: loopback, so that a machine is not opened to its network by accident. */
+    static final String DEFAULT_HOST = "127.0.0.1";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]*");
 
     private final Map<String, String> env;
+    /** Variables the YAML file refers to: set on purpose, whatever their names look like. */
+    private final Set<String> referenced = new HashSet<>();
+    private final List<String> warnings = new ArrayList<>();
 
     private ConfigLoader(Map<String, String> env) {
         this.env = env;
@@ -47,11 +57,12 @@ public final class ConfigLoader {
 
     private Config build(Path workingDir) {
         Map<String, Object> yaml = readYaml(workingDir);
+        refuseUnknownKeys(yaml);
         Map<String, Object> server = section(yaml, "server");
         Map<String, Object> timeouts = section(yaml, "timeouts");
         Timeouts defaults = Timeouts.defaults();
 
-        String host = string("SKIFF_HOST", server, "host", "server.host", "0.0.0.0");
+        String host = string("SKIFF_HOST", server, "host", "server.host", DEFAULT_HOST).strip();
         String portText = env.getOrDefault("PORT", null);
         int port = portText != null
                 ? parsePort("PORT", portText)
@@ -65,7 +76,19 @@ public final class ConfigLoader {
         }
         long maxBody = parseSize("SKIFF_MAX_BODY_BYTES / server.max_body_bytes",
                 string("SKIFF_MAX_BODY_BYTES", server, "max_body_bytes", "server.max_body_bytes", "10MB"));
-        String masterKey = emptyToNull(string("SKIFF_MASTER_KEY", server, "master_key", "server.master_key", null));
+        String masterKey = masterKey(server);
+        boolean allowOpen = parseBoolean("SKIFF_ALLOW_OPEN / server.allow_open",
+                string("SKIFF_ALLOW_OPEN", server, "allow_open", "server.allow_open", "false"));
+        if (masterKey == null && !allowOpen && !isLoopback(host)) {
+            throw new ConfigException("SKIFF_MASTER_KEY", "not set, and the bind address (SKIFF_HOST / server.host) is " + host
+                    + ", which other machines can reach: Skiff will not serve /v1/* there without a key. "
+                    + "Set SKIFF_MASTER_KEY (clients send it as 'Authorization: Bearer' "
+                    + "or 'x-api-key'), bind a loopback address (SKIFF_HOST=127.0.0.1), or set SKIFF_ALLOW_OPEN=true "
+                    + "(server.allow_open) to serve openly on purpose, e.g. behind a proxy that authenticates");
+        }
+        if (masterKey != null && allowOpen) warnings.add("SKIFF_ALLOW_OPEN / server.allow_open has no effect: a master key is set");
+        Duration readyTimeout = parseDuration("SKIFF_READY_TIMEOUT / server.ready_timeout",
+                string("SKIFF_READY_TIMEOUT", server, "ready_timeout", "server.ready_timeout", "10s"));
 
         Timeouts t = new Timeouts(
                 duration("SKIFF_CONNECT_TIMEOUT", timeouts, "connect", defaults.connect()),
@@ -90,8 +113,118 @@ public final class ConfigLoader {
             throw new ConfigException("SKIFF_IMAGE_FETCH_PRIVATE / image_fetch_private", "'" + imagePrivate + "' must be allow or deny");
         }
         String database = string("SKIFF_DB", yaml, "database", "database", "data/skiff.db");
-        return new Config(host, port, ioThreads, transport, maxBody, masterKey, t, refresh, usageLog, caFile, imageMax,
-                imagePrivate.equals("allow"), database, providers(yaml));
+        List<ProviderConfig> providers = providers(yaml);
+        warnNearMisses();
+        return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
+                imagePrivate.equals("allow"), database, readyTimeout, providers, warnings);
+    }
+
+    /**
+     * An empty key is a mistake (a secret that did not arrive), never a way to serve openly: it stops
+     * start-up. Unset, Skiff serves openly, which {@link #build} allows only on loopback unless asked.
+     */
+    private String masterKey(Map<String, Object> server) {
+        String fromEnv = env.get("SKIFF_MASTER_KEY");
+        String setting = fromEnv != null ? "SKIFF_MASTER_KEY" : "server.master_key";
+        String key = fromEnv != null ? fromEnv : scalar(server, "master_key", "server.master_key");
+        if (key != null && key.isBlank()) {
+            throw new ConfigException(setting, "is set but empty. Give it a key, or unset it to serve without one "
+                    + "(allowed on a loopback address, or anywhere with SKIFF_ALLOW_OPEN=true)");
+        }
+        return key;
+    }
+
+    /** Decided without DNS (start-up waits for no network): loopback literals and {@code localhost}. */
+    public static boolean isLoopback(String host) {
+        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        if (h.equalsIgnoreCase("localhost")) return true;
+        try {
+            return InetAddress.ofLiteral(h).isLoopbackAddress();
+        } catch (IllegalArgumentException notALiteral) {
+            return false;
+        }
+    }
+
+    private static boolean parseBoolean(String setting, String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "1" -> true;
+            case "false", "no", "0" -> false;
+            default -> throw new ConfigException(setting, "'" + text + "' must be true or false");
+        };
+    }
+
+    // ---- names that are not settings -----------------------------------------------------------
+
+    private static void refuseUnknownKeys(Map<String, Object> yaml) {
+        refuseUnknown(yaml, "", Names.YAML_KEYS.get(""));
+        for (String s : List.of("server", "timeouts")) {
+            if (yaml.get(s) instanceof Map<?, ?> m) {
+                @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) m;
+                refuseUnknown(section, s + ".", Names.YAML_KEYS.get(s));
+            }
+        }
+        if (yaml.get("providers") instanceof Map<?, ?> providers) {
+            for (Map.Entry<?, ?> e : providers.entrySet()) {
+                if (e.getValue() instanceof Map<?, ?> m) {
+                    @SuppressWarnings("unchecked") Map<String, Object> p = (Map<String, Object>) m;
+                    refuseUnknown(p, "providers." + e.getKey() + ".", Names.YAML_KEYS.get("providers.*"));
+                }
+            }
+        }
+    }
+
+    private static void refuseUnknown(Map<String, Object> section, String path, List<String> known) {
+        for (String key : Names.unknownKeys(section, known)) {
+            String near = Names.closest(key, known);
+            throw new ConfigException(path + key, "is not a setting" + (near != null ? "; did you mean " + path + near + "?"
+                    : "; the settings here are " + String.join(", ", known)));
+        }
+    }
+
+    /**
+     * Variables with Skiff's prefixes that are no setting are ignored, so a typo ({@code OPENAI_KEY},
+     * {@code SKIFF_MASTERKEY}) would silently leave its setting unset: say so at start-up.
+     */
+    private void warnNearMisses() {
+        for (String var : new TreeSet<>(env.keySet())) {
+            if (referenced.contains(var)) continue;
+            if (var.startsWith("SKIFF_")) {
+                if (Names.SKIFF_VARIABLES.contains(var)) continue;
+                String near = Names.closest(var, Names.SKIFF_VARIABLES);
+                warnings.add(var + " is not a Skiff setting and is ignored" + (near != null ? "; did you mean " + near + "?" : ""));
+                continue;
+            }
+            for (ProviderType type : ProviderType.values()) {
+                String prefix = type.envPrefix();
+                if (!var.startsWith(prefix) || isProviderSetting(var, type)) continue;
+                boolean underscore = var.startsWith(prefix + "_");
+                String rest = var.substring(prefix.length() + (underscore ? 1 : 0));
+                // OPENAIAPI_KEY: only the prefix's own underscore is missing.
+                String near = !underscore && isProviderSetting(prefix + "_" + rest, type) ? prefix + "_" + rest
+                        : Names.providerNearMiss(prefix, rest, providerKeys(type));
+                if (near != null && !env.containsKey(near)) {
+                    warnings.add(var + " is not a Skiff setting and is ignored; did you mean " + near + "?");
+                }
+            }
+        }
+    }
+
+    private static List<String> providerKeys(ProviderType type) {
+        return type == ProviderType.BEDROCK ? List.of("API_KEY", "BASE_URL", "MODELS", "API_VERSION", "REGION") : PROVIDER_KEYS;
+    }
+
+    /** Whether {@link #providers} reads {@code var} for {@code type}. */
+    private static boolean isProviderSetting(String var, ProviderType type) {
+        if (var.equals("BEDROCK_REGION") && type == ProviderType.BEDROCK) return true;
+        String prefix = type.envPrefix() + "_";
+        if (!var.startsWith(prefix)) return false;
+        String rest = var.substring(prefix.length());
+        for (String key : PROVIDER_KEYS) {
+            if (!rest.endsWith(key)) continue;
+            String middle = rest.substring(0, rest.length() - key.length());
+            if (middle.isEmpty() || middle.endsWith("_")) return true;
+        }
+        return false;
     }
 
     // ---- providers -------------------------------------------------------------------------
@@ -103,6 +236,7 @@ public final class ConfigLoader {
         String apiKey, baseUrl, models, apiVersion;
         String origin; // the setting that introduced it, for error messages
         String baseUrlSetting; // where base_url came from, for error messages
+        boolean keyWrittenEmpty; // the file gives api_key, and it came out empty (e.g. ${X:-} with X unset)
 
         Draft(String name, String origin) {
             this.name = name;
@@ -124,6 +258,7 @@ public final class ConfigLoader {
             d.type = ProviderType.fromId(typeId.toLowerCase(Locale.ROOT)).orElseThrow(() -> new ConfigException(
                     where + ".type", "unknown provider type; known: " + knownTypes()));
             d.apiKey = scalar(p, "api_key", where + ".api_key");
+            d.keyWrittenEmpty = d.apiKey != null && d.apiKey.isBlank();
             d.baseUrl = scalar(p, "base_url", where + ".base_url");
             d.baseUrlSetting = where + ".base_url";
             d.apiVersion = scalar(p, "api_version", where + ".api_version");
@@ -152,7 +287,10 @@ public final class ConfigLoader {
                     if (d.type == null) d.type = type;
                     if (d.type != type) throw new ConfigException(var, "provider '" + name + "' is configured as type " + d.type.id());
                     switch (key) {
-                        case "API_KEY" -> d.apiKey = e.getValue();
+                        case "API_KEY" -> {
+                            d.apiKey = e.getValue();
+                            d.keyWrittenEmpty &= e.getValue().isBlank();
+                        }
                         case "BASE_URL" -> {
                             d.baseUrl = e.getValue();
                             d.baseUrlSetting = var;
@@ -162,6 +300,19 @@ public final class ConfigLoader {
                     }
                 }
             }
+        }
+
+        // Gemini's key under the name Google's own tools read, when Skiff's name gives none.
+        String google = emptyToNull(env.get("GOOGLE_API_KEY"));
+        Draft gemini = drafts.get("gemini");
+        if (google != null && (gemini == null || emptyToNull(gemini.apiKey) == null)) {
+            Draft d = drafts.computeIfAbsent("gemini", n -> new Draft(n, "GOOGLE_API_KEY"));
+            if (d.type == null) d.type = ProviderType.GEMINI;
+            d.apiKey = google;
+            d.keyWrittenEmpty = false;
+        } else if (google != null && !google.equals(emptyToNull(env.get("GEMINI_API_KEY")))) {
+            warnings.add("GOOGLE_API_KEY is set but not used: Gemini's key is GEMINI_API_KEY"
+                    + (emptyToNull(env.get("GEMINI_API_KEY")) != null ? ", which wins" : " / providers.gemini.api_key"));
         }
 
         // Bedrock also comes from the standard AWS variables, as AWS's own tools read them.
@@ -187,6 +338,12 @@ public final class ConfigLoader {
         }
         String key = emptyToNull(d.apiKey);
         String base = emptyToNull(d.baseUrl);
+        // A listed provider whose key did not arrive is left out, so one file can list every provider
+        // and each machine serves those it has keys for. (Bedrock may still sign with AWS keys.)
+        if (key == null && d.keyWrittenEmpty && d.type.needsApiKey() && d.type != ProviderType.BEDROCK) {
+            warnings.add("provider " + d.name + " is not configured: providers." + d.name + ".api_key is empty");
+            return null;
+        }
         Map<String, String> settings = new LinkedHashMap<>();
         if (d.type == ProviderType.BEDROCK) {
             String region = firstSet("BEDROCK_REGION", "AWS_REGION", "AWS_DEFAULT_REGION");
@@ -219,8 +376,9 @@ public final class ConfigLoader {
         return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null, settings);
     }
 
-    private static URI parseBaseUrl(String setting, String text) {
-        String trimmed = text.strip();
+    private static URI parseBaseUrl(String setting, String given) {
+        String text = Redact.url(given); // the messages below quote it; credentials in it must not be printed
+        String trimmed = given.strip();
         while (trimmed.endsWith("/")) trimmed = trimmed.substring(0, trimmed.length() - 1);
         try {
             URI uri = new URI(trimmed);
@@ -263,6 +421,8 @@ public final class ConfigLoader {
         } catch (RuntimeException e) {
             throw new ConfigException(file.toString(), "invalid YAML: " + e.getMessage());
         }
+        Matcher refs = ENV_REF.matcher(text);
+        while (refs.find()) referenced.add(refs.group(1));
         if (root == null) return Map.of();
         if (!(root instanceof Map<?, ?> map)) throw new ConfigException(file.toString(), "the top level must be a mapping");
         @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) map;
@@ -290,7 +450,9 @@ public final class ConfigLoader {
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
             String v = env.get(m.group(1));
-            if (v == null) throw new ConfigException(where, "refers to ${" + m.group(1) + "}, which is not set");
+            if (m.group(2) != null && (v == null || v.isEmpty())) v = m.group(2);
+            if (v == null) throw new ConfigException(where, "refers to ${" + m.group(1) + "}, which is not set (write ${"
+                    + m.group(1) + ":-} if it may be unset, or ${" + m.group(1) + ":-default})");
             m.appendReplacement(sb, Matcher.quoteReplacement(v));
         }
         m.appendTail(sb);

@@ -30,7 +30,7 @@ public record ProviderConfig(String name, ProviderType type, URI baseUrl, String
     @Override
     public String toString() {
         // Never print the key.
-        return "ProviderConfig[" + name + ", " + type.id() + ", " + baseUrl + ", key=" + (apiKey == null ? "none" : "set")
+        return "ProviderConfig[" + name + ", " + type.id() + ", " + Redact.url(baseUrl) + ", key=" + (apiKey == null ? "none" : "set")
                 + ", models=" + models + (apiVersion == null ? "" : ", apiVersion=" + apiVersion)
                 + (settings.containsKey("aws_region") ? ", region=" + settings.get("aws_region") : "") + "]"; // secrets never printed
     }

@@ -150,6 +150,6 @@ public final class Provider {
 
     @Override
     public String toString() {
-        return name() + " (" + type().id() + ", " + config.baseUrl() + ")";
+        return name() + " (" + type().id() + ", " + dev.skiff.config.Redact.url(config.baseUrl()) + ")";
     }
 }

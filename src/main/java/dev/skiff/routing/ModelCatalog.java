@@ -2,6 +2,7 @@ package dev.skiff.routing;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import dev.skiff.config.Redact;
 import dev.skiff.dialect.Json;
 import dev.skiff.provider.Provider;
 import dev.skiff.upstream.ExchangeListener;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The models every provider serves, fetched from their listings in the background and refreshed
@@ -42,13 +45,20 @@ public final class ModelCatalog {
     /** A model as a provider lists it. */
     public record Model(String id, long created, String ownedBy) {}
 
-    /** What is known of one provider's listing. */
-    public record Listing(String status, List<Model> models, String error) {
+    /**
+     * What is known of one provider's listing. {@code reason} is the short form of {@code error}
+     * ({@code HTTP 401 Unauthorized}, without the provider's body): what a failure is told apart by.
+     */
+    public record Listing(String status, List<Model> models, String error, String reason) {
         static final String PENDING = "pending", OK = "ok", ERROR = "error";
     }
 
-    /** Everything readers need, rebuilt whole on every change. */
-    public record Snapshot(Map<String, Listing> listings, Map<String, List<Provider>> providersByModel, byte[] listingJson) {
+    /**
+     * Everything readers need, rebuilt whole on every change. {@code notServedNote} ends the 404 for
+     * a model no listing names: which listings failed or are not in yet, since the model may be there.
+     */
+    public record Snapshot(Map<String, Listing> listings, Map<String, List<Provider>> providersByModel, byte[] listingJson,
+                           String notServedNote) {
         /** One model by its qualified id ({@code provider/model}), as the listing shows it; null if unknown. */
         public byte[] modelJson(String qualifiedId) {
             int slash = qualifiedId.indexOf('/');
@@ -69,13 +79,33 @@ public final class ModelCatalog {
     private final List<Provider> providers;
     private final AtomicReference<Snapshot> snapshot = new AtomicReference<>();
     private final Map<String, Listing> listings = new LinkedHashMap<>(); // guarded by this
+    private final Consumer<String> log;
+    /** Set once every provider's first listing attempt has ended, well or not; before the snapshot saying so. */
+    private volatile boolean firstListingsDone;
 
     public ModelCatalog(List<Provider> providers) {
+        this(providers, line -> System.err.println("skiff: " + line));
+    }
+
+    /** @param log where changes of a listing's state are reported, one line each */
+    public ModelCatalog(List<Provider> providers, Consumer<String> log) {
         this.providers = List.copyOf(providers);
+        this.log = log;
         for (Provider p : providers) {
-            listings.put(p.name(), new Listing(Listing.PENDING, configured(p), null));
+            listings.put(p.name(), new Listing(Listing.PENDING, configured(p), null, null));
         }
+        firstListingsDone = providers.isEmpty();
         rebuild();
+    }
+
+    /** Whether every provider's first listing has succeeded or failed (none is still pending). */
+    public boolean firstListingsDone() {
+        return firstListingsDone;
+    }
+
+    /** The providers whose first listing has not ended yet. */
+    public synchronized List<String> pending() {
+        return listings.entrySet().stream().filter(e -> e.getValue().status().equals(Listing.PENDING)).map(Map.Entry::getKey).toList();
     }
 
     public Snapshot snapshot() {
@@ -129,12 +159,13 @@ public final class ModelCatalog {
                 try {
                     if (status / 100 != 2) {
                         String text = body.toString(StandardCharsets.UTF_8);
-                        failed(p, "HTTP " + status + (text.isBlank() ? "" : ": " + abbreviate(text)));
+                        String reason = "HTTP " + HttpResponseStatus.valueOf(status);
+                        failed(p, reason + (text.isBlank() ? "" : ": " + abbreviate(text)), reason);
                     } else {
                         succeeded(p, parse(body));
                     }
                 } catch (IOException | RuntimeException e) {
-                    failed(p, "unreadable model listing: " + e.getMessage());
+                    failed(p, "unreadable model listing: " + e.getMessage(), "unreadable model listing");
                 } finally {
                     body.release();
                 }
@@ -143,7 +174,7 @@ public final class ModelCatalog {
             @Override
             public void onFailure(UpstreamFailure failure) {
                 body.release();
-                failed(p, failure.message());
+                failed(p, failure.message(), failure.message());
             }
         });
     }
@@ -152,13 +183,21 @@ public final class ModelCatalog {
         Map<String, Model> merged = new LinkedHashMap<>();
         for (Model m : listed) merged.put(m.id(), m);
         for (Model m : configured(p)) merged.putIfAbsent(m.id(), m);
-        listings.put(p.name(), new Listing(Listing.OK, List.copyOf(merged.values()), null));
+        Listing before = listings.put(p.name(), new Listing(Listing.OK, List.copyOf(merged.values()), null, null));
+        if (before.status().equals(Listing.ERROR)) log.accept("model listing of " + p.name() + " works again: " + merged.size() + " models");
         rebuild();
     }
 
-    synchronized void failed(Provider p, String error) {
-        Listing before = listings.get(p.name());
-        listings.put(p.name(), new Listing(Listing.ERROR, before.models(), error));
+    /** A failed listing keeps the provider's last models; it is logged when it starts failing or fails differently, not at every refresh. */
+    synchronized void failed(Provider p, String error, String reason) {
+        error = Redact.url(error);
+        reason = Redact.url(reason);
+        Listing before = listings.put(p.name(), new Listing(Listing.ERROR, listings.get(p.name()).models(), error, reason));
+        if (!before.status().equals(Listing.ERROR) || !reason.equals(before.reason())) {
+            log.accept("model listing of " + p.name() + " failed: " + error + (before.models().isEmpty()
+                    ? "; only provider/model names reach it until a listing succeeds (" + p.name() + "/<model>)"
+                    : "; the models known for it (" + before.models().size() + ") stay listed"));
+        }
         rebuild();
     }
 
@@ -174,7 +213,31 @@ public final class ModelCatalog {
         }
         byModel.replaceAll((k, v) -> List.copyOf(v));
         Map<String, Listing> frozen = Map.copyOf(listings);
-        snapshot.set(new Snapshot(frozen, Map.copyOf(byModel), render(listings)));
+        if (!firstListingsDone && listings.values().stream().noneMatch(l -> l.status().equals(Listing.PENDING))) firstListingsDone = true;
+        snapshot.set(new Snapshot(frozen, Map.copyOf(byModel), render(listings), notServedNote(listings)));
+    }
+
+    /** E.g. " The model listing of openai (HTTP 401 Unauthorized) failed, so it may be served there." */
+    private static String notServedNote(Map<String, Listing> listings) {
+        List<String> failed = new ArrayList<>(), pending = new ArrayList<>();
+        for (Map.Entry<String, Listing> e : listings.entrySet()) {
+            switch (e.getValue().status()) {
+                case Listing.ERROR -> failed.add(e.getKey() + " (" + e.getValue().reason() + ")");
+                case Listing.PENDING -> pending.add(e.getKey());
+                default -> {
+                }
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        if (!failed.isEmpty()) {
+            sb.append(failed.size() == 1 ? " The model listing of " + failed.getFirst() + " failed, so it may be served there."
+                    : " The model listings of " + String.join(", ", failed) + " failed, so it may be served by one of them.");
+        }
+        if (!pending.isEmpty()) {
+            sb.append(pending.size() == 1 ? " The model listing of " + pending.getFirst() + " has not arrived yet."
+                    : " The model listings of " + String.join(", ", pending) + " have not arrived yet.");
+        }
+        return sb.toString();
     }
 
     /** The OpenAI model list, ids qualified as provider/model, plus each provider's listing status. */

@@ -34,7 +34,8 @@ public final class ModelRouter {
         if (candidates == null || candidates.isEmpty()) {
             throw new RouteException(404, "model_not_found", "The model '" + model + "' does not exist or no configured provider serves it."
                     + (byName.isEmpty() ? " No provider is configured." : " Use provider/model to send it to a provider directly; providers: "
-                    + String.join(", ", byName.keySet().stream().sorted().toList()) + "."));
+                    + String.join(", ", byName.keySet().stream().sorted().toList()) + ".")
+                    + catalog.snapshot().notServedNote());
         }
         if (candidates.size() > 1) {
             String names = candidates.stream().map(p -> p.name() + "/" + model).collect(Collectors.joining(", "));

@@ -118,7 +118,8 @@ public final class Gateway {
     private final Passthrough passthrough;
     private final ResponseStore responses;
     private final StoredResponses storedResponses;
-    private volatile boolean ready;
+    private volatile boolean listening;
+    private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
 
     public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog,
                    ResponseStore responses) {
@@ -138,8 +139,19 @@ public final class Gateway {
         return passthrough;
     }
 
-    public void markReady() {
-        ready = true;
+    /**
+     * The server listens: {@code /ready} answers 200 once every provider's first model listing has
+     * ended (or failed), so that a load balancer sends no traffic that would 404 for want of a
+     * listing; but after {@code listingsTimeout} regardless, so one dead provider cannot keep the
+     * instance out of service.
+     */
+    public void markListening(java.time.Duration listingsTimeout) {
+        readyDeadline = System.nanoTime() + listingsTimeout.toNanos();
+        listening = true;
+    }
+
+    boolean isReady() {
+        return listening && (catalog.firstListingsDone() || System.nanoTime() - readyDeadline >= 0);
     }
 
     UsageLog usageLog() {
@@ -173,7 +185,7 @@ public final class Gateway {
                 }
                 case "/ready" -> {
                     if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) {
-                        Replies.send(ctx, ready ? Replies.json(HttpResponseStatus.OK, READY, requestId)
+                        Replies.send(ctx, isReady() ? Replies.json(HttpResponseStatus.OK, READY, requestId)
                                 : Replies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, NOT_READY, requestId), keepAlive);
                     }
                     return null;

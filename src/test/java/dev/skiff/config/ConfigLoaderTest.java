@@ -56,7 +56,7 @@ class ConfigLoaderTest {
     @Test
     void emptyEnvironmentGivesDefaultsAndNoProviders() {
         Config c = load();
-        assertThat(c.host()).isEqualTo("0.0.0.0");
+        assertThat(c.host()).as("loopback unless asked: nothing is opened to the network by default").isEqualTo("127.0.0.1");
         assertThat(c.port()).isEqualTo(8080);
         assertThat(c.maxBodyBytes()).isEqualTo(10L << 20);
         assertThat(c.masterKey()).isNull();
@@ -65,6 +65,9 @@ class ConfigLoaderTest {
         assertThat(c.usageLog()).isEqualTo("stdout");
         assertThat(c.providers()).isEmpty();
         assertThat(c.ioThreads()).isPositive();
+        assertThat(c.allowOpen()).isFalse();
+        assertThat(c.readyTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.warnings()).isEmpty();
     }
 
     @Test
@@ -362,5 +365,178 @@ class ConfigLoaderTest {
         yaml("a.yaml", "providers:\n  local:\n    type: vllm\n    base_url: gpu-box:8000\n");
         ConfigException e = failure("SKIFF_CONFIG", "a.yaml");
         assertThat(e.getMessage()).startsWith("providers.local.base_url");
+    }
+
+    // ---- open serving ---------------------------------------------------------------------------
+
+    @Test
+    void emptyMasterKeyNeverStarts() throws IOException {
+        ConfigException e = failure("SKIFF_MASTER_KEY", "");
+        assertThat(e.getMessage()).startsWith("SKIFF_MASTER_KEY").contains("empty");
+        assertThat(failure("SKIFF_MASTER_KEY", " ", "SKIFF_ALLOW_OPEN", "true").getMessage()).startsWith("SKIFF_MASTER_KEY");
+        yaml("a.yaml", "server:\n  master_key: ''\n");
+        assertThat(failure("SKIFF_CONFIG", "a.yaml").getMessage()).startsWith("server.master_key").contains("empty");
+        yaml("b.yaml", "server:\n  master_key: ${MK:-}\n");
+        assertThat(failure("SKIFF_CONFIG", "b.yaml").getMessage()).startsWith("server.master_key");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0.0.0.0", "::", "10.1.2.3", "gateway.internal"})
+    void noKeyOnANetworkAddressNeedsTheExplicitOptIn(String host) throws IOException {
+        ConfigException e = failure("SKIFF_HOST", host);
+        assertThat(e.getMessage()).startsWith("SKIFF_MASTER_KEY").contains(host).contains("SKIFF_ALLOW_OPEN=true");
+        assertThat(load("SKIFF_HOST", host, "SKIFF_ALLOW_OPEN", "true").allowOpen()).isTrue();
+        assertThat(load("SKIFF_HOST", host, "SKIFF_MASTER_KEY", "k").masterKey()).isEqualTo("k");
+        yaml("open.yaml", "server:\n  host: '" + host + "'\n  allow_open: true\n");
+        assertThat(load("SKIFF_CONFIG", "open.yaml").allowOpen()).isTrue();
+        assertThat(failure("SKIFF_HOST", host, "SKIFF_ALLOW_OPEN", "maybe").getMessage()).startsWith("SKIFF_ALLOW_OPEN");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"})
+    void noKeyOnLoopbackServesOpenly(String host) {
+        Config c = load("SKIFF_HOST", host);
+        assertThat(c.masterKey()).isNull();
+        assertThat(c.allowOpen()).isFalse();
+    }
+
+    @Test
+    void readyTimeoutFromEnvironmentOrYaml() throws IOException {
+        assertThat(load("SKIFF_READY_TIMEOUT", "2500ms").readyTimeout()).isEqualTo(Duration.ofMillis(2500));
+        yaml("a.yaml", "server:\n  ready_timeout: 1m\n");
+        assertThat(load("SKIFF_CONFIG", "a.yaml").readyTimeout()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(failure("SKIFF_READY_TIMEOUT", "never").getMessage()).startsWith("SKIFF_READY_TIMEOUT");
+    }
+
+    // ---- names that are not settings ------------------------------------------------------------
+
+    @Test
+    void unknownYamlKeysAreRefusedWithTheLikelyName() throws IOException {
+        yaml("a.yaml", "server:\n  masterkey: k\n");
+        assertThat(failure("SKIFF_CONFIG", "a.yaml").getMessage()).startsWith("server.masterkey").contains("did you mean server.master_key?");
+        yaml("b.yaml", "provider:\n  openai:\n    api_key: k\n");
+        assertThat(failure("SKIFF_CONFIG", "b.yaml").getMessage()).startsWith("provider").contains("did you mean providers?");
+        yaml("c.yaml", "providers:\n  openai:\n    apikey: k\n");
+        assertThat(failure("SKIFF_CONFIG", "c.yaml").getMessage()).startsWith("providers.openai.apikey")
+                .contains("did you mean providers.openai.api_key?");
+        yaml("d.yaml", "timeouts:\n  firstbyte: 5s\n");
+        assertThat(failure("SKIFF_CONFIG", "d.yaml").getMessage()).contains("timeouts.first_byte");
+        yaml("e.yaml", "colour: blue\n");
+        assertThat(failure("SKIFF_CONFIG", "e.yaml").getMessage()).startsWith("colour").contains("server").contains("providers");
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "OPENAI_KEY, OPENAI_API_KEY",
+            "OPENAI_APIKEY, OPENAI_API_KEY",
+            "OPENAIAPI_KEY, OPENAI_API_KEY",
+            "OPENAI_API_KEYS, OPENAI_API_KEY",
+            "OPENAI_API_BASE, OPENAI_BASE_URL",
+            "ANTHROPIC_BASEURL, ANTHROPIC_BASE_URL",
+            "GROQ_MODEL, GROQ_MODELS",
+            "OPENAI_EAST_KEY, OPENAI_EAST_API_KEY",
+            "SKIFF_MASTERKEY, SKIFF_MASTER_KEY",
+            "SKIFF_MASTER_KYE, SKIFF_MASTER_KEY",
+            "SKIFF_IOTHREADS, SKIFF_IO_THREADS",
+            "BEDROCK_REGIONS, BEDROCK_REGION",
+    })
+    void nearMissEnvironmentNamesAreWarnedAbout(String var, String meant) {
+        Config c = load(var, "x");
+        assertThat(c.warnings()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .startsWith(var + " is not a Skiff setting").contains("did you mean " + meant + "?");
+    }
+
+    @Test
+    void settingsAndOtherProgramsVariablesAreNotWarnedAbout() throws IOException {
+        assertThat(load("OPENAI_API_KEY", "k", "OPENAI_EAST_API_KEY", "k", "OPENAI_ORGANIZATION", "o", "OPENAI_PROJECT_ID", "p",
+                "ANTHROPIC_AUTH_TOKEN", "t", "ANTHROPIC_SMALL_FAST_MODEL", "m", "BEDROCK_REGION", "eu-west-1", "AWS_REGION", "us-east-1",
+                "SKIFF_HEAP", "64m", "SKIFF_AOT", "off", "HOME", "/root", "PATH", "/bin").warnings()).isEmpty();
+        // A variable the file refers to is set on purpose, whatever it looks like.
+        yaml("a.yaml", "providers:\n  openai-east:\n    api_key: ${OPENAI_EAST_KEY}\n");
+        assertThat(load("SKIFF_CONFIG", "a.yaml", "OPENAI_EAST_KEY", "k").warnings()).isEmpty();
+        // The near miss is not reported when its intended name is set too.
+        assertThat(load("OPENAI_KEY", "x", "OPENAI_API_KEY", "k").warnings()).isEmpty();
+    }
+
+    @Test
+    void unknownSkiffVariableIsWarnedAboutEvenWithoutALikelyName() {
+        assertThat(load("SKIFF_FROBNICATE", "1").warnings()).containsExactly("SKIFF_FROBNICATE is not a Skiff setting and is ignored");
+    }
+
+    @Test
+    void googleApiKeyIsGeminisKeyWhenGeminiApiKeyIsAbsent() {
+        ProviderConfig p = provider(load("GOOGLE_API_KEY", "g-key"), "gemini");
+        assertThat(p.type()).isEqualTo(ProviderType.GEMINI);
+        assertThat(p.apiKey()).isEqualTo("g-key");
+        assertThat(provider(load("GOOGLE_API_KEY", "g-key", "GEMINI_API_KEY", ""), "gemini").apiKey()).isEqualTo("g-key");
+
+        Config both = load("GOOGLE_API_KEY", "g-key", "GEMINI_API_KEY", "gem-key");
+        assertThat(provider(both, "gemini").apiKey()).isEqualTo("gem-key");
+        assertThat(both.warnings()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                .contains("GOOGLE_API_KEY").contains("GEMINI_API_KEY, which wins");
+        assertThat(load("GOOGLE_API_KEY", "same", "GEMINI_API_KEY", "same").warnings()).isEmpty();
+    }
+
+    // ---- ${VAR:-default} and providers whose key did not arrive -----------------------------------
+
+    @Test
+    void variableDefaultsApplyWhenUnsetOrEmpty() throws IOException {
+        yaml("a.yaml", "server:\n  port: ${P:-9123}\nproviders:\n  ollama:\n    base_url: ${OLLAMA_URL:-http://localhost:11434/v1}\n");
+        Config unset = load("SKIFF_CONFIG", "a.yaml");
+        assertThat(unset.port()).isEqualTo(9123);
+        assertThat(provider(unset, "ollama").baseUrl()).isEqualTo(URI.create("http://localhost:11434/v1"));
+        assertThat(load("SKIFF_CONFIG", "a.yaml", "P", "").port()).isEqualTo(9123);
+        Config set = load("SKIFF_CONFIG", "a.yaml", "P", "9200", "OLLAMA_URL", "http://gpu:11434/v1");
+        assertThat(set.port()).isEqualTo(9200);
+        assertThat(provider(set, "ollama").baseUrl()).isEqualTo(URI.create("http://gpu:11434/v1"));
+    }
+
+    @Test
+    void listedProviderWhoseKeyComesOutEmptyIsNotConfigured() throws IOException {
+        yaml("a.yaml", """
+                providers:
+                  openai:
+                    api_key: ${OPENAI_API_KEY:-}
+                  anthropic:
+                    api_key: ${ANTHROPIC_API_KEY:-}
+                    models: [claude-sonnet-4-5]
+                  openai-east:
+                    api_key: ${EAST:-}
+                    base_url: https://east.example.com/v1
+                  local:
+                    type: vllm
+                    api_key: ${VLLM_KEY:-}
+                    base_url: http://gpu:8000/v1
+                """);
+        Config c = load("SKIFF_CONFIG", "a.yaml", "OPENAI_API_KEY", "sk");
+        assertThat(c.providers()).extracting(ProviderConfig::name).containsExactly("openai", "local");
+        assertThat(provider(c, "local").apiKey()).as("a local server's key is optional").isNull();
+        assertThat(c.warnings()).anySatisfy(w -> assertThat(w).contains("anthropic").contains("providers.anthropic.api_key is empty"))
+                .anySatisfy(w -> assertThat(w).contains("openai-east"));
+        // The environment still wins over the file.
+        assertThat(load("SKIFF_CONFIG", "a.yaml", "ANTHROPIC_API_KEY", "ak").providers()).extracting(ProviderConfig::name)
+                .contains("anthropic");
+    }
+
+    /** The README's own example must start as it is, on a machine with only an OpenAI key. */
+    @Test
+    void readmeExampleStartsWithOnlyAnOpenAiKey() throws IOException {
+        String readme = Files.readString(Path.of("README.md"));
+        int start = readme.indexOf("```yaml\n# config.yaml\n");
+        assertThat(start).as("README.md has the config.yaml example").isNotNegative();
+        int from = readme.indexOf('\n', start) + 1;
+        yaml("config.yaml", readme.substring(from, readme.indexOf("```", from)));
+
+        Config c = load("OPENAI_API_KEY", "sk-only");
+        assertThat(provider(c, "openai").apiKey()).isEqualTo("sk-only");
+        assertThat(c.providers()).extracting(ProviderConfig::name).doesNotContain("openai-east");
+        assertThat(c.masterKey()).isNull();
+        assertThat(c.host()).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void credentialsInABadBaseUrlAreNotQuoted() {
+        ConfigException e = failure("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", "ftp://user:hunter2@example.com/v1");
+        assertThat(e.getMessage()).doesNotContain("hunter2").contains("ftp://***@example.com/v1");
     }
 }
