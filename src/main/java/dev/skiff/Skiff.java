@@ -57,7 +57,9 @@ public final class Skiff implements AutoCloseable {
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
             responses = new ResponseStore(config.database());
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses);
-            SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
+            SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
+                    new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
+                    gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markListening(config.readyTimeout());
             group.schedule(() -> {

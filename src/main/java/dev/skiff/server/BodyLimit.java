@@ -12,8 +12,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 
 /**
- * Gathers a request body up to the configured limit; a larger one is refused with 413 in OpenAI's
- * error envelope, and the connection is closed since the rest of the body is still on the wire.
+ * Gathers a request body up to the configured limit; a larger one is refused with 413 in the
+ * endpoint's error shape, and the connection is closed since the rest of the body is still on the wire.
  * Passthrough requests ({@code /p/...}) are let through in pieces: their bodies stream to the
  * provider as they arrive, unlimited (except where passthrough itself must gather one to sign it,
  * and applies the same limit: see {@link Passthrough}).
@@ -44,7 +44,9 @@ final class BodyLimit extends HttpObjectAggregator {
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
         String requestId = RequestIds.accept(oversized.headers().get(Replies.X_REQUEST_ID));
-        var r = Replies.openAiError(ctx, 413, "The request body is larger than the limit of " + limit + " bytes.",
+        // A body that did not say its length up front (chunked); ClientGate refused the others on their head.
+        String path = oversized instanceof HttpRequest req ? Gateway.pathOf(req.uri()) : "";
+        var r = Replies.error(ctx, Gateway.dialectOf(path), 413, "The request body is larger than the limit of " + limit + " bytes.",
                 "invalid_request_error", null, "request_too_large", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);

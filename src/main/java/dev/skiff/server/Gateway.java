@@ -129,7 +129,7 @@ public final class Gateway {
         this.router = new ModelRouter(catalog);
         this.upstream = upstream;
         this.usageLog = usageLog;
-        this.passthrough = new Passthrough(auth, catalog.providers(), upstream, usageLog);
+        this.passthrough = new Passthrough(catalog.providers(), upstream, usageLog);
         this.responses = responses;
         this.storedResponses = new StoredResponses(responses, catalog);
     }
@@ -152,6 +152,10 @@ public final class Gateway {
 
     boolean isReady() {
         return listening && (catalog.firstListingsDone() || System.nanoTime() - readyDeadline >= 0);
+    }
+
+    MasterKeyAuth auth() {
+        return auth;
     }
 
     UsageLog usageLog() {
@@ -179,12 +183,12 @@ public final class Gateway {
             String path = pathOf(req.uri());
             switch (path) {
                 case "/health" -> {
-                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET))
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET, HttpMethod.HEAD))
                         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, HEALTH, requestId), keepAlive);
                     return null;
                 }
                 case "/ready" -> {
-                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) {
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET, HttpMethod.HEAD)) {
                         Replies.send(ctx, isReady() ? Replies.json(HttpResponseStatus.OK, READY, requestId)
                                 : Replies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, NOT_READY, requestId), keepAlive);
                     }
@@ -198,18 +202,9 @@ public final class Gateway {
                 return null;
             }
             // Errors from here on come in the dialect of the API the client called (conformance 32).
-            ClientDialect dialect = path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
-                    : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
+            ClientDialect dialect = dialectOf(path);
 
-            // authenticate
-            MasterKeyAuth.Verdict verdict = auth.check(req.headers());
-            if (!(verdict instanceof MasterKeyAuth.Allowed)) {
-                String message = verdict instanceof MasterKeyAuth.Missing
-                        ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
-                        : "Incorrect API key provided.";
-                Replies.send(ctx, Replies.error(ctx, dialect, 401, message, "invalid_request_error", null, "invalid_api_key", requestId), keepAlive);
-                return null;
-            }
+            // authenticate: done on the request head, before the body was read (see ClientGate).
 
             // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
 
@@ -565,7 +560,25 @@ public final class Gateway {
         return false;
     }
 
-    private static String pathOf(String uri) {
+    /** The dialect errors are written in for a path: Anthropic's on {@code /v1/messages}, else OpenAI's. */
+    static ClientDialect dialectOf(String path) {
+        return path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
+                : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
+    }
+
+    /** The endpoint a path names, as the usage log writes it. */
+    static String endpointName(String path) {
+        for (Endpoint e : Endpoint.values()) {
+            if (path.length() == e.upstreamPath.length() + 3 && path.startsWith("/v1") && path.endsWith(e.upstreamPath)) {
+                return e.name().toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+        if (path.startsWith("/v1/responses/")) return "responses";
+        if (path.equals("/v1/models") || path.startsWith("/v1/models/")) return "models";
+        return "unknown";
+    }
+
+    static String pathOf(String uri) {
         int q = uri.indexOf('?');
         String p = q < 0 ? uri : uri.substring(0, q);
         if (p.startsWith("http://") || p.startsWith("https://")) { // absolute-form request target
