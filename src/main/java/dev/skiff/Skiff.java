@@ -82,6 +82,11 @@ public final class Skiff implements AutoCloseable {
         return server.port();
     }
 
+    /** Client connections open now. */
+    public int connections() {
+        return server.connections();
+    }
+
     public Config config() {
         return config;
     }
