@@ -1,5 +1,8 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.Usage;
+import dev.skiff.observe.UsageLog;
+import dev.skiff.observe.UsageRecord;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -20,10 +23,12 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
  */
 final class BodyLimit extends HttpObjectAggregator {
     private final long limit;
+    private final UsageLog usageLog;
 
-    BodyLimit(int maxBytes) {
+    BodyLimit(int maxBytes, UsageLog usageLog) {
         super(maxBytes);
         this.limit = maxBytes;
+        this.usageLog = usageLog;
     }
 
     private boolean passingThrough; // between a passthrough request's head and its last piece
@@ -49,6 +54,8 @@ final class BodyLimit extends HttpObjectAggregator {
         var r = Replies.error(ctx, Gateway.dialectOf(path), 413, "The request body is larger than the limit of " + limit + " bytes.",
                 "invalid_request_error", null, "request_too_large", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, Gateway.endpointName(path), null, null, null, false, 413,
+                Usage.NONE, -1, -1, "request body over " + limit + " bytes", null));
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }
 }

@@ -331,12 +331,11 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Reading from the client may be paused for the body: let the rest in (and be dropped) or the close be seen.
         if (bodyPending) ctx.channel().config().setAutoRead(true);
-        if (provider != null) {
-            long now = System.nanoTime();
-            usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider.name(), model, model,
-                    eventStream, finalStatus, usage, (now - startNanos) / 1e6,
-                    firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, null));
-        }
+        // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
+        long now = System.nanoTime();
+        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+                model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
+                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, null));
         if (onFinished != null) onFinished.run();
     }
 }

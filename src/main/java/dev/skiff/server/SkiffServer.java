@@ -50,7 +50,7 @@ public final class SkiffServer implements AutoCloseable {
                                 g.new BytesWatch(),
                                 new HttpServerCodec(8192, 32768, 65536),
                                 g,
-                                new BodyLimit(limits.maxBodyBytes()),
+                                new BodyLimit(limits.maxBodyBytes(), gateway.usageLog()),
                                 new ConnectionHandler(gateway, limits.maxBodyBytes()));
                     }
                 });

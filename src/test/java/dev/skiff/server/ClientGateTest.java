@@ -211,4 +211,34 @@ class ClientGateTest {
             assertThat(writer.isAlive()).isFalse();
         }
     }
+
+    @Test
+    void everyRequestIsLoggedWithItsStatusButHealthProbesAreNot() throws Exception {
+        try (TestGateway gw = TestGateway.start("SKIFF_MASTER_KEY", "sesame", "SKIFF_MAX_BODY_BYTES", "1000")) {
+            String key = "authorization: Bearer sesame\r\n";
+            String[][] requests = {
+                {"req-401", "POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}", "401", "messages"},
+                {"req-404", "GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n", "404", "unknown"},
+                {"req-400", "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n" + key + "content-length: 8\r\n\r\nnot json", "400", "chat"},
+                {"req-405", "GET /v1/embeddings HTTP/1.1\r\nhost: x\r\n" + key + "\r\n", "405", "embeddings"},
+                {"req-413", "POST /v1/responses HTTP/1.1\r\nhost: x\r\n" + key + "content-length: 5000\r\n\r\n", "413", "responses"},
+                {"req-413c", "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n" + key + "transfer-encoding: chunked\r\n\r\n"
+                        + "7d0\r\n" + "x".repeat(2000) + "\r\n", "413", "chat"},
+                {"req-p404", "GET /p/nobody/models HTTP/1.1\r\nhost: x\r\n" + key + "\r\n", "404", "passthrough"},
+                {"req-health", "GET /health HTTP/1.1\r\nhost: x\r\n\r\n", "200", null},
+            };
+            for (String[] r : requests) {
+                try (RawClient c = new RawClient(gw.skiff.port())) {
+                    String head = r[1].replaceFirst("\r\n", "\r\nx-request-id: " + r[0] + "\r\n");
+                    c.send(head);
+                    assertThat(c.read().status()).as(r[0]).isEqualTo(Integer.parseInt(r[2]));
+                }
+            }
+            for (String[] r : requests) {
+                if (r[3] == null) continue;
+                assertThat(gw.usageLine(r[0])).as(r[0]).contains("\"status\":" + r[2]).contains("\"endpoint\":\"" + r[3] + "\"");
+            }
+            assertThat(java.nio.file.Files.readString(gw.usageLog)).doesNotContain("req-health");
+        }
+    }
 }
