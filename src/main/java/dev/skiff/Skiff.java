@@ -99,8 +99,25 @@ public final class Skiff implements AutoCloseable {
         return transport.name();
     }
 
+    /**
+     * Stops gracefully: no new connections, requests in flight given up to {@code timeout} to finish
+     * (see {@link SkiffServer#drain}), then everything closed.
+     */
+    public void drain(java.time.Duration timeout) {
+        try {
+            server.drain(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Stops at once; only the first call does anything (a signal and the shutdown hook may both call it). */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         server.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();

@@ -63,6 +63,7 @@ final class ClientGate extends ChannelDuplexHandler {
     private boolean responding; // a response head was written and its end was not
     private boolean http10; // the last request head was HTTP/1.0
     private boolean closeDelimited; // the response being written ends with the connection
+    private boolean draining; // Skiff is shutting down: the connection closes once nothing is outstanding
 
     private int phase = HEAD;
     private long deadline;
@@ -103,6 +104,18 @@ final class ClientGate extends ChannelDuplexHandler {
             deferredRefusal = null;
         }
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == SkiffServer.Drain.START) {
+            draining = true;
+            if (outstanding == 0) { // between requests (or within a head not yet complete): nothing to finish
+                ctx.close();
+                return;
+            }
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     // ---- inbound: request heads and bodies ----
@@ -207,6 +220,8 @@ final class ClientGate extends ChannelDuplexHandler {
                 return;
             }
             responding = true;
+            // The last answer before a shutdown tells the client not to send another.
+            if (draining && outstanding == 1) head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             if (http10 && HttpUtil.isTransferEncodingChunked(head)) {
                 // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
                 head.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
@@ -227,7 +242,11 @@ final class ClientGate extends ChannelDuplexHandler {
         }
         if (--outstanding <= 0) {
             outstanding = 0;
-            if (!reading && !refused) setPhase(IDLE, settings.keepAliveTimeoutNanos());
+            if (draining) {
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else if (!reading && !refused) {
+                setPhase(IDLE, settings.keepAliveTimeoutNanos());
+            }
         } else if (outstanding == 1 && deferredRefusal != null) {
             FullHttpResponse r = deferredRefusal;
             deferredRefusal = null;

@@ -132,6 +132,18 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == SkiffServer.Drain.DEADLINE) {
+            // Shutting down, and this connection's request outlived the drain: end it visibly, then the connection.
+            if (inFlight != null) inFlight.shutDown();
+            if (passing != null) passing.shutDown();
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (inFlight != null) inFlight.cancel();
         if (passing != null) passing.cancel();

@@ -304,6 +304,23 @@ final class PassthroughCall implements ExchangeListener {
         finish(499, usageSoFar(), "client closed the connection");
     }
 
+    /**
+     * Skiff is shutting down and the drain deadline passed. Before the response started the client
+     * gets 503; after, its format is the provider's, which Skiff does not write into: the connection
+     * is closed (by the caller) mid-body, which the client sees as a cut response.
+     */
+    void shutDown() {
+        if (finished) return;
+        if (exchange != null) exchange.cancel();
+        String message = "Skiff is shutting down: the request did not finish within SKIFF_DRAIN_TIMEOUT.";
+        if (!responseStarted) {
+            keepAlive = false;
+            refuse(503, message, "server_shutting_down");
+            return;
+        }
+        finish(status, usageSoFar(), message);
+    }
+
     private Usage usageSoFar() {
         if (streamUsage != null) return streamUsage.usage();
         if (jsonCopy != null) return UsageScan.of(jsonCopy);

@@ -21,6 +21,9 @@ public final class SkiffServer implements AutoCloseable {
     /** What bounds each client and all of them together. */
     public record Limits(int maxBodyBytes, Duration headerTimeout, Duration keepAliveTimeout, int maxConnections) {}
 
+    /** Fired on every client connection when Skiff shuts down: at the start of the drain, then at its deadline. */
+    enum Drain { START, DEADLINE }
+
     private final Channel channel;
     private final Acceptor acceptor;
 
@@ -70,6 +73,30 @@ public final class SkiffServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
+    }
+
+    /**
+     * Stops accepting, lets every connection finish what it was doing for up to {@code timeout}
+     * (idle ones close at once, busy ones after their last response), then ends what is left: a
+     * stream with an error event, a request not answered yet with 503. Returns once every client
+     * connection is closed, or a little after the deadline.
+     */
+    public void drain(Duration timeout) throws InterruptedException {
+        channel.close().syncUninterruptibly();
+        for (Channel c : acceptor.channels) c.pipeline().fireUserEventTriggered(Drain.START);
+        if (awaitNoConnections(System.nanoTime() + timeout.toNanos())) return;
+        for (Channel c : acceptor.channels) c.pipeline().fireUserEventTriggered(Drain.DEADLINE);
+        // The last events are flushed before each connection closes; a client that reads none of it gets a little while.
+        if (awaitNoConnections(System.nanoTime() + 2_000_000_000L)) return;
+        for (Channel c : acceptor.channels) c.close();
+    }
+
+    private boolean awaitNoConnections(long deadlineNanos) throws InterruptedException {
+        while (acceptor.open.get() > 0) {
+            if (System.nanoTime() - deadlineNanos >= 0) return false;
+            Thread.sleep(20);
+        }
+        return true;
     }
 
     /**
