@@ -74,7 +74,8 @@ public final class Main {
 
         StringBuilder sb = new StringBuilder();
         sb.append("skiff: serving on ").append(config.host()).append(':').append(skiff.port())
-                .append(" (").append(skiff.transportName()).append(", ").append(config.ioThreads()).append(" threads)");
+                .append(" (").append(skiff.transportName()).append(", ").append(config.ioThreads()).append(" threads, at most ")
+                .append(config.maxConnections()).append(" connections)");
         if (ConfigLoader.isLoopback(config.host())) sb.append(", this machine only (SKIFF_HOST=0.0.0.0 serves other machines)");
         if (config.providers().isEmpty()) {
             sb.append("\nskiff: no provider is configured; set e.g. OPENAI_API_KEY, or OLLAMA_BASE_URL for a local server");

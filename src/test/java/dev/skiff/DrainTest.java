@@ -5,14 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.skiff.testing.MockUpstream;
 import dev.skiff.testing.RawClient;
-import java.io.BufferedReader;
+import dev.skiff.testing.SkiffProcess;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -36,35 +30,10 @@ class DrainTest {
                 Thread.sleep(700);
                 reply.json(200, "{\"id\":\"2\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"done\"},\"finish_reason\":\"stop\"}]}");
             });
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
-            Path dir = Files.createTempDirectory("skiff-drain");
-            ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-Xmx64m",
-                    "--sun-misc-unsafe-memory-access=allow", "-cp", System.getProperty("java.class.path"), "dev.skiff.Main");
-            pb.environment().keySet().removeIf(k -> k.startsWith("SKIFF_") || k.endsWith("_API_KEY") || k.endsWith("_BASE_URL"));
-            pb.environment().putAll(java.util.Map.of("PORT", String.valueOf(port), "SKIFF_HOST", "127.0.0.1", "OPENAI_API_KEY", "k",
-                    "OPENAI_BASE_URL", up.baseUrl(), "SKIFF_DRAIN_TIMEOUT", "2s", "SKIFF_USAGE_LOG", "off",
-                    "SKIFF_DB", dir.resolve("skiff.db").toString()));
-            pb.directory(dir.toFile());
-            pb.redirectErrorStream(true);
-            Process p = pb.start();
-            List<String> output = java.util.Collections.synchronizedList(new ArrayList<>());
-            CountDownLatch serving = new CountDownLatch(1);
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        output.add(line);
-                        if (line.contains("serving on")) serving.countDown();
-                    }
-                } catch (IOException e) {
-                    // the process ended
-                }
-            });
-            try {
-                assertThat(serving.await(30, TimeUnit.SECONDS)).as("started: %s", output).isTrue();
-
+            try (SkiffProcess skiff = SkiffProcess.start(0, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl(),
+                    "SKIFF_DRAIN_TIMEOUT", "2s")) {
+                Process p = skiff.process;
+                int port = skiff.port;
                 RawClient idle = new RawClient(port);
                 idle.send("GET /health HTTP/1.1\r\nhost: x\r\n\r\n");
                 assertThat(idle.read().status()).isEqualTo(200);
@@ -88,8 +57,7 @@ class DrainTest {
                 assertThat(slowArrived.await(10, TimeUnit.SECONDS)).isTrue();
 
                 long t0 = System.nanoTime();
-                // SIGTERM, through the handle: Process.destroy() would also close our end of its output.
-                p.toHandle().destroy();
+                skiff.terminate();
 
                 // The idle connection is closed at once; no new connection is accepted.
                 assertThat(idle.awaitClosed(1_000)).isTrue();
@@ -111,12 +79,9 @@ class DrainTest {
                 assertThat(cutAfterMs).isBetween(1_500L, 6_000L);
 
                 assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-                assertThat(p.exitValue()).as("exit status; output: %s", output).isZero();
-                reader.join(5_000);
-                assertThat(String.join("\n", output)).contains("SIGTERM").contains("stopped");
+                assertThat(p.exitValue()).as("exit status; output: %s", skiff.output()).isZero();
+                assertThat(skiff.output()).contains("SIGTERM").contains("stopped");
                 for (RawClient c : List.of(idle, streaming, slow)) c.close();
-            } finally {
-                p.destroyForcibly();
             }
         }
     }

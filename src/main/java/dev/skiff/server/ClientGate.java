@@ -156,18 +156,17 @@ final class ClientGate extends ChannelDuplexHandler {
         boolean passthrough = PassthroughTarget.matches(uri);
         if (passthrough || path.startsWith("/v1/")) {
             ClientDialect dialect = Gateway.dialectOf(path);
-            String endpoint = passthrough ? "passthrough" : Gateway.endpointName(path);
             MasterKeyAuth.Verdict verdict = settings.auth().check(req.headers());
             if (!(verdict instanceof MasterKeyAuth.Allowed)) {
                 refuse(req, dialect, 401, verdict instanceof MasterKeyAuth.Missing
                         ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
-                        : "Incorrect API key provided.", "invalid_api_key", endpoint);
+                        : "Incorrect API key provided.", "invalid_api_key", passthrough ? "passthrough" : Gateway.endpointName(path));
                 return;
             }
             // Passthrough bodies stream on unlimited (except where they are gathered to be signed).
             if (!passthrough && HttpUtil.getContentLength(req, -1L) > settings.maxBodyBytes()) {
                 refuse(req, dialect, 413, "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes.",
-                        "request_too_large", endpoint);
+                        "request_too_large", Gateway.endpointName(path));
                 return;
             }
             bodyDialect = dialect;

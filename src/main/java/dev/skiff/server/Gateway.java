@@ -584,9 +584,11 @@ public final class Gateway {
                 : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
     }
 
+    private static final Endpoint[] ENDPOINTS = Endpoint.values();
+
     /** The endpoint a path names, as the usage log writes it. */
     static String endpointName(String path) {
-        for (Endpoint e : Endpoint.values()) {
+        for (Endpoint e : ENDPOINTS) {
             if (path.length() == e.upstreamPath.length() + 3 && path.startsWith("/v1") && path.endsWith(e.upstreamPath)) {
                 return e.name().toLowerCase(java.util.Locale.ROOT);
             }
