@@ -206,8 +206,27 @@ final class ClientGate extends ChannelDuplexHandler {
 
     private void sendRefusal(FullHttpResponse r) {
         outstanding--;
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        closeAfter(r);
     }
+
+    /**
+     * Sends a last response over a connection whose client may still be sending a body. Closing a
+     * socket with unread bytes makes the kernel reset it, which can destroy the response before it
+     * left: so the response is followed by a FIN (the client reads it whole, then the end), reading
+     * stops (nothing more of the body is taken in), and the socket closes a second later.
+     */
+    private void closeAfter(FullHttpResponse r) {
+        ctx.channel().config().setAutoRead(false);
+        ctx.writeAndFlush(r).addListener(f -> {
+            if (!f.isSuccess() || !(ctx.channel() instanceof io.netty.channel.socket.DuplexChannel duplex)) {
+                ctx.close();
+                return;
+            }
+            duplex.shutdownOutput().addListener(done -> ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS));
+        });
+    }
+
+    private static final long LINGER_MS = 1_000;
 
     // ---- outbound: where responses end ----
 
@@ -319,6 +338,6 @@ final class ClientGate extends ChannelDuplexHandler {
         FullHttpResponse r = Replies.error(ctx, bodyDialect, 408, message, "invalid_request_error", null, "request_timeout", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         outstanding = 0;
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        closeAfter(r);
     }
 }
