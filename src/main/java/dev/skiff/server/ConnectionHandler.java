@@ -156,7 +156,13 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // A reset or broken connection: nothing to answer, just let go of it.
+        // A reset or broken connection: nothing to answer, just let go of it. Anything else is a bug
+        // of Skiff's: this connection ends (the event loop and every other connection go on), and
+        // it is said, or it would never be found.
+        if (!(cause instanceof java.io.IOException)) {
+            System.err.println("skiff: closing a client connection after an unexpected error: " + cause);
+            cause.printStackTrace();
+        }
         ctx.close();
     }
 }

@@ -177,6 +177,16 @@ class ClientGateTest {
                 assertThat(r.header("transfer-encoding")).isNull();
                 // Close-delimited: the body is everything up to the end of the connection, events intact.
                 assertThat(r.body()).contains("\"content\":\"hi\"").endsWith("data: [DONE]\n\n");
+                // An HTTP/1.0 client that asks to keep the connection still gets its stream ended by the close
+                // (its framing has no other end), so reading to the end of the connection does not hang.
+                try (RawClient keep = new RawClient(gw.skiff.port(), 5_000)) {
+                    keep.send("POST /v1/chat/completions HTTP/1.0\r\nconnection: keep-alive\r\ncontent-type: application/json\r\n"
+                            + "content-length: " + body.length() + "\r\n\r\n" + body);
+                    RawClient.Response k = keep.read();
+                    assertThat(k.chunked()).isFalse();
+                    assertThat(k.header("connection")).isEqualTo("close");
+                    assertThat(k.body()).endsWith("data: [DONE]\n\n");
+                }
             }
         }
     }
