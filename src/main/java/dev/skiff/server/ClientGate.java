@@ -170,7 +170,8 @@ final class ClientGate extends ChannelDuplexHandler {
                 return;
             }
             bodyDialect = dialect;
-        } else if (reading && !path.equals("/health") && !path.equals("/ready")) {
+        } else if (!path.equals("/health") && !path.equals("/ready")
+                && (HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0)) {
             // A body sent where no endpoint takes one is refused before it is gathered; a bodiless
             // request to an unknown path goes on to the gateway's ordinary 404.
             refuse(req, ClientDialect.OPENAI_CHAT, 404, "Unknown path " + path + ".", "unknown_url", "unknown");

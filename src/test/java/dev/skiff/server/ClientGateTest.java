@@ -133,6 +133,14 @@ class ClientGateTest {
                 assertThat(r.status()).isEqualTo(413);
                 assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("request_too_large");
             }
+            // A request without a body to an unknown path is an ordinary 404: the connection stays.
+            try (RawClient c = new RawClient(gw.skiff.port())) {
+                c.send("GET /favicon.ico HTTP/1.1\r\nhost: x\r\n\r\nGET /health HTTP/1.1\r\nhost: x\r\n\r\n");
+                RawClient.Response r = c.read();
+                assertThat(r.status()).isEqualTo(404);
+                assertThat(r.header("connection")).isNull();
+                assertThat(c.read().status()).isEqualTo(200);
+            }
             // A body sent to no endpoint at all is not gathered either.
             try (RawClient c = new RawClient(gw.skiff.port())) {
                 c.send("POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: 900\r\n\r\n");
