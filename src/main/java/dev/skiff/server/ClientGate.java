@@ -231,6 +231,17 @@ final class ClientGate extends ChannelDuplexHandler {
 
     // ---- outbound: where responses end ----
 
+    /**
+     * Reading is paused (auto-read off) while requests wait their turn, while the client does not
+     * read its answers, and while a provider cannot take a passthrough body. The body aggregator
+     * asks for one more read whenever a request is incomplete, which would go on gathering behind a
+     * pause, request after request: while auto-read is off, only the ones who turn it on again read.
+     */
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        if (ctx.channel().config().isAutoRead()) ctx.read();
+    }
+
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof HttpResponse head) {

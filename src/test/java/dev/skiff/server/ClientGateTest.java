@@ -12,6 +12,7 @@ import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 /** What a client can send before Skiff does any work for it: keys checked on the head, bodies bounded. */
@@ -257,6 +258,40 @@ class ClientGateTest {
                 assertThat(gw.usageLine(r[0])).as(r[0]).contains("\"status\":" + r[2]).contains("\"endpoint\":\"" + r[3] + "\"");
             }
             assertThat(java.nio.file.Files.readString(gw.usageLog)).doesNotContain("req-health");
+        }
+    }
+
+    @Test
+    void requestsPipelinedBehindASlowCallAreNotGathered() throws Exception {
+        try (MockUpstream up = new MockUpstream().models("gpt-4o-mini")) {
+            CountDownLatch release = new CountDownLatch(1);
+            up.on("/v1/chat/completions", (req, reply) -> {
+                release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+                reply.json(200, RoutingAndAuthTest.completion("slow"));
+            });
+            try (TestGateway gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl()).awaitListings();
+                 RawClient c = new RawClient(gw.skiff.port(), 20_000)) {
+                String first = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+                c.send("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: "
+                        + first.length() + "\r\n\r\n" + first);
+                up.take("/v1/chat/completions");
+                long before = usedDirectMemory();
+                // Forty more requests of 1 MB each, pipelined behind the one that waits on the provider.
+                String big = "{\"model\":\"gpt-4o-mini\",\"messages\":[],\"pad\":\"" + "x".repeat((1 << 20) - 60) + "\"}";
+                byte[] one = ("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: "
+                        + big.length() + "\r\n\r\n" + big).getBytes(StandardCharsets.US_ASCII);
+                Thread writer = Thread.ofPlatform().daemon(true).start(() -> {
+                    try {
+                        for (int i = 0; i < 40; i++) c.send(one);
+                    } catch (java.io.IOException e) {
+                        // checked by the answers below
+                    }
+                });
+                writer.join(3_000);
+                assertThat(usedDirectMemory() - before).as("bytes gathered for waiting requests").isLessThan(12L << 20);
+                release.countDown();
+                for (int i = 0; i < 41; i++) assertThat(c.read().status()).as("answer " + i).isEqualTo(200);
+            }
         }
     }
 }
