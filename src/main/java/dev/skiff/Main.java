@@ -34,6 +34,8 @@ public final class Main {
                                                           on a loopback address only unless
               SKIFF_ALLOW_OPEN         server.allow_open  is true
               SKIFF_READY_TIMEOUT      server.ready_timeout  longest /ready waits for first model listings (10s)
+              SKIFF_MAX_CONNECTIONS    server.max_connections  client connections at once (10000, fewer if files are short)
+              SKIFF_DRAIN_TIMEOUT      server.drain_timeout  on SIGTERM, longest requests get to finish (30s)
               SKIFF_USAGE_LOG          usage_log          stdout, off, or a file (stdout)
               SKIFF_DB                 database           SQLite file for stored responses (data/skiff.db)
 
