@@ -96,8 +96,14 @@ public final class ConfigLoader {
         Duration drainTimeout = parseDuration("SKIFF_DRAIN_TIMEOUT / server.drain_timeout",
                 string("SKIFF_DRAIN_TIMEOUT", server, "drain_timeout", "server.drain_timeout", "30s"));
         String maxConnText = string("SKIFF_MAX_CONNECTIONS", server, "max_connections", "server.max_connections", null);
-        int maxConnections = maxConnText == null ? defaultMaxConnections(openFileLimit())
+        long openFiles = openFileLimit();
+        int maxConnections = maxConnText == null ? defaultMaxConnections(openFiles)
                 : parsePositiveInt("SKIFF_MAX_CONNECTIONS / server.max_connections", maxConnText);
+        if (maxConnText != null && openFiles > 0 && maxConnections > connectionsFilesAllow(openFiles)) {
+            warnings.add("SKIFF_MAX_CONNECTIONS / server.max_connections is " + maxConnections + ", more than the open-file limit ("
+                    + openFiles + ", ulimit -n) leaves room for: past about " + connectionsFilesAllow(openFiles)
+                    + " connections, accepting fails and pauses until some close");
+        }
 
         Timeouts t = new Timeouts(
                 duration("SKIFF_CONNECT_TIMEOUT", timeouts, "connect", defaults.connect()),
@@ -519,7 +525,11 @@ public final class ConfigLoader {
      */
     static int defaultMaxConnections(long openFileLimit) {
         if (openFileLimit <= 0) return 10_000;
-        return (int) Math.max(16, Math.min(10_000, (openFileLimit - 128) / 2));
+        return (int) Math.min(10_000, connectionsFilesAllow(openFileLimit));
+    }
+
+    private static long connectionsFilesAllow(long openFileLimit) {
+        return Math.max(16, (openFileLimit - 128) / 2);
     }
 
     /** The process's limit on open files, or -1 where the platform does not say. */

@@ -429,6 +429,13 @@ class ConfigLoaderTest {
         assertThat(file.drainTimeout()).isEqualTo(Duration.ofMinutes(1));
         assertThat(failure("SKIFF_HEADER_TIMEOUT", "0s").getMessage()).startsWith("SKIFF_HEADER_TIMEOUT");
         assertThat(failure("SKIFF_MAX_CONNECTIONS", "0").getMessage()).startsWith("SKIFF_MAX_CONNECTIONS");
+        assertThat(set.warnings()).noneMatch(w -> w.contains("SKIFF_MAX_CONNECTIONS"));
+        // More than the descriptors allow is served as asked, with a warning at start-up.
+        long files = ConfigLoader.openFileLimit();
+        if (files > 0 && files < 1_000_000_000L) {
+            Config over = load("SKIFF_MAX_CONNECTIONS", String.valueOf(Math.min(Integer.MAX_VALUE, files * 2)));
+            assertThat(over.warnings()).anyMatch(w -> w.startsWith("SKIFF_MAX_CONNECTIONS") && w.contains("open-file limit"));
+        }
     }
 
     @Test
