@@ -60,6 +60,7 @@ final class ClientGate extends ChannelDuplexHandler {
     private boolean refused; // a refusal was decided: whatever else the client sends is dropped
     private FullHttpResponse deferredRefusal; // waits for the responses to earlier pipelined requests
     private ClientDialect bodyDialect = ClientDialect.OPENAI_CHAT; // of the request whose body arrives, for a 408
+    private String bodyPath = ""; // its path, likewise
     private boolean responding; // a response head was written and its end was not
     private boolean http10; // the last request head was HTTP/1.0
     private boolean closeDelimited; // the response being written ends with the connection
@@ -170,6 +171,7 @@ final class ClientGate extends ChannelDuplexHandler {
                 return;
             }
             bodyDialect = dialect;
+            bodyPath = path;
         } else if (!path.equals("/health") && !path.equals("/ready")
                 && (HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0)) {
             // A body sent where no endpoint takes one is refused before it is gathered; a bodiless
@@ -178,6 +180,7 @@ final class ClientGate extends ChannelDuplexHandler {
             return;
         } else {
             bodyDialect = ClientDialect.OPENAI_CHAT;
+            bodyPath = path;
         }
         ctx.fireChannelRead(req);
     }
@@ -345,7 +348,8 @@ final class ClientGate extends ChannelDuplexHandler {
         String requestId = RequestIds.generate();
         String message = "The request body stopped arriving for " + TimeUnit.NANOSECONDS.toMillis(settings.headerTimeoutNanos())
                 + " ms (SKIFF_HEADER_TIMEOUT).";
-        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, "request", null, null, null, false,
+        String endpoint = PassthroughTarget.matches(bodyPath) ? "passthrough" : Gateway.endpointName(bodyPath);
+        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
                 408, Usage.NONE, -1, -1, message, null));
         FullHttpResponse r = Replies.error(ctx, bodyDialect, 408, message, "invalid_request_error", null, "request_timeout", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

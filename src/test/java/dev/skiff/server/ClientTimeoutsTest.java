@@ -61,6 +61,14 @@ class ClientTimeoutsTest {
                 assertThat(body.get("type").asText()).isEqualTo("error");
                 assertThat(body.at("/error/message").asText()).contains("SKIFF_HEADER_TIMEOUT");
             }
+            // Logged with its status and endpoint, like any request.
+            String log = "";
+            for (int i = 0; i < 100 && log.lines().filter(l -> l.contains("\"status\":408")).count() < 2; i++) {
+                Thread.sleep(50);
+                if (java.nio.file.Files.exists(gw.usageLog)) log = java.nio.file.Files.readString(gw.usageLog);
+            }
+            assertThat(log.lines()).anyMatch(l -> l.contains("\"endpoint\":\"messages\"") && l.contains("\"status\":408"))
+                    .anyMatch(l -> l.contains("\"endpoint\":\"chat\"") && l.contains("\"status\":408"));
         }
     }
 
