@@ -21,6 +21,7 @@ import java.util.List;
  * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
  * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
  * @param readyTimeout   longest {@code /ready} waits for the first model listings
+ * @param translationMemory heap that translation may use at once, in bytes; 0 for half the maximum heap
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
  */
@@ -28,7 +29,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
                      boolean imageFetchPrivate, String database, Duration readyTimeout, List<ProviderConfig> providers,
-                     List<String> warnings) {
+                     List<String> warnings, long translationMemory) {
     public Config {
         providers = List.copyOf(providers);
         warnings = List.copyOf(warnings);

@@ -19,6 +19,12 @@ import io.netty.buffer.Unpooled;
 public abstract class SseStreamTranslator implements StreamTranslator {
     private SseSplitter splitter;
     private ByteBuf pending;
+    private int maxEventBytes = Integer.MAX_VALUE;
+
+    @Override
+    public final void limitEventBytes(int maxBytes) {
+        this.maxEventBytes = maxBytes;
+    }
 
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
@@ -101,7 +107,7 @@ public abstract class SseStreamTranslator implements StreamTranslator {
 
     @Override
     public final ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
-        if (splitter == null) splitter = new SseSplitter(alloc);
+        if (splitter == null) splitter = new SseSplitter(alloc, maxEventBytes);
         splitter.feed(content, event -> collect(onEvent(event, alloc)));
         return takeCollected();
     }

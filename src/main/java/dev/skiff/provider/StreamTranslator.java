@@ -26,6 +26,13 @@ public interface StreamTranslator {
      */
     ByteBuf onFailure(ByteBufAllocator alloc, String message, String code);
 
+    /**
+     * The largest single event (SSE event, AWS event-stream message) the translator gathers and
+     * parses; a larger one fails the stream. Set before the first content. Each event becomes a tree
+     * on the heap, so this bounds what one stream can take of it.
+     */
+    void limitEventBytes(int maxBytes);
+
     /** Releases what the translator holds when the exchange is abandoned. */
     default void release() {}
 

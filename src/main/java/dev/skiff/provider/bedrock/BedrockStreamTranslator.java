@@ -37,6 +37,13 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     private final String id = BedrockConverseCodec.newId();
 
     private EventStreamDecoder decoder;
+    private int maxMessageBytes = EventStreamDecoder.DEFAULT_MAX_MESSAGE_LENGTH;
+
+    @Override
+    public void limitEventBytes(int maxBytes) {
+        // A message is at least its framing; below that no stream could be read at all.
+        maxMessageBytes = Math.max(64, Math.min(maxBytes, EventStreamDecoder.DEFAULT_MAX_MESSAGE_LENGTH));
+    }
     private ByteBuf pendingOut;
     private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
     private int nextToolIndex;
@@ -57,7 +64,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             content.release();
             return null;
         }
-        if (decoder == null) decoder = new EventStreamDecoder(alloc);
+        if (decoder == null) decoder = new EventStreamDecoder(alloc, maxMessageBytes);
         try {
             decoder.decode(content, m -> append(onMessage(m, alloc)));
         } catch (RuntimeException e) { // EventStreamException (corrupt framing) or an unreadable payload
