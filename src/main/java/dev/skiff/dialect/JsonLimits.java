@@ -26,7 +26,8 @@ public final class JsonLimits {
     public static final StreamReadConstraints CONSTRAINTS = StreamReadConstraints.builder()
             .maxNestingDepth(MAX_DEPTH).maxTokenCount(MAX_TOKENS).build();
 
-    private static final JsonFactory FACTORY = JsonFactory.builder().streamReadConstraints(CONSTRAINTS).build();
+    // Counting uses Jackson's default constraints, looser than ours, so that ours fire first and say why.
+    private static final JsonFactory FACTORY = JsonFactory.builder().build();
 
     private JsonLimits() {}
 
@@ -51,7 +52,6 @@ public final class JsonLimits {
         try (InputStream in = new ByteBufInputStream(body.duplicate()); JsonParser p = FACTORY.createParser(in)) {
             JsonToken t;
             while ((t = p.nextToken()) != null) {
-                // Counted here before Jackson's own check fires, so the message can be ours.
                 if (++tokens > MAX_TOKENS) {
                     throw new LimitException(what + " has more than " + MAX_TOKENS
                             + " JSON tokens (names, values and brackets), more than Skiff translates.");
@@ -66,7 +66,7 @@ public final class JsonLimits {
                 }
             }
         } catch (IOException e) {
-            // Malformed: counted so far. (Jackson's own constraint errors cannot come first: ours fire earlier.)
+            // Malformed: counted so far; reading it into a tree will say what is wrong.
         }
         return tokens;
     }

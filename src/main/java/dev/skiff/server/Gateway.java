@@ -181,12 +181,13 @@ public final class Gateway {
     }
 
     /**
-     * The largest event of a translated stream. Events are parsed one at a time, but every stream may
-     * be in the middle of one: a sixteenth of what an answer may take keeps many streams' worst case
-     * within reach of the translation memory (and real events are a few kilobytes).
+     * The largest event of a translated stream. An unfinished event waits off the heap; only a whole
+     * one is parsed, on its event loop, so at most one event per event loop is a tree at any moment:
+     * a quarter of what an answer may take keeps even several loops' worst case within the
+     * translation memory's reach (real events are a few kilobytes).
      */
     int maxTranslatedEventBytes() {
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(64 << 10, maxTranslatedAnswerBytes() / 16));
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(64 << 10, maxTranslatedAnswerBytes() / 4));
     }
 
     /**
