@@ -12,8 +12,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 
 /**
- * Gathers a request body up to the configured limit; a larger one is refused with 413 in OpenAI's
- * error envelope, and the connection is closed since the rest of the body is still on the wire.
+ * Gathers a request body up to the configured limit; a larger one is refused with 413 in the error
+ * shape of the endpoint called, and the connection is closed since the rest of the body is still on the wire.
  * Passthrough requests ({@code /p/...}) are let through in pieces: their bodies stream to the
  * provider as they arrive, unlimited (except where passthrough itself must gather one to sign it,
  * and applies the same limit: see {@link Passthrough}).
@@ -44,8 +44,11 @@ final class BodyLimit extends HttpObjectAggregator {
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
         String requestId = RequestIds.accept(oversized.headers().get(Replies.X_REQUEST_ID));
-        var r = Replies.openAiError(ctx, 413, "The request body is larger than the limit of " + limit + " bytes.",
-                "invalid_request_error", null, "request_too_large", requestId);
+        // In the dialect of the endpoint called, as every other error (Anthropic's shape on /v1/messages).
+        boolean messages = oversized instanceof HttpRequest req && req.uri().startsWith("/v1/messages");
+        var r = Replies.error(ctx, messages ? dev.skiff.dialect.ClientDialect.ANTHROPIC_MESSAGES : dev.skiff.dialect.ClientDialect.OPENAI_CHAT,
+                413, "The request body is larger than the limit of " + limit + " bytes.", "invalid_request_error", null,
+                "request_too_large", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }

@@ -1,0 +1,35 @@
+package dev.skiff.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.skiff.testing.TestGateway;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** A body over the limit is refused in the error shape of the endpoint it was sent to. */
+class BodyLimitDialectTest {
+    private static String refuse(TestGateway gw, String path) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            s.setSoTimeout(5000);
+            // Declared too large: refused at once, before the body (which is never sent).
+            s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 5000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8); // the connection closes after the answer
+        }
+    }
+
+    @Test
+    void messagesGetsAnthropicsShapeAndChatOpenAisEnvelope() throws Exception {
+        try (TestGateway gw = TestGateway.start("SKIFF_MAX_BODY_BYTES", "1000")) {
+            String messages = refuse(gw, "/v1/messages");
+            assertThat(messages).startsWith("HTTP/1.1 413");
+            assertThat(messages).contains("{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\"").contains("1000 bytes");
+            String chat = refuse(gw, "/v1/chat/completions");
+            assertThat(chat).startsWith("HTTP/1.1 413");
+            assertThat(chat).contains("{\"error\":{").contains("\"code\":\"request_too_large\"").doesNotContain("\"type\":\"error\"");
+        }
+    }
+}
