@@ -1,0 +1,119 @@
+package dev.skiff.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.TestGateway;
+import java.net.http.HttpResponse;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The translation memory end to end: waiting, the busy answer, release, and limits on what providers send back. */
+class TranslationMemoryEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0";
+    static final String CONVERSE = "/model/" + MODEL + "/converse";
+    static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 1, 2, 3, 4};
+
+    MockUpstream bedrock;
+    MockUpstream images;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        bedrock = new MockUpstream();
+        bedrock.on(CONVERSE, (req, reply) -> reply.json(200, "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"ok\"}]}},"
+                + "\"stopReason\":\"end_turn\",\"usage\":{\"inputTokens\":5,\"outputTokens\":2,\"totalTokens\":7}}"));
+        images = new MockUpstream();
+        images.on("/slow.png", (req, reply) -> {
+            Thread.sleep(3500); // longer than a request waits for memory
+            reply.header("Content-Type", "image/png");
+            reply.raw(200, PNG);
+        });
+    }
+
+    @AfterEach
+    void tearDown() {
+        bedrock.close();
+        images.close();
+    }
+
+    TestGateway gateway(String... extra) throws Exception {
+        String base = bedrock.baseUrl().substring(0, bedrock.baseUrl().length() - 3);
+        String[] env = {"AWS_ACCESS_KEY_ID", "AKID", "AWS_SECRET_ACCESS_KEY", "secret", "BEDROCK_BASE_URL", base, "BEDROCK_MODELS", MODEL,
+                "SKIFF_IMAGE_FETCH_PRIVATE", "allow"};
+        String[] all = new String[env.length + extra.length];
+        System.arraycopy(env, 0, all, 0, env.length);
+        System.arraycopy(extra, 0, all, env.length, extra.length);
+        return TestGateway.start(all).awaitListings();
+    }
+
+    static String chat(String text) {
+        return "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}";
+    }
+
+    @Test
+    void aRequestThatFindsTheMemoryTakenWaitsThenIsBusyAndTheMemoryComesBack() throws Exception {
+        try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "1MB")) {
+            // An image to inline reserves what is left of the memory while it is fetched (slowly).
+            String url = images.baseUrl().replace("/v1", "") + "/slow.png";
+            String withImage = "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"what?\"},"
+                    + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + url + "\"}}]}]}";
+            CompletableFuture<HttpResponse<String>> holder = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return gw.post("/v1/chat/completions", withImage);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(500); // the image request holds the memory now
+            long start = System.nanoTime();
+            HttpResponse<String> busy = gw.post("/v1/chat/completions", chat("hello"), "X-Request-ID", "busy-1");
+            long waitedMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(busy.statusCode()).as(busy.body()).isEqualTo(503);
+            assertThat(busy.headers().firstValue("retry-after")).hasValue("1");
+            JsonNode error = JSON.readTree(busy.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("overloaded");
+            assertThat(error.get("message").asText()).contains("try again");
+            assertThat(waitedMillis).as("it waited for memory first").isBetween(1500L, 3400L);
+            assertThat(gw.usageLine("busy-1")).contains("\"status\":503");
+
+            assertThat(holder.get().statusCode()).as(holder.get().body()).isEqualTo(200);
+            // The image request gave its memory back: the next one goes through at once.
+            HttpResponse<String> after = gw.post("/v1/chat/completions", chat("hello again"));
+            assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aRequestLargerThanTheWholeMemoryIs413AndOneThatFitsIsServed() throws Exception {
+        try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "1MB")) {
+            HttpResponse<String> tooLarge = gw.post("/v1/chat/completions", chat("t".repeat(300_000))); // ~1.5 MB estimated
+            assertThat(tooLarge.statusCode()).isEqualTo(413);
+            JsonNode error = JSON.readTree(tooLarge.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("request_too_large");
+            assertThat(error.get("message").asText()).contains("translation memory (1 MB");
+            assertThat(bedrock.received()).noneMatch(r -> r.path().equals(CONVERSE));
+
+            HttpResponse<String> fits = gw.post("/v1/chat/completions", chat("t".repeat(100_000))); // ~0.5 MB
+            assertThat(fits.statusCode()).as(fits.body()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aProviderAnswerNestedTooDeeplyIsA502() throws Exception {
+        String deep = "{\"a\":".repeat(100) + "1" + "}".repeat(100);
+        bedrock.on(CONVERSE, (req, reply) -> reply.json(200, "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"toolUse\":"
+                + "{\"toolUseId\":\"t1\",\"name\":\"f\",\"input\":" + deep + "}}]}},\"stopReason\":\"tool_use\","
+                + "\"usage\":{\"inputTokens\":5,\"outputTokens\":2,\"totalTokens\":7}}"));
+        try (TestGateway gw = gateway()) {
+            HttpResponse<String> r = gw.post("/v1/chat/completions", chat("call f"), "X-Request-ID", "deep-answer");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(502);
+            assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("The provider's answer nests").contains("64 levels");
+            assertThat(gw.usageLine("deep-answer")).contains("\"status\":502");
+        }
+    }
+}
