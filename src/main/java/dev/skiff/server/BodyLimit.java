@@ -41,6 +41,17 @@ final class BodyLimit extends HttpObjectAggregator {
         return super.acceptInboundMessage(msg);
     }
 
+    /**
+     * A request that declares a body over the limit and waits for {@code 100 Continue}: Netty's own
+     * answer would be a bare 413 without a body; returning none lets {@link #handleOversizedMessage}
+     * refuse it with the error body every other refusal has.
+     */
+    @Override
+    protected Object newContinueResponse(HttpMessage start, int maxContentLength, io.netty.channel.ChannelPipeline pipeline) {
+        if (io.netty.handler.codec.http.HttpUtil.getContentLength(start, -1L) > maxContentLength) return null;
+        return super.newContinueResponse(start, maxContentLength, pipeline);
+    }
+
     @Override
     protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
         String requestId = RequestIds.accept(oversized.headers().get(Replies.X_REQUEST_ID));
