@@ -274,7 +274,7 @@ public final class Gateway {
     }
 
     /** Answers 500 in the client's dialect and logs the request, for a failure no stage expected. */
-    private void internalError(ChannelHandlerContext ctx, String uri, String requestId, Throwable t) {
+    void internalError(ChannelHandlerContext ctx, String uri, String requestId, Throwable t) {
         String path = pathOf(uri);
         ClientDialect dialect = path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
                 : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
