@@ -33,7 +33,7 @@ class SlowReaderTest {
                 reply.chunk("data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\","
                         + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
             });
-            try (TestGateway gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", mock.baseUrl(), "SKIFF_IDLE_TIMEOUT", "2s");
+            try (TestGateway gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", mock.baseUrl(), "SKIFF_IDLE_TIMEOUT", "2s").awaitListings();
                  Socket client = new Socket()) {
                 client.setReceiveBufferSize(16 << 10); // so that back-pressure reaches the provider quickly
                 client.connect(new InetSocketAddress("127.0.0.1", gw.skiff.port()), 5000);
