@@ -558,17 +558,39 @@ public final class Gateway {
             call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
         } else if (found.isPresent()) {
             if (body != null) body.release();
-            try {
-                StoredResponse prev = found.get();
-                List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
-                history.addAll(StoredResponses.items(prev.inputItems()));
-                history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                startResponses(ctx, call, headers, tree, history, scan, route, requestId);
-            } catch (BadRequestException e) {
-                call.refuse(400, e.getMessage(), e.param(), null);
-            } catch (IOException e) {
-                call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+            StoredResponse prev = found.get();
+            // The conversation so far becomes trees too, and it grows with every turn: it reserves its
+            // share of the translation memory like the request did, or a long enough chain of
+            // follow-ups would exhaust the heap one turn at a time.
+            long stored = (long) prev.history().length() + prev.inputItems().length() + prev.response().length();
+            long need = stored * HISTORY_COST_PER_CHAR;
+            if (!budget.couldFit(call.admittedBytes() + need)) {
+                call.refuse(413, "The conversation so far (previous_response_id '" + previous.asText() + "', " + Bytes.describeSize(stored)
+                        + " stored) would need more than Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
+                        + ", SKIFF_TRANSLATION_MEMORY) to be translated. Start a new conversation, or send it whole without previous_response_id.",
+                        "previous_response_id", "request_too_large");
+                return;
             }
+            call.admit(budget.acquire(need, ctx.executor(), reservation -> {
+                if (call.isFinished()) {
+                    reservation.release();
+                    return;
+                }
+                call.admit(reservation);
+                try {
+                    List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
+                    history.addAll(StoredResponses.items(prev.inputItems()));
+                    history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
+                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+                } catch (BadRequestException e) {
+                    call.refuse(400, e.getMessage(), e.param(), null);
+                } catch (IOException | IllegalArgumentException e) {
+                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+                } catch (Throwable t) {
+                    call.failInternally(t);
+                }
+            }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free for this conversation within "
+                    + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
         } else if (body != null) {
             startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
         } else {
@@ -576,6 +598,12 @@ public final class Gateway {
                     "previous_response_not_found");
         }
     }
+
+    /**
+     * Heap per stored character of a conversation read back: the parse cost of a body byte, plus a
+     * token's cost spread over the ~20 characters a token of stored conversation takes at least.
+     */
+    static final long HISTORY_COST_PER_CHAR = TranslationBudget.COST_PER_BYTE + TranslationBudget.COST_PER_TOKEN / 20;
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
     private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
@@ -616,7 +644,7 @@ public final class Gateway {
         long wanted = Math.min((long) urls.size() * images.maxBytes(), MAX_INLINED_BYTES) * COST_PER_IMAGE_BYTE;
         long reserve = Math.min(wanted, budget.capacity() - proxied.admittedBytes());
         long limit = reserve / COST_PER_IMAGE_BYTE;
-        if (limit < 1 << 10) {
+        if (reserve < wanted && limit < 1 << 10) { // what is left could not hold even a small image
             proxied.refuse(413, "The request leaves no room in Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
                     + ", SKIFF_TRANSLATION_MEMORY) for the images it gives by URL. Send a smaller request.", "messages", "request_too_large");
             return;

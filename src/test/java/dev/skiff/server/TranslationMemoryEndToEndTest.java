@@ -116,4 +116,33 @@ class TranslationMemoryEndToEndTest {
             assertThat(gw.usageLine("deep-answer")).contains("\"status\":502");
         }
     }
+
+    @Test
+    void aConversationGrownTooLargeForTheMemoryIs413OnItsNextTurn() throws Exception {
+        try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "1MB")) {
+            // One turn of 120 kB fits (~0.6 MB estimated); read back as history it costs more per
+            // character (it is parsed again, and grows with every turn): ~1.2 MB, over the memory.
+            String first = "{\"model\":\"" + MODEL + "\",\"input\":\"" + "h".repeat(120_000) + "\"}";
+            HttpResponse<String> turn1 = gw.post("/v1/responses", first);
+            assertThat(turn1.statusCode()).as(turn1.body()).isEqualTo(200);
+            String id = JSON.readTree(turn1.body()).get("id").asText();
+
+            HttpResponse<String> turn2 = gw.post("/v1/responses", "{\"model\":\"" + MODEL + "\",\"previous_response_id\":\"" + id
+                    + "\",\"input\":\"and then?\"}", "X-Request-ID", "turn-2");
+            assertThat(turn2.statusCode()).as(turn2.body()).isEqualTo(413);
+            JsonNode error = JSON.readTree(turn2.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("request_too_large");
+            assertThat(error.get("param").asText()).isEqualTo("previous_response_id");
+            assertThat(error.get("message").asText()).contains("conversation so far");
+            assertThat(gw.usageLine("turn-2")).contains("\"status\":413");
+        }
+        try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "4MB")) {
+            // With room for it, the same conversation goes on.
+            String first = "{\"model\":\"" + MODEL + "\",\"input\":\"" + "h".repeat(120_000) + "\"}";
+            String id = JSON.readTree(gw.post("/v1/responses", first).body()).get("id").asText();
+            HttpResponse<String> turn2 = gw.post("/v1/responses", "{\"model\":\"" + MODEL + "\",\"previous_response_id\":\"" + id
+                    + "\",\"input\":\"and then?\"}");
+            assertThat(turn2.statusCode()).as(turn2.body()).isEqualTo(200);
+        }
+    }
 }
