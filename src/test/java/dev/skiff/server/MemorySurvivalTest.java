@@ -51,7 +51,9 @@ class MemorySurvivalTest {
     static void start() throws Exception {
         anthropic = new MockUpstream();
         anthropic.on("/v1/messages", (req, reply) -> {
-            if (req.body().contains("claude-huge-answer")) {
+            if (req.body().contains("claude-big-answer")) {
+                reply.json(200, anthropicAnswer("w".repeat(4_400_000)));
+            } else if (req.body().contains("claude-huge-answer")) {
                 reply.json(200, anthropicAnswer("x".repeat(10 << 20)));
             } else if (req.body().contains("claude-huge-event")) {
                 reply.startStream();
@@ -232,6 +234,28 @@ class MemorySurvivalTest {
             }
         }
         assertThat(served).isPositive();
+        assertAlive();
+    }
+
+    @Test
+    void bodiesJustWithinTheTranslationMemoryAreServed() throws Exception {
+        // The estimate is only worth something if what it admits really fits: one body of each shape
+        // close to the limit (~23 MB of translation memory with a 48 MB heap), one after the other.
+        List<String> bodies = new ArrayList<>();
+        bodies.add(chat("anthropic/claude-x", "d".repeat(4_400_000))); // one long ASCII string
+        bodies.add(chat("anthropic/claude-x", "€".repeat(1_460_000))); // 4.4 MB of 3-byte characters
+        StringBuilder sb = new StringBuilder("{\"model\":\"anthropic/claude-x\",\"messages\":[");
+        for (int i = 0; i < 28_000; i++) sb.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"x\"}");
+        bodies.add(sb.append("]}").toString()); // ~170,000 tokens
+        for (String body : bodies) {
+            HttpResponse<String> r = post("/v1/chat/completions", body).get();
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertAlive();
+        }
+        // Likewise an answer just under the answer limit.
+        HttpResponse<String> answer = post("/v1/chat/completions", chat("anthropic/claude-big-answer", "hi")).get();
+        assertThat(answer.statusCode()).as(answer.body().length() > 500 ? answer.body().substring(0, 500) : answer.body()).isEqualTo(200);
+        assertThat(json(answer).at("/choices/0/message/content").asText()).hasSize(4_400_000);
         assertAlive();
     }
 
