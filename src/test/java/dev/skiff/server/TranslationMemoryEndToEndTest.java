@@ -145,4 +145,26 @@ class TranslationMemoryEndToEndTest {
             assertThat(turn2.statusCode()).as(turn2.body()).isEqualTo(200);
         }
     }
+
+    @Test
+    void aClientThatLeavesGivesItsMemoryBack() throws Exception {
+        try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "1MB")) {
+            String url = images.baseUrl().replace("/v1", "") + "/slow.png";
+            byte[] withImage = ("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                    + "\"image_url\":{\"url\":\"" + url + "\"}}]}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try (java.net.Socket leaver = new java.net.Socket("127.0.0.1", gw.skiff.port())) {
+                leaver.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        + "X-Request-ID: leaver\r\nContent-Length: " + withImage.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                leaver.getOutputStream().write(withImage);
+                leaver.getOutputStream().flush();
+                Thread.sleep(300); // its image is being fetched: it holds the memory
+            } // and it leaves
+            long start = System.nanoTime();
+            HttpResponse<String> next = gw.post("/v1/chat/completions", chat("hello"));
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(next.statusCode()).as(next.body()).isEqualTo(200);
+            assertThat(millis).as("served without waiting out the image fetch").isLessThan(1500);
+            assertThat(gw.usageLine("leaver")).contains("\"status\":499");
+        }
+    }
 }
