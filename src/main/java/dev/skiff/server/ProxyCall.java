@@ -175,11 +175,18 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         String message = "Skiff could not handle this request: " + describe(t);
         if (exchange != null) exchange.cancel();
-        if (streaming) {
-            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
-        } else {
-            releaseBuffered();
-            refuse(500, message, null, "internal_error");
+        try {
+            if (streaming) {
+                onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
+            } else {
+                releaseBuffered();
+                refuse(500, message, null, "internal_error");
+            }
+        } catch (Throwable again) {
+            // Even the error could not be written (the stream's writer is what broke): closing the
+            // connection is the one answer left that cannot leave the client waiting.
+            ctx.close();
+            finish(streaming ? status : 500, Usage.NONE, message);
         }
     }
 
