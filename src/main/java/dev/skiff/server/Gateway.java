@@ -293,7 +293,14 @@ public final class Gateway {
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
     private void retrieveModel(ChannelHandlerContext ctx, String path, String requestId, boolean keepAlive) {
-        String id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
+        String id;
+        try {
+            id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
+        } catch (IllegalArgumentException e) { // a '%' not followed by two hex digits
+            reply(ctx, Replies.openAiError(ctx, 400, "The model id in the path is not validly percent-encoded: " + e.getMessage() + ".",
+                    "invalid_request_error", "model", null, requestId), keepAlive, requestId, "models", "malformed model id");
+            return;
+        }
         byte[] model = catalog.snapshot().modelJson(id);
         if (model == null) {
             reply(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",

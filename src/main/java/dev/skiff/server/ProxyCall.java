@@ -435,6 +435,16 @@ final class ProxyCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        try {
+            failed(failure);
+        } catch (Throwable t) {
+            // Writing the error broke too: close, so that the client is not left waiting, and log.
+            ctx.close();
+            finish(streaming ? status : 502, Usage.NONE, failure.message());
+        }
+    }
+
+    private void failed(UpstreamFailure failure) {
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
