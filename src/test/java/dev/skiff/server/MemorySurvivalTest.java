@@ -285,6 +285,11 @@ class MemorySurvivalTest {
         HttpResponse<String> r = post("/v1/chat/completions", body).get();
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).contains("\"error\"").contains("larger than").doesNotContain("[DONE]");
+        // The same through the Responses API: its own failure event, and no completion.
+        String responses = "{\"model\":\"anthropic/claude-huge-event\",\"stream\":true,\"input\":\"hi\"}";
+        HttpResponse<String> rr = post("/v1/responses", responses).get();
+        assertThat(rr.statusCode()).isEqualTo(200);
+        assertThat(rr.body()).contains("event: response.failed").contains("larger than").doesNotContain("response.completed");
         assertAlive();
     }
 
