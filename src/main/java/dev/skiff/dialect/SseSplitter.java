@@ -81,16 +81,21 @@ public final class SseSplitter {
         }
         int end = buf.writerIndex();
         int eventStart = buf.readerIndex();
-        // indexOf scans in bulk (checking the buffer once), unlike a getByte per byte.
-        for (int i = buf.indexOf(scanFrom, end, (byte) '\n'); i >= 0; i = buf.indexOf(i + 1, end, (byte) '\n')) {
-            int lineLength = i - line;
-            if (lineLength > 0 && buf.getByte(i - 1) == '\r') lineLength--;
-            line = i + 1;
-            if (lineLength == 0) {
-                // A blank line ends an event. A lone blank line (a bare keep-alive) is passed on too.
-                sink.accept(buf.retainedSlice(eventStart, i + 1 - eventStart));
-                eventStart = i + 1;
+        try {
+            // indexOf scans in bulk (checking the buffer once), unlike a getByte per byte.
+            for (int i = buf.indexOf(scanFrom, end, (byte) '\n'); i >= 0; i = buf.indexOf(i + 1, end, (byte) '\n')) {
+                int lineLength = i - line;
+                if (lineLength > 0 && buf.getByte(i - 1) == '\r') lineLength--;
+                line = i + 1;
+                if (lineLength == 0) {
+                    // A blank line ends an event. A lone blank line (a bare keep-alive) is passed on too.
+                    sink.accept(buf.retainedSlice(eventStart, i + 1 - eventStart));
+                    eventStart = i + 1;
+                }
             }
+        } catch (RuntimeException | Error e) {
+            buf.release(); // a sink that throws (a stream that cannot be translated) must not leak the chunk
+            throw e;
         }
         int left = end - eventStart;
         if (left > maxEventBytes) {

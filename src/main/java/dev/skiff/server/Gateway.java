@@ -185,6 +185,25 @@ public final class Gateway {
     }
 
     /**
+     * Reserves the heap one large event of a translated stream takes while it is parsed; null when
+     * none is free now. It does not wait: the stream is under way, and holding its event while others
+     * finish would stall it for nothing a client could fix, so it fails in-band instead.
+     */
+    Runnable reserveEvent(ByteBuf event) {
+        // An SSE event is "data: {...}": its JSON starts at the first brace.
+        int json = event.indexOf(event.readerIndex(), event.writerIndex(), (byte) '{');
+        long tokens = 0;
+        if (json >= 0) {
+            try {
+                tokens = JsonLimits.count(event.slice(json, event.writerIndex() - json), "An event");
+            } catch (JsonLimits.LimitException e) {
+                return () -> {}; // the tree reader refuses it before it costs anything
+            }
+        }
+        return budget.tryReserve(TranslationBudget.estimate(event.readableBytes(), tokens));
+    }
+
+    /**
      * The largest event of a translated stream. An unfinished event waits off the heap; only a whole
      * one is parsed, on its event loop, so at most one event per event loop is a tree at any moment:
      * a quarter of what an answer may take keeps even several loops' worst case within the

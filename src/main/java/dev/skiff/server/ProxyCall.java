@@ -96,7 +96,7 @@ final class ProxyCall implements ExchangeListener {
         this.translator = t;
         this.streamTranslator = s;
         this.extraHeaders = headers;
-        if (s != null) s.limitEventBytes(gateway.maxTranslatedEventBytes());
+        if (s != null) s.limitEvents(gateway.maxTranslatedEventBytes(), gateway::reserveEvent);
         return this;
     }
 

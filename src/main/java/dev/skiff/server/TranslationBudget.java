@@ -131,6 +131,18 @@ final class TranslationBudget {
     }
 
     /**
+     * Reserves {@code bytes} if they fit now, ahead of any waiting request (this is for work already
+     * under way, such as an event of a stream); null if they do not.
+     */
+    Reservation tryReserve(long bytes) {
+        synchronized (this) {
+            if (inUse + bytes > capacity) return null;
+            inUse += bytes;
+            return new Reservation(bytes);
+        }
+    }
+
+    /**
      * Reserves {@code bytes}: {@code granted} runs on {@code loop} with the reservation, at once when
      * it fits (and no one waits before it), else when enough is released; {@code timedOut} runs on
      * {@code loop} instead after the wait. Returns the waiter, to cancel when the requester leaves.

@@ -288,4 +288,17 @@ class SseSplitterTest {
         s.release();
         alloc.assertAllReleased();
     }
+
+    @Test
+    void aSinkThatThrowsLeaksNothing() {
+        SseSplitter s = new SseSplitter(alloc);
+        run(s, "data: par");
+        ByteBuf chunk = alloc.of("tial\n\ndata: next\n\n");
+        assertThatThrownBy(() -> s.feed(chunk, e -> {
+            e.release();
+            throw new IllegalStateException("cannot translate");
+        })).hasMessage("cannot translate");
+        s.release();
+        alloc.assertAllReleased();
+    }
 }

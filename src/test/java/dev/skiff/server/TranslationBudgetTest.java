@@ -105,4 +105,16 @@ class TranslationBudgetTest {
         w.run();
         assertThat(budget.inUse()).isZero();
     }
+
+    @Test
+    void workUnderWayTakesWhatIsFreeNowWithoutWaiting() throws Exception {
+        TranslationBudget budget = new TranslationBudget(100, 5_000);
+        acquire(budget, "a", 70);
+        acquire(budget, "b", 50); // waits
+        TranslationBudget.Reservation event = budget.tryReserve(30);
+        assertThat(event).as("fits now, ahead of the waiting request").isNotNull();
+        assertThat(budget.tryReserve(1)).as("nothing is left").isNull();
+        event.release();
+        assertThat(budget.inUse()).isEqualTo(70);
+    }
 }

@@ -167,4 +167,54 @@ class TranslationMemoryEndToEndTest {
             assertThat(gw.usageLine("leaver")).contains("\"status\":499");
         }
     }
+
+    @Test
+    void aLargeStreamEventFindingTheMemoryTakenEndsItsStreamWithAnError() throws Exception {
+        String text = "e".repeat(40_000); // one 40 kB event (the cap is 64 kB here): ~0.2 MB to parse
+        try (MockUpstream anthropic = new MockUpstream()) {
+            anthropic.on("/v1/messages", (req, reply) -> {
+                reply.startStream();
+                reply.chunk("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\","
+                        + "\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+                        + "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+                        + "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+                Thread.sleep(1500); // the stream is under way, its request's memory given back
+                reply.chunk("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+                        + "\"delta\":{\"type\":\"text_delta\",\"text\":\"" + text + "\"}}\n\n"
+                        + "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+                        + "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+                        + "\"usage\":{\"output_tokens\":5}}\n\n"
+                        + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+            });
+            try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "1MB", "ANTHROPIC_API_KEY", "a", "ANTHROPIC_BASE_URL", anthropic.baseUrl())) {
+                String stream = "{\"model\":\"anthropic/claude-x\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+                HttpResponse<String> free = gw.post("/v1/chat/completions", stream);
+                assertThat(free.statusCode()).isEqualTo(200);
+                assertThat(free.body()).contains(text).contains("[DONE]").doesNotContain("\"error\"");
+
+                String url = images.baseUrl().replace("/v1", "") + "/slow.png";
+                String withImage = "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                        + "\"image_url\":{\"url\":\"" + url + "\"}}]}]}";
+                CompletableFuture<HttpResponse<String>> starving = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return gw.post("/v1/chat/completions", stream);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                Thread.sleep(300); // the stream has started; now the image request takes all the memory
+                CompletableFuture<HttpResponse<String>> holder = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return gw.post("/v1/chat/completions", withImage);
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                HttpResponse<String> starved = starving.get();
+                assertThat(starved.statusCode()).isEqualTo(200);
+                assertThat(starved.body()).contains("\"error\"").contains("no translation memory free").doesNotContain("[DONE]");
+                assertThat(holder.get().statusCode()).isEqualTo(200);
+            }
+        }
+    }
 }
