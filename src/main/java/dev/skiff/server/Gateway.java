@@ -561,14 +561,61 @@ public final class Gateway {
             else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId);
             return;
         }
-        ByteBuf body = isNative ? content.retain() : null; // outlives the request only if it may be forwarded
+        ByteBuf[] held = {isNative ? content.retain() : null}; // outlives the request only if it may be forwarded
+        call.admit(() -> { // let go if the call ends (or is refused) before the store answers
+            if (held[0] != null) held[0].release();
+            held[0] = null;
+        });
         HttpHeaders headers = clientHeaders.copy();
-        responses.find(previous.asText()).whenComplete((found, error) -> ctx.executor().execute(() -> {
+        // The conversation so far becomes trees too, and it grows with every turn: it reserves its
+        // share of the translation memory like the request did (before it is even loaded), or a long
+        // enough chain of follow-ups would exhaust the heap one turn at a time.
+        findReserved(ctx, call, previous.asText(), HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
+            ByteBuf body = held[0]; // resume owns it now
+            held[0] = null;
             try {
                 resume(ctx, call, found, error, body, headers, tree, previous, scan, route, requestId);
             } catch (Throwable t) {
                 call.failInternally(t);
             }
+        });
+    }
+
+    /**
+     * Loads a stored response once the memory to use it is reserved ({@code costPerChar} for each of
+     * its characters): its size is asked first, so that what waits for memory is not the response
+     * itself. {@code then} runs on the call's event loop with the response (empty when there is
+     * none) or the store's error; not at all if the call ended meanwhile or was refused for memory.
+     */
+    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, long costPerChar, String param,
+                      java.util.function.BiConsumer<java.util.Optional<StoredResponse>, Throwable> then) {
+        responses.size(id).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
+            if (call.isFinished()) return;
+            if (sizeError != null || size < 0) {
+                then.accept(sizeError != null ? null : java.util.Optional.empty(), sizeError);
+                return;
+            }
+            long need = size * costPerChar;
+            if (!budget.couldFit(call.admittedBytes() + need)) {
+                String what = param != null ? "The conversation so far (" + param + " '" + id + "', " + Bytes.describeSize(size) + " stored)"
+                        : "The stored response '" + id + "' (" + Bytes.describeSize(size) + " with its conversation)";
+                call.refuse(413, what + " would need more than Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
+                        + ", SKIFF_TRANSLATION_MEMORY) to be read back."
+                        + (param != null ? " Start a new conversation, or send it whole without " + param + "." : ""),
+                        param, "request_too_large");
+                return;
+            }
+            call.admit(budget.acquire(need, ctx.executor(), reservation -> {
+                if (call.isFinished()) {
+                    reservation.release();
+                    return;
+                }
+                call.admit(reservation); // until the provider's request is sent, or the answer written
+                responses.find(id).whenComplete((found, error) -> ctx.executor().execute(() -> {
+                    if (!call.isFinished()) then.accept(found, error);
+                }));
+            }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free to read the stored response within "
+                    + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
         }));
     }
 
@@ -585,38 +632,16 @@ public final class Gateway {
         } else if (found.isPresent()) {
             if (body != null) body.release();
             StoredResponse prev = found.get();
-            // The conversation so far becomes trees too, and it grows with every turn: it reserves its
-            // share of the translation memory like the request did, or a long enough chain of
-            // follow-ups would exhaust the heap one turn at a time.
-            long stored = (long) prev.history().length() + prev.inputItems().length() + prev.response().length();
-            long need = stored * HISTORY_COST_PER_CHAR;
-            if (!budget.couldFit(call.admittedBytes() + need)) {
-                call.refuse(413, "The conversation so far (previous_response_id '" + previous.asText() + "', " + Bytes.describeSize(stored)
-                        + " stored) would need more than Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
-                        + ", SKIFF_TRANSLATION_MEMORY) to be translated. Start a new conversation, or send it whole without previous_response_id.",
-                        "previous_response_id", "request_too_large");
-                return;
+            try {
+                List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
+                history.addAll(StoredResponses.items(prev.inputItems()));
+                history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
+                startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+            } catch (BadRequestException e) {
+                call.refuse(400, e.getMessage(), e.param(), null);
+            } catch (IOException | IllegalArgumentException e) {
+                call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
             }
-            call.admit(budget.acquire(need, ctx.executor(), reservation -> {
-                if (call.isFinished()) {
-                    reservation.release();
-                    return;
-                }
-                call.admit(reservation);
-                try {
-                    List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
-                    history.addAll(StoredResponses.items(prev.inputItems()));
-                    history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
-                } catch (BadRequestException e) {
-                    call.refuse(400, e.getMessage(), e.param(), null);
-                } catch (IOException | IllegalArgumentException e) {
-                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
-                } catch (Throwable t) {
-                    call.failInternally(t);
-                }
-            }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free for this conversation within "
-                    + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
         } else if (body != null) {
             startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
         } else {

@@ -135,6 +135,15 @@ class TranslationMemoryEndToEndTest {
             assertThat(error.get("param").asText()).isEqualTo("previous_response_id");
             assertThat(error.get("message").asText()).contains("conversation so far");
             assertThat(gw.usageLine("turn-2")).contains("\"status\":413");
+
+            // Reading it back reserves memory too: whole, it fits (~3 B per stored character); as
+            // input items, which are parsed into trees (~10 B per character), it does not.
+            HttpResponse<String> read = gw.get("/v1/responses/" + id);
+            assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+            assertThat(JSON.readTree(read.body()).get("id").asText()).isEqualTo(id);
+            HttpResponse<String> items = gw.get("/v1/responses/" + id + "/input_items");
+            assertThat(items.statusCode()).as(items.body()).isEqualTo(413);
+            assertThat(JSON.readTree(items.body()).at("/error/message").asText()).contains("translation memory");
         }
         try (TestGateway gw = gateway("SKIFF_TRANSLATION_MEMORY", "4MB")) {
             // With room for it, the same conversation goes on.
