@@ -25,6 +25,7 @@ import java.util.List;
  * @param keepAliveTimeout longest an idle client connection is kept between requests
  * @param maxConnections most client connections served at once; more are closed as they arrive
  * @param drainTimeout   on SIGTERM, longest in-flight requests are given to finish
+ * @param translationMemory heap that translation may use at once, in bytes; 0 for half the maximum heap
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
  */
@@ -33,7 +34,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
                      boolean imageFetchPrivate, String database, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
                      int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
-                     List<String> warnings) {
+                     List<String> warnings, long translationMemory) {
     public Config {
         providers = List.copyOf(providers);
         warnings = List.copyOf(warnings);

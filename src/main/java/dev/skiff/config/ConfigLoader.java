@@ -128,11 +128,16 @@ public final class ConfigLoader {
             throw new ConfigException("SKIFF_IMAGE_FETCH_PRIVATE / image_fetch_private", "'" + imagePrivate + "' must be allow or deny");
         }
         String database = string("SKIFF_DB", yaml, "database", "database", "data/skiff.db");
+        String memory = emptyToNull(string("SKIFF_TRANSLATION_MEMORY", server, "translation_memory", "server.translation_memory", null));
+        long translationMemory = memory == null ? 0 : parseSize("SKIFF_TRANSLATION_MEMORY / server.translation_memory", memory);
+        if (memory != null && translationMemory < 1 << 20) {
+            throw new ConfigException("SKIFF_TRANSLATION_MEMORY / server.translation_memory", "'" + memory + "' is less than 1MB");
+        }
         List<ProviderConfig> providers = providers(yaml);
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
                 imagePrivate.equals("allow"), database, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
-                providers, warnings);
+                providers, warnings, translationMemory);
     }
 
     /**

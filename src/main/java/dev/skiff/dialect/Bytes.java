@@ -43,4 +43,12 @@ public final class Bytes {
         }
         return true;
     }
+
+    /** A byte count as people read it: {@code 16 MB}, {@code 512 KB}, {@code 300 bytes}. */
+    public static String describeSize(long bytes) {
+        if (bytes >= 1 << 20 && bytes % (1 << 20) == 0) return (bytes >> 20) + " MB";
+        if (bytes >= 1 << 20) return String.format(java.util.Locale.ROOT, "%.1f MB", bytes / (double) (1 << 20));
+        if (bytes >= 1 << 10) return (bytes >> 10) + " KB";
+        return bytes + " bytes";
+    }
 }

@@ -19,6 +19,14 @@ import io.netty.buffer.Unpooled;
 public abstract class SseStreamTranslator implements StreamTranslator {
     private SseSplitter splitter;
     private ByteBuf pending;
+    private int maxEventBytes = Integer.MAX_VALUE;
+    private EventMemory memory = EventMemory.UNACCOUNTED;
+
+    @Override
+    public final void limitEvents(int maxBytes, EventMemory memory) {
+        this.maxEventBytes = maxBytes;
+        this.memory = memory;
+    }
 
     private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
@@ -37,15 +45,28 @@ public abstract class SseStreamTranslator implements StreamTranslator {
     }
 
     private ByteBuf onEvent(ByteBuf event, ByteBufAllocator alloc) {
-        JsonNode data;
-        boolean done;
-        try {
-            data = data(event);
-            done = data == null && isDone(event); // looked for only when the data is not JSON
-        } finally {
-            event.release();
+        Runnable reserved = null;
+        if (event.readableBytes() > RESERVE_ABOVE) {
+            reserved = memory.tryReserve(event);
+            if (reserved == null) {
+                int size = event.readableBytes();
+                event.release();
+                throw new IllegalStateException("Skiff had no translation memory free for an event of " + Bytes.describeSize(size));
+            }
         }
-        return done ? onDone(alloc) : onData(data, alloc);
+        try {
+            JsonNode data;
+            boolean done;
+            try {
+                data = data(event);
+                done = data == null && isDone(event); // looked for only when the data is not JSON
+            } finally {
+                event.release();
+            }
+            return done ? onDone(alloc) : onData(data, alloc);
+        } finally {
+            if (reserved != null) reserved.run();
+        }
     }
 
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
@@ -101,7 +122,7 @@ public abstract class SseStreamTranslator implements StreamTranslator {
 
     @Override
     public final ByteBuf onContent(ByteBuf content, ByteBufAllocator alloc) {
-        if (splitter == null) splitter = new SseSplitter(alloc);
+        if (splitter == null) splitter = new SseSplitter(alloc, maxEventBytes);
         splitter.feed(content, event -> collect(onEvent(event, alloc)));
         return takeCollected();
     }

@@ -26,6 +26,28 @@ public interface StreamTranslator {
      */
     ByteBuf onFailure(ByteBufAllocator alloc, String message, String code);
 
+    /** Heap for parsing one event: reserves it and returns its release, or null when none is free now. */
+    @FunctionalInterface
+    interface EventMemory {
+        Runnable tryReserve(ByteBuf event);
+
+        /** No accounting (tests, tools). */
+        EventMemory UNACCOUNTED = event -> () -> {};
+    }
+
+    /**
+     * Events up to this size are parsed without a reservation: their trees are small, and at most one
+     * per event loop exists at a time. Larger ones reserve first, and fail the stream if they cannot.
+     */
+    int RESERVE_ABOVE = 16 << 10;
+
+    /**
+     * The largest single event (SSE event, AWS event-stream message) the translator gathers and
+     * parses, a larger one failing the stream; and where events above {@link #RESERVE_ABOVE} reserve
+     * the heap their tree takes. Set before the first content.
+     */
+    void limitEvents(int maxBytes, EventMemory memory);
+
     /** Releases what the translator holds when the exchange is abandoned. */
     default void release() {}
 

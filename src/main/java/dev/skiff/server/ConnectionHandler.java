@@ -70,7 +70,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             });
             return;
         }
-        PassthroughCall call = gateway.passthrough().start(ctx, req, maxBodyBytes);
+        PassthroughCall call;
+        try {
+            call = gateway.passthrough().start(ctx, req, maxBodyBytes);
+        } catch (Throwable t) {
+            // Never leave the client waiting: answer, log, and close (the rest of its body is dropped).
+            gateway.internalError(ctx, req.uri(), RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID)), t);
+            return;
+        }
         receiving = call;
         passing = call;
         call.onFinished(() -> {

@@ -11,6 +11,7 @@ import dev.skiff.dialect.ChatStreamFilter;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.Json;
+import dev.skiff.dialect.JsonLimits;
 import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.dialect.StreamRelay;
@@ -118,11 +119,19 @@ public final class Gateway {
     private final Passthrough passthrough;
     private final ResponseStore responses;
     private final StoredResponses storedResponses;
+    private final TranslationBudget budget;
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
 
     public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog,
                    ResponseStore responses) {
+        this(auth, catalog, upstream, images, usageLog, responses, 0);
+    }
+
+    /** @param translationMemory bytes of heap translation may use at once; 0 for half the maximum heap */
+    public Gateway(MasterKeyAuth auth, ModelCatalog catalog, UpstreamClient upstream, ImageFetcher images, UsageLog usageLog,
+                   ResponseStore responses, long translationMemory) {
+        this.budget = new TranslationBudget(translationMemory > 0 ? translationMemory : TranslationBudget.defaultCapacity());
         this.images = images;
         this.auth = auth;
         this.catalog = catalog;
@@ -164,6 +173,44 @@ public final class Gateway {
 
     UpstreamClient upstream() {
         return upstream;
+    }
+
+    TranslationBudget translationBudget() {
+        return budget;
+    }
+
+    /** The largest complete answer Skiff translates: one that alone could take the whole translation memory. */
+    long maxTranslatedAnswerBytes() {
+        return budget.capacity() / TranslationBudget.COST_PER_BYTE;
+    }
+
+    /**
+     * Reserves the heap one large event of a translated stream takes while it is parsed; null when
+     * none is free now. It does not wait: the stream is under way, and holding its event while others
+     * finish would stall it for nothing a client could fix, so it fails in-band instead.
+     */
+    Runnable reserveEvent(ByteBuf event) {
+        // An SSE event is "data: {...}": its JSON starts at the first brace.
+        int json = event.indexOf(event.readerIndex(), event.writerIndex(), (byte) '{');
+        long tokens = 0;
+        if (json >= 0) {
+            try {
+                tokens = JsonLimits.count(event.slice(json, event.writerIndex() - json), "An event");
+            } catch (JsonLimits.LimitException e) {
+                return () -> {}; // the tree reader refuses it before it costs anything
+            }
+        }
+        return budget.tryReserve(TranslationBudget.estimate(event.readableBytes(), tokens));
+    }
+
+    /**
+     * The largest event of a translated stream. An unfinished event waits off the heap; only a whole
+     * one is parsed, on its event loop, so at most one event per event loop is a tree at any moment:
+     * a quarter of what an answer may take keeps even several loops' worst case within the
+     * translation memory's reach (real events are a few kilobytes).
+     */
+    int maxTranslatedEventBytes() {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(64 << 10, maxTranslatedAnswerBytes() / 4));
     }
 
     /**
@@ -235,8 +282,27 @@ public final class Gateway {
                     yield null;
                 }
             };
+        } catch (Throwable t) {
+            // A bug or a stack overflow must not leave the client waiting for an answer that never comes.
+            internalError(ctx, req.uri(), requestId, t);
+            return null;
         } finally {
             req.release();
+        }
+    }
+
+    /** Answers 500 in the client's dialect and logs the request, for a failure no stage expected. */
+    void internalError(ChannelHandlerContext ctx, String uri, String requestId, Throwable t) {
+        String path = pathOf(uri);
+        ClientDialect dialect = dialectOf(path);
+        String message = "Skiff could not handle this request: " + t.getClass().getSimpleName()
+                + (t.getMessage() == null ? "" : ": " + t.getMessage());
+        try {
+            // The connection's state is unknown after such a failure: answer, then close it.
+            Replies.send(ctx, Replies.error(ctx, dialect, 500, message, "server_error", null, "internal_error", requestId), false);
+        } finally {
+            usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId,
+                    path.startsWith("/p/") ? "passthrough" : endpointName(path), null, null, null, false, 500, Usage.NONE, -1, -1, message, null));
         }
     }
 
@@ -246,7 +312,14 @@ public final class Gateway {
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
     private void retrieveModel(ChannelHandlerContext ctx, String path, String requestId, boolean keepAlive) {
-        String id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
+        String id;
+        try {
+            id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
+        } catch (IllegalArgumentException e) { // a '%' not followed by two hex digits
+            reply(ctx, Replies.openAiError(ctx, 400, "The model id in the path is not validly percent-encoded: " + e.getMessage() + ".",
+                    "invalid_request_error", "model", null, requestId), keepAlive, requestId, "models", "malformed model id");
+            return;
+        }
         byte[] model = catalog.snapshot().modelJson(id);
         if (model == null) {
             reply(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",
@@ -275,15 +348,63 @@ public final class Gateway {
             return null;
         }
         boolean isNative = endpoint.isNativeTo(route.provider());
-
         // A follow-up to a response Skiff stored needs that response's conversation first.
-        if (endpoint == Endpoint.RESPONSES && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0) {
-            return followUp(ctx, req, scan, route, isNative, requestId, keepAlive);
-        }
+        boolean followUp = endpoint == Endpoint.RESPONSES
+                && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0;
         // provider adapter: the same dialect takes the client's bytes as they are ...
-        if (isNative) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
-        // ... another dialect gets a translated request.
-        return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
+        // ... another dialect gets a translated request, once it is admitted to translation memory.
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive);
+    }
+
+    /**
+     * A body about to be read into trees: its JSON must stay within {@link JsonLimits}, and the heap
+     * it will take is reserved from the translation memory first. A body that could never fit is
+     * refused (413); one that does not fit now waits its turn for a moment, then is refused as busy
+     * (503, {@code retry-after}). The reservation is let go once the provider's request is sent.
+     */
+    private ProxyCall admit(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route, boolean isNative,
+                            boolean followUp, String requestId, boolean keepAlive) {
+        ByteBuf body = req.content();
+        long need;
+        try {
+            need = TranslationBudget.estimate(body.readableBytes(), JsonLimits.countRequest(body));
+        } catch (BadRequestException e) {
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
+                    requestId, endpointName(pathOf(req.uri())), e.getMessage());
+            return null;
+        }
+        if (!budget.couldFit(need)) {
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 413, "This request would need about " + Bytes.describeSize(need)
+                    + " of memory to be translated for " + route.provider().name() + ", more than Skiff's translation memory ("
+                    + Bytes.describeSize(budget.capacity()) + ", SKIFF_TRANSLATION_MEMORY, half the heap by default). Send a smaller request.",
+                    "invalid_request_error", null, "request_too_large", requestId), keepAlive,
+                    requestId, endpointName(pathOf(req.uri())), "translation would need about " + Bytes.describeSize(need));
+            return null;
+        }
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
+        call.admittedBytes(need);
+        ByteBuf held = body.retain(); // outlives the request while it waits
+        Runnable releaseBody = ProxyCall.once(held::release);
+        call.admit(releaseBody);
+        HttpHeaders headers = req.headers();
+        call.admit(budget.acquire(need, ctx.executor(), reservation -> {
+            if (call.isFinished()) { // the client left while it waited
+                reservation.release();
+                return;
+            }
+            call.admit(reservation);
+            try {
+                if (followUp) followUp(ctx, call, headers, held, scan, route, isNative, requestId);
+                else translated(ctx, call, headers, held, endpoint, scan, route, requestId);
+            } catch (Throwable t) {
+                call.failInternally(t);
+            } finally {
+                releaseBody.run();
+            }
+        }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free for this one within "
+                + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
+        return call;
     }
 
     private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);
@@ -336,10 +457,9 @@ public final class Gateway {
     private static final String ANTHROPIC_BETA = "anthropic-beta";
 
     /** Another dialect: the client's request into the internal representation, the provider's out of it. */
-    private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
-                                 String requestId, boolean keepAlive) {
+    private void translated(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders headers, ByteBuf body, Endpoint endpoint,
+                            RequestScan scan, Route route, String requestId) {
         Provider provider = route.provider();
-        ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
             switch (endpoint) {
                 case EMBEDDINGS -> {
@@ -347,27 +467,27 @@ public final class Gateway {
                     if (embeddings == null) {
                         proxied.refuse(400, "Provider '" + provider.name() + "' has no " + endpoint.upstreamPath
                                 + " endpoint in Skiff yet.", "model", "unsupported_endpoint");
-                        return proxied;
+                        return;
                     }
-                    ChatAdapter.Call call = call(route, scan, null, req, requestId);
-                    EmbeddingsAdapter.FanOut fan = embeddings.prepareFanOut(call, req.content(), ctx.alloc());
-                    if (fan == null) send(proxied, embeddings.prepare(call, req.content(), ctx.alloc()), null);
+                    ChatAdapter.Call call = call(route, scan, null, headers, requestId);
+                    EmbeddingsAdapter.FanOut fan = embeddings.prepareFanOut(call, body, ctx.alloc());
+                    if (fan == null) send(proxied, embeddings.prepare(call, body, ctx.alloc()), null);
                     else proxied.translatedBy(fan.responses(), null, fan.headers()).start(upstream, fan.requests());
                 }
                 case CHAT -> {
-                    ChatRequest request = OpenAiChat.parseRequest(req.content(), route.upstreamModel());
+                    ChatRequest request = OpenAiChat.parseRequest(body, route.upstreamModel());
                     Egress egress = new OpenAiChatEgress(scan.model(), Boolean.TRUE.equals(scan.includeUsage()));
-                    adapt(ctx, proxied, call(route, scan, egress, req, requestId), request, null);
+                    adapt(ctx, proxied, call(route, scan, egress, headers, requestId), request, null);
                 }
                 case MESSAGES -> {
                     Dropped dropped = new Dropped();
-                    ChatRequest request = AnthropicMessages.parseRequest(req.content(), route.upstreamModel(), dropped);
-                    adapt(ctx, proxied, call(route, scan, new AnthropicMessagesEgress(scan.model()), req, requestId), request, dropped);
+                    ChatRequest request = AnthropicMessages.parseRequest(body, route.upstreamModel(), dropped);
+                    adapt(ctx, proxied, call(route, scan, new AnthropicMessagesEgress(scan.model()), headers, requestId), request, dropped);
                 }
                 case COUNT_TOKENS -> {
                     Dropped dropped = new Dropped();
-                    ChatRequest request = AnthropicMessages.parseCountRequest(req.content(), route.upstreamModel(), dropped);
-                    ChatAdapter.Call call = call(route, scan, new AnthropicMessagesEgress(scan.model()), req, requestId);
+                    ChatRequest request = AnthropicMessages.parseCountRequest(body, route.upstreamModel(), dropped);
+                    ChatAdapter.Call call = call(route, scan, new AnthropicMessagesEgress(scan.model()), headers, requestId);
                     ChatAdapter.Upstream counted = adapterFor(provider).countTokens(call, request, ctx.alloc());
                     if (counted != null) {
                         send(proxied, counted, dropped);
@@ -375,15 +495,12 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), List.of(), scan, route, requestId);
+                case RESPONSES -> startResponses(ctx, proxied, headers, OpenAiChat.read(body), List.of(), scan, route, requestId);
             }
-            return proxied;
         } catch (BadRequestException e) {
             proxied.refuse(400, e.getMessage(), e.param(), null);
-            return proxied;
         } catch (IOException e) {
             proxied.refuse(400, "The request body is not valid JSON: " + e.getMessage(), null, null);
-            return proxied;
         }
     }
 
@@ -392,8 +509,8 @@ public final class Gateway {
         return provider.chatAdapter() != null ? provider.chatAdapter() : OpenAiChatAdapter.INSTANCE;
     }
 
-    private static ChatAdapter.Call call(Route route, RequestScan scan, Egress egress, FullHttpRequest req, String requestId) {
-        return new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(), egress, req.headers(), requestId);
+    private static ChatAdapter.Call call(Route route, RequestScan scan, Egress egress, HttpHeaders headers, String requestId) {
+        return new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(), egress, headers, requestId);
     }
 
     /** Renders the provider's request (fetching image URLs first when the provider needs bytes) and sends it. */
@@ -429,54 +546,115 @@ public final class Gateway {
      * with it, whatever the provider; an id Skiff does not know goes to a provider that keeps its own
      * responses as it is.
      */
-    private ProxyCall followUp(ChannelHandlerContext ctx, FullHttpRequest req, RequestScan scan, Route route, boolean isNative,
-                               String requestId, boolean keepAlive) {
+    private void followUp(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf content, RequestScan scan,
+                          Route route, boolean isNative, String requestId) {
         JsonNode tree;
         try {
-            tree = OpenAiChat.read(req.content());
+            tree = OpenAiChat.read(content);
         } catch (IOException e) {
-            reply(ctx, Replies.error(ctx, ClientDialect.OPENAI_RESPONSES, 400, "The request body is not valid JSON.",
-                    "invalid_request_error", null, null, requestId), keepAlive, requestId, "responses", "body is not valid JSON");
-            return null;
+            call.refuse(400, "The request body is not valid JSON.", null, null);
+            return;
         }
         JsonNode previous = tree.get("previous_response_id");
         if (previous == null || !previous.isTextual()) {
-            return isNative ? forward(ctx, req.headers(), req.content().retain(), Endpoint.RESPONSES, scan, route, requestId, keepAlive)
-                    : translated(ctx, req, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
+            if (isNative) startForward(ctx, call, clientHeaders, content.retain(), Endpoint.RESPONSES, scan, route, requestId);
+            else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId);
+            return;
         }
-        ProxyCall call = forwardingCall(ctx, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
-        ByteBuf body = isNative ? req.content().retain() : null; // outlives the request only if it may be forwarded
-        HttpHeaders headers = req.headers().copy();
-        responses.find(previous.asText()).whenComplete((found, error) -> ctx.executor().execute(() -> {
-            if (call.isFinished()) { // the client left meanwhile
-                if (body != null) body.release();
+        ByteBuf[] held = {isNative ? content.retain() : null}; // outlives the request only if it may be forwarded
+        call.admit(() -> { // let go if the call ends (or is refused) before the store answers
+            if (held[0] != null) held[0].release();
+            held[0] = null;
+        });
+        HttpHeaders headers = clientHeaders.copy();
+        // The conversation so far becomes trees too, and it grows with every turn: it reserves its
+        // share of the translation memory like the request did (before it is even loaded), or a long
+        // enough chain of follow-ups would exhaust the heap one turn at a time.
+        findReserved(ctx, call, previous.asText(), HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
+            ByteBuf body = held[0]; // resume owns it now
+            held[0] = null;
+            try {
+                resume(ctx, call, found, error, body, headers, tree, previous, scan, route, requestId);
+            } catch (Throwable t) {
+                call.failInternally(t);
+            }
+        });
+    }
+
+    /**
+     * Loads a stored response once the memory to use it is reserved ({@code costPerChar} for each of
+     * its characters): its size is asked first, so that what waits for memory is not the response
+     * itself. {@code then} runs on the call's event loop with the response (empty when there is
+     * none) or the store's error; not at all if the call ended meanwhile or was refused for memory.
+     */
+    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, long costPerChar, String param,
+                      java.util.function.BiConsumer<java.util.Optional<StoredResponse>, Throwable> then) {
+        responses.size(id).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
+            if (call.isFinished()) return;
+            if (sizeError != null || size < 0) {
+                then.accept(sizeError != null ? null : java.util.Optional.empty(), sizeError);
                 return;
             }
-            if (error != null) {
-                if (body != null) body.release();
-                call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
-            } else if (found.isPresent()) {
-                if (body != null) body.release();
-                try {
-                    StoredResponse prev = found.get();
-                    List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
-                    history.addAll(StoredResponses.items(prev.inputItems()));
-                    history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
-                } catch (BadRequestException e) {
-                    call.refuse(400, e.getMessage(), e.param(), null);
-                } catch (IOException e) {
-                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
-                }
-            } else if (body != null) {
-                startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
-            } else {
-                call.refuse(400, "Previous response with id '" + previous.asText() + "' not found.", "previous_response_id",
-                        "previous_response_not_found");
+            long need = size * costPerChar;
+            if (!budget.couldFit(call.admittedBytes() + need)) {
+                String what = param != null ? "The conversation so far (" + param + " '" + id + "', " + Bytes.describeSize(size) + " stored)"
+                        : "The stored response '" + id + "' (" + Bytes.describeSize(size) + " with its conversation)";
+                call.refuse(413, what + " would need more than Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
+                        + ", SKIFF_TRANSLATION_MEMORY) to be read back."
+                        + (param != null ? " Start a new conversation, or send it whole without " + param + "." : ""),
+                        param, "request_too_large");
+                return;
             }
+            call.admit(budget.acquire(need, ctx.executor(), reservation -> {
+                if (call.isFinished()) {
+                    reservation.release();
+                    return;
+                }
+                call.admit(reservation); // until the provider's request is sent, or the answer written
+                responses.find(id).whenComplete((found, error) -> ctx.executor().execute(() -> {
+                    if (!call.isFinished()) then.accept(found, error);
+                }));
+            }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free to read the stored response within "
+                    + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
         }));
-        return call;
     }
+
+    /** The stored response a follow-up names has been looked up (or not): go on with it, on the call's event loop. */
+    private void resume(ChannelHandlerContext ctx, ProxyCall call, java.util.Optional<StoredResponse> found, Throwable error, ByteBuf body,
+                        HttpHeaders headers, JsonNode tree, JsonNode previous, RequestScan scan, Route route, String requestId) {
+        if (call.isFinished()) { // the client left meanwhile
+            if (body != null) body.release();
+            return;
+        }
+        if (error != null) {
+            if (body != null) body.release();
+            call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+        } else if (found.isPresent()) {
+            if (body != null) body.release();
+            StoredResponse prev = found.get();
+            try {
+                List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
+                history.addAll(StoredResponses.items(prev.inputItems()));
+                history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
+                startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+            } catch (BadRequestException e) {
+                call.refuse(400, e.getMessage(), e.param(), null);
+            } catch (IOException | IllegalArgumentException e) {
+                call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+            }
+        } else if (body != null) {
+            startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
+        } else {
+            call.refuse(400, "Previous response with id '" + previous.asText() + "' not found.", "previous_response_id",
+                    "previous_response_not_found");
+        }
+    }
+
+    /**
+     * Heap per stored character of a conversation read back: the parse cost of a body byte, plus a
+     * token's cost spread over the ~20 characters a token of stored conversation takes at least.
+     */
+    static final long HISTORY_COST_PER_CHAR = TranslationBudget.COST_PER_BYTE + TranslationBudget.COST_PER_TOKEN / 20;
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
     private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
@@ -497,42 +675,73 @@ public final class Gateway {
 
     private static final int MAX_IMAGE_URLS = 20;
     private static final long MAX_INLINED_BYTES = 10L << 20;
+    /**
+     * Heap per inlined image byte: the fetched bytes, their base64 text (4/3) and the transient copy
+     * base64 encoding makes (4/3 again), rounded up.
+     */
+    static final long COST_PER_IMAGE_BYTE = 4;
 
     /**
      * Fetches the images a provider cannot take by URL, then sends. The call is already the
-     * connection's current one, so a client that leaves meanwhile finds it and cancels it.
+     * connection's current one, so a client that leaves meanwhile finds it and cancels it. The images
+     * will sit on the heap, so their largest possible size is reserved from the translation memory
+     * first, next to what the request itself reserved.
      */
     private void inlineImagesThenSend(ChannelHandlerContext ctx, ProxyCall proxied, ChatAdapter adapter, ChatAdapter.Call call,
                                       ChatRequest request, List<String> urls, Dropped readDropped) throws BadRequestException {
         if (urls.size() > MAX_IMAGE_URLS) {
             throw new BadRequestException("At most " + MAX_IMAGE_URLS + " images can be given by URL to this provider.", "messages");
         }
+        long wanted = Math.min((long) urls.size() * images.maxBytes(), MAX_INLINED_BYTES) * COST_PER_IMAGE_BYTE;
+        long reserve = Math.min(wanted, budget.capacity() - proxied.admittedBytes());
+        long limit = reserve / COST_PER_IMAGE_BYTE;
+        if (reserve < wanted && limit < 1 << 10) { // what is left could not hold even a small image
+            proxied.refuse(413, "The request leaves no room in Skiff's translation memory (" + Bytes.describeSize(budget.capacity())
+                    + ", SKIFF_TRANSLATION_MEMORY) for the images it gives by URL. Send a smaller request.", "messages", "request_too_large");
+            return;
+        }
+        proxied.admit(budget.acquire(reserve, ctx.executor(), reservation -> {
+            if (proxied.isFinished()) {
+                reservation.release();
+                return;
+            }
+            proxied.admit(reservation);
+            fetchImagesThenSend(ctx, proxied, adapter, call, request, urls, readDropped, limit);
+        }, () -> proxied.refuseBusy("Skiff is inlining other images and had no memory free for this request's within "
+                + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
+    }
+
+    private void fetchImagesThenSend(ChannelHandlerContext ctx, ProxyCall proxied, ChatAdapter adapter, ChatAdapter.Call call,
+                                     ChatRequest request, List<String> urls, Dropped readDropped, long limit) {
         Map<String, ImageUrls.Fetched> fetched = new HashMap<>();
         boolean[] failed = {false};
         long[] total = {0};
         for (String url : urls) {
             images.fetch(url, ctx.channel().eventLoop(), (image, error) -> {
                 if (failed[0] || proxied.isFinished()) return;
-                if (error != null) {
-                    failed[0] = true;
-                    proxied.refuse(400, "Image '" + (url.length() > 100 ? url.substring(0, 100) + "..." : url) + "': " + error + ".",
-                            "messages", "invalid_image_url");
-                    return;
-                }
-                // Inlined images become base64 text in a tree on the heap: bound the whole request too.
-                total[0] += image.bytes().length;
-                if (total[0] > MAX_INLINED_BYTES) {
-                    failed[0] = true;
-                    proxied.refuse(400, "The images given by URL add up to more than " + (MAX_INLINED_BYTES >> 20)
-                            + " MB, more than Skiff inlines for one request.", "messages", "invalid_image_url");
-                    return;
-                }
-                fetched.put(url, new ImageUrls.Fetched(image.mediaType(), image.bytes()));
-                if (fetched.size() < urls.size()) return;
                 try {
+                    if (error != null) {
+                        failed[0] = true;
+                        proxied.refuse(400, "Image '" + (url.length() > 100 ? url.substring(0, 100) + "..." : url) + "': " + error + ".",
+                                "messages", "invalid_image_url");
+                        return;
+                    }
+                    // Inlined images become base64 text in a tree on the heap: bound the whole request too.
+                    total[0] += image.bytes().length;
+                    if (total[0] > limit) {
+                        failed[0] = true;
+                        proxied.refuse(400, "The images given by URL add up to more than " + Bytes.describeSize(limit)
+                                + ", more than Skiff inlines for one request.", "messages", "invalid_image_url");
+                        return;
+                    }
+                    fetched.put(url, new ImageUrls.Fetched(image.mediaType(), image.bytes()));
+                    if (fetched.size() < urls.size()) return;
                     send(proxied, adapter.prepare(call, ImageUrls.inline(request, fetched), ctx.alloc()), readDropped);
                 } catch (BadRequestException e) {
                     proxied.refuse(400, e.getMessage(), e.param(), null);
+                } catch (Throwable t) {
+                    failed[0] = true;
+                    proxied.failInternally(t);
                 }
             });
         }

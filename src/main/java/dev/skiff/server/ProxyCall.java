@@ -71,6 +71,10 @@ final class ProxyCall implements ExchangeListener {
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
+    // what admission holds for this call (translation memory, a waiting place, the body to translate):
+    // let go once the upstream request is on its way, and on every end
+    private List<Runnable> admission;
+    private long admittedBytes; // what the request reserved of the translation memory
 
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
               Route route, String clientModel, boolean stream, boolean injectedUsage) {
@@ -92,16 +96,47 @@ final class ProxyCall implements ExchangeListener {
         this.translator = t;
         this.streamTranslator = s;
         this.extraHeaders = headers;
+        if (s != null) s.limitEvents(gateway.maxTranslatedEventBytes(), gateway::reserveEvent);
         return this;
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+        releaseAdmission();
     }
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
         exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+        releaseAdmission();
+    }
+
+    /**
+     * Something admission holds for this call until the upstream request is sent (the request's tree
+     * is garbage then) or the call ends, whichever comes first; runs at once if it has ended.
+     */
+    void admit(Runnable release) {
+        if (finished) {
+            release.run();
+            return;
+        }
+        if (admission == null) admission = new java.util.ArrayList<>(3);
+        admission.add(release);
+    }
+
+    void admittedBytes(long bytes) {
+        admittedBytes = bytes;
+    }
+
+    long admittedBytes() {
+        return admittedBytes;
+    }
+
+    private void releaseAdmission() {
+        List<Runnable> held = admission;
+        if (held == null) return;
+        admission = null;
+        for (Runnable r : held) r.run();
     }
 
     /** Called once the response is complete or abandoned, to let the connection take its next request. */
@@ -116,9 +151,55 @@ final class ProxyCall implements ExchangeListener {
 
     /** Answers with an error before anything was sent upstream (for instance an image that could not be fetched). */
     void refuse(int httpStatus, String message, String param, String code) {
+        refuse(httpStatus, message, param, code, Map.of());
+    }
+
+    void refuse(int httpStatus, String message, String param, String code, Map<String, String> headers) {
         if (finished) return;
-        Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId), keepAlive);
+        FullHttpResponse r = Replies.error(ctx, dialect, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId);
+        headers.forEach(r.headers()::set);
+        Replies.send(ctx, r, keepAlive);
         finish(httpStatus, Usage.NONE, message);
+    }
+
+    /** Skiff is busy translating other requests: the client may try again in a second. */
+    void refuseBusy(String message) {
+        refuse(503, message, null, "overloaded", Map.of("retry-after", "1"));
+    }
+
+    /**
+     * Something Skiff did not expect broke this request (a bug, a stack overflow): the client still
+     * gets an answer in its dialect (or, mid-stream, an in-band error) and the usage line is written.
+     */
+    void failInternally(Throwable t) {
+        if (finished) return;
+        String message = "Skiff could not handle this request: " + describe(t);
+        if (exchange != null) exchange.cancel();
+        try {
+            if (streaming) {
+                onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
+            } else {
+                releaseBuffered();
+                refuse(500, message, null, "internal_error");
+            }
+        } catch (Throwable again) {
+            // Even the error could not be written (the stream's writer is what broke): closing the
+            // connection is the one answer left that cannot leave the client waiting.
+            ctx.close();
+            finish(streaming ? status : 500, Usage.NONE, message);
+        }
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
+    }
+
+    private void releaseBuffered() {
+        if (buffered != null) {
+            buffered.release();
+            buffered = null;
+        }
     }
 
     boolean injectsUsage() {
@@ -168,6 +249,14 @@ final class ProxyCall implements ExchangeListener {
 
     @Override
     public void onHead(HttpResponse head) {
+        try {
+            head(head);
+        } catch (Throwable t) {
+            failInternally(t);
+        }
+    }
+
+    private void head(HttpResponse head) {
         status = head.status().code();
         firstByteNanos = System.nanoTime();
         upstreamHeaders = head.headers();
@@ -180,7 +269,8 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         if (streamTranslator == null) {
-            splitter = new SseSplitter(ctx.alloc());
+            // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
+            splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
             relay = endpoint.relay(injectedUsage);
         }
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
@@ -198,11 +288,25 @@ final class ProxyCall implements ExchangeListener {
             content.release();
             return;
         }
+        try {
+            content(content);
+        } catch (Throwable t) {
+            failInternally(t);
+        }
+    }
+
+    private void content(ByteBuf content) {
         if (!streaming) {
-            if (buffered.readableBytes() + content.readableBytes() > MAX_BUFFERED_RESPONSE) {
+            // A translated answer becomes a tree on the heap: it may take at most what the
+            // translation memory could ever grant it.
+            long limit = translator != null && status / 100 == 2 ? gateway.maxTranslatedAnswerBytes() : MAX_BUFFERED_RESPONSE;
+            if (buffered.readableBytes() + content.readableBytes() > limit) {
                 content.release();
                 exchange.cancel();
-                fail(502, "The upstream response exceeded " + (MAX_BUFFERED_RESPONSE >> 20) + " MB.", "upstream_error");
+                fail(502, translator != null && status / 100 == 2
+                        ? "The provider's answer is larger than " + dev.skiff.dialect.Bytes.describeSize(limit)
+                                + ", the most Skiff translates with its translation memory (SKIFF_TRANSLATION_MEMORY); ask for a shorter answer or stream it."
+                        : "The upstream response exceeded " + (MAX_BUFFERED_RESPONSE >> 20) + " MB.", "upstream_error");
                 return;
             }
             buffered.addComponent(true, content);
@@ -211,14 +315,21 @@ final class ProxyCall implements ExchangeListener {
         if (streamTranslator != null) {
             try {
                 outgoing = streamTranslator.onContent(content, ctx.alloc());
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | StackOverflowError e) {
                 // A stream we cannot translate must end visibly, never hang or pass for complete.
                 exchange.cancel();
                 onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
                 return;
             }
         } else {
-            splitter.feed(content, this::relayEvent);
+            try {
+                splitter.feed(content, this::relayEvent);
+            } catch (SseSplitter.EventTooLargeException e) {
+                releaseOutgoing();
+                exchange.cancel();
+                onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream was cut: " + e.getMessage()));
+                return;
+            }
         }
         // What one upstream read carried leaves as one HTTP chunk, flushed at once.
         if (outgoing != null) {
@@ -243,15 +354,30 @@ final class ProxyCall implements ExchangeListener {
         ((CompositeByteBuf) outgoing).addComponent(true, out);
     }
 
+    private void releaseOutgoing() {
+        if (outgoing != null) {
+            outgoing.release();
+            outgoing = null;
+        }
+    }
+
     @Override
     public void onEnd() {
         if (finished) return;
+        try {
+            end();
+        } catch (Throwable t) {
+            failInternally(t);
+        }
+    }
+
+    private void end() {
         if (streaming) {
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
                     tail = streamTranslator.onEnd(ctx.alloc());
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | StackOverflowError e) {
                     onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
                     return;
                 }
@@ -268,11 +394,7 @@ final class ProxyCall implements ExchangeListener {
         ByteBuf body = buffered;
         buffered = null;
         if (translator != null) {
-            ResponseTranslator.Result t = translator.translate(status, body, ctx.alloc());
-            FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
-            decorate(r.headers());
-            Replies.send(ctx, r, keepAlive);
-            finish(t.status(), t.usage(), t.error());
+            translateAnswer(body);
             return;
         }
         Usage usage = Usage.NONE;
@@ -313,6 +435,16 @@ final class ProxyCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        try {
+            failed(failure);
+        } catch (Throwable t) {
+            // Writing the error broke too: close, so that the client is not left waiting, and log.
+            ctx.close();
+            finish(streaming ? status : 502, Usage.NONE, failure.message());
+        }
+    }
+
+    private void failed(UpstreamFailure failure) {
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
@@ -379,6 +511,70 @@ final class ProxyCall implements ExchangeListener {
         }
     }
 
+    /**
+     * A complete answer of another dialect: it reserves its translation memory like a request does
+     * (waiting its turn if need be), is translated, and gives the memory back. Consumes {@code body}.
+     */
+    private void translateAnswer(ByteBuf body) {
+        long tokens;
+        try {
+            tokens = dev.skiff.dialect.JsonLimits.count(body, "The provider's answer");
+        } catch (dev.skiff.dialect.JsonLimits.LimitException e) {
+            body.release();
+            fail(502, e.getMessage(), "upstream_invalid_response");
+            return;
+        }
+        TranslationBudget budget = gateway.translationBudget();
+        long need = TranslationBudget.estimate(body.readableBytes(), tokens);
+        if (!budget.couldFit(need)) {
+            body.release();
+            fail(502, "The provider's answer needs about " + dev.skiff.dialect.Bytes.describeSize(need)
+                    + " of memory to translate, more than Skiff's translation memory ("
+                    + dev.skiff.dialect.Bytes.describeSize(budget.capacity()) + ", SKIFF_TRANSLATION_MEMORY).", "upstream_invalid_response");
+            return;
+        }
+        ByteBuf[] held = {body}; // until translated, or let go if the call ends first
+        Runnable releaseBody = () -> {
+            if (held[0] != null) held[0].release();
+            held[0] = null;
+        };
+        admit(releaseBody);
+        admit(budget.acquire(need, ctx.executor(), reservation -> {
+            if (finished) {
+                reservation.release();
+                return;
+            }
+            admit(reservation);
+            try {
+                ByteBuf answer = held[0];
+                held[0] = null;
+                ResponseTranslator.Result t = translator.translate(status, answer, ctx.alloc()); // consumes it
+                FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
+                decorate(r.headers());
+                Replies.send(ctx, r, keepAlive);
+                finish(t.status(), t.usage(), t.error());
+            } catch (Throwable e) {
+                failInternally(e);
+            } finally {
+                reservation.release();
+            }
+        }, () -> {
+            releaseBody.run();
+            refuseBusy("Skiff is translating other large answers and had no memory free for this one within "
+                    + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.");
+        }));
+    }
+
+    /** Runs {@code r} the first time only: a release that several exits may call. */
+    static Runnable once(Runnable r) {
+        boolean[] done = {false};
+        return () -> {
+            if (done[0]) return;
+            done[0] = true;
+            r.run();
+        };
+    }
+
     private static boolean looksLikeErrorEnvelope(ByteBuf body) {
         int start = dev.skiff.dialect.Bytes.skipWhitespace(body, body.readerIndex(), body.writerIndex());
         if (start >= body.writerIndex() || body.getByte(start) != '{') return false;
@@ -390,6 +586,7 @@ final class ProxyCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
+        releaseAdmission();
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
                 providerName(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,

@@ -44,6 +44,9 @@ final class StoredResponses {
         this.catalog = catalog;
     }
 
+    /** Heap per stored character while a response is read back whole: its text, and its bytes on the way out. */
+    static final long READ_COST_PER_CHAR = 3;
+
     /** Handles the request; returns the proxied call when it went to a provider, else null. Does not consume {@code req}. */
     ProxyCall handle(ChannelHandlerContext ctx, Gateway gateway, FullHttpRequest req, String path, String requestId, boolean keepAlive) {
         String rest = path.substring("/v1/responses/".length());
@@ -64,9 +67,8 @@ final class StoredResponses {
         Route route = new Route(owner, null);
         ProxyCall call = new ProxyCall(ctx, gateway, requestId, keepAlive, Gateway.Endpoint.RESPONSES, route, null, false, false);
         String uri = req.uri();
-        var answer = delete ? store.delete(id).thenApply(deleted -> deleted ? Optional.<StoredResponse>empty() : null)
-                : store.find(id).thenApply(found -> found.orElse(null) == null ? null : found);
-        answer.whenComplete((found, error) -> ctx.executor().execute(() -> {
+        // found: present for a stored response, empty for one just deleted, null for none
+        java.util.function.BiConsumer<Optional<StoredResponse>, Throwable> answered = (found, error) -> {
             if (call.isFinished()) return;
             if (error != null) {
                 call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
@@ -81,7 +83,17 @@ final class StoredResponses {
             } else {
                 call.refuse(404, "No response found with id '" + id + "'.", null, "not_found");
             }
-        }));
+        };
+        if (delete) {
+            store.delete(id).whenComplete((deleted, error) -> ctx.executor().execute(() ->
+                    answered.accept(deleted != null && deleted ? Optional.empty() : null, error)));
+        } else {
+            // A stored response can be large, and each read holds it (and its copy on the way out, or
+            // its items as trees): reads reserve translation memory like translations do, or many
+            // reads of one large response at once would exhaust the heap.
+            gateway.findReserved(ctx, call, id, inputItems ? Gateway.HISTORY_COST_PER_CHAR : READ_COST_PER_CHAR, null,
+                    (found, error) -> answered.accept(found != null && found.isPresent() ? found : null, error));
+        }
         return call;
     }
 

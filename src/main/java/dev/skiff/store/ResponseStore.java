@@ -66,6 +66,27 @@ public final class ResponseStore implements AutoCloseable {
         }, thread);
     }
 
+    /**
+     * The characters a stored response takes (answer, input items and history together), so that a
+     * reader can reserve memory for it before loading it; -1 when there is no such response.
+     */
+    public CompletableFuture<Long> size(String id) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                flush();
+                try (PreparedStatement q = db().prepareStatement(
+                        "SELECT length(response) + length(input_items) + length(history) FROM responses WHERE id = ?")) {
+                    q.setString(1, id);
+                    try (ResultSet rs = q.executeQuery()) {
+                        return rs.next() ? rs.getLong(1) : -1L;
+                    }
+                }
+            } catch (SQLException | IOException e) {
+                throw new StoreException(e);
+            }
+        }, thread);
+    }
+
     /** Completes with whether there was such a response. */
     public CompletableFuture<Boolean> delete(String id) {
         return CompletableFuture.supplyAsync(() -> {

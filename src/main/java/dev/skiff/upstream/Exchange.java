@@ -57,6 +57,7 @@ public final class Exchange implements Runnable, UpstreamCall {
     private boolean keepAlive;
     private long writtenNanos;
     private long lastReadNanos;
+    private boolean heldBack; // the client is not taking bytes: reading paused on its behalf
     private ScheduledFuture<?> timer;
     private long timerDeadline = Long.MAX_VALUE;
 
@@ -98,10 +99,17 @@ public final class Exchange implements Runnable, UpstreamCall {
         return phase == Phase.DONE;
     }
 
-    /** Pauses or resumes reading from upstream, to follow the client's pace. */
+    /**
+     * Pauses or resumes reading from upstream, to follow the client's pace. While paused the idle
+     * timeout does not run: the silence is the client's doing, not the provider's, and a slow reader
+     * must not see its stream cut with the provider blamed. The total timeout still applies.
+     */
     @Override
     public void setAutoRead(boolean autoRead) {
-        if (channel != null && phase == Phase.BODY) channel.config().setAutoRead(autoRead);
+        if (channel == null || phase != Phase.BODY) return;
+        channel.config().setAutoRead(autoRead);
+        if (autoRead && heldBack) lastReadNanos = System.nanoTime(); // the provider's silence counts from now
+        heldBack = !autoRead;
     }
 
     private void connect() {
@@ -254,7 +262,7 @@ public final class Exchange implements Runnable, UpstreamCall {
             }
             next = Math.min(next, left);
         } else if (phase == Phase.BODY) {
-            long left = lastReadNanos + timeouts.idle().toNanos() - now;
+            long left = heldBack ? timeouts.idle().toNanos() : lastReadNanos + timeouts.idle().toNanos() - now;
             if (left <= 0) {
                 fail(UpstreamFailure.Kind.TIMEOUT, provider.name() + " sent nothing for " + timeouts.idle().toMillis()
                         + " ms (idle timeout)");

@@ -60,6 +60,11 @@ public final class ImageFetcher {
         this.caFile = caFile;
     }
 
+    /** The largest image fetched. */
+    public int maxBytes() {
+        return maxBytes;
+    }
+
     /** Fetches {@code url}; {@code done} runs on {@code loop} with the image, or with a message saying why not. */
     public void fetch(String url, EventLoop loop, BiConsumer<Image, String> done) {
         fetch(url, loop, 0, done);

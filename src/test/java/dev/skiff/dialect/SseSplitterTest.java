@@ -1,6 +1,7 @@
 package dev.skiff.dialect;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
@@ -229,6 +230,74 @@ class SseSplitterTest {
         SseSplitter s = new SseSplitter(alloc);
         List<String> events = run(s, "", "data: a", "", "\n\n", "");
         assertThat(events).containsExactly("data: a\n\n");
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void oneLargeEventInSmallChunksCostsLinearTime() {
+        // 16 MB in 4 KB chunks: gathering by copying the pending bytes for each chunk is ~4096 copies
+        // of up to 16 MB (minutes); gathering linearly is a few tens of milliseconds.
+        SseSplitter s = new SseSplitter(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        byte[] piece = new byte[4096];
+        java.util.Arrays.fill(piece, (byte) 'x');
+        List<Integer> sizes = new ArrayList<>();
+        long start = System.nanoTime();
+        s.feed(io.netty.buffer.Unpooled.copiedBuffer("data: ", StandardCharsets.US_ASCII), e -> {});
+        for (int i = 0; i < 4096; i++) {
+            s.feed(io.netty.buffer.Unpooled.wrappedBuffer(piece), e -> {
+                sizes.add(e.readableBytes());
+                e.release();
+            });
+        }
+        s.feed(io.netty.buffer.Unpooled.copiedBuffer("\n\ndata: next\n\n", StandardCharsets.US_ASCII), e -> {
+            sizes.add(e.readableBytes());
+            e.release();
+        });
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(sizes).containsExactly(6 + 4096 * 4096 + 2, "data: next\n\n".length());
+        assertThat(s.hasPartialEvent()).isFalse();
+        assertThat(millis).as("milliseconds for one 16 MB event").isLessThan(3000);
+        s.release();
+    }
+
+    @Test
+    void anEventBeyondTheLimitIsRefusedAndNothingIsHeld() {
+        SseSplitter s = new SseSplitter(alloc, 64);
+        List<String> events = new ArrayList<>();
+        String fits = "data: " + "y".repeat(56) + "\n\n"; // exactly 64 bytes
+        assertThat(run(s, fits)).containsExactly(fits);
+        feedBytes(s, ("data: " + "z".repeat(40)).getBytes(StandardCharsets.UTF_8), 0, 46, events);
+        assertThatThrownBy(() -> feedBytes(s, "z".repeat(40).getBytes(StandardCharsets.UTF_8), 0, 40, events))
+                .isInstanceOf(SseSplitter.EventTooLargeException.class)
+                .hasMessageContaining("64 bytes");
+        assertThat(events).isEmpty();
+        assertThat(s.hasPartialEvent()).isFalse();
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void theLimitCountsTheUnfinishedEventNotWholeChunks() {
+        // Many complete small events in one large chunk are fine; only one unfinished event counts.
+        SseSplitter s = new SseSplitter(alloc, 32);
+        String many = "data: 1\n\n".repeat(50) + "data: tail";
+        List<String> events = run(s, many);
+        assertThat(events).hasSize(50);
+        assertThat(run(s, "\n\n")).containsExactly("data: tail\n\n");
+        s.release();
+        alloc.assertAllReleased();
+    }
+
+    @Test
+    void aSinkThatThrowsLeaksNothing() {
+        SseSplitter s = new SseSplitter(alloc);
+        run(s, "data: par");
+        ByteBuf chunk = alloc.of("tial\n\ndata: next\n\n");
+        assertThatThrownBy(() -> s.feed(chunk, e -> {
+            e.release();
+            throw new IllegalStateException("cannot translate");
+        })).hasMessage("cannot translate");
         s.release();
         alloc.assertAllReleased();
     }

@@ -95,6 +95,12 @@ class RoutingAndAuthTest {
                 HttpResponse<String> missing = gw.get("/v1/models/openai/gpt-9");
                 assertThat(missing.statusCode()).isEqualTo(404);
                 assertThat(JSON.readTree(missing.body()).at("/error/code").asText()).isEqualTo("model_not_found");
+                // A broken percent-encoding is the client's to fix (it closed the connection unanswered).
+                try (dev.skiff.testing.RawClient raw = new dev.skiff.testing.RawClient(gw.skiff.port())) {
+                    dev.skiff.testing.RawClient.Response malformed = raw.send("GET /v1/models/openai%zzgpt HTTP/1.1\r\nHost: x\r\n\r\n").read();
+                    assertThat(malformed.status()).isEqualTo(400);
+                    assertThat(JSON.readTree(malformed.body()).at("/error/message").asText()).contains("percent-encoded");
+                }
                 // A declared model of a provider whose listing failed is still routable.
                 assertThat(gw.post("/v1/chat/completions", "{\"model\":\"my-local-model\",\"messages\":[]}").statusCode()).isEqualTo(502);
             }

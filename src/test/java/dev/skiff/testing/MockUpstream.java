@@ -73,6 +73,11 @@ public final class MockUpstream implements AutoCloseable {
         return on("/v1/models", (req, reply) -> reply.json(200, body));
     }
 
+    /** What was received so far and not taken, in order. */
+    public List<Received> received() {
+        return List.copyOf(received);
+    }
+
     /** Forgets what was received so far. */
     public void clearReceived() {
         received.clear();

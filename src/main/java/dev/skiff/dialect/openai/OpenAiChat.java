@@ -34,8 +34,11 @@ public final class OpenAiChat {
     /**
      * The one mapper for translation trees. Floats are read as exact decimals so that numbers in tool
      * arguments and schemas keep their written digits (1.50 stays 1.50) on their way through.
+     * Depth and token count are bounded (see {@link dev.skiff.dialect.JsonLimits}): every tree Skiff
+     * builds, of requests, answers and stream events, is read by this mapper.
      */
-    public static final ObjectMapper JSON = new ObjectMapper()
+    public static final ObjectMapper JSON = new ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+            .streamReadConstraints(dev.skiff.dialect.JsonLimits.CONSTRAINTS).build())
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true));
 

@@ -37,6 +37,15 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     private final String id = BedrockConverseCodec.newId();
 
     private EventStreamDecoder decoder;
+    private int maxMessageBytes = EventStreamDecoder.DEFAULT_MAX_MESSAGE_LENGTH;
+    private EventMemory memory = EventMemory.UNACCOUNTED;
+
+    @Override
+    public void limitEvents(int maxBytes, EventMemory memory) {
+        // A message is at least its framing; below that no stream could be read at all.
+        maxMessageBytes = Math.max(64, Math.min(maxBytes, EventStreamDecoder.DEFAULT_MAX_MESSAGE_LENGTH));
+        this.memory = memory;
+    }
     private ByteBuf pendingOut;
     private final Map<Integer, Integer> toolIndexByBlock = new HashMap<>();
     private int nextToolIndex;
@@ -57,7 +66,7 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             content.release();
             return null;
         }
-        if (decoder == null) decoder = new EventStreamDecoder(alloc);
+        if (decoder == null) decoder = new EventStreamDecoder(alloc, maxMessageBytes);
         try {
             decoder.decode(content, m -> append(onMessage(m, alloc)));
         } catch (RuntimeException e) { // EventStreamException (corrupt framing) or an unreadable payload
@@ -93,10 +102,21 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         String type = m.eventType();
         if (type == null) return null;
         JsonNode data;
+        Runnable reserved = null;
+        if (m.payload().length > RESERVE_ABOVE) {
+            reserved = memory.tryReserve(io.netty.buffer.Unpooled.wrappedBuffer(m.payload()));
+            if (reserved == null) {
+                throw new IllegalStateException("Skiff had no translation memory free for an event of "
+                        + dev.skiff.dialect.Bytes.describeSize(m.payload().length));
+            }
+        }
         try {
             data = BedrockConverseCodec.MAPPER.readTree(m.payload());
         } catch (IOException e) {
             throw new IllegalStateException("invalid JSON in a " + type + " event", e);
+        } finally {
+            // The tree is small next to its text once parsed, and translating it adds little.
+            if (reserved != null) reserved.run();
         }
         if (data == null) return null;
         return switch (type) {
