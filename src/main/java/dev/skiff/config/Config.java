@@ -20,6 +20,8 @@ import java.util.List;
  * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
  * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
  * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
+ * @param database       the SQLite file of stored responses, or {@code :memory:}
+ * @param responsesTtl   how long a stored response can be read or continued
  * @param readyTimeout   longest {@code /ready} waits for the first model listings
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
@@ -27,7 +29,7 @@ import java.util.List;
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, String database, Duration readyTimeout, List<ProviderConfig> providers,
+                     boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, List<ProviderConfig> providers,
                      List<String> warnings) {
     public Config {
         providers = List.copyOf(providers);
@@ -38,6 +40,6 @@ public record Config(String host, int port, int ioThreads, String transport, lon
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", readyTimeout=" + readyTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }
