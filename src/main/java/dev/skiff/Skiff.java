@@ -55,11 +55,13 @@ public final class Skiff implements AutoCloseable {
                     config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
-            responses = new ResponseStore(config.database());
+            responses = new ResponseStore(config.database(), config.responsesTtl());
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markListening(config.readyTimeout());
+            // Only now: opening SQLite (its native library) would otherwise double the time to listen.
+            responses.start(sweepInterval(config.responsesTtl()));
             group.schedule(() -> {
                 List<String> pending = catalog.pending();
                 if (!pending.isEmpty()) {
@@ -74,6 +76,13 @@ public final class Skiff implements AutoCloseable {
             if (responses != null) responses.close();
             throw e;
         }
+    }
+
+    /** Expired responses go within a quarter of their lifetime, looked for at most hourly and at least every second. */
+    static java.time.Duration sweepInterval(java.time.Duration ttl) {
+        java.time.Duration quarter = ttl.dividedBy(4);
+        if (quarter.compareTo(java.time.Duration.ofHours(1)) > 0) return java.time.Duration.ofHours(1);
+        return quarter.compareTo(java.time.Duration.ofSeconds(1)) < 0 ? java.time.Duration.ofSeconds(1) : quarter;
     }
 
     public int port() {

@@ -211,14 +211,16 @@ public final class Gateway {
                 return null;
             }
 
-            // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
+            // identify: who the request acts for scopes what it stores. (User path, end user,
+            // admit (limits, budgets), guard: later stages.)
+            String owner = ((MasterKeyAuth.Allowed) verdict).owner();
 
             return switch (path) {
-                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive);
-                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive);
-                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive);
-                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive);
-                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive);
+                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive, owner);
+                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive, owner);
+                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, owner);
+                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, owner);
+                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, owner);
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive);
@@ -230,7 +232,7 @@ public final class Gateway {
                         if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
                         yield null;
                     }
-                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive);
+                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive, owner);
                     Replies.send(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
                             "unknown_url", requestId), keepAlive);
                     yield null;
@@ -241,8 +243,10 @@ public final class Gateway {
         }
     }
 
-    private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
-        return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST) ? proxy(ctx, req, endpoint, requestId, keepAlive) : null;
+    private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
+                           String owner) {
+        return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST)
+                ? proxy(ctx, req, endpoint, requestId, keepAlive, owner) : null;
     }
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
@@ -258,7 +262,8 @@ public final class Gateway {
     }
 
     /** Route, then either forward the client's bytes (same dialect) or translate through the internal representation. */
-    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
+    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
+                            String owner) {
         ByteBuf body = req.content();
         RequestScan scan;
         Route route;
@@ -278,12 +283,12 @@ public final class Gateway {
 
         // A follow-up to a response Skiff stored needs that response's conversation first.
         if (endpoint == Endpoint.RESPONSES && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0) {
-            return followUp(ctx, req, scan, route, isNative, requestId, keepAlive);
+            return followUp(ctx, req, scan, route, isNative, requestId, keepAlive, owner);
         }
         // provider adapter: the same dialect takes the client's bytes as they are ...
         if (isNative) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
         // ... another dialect gets a translated request.
-        return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+        return translated(ctx, req, endpoint, scan, route, requestId, keepAlive, owner);
     }
 
     private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);
@@ -337,7 +342,7 @@ public final class Gateway {
 
     /** Another dialect: the client's request into the internal representation, the provider's out of it. */
     private ProxyCall translated(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
-                                 String requestId, boolean keepAlive) {
+                                 String requestId, boolean keepAlive, String owner) {
         Provider provider = route.provider();
         ProxyCall proxied = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
         try {
@@ -375,7 +380,8 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), List.of(), scan, route, requestId);
+                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), null, List.of(), scan, route,
+                        requestId, owner);
             }
             return proxied;
         } catch (BadRequestException e) {
@@ -430,7 +436,7 @@ public final class Gateway {
      * responses as it is.
      */
     private ProxyCall followUp(ChannelHandlerContext ctx, FullHttpRequest req, RequestScan scan, Route route, boolean isNative,
-                               String requestId, boolean keepAlive) {
+                               String requestId, boolean keepAlive, String owner) {
         JsonNode tree;
         try {
             tree = OpenAiChat.read(req.content());
@@ -442,12 +448,13 @@ public final class Gateway {
         JsonNode previous = tree.get("previous_response_id");
         if (previous == null || !previous.isTextual()) {
             return isNative ? forward(ctx, req.headers(), req.content().retain(), Endpoint.RESPONSES, scan, route, requestId, keepAlive)
-                    : translated(ctx, req, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
+                    : translated(ctx, req, Endpoint.RESPONSES, scan, route, requestId, keepAlive, owner);
         }
         ProxyCall call = forwardingCall(ctx, Endpoint.RESPONSES, scan, route, requestId, keepAlive);
         ByteBuf body = isNative ? req.content().retain() : null; // outlives the request only if it may be forwarded
         HttpHeaders headers = req.headers().copy();
-        responses.find(previous.asText()).whenComplete((found, error) -> ctx.executor().execute(() -> {
+        String previousId = previous.asText();
+        responses.conversation(previousId, owner).whenComplete((found, error) -> ctx.executor().execute(() -> {
             if (call.isFinished()) { // the client left meanwhile
                 if (body != null) body.release();
                 return;
@@ -455,41 +462,61 @@ public final class Gateway {
             if (error != null) {
                 if (body != null) body.release();
                 call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
-            } else if (found.isPresent()) {
-                if (body != null) body.release();
-                try {
-                    StoredResponse prev = found.get();
-                    List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
-                    history.addAll(StoredResponses.items(prev.inputItems()));
-                    history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
-                } catch (BadRequestException e) {
-                    call.refuse(400, e.getMessage(), e.param(), null);
-                } catch (IOException e) {
-                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
-                }
-            } else if (body != null) {
+                return;
+            }
+            if (found instanceof ResponseStore.Found.Absent && body != null) { // not Skiff's: the provider's own
                 startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
-            } else {
-                call.refuse(400, "Previous response with id '" + previous.asText() + "' not found.", "previous_response_id",
-                        "previous_response_not_found");
+                return;
+            }
+            if (body != null) body.release();
+            switch (found) {
+                case ResponseStore.Found.Chain chain -> {
+                    try {
+                        startResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, owner);
+                    } catch (BadRequestException e) {
+                        call.refuse(400, e.getMessage(), e.param(), null);
+                    } catch (IOException | IllegalArgumentException e) {
+                        call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+                    }
+                }
+                case ResponseStore.Found.Absent a -> call.refuse(400, "Previous response with id '" + previousId + "' not found.",
+                        "previous_response_id", "previous_response_not_found");
+                case ResponseStore.Found.Expired e -> call.refuse(400, "Previous response with id '" + previousId + "' has expired: "
+                        + "this gateway keeps stored responses for " + StoredResponses.days(e.ttl()) + " (SKIFF_RESPONSES_TTL).",
+                        "previous_response_id", "previous_response_not_found");
+                case ResponseStore.Found.Broken b -> call.refuse(400, "The conversation of previous response '" + previousId
+                        + "' cannot be rebuilt: " + b.reason() + ".", "previous_response_id", "previous_response_not_found");
             }
         }));
         return call;
     }
 
+    /** The items of a stored conversation, oldest first: each response's input, then its output. */
+    private static List<ObjectNode> history(ResponseStore.Found.Chain chain) throws IOException {
+        List<ObjectNode> history = new ArrayList<>();
+        if (chain.legacyHistory() != null) history.addAll(StoredResponses.items(chain.legacyHistory()));
+        for (StoredResponse r : chain.links()) {
+            history.addAll(StoredResponses.items(r.inputItems()));
+            history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(r.response())));
+        }
+        return history;
+    }
+
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
-    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
-                                List<ObjectNode> history, RequestScan scan, Route route, String requestId) throws BadRequestException {
+    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, String previousId,
+                                List<ObjectNode> history, RequestScan scan, Route route, String requestId, String owner)
+            throws BadRequestException {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
         Dropped dropped = new Dropped();
         ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
         String id = ResponsesApi.newId("resp_");
         long created = System.currentTimeMillis() / 1000;
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
+        // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
+        // has the whole answer can continue it, even if Skiff is killed right after.
         Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}
-                : r -> responses.save(new StoredResponse(id, created, route.provider().name(), scan.model(), r.toString(),
-                        StoredResponses.json(input), StoredResponses.json(history)));
+                : r -> proxied.holdUntil(responses.save(new StoredResponse(id, owner, created, route.provider().name(), scan.model(),
+                        r.toString(), StoredResponses.json(input), previousId)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);
