@@ -479,7 +479,8 @@ public final class Gateway {
                         call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
                     }
                 }
-                case ResponseStore.Found.Absent a -> call.refuse(400, "Previous response with id '" + previousId + "' not found.",
+                case ResponseStore.Found.Absent a -> call.refuse(400, "Previous response with id '" + previousId + "' not found "
+                        + "(this gateway keeps stored responses for " + StoredResponses.days(responses.ttl()) + ", SKIFF_RESPONSES_TTL).",
                         "previous_response_id", "previous_response_not_found");
                 case ResponseStore.Found.Expired e -> call.refuse(400, "Previous response with id '" + previousId + "' has expired: "
                         + "this gateway keeps stored responses for " + StoredResponses.days(e.ttl()) + " (SKIFF_RESPONSES_TTL).",
