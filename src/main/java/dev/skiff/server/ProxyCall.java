@@ -76,6 +76,7 @@ final class ProxyCall implements ExchangeListener {
     private boolean holding;
     private CompositeByteBuf held; // stream bytes that came after the hold began
     private Runnable heldEnd; // how the answer ends, once the hold is released
+    private FullHttpResponse heldResponse; // a complete answer waiting in heldEnd
     private String storeFailure; // why storing failed, once it has
 
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
@@ -126,8 +127,11 @@ final class ProxyCall implements ExchangeListener {
         holding = false;
         ByteBuf bytes = held;
         held = null;
-        if (finished) {
+        if (finished) { // the client left meanwhile
             if (bytes != null) bytes.release();
+            if (heldResponse != null) heldResponse.release();
+            heldResponse = null;
+            heldEnd = null;
             return;
         }
         if (error != null) {
@@ -331,6 +335,7 @@ final class ProxyCall implements ExchangeListener {
             FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
             decorate(r.headers());
             Runnable send = () -> {
+                heldResponse = null;
                 if (storeFailure != null) {
                     r.release();
                     fail(500, storeFailure, "store_error");
@@ -339,8 +344,12 @@ final class ProxyCall implements ExchangeListener {
                 Replies.send(ctx, r, keepAlive);
                 finish(t.status(), t.usage(), t.error());
             };
-            if (holding) heldEnd = send;
-            else send.run();
+            if (holding) {
+                heldResponse = r;
+                heldEnd = send;
+            } else {
+                send.run();
+            }
             return;
         }
         Usage usage = Usage.NONE;

@@ -358,7 +358,12 @@ public final class ResponseStore implements AutoCloseable {
         if (db != null) return db;
         if (!target.equals(":memory:")) {
             Path parent = Path.of(target).toAbsolutePath().getParent();
-            if (parent != null) Files.createDirectories(parent);
+            try {
+                if (parent != null) Files.createDirectories(parent);
+            } catch (IOException e) {
+                // The exceptions of java.nio name the path alone, which says nothing of what went wrong.
+                throw new IOException("cannot create the folder " + parent + " (" + e.getClass().getSimpleName() + ")", e);
+            }
         }
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + target);
         try {

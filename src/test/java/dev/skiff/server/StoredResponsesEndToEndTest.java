@@ -133,6 +133,75 @@ class StoredResponsesEndToEndTest {
     }
 
     /**
+     * A store that cannot write (here its folder became a file after start-up) must not let an
+     * answer pass for stored: a plain answer becomes a 500, a stream ends with an error event instead
+     * of response.completed. Answers not to be stored are unaffected.
+     */
+    @Test
+    void anAnswerThatCouldNotBeStoredSaysSoInsteadOfCompleting() throws Exception {
+        java.util.Map<String, String> env = new java.util.HashMap<>(java.util.Map.of("ANTHROPIC_API_KEY", "sk-ant",
+                "ANTHROPIC_BASE_URL", anthropic.baseUrl(), "PORT", "0", "SKIFF_HOST", "127.0.0.1", "SKIFF_USAGE_LOG", "off",
+                "SKIFF_DB", dir.resolve("gone/skiff.db").toString()));
+        var config = dev.skiff.config.ConfigLoader.load(env, dir);
+        java.nio.file.Files.writeString(dir.resolve("gone"), "in the way of the store's folder");
+        try (dev.skiff.Skiff skiff = dev.skiff.Skiff.start(config, env)) {
+            String base = "http://127.0.0.1:" + skiff.port();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the model comes from Anthropic's listing
+            while (!skiff.catalog().firstListingsDone() && System.nanoTime() < deadline) Thread.sleep(20);
+
+            HttpResponse<String> plain = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/responses"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(turn("hi", null))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(plain.statusCode()).as(plain.body()).isEqualTo(500);
+            JsonNode e = JSON.readTree(plain.body()).get("error");
+            assertThat(e.get("code").asText()).isEqualTo("store_error");
+            assertThat(e.get("message").asText()).startsWith("The answer could not be stored (").endsWith("send store:false to have answers without storing them.");
+
+            HttpResponse<String> unstored = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/responses"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"claude-sonnet-4\",\"input\":\"hi\",\"store\":false}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(unstored.statusCode()).as(unstored.body()).isEqualTo(200);
+
+            anthropic.on("/v1/messages", (req, reply) -> {
+                reply.startStream();
+                reply.chunk(STREAM);
+            });
+            HttpResponse<String> streamed = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/responses"))
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"claude-sonnet-4\",\"input\":\"hi\",\"stream\":true}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(streamed.statusCode()).isEqualTo(200);
+            List<dev.skiff.testing.Sse.Event> events = dev.skiff.testing.Sse.parse(streamed.body());
+            List<String> names = dev.skiff.testing.Sse.names(events);
+            assertThat(names).doesNotContain("response.completed");
+            assertThat(names.getLast()).isEqualTo("error");
+            assertThat(events.getLast().data().toString()).contains("store_error", "The answer could not be stored");
+        }
+    }
+
+    static final String STREAM = """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_s","type":"message","role":"assistant","model":"claude-sonnet-4","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"streamed"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":2}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """;
+
+    /**
      * The guarantee: an answer the client has received whole is stored, even if the process is killed
      * (SIGKILL, no shutdown hook) the moment after. A child Skiff answers a plain and a streamed request,
      * is killed as soon as the last byte of each arrives, and the database it leaves has both.
