@@ -45,6 +45,8 @@ public final class Skiff implements AutoCloseable {
 
     /** Starts with {@code env} as the source of proxy settings (tests pass their own). */
     public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
+        // In parallel with the rest of start-up, on what is usually an idle core.
+        Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
         UsageLog usageLog = UsageLog.open(config.usageLog());

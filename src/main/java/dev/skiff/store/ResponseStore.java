@@ -52,6 +52,7 @@ public final class ResponseStore implements AutoCloseable {
     private final List<Pending> pending = new ArrayList<>();
     private boolean flushScheduled;
     private Connection db;
+    private PreparedStatement insert, touchConversation; // prepared once: a batch is often one response
 
     private record Pending(StoredResponse response, CompletableFuture<Void> committed) {}
 
@@ -90,16 +91,18 @@ public final class ResponseStore implements AutoCloseable {
     /**
      * Opens the database in the background and starts deleting expired responses every
      * {@code sweepEvery}. Called once the server listens: loading SQLite's native library takes
-     * longer than the rest of start-up, and no request needs it before the first stored answer.
+     * longer than the rest of start-up, and no request needs it before the first stored answer. The
+     * opening waits a second more, so that it does not take CPU from the first requests either (the
+     * first stored answer opens it at once if it comes sooner).
      */
     public void start(Duration sweepEvery) {
-        thread.execute(() -> {
+        thread.schedule(() -> {
             try {
                 db();
             } catch (SQLException | IOException | StoreException e) {
                 System.err.println("skiff: cannot open the response store " + target + ": " + e.getMessage());
             }
-        });
+        }, 1, TimeUnit.SECONDS);
         long every = Math.max(1000, sweepEvery.toMillis());
         thread.scheduleWithFixedDelay(this::sweepQuietly, every, every, TimeUnit.MILLISECONDS);
     }
@@ -276,12 +279,16 @@ public final class ResponseStore implements AutoCloseable {
         }
         try {
             Connection c = db();
-            try (PreparedStatement ins = c.prepareStatement("INSERT OR REPLACE INTO responses "
-                    + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items) "
-                    + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, ?, ?)");
-                 PreparedStatement conv = c.prepareStatement("INSERT INTO conversations (id, last_used) "
-                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
-                         + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)")) {
+            if (insert == null) {
+                insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
+                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items) "
+                        + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, ?, ?)");
+                touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
+                        + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
+                        + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
+            }
+            PreparedStatement ins = insert, conv = touchConversation;
+            try {
                 // One at a time, not as a JDBC batch: a response continuing one saved in the same
                 // batch finds that one's conversation.
                 for (Pending p : batch) {
