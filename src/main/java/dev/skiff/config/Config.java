@@ -23,13 +23,18 @@ import java.util.List;
  * @param database       the SQLite file of stored responses, or {@code :memory:}
  * @param responsesTtl   how long a stored response can be read or continued
  * @param readyTimeout   longest {@code /ready} waits for the first model listings
+ * @param headerTimeout  longest a client may take to send a request head, or leave a body silent
+ * @param keepAliveTimeout longest an idle client connection is kept between requests
+ * @param maxConnections most client connections served at once; more are closed as they arrive
+ * @param drainTimeout   on SIGTERM, longest in-flight requests are given to finish
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
  */
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, List<ProviderConfig> providers,
+                     boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
+                     int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
                      List<String> warnings) {
     public Config {
         providers = List.copyOf(providers);
@@ -40,6 +45,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
+                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }
