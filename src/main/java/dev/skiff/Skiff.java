@@ -64,7 +64,6 @@ public final class Skiff implements AutoCloseable {
                     gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markListening(config.readyTimeout());
-            // Only now: opening SQLite (its native library) would otherwise double the time to listen.
             responses.start(sweepInterval(config.responsesTtl()));
             group.schedule(() -> {
                 List<String> pending = catalog.pending();
