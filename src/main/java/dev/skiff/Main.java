@@ -38,6 +38,7 @@ public final class Main {
               SKIFF_DRAIN_TIMEOUT      server.drain_timeout  on SIGTERM, longest requests get to finish (30s)
               SKIFF_USAGE_LOG          usage_log          stdout, off, or a file (stdout)
               SKIFF_DB                 database           SQLite file for stored responses (data/skiff.db)
+              SKIFF_RESPONSES_TTL      responses_ttl      how long stored responses are kept (30d)
 
             Options:
               -h, --help      print this and exit

@@ -45,6 +45,8 @@ public final class Skiff implements AutoCloseable {
 
     /** Starts with {@code env} as the source of proxy settings (tests pass their own). */
     public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
+        // In parallel with the rest of start-up, on what is usually an idle core.
+        Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
         UsageLog usageLog = UsageLog.open(config.usageLog());
@@ -55,7 +57,7 @@ public final class Skiff implements AutoCloseable {
                     config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
-            responses = new ResponseStore(config.database());
+            responses = new ResponseStore(config.database(), config.responsesTtl());
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses,
                     config.translationMemory());
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
@@ -63,6 +65,7 @@ public final class Skiff implements AutoCloseable {
                     gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markListening(config.readyTimeout());
+            responses.start(sweepInterval(config.responsesTtl()));
             group.schedule(() -> {
                 List<String> pending = catalog.pending();
                 if (!pending.isEmpty()) {
@@ -77,6 +80,13 @@ public final class Skiff implements AutoCloseable {
             if (responses != null) responses.close();
             throw e;
         }
+    }
+
+    /** Expired responses go within a quarter of their lifetime, looked for at most hourly and at least every second. */
+    static java.time.Duration sweepInterval(java.time.Duration ttl) {
+        java.time.Duration quarter = ttl.dividedBy(4);
+        if (quarter.compareTo(java.time.Duration.ofHours(1)) > 0) return java.time.Duration.ofHours(1);
+        return quarter.compareTo(java.time.Duration.ofSeconds(1)) < 0 ? java.time.Duration.ofSeconds(1) : quarter;
     }
 
     public int port() {

@@ -20,6 +20,8 @@ import java.util.List;
  * @param tlsCaFile      PEM file of CAs trusted for upstream TLS instead of the defaults, or null
  * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
  * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
+ * @param database       the SQLite file of stored responses, or {@code :memory:}
+ * @param responsesTtl   how long a stored response can be read or continued
  * @param readyTimeout   longest {@code /ready} waits for the first model listings
  * @param headerTimeout  longest a client may take to send a request head, or leave a body silent
  * @param keepAliveTimeout longest an idle client connection is kept between requests
@@ -32,7 +34,7 @@ import java.util.List;
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, String database, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
+                     boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
                      int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
                      List<String> warnings, long translationMemory) {
     public Config {
@@ -44,7 +46,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
                 + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }

@@ -127,7 +127,10 @@ public final class ConfigLoader {
         if (!imagePrivate.equals("allow") && !imagePrivate.equals("deny")) {
             throw new ConfigException("SKIFF_IMAGE_FETCH_PRIVATE / image_fetch_private", "'" + imagePrivate + "' must be allow or deny");
         }
-        String database = string("SKIFF_DB", yaml, "database", "database", "data/skiff.db");
+        String database = string("SKIFF_DB", yaml, "database", "database", "data/skiff.db").strip();
+        checkDatabase(database, workingDir);
+        Duration responsesTtl = parseDuration("SKIFF_RESPONSES_TTL / responses_ttl",
+                string("SKIFF_RESPONSES_TTL", yaml, "responses_ttl", "responses_ttl", "30d"));
         String memory = emptyToNull(string("SKIFF_TRANSLATION_MEMORY", server, "translation_memory", "server.translation_memory", null));
         long translationMemory = memory == null ? 0 : parseSize("SKIFF_TRANSLATION_MEMORY / server.translation_memory", memory);
         if (memory != null && translationMemory < 1 << 20) {
@@ -136,7 +139,7 @@ public final class ConfigLoader {
         List<ProviderConfig> providers = providers(yaml);
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
-                imagePrivate.equals("allow"), database, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
+                imagePrivate.equals("allow"), database, responsesTtl, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
                 providers, warnings, translationMemory);
     }
 
@@ -514,9 +517,57 @@ public final class ConfigLoader {
         }
     }
 
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+    private static final String DB_SETTING = "SKIFF_DB / database";
+    private static final byte[] SQLITE_HEADER = "SQLite format 3\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+    /**
+     * The store is opened at the first stored response, long after start-up: a path it cannot use
+     * would then fail requests instead of start-up. So the path is checked here, with the file system
+     * alone (loading SQLite would cost start-up time): an existing file must be an SQLite database
+     * Skiff can write, in a folder it can write (SQLite puts its journal beside it); a new one needs a
+     * folder that exists and is writable, or can be created.
+     */
+    static void checkDatabase(String database, Path workingDir) {
+        if (database.isEmpty()) throw new ConfigException(DB_SETTING, "is empty; give a file path (default data/skiff.db) or :memory:");
+        if (database.equals(":memory:")) return;
+        Path file;
+        try {
+            file = workingDir.resolve(database).toAbsolutePath().normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(DB_SETTING, "'" + database + "' is not a valid path: " + e.getReason());
+        }
+        if (Files.isDirectory(file)) {
+            throw new ConfigException(DB_SETTING, "'" + database + "' is a folder; give the database file's path, e.g. " + database + "/skiff.db");
+        }
+        if (Files.exists(file)) {
+            if (!Files.isRegularFile(file)) throw new ConfigException(DB_SETTING, "'" + database + "' is not a regular file");
+            if (!Files.isReadable(file) || !Files.isWritable(file)) {
+                throw new ConfigException(DB_SETTING, "'" + database + "' cannot be read and written by this process");
+            }
+            try (var in = Files.newInputStream(file)) {
+                byte[] head = in.readNBytes(SQLITE_HEADER.length);
+                if (head.length > 0 && !java.util.Arrays.equals(head, SQLITE_HEADER)) {
+                    throw new ConfigException(DB_SETTING, "'" + database + "' exists and is not an SQLite database");
+                }
+            } catch (java.io.IOException e) {
+                throw new ConfigException(DB_SETTING, "cannot read '" + database + "': " + e.getMessage());
+            }
+        }
+        Path folder = file.getParent();
+        Path existing = folder;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null || !Files.isDirectory(existing)) {
+            throw new ConfigException(DB_SETTING, "cannot create the folder of '" + database + "': "
+                    + (existing == null ? "no part of it exists" : existing + " is a file, not a folder"));
+        }
+        if (!Files.isWritable(existing)) {
+            throw new ConfigException(DB_SETTING, "'" + database + "' is not writable: " + existing + " cannot be written by this process");
+        }
+    }
+
+    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
+
+    /** A duration that must be longer than zero. */
     private static Duration positive(String setting, String text) {
         Duration d = parseDuration(setting, text);
         if (d.isZero() || d.isNegative()) throw new ConfigException(setting, "'" + text + "' must be longer than zero");
@@ -545,15 +596,17 @@ public final class ConfigLoader {
         return -1;
     }
 
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 30d}; a bare number is seconds. */
     static Duration parseDuration(String setting, String text) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h)");
+        if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h, 30d)");
         long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
         Duration d = switch (unit) {
             case "ms" -> Duration.ofMillis(n);
             case "m" -> Duration.ofMinutes(n);
             case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
             default -> Duration.ofSeconds(n);
         };
         if (d.isZero()) throw new ConfigException(setting, "must be longer than zero");

@@ -26,16 +26,23 @@ public final class MasterKeyAuth {
     /** What a request presented: a key, or why none was accepted. */
     public sealed interface Verdict permits Allowed, Missing, Wrong {}
 
-    public record Allowed() implements Verdict {}
+    /**
+     * @param owner who the request acts for, which scopes what it stores (stored responses): {@link #MASTER}
+     *              for the master key, null when serving openly. Per-tenant keys will name their tenant here.
+     */
+    public record Allowed(String owner) implements Verdict {}
+
+    /** The owner of requests made with the master key. */
+    public static final String MASTER = "master";
 
     public record Missing() implements Verdict {}
 
     public record Wrong() implements Verdict {}
 
-    private static final Verdict ALLOWED = new Allowed(), MISSING = new Missing(), WRONG = new Wrong();
+    private static final Verdict OPEN = new Allowed(null), ALLOWED = new Allowed(MASTER), MISSING = new Missing(), WRONG = new Wrong();
 
     public Verdict check(HttpHeaders headers) {
-        if (key == null) return ALLOWED;
+        if (key == null) return OPEN;
         String presented = null;
         String auth = headers.get(HttpHeaderNames.AUTHORIZATION);
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) presented = auth.substring(7).strip();

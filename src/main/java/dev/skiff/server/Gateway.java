@@ -256,14 +256,18 @@ public final class Gateway {
 
             // authenticate: done on the request head, before the body was read (see ClientGate).
 
-            // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
+            // identify: who the request acts for scopes what it stores. (User path, end user,
+            // admit (limits, budgets), guard: later stages.)
+            // The gate let the key through on the head; asking again (a constant-time compare) says
+            // whose it is, without the gate and the gateway sharing per-request state.
+            String owner = auth.check(req.headers()) instanceof MasterKeyAuth.Allowed allowed ? allowed.owner() : null;
 
             return switch (path) {
-                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive);
-                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive);
-                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive);
-                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive);
-                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive);
+                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive, owner);
+                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive, owner);
+                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, owner);
+                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, owner);
+                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, owner);
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         reply(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive, requestId,
@@ -276,7 +280,7 @@ public final class Gateway {
                         if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
                         yield null;
                     }
-                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive);
+                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive, owner);
                     reply(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
                             "unknown_url", requestId), keepAlive, requestId, "unknown", "unknown path");
                     yield null;
@@ -306,8 +310,10 @@ public final class Gateway {
         }
     }
 
-    private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
-        return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST) ? proxy(ctx, req, endpoint, requestId, keepAlive) : null;
+    private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
+                           String owner) {
+        return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST)
+                ? proxy(ctx, req, endpoint, requestId, keepAlive, owner) : null;
     }
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
@@ -330,7 +336,8 @@ public final class Gateway {
     }
 
     /** Route, then either forward the client's bytes (same dialect) or translate through the internal representation. */
-    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive) {
+    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
+                            String owner) {
         ByteBuf body = req.content();
         RequestScan scan;
         Route route;
@@ -354,7 +361,7 @@ public final class Gateway {
         // provider adapter: the same dialect takes the client's bytes as they are ...
         if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
         // ... another dialect gets a translated request, once it is admitted to translation memory.
-        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive);
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, owner);
     }
 
     /**
@@ -364,7 +371,7 @@ public final class Gateway {
      * (503, {@code retry-after}). The reservation is let go once the provider's request is sent.
      */
     private ProxyCall admit(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route, boolean isNative,
-                            boolean followUp, String requestId, boolean keepAlive) {
+                            boolean followUp, String requestId, boolean keepAlive, String owner) {
         ByteBuf body = req.content();
         long need;
         try {
@@ -395,8 +402,8 @@ public final class Gateway {
             }
             call.admit(reservation);
             try {
-                if (followUp) followUp(ctx, call, headers, held, scan, route, isNative, requestId);
-                else translated(ctx, call, headers, held, endpoint, scan, route, requestId);
+                if (followUp) followUp(ctx, call, headers, held, scan, route, isNative, requestId, owner);
+                else translated(ctx, call, headers, held, endpoint, scan, route, requestId, owner);
             } catch (Throwable t) {
                 call.failInternally(t);
             } finally {
@@ -458,7 +465,7 @@ public final class Gateway {
 
     /** Another dialect: the client's request into the internal representation, the provider's out of it. */
     private void translated(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders headers, ByteBuf body, Endpoint endpoint,
-                            RequestScan scan, Route route, String requestId) {
+                            RequestScan scan, Route route, String requestId, String owner) {
         Provider provider = route.provider();
         try {
             switch (endpoint) {
@@ -495,7 +502,8 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, headers, OpenAiChat.read(body), List.of(), scan, route, requestId);
+                case RESPONSES -> startResponses(ctx, proxied, headers, OpenAiChat.read(body), null, List.of(), scan, route, requestId,
+                        owner);
             }
         } catch (BadRequestException e) {
             proxied.refuse(400, e.getMessage(), e.param(), null);
@@ -547,7 +555,7 @@ public final class Gateway {
      * responses as it is.
      */
     private void followUp(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf content, RequestScan scan,
-                          Route route, boolean isNative, String requestId) {
+                          Route route, boolean isNative, String requestId, String owner) {
         JsonNode tree;
         try {
             tree = OpenAiChat.read(content);
@@ -558,7 +566,7 @@ public final class Gateway {
         JsonNode previous = tree.get("previous_response_id");
         if (previous == null || !previous.isTextual()) {
             if (isNative) startForward(ctx, call, clientHeaders, content.retain(), Endpoint.RESPONSES, scan, route, requestId);
-            else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId);
+            else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId, owner);
             return;
         }
         ByteBuf[] held = {isNative ? content.retain() : null}; // outlives the request only if it may be forwarded
@@ -570,11 +578,11 @@ public final class Gateway {
         // The conversation so far becomes trees too, and it grows with every turn: it reserves its
         // share of the translation memory like the request did (before it is even loaded), or a long
         // enough chain of follow-ups would exhaust the heap one turn at a time.
-        findReserved(ctx, call, previous.asText(), HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
+        findReserved(ctx, call, previous.asText(), owner, true, HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
             ByteBuf body = held[0]; // resume owns it now
             held[0] = null;
             try {
-                resume(ctx, call, found, error, body, headers, tree, previous, scan, route, requestId);
+                resume(ctx, call, found, error, body, headers, tree, previous.asText(), scan, route, requestId, owner);
             } catch (Throwable t) {
                 call.failInternally(t);
             }
@@ -587,12 +595,12 @@ public final class Gateway {
      * itself. {@code then} runs on the call's event loop with the response (empty when there is
      * none) or the store's error; not at all if the call ended meanwhile or was refused for memory.
      */
-    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, long costPerChar, String param,
-                      java.util.function.BiConsumer<java.util.Optional<StoredResponse>, Throwable> then) {
-        responses.size(id).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
+    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, String owner, boolean conversation, long costPerChar,
+                      String param, java.util.function.BiConsumer<ResponseStore.Found, Throwable> then) {
+        responses.size(id, owner, conversation).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
             if (call.isFinished()) return;
             if (sizeError != null || size < 0) {
-                then.accept(sizeError != null ? null : java.util.Optional.empty(), sizeError);
+                then.accept(sizeError != null ? null : new ResponseStore.Found.Absent(), sizeError);
                 return;
             }
             long need = size * costPerChar;
@@ -611,7 +619,8 @@ public final class Gateway {
                     return;
                 }
                 call.admit(reservation); // until the provider's request is sent, or the answer written
-                responses.find(id).whenComplete((found, error) -> ctx.executor().execute(() -> {
+                (conversation ? responses.conversation(id, owner) : responses.find(id, owner))
+                        .whenComplete((found, error) -> ctx.executor().execute(() -> {
                     if (!call.isFinished()) then.accept(found, error);
                 }));
             }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free to read the stored response within "
@@ -619,9 +628,10 @@ public final class Gateway {
         }));
     }
 
-    /** The stored response a follow-up names has been looked up (or not): go on with it, on the call's event loop. */
-    private void resume(ChannelHandlerContext ctx, ProxyCall call, java.util.Optional<StoredResponse> found, Throwable error, ByteBuf body,
-                        HttpHeaders headers, JsonNode tree, JsonNode previous, RequestScan scan, Route route, String requestId) {
+    /** The conversation a follow-up continues has been looked up (or not): go on with it, on the call's event loop. */
+    private void resume(ChannelHandlerContext ctx, ProxyCall call, ResponseStore.Found found, Throwable error, ByteBuf body,
+                        HttpHeaders headers, JsonNode tree, String previousId, RequestScan scan, Route route, String requestId,
+                        String owner) {
         if (call.isFinished()) { // the client left meanwhile
             if (body != null) body.release();
             return;
@@ -629,24 +639,31 @@ public final class Gateway {
         if (error != null) {
             if (body != null) body.release();
             call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
-        } else if (found.isPresent()) {
-            if (body != null) body.release();
-            StoredResponse prev = found.get();
-            try {
-                List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
-                history.addAll(StoredResponses.items(prev.inputItems()));
-                history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                startResponses(ctx, call, headers, tree, history, scan, route, requestId);
-            } catch (BadRequestException e) {
-                call.refuse(400, e.getMessage(), e.param(), null);
-            } catch (IOException | IllegalArgumentException e) {
-                call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
-            }
-        } else if (body != null) {
+            return;
+        }
+        if (found instanceof ResponseStore.Found.Absent && body != null) { // not Skiff's: the provider's own
             startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
-        } else {
-            call.refuse(400, "Previous response with id '" + previous.asText() + "' not found.", "previous_response_id",
-                    "previous_response_not_found");
+            return;
+        }
+        if (body != null) body.release();
+        switch (found) {
+            case ResponseStore.Found.Chain chain -> {
+                try {
+                    startResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, owner);
+                } catch (BadRequestException e) {
+                    call.refuse(400, e.getMessage(), e.param(), null);
+                } catch (IOException | IllegalArgumentException e) {
+                    call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
+                }
+            }
+            case ResponseStore.Found.Absent a -> call.refuse(400, "Previous response with id '" + previousId + "' not found "
+                    + "(this gateway keeps stored responses for " + StoredResponses.days(responses.ttl()) + ", SKIFF_RESPONSES_TTL).",
+                    "previous_response_id", "previous_response_not_found");
+            case ResponseStore.Found.Expired e -> call.refuse(400, "Previous response with id '" + previousId + "' has expired: "
+                    + "this gateway keeps stored responses for " + StoredResponses.days(e.ttl()) + " (SKIFF_RESPONSES_TTL).",
+                    "previous_response_id", "previous_response_not_found");
+            case ResponseStore.Found.Broken br -> call.refuse(400, "The conversation of previous response '" + previousId
+                    + "' cannot be rebuilt: " + br.reason() + ".", "previous_response_id", "previous_response_not_found");
         }
     }
 
@@ -656,18 +673,32 @@ public final class Gateway {
      */
     static final long HISTORY_COST_PER_CHAR = TranslationBudget.COST_PER_BYTE + TranslationBudget.COST_PER_TOKEN / 20;
 
+    /** The items of a stored conversation, oldest first: each response's input, then its output. */
+    private static List<ObjectNode> history(ResponseStore.Found.Chain chain) throws IOException {
+        List<ObjectNode> history = new ArrayList<>();
+        if (chain.legacyHistory() != null) history.addAll(StoredResponses.items(chain.legacyHistory()));
+        for (StoredResponse r : chain.links()) {
+            history.addAll(StoredResponses.items(r.inputItems()));
+            history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(r.response())));
+        }
+        return history;
+    }
+
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
-    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
-                                List<ObjectNode> history, RequestScan scan, Route route, String requestId) throws BadRequestException {
+    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, String previousId,
+                                List<ObjectNode> history, RequestScan scan, Route route, String requestId, String owner)
+            throws BadRequestException {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
         Dropped dropped = new Dropped();
         ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
         String id = ResponsesApi.newId("resp_");
         long created = System.currentTimeMillis() / 1000;
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
+        // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
+        // has the whole answer can continue it, even if Skiff is killed right after.
         Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}
-                : r -> responses.save(new StoredResponse(id, created, route.provider().name(), scan.model(), r.toString(),
-                        StoredResponses.json(input), StoredResponses.json(history)));
+                : r -> proxied.holdUntil(responses.save(new StoredResponse(id, owner, created, route.provider().name(), scan.model(),
+                        r.toString(), StoredResponses.json(input), previousId)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

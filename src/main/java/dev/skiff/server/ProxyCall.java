@@ -76,6 +76,13 @@ final class ProxyCall implements ExchangeListener {
     private List<Runnable> admission;
     private long admittedBytes; // what the request reserved of the translation memory
 
+    // the end of an answer held until it is stored (see holdUntil)
+    private boolean holding;
+    private CompositeByteBuf held; // stream bytes that came after the hold began
+    private Runnable heldEnd; // how the answer ends, once the hold is released
+    private FullHttpResponse heldResponse; // a complete answer waiting in heldEnd
+    private String storeFailure; // why storing failed, once it has
+
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
               Route route, String clientModel, boolean stream, boolean injectedUsage) {
         this.ctx = ctx;
@@ -137,6 +144,46 @@ final class ProxyCall implements ExchangeListener {
         if (held == null) return;
         admission = null;
         for (Runnable r : held) r.run();
+    }
+
+    /**
+     * Holds what is left of the answer (the rest of the stream, or the whole complete answer) until
+     * {@code stored} completes: called when the final response object of a stored answer is made, so
+     * that the client has the last byte only once the store has committed it. The event loop does not
+     * wait; it goes on with other connections and resumes this one when the store's thread is done. If
+     * storing fails the answer ends with an error saying so, rather than as if it had been stored.
+     */
+    void holdUntil(java.util.concurrent.CompletableFuture<?> stored) {
+        holding = true;
+        stored.whenComplete((ok, error) -> ctx.executor().execute(() -> released(error)));
+    }
+
+    private void released(Throwable error) {
+        holding = false;
+        ByteBuf bytes = held;
+        held = null;
+        if (finished) { // the client left meanwhile
+            if (bytes != null) bytes.release();
+            if (heldResponse != null) heldResponse.release();
+            heldResponse = null;
+            heldEnd = null;
+            return;
+        }
+        if (error != null) {
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
+            if (bytes != null) bytes.release();
+        } else if (bytes != null) {
+            ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
+        }
+        Runnable end = heldEnd;
+        heldEnd = null;
+        if (end != null) end.run();
+    }
+
+    private void holdBytes(ByteBuf bytes) {
+        if (held == null) held = ctx.alloc().compositeBuffer(16);
+        held.addComponent(true, bytes);
     }
 
     /** Called once the response is complete or abandoned, to let the connection take its next request. */
@@ -239,6 +286,10 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         if (exchange != null) exchange.cancel(); // null while work before the upstream request is pending
         releaseStreamState();
+        if (held != null) {
+            held.release();
+            held = null;
+        }
         finish(499, Usage.NONE, "client closed the connection");
     }
 
@@ -331,6 +382,11 @@ final class ProxyCall implements ExchangeListener {
                 return;
             }
         }
+        if (outgoing != null && (holding || storeFailure != null)) {
+            if (storeFailure != null) outgoing.release(); // the answer is ending with the store's error
+            else holdBytes(outgoing);
+            outgoing = null;
+        }
         // What one upstream read carried leaves as one HTTP chunk, flushed at once.
         if (outgoing != null) {
             ctx.writeAndFlush(new DefaultHttpContent(outgoing), ctx.voidPromise());
@@ -381,9 +437,16 @@ final class ProxyCall implements ExchangeListener {
                     onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
                     return;
                 }
-                if (tail != null) ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
-                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-                finish(status, streamTranslator.usage(), streamTranslator.error());
+                if (holding) {
+                    if (tail != null) holdBytes(tail);
+                    heldEnd = this::endTranslatedStream;
+                    return;
+                }
+                if (tail != null) {
+                    if (storeFailure != null) tail.release();
+                    else ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
+                }
+                endTranslatedStream();
                 return;
             }
             splitter.release();
@@ -417,6 +480,15 @@ final class ProxyCall implements ExchangeListener {
         finish(status, usage, status / 100 == 2 ? null : "upstream status " + status);
     }
 
+    /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
+    private void endTranslatedStream() {
+        if (storeFailure != null) {
+            ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
+        }
+        writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+        finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error());
+    }
+
     /**
      * Skiff is shutting down and the drain deadline passed: a stream ends with an error event the
      * client can read (its 200 is long sent), anything else gets 503.
@@ -435,6 +507,10 @@ final class ProxyCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        if (holding) { // the answer was complete and is being stored: it ends once that is done, as it would have
+            if (heldEnd == null) heldEnd = () -> onFailure(failure);
+            return;
+        }
         try {
             failed(failure);
         } catch (Throwable t) {
@@ -551,8 +627,22 @@ final class ProxyCall implements ExchangeListener {
                 ResponseTranslator.Result t = translator.translate(status, answer, ctx.alloc()); // consumes it
                 FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
                 decorate(r.headers());
-                Replies.send(ctx, r, keepAlive);
-                finish(t.status(), t.usage(), t.error());
+                Runnable send = () -> {
+                    heldResponse = null;
+                    if (storeFailure != null) {
+                        r.release();
+                        fail(500, storeFailure, "store_error");
+                        return;
+                    }
+                    Replies.send(ctx, r, keepAlive);
+                    finish(t.status(), t.usage(), t.error());
+                };
+                if (holding) { // stored: the answer goes once the store has committed it (see holdUntil)
+                    heldResponse = r;
+                    heldEnd = send;
+                } else {
+                    send.run();
+                }
             } catch (Throwable e) {
                 failInternally(e);
             } finally {

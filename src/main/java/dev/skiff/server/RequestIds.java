@@ -1,11 +1,9 @@
 package dev.skiff.server;
 
-import java.util.concurrent.ThreadLocalRandom;
+import dev.skiff.dialect.Ids;
 
 /** Request ids: the client's when it sent a sane one, else a new random one. */
 final class RequestIds {
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
-
     private RequestIds() {}
 
     static String accept(String fromClient) {
@@ -13,16 +11,9 @@ final class RequestIds {
         return generate();
     }
 
+    /** Unguessable like every id Skiff makes: a request id seen on /health says nothing of the next response id. */
     static String generate() {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        char[] out = new char[36];
-        "req_".getChars(0, 4, out, 0);
-        long a = r.nextLong(), b = r.nextLong();
-        for (int i = 0; i < 16; i++) {
-            out[4 + i] = HEX[(int) (a >>> (i * 4)) & 15];
-            out[20 + i] = HEX[(int) (b >>> (i * 4)) & 15];
-        }
-        return new String(out);
+        return Ids.hex("req_");
     }
 
     private static boolean printable(String s) {

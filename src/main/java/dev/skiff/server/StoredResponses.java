@@ -48,7 +48,8 @@ final class StoredResponses {
     static final long READ_COST_PER_CHAR = 3;
 
     /** Handles the request; returns the proxied call when it went to a provider, else null. Does not consume {@code req}. */
-    ProxyCall handle(ChannelHandlerContext ctx, Gateway gateway, FullHttpRequest req, String path, String requestId, boolean keepAlive) {
+    ProxyCall handle(ChannelHandlerContext ctx, Gateway gateway, FullHttpRequest req, String path, String requestId, boolean keepAlive,
+                     String owner) {
         String rest = path.substring("/v1/responses/".length());
         boolean inputItems = rest.endsWith("/input_items");
         String id = inputItems ? rest.substring(0, rest.length() - "/input_items".length()) : rest;
@@ -62,22 +63,26 @@ final class StoredResponses {
         boolean delete = req.method().equals(HttpMethod.DELETE);
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
 
-        Provider owner = soleProviderWithOwnStore();
+        Provider provider = soleProviderWithOwnStore();
         // Until the store answers, the connection waits on this call (requests are answered in order).
-        Route route = new Route(owner, null);
+        Route route = new Route(provider, null);
         ProxyCall call = new ProxyCall(ctx, gateway, requestId, keepAlive, Gateway.Endpoint.RESPONSES, route, null, false, false);
         String uri = req.uri();
-        // found: present for a stored response, empty for one just deleted, null for none
+        // found: present for a stored response, empty for one just deleted, EXPIRED, null for none.
+        // Another owner's response is absent, not forbidden: its id is no evidence that it exists.
         java.util.function.BiConsumer<Optional<StoredResponse>, Throwable> answered = (found, error) -> {
             if (call.isFinished()) return;
             if (error != null) {
                 call.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+            } else if (found == EXPIRED) {
+                call.refuse(404, "No response found with id '" + id + "': it has expired (this gateway keeps stored responses for "
+                        + days(store.ttl()) + ", SKIFF_RESPONSES_TTL).", null, "not_found");
             } else if (found != null) {
                 reply(call, delete, id, found, inputItems, query);
-            } else if (owner != null) {
+            } else if (provider != null) {
                 HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, delete ? HttpMethod.DELETE : HttpMethod.GET,
-                        owner.path("/responses/" + rest, null) + queryOf(uri));
-                owner.applyHeaders(head.headers());
+                        provider.path("/responses/" + rest, null) + queryOf(uri));
+                provider.applyHeaders(head.headers());
                 head.headers().set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON).set(Replies.X_REQUEST_ID, requestId);
                 call.start(gateway.upstream(), head, Unpooled.EMPTY_BUFFER);
             } else {
@@ -85,16 +90,28 @@ final class StoredResponses {
             }
         };
         if (delete) {
-            store.delete(id).whenComplete((deleted, error) -> ctx.executor().execute(() ->
+            store.delete(id, owner).whenComplete((deleted, error) -> ctx.executor().execute(() ->
                     answered.accept(deleted != null && deleted ? Optional.empty() : null, error)));
         } else {
             // A stored response can be large, and each read holds it (and its copy on the way out, or
             // its items as trees): reads reserve translation memory like translations do, or many
             // reads of one large response at once would exhaust the heap.
-            gateway.findReserved(ctx, call, id, inputItems ? Gateway.HISTORY_COST_PER_CHAR : READ_COST_PER_CHAR, null,
-                    (found, error) -> answered.accept(found != null && found.isPresent() ? found : null, error));
+            gateway.findReserved(ctx, call, id, owner, false, inputItems ? Gateway.HISTORY_COST_PER_CHAR : READ_COST_PER_CHAR, null,
+                    (found, error) -> answered.accept(found instanceof ResponseStore.Found.Chain c ? Optional.of(c.last())
+                            : found instanceof ResponseStore.Found.Expired ? EXPIRED : null, error));
         }
         return call;
+    }
+
+    /** Compared by identity: what a lookup of an expired response answers (a delete that worked answers an empty one). */
+    private static final Optional<StoredResponse> EXPIRED = Optional.of(new StoredResponse("", null, 0, null, null, "", "", null));
+
+    /** A retention time as people say it: "30 days", "12 hours". */
+    static String days(java.time.Duration ttl) {
+        if (ttl.toDays() > 0 && ttl.toHours() % 24 == 0) return ttl.toDays() + (ttl.toDays() == 1 ? " day" : " days");
+        if (ttl.toHours() > 0 && ttl.toMinutes() % 60 == 0) return ttl.toHours() + (ttl.toHours() == 1 ? " hour" : " hours");
+        if (ttl.toMinutes() > 0 && ttl.toSeconds() % 60 == 0) return ttl.toMinutes() + (ttl.toMinutes() == 1 ? " minute" : " minutes");
+        return ttl.toSeconds() + (ttl.toSeconds() == 1 ? " second" : " seconds");
     }
 
     private static void reply(ProxyCall call, boolean delete, String id, Optional<StoredResponse> found, boolean inputItems,

@@ -87,6 +87,34 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void responsesTtlIsThirtyDaysUnlessSetAndTakesDays() {
+        assertThat(load().responsesTtl()).isEqualTo(Duration.ofDays(30));
+        assertThat(load("SKIFF_RESPONSES_TTL", "7d").responsesTtl()).isEqualTo(Duration.ofDays(7));
+        assertThat(load("SKIFF_RESPONSES_TTL", "12h").responsesTtl()).isEqualTo(Duration.ofHours(12));
+        assertThat(failure("SKIFF_RESPONSES_TTL", "a week").getMessage())
+                .startsWith("SKIFF_RESPONSES_TTL / responses_ttl: 'a week' is not a duration").contains("30d");
+    }
+
+    @Test
+    void theDatabasePathIsCheckedAtStartUpWithoutCreatingAnything() throws IOException {
+        assertThat(load().database()).isEqualTo("data/skiff.db");
+        assertThat(Files.exists(dir.resolve("data"))).as("nothing is created before the first stored response").isFalse();
+        assertThat(load("SKIFF_DB", ":memory:").database()).isEqualTo(":memory:");
+        assertThat(load("SKIFF_DB", "deep/er/skiff.db").database()).isEqualTo("deep/er/skiff.db");
+
+        Files.createDirectories(dir.resolve("folder"));
+        assertThat(failure("SKIFF_DB", "folder").getMessage()).startsWith("SKIFF_DB / database: 'folder' is a folder");
+        Files.writeString(dir.resolve("notes.txt"), "not a database");
+        assertThat(failure("SKIFF_DB", "notes.txt").getMessage())
+                .isEqualTo("SKIFF_DB / database: 'notes.txt' exists and is not an SQLite database");
+        assertThat(failure("SKIFF_DB", "notes.txt/skiff.db").getMessage())
+                .startsWith("SKIFF_DB / database: cannot create the folder of 'notes.txt/skiff.db': ").endsWith("is a file, not a folder");
+        assertThat(failure("SKIFF_DB", " ").getMessage()).startsWith("SKIFF_DB / database: is empty");
+        Files.createFile(dir.resolve("empty.db"));
+        assertThat(load("SKIFF_DB", "empty.db").database()).as("an empty file becomes a database").isEqualTo("empty.db");
+    }
+
+    @Test
     void portWinsOverSkiffPort() {
         assertThat(load("SKIFF_PORT", "7000").port()).isEqualTo(7000);
         assertThat(load("SKIFF_PORT", "7000", "PORT", "7001").port()).isEqualTo(7001);

@@ -4,54 +4,219 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The store on a real SQLite file. */
 class ResponseStoreTest {
+    private static final Duration DAY = Duration.ofDays(1);
+
     @TempDir
     Path dir;
 
-    private static StoredResponse response(String id) {
-        return new StoredResponse(id, 1_700_000_000L, "anthropic", "claude", "{\"id\":\"" + id + "\"}", "[{\"type\":\"message\"}]", "[]");
+    private static long now() {
+        return System.currentTimeMillis() / 1000;
+    }
+
+    private static StoredResponse response(String id, String previous) {
+        return response(id, previous, ResponseStore.MASTER, now());
+    }
+
+    private static StoredResponse response(String id, String previous, String owner, long createdAt) {
+        return new StoredResponse(id, owner, createdAt, "anthropic", "claude", "{\"id\":\"" + id + "\",\"output\":[]}",
+                "[{\"type\":\"message\",\"id\":\"in_" + id + "\"}]", previous);
+    }
+
+    private static <T> T get(java.util.concurrent.CompletableFuture<T> f) throws Exception {
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    private static List<String> chainIds(ResponseStore.Found found) {
+        assertThat(found).isInstanceOf(ResponseStore.Found.Chain.class);
+        return ((ResponseStore.Found.Chain) found).links().stream().map(StoredResponse::id).toList();
     }
 
     @Test
     void aSavedResponseIsFoundAtOnceAndSurvivesReopening() throws Exception {
         Path file = dir.resolve("sub/skiff.db");
-        try (ResponseStore store = new ResponseStore(file.toString())) {
-            store.save(response("resp_1"));
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            store.save(response("resp_1", null));
             // The save is queued, and the read runs after it on the store's thread: no waiting needed.
-            assertThat(store.find("resp_1").get(5, TimeUnit.SECONDS)).contains(response("resp_1"));
-            assertThat(store.find("resp_2").get(5, TimeUnit.SECONDS)).isEmpty();
+            assertThat(chainIds(get(store.find("resp_1", ResponseStore.MASTER)))).containsExactly("resp_1");
+            assertThat(get(store.find("resp_2", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
         }
         assertThat(Files.exists(file)).isTrue();
-        try (ResponseStore again = new ResponseStore(file.toString())) {
-            assertThat(again.find("resp_1").get(5, TimeUnit.SECONDS).map(StoredResponse::model)).isEqualTo(Optional.of("claude"));
+        try (ResponseStore again = new ResponseStore(file.toString(), DAY)) {
+            var found = (ResponseStore.Found.Chain) get(again.find("resp_1", ResponseStore.MASTER));
+            assertThat(found.last().model()).isEqualTo("claude");
+            assertThat(found.last().owner()).isEqualTo(ResponseStore.MASTER);
+        }
+    }
+
+    @Test
+    void aSaveCompletesOnlyOnceCommittedSoAnotherConnectionSeesIt() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            get(store.save(response("resp_1", null)));
+            try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
+                 Statement s = other.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT count(*) FROM responses WHERE id = 'resp_1'")) {
+                assertThat(rs.getInt(1)).isEqualTo(1);
+            }
         }
     }
 
     @Test
     void closingWritesWhatIsStillQueued() throws Exception {
         Path file = dir.resolve("skiff.db");
-        ResponseStore store = new ResponseStore(file.toString());
-        for (int i = 0; i < 500; i++) store.save(response("resp_" + i));
+        ResponseStore store = new ResponseStore(file.toString(), DAY);
+        for (int i = 0; i < 500; i++) store.save(response("resp_" + i, null));
         store.close();
-        try (ResponseStore again = new ResponseStore(file.toString())) {
-            assertThat(again.find("resp_499").get(5, TimeUnit.SECONDS)).isPresent();
-            assertThat(again.find("resp_0").get(5, TimeUnit.SECONDS)).isPresent();
+        try (ResponseStore again = new ResponseStore(file.toString(), DAY)) {
+            assertThat(get(again.find("resp_499", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Chain.class);
+            assertThat(get(again.find("resp_0", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Chain.class);
         }
     }
 
     @Test
     void deleteSaysWhetherThereWasOne() throws Exception {
-        try (ResponseStore store = new ResponseStore(":memory:")) {
-            store.save(response("resp_1"));
-            assertThat(store.delete("resp_1").get(5, TimeUnit.SECONDS)).isTrue();
-            assertThat(store.delete("resp_1").get(5, TimeUnit.SECONDS)).isFalse();
-            assertThat(store.find("resp_1").get(5, TimeUnit.SECONDS)).isEmpty();
+        try (ResponseStore store = new ResponseStore(":memory:", DAY)) {
+            store.save(response("resp_1", null));
+            assertThat(get(store.delete("resp_1", "tenant-b"))).as("not another owner's to delete").isFalse();
+            assertThat(get(store.delete("resp_1", ResponseStore.MASTER))).isTrue();
+            assertThat(get(store.delete("resp_1", ResponseStore.MASTER))).isFalse();
+            assertThat(get(store.find("resp_1", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
         }
+    }
+
+    @Test
+    void aConversationIsRebuiltByWalkingTheLinksOldestFirst() throws Exception {
+        try (ResponseStore store = new ResponseStore(dir.resolve("skiff.db").toString(), DAY)) {
+            store.save(response("resp_a", null));
+            store.save(response("resp_b", "resp_a"));
+            store.save(response("resp_c", "resp_b"));
+            store.save(response("resp_x", "resp_a")); // a branch: continuing resp_a a second way
+            assertThat(chainIds(get(store.conversation("resp_c", ResponseStore.MASTER)))).containsExactly("resp_a", "resp_b", "resp_c");
+            assertThat(chainIds(get(store.conversation("resp_x", ResponseStore.MASTER)))).containsExactly("resp_a", "resp_x");
+            var chain = (ResponseStore.Found.Chain) get(store.conversation("resp_c", ResponseStore.MASTER));
+            assertThat(chain.links().get(1).inputItems()).as("each row keeps its own input only").isEqualTo("[{\"type\":\"message\",\"id\":\"in_resp_b\"}]");
+
+            get(store.delete("resp_b", ResponseStore.MASTER));
+            assertThat(get(store.conversation("resp_c", ResponseStore.MASTER))).isEqualTo(
+                    new ResponseStore.Found.Broken("it continues response 'resp_b', which is no longer stored (it was deleted)"));
+        }
+    }
+
+    @Test
+    void anotherOwnerFindsNothing() throws Exception {
+        try (ResponseStore store = new ResponseStore(":memory:", DAY)) {
+            store.save(response("resp_t", null, "tenant-a", now()));
+            store.save(response("resp_m", null, ResponseStore.MASTER, now()));
+            assertThat(get(store.find("resp_t", "tenant-b"))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.conversation("resp_t", "tenant-b"))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.find("resp_t", ResponseStore.MASTER))).as("nor does the master key read a tenant's")
+                    .isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.find("resp_m", null))).as("open serving does not read the master key's")
+                    .isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(chainIds(get(store.find("resp_t", "tenant-a")))).containsExactly("resp_t");
+        }
+    }
+
+    @Test
+    void anExpiredResponseIsReportedAsSuchAndSweptWithItsConversationOnly() throws Exception {
+        long old = now() - 3 * 86_400;
+        try (ResponseStore store = new ResponseStore(dir.resolve("skiff.db").toString(), DAY)) {
+            store.save(response("resp_old", null, ResponseStore.MASTER, old));
+            store.save(response("resp_old2", "resp_old", ResponseStore.MASTER, old + 10));
+            // A live conversation that began long ago: its start has expired, its end has not.
+            store.save(response("resp_start", null, ResponseStore.MASTER, old));
+            store.save(response("resp_now", "resp_start", ResponseStore.MASTER, now()));
+
+            assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isEqualTo(new ResponseStore.Found.Expired(DAY));
+            assertThat(get(store.conversation("resp_start", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Expired.class);
+            assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
+
+            assertThat(get(store.sweep())).as("resp_old and resp_old2").isEqualTo(2);
+            assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
+            assertThat(get(store.sweep())).isZero();
+        }
+    }
+
+    /** Schema 1, as Skiff wrote it before schema versions: every row with its whole history. */
+    @Test
+    void aDatabaseOfTheFirstSchemaIsMigratedAndStillServes() throws Exception {
+        Path file = dir.resolve("old.db");
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, "
+                    + "provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, history TEXT NOT NULL)");
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO responses VALUES (?, ?, 'anthropic', 'claude', ?, ?, ?)")) {
+                ins.setString(1, "resp_first");
+                ins.setLong(2, now() - 60);
+                ins.setString(3, "{\"id\":\"resp_first\",\"output\":[{\"type\":\"message\",\"id\":\"msg_1\"}]}");
+                ins.setString(4, "[{\"type\":\"message\",\"id\":\"in_1\"}]");
+                ins.setString(5, "[]");
+                ins.execute();
+                ins.setString(1, "resp_second");
+                ins.setLong(2, now() - 30);
+                ins.setString(3, "{\"id\":\"resp_second\",\"output\":[]}");
+                ins.setString(4, "[{\"type\":\"message\",\"id\":\"in_2\"}]");
+                ins.setString(5, "[{\"type\":\"message\",\"id\":\"in_1\"},{\"type\":\"message\",\"id\":\"msg_1\"}]");
+                ins.execute();
+            }
+        }
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            // Made before owners existed: the master key still reads them; a tenant does not.
+            var second = (ResponseStore.Found.Chain) get(store.conversation("resp_second", ResponseStore.MASTER));
+            assertThat(second.links()).extracting(StoredResponse::id).containsExactly("resp_second");
+            assertThat(second.legacyHistory()).isEqualTo("[{\"type\":\"message\",\"id\":\"in_1\"},{\"type\":\"message\",\"id\":\"msg_1\"}]");
+            assertThat(get(store.find("resp_first", "tenant-a"))).isInstanceOf(ResponseStore.Found.Absent.class);
+            // A new response continuing a migrated one is stored the new way and rebuilds through it.
+            store.save(response("resp_third", "resp_second"));
+            var third = (ResponseStore.Found.Chain) get(store.conversation("resp_third", ResponseStore.MASTER));
+            assertThat(third.links()).extracting(StoredResponse::id).containsExactly("resp_second", "resp_third");
+            assertThat(third.legacyHistory()).isEqualTo(second.legacyHistory());
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+                assertThat(rs.getInt(1)).isEqualTo(ResponseStore.SCHEMA_VERSION);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT history IS NULL FROM responses WHERE id = 'resp_first'")) {
+                assertThat(rs.getBoolean(1)).as("an empty history is not kept").isTrue();
+            }
+        }
+        // Opening again finds the current schema and changes nothing.
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            assertThat(chainIds(get(store.conversation("resp_third", ResponseStore.MASTER)))).containsExactly("resp_second", "resp_third");
+        }
+    }
+
+    /** The point of storing items once: 80 turns of 10 KB take about 80 x 10 KB, not 80 x 80 / 2 x 10 KB. */
+    @Test
+    void aLongConversationTakesSpaceInProportionToItsLength() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        String tenKb = "x".repeat(10_000);
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            String previous = null;
+            for (int i = 0; i < 80; i++) {
+                String id = "resp_" + i;
+                store.save(new StoredResponse(id, ResponseStore.MASTER, now(), "anthropic", "claude",
+                        "{\"id\":\"" + id + "\",\"output\":[]}", "[{\"type\":\"message\",\"content\":\"" + tenKb + "\"}]", previous));
+                previous = id;
+            }
+            var chain = (ResponseStore.Found.Chain) get(store.conversation("resp_79", ResponseStore.MASTER));
+            assertThat(chain.links()).hasSize(80);
+        }
+        long bytes = Files.size(file) + (Files.exists(Path.of(file + "-wal")) ? Files.size(Path.of(file + "-wal")) : 0);
+        System.out.println("80 turns of 10 KB: " + bytes / 1024 + " KB on disk");
+        assertThat(bytes).isLessThan(2L * 80 * 10_000);
     }
 }

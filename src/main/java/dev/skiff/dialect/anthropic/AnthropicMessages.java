@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
@@ -23,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The Anthropic Messages API ({@code POST /v1/messages}) as the client's dialect: requests are read
@@ -529,17 +529,8 @@ public final class AnthropicMessages {
      * clients that check the prefix are content), otherwise a fresh random one.
      */
     static String messageId(String providerId) {
-        if (providerId == null || providerId.isEmpty()) return "msg_" + randomSuffix();
+        if (providerId == null || providerId.isEmpty()) return Ids.alphanumeric("msg_");
         return providerId.startsWith("msg_") ? providerId : "msg_" + providerId;
-    }
-
-    private static final char[] ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
-
-    private static String randomSuffix() {
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        char[] c = new char[24];
-        for (int i = 0; i < c.length; i++) c[i] = ALPHANUMERIC[random.nextInt(ALPHANUMERIC.length)];
-        return new String(c);
     }
 
     // ---- count_tokens --------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package dev.skiff.dialect.anthropic;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.skiff.dialect.ChatStreamWriter;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.FinishReason;
@@ -18,7 +19,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A streamed answer as Anthropic Messages events: {@code message_start}; then for each content block
@@ -281,7 +281,7 @@ public final class AnthropicMessagesStreamWriter implements ChatStreamWriter {
     }
 
     private void openTool(ByteBuf out, ToolCall call) {
-        if (call.id == null) call.id = "toolu_" + randomSuffix();
+        if (call.id == null) call.id = Ids.alphanumeric("toolu_");
         toolPhase = true;
         openBlock(out, Kind.TOOL, call, g -> {
             g.writeStringField("type", "tool_use");
@@ -470,7 +470,4 @@ public final class AnthropicMessagesStreamWriter implements ChatStreamWriter {
         return "api_error";
     }
 
-    private static String randomSuffix() {
-        return Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
-    }
 }

@@ -2,6 +2,7 @@ package dev.skiff.dialect.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Usage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -14,7 +15,7 @@ import java.nio.charset.StandardCharsets;
 public final class OpenAiChunks {
     private final String model;
     private final long created = System.currentTimeMillis() / 1000;
-    private String id = "chatcmpl-skiff";
+    private String id; // the provider's, else one made up at the first chunk
 
     public OpenAiChunks(String clientModel) {
         this.model = clientModel;
@@ -78,6 +79,7 @@ public final class OpenAiChunks {
 
     private ObjectNode head() {
         ObjectNode c = OpenAiChat.JSON.createObjectNode();
+        if (id == null) id = Ids.hex("chatcmpl-");
         c.put("id", id).put("object", "chat.completion.chunk").put("created", created).put("model", model);
         return c;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
@@ -11,12 +12,10 @@ import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.openai.OpenAiChat;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * OpenAI's Responses API ({@code POST /v1/responses}) to and from the internal representation, for
@@ -277,12 +276,10 @@ public final class ResponsesApi {
 
     /**
      * A fresh id in OpenAI's style: the prefix ({@code resp_}, {@code msg_}, {@code fc_}, {@code rs_})
-     * and 48 hex digits. Random rather than sequential: ids outlive the process in the response store.
+     * and hex digits, unguessable (see {@link Ids}): a stored response is read back by its id alone.
      */
     public static String newId(String prefix) {
-        byte[] bytes = new byte[24];
-        ThreadLocalRandom.current().nextBytes(bytes);
-        return prefix + HexFormat.of().formatHex(bytes);
+        return Ids.hex(prefix);
     }
 
     /** Whether a finish makes the response incomplete rather than completed. */

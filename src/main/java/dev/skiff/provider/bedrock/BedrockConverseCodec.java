@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
@@ -26,7 +27,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * The Amazon Bedrock Converse API ({@code POST /model/{modelId}/converse} and
@@ -385,7 +385,7 @@ public final class BedrockConverseCodec {
     }
 
     static String newId() {
-        return "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+        return Ids.hex("chatcmpl-");
     }
 
     /**

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.ChatResponse;
@@ -32,7 +33,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 
 /**
  * The Gemini API ({@code models/{model}:generateContent}) codec: pure functions between the internal
@@ -559,7 +559,7 @@ public final class GeminiCodec {
         boolean calls = parseParts(candidate.path("content").path("parts"), responseId, 0, parts) > 0;
         String raw = textOrNull(candidate, "finishReason");
         if (raw == null && candidate.isMissingNode()) raw = textOrNull(body.path("promptFeedback"), "blockReason");
-        String id = responseId != null ? "chatcmpl-" + responseId : "chatcmpl-" + UUID.randomUUID().toString().replace("-", "");
+        String id = responseId != null ? "chatcmpl-" + responseId : Ids.hex("chatcmpl-");
         boolean promptBlocked = candidate.isMissingNode() && raw != null;
         FinishReason reason = promptBlocked ? FinishReason.CONTENT_FILTER : finishReason(raw, calls);
         return new ChatResponse(id, textOrNull(body, "modelVersion"), parts, reason, raw, usage(body.get("usageMetadata")));

@@ -2,6 +2,7 @@ package dev.skiff.provider.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skiff.dialect.ChatStreamWriter;
+import dev.skiff.dialect.Ids;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
@@ -14,7 +15,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * An OpenAI chat-completions stream (from OpenAI or a server copying it), read into the calls of a
@@ -139,7 +139,7 @@ public final class OpenAiChatStreamTranslator extends SseStreamTranslator {
     private void start(CallState call, ByteBuf buf, ByteBufAllocator alloc) {
         call.index = nextIndex++;
         // A call must have an id for its result to name; a server that gave none gets one made up.
-        if (call.id == null) call.id = "call_" + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36);
+        if (call.id == null) call.id = Ids.alphanumeric("call_");
         write(buf, out.toolCall(alloc, call.index, call.id, call.name == null ? "" : call.name, call.heldArguments.toString()));
         call.heldArguments.setLength(0);
     }

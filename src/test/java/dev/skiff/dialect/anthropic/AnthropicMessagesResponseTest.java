@@ -150,8 +150,8 @@ class AnthropicMessagesResponseTest {
         assertThat(AnthropicMessages.messageId("msg_01ABC")).isEqualTo("msg_01ABC");
         assertThat(AnthropicMessages.messageId("chatcmpl-9")).isEqualTo("msg_chatcmpl-9");
         String a = AnthropicMessages.messageId(null);
-        assertThat(a).matches("msg_[0-9A-Za-z]{24}");
-        assertThat(AnthropicMessages.messageId("")).matches("msg_[0-9A-Za-z]{24}").isNotEqualTo(a);
+        assertThat(a).matches("msg_[0-9A-Za-z]{22}");
+        assertThat(AnthropicMessages.messageId("")).matches("msg_[0-9A-Za-z]{22}").isNotEqualTo(a);
     }
 
     @Test
