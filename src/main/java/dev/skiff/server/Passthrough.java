@@ -77,8 +77,10 @@ final class Passthrough {
                     "provider_not_found");
             return call;
         }
-        if (target.climbs()) {
-            call.refuse(400, "The path may not leave the provider's base URL with '..' segments.", "invalid_path");
+        String pathProblem = target.problem();
+        if (pathProblem != null) {
+            call.refuse(400, "The path after " + PassthroughTarget.PREFIX + provider.name() + " cannot be sent: " + pathProblem
+                    + ", which servers resolve differently (it could leave the provider's base URL).", "invalid_path");
             return call;
         }
         String requestTarget = provider.basePath() + target.rest();

@@ -335,6 +335,32 @@ class PassthroughEndToEndTest {
     }
 
     @Test
+    void pathsThatCouldLeaveTheBaseUrlAre400AndNeverReachTheProvider() throws Exception {
+        mock.on("/v1/files", (req, reply) -> reply.json(200, "{\"data\":[]}"));
+        mock.clearReceived();
+        String[] paths = {"/p/openai/..%2fadmin", "/p/openai/%2e%2e/admin", "/p/openai/..;/admin", "/p/openai/files/../../admin",
+                "/p/openai//evil.com/x", "/p/openai/..\\admin", "/p/openai/a%5c..%5cb", "/p/openai/%252e%252e/x"};
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            InputStream in = s.getInputStream();
+            for (String path : paths) {
+                write(s, "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER + "\r\n\r\n");
+                RawResponse r = RawResponse.read(in);
+                assertThat(r.status()).as(path).isEqualTo(400);
+                JsonNode error = json(new String(r.body(), StandardCharsets.UTF_8)).get("error");
+                assertThat(error.get("code").asText()).as(path).isEqualTo("invalid_path");
+                assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+                assertThat(error.get("message").asText()).contains("/p/openai");
+            }
+            // the same connection still serves, and the first request the provider sees is this one
+            write(s, "GET /p/openai/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER + "\r\n\r\n");
+            assertThat(RawResponse.read(in).status()).isEqualTo(200);
+        }
+        MockUpstream.Received first = mock.take();
+        while (first.path().endsWith("/models")) first = mock.take(); // a listing refresh may come between
+        assertThat(first.rawPath()).isEqualTo("/v1/files");
+    }
+
+    @Test
     void theMasterKeyIsRequired() throws Exception {
         HttpResponse<byte[]> missing = send("GET", "/p/openai/models", null);
         assertThat(missing.statusCode()).isEqualTo(401);
