@@ -288,13 +288,13 @@ final class PassthroughCall implements ExchangeListener {
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";
             Replies.send(ctx, Replies.openAiError(ctx, failure.status(), failure.message(), "server_error", null, code, requestId),
                     keepAlive && !bodyPending);
-            finish(failure.status(), Usage.NONE, failure.message());
+            finish(failure.status(), Usage.NONE, failure.detail());
             return;
         }
         // Part of the provider's response is out, in the provider's framing: nothing can be added to
         // it that the client would read as an error, so the connection is closed short of the end.
         ctx.close();
-        finish(status, usageSoFar(), failure.message());
+        finish(status, usageSoFar(), failure.detail());
     }
 
     /** The client went away: stop the upstream request. */

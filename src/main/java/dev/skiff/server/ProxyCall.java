@@ -267,6 +267,10 @@ final class ProxyCall implements ExchangeListener {
         }
         ByteBuf body = buffered;
         buffered = null;
+        if (status / 100 != 2 && !startsLikeJson(body)) {
+            replyNonJsonError(body);
+            return;
+        }
         if (translator != null) {
             ResponseTranslator.Result t = translator.translate(status, body, ctx.alloc());
             FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(t.status()), t.body(), requestId);
@@ -279,12 +283,12 @@ final class ProxyCall implements ExchangeListener {
         if (status / 100 == 2) {
             usage = endpoint.usageOf(body);
         } else if (!looksLikeErrorEnvelope(body)) {
-            // An upstream error that is not in OpenAI's shape (an HTML page from a proxy, plain text):
-            // keep its status and text, in the envelope clients parse.
+            // JSON from the provider that is not in the client's error shape: its status and text, in
+            // the envelope clients parse.
             String text = body.toString(StandardCharsets.UTF_8).strip();
             body.release();
             if (text.length() > 2000) text = text.substring(0, 2000) + "...";
-            String message = route.provider().name() + " returned HTTP " + status + (text.isEmpty() ? "" : ": " + text);
+            String message = route.provider().name() + " returned HTTP " + status + ": " + text;
             body = dialect.errorBody(ctx.alloc(), status, message, null, "upstream_error");
         }
         FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
@@ -310,19 +314,23 @@ final class ProxyCall implements ExchangeListener {
                     : dialect.streamError(ctx.alloc(), failure.message(), code);
             ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), failure.message());
+            finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), failure.detail());
             return;
         }
         if (buffered != null) {
             buffered.release();
             buffered = null;
         }
-        fail(failure.status(), failure.message(), code);
+        fail(failure.status(), failure.message(), code, failure.detail());
     }
 
     private void fail(int httpStatus, String message, String code) {
+        fail(httpStatus, message, code, message);
+    }
+
+    private void fail(int httpStatus, String message, String code, String detail) {
         if (streaming) {
-            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
+            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message, detail));
             return;
         }
         if (buffered != null) {
@@ -330,7 +338,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = null;
         }
         Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId), keepAlive);
-        finish(httpStatus, Usage.NONE, message);
+        finish(httpStatus, Usage.NONE, detail);
     }
 
     private void releaseStreamState() {
@@ -357,6 +365,37 @@ final class ProxyCall implements ExchangeListener {
                 h.add(name, e.getValue());
             }
         }
+    }
+
+    /**
+     * An error answered with something other than JSON: an HTML page or text from the provider's
+     * proxy or load balancer, which may name hosts, addresses and software behind it. The client
+     * gets a short error in its dialect, with the status and the provider's name; the log keeps the
+     * start of the text. Takes ownership of {@code body}.
+     */
+    private void replyNonJsonError(ByteBuf body) {
+        String text = body.toString(StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
+        body.release();
+        String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
+        String mediaType = type == null ? "" : type.split(";", 2)[0].strip();
+        if (!mediaType.matches("[A-Za-z0-9.+-]{1,40}/[A-Za-z0-9.+-]{1,60}")) mediaType = "non-JSON";
+        // Not an error status (a redirect, say): the client has nothing to follow, so it is a bad gateway.
+        int clientStatus = status >= 400 && status <= 599 ? status : 502;
+        String message = providerName() + " answered HTTP " + status
+                + (text.isEmpty() ? " with an empty body." : " with a " + mediaType + " body, not a JSON error.");
+        FullHttpResponse r = Replies.error(ctx, dialect, clientStatus, message, OpenAiErrors.typeFor(clientStatus), null,
+                "upstream_error", requestId);
+        decorate(r.headers());
+        Replies.send(ctx, r, keepAlive);
+        finish(clientStatus, Usage.NONE, "upstream status " + status
+                + (text.isEmpty() ? ", empty body" : ": " + (text.length() > 300 ? text.substring(0, 300) + "..." : text)));
+    }
+
+    private static boolean startsLikeJson(ByteBuf body) {
+        int start = dev.skiff.dialect.Bytes.skipWhitespace(body, body.readerIndex(), body.writerIndex());
+        if (start >= body.writerIndex()) return false;
+        byte b = body.getByte(start);
+        return b == '{' || b == '[';
     }
 
     private static boolean looksLikeErrorEnvelope(ByteBuf body) {

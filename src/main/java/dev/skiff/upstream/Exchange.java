@@ -115,7 +115,8 @@ public final class Exchange implements Runnable, UpstreamCall {
                     fail(UpstreamFailure.Kind.TIMEOUT, "connecting to " + provider.name() + " timed out after "
                             + timeouts.connect().toMillis() + " ms");
                 } else {
-                    fail(UpstreamFailure.Kind.UNREACHABLE, provider.name() + " is unreachable: " + describe(cause));
+                    String what = provider.name() + " is unreachable: ";
+                    fail(UpstreamFailure.Kind.UNREACHABLE, what + kindOf(cause), what + describe(cause));
                 }
                 return;
             }
@@ -231,7 +232,9 @@ public final class Exchange implements Runnable, UpstreamCall {
         }
         String what = phase == Phase.BODY ? "closed the connection before the response was complete"
                 : "closed the connection before responding";
-        fail(UpstreamFailure.Kind.BROKEN, provider.name() + " " + what + (cause == null ? "" : ": " + describe(cause)));
+        String message = provider.name() + " " + what;
+        fail(UpstreamFailure.Kind.BROKEN, cause == null ? message : message + ": " + kindOf(cause),
+                cause == null ? message : message + ": " + describe(cause));
     }
 
     /** The timer: checks the deadline of the current phase and the total deadline. */
@@ -281,10 +284,14 @@ public final class Exchange implements Runnable, UpstreamCall {
     }
 
     private void fail(UpstreamFailure.Kind kind, String message) {
+        fail(kind, message, message);
+    }
+
+    private void fail(UpstreamFailure.Kind kind, String message, String detail) {
         Channel ch = channel;
         finish();
         if (ch != null) ch.close();
-        listener.onFailure(new UpstreamFailure(kind, message));
+        listener.onFailure(new UpstreamFailure(kind, message, detail));
     }
 
     private void finish() {
@@ -301,6 +308,26 @@ public final class Exchange implements Runnable, UpstreamCall {
         if (handler != null && handler.current == this) handler.current = null;
         handler = null;
         channel = null;
+    }
+
+    /**
+     * What went wrong, for the client: the kind of failure only. The exceptions' own messages name
+     * the address connected to ({@code Connection refused: /10.0.0.5:8000}), the proxy, or a
+     * certificate's names, none of which is the client's business.
+     */
+    static String kindOf(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) return "the TLS handshake failed";
+            if (c instanceof io.netty.handler.proxy.ProxyConnectException) return "the outbound proxy did not connect it";
+            if (c instanceof java.net.UnknownHostException) return "its host name does not resolve";
+            if (c instanceof java.net.NoRouteToHostException) return "no route to its host";
+            if (c instanceof java.net.ConnectException) return "the connection was refused";
+            if (c instanceof io.netty.handler.codec.TooLongFrameException) return "its response head is too large";
+        }
+        // Netty wraps a TLS failure in a DecoderException: the specific causes above are looked for first.
+        if (t instanceof io.netty.handler.codec.DecoderException) return "its response is not valid HTTP";
+        if (t instanceof java.nio.channels.ClosedChannelException) return "the connection closed";
+        return "the connection failed";
     }
 
     private static String describe(Throwable t) {

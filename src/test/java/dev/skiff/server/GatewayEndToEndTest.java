@@ -219,8 +219,9 @@ class GatewayEndToEndTest {
 
         mock.on("/v1/chat/completions", (req, reply) -> reply.send(503, "text/html", "<html>Service Unavailable</html>"));
         HttpResponse<String> r2 = gw.post("/v1/chat/completions", CHAT);
-        assertOpenAiError(r2, 503, null);
-        assertThat(json(r2.body()).at("/error/message").asText()).contains("Service Unavailable");
+        assertOpenAiError(r2, 503, "upstream_error");
+        // An HTML page is not passed on (see UpstreamDisclosureTest): the status and the provider are.
+        assertThat(json(r2.body()).at("/error/message").asText()).contains("openai").contains("503").doesNotContain("<html>");
     }
 
     @Test
