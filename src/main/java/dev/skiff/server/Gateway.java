@@ -11,6 +11,7 @@ import dev.skiff.dialect.ChatStreamFilter;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.Json;
+import dev.skiff.dialect.JsonTypes;
 import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.dialect.StreamRelay;
@@ -73,20 +74,23 @@ public final class Gateway {
 
     /** The endpoints that reach a provider, the dialect each speaks, and what they need. */
     enum Endpoint {
-        CHAT("/chat/completions", true, ClientDialect.OPENAI_CHAT),
-        EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT),
-        MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES),
-        COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES),
-        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES);
+        CHAT("/chat/completions", true, ClientDialect.OPENAI_CHAT, JsonTypes.CHAT),
+        EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT, JsonTypes.EMBEDDINGS),
+        MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.MESSAGES),
+        COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.COUNT_TOKENS),
+        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES);
 
         final String upstreamPath;
         final boolean canStream;
         final ClientDialect dialect;
+        /** The JSON types of the fields this API documents, checked by the request scan. */
+        final JsonTypes.Table fieldTypes;
 
-        Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect) {
+        Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect, JsonTypes.Table fieldTypes) {
             this.upstreamPath = upstreamPath;
             this.canStream = canStream;
             this.dialect = dialect;
+            this.fieldTypes = fieldTypes;
         }
 
         /** Whether the provider speaks this endpoint's dialect itself, so the client's bytes go as they are. */
@@ -263,7 +267,7 @@ public final class Gateway {
         RequestScan scan;
         Route route;
         try {
-            scan = RequestScan.of(body);
+            scan = RequestScan.of(body, endpoint.fieldTypes);
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
             route = router.resolve(scan.model());
         } catch (BadRequestException e) {

@@ -327,33 +327,43 @@ class OpenAiFixturesTest {
         assertThat(line.get("total_tokens").asLong()).isEqualTo(total);
     }
 
-    /** A client that sends stream_options as a string gets it replaced; what goes upstream must stay JSON. */
-    @Test
-    void stringStreamOptionsStillSendsValidJsonUpstream() throws Exception {
-        serveStream(fixture(STREAM_FIXTURE), null);
-        String marker = "s-" + UUID.randomUUID();
-        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":\"usage please\""), null);
-        String sent = upstreamRequest(marker).body();
-        JsonNode tree = MAPPER.readTree(sent);
-        assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
+    /**
+     * {@code stream_options} or {@code include_usage} of the wrong type is refused with a 400 naming
+     * it, rather than rewritten: the client asked for something, and Skiff cannot tell what.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"\"usage please\"", "{\"include_usage\":\"yes\"}", "{\"include_usage\":1}"})
+    void streamOptionsOfTheWrongTypeAreRefused(String options) throws Exception {
+        HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", "s-" + UUID.randomUUID(), ",\"stream\":true,\"stream_options\":" + options), null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(MAPPER.readTree(r.body()).at("/error/param").asText()).startsWith("stream_options");
     }
 
     /**
-     * {@code include_usage} present but not a boolean: the scan reports it as absent, so Skiff inserts a
-     * second {@code include_usage} member in front of the client's. With the usual last-member-wins
-     * reading upstream still sees null / "yes", and the stream goes unaccounted.
+     * {@code include_usage} present but null: the scan reports it as absent, so Skiff must replace
+     * that member rather than insert a second {@code include_usage} in front of it (with the usual
+     * last-member-wins reading upstream would still see null, and the stream go unaccounted).
      */
-    @ParameterizedTest
-    @ValueSource(strings = {"{\"include_usage\":null}", "{\"include_usage\":\"yes\"}"})
-    void nonBooleanIncludeUsageIsReplacedNotDuplicated(String options) throws Exception {
+    @Test
+    void nullIncludeUsageIsReplacedNotDuplicated() throws Exception {
         serveStream(fixture(STREAM_FIXTURE), null);
         String marker = "s-" + UUID.randomUUID();
-        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":" + options), null);
+        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":{\"include_usage\":null}"), null);
         String sent = upstreamRequest(marker).body();
         assertThat(sent.split("\"include_usage\"", -1)).as("one include_usage member in %s", sent).hasSize(2);
         JsonNode tree = com.fasterxml.jackson.databind.json.JsonMapper.builder()
                 .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build().readTree(sent);
         assertThat(tree.at("/stream_options/include_usage").isBoolean()).as(sent).isTrue();
+        assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
+    }
+
+    /** A null {@code stream_options} is "not set": Skiff puts its own in its place. */
+    @Test
+    void nullStreamOptionsStillSendsValidJsonUpstream() throws Exception {
+        serveStream(fixture(STREAM_FIXTURE), null);
+        String marker = "s-" + UUID.randomUUID();
+        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":null"), null);
+        JsonNode tree = MAPPER.readTree(upstreamRequest(marker).body());
         assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
     }
 
