@@ -104,7 +104,11 @@ public final class Gateway {
 
         /** Watches a relayed (same-dialect) stream for usage. */
         StreamRelay relay(boolean injectedUsage) {
-            return this == CHAT ? new ChatStreamFilter(injectedUsage) : new UsageRelay();
+            return switch (this) {
+                case CHAT -> new ChatStreamFilter(injectedUsage);
+                case RESPONSES -> UsageRelay.responses();
+                default -> UsageRelay.messages();
+            };
         }
 
         /** Usage in a relayed (same-dialect) complete answer. */

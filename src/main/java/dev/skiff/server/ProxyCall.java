@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
@@ -71,6 +72,7 @@ final class ProxyCall implements ExchangeListener {
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
+    private boolean closeDelimited; // the response has neither Content-Length nor chunks: its end is the connection's
 
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
               Route route, String clientModel, boolean stream, boolean injectedUsage) {
@@ -175,6 +177,7 @@ final class ProxyCall implements ExchangeListener {
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
         streaming = status / 100 == 2
                 && (streamTranslator != null || type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17));
+        closeDelimited = !HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head);
         if (!streaming) {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
@@ -261,6 +264,15 @@ final class ProxyCall implements ExchangeListener {
                 return;
             }
             splitter.release();
+            if (!relay.complete()) {
+                // The HTTP response ended cleanly but the stream did not: without its terminal event
+                // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
+                String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
+                ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                finish(status, relay.usage(), message);
+                return;
+            }
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
             finish(status, relay.usage(), null);
             return;
@@ -269,6 +281,14 @@ final class ProxyCall implements ExchangeListener {
         buffered = null;
         if (status / 100 != 2 && !startsLikeJson(body)) {
             replyNonJsonError(body);
+            return;
+        }
+        if (translator == null && closeDelimited && status / 100 == 2 && !dev.skiff.dialect.Json.isComplete(body)) {
+            // Framed by the connection's close alone, a body cut short looks whole to HTTP; the one
+            // check left is that the JSON ends. (Only such rare responses pay for this extra read.)
+            body.release();
+            fail(502, providerName() + " closed the connection before the response was complete", "upstream_error",
+                    providerName() + " closed the connection before the response was complete: the JSON body ends early");
             return;
         }
         if (translator != null) {
@@ -307,6 +327,13 @@ final class ProxyCall implements ExchangeListener {
             case UNREACHABLE -> "upstream_unreachable";
             case BROKEN -> "upstream_error";
         };
+        if (streaming && relay != null && relay.complete()) {
+            // The connection broke after the stream's final event: the client has the whole answer.
+            releaseStreamState();
+            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+            finish(status, relay.usage(), null);
+            return;
+        }
         if (streaming) {
             // The client already has a 200 and part of the stream: say what happened in-band, then end.
             releaseStreamState();

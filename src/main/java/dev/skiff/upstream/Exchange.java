@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
@@ -175,6 +176,16 @@ public final class Exchange implements Runnable, UpstreamCall {
             return;
         }
         lastReadNanos = System.nanoTime();
+        if (msg instanceof DecoderResultProvider d && d.decoderResult().isFailure()) {
+            // Netty reports a body cut short (the connection closed before the Content-Length or the
+            // last chunk arrived) as a last piece with a failed result: it must not pass for the end.
+            Throwable cause = d.decoderResult().cause();
+            ReferenceCountUtil.release(msg);
+            String what = provider.name() + (phase == Phase.BODY ? " closed the connection before the response was complete"
+                    : " sent a response that is not valid HTTP");
+            fail(UpstreamFailure.Kind.BROKEN, what, what + ": " + describe(cause));
+            return;
+        }
         if (msg instanceof HttpResponse response) {
             if (response.status().code() == 100) { // an interim response: the real one follows
                 ReferenceCountUtil.release(msg);
