@@ -129,6 +129,7 @@ final class Passthrough {
         }
         String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
         boolean jsonBody = hasBody && type != null && type.contains("json");
+        call.streamsOf(target.rest());
         if (signing != null) call.gather(upstream, provider, head, jsonBody, signing, maxBodyBytes);
         else call.start(upstream, provider, head, jsonBody);
         return call;

@@ -195,6 +195,42 @@ class TruncatedRelayTest {
         assertThat(line.get("prompt_tokens").asInt()).isEqualTo(3); // what was seen is still accounted
     }
 
+    // ---- passthrough streams ----
+
+    @Test
+    void aPassthroughStreamOfAKnownApiWithoutItsFinalEventEndsWithAnErrorEvent() throws Exception {
+        start("ANTHROPIC", chunked("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":"
+                + "{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"));
+        HttpResponse<String> r = gw.post("/p/anthropic/messages", MESSAGES_STREAM, "X-Request-ID", "pt-no-stop");
+        List<Sse.Event> events = Sse.parse(r.body());
+        assertThat(Sse.names(events)).containsExactly("message_start", "error");
+        assertThat(events.getLast().data().at("/error/type").asText()).isEqualTo("api_error");
+        JsonNode line = JSON.readTree(gw.usageLine("pt-no-stop"));
+        assertThat(line.get("error").asText()).contains("incomplete");
+        assertThat(line.get("prompt_tokens").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void aPassthroughChatStreamWithDoneIsRelayedAsItCame() throws Exception {
+        String done = "data: [DONE]\n\n";
+        start("OPENAI", chunked(chatChunk("Hi"), done));
+        HttpResponse<String> r = gw.post("/p/openai/chat/completions", CHAT_STREAM);
+        assertThat(r.body()).isEqualTo(chatChunk("Hi") + done);
+        // and without it, an OpenAI-shaped error ends it
+        upstream.close();
+        gw.close();
+        start("OPENAI", chunked(chatChunk("Hi")));
+        r = gw.post("/p/openai/chat/completions", CHAT_STREAM);
+        assertThat(Sse.parse(r.body()).getLast().data().at("/error/code").asText()).isEqualTo("upstream_error");
+    }
+
+    @Test
+    void aPassthroughStreamOfAnotherApiIsRelayedAsItEnds() throws Exception {
+        start("OPENAI", chunked("data: {\"candidates\":[]}\n\n"));
+        HttpResponse<String> r = gw.post("/p/openai/models/gemini:streamGenerateContent?alt=sse", "{}");
+        assertThat(r.body()).isEqualTo("data: {\"candidates\":[]}\n\n");
+    }
+
     // ---- translated streams ----
 
     @Test
