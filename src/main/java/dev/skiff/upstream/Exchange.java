@@ -328,7 +328,13 @@ public final class Exchange implements Runnable, UpstreamCall {
      */
     static String kindOf(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof javax.net.ssl.SSLException) return "the TLS handshake failed";
+            if (c instanceof javax.net.ssl.SSLException) {
+                // A certificate not trusted or not for the host: worth saying, without its names.
+                for (Throwable d = c; d != null; d = d.getCause()) {
+                    if (d instanceof java.security.GeneralSecurityException) return "its TLS certificate was not accepted";
+                }
+                return "the TLS handshake failed";
+            }
             if (c instanceof io.netty.handler.proxy.ProxyConnectException) return "the outbound proxy did not connect it";
             if (c instanceof java.net.UnknownHostException) return "its host name does not resolve";
             if (c instanceof java.net.NoRouteToHostException) return "no route to its host";
