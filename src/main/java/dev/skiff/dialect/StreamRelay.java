@@ -20,4 +20,9 @@ public interface StreamRelay {
      * short, however cleanly the HTTP response itself ended.
      */
     boolean complete();
+
+    /** Whether the provider ended the stream with an error of its own (an error event), for the usage log. */
+    default boolean endedInError() {
+        return false;
+    }
 }

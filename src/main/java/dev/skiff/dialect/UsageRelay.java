@@ -16,9 +16,16 @@ public final class UsageRelay implements StreamRelay {
     private final byte[][] terminalNames;
     private final byte[][] terminalTypes;
     private boolean complete;
+    private boolean endedInError;
 
-    /** @param terminals the names of the events that end a stream of the dialect (its {@code event:} and its {@code "type"}) */
-    private UsageRelay(String... terminals) {
+    private final int failuresFrom; // terminals from this index on end a stream that failed
+
+    /**
+     * @param terminals the names of the events that end a stream of the dialect (its {@code event:} and
+     *                  its {@code "type"}), those of a failed one last, from {@code failuresFrom} on
+     */
+    private UsageRelay(int failuresFrom, String... terminals) {
+        this.failuresFrom = failuresFrom;
         terminalNames = new byte[terminals.length][];
         terminalTypes = new byte[terminals.length * 2][];
         for (int i = 0; i < terminals.length; i++) {
@@ -31,26 +38,30 @@ public final class UsageRelay implements StreamRelay {
 
     /** Anthropic Messages: {@code message_stop}, or the {@code error} event a provider ends a failed stream with. */
     public static UsageRelay messages() {
-        return new UsageRelay("message_stop", "error");
+        return new UsageRelay(1, "message_stop", "error");
     }
 
     /** Responses: the final response event in each of its outcomes, or an {@code error} event. */
     public static UsageRelay responses() {
-        return new UsageRelay("response.completed", "response.incomplete", "response.failed", "error");
+        return new UsageRelay(2, "response.completed", "response.incomplete", "response.failed", "error");
     }
 
     @Override
     public ByteBuf filter(ByteBuf event, ByteBufAllocator alloc) {
         usage.event(event);
-        if (!complete) complete = isTerminal(event);
+        if (!complete) {
+            int terminal = terminal(event);
+            complete = terminal >= 0;
+            endedInError = terminal >= failuresFrom;
+        }
         return event;
     }
 
     /**
-     * Whether an event is one of the terminals: by its {@code event:} line, which both dialects
+     * Which of the terminals an event is, or -1: by its {@code event:} line, which both dialects
      * send first; by the quoted type in its data when a compatible server leaves that line out.
      */
-    private boolean isTerminal(ByteBuf event) {
+    private int terminal(ByteBuf event) {
         int start = event.readerIndex(), end = event.writerIndex();
         int line = start;
         while (line < end) {
@@ -60,18 +71,19 @@ public final class UsageRelay implements StreamRelay {
                 int from = Bytes.skipWhitespace(event, line + EVENT.length, lineEnd);
                 int to = lineEnd;
                 while (to > from && (event.getByte(to - 1) == '\r' || event.getByte(to - 1) == ' ')) to--;
-                for (byte[] name : terminalNames) {
-                    if (to - from == name.length && Bytes.startsWith(event, from, to, name)) return true;
+                for (int i = 0; i < terminalNames.length; i++) {
+                    byte[] name = terminalNames[i];
+                    if (to - from == name.length && Bytes.startsWith(event, from, to, name)) return i;
                 }
-                return false;
+                return -1;
             }
             if (nl < 0) break;
             line = nl + 1;
         }
-        for (byte[] type : terminalTypes) {
-            if (Bytes.indexOf(event, start, end, type) >= 0) return true;
+        for (int i = 0; i < terminalTypes.length; i++) {
+            if (Bytes.indexOf(event, start, end, terminalTypes[i]) >= 0) return i / 2;
         }
-        return false;
+        return -1;
     }
 
     @Override
@@ -82,5 +94,10 @@ public final class UsageRelay implements StreamRelay {
     @Override
     public boolean complete() {
         return complete;
+    }
+
+    @Override
+    public boolean endedInError() {
+        return endedInError;
     }
 }

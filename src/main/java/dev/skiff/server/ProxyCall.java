@@ -274,7 +274,7 @@ final class ProxyCall implements ExchangeListener {
                 return;
             }
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, relay.usage(), null);
+            finish(status, relay.usage(), relay.endedInError() ? "the provider ended the stream with an error event" : null);
             return;
         }
         ByteBuf body = buffered;

@@ -231,6 +231,17 @@ class TruncatedRelayTest {
         assertThat(r.body()).isEqualTo("data: {\"candidates\":[]}\n\n");
     }
 
+    @Test
+    void aMessagesStreamTheProviderEndedWithItsOwnErrorGetsNoSecondOneButIsLoggedAsFailed() throws Exception {
+        start("ANTHROPIC", chunked("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\"}}\n\n",
+                "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"));
+        HttpResponse<String> r = gw.post("/v1/messages", MESSAGES_STREAM, "X-Request-ID", "own-error");
+        List<Sse.Event> events = Sse.parse(r.body());
+        assertThat(Sse.names(events)).containsExactly("message_start", "error");
+        assertThat(events.getLast().data().at("/error/message").asText()).isEqualTo("Overloaded");
+        assertThat(JSON.readTree(gw.usageLine("own-error")).get("error").asText()).contains("error event");
+    }
+
     // ---- translated streams ----
 
     @Test
