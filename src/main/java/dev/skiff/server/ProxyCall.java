@@ -177,7 +177,7 @@ final class ProxyCall implements ExchangeListener {
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
         streaming = status / 100 == 2
                 && (streamTranslator != null || type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17));
-        closeDelimited = !HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head);
+        closeDelimited = status != 204 && status != 304 && !HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head);
         if (!streaming) {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
