@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.OpenAiErrors;
@@ -52,6 +53,7 @@ final class ProxyCall implements ExchangeListener {
     private final boolean stream;
     private final boolean injectedUsage;
     private final ClientDialect dialect;
+    private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
 
     private UpstreamCall exchange;
@@ -84,6 +86,7 @@ final class ProxyCall implements ExchangeListener {
         this.stream = stream;
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
+        this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
     }
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */
@@ -231,6 +234,7 @@ final class ProxyCall implements ExchangeListener {
     private void relayEvent(ByteBuf event) {
         ByteBuf out = relay.filter(event, ctx.alloc());
         if (out == null) return;
+        if (answerModel != null) out = answerModel.event(out, ctx.alloc());
         if (outgoing == null) {
             outgoing = out;
             return;
@@ -278,6 +282,7 @@ final class ProxyCall implements ExchangeListener {
         Usage usage = Usage.NONE;
         if (status / 100 == 2) {
             usage = endpoint.usageOf(body);
+            if (answerModel != null) body = answerModel.body(body, ctx.alloc());
         } else if (!looksLikeErrorEnvelope(body)) {
             // An upstream error that is not in OpenAI's shape (an HTML page from a proxy, plain text):
             // keep its status and text, in the envelope clients parse.
