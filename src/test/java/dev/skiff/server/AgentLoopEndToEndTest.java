@@ -1,0 +1,195 @@
+package dev.skiff.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.Recorded;
+import dev.skiff.testing.Sse;
+import dev.skiff.testing.TestGateway;
+import java.net.http.HttpResponse;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Agents' request loops through Skiff, on real sockets: the shapes Claude Code and OpenAI-style SDKs
+ * send (kept in {@code src/test/resources/clients/}), turn after turn, with every answer naming the
+ * model the client asked for whichever path served it.
+ */
+class AgentLoopEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    MockUpstream openai;
+    MockUpstream anthropic;
+    TestGateway gw;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        openai = new MockUpstream().models("gpt-4o-mini");
+        anthropic = new MockUpstream().models("claude-sonnet-4-5");
+        gw = TestGateway.start(
+                "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", openai.baseUrl(),
+                "ANTHROPIC_API_KEY", "sk-ant", "ANTHROPIC_BASE_URL", anthropic.baseUrl()).awaitListings();
+    }
+
+    @AfterEach
+    void tearDown() {
+        gw.close();
+        openai.close();
+        anthropic.close();
+    }
+
+    static String client(String name) {
+        return Recorded.read("clients", name);
+    }
+
+    HttpResponse<String> messages(String body, String... headers) throws Exception {
+        String[] all = new String[headers.length + 2];
+        all[0] = "anthropic-version";
+        all[1] = "2023-06-01";
+        System.arraycopy(headers, 0, all, 2, headers.length);
+        return gw.post("/v1/messages", body, all);
+    }
+
+    /** Anthropic's answer to the first turn: thinking with its signature, then a tool call; the snapshot's name. */
+    static final String THINK_THEN_TOOL = """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":900,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"The user wants a listing."}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQBCkYIBxgCKkBsig=="}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01A","name":"Bash","input":{}}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\\"command\\":\\"ls\\"}"}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":1}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":40}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """;
+
+    static final String TEXT_ANSWER = """
+            event: message_start
+            data: {"type":"message_start","message":{"id":"msg_02","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":950,"output_tokens":1}}}
+
+            event: content_block_start
+            data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}
+
+            event: content_block_delta
+            data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Two files: a.txt and b.txt."}}
+
+            event: content_block_stop
+            data: {"type":"content_block_stop","index":0}
+
+            event: message_delta
+            data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}
+
+            event: message_stop
+            data: {"type":"message_stop"}
+
+            """;
+
+    @Test
+    @DisplayName("conformance 10, 31: Claude Code's loop to Anthropic (stream, thinking, tool_use, signed thinking echoed) answers with the client's model")
+    void claudeCodeLoopToAnthropicNamesTheClientsModel() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> {
+            reply.startStream();
+            reply.chunk(req.body().contains("tool_result") ? TEXT_ANSWER : THINK_THEN_TOOL);
+        });
+        String beta = "claude-code-20250219,interleaved-thinking-2025-05-14";
+        HttpResponse<String> first = messages(client("claude_code_turn1.json"), "anthropic-beta", beta);
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        // the provider's events as sent, but for the model: the name the client asked for
+        assertThat(first.body()).isEqualTo(THINK_THEN_TOOL.replace("\"claude-sonnet-4-5-20250929\"", "\"anthropic/claude-sonnet-4-5\""));
+        MockUpstream.Received sent = anthropic.take("/v1/messages");
+        assertThat(JSON.readTree(sent.body()).get("model").asText()).isEqualTo("claude-sonnet-4-5");
+        assertThat(sent.header("anthropic-beta")).isEqualTo(beta);
+
+        String turn2 = client("claude_code_turn2.json");
+        HttpResponse<String> second = messages(turn2, "anthropic-beta", beta);
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        List<Sse.Event> events = Sse.parse(second.body());
+        assertThat(events.getFirst().data().at("/message/model").asText()).isEqualTo("anthropic/claude-sonnet-4-5");
+        assertThat(second.body()).contains("Two files");
+        // the signed thinking block goes back exactly as the client echoed it (conformance 10)
+        String sent2 = anthropic.take("/v1/messages").body();
+        assertThat(sent2).isEqualTo(turn2.replace("\"anthropic/claude-sonnet-4-5\"", "\"claude-sonnet-4-5\""));
+        assertThat(sent2).contains("{\"type\":\"thinking\",\"thinking\":\"The user wants a listing.\",\"signature\":\"EqQBCkYIBxgCKkBsig==\"}");
+    }
+
+    @Test
+    @DisplayName("every path answers with the client's model name: forwarded and translated, whole and streamed")
+    void everyPathNamesTheClientsModel() throws Exception {
+        openai.on("/v1/chat/completions", (req, reply) -> {
+            if (req.body().contains("\"stream\":true")) {
+                reply.startStream();
+                String head = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini-2024-07-18\",";
+                reply.chunk(head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":null}]}\n\n");
+                reply.chunk(head + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+                reply.chunk(head + "\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n");
+                reply.chunk("data: [DONE]\n\n");
+            } else {
+                reply.json(200, "{\"id\":\"c2\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-4o-mini-2024-07-18\","
+                        + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}],"
+                        + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}");
+            }
+        });
+        openai.on("/v1/responses", (req, reply) -> {
+            reply.startStream();
+            String response = "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"%s\",\"model\":\"gpt-4o-mini-2024-07-18\",\"output\":[]}";
+            reply.chunk("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":"
+                    + response.formatted("in_progress") + "}\n\n");
+            reply.chunk("event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":1,\"response\":"
+                    + response.formatted("completed") + "}\n\n");
+        });
+        anthropic.on("/v1/messages", (req, reply) -> {
+            if (req.body().contains("\"stream\":true")) {
+                reply.startStream();
+                reply.chunk(TEXT_ANSWER);
+            } else {
+                reply.json(200, "{\"id\":\"msg_3\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\","
+                        + "\"content\":[{\"type\":\"text\",\"text\":\"hi\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+                        + "\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}");
+            }
+        });
+        String chat = "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]%s}";
+        String msgs = "{\"model\":\"%s\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]%s}";
+        for (String model : List.of("openai/gpt-4o-mini", "gpt-4o-mini", "anthropic/claude-sonnet-4-5")) {
+            JsonNode whole = JSON.readTree(gw.post("/v1/chat/completions", chat.formatted(model, "")).body());
+            assertThat(whole.get("model").asText()).as("chat to %s", model).isEqualTo(model);
+            for (Sse.Event e : Sse.parse(gw.post("/v1/chat/completions", chat.formatted(model, ",\"stream\":true")).body())) {
+                if (e.data() != null) assertThat(e.data().get("model").asText()).as("chat chunk from %s", model).isEqualTo(model);
+            }
+            JsonNode message = JSON.readTree(messages(msgs.formatted(model, "")).body());
+            assertThat(message.get("model").asText()).as("messages to %s", model).isEqualTo(model);
+            Sse.Event start = Sse.parse(messages(msgs.formatted(model, ",\"stream\":true")).body()).getFirst();
+            assertThat(start.data().at("/message/model").asText()).as("message_start from %s", model).isEqualTo(model);
+            List<Sse.Event> responses = Sse.parse(gw.post("/v1/responses",
+                    "{\"model\":\"" + model + "\",\"input\":\"hi\",\"stream\":true,\"store\":false}").body());
+            List<String> named = responses.stream().filter(e -> e.data() != null && e.data().has("response"))
+                    .map(e -> e.data().at("/response/model").asText()).toList();
+            assertThat(named).as("Responses events from %s", model).isNotEmpty().containsOnly(model);
+        }
+    }
+}
