@@ -19,6 +19,7 @@ import dev.skiff.dialect.UsageRelay;
 import dev.skiff.dialect.UsageScan;
 import dev.skiff.dialect.anthropic.AnthropicMessages;
 import dev.skiff.dialect.anthropic.AnthropicMessagesEgress;
+import dev.skiff.dialect.anthropic.MidConversationSystem;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.ImageUrls;
@@ -41,6 +42,7 @@ import dev.skiff.store.StoredResponse;
 import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -281,9 +283,40 @@ public final class Gateway {
             return followUp(ctx, req, scan, route, isNative, requestId, keepAlive);
         }
         // provider adapter: the same dialect takes the client's bytes as they are ...
+        if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
+                && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive);
+        }
         if (isNative) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
         // ... another dialect gets a translated request.
         return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+    }
+
+    /**
+     * Messages to Anthropic with system messages in the conversation but without the beta that lets
+     * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
+     */
+    private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
+                                                String requestId, boolean keepAlive) {
+        Dropped dropped = new Dropped();
+        byte[] folded;
+        RequestScan scan;
+        try {
+            folded = MidConversationSystem.fold(req.content(), dropped);
+            if (folded == null) { // the bytes were in a string after all
+                scan = RequestScan.of(req.content());
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive);
+            }
+            scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
+        } catch (IOException | BadRequestException e) {
+            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, 400, "The request body is not valid JSON.", "invalid_request_error", null,
+                    null, requestId), keepAlive);
+            return null;
+        }
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive)
+                .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
+        startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
+        return call;
     }
 
     private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);

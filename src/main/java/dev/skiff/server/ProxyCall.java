@@ -98,6 +98,13 @@ final class ProxyCall implements ExchangeListener {
         return this;
     }
 
+    /** For a forwarded request that Skiff had to change: the response headers that say what changed. */
+    ProxyCall reporting(Map<String, String> headers) {
+        assert exchange == null : "set before start";
+        this.extraHeaders = headers;
+        return this;
+    }
+
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
     }

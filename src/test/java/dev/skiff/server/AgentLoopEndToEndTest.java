@@ -23,17 +23,30 @@ import org.junit.jupiter.api.Test;
 class AgentLoopEndToEndTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
+    static final String BEDROCK_MODEL = "anthropic.claude-sonnet-4-5-v1:0";
+    static final String CONVERSE = "/model/" + BEDROCK_MODEL + "/converse";
+    static final String GEMINI_STREAM = "/v1/models/gemini-2.5-flash:streamGenerateContent";
+    static final String MOVED = "messages(role:system; moved into the system instruction)";
+
     MockUpstream openai;
     MockUpstream anthropic;
+    MockUpstream gemini;
+    MockUpstream bedrock;
     TestGateway gw;
 
     @BeforeEach
     void setUp() throws Exception {
         openai = new MockUpstream().models("gpt-4o-mini");
         anthropic = new MockUpstream().models("claude-sonnet-4-5");
+        gemini = new MockUpstream();
+        gemini.on("/v1/models", (req, reply) -> reply.json(200, "{\"models\":[{\"name\":\"models/gemini-2.5-flash\"}]}"));
+        bedrock = new MockUpstream();
+        String bedrockBase = bedrock.baseUrl().substring(0, bedrock.baseUrl().length() - "/v1".length());
         gw = TestGateway.start(
                 "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", openai.baseUrl(),
-                "ANTHROPIC_API_KEY", "sk-ant", "ANTHROPIC_BASE_URL", anthropic.baseUrl()).awaitListings();
+                "ANTHROPIC_API_KEY", "sk-ant", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
+                "GEMINI_API_KEY", "g-key", "GEMINI_BASE_URL", gemini.baseUrl(),
+                "BEDROCK_API_KEY", "br-key", "BEDROCK_BASE_URL", bedrockBase, "BEDROCK_MODELS", BEDROCK_MODEL).awaitListings();
     }
 
     @AfterEach
@@ -41,6 +54,8 @@ class AgentLoopEndToEndTest {
         gw.close();
         openai.close();
         anthropic.close();
+        gemini.close();
+        bedrock.close();
     }
 
     static String client(String name) {
@@ -191,5 +206,104 @@ class AgentLoopEndToEndTest {
                     .map(e -> e.data().at("/response/model").asText()).toList();
             assertThat(named).as("Responses events from %s", model).isNotEmpty().containsOnly(model);
         }
+    }
+
+    // ---- system messages in the middle of the conversation --------------------------------------
+
+    static String midSystem(String model, boolean stream) {
+        return client("claude_code_mid_system.json").replace("\"anthropic/claude-sonnet-4-5\"", "\"" + model + "\"")
+                .replace("\"stream\":true", "\"stream\":" + stream);
+    }
+
+    static final String MID_BETA = "mid-conversation-system-2026-04-07";
+
+    @Test
+    @DisplayName("conformance 24: Claude Code's mid-conversation system message to an OpenAI model stays in its place")
+    void midConversationSystemStaysInPlaceForOpenAi() throws Exception {
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,"
+                + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Plan: ...\"},"
+                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}"));
+        HttpResponse<String> r = messages(midSystem("gpt-4o-mini", false), "anthropic-beta", MID_BETA);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode sent = JSON.readTree(openai.take("/v1/chat/completions").body());
+        assertThat(sent.get("messages").findValuesAsText("role")).containsExactly("system", "user", "system", "user");
+        assertThat(sent.at("/messages/2/content").asText()).isEqualTo("The user switched to plan mode: do not run commands.");
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("role:system");
+    }
+
+    @Test
+    @DisplayName("conformance 24: to Gemini and Bedrock a mid-conversation system message joins the system instruction, and says so")
+    void midConversationSystemIsFoldedForGeminiAndBedrock() throws Exception {
+        gemini.on(GEMINI_STREAM, (req, reply) -> {
+            reply.startStream();
+            reply.chunk("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Plan.\"}]},\"finishReason\":\"STOP\"}],"
+                    + "\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":1,\"totalTokenCount\":6}}\n\n");
+        });
+        HttpResponse<String> r = messages(midSystem("gemini-2.5-flash", true), "anthropic-beta", MID_BETA);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains(MOVED);
+        JsonNode g = JSON.readTree(gemini.take(GEMINI_STREAM).body());
+        assertThat(g.at("/systemInstruction/parts").findValuesAsText("text"))
+                .containsExactly("You are Claude Code, Anthropic's official CLI for Claude.", "The user switched to plan mode: do not run commands.");
+        assertThat(g.get("contents").findValuesAsText("role")).doesNotContain("system");
+        assertThat(g.toString()).contains("list files").contains("then plan it");
+
+        bedrock.on(CONVERSE, (req, reply) -> reply.json(200, Recorded.read("bedrock", "converse.json")));
+        HttpResponse<String> b = messages(midSystem("bedrock/" + BEDROCK_MODEL, false));
+        assertThat(b.statusCode()).as(b.body()).isEqualTo(200);
+        assertThat(b.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains(MOVED);
+        JsonNode c = JSON.readTree(bedrock.take(CONVERSE).body());
+        assertThat(c.get("system").findValuesAsText("text")).containsExactly(
+                "You are Claude Code, Anthropic's official CLI for Claude.", "The user switched to plan mode: do not run commands.");
+        // the two user turns either side of it are one turn now: Converse wants roles to alternate
+        assertThat(c.get("messages").findValuesAsText("role")).containsExactly("user");
+    }
+
+    @Test
+    @DisplayName("conformance 24, 31: to Anthropic a mid-conversation system message goes as sent under its beta, else joins system")
+    void midConversationSystemToAnthropicFollowsTheBeta() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> reply.json(200, "{\"id\":\"msg_s\",\"type\":\"message\",\"role\":\"assistant\","
+                + "\"model\":\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\"Plan.\"}],\"stop_reason\":\"end_turn\","
+                + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}"));
+        String request = midSystem("anthropic/claude-sonnet-4-5", false);
+
+        HttpResponse<String> withBeta = messages(request, "anthropic-beta", "claude-code-20250219," + MID_BETA);
+        assertThat(withBeta.statusCode()).as(withBeta.body()).isEqualTo(200);
+        assertThat(anthropic.take("/v1/messages").body()).isEqualTo(request.replace("\"anthropic/claude-sonnet-4-5\"", "\"claude-sonnet-4-5\""));
+        assertThat(withBeta.headers().firstValue("x-skiff-dropped-fields")).isEmpty();
+
+        HttpResponse<String> without = messages(request, "anthropic-beta", "claude-code-20250219");
+        assertThat(without.statusCode()).as(without.body()).isEqualTo(200);
+        assertThat(without.headers().firstValue("x-skiff-dropped-fields").orElse("")).isEqualTo(MOVED);
+        JsonNode sent = JSON.readTree(anthropic.take("/v1/messages").body());
+        assertThat(sent.get("model").asText()).isEqualTo("claude-sonnet-4-5");
+        assertThat(sent.get("messages").findValuesAsText("role")).containsExactly("user", "user");
+        assertThat(sent.get("system").findValuesAsText("text")).containsExactly(
+                "You are Claude Code, Anthropic's official CLI for Claude.", "The user switched to plan mode: do not run commands.");
+        assertThat(sent.get("tools").get(0).get("name").asText()).isEqualTo("Bash"); // the rest as the client wrote it
+        assertThat(JSON.readTree(without.body()).get("model").asText()).isEqualTo("anthropic/claude-sonnet-4-5");
+    }
+
+    @Test
+    @DisplayName("conformance 24: chat completions with a system message mid-conversation reach Anthropic and Gemini, folded and named")
+    void chatMidConversationSystemIsFoldedAndNamed() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> reply.json(200, "{\"id\":\"msg_c\",\"type\":\"message\",\"role\":\"assistant\","
+                + "\"model\":\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],\"stop_reason\":\"end_turn\","
+                + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}"));
+        String chat = "{\"model\":\"anthropic/claude-sonnet-4-5\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+                + "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\"},"
+                + "{\"role\":\"developer\",\"content\":\"Answer in French now.\"},{\"role\":\"user\",\"content\":\"bye\"}]}";
+        HttpResponse<String> r = gw.post("/v1/chat/completions", chat);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains(MOVED);
+        JsonNode sent = JSON.readTree(anthropic.take("/v1/messages").body());
+        assertThat(sent.get("system").findValuesAsText("text")).containsExactly("Be brief.", "Answer in French now.");
+        assertThat(sent.get("messages").findValuesAsText("role")).containsExactly("user", "assistant", "user");
+
+        // a system message only at the start is the system prompt as ever: nothing moved, nothing said
+        HttpResponse<String> plain = gw.post("/v1/chat/completions", "{\"model\":\"anthropic/claude-sonnet-4-5\",\"messages\":["
+                + "{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(plain.statusCode()).isEqualTo(200);
+        assertThat(plain.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("role:system");
     }
 }

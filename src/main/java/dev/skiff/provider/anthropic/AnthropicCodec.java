@@ -22,6 +22,7 @@ import dev.skiff.provider.Turns;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.ir.SystemTurns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -59,6 +60,7 @@ public final class AnthropicCodec {
 
     /** IR request -> Anthropic Messages request body. Records in {@code dropped} every field it cannot express. */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) {
+        request = SystemTurns.fold(request, dropped);
         ObjectNode out = NODES.objectNode();
         out.put("model", request.model());
 

@@ -21,6 +21,7 @@ import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.ir.SystemTurns;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -130,6 +131,7 @@ public final class GeminiCodec {
 
     /** IR request -> GenerateContentRequest body (the model and the stream flag live in the URL). */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) throws BadRequestException {
+        request = SystemTurns.fold(request, dropped); // contents are user and model turns only
         ObjectNode out = NODES.objectNode();
         ArrayNode system = NODES.arrayNode();
         if (request.system() != null) {
