@@ -306,4 +306,110 @@ class AgentLoopEndToEndTest {
         assertThat(plain.statusCode()).isEqualTo(200);
         assertThat(plain.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("role:system");
     }
+
+    // ---- chat clients, thinking and tools to Anthropic -------------------------------------------
+
+    static final String SIGNATURE = "EqQBCkYIBxgCKkBsig==";
+    static final String THOUGHT = "The user wants a listing.";
+
+    /**
+     * Anthropic as strict as it documents itself: with thinking enabled, the last assistant turn that
+     * calls tools must open with the signed thinking it was given, unmodified.
+     */
+    void strictAnthropic() {
+        anthropic.on("/v1/messages", (req, reply) -> {
+            JsonNode body = JSON.readTree(req.body());
+            JsonNode messages = body.get("messages");
+            JsonNode lastAssistant = null;
+            for (JsonNode m : messages) if (m.get("role").asText().equals("assistant")) lastAssistant = m;
+            boolean thinkingOn = body.at("/thinking/type").asText().equals("enabled");
+            if (thinkingOn && lastAssistant != null && lastAssistant.get("content").findValuesAsText("type").contains("tool_use")) {
+                JsonNode first = lastAssistant.at("/content/0");
+                if (!first.path("type").asText().equals("thinking")) {
+                    reply.json(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":"
+                            + "\"messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`.\"}}");
+                    return;
+                }
+                if (!first.path("signature").asText().equals(SIGNATURE) || !first.path("thinking").asText().equals(THOUGHT)) {
+                    reply.json(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":"
+                            + "\"Invalid `signature` in `thinking` block\"}}");
+                    return;
+                }
+            }
+            boolean stream = body.path("stream").asBoolean(false);
+            boolean answered = lastAssistant != null;
+            if (stream) {
+                reply.startStream();
+                reply.chunk(answered ? TEXT_ANSWER : THINK_THEN_TOOL);
+            } else if (answered) {
+                reply.json(200, "{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
+                        + "\"content\":[{\"type\":\"text\",\"text\":\"Two files.\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+                        + "\"usage\":{\"input_tokens\":9,\"output_tokens\":3}}");
+            } else {
+                reply.json(200, "{\"id\":\"msg_u\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\","
+                        + "\"content\":[{\"type\":\"thinking\",\"thinking\":\"" + THOUGHT + "\",\"signature\":\"" + SIGNATURE + "\"},"
+                        + "{\"type\":\"tool_use\",\"id\":\"toolu_01A\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}],"
+                        + "\"stop_reason\":\"tool_use\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":30}}");
+            }
+        });
+    }
+
+    /** The id of the tool call in a chat answer, streamed or whole. */
+    static String callId(String chatAnswer, boolean stream) throws Exception {
+        if (!stream) return JSON.readTree(chatAnswer).at("/choices/0/message/tool_calls/0/id").asText();
+        for (Sse.Event e : Sse.parse(chatAnswer)) {
+            if (e.data() == null) continue;
+            JsonNode id = e.data().at("/choices/0/delta/tool_calls/0/id");
+            if (id.isTextual()) return id.asText();
+        }
+        throw new AssertionError("no tool call in " + chatAnswer);
+    }
+
+    @Test
+    @DisplayName("conformance 10, 11: a chat client's tool loop with thinking to Anthropic works without echoing reasoning_signature")
+    void chatToolLoopWithThinkingSurvivesAClientThatEchoesOnlyIds() throws Exception {
+        strictAnthropic();
+        for (boolean stream : List.of(true, false)) {
+            String turn1 = client("ai_sdk_chat_turn1.json").replace("\"stream\":true,\"stream_options\":{\"include_usage\":true}",
+                    "\"stream\":" + stream);
+            HttpResponse<String> first = gw.post("/v1/chat/completions", turn1);
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            JsonNode sent1 = JSON.readTree(anthropic.take("/v1/messages").body());
+            assertThat(sent1.at("/thinking/type").asText()).isEqualTo("enabled");
+            String id = callId(first.body(), stream);
+            assertThat(id).as("compact and safe as any id").startsWith("toolu_01A").matches("[A-Za-z0-9_-]+").hasSizeLessThan(200);
+
+            // The AI SDK's openai.chat sends back the call and its id, not reasoning_content or its signature.
+            String turn2 = client("ai_sdk_chat_turn2.json").replace("%CALL_ID%", id)
+                    .replace("\"stream\":true,\"stream_options\":{\"include_usage\":true}", "\"stream\":" + stream);
+            assertThat(turn2).doesNotContain("reasoning_content").doesNotContain("reasoning_signature").doesNotContain(THOUGHT);
+            HttpResponse<String> second = gw.post("/v1/chat/completions", turn2);
+            assertThat(second.statusCode()).as("stream=%s: %s", stream, second.body()).isEqualTo(200);
+            assertThat(second.body()).contains("Two files");
+            assertThat(second.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("thinking");
+            JsonNode sent2 = JSON.readTree(anthropic.take("/v1/messages").body());
+            assertThat(sent2.at("/thinking/type").asText()).isEqualTo("enabled");
+            JsonNode assistant = sent2.at("/messages/1");
+            assertThat(assistant.at("/content/0")).isEqualTo(JSON.readTree(
+                    "{\"type\":\"thinking\",\"thinking\":\"" + THOUGHT + "\",\"signature\":\"" + SIGNATURE + "\"}"));
+            assertThat(assistant.at("/content/1/id").asText()).as("Anthropic gets its own id back").isEqualTo("toolu_01A");
+            assertThat(sent2.at("/messages/2/content/0/tool_use_id").asText()).isEqualTo("toolu_01A");
+        }
+    }
+
+    @Test
+    @DisplayName("conformance 10, 29: a tool turn whose thinking cannot be restored is sent with thinking off, and the header says so")
+    void aToolTurnWithoutItsThinkingTurnsThinkingOffVisibly() throws Exception {
+        strictAnthropic();
+        // ids this Anthropic never saw through Skiff (another gateway, another provider earlier on)
+        String turn2 = client("ai_sdk_chat_turn2.json").replace("%CALL_ID%", "call_from_elsewhere")
+                .replace("\"stream\":true,\"stream_options\":{\"include_usage\":true}", "\"stream\":false");
+        HttpResponse<String> r = gw.post("/v1/chat/completions", turn2);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields").orElse(""))
+                .contains("thinking(off: the last tool-calling turn came back without its signed thinking)");
+        JsonNode sent = JSON.readTree(anthropic.take("/v1/messages").body());
+        assertThat(sent.has("thinking")).isFalse();
+        assertThat(sent.at("/messages/1/content/0/id").asText()).isEqualTo("call_from_elsewhere");
+    }
 }
