@@ -1,6 +1,7 @@
 package dev.skiff.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.MasterKeyAuth;
@@ -408,7 +409,8 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), List.of(), scan, route, requestId);
+                case RESPONSES -> resolveThenStartResponses(ctx, proxied, req.headers().copy(), OpenAiChat.read(req.content()), List.of(), scan,
+                        route, requestId);
             }
             return proxied;
         } catch (BadRequestException e) {
@@ -495,7 +497,7 @@ public final class Gateway {
                     List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
                     history.addAll(StoredResponses.items(prev.inputItems()));
                     history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+                    resolveThenStartResponses(ctx, call, headers, tree, history, scan, route, requestId);
                 } catch (BadRequestException e) {
                     call.refuse(400, e.getMessage(), e.param(), null);
                 } catch (IOException e) {
@@ -509,6 +511,54 @@ public final class Gateway {
             }
         }));
         return call;
+    }
+
+    /**
+     * {@link #startResponses}, once the request's {@code item_reference} inputs are replaced by the
+     * items they name, read from the store (off the event loop). A reference Skiff did not store is
+     * refused, as OpenAI refuses one it does not know.
+     */
+    private void resolveThenStartResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
+                                           List<ObjectNode> history, RequestScan scan, Route route, String requestId)
+            throws BadRequestException {
+        JsonNode input = request == null ? null : request.get("input");
+        List<String> refs = new ArrayList<>();
+        if (input != null && input.isArray()) {
+            for (JsonNode item : input) {
+                if (item.path("type").asText().equals("item_reference") && item.path("id").isTextual()) refs.add(item.get("id").asText());
+            }
+        }
+        if (refs.isEmpty()) {
+            startResponses(ctx, proxied, clientHeaders, request, history, scan, route, requestId);
+            return;
+        }
+        responses.findItems(refs).whenComplete((found, error) -> ctx.executor().execute(() -> {
+            if (proxied.isFinished()) return; // the client left meanwhile
+            if (error != null) {
+                proxied.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+                return;
+            }
+            try {
+                ArrayNode resolved = OpenAiChat.JSON.createArrayNode();
+                for (JsonNode item : input) {
+                    if (!item.path("type").asText().equals("item_reference")) {
+                        resolved.add(item);
+                        continue;
+                    }
+                    String json = found.get(item.path("id").asText());
+                    if (json == null) {
+                        throw new BadRequestException("Item with id '" + item.path("id").asText() + "' not found.", "input");
+                    }
+                    resolved.add(OpenAiChat.JSON.readTree(json));
+                }
+                ((ObjectNode) request).set("input", resolved);
+                startResponses(ctx, proxied, clientHeaders, request, history, scan, route, requestId);
+            } catch (BadRequestException e) {
+                proxied.refuse(400, e.getMessage(), e.param(), null);
+            } catch (IOException e) {
+                proxied.refuse(500, "A stored item could not be read: " + e.getMessage(), null, "store_error");
+            }
+        }));
     }
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
