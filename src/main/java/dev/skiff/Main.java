@@ -69,6 +69,8 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(skiff::close, "skiff-shutdown"));
+        stopGracefullyOn("TERM", skiff, config);
+        stopGracefullyOn("INT", skiff, config);
 
         StringBuilder sb = new StringBuilder();
         sb.append("skiff: serving on ").append(config.host()).append(':').append(skiff.port())
@@ -87,6 +89,35 @@ public final class Main {
                             : "every program and user on this machine; a key is needed to serve other machines");
         }
         System.err.println(sb);
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean STOPPING = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * SIGTERM (what orchestrators send) and Ctrl-C drain before exiting 0, where the JVM's default
+     * would cut every request at once and exit 143. A second signal exits without waiting.
+     */
+    private static void stopGracefullyOn(String signal, Skiff skiff, Config config) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+                if (!STOPPING.compareAndSet(false, true)) {
+                    System.err.println("skiff: SIG" + signal + " again: stopping now");
+                    System.exit(1);
+                    return;
+                }
+                // Not a daemon (as the signal's thread is): once the event loops stop, the JVM would
+                // otherwise exit before the usage log is drained and the status is ours.
+                Thread.ofPlatform().name("skiff-drain").daemon(false).start(() -> {
+                    System.err.println("skiff: SIG" + signal + ": no new connections; " + skiff.connections()
+                            + " open connection(s) have up to " + config.drainTimeout().toMillis() + " ms to finish (SKIFF_DRAIN_TIMEOUT)");
+                    skiff.drain(config.drainTimeout());
+                    System.err.println("skiff: stopped");
+                    System.exit(0);
+                });
+            });
+        } catch (IllegalArgumentException e) {
+            // A signal this platform does not have (or one the JVM keeps for itself): the shutdown hook still closes.
+        }
     }
 
     /**

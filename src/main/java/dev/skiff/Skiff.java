@@ -57,7 +57,9 @@ public final class Skiff implements AutoCloseable {
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
             responses = new ResponseStore(config.database());
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses);
-            SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(), (int) config.maxBodyBytes(), gateway);
+            SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
+                    new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
+                    gateway);
             catalog.start(upstream, group, config.modelsRefresh());
             gateway.markListening(config.readyTimeout());
             group.schedule(() -> {
@@ -80,6 +82,11 @@ public final class Skiff implements AutoCloseable {
         return server.port();
     }
 
+    /** Client connections open now. */
+    public int connections() {
+        return server.connections();
+    }
+
     public Config config() {
         return config;
     }
@@ -92,8 +99,25 @@ public final class Skiff implements AutoCloseable {
         return transport.name();
     }
 
+    /**
+     * Stops gracefully: no new connections, requests in flight given up to {@code timeout} to finish
+     * (see {@link SkiffServer#drain}), then everything closed.
+     */
+    public void drain(java.time.Duration timeout) {
+        try {
+            server.drain(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        close();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Stops at once; only the first call does anything (a signal and the shutdown hook may both call it). */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         server.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();

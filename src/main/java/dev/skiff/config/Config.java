@@ -21,13 +21,18 @@ import java.util.List;
  * @param imageFetchMaxBytes largest image Skiff fetches for providers that take no image URLs
  * @param imageFetchPrivate  whether such fetches may reach private and internal addresses
  * @param readyTimeout   longest {@code /ready} waits for the first model listings
+ * @param headerTimeout  longest a client may take to send a request head, or leave a body silent
+ * @param keepAliveTimeout longest an idle client connection is kept between requests
+ * @param maxConnections most client connections served at once; more are closed as they arrive
+ * @param drainTimeout   on SIGTERM, longest in-flight requests are given to finish
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
  */
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
-                     boolean imageFetchPrivate, String database, Duration readyTimeout, List<ProviderConfig> providers,
+                     boolean imageFetchPrivate, String database, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
+                     int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
                      List<String> warnings) {
     public Config {
         providers = List.copyOf(providers);
@@ -38,6 +43,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
     public String toString() {
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
-                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", readyTimeout=" + readyTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
+                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
     }
 }

@@ -89,6 +89,15 @@ public final class ConfigLoader {
         if (masterKey != null && allowOpen) warnings.add("SKIFF_ALLOW_OPEN / server.allow_open has no effect: a master key is set");
         Duration readyTimeout = parseDuration("SKIFF_READY_TIMEOUT / server.ready_timeout",
                 string("SKIFF_READY_TIMEOUT", server, "ready_timeout", "server.ready_timeout", "10s"));
+        Duration headerTimeout = positive("SKIFF_HEADER_TIMEOUT / server.header_timeout",
+                string("SKIFF_HEADER_TIMEOUT", server, "header_timeout", "server.header_timeout", "10s"));
+        Duration keepAliveTimeout = positive("SKIFF_KEEPALIVE_TIMEOUT / server.keepalive_timeout",
+                string("SKIFF_KEEPALIVE_TIMEOUT", server, "keepalive_timeout", "server.keepalive_timeout", "75s"));
+        Duration drainTimeout = parseDuration("SKIFF_DRAIN_TIMEOUT / server.drain_timeout",
+                string("SKIFF_DRAIN_TIMEOUT", server, "drain_timeout", "server.drain_timeout", "30s"));
+        String maxConnText = string("SKIFF_MAX_CONNECTIONS", server, "max_connections", "server.max_connections", null);
+        int maxConnections = maxConnText == null ? defaultMaxConnections(openFileLimit())
+                : parsePositiveInt("SKIFF_MAX_CONNECTIONS / server.max_connections", maxConnText);
 
         Timeouts t = new Timeouts(
                 duration("SKIFF_CONNECT_TIMEOUT", timeouts, "connect", defaults.connect()),
@@ -116,7 +125,8 @@ public final class ConfigLoader {
         List<ProviderConfig> providers = providers(yaml);
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
-                imagePrivate.equals("allow"), database, readyTimeout, providers, warnings);
+                imagePrivate.equals("allow"), database, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
+                providers, warnings);
     }
 
     /**
@@ -496,6 +506,30 @@ public final class ConfigLoader {
     private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
 
     /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+    private static Duration positive(String setting, String text) {
+        Duration d = parseDuration(setting, text);
+        if (d.isZero() || d.isNegative()) throw new ConfigException(setting, "'" + text + "' must be longer than zero");
+        return d;
+    }
+
+    /**
+     * 10,000, or fewer when the process may not open that many files: every client connection is
+     * a descriptor and may hold an upstream one besides, and the listener, the database, the log and
+     * the JVM need some of their own. -1 (unknown limit) leaves 10,000.
+     */
+    static int defaultMaxConnections(long openFileLimit) {
+        if (openFileLimit <= 0) return 10_000;
+        return (int) Math.max(16, Math.min(10_000, (openFileLimit - 128) / 2));
+    }
+
+    /** The process's limit on open files, or -1 where the platform does not say. */
+    static long openFileLimit() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+            return unix.getMaxFileDescriptorCount();
+        }
+        return -1;
+    }
+
     static Duration parseDuration(String setting, String text) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h)");

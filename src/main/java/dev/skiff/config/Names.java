@@ -20,13 +20,15 @@ final class Names {
     static final Map<String, List<String>> YAML_KEYS = Map.of(
             "", List.of("server", "timeouts", "providers", "models_refresh", "usage_log", "tls_ca_file", "image_fetch_max_bytes",
                     "image_fetch_private", "database"),
-            "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout"),
+            "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout",
+                    "header_timeout", "keepalive_timeout", "max_connections", "drain_timeout"),
             "timeouts", List.of("connect", "first_byte", "idle", "total"),
             "providers.*", List.of("type", "api_key", "base_url", "models", "api_version"));
 
     /** Every SKIFF_ variable Skiff or its scripts read. */
     static final Set<String> SKIFF_VARIABLES = Set.of("SKIFF_CONFIG", "SKIFF_HOST", "SKIFF_PORT", "SKIFF_IO_THREADS", "SKIFF_TRANSPORT",
-            "SKIFF_MAX_BODY_BYTES", "SKIFF_MASTER_KEY", "SKIFF_ALLOW_OPEN", "SKIFF_READY_TIMEOUT", "SKIFF_CONNECT_TIMEOUT",
+            "SKIFF_MAX_BODY_BYTES", "SKIFF_MASTER_KEY", "SKIFF_ALLOW_OPEN", "SKIFF_READY_TIMEOUT", "SKIFF_HEADER_TIMEOUT",
+            "SKIFF_KEEPALIVE_TIMEOUT", "SKIFF_MAX_CONNECTIONS", "SKIFF_DRAIN_TIMEOUT", "SKIFF_CONNECT_TIMEOUT",
             "SKIFF_FIRST_BYTE_TIMEOUT", "SKIFF_IDLE_TIMEOUT", "SKIFF_TOTAL_TIMEOUT", "SKIFF_MODELS_REFRESH", "SKIFF_USAGE_LOG", "SKIFF_DB",
             "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE",
             // read by bin/skiff and the build scripts, not by the JVM

@@ -100,7 +100,8 @@ public final class UsageLog implements AutoCloseable {
         if (u.totalTokens() >= 0) g.writeNumberField("total_tokens", u.totalTokens());
         if (u.cachedTokens() >= 0) g.writeNumberField("cached_tokens", u.cachedTokens());
         if (u.reasoningTokens() >= 0) g.writeNumberField("reasoning_tokens", u.reasoningTokens());
-        g.writeNumberField("latency_ms", Math.round(r.latencyMs() * 1000) / 1000.0);
+        // A response Skiff wrote at once, with no call behind it, has no latency worth the field (-1).
+        if (r.latencyMs() >= 0) g.writeNumberField("latency_ms", Math.round(r.latencyMs() * 1000) / 1000.0);
         if (r.ttfbMs() >= 0) g.writeNumberField("ttfb_ms", Math.round(r.ttfbMs() * 1000) / 1000.0);
         if (r.error() != null) g.writeStringField("error", r.error());
         if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());

@@ -12,11 +12,11 @@ import java.util.ArrayDeque;
 
 /**
  * The Netty end of one client connection. Requests are answered in order: a pipelined request waits
- * until the proxied call before it has finished. A client that disconnects cancels its call.
+ * until the proxied call before it has finished, and reading stops while one waits. A client that
+ * disconnects cancels its call.
  *
  * <p>A passthrough request arrives as a head and body pieces rather than whole ({@link BodyLimit}
- * lets it by); its pieces go to its call as they come. One that must wait behind another call
- * stops reading from the client, so that its body is not gathered in memory meanwhile.
+ * lets it by); its pieces go to its call as they come.
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Gateway gateway;
@@ -25,6 +25,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private PassthroughCall passing; // a passthrough call whose response is not finished
     private PassthroughCall receiving; // the passthrough call whose request body is still arriving
     private ArrayDeque<HttpObject> waiting; // whole requests, and passthrough heads with the pieces read so far
+    private boolean pausedForWrites; // reading stopped because the client does not read its responses
 
     ConnectionHandler(Gateway gateway, long maxBodyBytes) {
         this.gateway = gateway;
@@ -37,7 +38,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             if (inFlight != null || passing != null || (waiting != null && !waiting.isEmpty())) {
                 if (waiting == null) waiting = new ArrayDeque<>(2);
                 waiting.add(req);
-                if (!(req instanceof FullHttpRequest)) ctx.channel().config().setAutoRead(false);
+                // Read no further while requests wait their turn: a client pipelining behind a slow
+                // call would otherwise have its requests (and passthrough bodies) gathered without bound.
+                ctx.channel().config().setAutoRead(false);
                 return;
             }
             dispatch(ctx, req);
@@ -102,9 +105,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 feed(piece);
             }
         }
-        // Reading stopped while a passthrough request waited; it resumes once none waits. A
-        // passthrough now receiving its body paces the reading itself from here on.
-        if (waiting.stream().noneMatch(m -> m instanceof HttpRequest r && !(r instanceof FullHttpRequest))) {
+        // Reading stopped while requests waited; it resumes once none waits (unless the client is not
+        // reading its answers). A passthrough now receiving its body paces the reading itself from here on.
+        if (!pausedForWrites && waiting.stream().noneMatch(m -> m instanceof HttpRequest)) {
             ctx.channel().config().setAutoRead(true);
         }
     }
@@ -112,9 +115,32 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         boolean writable = ctx.channel().isWritable();
+        // A client that pipelines requests without reading the answers would have them pile up in
+        // memory: read no more requests while its socket is full. Not while a passthrough body
+        // arrives, which paces reading itself by the provider's socket.
+        var config = ctx.channel().config();
+        if (!writable && receiving == null && config.isAutoRead()) {
+            pausedForWrites = true;
+            config.setAutoRead(false);
+        } else if (writable && pausedForWrites) {
+            pausedForWrites = false;
+            if (waiting == null || waiting.isEmpty()) config.setAutoRead(true);
+        }
         if (inFlight != null) inFlight.clientWritabilityChanged(writable);
         if (passing != null) passing.clientWritabilityChanged(writable);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == SkiffServer.Drain.DEADLINE) {
+            // Shutting down, and this connection's request outlived the drain: end it visibly, then the connection.
+            if (inFlight != null) inFlight.shutDown();
+            if (passing != null) passing.shutDown();
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -132,7 +132,7 @@ public final class Gateway {
         this.router = new ModelRouter(catalog);
         this.upstream = upstream;
         this.usageLog = usageLog;
-        this.passthrough = new Passthrough(auth, catalog.providers(), upstream, usageLog);
+        this.passthrough = new Passthrough(catalog.providers(), upstream, usageLog);
         this.responses = responses;
         this.storedResponses = new StoredResponses(responses, catalog);
     }
@@ -157,6 +157,10 @@ public final class Gateway {
         return listening && (catalog.firstListingsDone() || System.nanoTime() - readyDeadline >= 0);
     }
 
+    MasterKeyAuth auth() {
+        return auth;
+    }
+
     UsageLog usageLog() {
         return usageLog;
     }
@@ -176,18 +180,20 @@ public final class Gateway {
         boolean keepAlive = HttpUtil.isKeepAlive(req);
         try {
             if (!req.decoderResult().isSuccess()) {
-                Replies.send(ctx, Replies.openAiError(ctx, 400, "The HTTP request is malformed.", "bad_request", requestId), false);
+                reply(ctx, Replies.openAiError(ctx, 400, "The HTTP request is malformed.", "bad_request", requestId), false, requestId,
+                        "unknown", "malformed request");
                 return null;
             }
             String path = pathOf(req.uri());
+            // Health probes come every few seconds from load balancers: answered, never logged (only their errors are).
             switch (path) {
                 case "/health" -> {
-                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET))
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET, HttpMethod.HEAD))
                         Replies.send(ctx, Replies.json(HttpResponseStatus.OK, HEALTH, requestId), keepAlive);
                     return null;
                 }
                 case "/ready" -> {
-                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) {
+                    if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET, HttpMethod.HEAD)) {
                         Replies.send(ctx, isReady() ? Replies.json(HttpResponseStatus.OK, READY, requestId)
                                 : Replies.json(HttpResponseStatus.SERVICE_UNAVAILABLE, NOT_READY, requestId), keepAlive);
                     }
@@ -197,22 +203,14 @@ public final class Gateway {
                 }
             }
             if (!path.startsWith("/v1/")) {
-                Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+                reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
+                        "unknown", "unknown path");
                 return null;
             }
             // Errors from here on come in the dialect of the API the client called (conformance 32).
-            ClientDialect dialect = path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
-                    : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
+            ClientDialect dialect = dialectOf(path);
 
-            // authenticate
-            MasterKeyAuth.Verdict verdict = auth.check(req.headers());
-            if (!(verdict instanceof MasterKeyAuth.Allowed)) {
-                String message = verdict instanceof MasterKeyAuth.Missing
-                        ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
-                        : "Incorrect API key provided.";
-                Replies.send(ctx, Replies.error(ctx, dialect, 401, message, "invalid_request_error", null, "invalid_api_key", requestId), keepAlive);
-                return null;
-            }
+            // authenticate: done on the request head, before the body was read (see ClientGate).
 
             // identify (tenant, user path, end user), admit (limits, budgets), guard: later stages.
 
@@ -224,7 +222,8 @@ public final class Gateway {
                 case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive);
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
-                        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive);
+                        reply(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive, requestId,
+                                "models", null);
                     }
                     yield null;
                 }
@@ -234,8 +233,8 @@ public final class Gateway {
                         yield null;
                     }
                     if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive);
-                    Replies.send(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
-                            "unknown_url", requestId), keepAlive);
+                    reply(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
+                            "unknown_url", requestId), keepAlive, requestId, "unknown", "unknown path");
                     yield null;
                 }
             };
@@ -253,11 +252,11 @@ public final class Gateway {
         String id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
         byte[] model = catalog.snapshot().modelJson(id);
         if (model == null) {
-            Replies.send(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",
-                    "invalid_request_error", "model", "model_not_found", requestId), keepAlive);
+            reply(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",
+                    "invalid_request_error", "model", "model_not_found", requestId), keepAlive, requestId, "models", "unknown model");
             return;
         }
-        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, model, requestId), keepAlive);
+        reply(ctx, Replies.json(HttpResponseStatus.OK, model, requestId), keepAlive, requestId, "models", null);
     }
 
     /** Route, then either forward the client's bytes (same dialect) or translate through the internal representation. */
@@ -270,11 +269,12 @@ public final class Gateway {
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
             route = router.resolve(scan.model());
         } catch (BadRequestException e) {
-            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive);
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
+                    requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
             return null;
         } catch (RouteException e) {
-            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
-                    keepAlive);
+            reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
+                    keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
             return null;
         }
         boolean isNative = endpoint.isNativeTo(route.provider());
@@ -470,8 +470,8 @@ public final class Gateway {
         try {
             tree = OpenAiChat.read(req.content());
         } catch (IOException e) {
-            Replies.send(ctx, Replies.error(ctx, ClientDialect.OPENAI_RESPONSES, 400, "The request body is not valid JSON.",
-                    "invalid_request_error", null, null, requestId), keepAlive);
+            reply(ctx, Replies.error(ctx, ClientDialect.OPENAI_RESPONSES, 400, "The request body is not valid JSON.",
+                    "invalid_request_error", null, null, requestId), keepAlive, requestId, "responses", "body is not valid JSON");
             return null;
         }
         JsonNode previous = tree.get("previous_response_id");
@@ -637,18 +637,49 @@ public final class Gateway {
         }
     }
 
-    static boolean allow(ChannelHandlerContext ctx, HttpRequest req, ClientDialect dialect, String requestId, boolean keepAlive,
-                         HttpMethod... methods) {
+    boolean allow(ChannelHandlerContext ctx, HttpRequest req, ClientDialect dialect, String requestId, boolean keepAlive,
+                  HttpMethod... methods) {
         for (HttpMethod m : methods) if (req.method().equals(m)) return true;
         String allowed = String.join(", ", java.util.Arrays.stream(methods).map(HttpMethod::name).toList());
         var r = Replies.error(ctx, dialect, 405, "Method " + req.method() + " is not allowed here; use " + allowed + ".",
                 "invalid_request_error", null, "method_not_allowed", requestId);
         r.headers().set(HttpHeaderNames.ALLOW, allowed);
-        Replies.send(ctx, r, keepAlive);
+        String path = pathOf(req.uri());
+        reply(ctx, r, keepAlive, requestId, path.equals("/health") || path.equals("/ready") ? path.substring(1) : endpointName(path),
+                "method not allowed");
         return false;
     }
 
-    private static String pathOf(String uri) {
+    /**
+     * Sends a response Skiff wrote itself, no call behind it, and logs it: every request has its
+     * line, refusals included. Latency is left out (-1): these take microseconds.
+     */
+    void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
+               String endpoint, String error) {
+        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
+                r.status().code(), Usage.NONE, -1, -1, error, null));
+        Replies.send(ctx, r, keepAlive);
+    }
+
+    /** The dialect errors are written in for a path: Anthropic's on {@code /v1/messages}, else OpenAI's. */
+    static ClientDialect dialectOf(String path) {
+        return path.startsWith("/v1/messages") ? ClientDialect.ANTHROPIC_MESSAGES
+                : path.startsWith("/v1/responses") ? ClientDialect.OPENAI_RESPONSES : ClientDialect.OPENAI_CHAT;
+    }
+
+    /** The endpoint a path names, as the usage log writes it. */
+    static String endpointName(String path) {
+        for (Endpoint e : Endpoint.values()) {
+            if (path.length() == e.upstreamPath.length() + 3 && path.startsWith("/v1") && path.endsWith(e.upstreamPath)) {
+                return e.name().toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+        if (path.startsWith("/v1/responses/")) return "responses";
+        if (path.equals("/v1/models") || path.startsWith("/v1/models/")) return "models";
+        return "unknown";
+    }
+
+    static String pathOf(String uri) {
         int q = uri.indexOf('?');
         String p = q < 0 ? uri : uri.substring(0, q);
         if (p.startsWith("http://") || p.startsWith("https://")) { // absolute-form request target

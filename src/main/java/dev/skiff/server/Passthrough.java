@@ -1,6 +1,5 @@
 package dev.skiff.server;
 
-import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
 import dev.skiff.upstream.UpstreamClient;
@@ -34,13 +33,11 @@ import java.util.Map;
 final class Passthrough {
     private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
 
-    private final MasterKeyAuth auth;
     private final Map<String, Provider> providers = new LinkedHashMap<>();
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
 
-    Passthrough(MasterKeyAuth auth, List<Provider> providers, UpstreamClient upstream, UsageLog usageLog) {
-        this.auth = auth;
+    Passthrough(List<Provider> providers, UpstreamClient upstream, UsageLog usageLog) {
         this.upstream = upstream;
         this.usageLog = usageLog;
         for (Provider p : providers) this.providers.put(p.name(), p);
@@ -59,14 +56,7 @@ final class Passthrough {
             return call;
         }
 
-        // authenticate: the gateway's key, exactly as for /v1
-        MasterKeyAuth.Verdict verdict = auth.check(req.headers());
-        if (!(verdict instanceof MasterKeyAuth.Allowed)) {
-            call.refuse(401, verdict instanceof MasterKeyAuth.Missing
-                    ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
-                    : "Incorrect API key provided.", "invalid_api_key");
-            return call;
-        }
+        // authenticated already, on the head (see ClientGate)
 
         // route: the provider is named, not chosen
         PassthroughTarget target = PassthroughTarget.parse(req.uri());

@@ -304,6 +304,23 @@ final class PassthroughCall implements ExchangeListener {
         finish(499, usageSoFar(), "client closed the connection");
     }
 
+    /**
+     * Skiff is shutting down and the drain deadline passed. Before the response started the client
+     * gets 503; after, its format is the provider's, which Skiff does not write into: the connection
+     * is closed (by the caller) mid-body, which the client sees as a cut response.
+     */
+    void shutDown() {
+        if (finished) return;
+        if (exchange != null) exchange.cancel();
+        String message = "Skiff is shutting down: the request did not finish within SKIFF_DRAIN_TIMEOUT.";
+        if (!responseStarted) {
+            keepAlive = false;
+            refuse(503, message, "server_shutting_down");
+            return;
+        }
+        finish(status, usageSoFar(), message);
+    }
+
     private Usage usageSoFar() {
         if (streamUsage != null) return streamUsage.usage();
         if (jsonCopy != null) return UsageScan.of(jsonCopy);
@@ -331,12 +348,11 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Reading from the client may be paused for the body: let the rest in (and be dropped) or the close be seen.
         if (bodyPending) ctx.channel().config().setAutoRead(true);
-        if (provider != null) {
-            long now = System.nanoTime();
-            usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider.name(), model, model,
-                    eventStream, finalStatus, usage, (now - startNanos) / 1e6,
-                    firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, null));
-        }
+        // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
+        long now = System.nanoTime();
+        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+                model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
+                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, null));
         if (onFinished != null) onFinished.run();
     }
 }

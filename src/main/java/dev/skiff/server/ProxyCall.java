@@ -307,6 +307,21 @@ final class ProxyCall implements ExchangeListener {
         finish(status, usage, status / 100 == 2 ? null : "upstream status " + status);
     }
 
+    /**
+     * Skiff is shutting down and the drain deadline passed: a stream ends with an error event the
+     * client can read (its 200 is long sent), anything else gets 503.
+     */
+    void shutDown() {
+        if (finished) return;
+        if (exchange != null) exchange.cancel();
+        String message = "Skiff is shutting down: the request did not finish within SKIFF_DRAIN_TIMEOUT.";
+        if (streaming) {
+            end(message, "server_shutting_down");
+            return;
+        }
+        fail(503, message, "server_shutting_down");
+    }
+
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
@@ -316,13 +331,7 @@ final class ProxyCall implements ExchangeListener {
             case BROKEN -> "upstream_error";
         };
         if (streaming) {
-            // The client already has a 200 and part of the stream: say what happened in-band, then end.
-            releaseStreamState();
-            ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), failure.message(), code)
-                    : dialect.streamError(ctx.alloc(), failure.message(), code);
-            ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
-            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), failure.message());
+            end(failure.message(), code);
             return;
         }
         if (buffered != null) {
@@ -330,6 +339,17 @@ final class ProxyCall implements ExchangeListener {
             buffered = null;
         }
         fail(failure.status(), failure.message(), code);
+    }
+
+    /** Ends a stream that already started with an in-band error event, then the end of the body. */
+    private void end(String message, String code) {
+        // The client already has a 200 and part of the stream: say what happened in-band, then end.
+        releaseStreamState();
+        ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
+                : dialect.streamError(ctx.alloc(), message, code);
+        ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+        writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+        finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), message);
     }
 
     private void fail(int httpStatus, String message, String code) {

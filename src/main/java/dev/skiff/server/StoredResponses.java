@@ -50,11 +50,12 @@ final class StoredResponses {
         boolean inputItems = rest.endsWith("/input_items");
         String id = inputItems ? rest.substring(0, rest.length() - "/input_items".length()) : rest;
         if (id.isEmpty() || id.indexOf('/') >= 0) {
-            Replies.send(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive);
+            gateway.reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
+                    "responses", "unknown path");
             return null;
         }
         HttpMethod[] methods = inputItems ? new HttpMethod[] {HttpMethod.GET} : new HttpMethod[] {HttpMethod.GET, HttpMethod.DELETE};
-        if (!Gateway.allow(ctx, req, ClientDialect.OPENAI_RESPONSES, requestId, keepAlive, methods)) return null;
+        if (!gateway.allow(ctx, req, ClientDialect.OPENAI_RESPONSES, requestId, keepAlive, methods)) return null;
         boolean delete = req.method().equals(HttpMethod.DELETE);
         QueryStringDecoder query = new QueryStringDecoder(req.uri());
 

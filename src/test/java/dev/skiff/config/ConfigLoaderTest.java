@@ -408,6 +408,37 @@ class ConfigLoaderTest {
         assertThat(failure("SKIFF_READY_TIMEOUT", "never").getMessage()).startsWith("SKIFF_READY_TIMEOUT");
     }
 
+    @Test
+    void connectionSettingsFromEnvironmentOrYaml() throws IOException {
+        Config defaults = load();
+        assertThat(defaults.headerTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(defaults.keepAliveTimeout()).isEqualTo(Duration.ofSeconds(75));
+        assertThat(defaults.drainTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(defaults.maxConnections()).isEqualTo(ConfigLoader.defaultMaxConnections(ConfigLoader.openFileLimit()));
+        Config set = load("SKIFF_HEADER_TIMEOUT", "2s", "SKIFF_KEEPALIVE_TIMEOUT", "5m", "SKIFF_DRAIN_TIMEOUT", "1s",
+                "SKIFF_MAX_CONNECTIONS", "500");
+        assertThat(set.headerTimeout()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(set.keepAliveTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(set.drainTimeout()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(set.maxConnections()).isEqualTo(500);
+        yaml("a.yaml", "server:\n  header_timeout: 3s\n  keepalive_timeout: 10s\n  max_connections: 42\n  drain_timeout: 1m\n");
+        Config file = load("SKIFF_CONFIG", "a.yaml");
+        assertThat(file.headerTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(file.keepAliveTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(file.maxConnections()).isEqualTo(42);
+        assertThat(file.drainTimeout()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(failure("SKIFF_HEADER_TIMEOUT", "0s").getMessage()).startsWith("SKIFF_HEADER_TIMEOUT");
+        assertThat(failure("SKIFF_MAX_CONNECTIONS", "0").getMessage()).startsWith("SKIFF_MAX_CONNECTIONS");
+    }
+
+    @Test
+    void theDefaultConnectionCapLeavesFileDescriptorsSpare() {
+        assertThat(ConfigLoader.defaultMaxConnections(1_048_576)).isEqualTo(10_000);
+        assertThat(ConfigLoader.defaultMaxConnections(1024)).isEqualTo(448); // two descriptors a client, 128 spare
+        assertThat(ConfigLoader.defaultMaxConnections(100)).isEqualTo(16);
+        assertThat(ConfigLoader.defaultMaxConnections(-1)).isEqualTo(10_000);
+    }
+
     // ---- names that are not settings ------------------------------------------------------------
 
     @Test
