@@ -1,6 +1,7 @@
 package dev.skiff.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.MasterKeyAuth;
@@ -20,6 +21,7 @@ import dev.skiff.dialect.UsageRelay;
 import dev.skiff.dialect.UsageScan;
 import dev.skiff.dialect.anthropic.AnthropicMessages;
 import dev.skiff.dialect.anthropic.AnthropicMessagesEgress;
+import dev.skiff.dialect.anthropic.MidConversationSystem;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.ImageUrls;
@@ -42,6 +44,7 @@ import dev.skiff.store.StoredResponse;
 import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -289,9 +292,40 @@ public final class Gateway {
             return followUp(ctx, req, scan, route, isNative, requestId, keepAlive);
         }
         // provider adapter: the same dialect takes the client's bytes as they are ...
+        if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
+                && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive);
+        }
         if (isNative) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
         // ... another dialect gets a translated request.
         return translated(ctx, req, endpoint, scan, route, requestId, keepAlive);
+    }
+
+    /**
+     * Messages to Anthropic with system messages in the conversation but without the beta that lets
+     * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
+     */
+    private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
+                                                String requestId, boolean keepAlive) {
+        Dropped dropped = new Dropped();
+        byte[] folded;
+        RequestScan scan;
+        try {
+            folded = MidConversationSystem.fold(req.content(), dropped);
+            if (folded == null) { // the bytes were in a string after all
+                scan = RequestScan.of(req.content());
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive);
+            }
+            scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
+        } catch (IOException | BadRequestException e) {
+            Replies.send(ctx, Replies.error(ctx, endpoint.dialect, 400, "The request body is not valid JSON.", "invalid_request_error", null,
+                    null, requestId), keepAlive);
+            return null;
+        }
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive)
+                .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
+        startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
+        return call;
     }
 
     private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);
@@ -383,7 +417,8 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, req.headers(), OpenAiChat.read(req.content()), List.of(), scan, route, requestId);
+                case RESPONSES -> resolveThenStartResponses(ctx, proxied, req.headers().copy(), OpenAiChat.read(req.content()), List.of(), scan,
+                        route, requestId);
             }
             return proxied;
         } catch (BadRequestException e) {
@@ -470,7 +505,7 @@ public final class Gateway {
                     List<ObjectNode> history = new ArrayList<>(StoredResponses.items(prev.history()));
                     history.addAll(StoredResponses.items(prev.inputItems()));
                     history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(prev.response())));
-                    startResponses(ctx, call, headers, tree, history, scan, route, requestId);
+                    resolveThenStartResponses(ctx, call, headers, tree, history, scan, route, requestId);
                 } catch (BadRequestException e) {
                     call.refuse(400, e.getMessage(), e.param(), null);
                 } catch (IOException e) {
@@ -484,6 +519,54 @@ public final class Gateway {
             }
         }));
         return call;
+    }
+
+    /**
+     * {@link #startResponses}, once the request's {@code item_reference} inputs are replaced by the
+     * items they name, read from the store (off the event loop). A reference Skiff did not store is
+     * refused, as OpenAI refuses one it does not know.
+     */
+    private void resolveThenStartResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
+                                           List<ObjectNode> history, RequestScan scan, Route route, String requestId)
+            throws BadRequestException {
+        JsonNode input = request == null ? null : request.get("input");
+        List<String> refs = new ArrayList<>();
+        if (input != null && input.isArray()) {
+            for (JsonNode item : input) {
+                if (item.path("type").asText().equals("item_reference") && item.path("id").isTextual()) refs.add(item.get("id").asText());
+            }
+        }
+        if (refs.isEmpty()) {
+            startResponses(ctx, proxied, clientHeaders, request, history, scan, route, requestId);
+            return;
+        }
+        responses.findItems(refs).whenComplete((found, error) -> ctx.executor().execute(() -> {
+            if (proxied.isFinished()) return; // the client left meanwhile
+            if (error != null) {
+                proxied.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+                return;
+            }
+            try {
+                ArrayNode resolved = OpenAiChat.JSON.createArrayNode();
+                for (JsonNode item : input) {
+                    if (!item.path("type").asText().equals("item_reference")) {
+                        resolved.add(item);
+                        continue;
+                    }
+                    String json = found.get(item.path("id").asText());
+                    if (json == null) {
+                        throw new BadRequestException("Item with id '" + item.path("id").asText() + "' not found.", "input");
+                    }
+                    resolved.add(OpenAiChat.JSON.readTree(json));
+                }
+                ((ObjectNode) request).set("input", resolved);
+                startResponses(ctx, proxied, clientHeaders, request, history, scan, route, requestId);
+            } catch (BadRequestException e) {
+                proxied.refuse(400, e.getMessage(), e.param(), null);
+            } catch (IOException e) {
+                proxied.refuse(500, "A stored item could not be read: " + e.getMessage(), null, "store_error");
+            }
+        }));
     }
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */

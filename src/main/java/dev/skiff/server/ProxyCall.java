@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.OpenAiErrors;
@@ -53,6 +54,7 @@ final class ProxyCall implements ExchangeListener {
     private final boolean stream;
     private final boolean injectedUsage;
     private final ClientDialect dialect;
+    private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
 
     private UpstreamCall exchange;
@@ -86,6 +88,7 @@ final class ProxyCall implements ExchangeListener {
         this.stream = stream;
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
+        this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
     }
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */
@@ -93,6 +96,13 @@ final class ProxyCall implements ExchangeListener {
         assert exchange == null : "set before start";
         this.translator = t;
         this.streamTranslator = s;
+        this.extraHeaders = headers;
+        return this;
+    }
+
+    /** For a forwarded request that Skiff had to change: the response headers that say what changed. */
+    ProxyCall reporting(Map<String, String> headers) {
+        assert exchange == null : "set before start";
         this.extraHeaders = headers;
         return this;
     }
@@ -234,6 +244,7 @@ final class ProxyCall implements ExchangeListener {
     private void relayEvent(ByteBuf event) {
         ByteBuf out = relay.filter(event, ctx.alloc());
         if (out == null) return;
+        if (answerModel != null) out = answerModel.event(out, ctx.alloc());
         if (outgoing == null) {
             outgoing = out;
             return;
@@ -302,6 +313,7 @@ final class ProxyCall implements ExchangeListener {
         Usage usage = Usage.NONE;
         if (status / 100 == 2) {
             usage = endpoint.usageOf(body);
+            if (answerModel != null) body = answerModel.body(body, ctx.alloc());
         } else if (!looksLikeErrorEnvelope(body)) {
             // JSON from the provider that is not in the client's error shape: its status and text, in
             // the envelope clients parse.

@@ -66,6 +66,36 @@ public final class ResponseStore implements AutoCloseable {
         }, thread);
     }
 
+    /**
+     * Items of stored responses by their ids (output items, and the input items Skiff gave ids), as
+     * JSON text; ids not found are absent from the map. For the Responses API's {@code item_reference}
+     * inputs. The items live inside the stored JSON, so this reads through every stored response:
+     * fine for the references a request makes, not a lookup to put on a hot path.
+     */
+    public CompletableFuture<java.util.Map<String, String>> findItems(java.util.Collection<String> ids) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                flush();
+                java.util.Map<String, String> found = new java.util.HashMap<>();
+                try (PreparedStatement q = db().prepareStatement(
+                        "SELECT j.value FROM responses r, json_each(r.response, '$.output') j WHERE json_extract(j.value, '$.id') = ?1 "
+                                + "UNION ALL SELECT j.value FROM responses r, json_each(r.input_items) j "
+                                + "WHERE json_extract(j.value, '$.id') = ?1 AND json_extract(j.value, '$.type') IS NOT 'item_reference' LIMIT 1")) {
+                    for (String id : ids) {
+                        if (found.containsKey(id)) continue;
+                        q.setString(1, id);
+                        try (ResultSet rs = q.executeQuery()) {
+                            if (rs.next()) found.put(id, rs.getString(1));
+                        }
+                    }
+                }
+                return found;
+            } catch (SQLException | IOException e) {
+                throw new StoreException(e);
+            }
+        }, thread);
+    }
+
     /** Completes with whether there was such a response. */
     public CompletableFuture<Boolean> delete(String id) {
         return CompletableFuture.supplyAsync(() -> {

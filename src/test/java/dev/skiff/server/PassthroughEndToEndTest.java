@@ -300,6 +300,11 @@ class PassthroughEndToEndTest {
         assertThat((peak.get() - before) >> 20).as("MB of buffers the gateway held at most").isLessThan(24);
     }
 
+    /** A /v1 answer names the model as the client asked for it (passthrough answers stay as the provider sent them). */
+    static String asAsked(String answer, String clientModel) {
+        return answer.replace("\"model\":\"gpt-4o-mini\"", "\"model\":\"" + clientModel + "\"");
+    }
+
     @Test
     void compressedResponseIsForwardedUntouched() throws Exception {
         ByteArrayOutputStream zipped = new ByteArrayOutputStream();
@@ -322,7 +327,7 @@ class PassthroughEndToEndTest {
         // The same pooled connection decodes again for the translated and same-dialect paths.
         mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, COMPLETION));
         assertThat(gw.post("/v1/chat/completions", "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[]}",
-                "Authorization", "Bearer " + MASTER).body()).isEqualTo(COMPLETION);
+                "Authorization", "Bearer " + MASTER).body()).isEqualTo(asAsked(COMPLETION, "openai/gpt-4o-mini"));
     }
 
     @Test
@@ -424,7 +429,7 @@ class PassthroughEndToEndTest {
             InputStream in = s.getInputStream();
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).contains("ok");
-            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(COMPLETION);
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(asAsked(COMPLETION, "openai/gpt-4o-mini"));
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
         }
     }
