@@ -35,6 +35,11 @@ public final class ChatStreamFilter implements StreamRelay {
         return done;
     }
 
+    @Override
+    public boolean complete() {
+        return done;
+    }
+
     /** Takes ownership of one whole event; returns what to send (maybe the same buffer), or null to drop it. */
     public ByteBuf filter(ByteBuf event, ByteBufAllocator alloc) {
         int start = event.readerIndex();

@@ -33,6 +33,18 @@ public final class Json {
         return buf;
     }
 
+    /** Whether {@code body} holds one whole JSON value and nothing after it; does not consume it. */
+    public static boolean isComplete(ByteBuf body) {
+        try (java.io.InputStream in = new io.netty.buffer.ByteBufInputStream(body.duplicate());
+             com.fasterxml.jackson.core.JsonParser p = FACTORY.createParser(in)) {
+            if (p.nextToken() == null) return false;
+            p.skipChildren();
+            return p.nextToken() == null;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /** The JSON string literal, quotes included, as UTF-8 bytes. */
     public static byte[] quote(String s) {
         byte[] inner = JsonStringEncoder.getInstance().quoteAsUTF8(s);

@@ -23,12 +23,20 @@ public record RequestScan(
         int streamOptionsStart, int streamOptionsEnd, boolean streamOptionsIsObject, boolean streamOptionsEmpty,
         Boolean includeUsage, int includeUsageStart, int includeUsageEnd) {
 
-    /** Scans a body; throws {@link BadRequestException} for what the client must fix. */
+    /** Scans a body without checking the types of other fields than its own. */
     public static RequestScan of(ByteBuf body) throws BadRequestException {
+        return of(body, JsonTypes.NONE);
+    }
+
+    /**
+     * Scans a body; throws {@link BadRequestException} for what the client must fix, a top-level
+     * field of {@code types} with a value of the wrong JSON type included.
+     */
+    public static RequestScan of(ByteBuf body, JsonTypes.Table types) throws BadRequestException {
         if (!body.isReadable()) throw new BadRequestException("The request body is empty; a JSON object is required.", null);
         try (InputStream in = new ByteBufInputStream(body.duplicate());
              JsonParser p = Json.FACTORY.createParser(in)) {
-            return scan(p);
+            return scan(p, types);
         } catch (StreamReadException e) {
             throw new BadRequestException("The request body is not valid JSON: " + e.getOriginalMessage(), null);
         } catch (IOException e) {
@@ -36,7 +44,7 @@ public record RequestScan(
         }
     }
 
-    private static RequestScan scan(JsonParser p) throws IOException, BadRequestException {
+    private static RequestScan scan(JsonParser p, JsonTypes.Table types) throws IOException, BadRequestException {
         if (p.nextToken() != JsonToken.START_OBJECT) {
             throw new BadRequestException("The request body must be a JSON object.", null);
         }
@@ -66,6 +74,7 @@ public record RequestScan(
                     else throw new BadRequestException("'stream' must be a boolean.", "stream");
                 }
                 case "stream_options" -> {
+                    boolean checkOptions = types.kindsOf("stream_options") != 0; // an API that documents it
                     soStart = offset(p.currentTokenLocation().getByteOffset());
                     if (v == JsonToken.START_OBJECT) {
                         soObject = true;
@@ -74,7 +83,11 @@ public record RequestScan(
                             String name = p.currentName();
                             JsonToken ov = p.nextToken();
                             if (name.equals("include_usage")) {
-                                // Any value is recorded with its span, so a rewrite replaces it rather
+                                if (checkOptions && ov != JsonToken.VALUE_TRUE && ov != JsonToken.VALUE_FALSE && ov != JsonToken.VALUE_NULL) {
+                                    throw new BadRequestException("'stream_options.include_usage' must be a boolean.",
+                                            "stream_options.include_usage");
+                                }
+                                // A null is recorded with its span too, so a rewrite replaces it rather
                                 // than adding a second member with the same name.
                                 includeUsage = ov == JsonToken.VALUE_TRUE ? Boolean.TRUE : ov == JsonToken.VALUE_FALSE ? Boolean.FALSE : null;
                                 iuStart = offset(p.currentTokenLocation().getByteOffset());
@@ -84,12 +97,19 @@ public record RequestScan(
                                 p.skipChildren();
                             }
                         }
+                    } else if (checkOptions && v != JsonToken.VALUE_NULL) {
+                        throw new BadRequestException("'stream_options' must be an object.", "stream_options");
                     } else {
                         skipValue(p);
                     }
                     soEnd = offset(p.currentLocation().getByteOffset());
                 }
-                default -> p.skipChildren();
+                default -> {
+                    // One table lookup per top-level field, on tokens the scan reads anyway.
+                    int kinds = types.kindsOf(field);
+                    if (kinds != 0 && !JsonTypes.accepts(kinds, p)) throw JsonTypes.wrongType(field, kinds, v);
+                    p.skipChildren();
+                }
             }
         }
         if (t != JsonToken.END_OBJECT) throw new BadRequestException("The request body is not valid JSON.", null);

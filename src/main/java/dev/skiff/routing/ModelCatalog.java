@@ -160,7 +160,10 @@ public final class ModelCatalog {
                     if (status / 100 != 2) {
                         String text = body.toString(StandardCharsets.UTF_8);
                         String reason = "HTTP " + HttpResponseStatus.valueOf(status);
-                        failed(p, reason + (text.isBlank() ? "" : ": " + abbreviate(text)), reason);
+                        String logged = reason + (text.isBlank() ? "" : ": " + abbreviate(text));
+                        // /v1/models shows the provider's JSON error; an HTML or text page (a proxy's,
+                        // a load balancer's) may describe the network behind it, so only the log has it.
+                        failed(p, looksLikeJson(text) ? logged : reason, reason, logged);
                     } else {
                         succeeded(p, parse(body));
                     }
@@ -174,7 +177,7 @@ public final class ModelCatalog {
             @Override
             public void onFailure(UpstreamFailure failure) {
                 body.release();
-                failed(p, failure.message(), failure.message());
+                failed(p, failure.message(), failure.message(), failure.detail());
             }
         });
     }
@@ -190,11 +193,17 @@ public final class ModelCatalog {
 
     /** A failed listing keeps the provider's last models; it is logged when it starts failing or fails differently, not at every refresh. */
     synchronized void failed(Provider p, String error, String reason) {
+        failed(p, error, reason, error);
+    }
+
+    /** {@code error} is shown in {@code /v1/models}, {@code logged} is what the log says of it. */
+    synchronized void failed(Provider p, String error, String reason, String logged) {
         error = Redact.url(error);
         reason = Redact.url(reason);
+        logged = Redact.url(logged);
         Listing before = listings.put(p.name(), new Listing(Listing.ERROR, listings.get(p.name()).models(), error, reason));
         if (!before.status().equals(Listing.ERROR) || !reason.equals(before.reason())) {
-            log.accept("model listing of " + p.name() + " failed: " + error + (before.models().isEmpty()
+            log.accept("model listing of " + p.name() + " failed: " + logged + (before.models().isEmpty()
                     ? "; only provider/model names reach it until a listing succeeds (" + p.name() + "/<model>)"
                     : "; the models known for it (" + before.models().size() + ") stay listed"));
         }
@@ -349,6 +358,11 @@ public final class ModelCatalog {
             }
             if (id != null && !id.isBlank()) out.add(new Model(id, created, owner));
         }
+    }
+
+    private static boolean looksLikeJson(String text) {
+        String t = text.stripLeading();
+        return t.startsWith("{") || t.startsWith("[");
     }
 
     private static String abbreviate(String s) {

@@ -1,6 +1,7 @@
 package dev.skiff.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.MasterKeyAuth;
@@ -12,6 +13,7 @@ import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.JsonLimits;
+import dev.skiff.dialect.JsonTypes;
 import dev.skiff.dialect.OpenAiUsage;
 import dev.skiff.dialect.RequestScan;
 import dev.skiff.dialect.StreamRelay;
@@ -20,6 +22,7 @@ import dev.skiff.dialect.UsageRelay;
 import dev.skiff.dialect.UsageScan;
 import dev.skiff.dialect.anthropic.AnthropicMessages;
 import dev.skiff.dialect.anthropic.AnthropicMessagesEgress;
+import dev.skiff.dialect.anthropic.MidConversationSystem;
 import dev.skiff.dialect.ir.ChatRequest;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.ImageUrls;
@@ -42,9 +45,11 @@ import dev.skiff.store.StoredResponse;
 import dev.skiff.upstream.ImageFetcher;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -74,20 +79,23 @@ public final class Gateway {
 
     /** The endpoints that reach a provider, the dialect each speaks, and what they need. */
     enum Endpoint {
-        CHAT("/chat/completions", true, ClientDialect.OPENAI_CHAT),
-        EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT),
-        MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES),
-        COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES),
-        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES);
+        CHAT("/chat/completions", true, ClientDialect.OPENAI_CHAT, JsonTypes.CHAT),
+        EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT, JsonTypes.EMBEDDINGS),
+        MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.MESSAGES),
+        COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.COUNT_TOKENS),
+        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES);
 
         final String upstreamPath;
         final boolean canStream;
         final ClientDialect dialect;
+        /** The JSON types of the fields this API documents, checked by the request scan. */
+        final JsonTypes.Table fieldTypes;
 
-        Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect) {
+        Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect, JsonTypes.Table fieldTypes) {
             this.upstreamPath = upstreamPath;
             this.canStream = canStream;
             this.dialect = dialect;
+            this.fieldTypes = fieldTypes;
         }
 
         /** Whether the provider speaks this endpoint's dialect itself, so the client's bytes go as they are. */
@@ -101,7 +109,11 @@ public final class Gateway {
 
         /** Watches a relayed (same-dialect) stream for usage. */
         StreamRelay relay(boolean injectedUsage) {
-            return this == CHAT ? new ChatStreamFilter(injectedUsage) : new UsageRelay();
+            return switch (this) {
+                case CHAT -> new ChatStreamFilter(injectedUsage);
+                case RESPONSES -> UsageRelay.responses();
+                default -> UsageRelay.messages();
+            };
         }
 
         /** Usage in a relayed (same-dialect) complete answer. */
@@ -342,7 +354,7 @@ public final class Gateway {
         RequestScan scan;
         Route route;
         try {
-            scan = RequestScan.of(body);
+            scan = RequestScan.of(body, endpoint.fieldTypes);
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
             route = router.resolve(scan.model());
         } catch (BadRequestException e) {
@@ -359,6 +371,10 @@ public final class Gateway {
         boolean followUp = endpoint == Endpoint.RESPONSES
                 && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0;
         // provider adapter: the same dialect takes the client's bytes as they are ...
+        if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
+                && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive);
+        }
         if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
         // ... another dialect gets a translated request, once it is admitted to translation memory.
         return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, owner);
@@ -411,6 +427,53 @@ public final class Gateway {
             }
         }, () -> call.refuseBusy("Skiff is translating other large requests and had no memory free for this one within "
                 + TranslationBudget.DEFAULT_WAIT_MILLIS / 1000 + " s; try again.")));
+        return call;
+    }
+
+    /**
+     * Messages to Anthropic with system messages in the conversation but without the beta that lets
+     * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
+     */
+    private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
+                                                String requestId, boolean keepAlive) {
+        Dropped dropped = new Dropped();
+        byte[] folded;
+        RequestScan scan;
+        TranslationBudget.Reservation reservation = null;
+        try {
+            // Folding reads the body into a tree: bounded and reserved like a translation, briefly.
+            long need = TranslationBudget.estimate(req.content().readableBytes(), JsonLimits.countRequest(req.content()));
+            reservation = budget.tryReserve(need);
+            if (reservation == null) {
+                FullHttpResponse busy = Replies.error(ctx, endpoint.dialect, budget.couldFit(need) ? 503 : 413,
+                        "This request's system messages must be moved for the provider, and that needs about " + Bytes.describeSize(need)
+                                + " of Skiff's translation memory, which is " + (budget.couldFit(need) ? "busy; try again." : "too little."),
+                        budget.couldFit(need) ? "overloaded_error" : "invalid_request_error", null,
+                        budget.couldFit(need) ? "overloaded" : "request_too_large", requestId);
+                if (busy.status().code() == 503) busy.headers().set("retry-after", "1");
+                reply(ctx, busy, keepAlive, requestId, endpointName(pathOf(req.uri())), "no translation memory to fold system messages");
+                return null;
+            }
+            folded = MidConversationSystem.fold(req.content(), dropped);
+            if (folded == null) { // the bytes were in a string after all
+                scan = RequestScan.of(req.content());
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive);
+            }
+            scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
+        } catch (BadRequestException e) {
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId),
+                    keepAlive, requestId, endpointName(pathOf(req.uri())), e.getMessage());
+            return null;
+        } catch (IOException e) {
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, "The request body is not valid JSON.", "invalid_request_error", null,
+                    null, requestId), keepAlive, requestId, endpointName(pathOf(req.uri())), "body is not valid JSON");
+            return null;
+        } finally {
+            if (reservation != null) reservation.release();
+        }
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive)
+                .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
+        startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
         return call;
     }
 
@@ -502,8 +565,8 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> startResponses(ctx, proxied, headers, OpenAiChat.read(body), null, List.of(), scan, route, requestId,
-                        owner);
+                case RESPONSES -> resolveThenStartResponses(ctx, proxied, headers.copy(), OpenAiChat.read(body), null, List.of(), scan,
+                        route, requestId, owner);
             }
         } catch (BadRequestException e) {
             proxied.refuse(400, e.getMessage(), e.param(), null);
@@ -649,7 +712,7 @@ public final class Gateway {
         switch (found) {
             case ResponseStore.Found.Chain chain -> {
                 try {
-                    startResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, owner);
+                    resolveThenStartResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, owner);
                 } catch (BadRequestException e) {
                     call.refuse(400, e.getMessage(), e.param(), null);
                 } catch (IOException | IllegalArgumentException e) {
@@ -682,6 +745,54 @@ public final class Gateway {
             history.addAll(ResponsesApi.outputItems(OpenAiChat.JSON.readTree(r.response())));
         }
         return history;
+    }
+
+    /**
+     * {@link #startResponses}, once the request's {@code item_reference} inputs are replaced by the
+     * items they name, read from the store (off the event loop). A reference Skiff did not store is
+     * refused, as OpenAI refuses one it does not know.
+     */
+    private void resolveThenStartResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
+                                           String previousId, List<ObjectNode> history, RequestScan scan, Route route, String requestId,
+                                           String owner) throws BadRequestException {
+        JsonNode input = request == null ? null : request.get("input");
+        List<String> refs = new ArrayList<>();
+        if (input != null && input.isArray()) {
+            for (JsonNode item : input) {
+                if (item.path("type").asText().equals("item_reference") && item.path("id").isTextual()) refs.add(item.get("id").asText());
+            }
+        }
+        if (refs.isEmpty()) {
+            startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, owner);
+            return;
+        }
+        responses.findItems(refs, owner).whenComplete((found, error) -> ctx.executor().execute(() -> {
+            if (proxied.isFinished()) return; // the client left meanwhile
+            if (error != null) {
+                proxied.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
+                return;
+            }
+            try {
+                ArrayNode resolved = OpenAiChat.JSON.createArrayNode();
+                for (JsonNode item : input) {
+                    if (!item.path("type").asText().equals("item_reference")) {
+                        resolved.add(item);
+                        continue;
+                    }
+                    String json = found.get(item.path("id").asText());
+                    if (json == null) {
+                        throw new BadRequestException("Item with id '" + item.path("id").asText() + "' not found.", "input");
+                    }
+                    resolved.add(OpenAiChat.JSON.readTree(json));
+                }
+                ((ObjectNode) request).set("input", resolved);
+                startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, owner);
+            } catch (BadRequestException e) {
+                proxied.refuse(400, e.getMessage(), e.param(), null);
+            } catch (IOException e) {
+                proxied.refuse(500, "A stored item could not be read: " + e.getMessage(), null, "store_error");
+            }
+        }));
     }
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */

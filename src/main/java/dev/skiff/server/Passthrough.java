@@ -67,8 +67,10 @@ final class Passthrough {
                     "provider_not_found");
             return call;
         }
-        if (target.climbs()) {
-            call.refuse(400, "The path may not leave the provider's base URL with '..' segments.", "invalid_path");
+        String pathProblem = target.problem();
+        if (pathProblem != null) {
+            call.refuse(400, "The path after " + PassthroughTarget.PREFIX + provider.name() + " cannot be sent: " + pathProblem
+                    + ", which servers resolve differently (it could leave the provider's base URL).", "invalid_path");
             return call;
         }
         String requestTarget = provider.basePath() + target.rest();
@@ -117,6 +119,7 @@ final class Passthrough {
         }
         String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
         boolean jsonBody = hasBody && type != null && type.contains("json");
+        call.streamsOf(target.rest());
         if (signing != null) call.gather(upstream, provider, head, jsonBody, signing, maxBodyBytes);
         else call.start(upstream, provider, head, jsonBody);
         return call;

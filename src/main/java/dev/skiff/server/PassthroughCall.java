@@ -1,8 +1,12 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.ChatStreamFilter;
+import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.SseSplitter;
+import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.StreamingModelScan;
 import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.UsageRelay;
 import dev.skiff.dialect.UsageScan;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.observe.UsageRecord;
@@ -69,6 +73,8 @@ final class PassthroughCall implements ExchangeListener {
     private boolean eventStream;
     private SseSplitter splitter;
     private UsageScan.Accumulator streamUsage;
+    private ClientDialect streamDialect; // the API the path names, when its streams have a known final event
+    private StreamRelay streamEnd; // watches for that final event (and takes the usage on the way)
     private CompositeByteBuf jsonCopy; // a JSON response, kept to read its usage at the end
 
     private boolean finished;
@@ -81,6 +87,20 @@ final class PassthroughCall implements ExchangeListener {
         this.keepAlive = keepAlive;
         this.bodyPending = hasBody;
         this.method = method;
+    }
+
+    /**
+     * The API a passthrough path calls, when it is one whose streams end with a known event: a
+     * stream of it that ends without that event is then completed with an error event in its form,
+     * as on {@code /v1}. Other paths (Gemini, Bedrock, anything else) are relayed as they end.
+     */
+    void streamsOf(String path) {
+        int q = path.indexOf('?');
+        String p = q < 0 ? path : path.substring(0, q);
+        if (p.endsWith("/")) p = p.substring(0, p.length() - 1);
+        if (p.endsWith("/chat/completions")) streamDialect = ClientDialect.OPENAI_CHAT;
+        else if (p.endsWith("/messages")) streamDialect = ClientDialect.ANTHROPIC_MESSAGES;
+        else if (p.endsWith("/responses")) streamDialect = ClientDialect.OPENAI_RESPONSES;
     }
 
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
@@ -238,7 +258,13 @@ final class PassthroughCall implements ExchangeListener {
         if (type.regionMatches(true, 0, "text/event-stream", 0, 17)) {
             eventStream = true;
             splitter = new SseSplitter(ctx.alloc());
-            streamUsage = new UsageScan.Accumulator();
+            // A stream framed by a Content-Length cannot take an event more; it is only watched for usage.
+            if (streamDialect == null || upstream.contains(HttpHeaderNames.CONTENT_LENGTH)) streamUsage = new UsageScan.Accumulator();
+            else streamEnd = switch (streamDialect) {
+                case OPENAI_CHAT -> new ChatStreamFilter(false); // false: it changes nothing, only watches
+                case OPENAI_RESPONSES -> UsageRelay.responses();
+                case ANTHROPIC_MESSAGES -> UsageRelay.messages();
+            };
         } else if (type.contains("json")) {
             jsonCopy = ctx.alloc().compositeBuffer(Integer.MAX_VALUE);
         }
@@ -252,8 +278,13 @@ final class PassthroughCall implements ExchangeListener {
         }
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
-                streamUsage.event(event);
-                event.release();
+                if (streamEnd != null) {
+                    ByteBuf same = streamEnd.filter(event, ctx.alloc());
+                    if (same != null) same.release();
+                } else {
+                    streamUsage.event(event);
+                    event.release();
+                }
             });
         } else if (jsonCopy != null) {
             if (jsonCopy.readableBytes() + content.readableBytes() > MAX_SCANNED_JSON) {
@@ -275,6 +306,16 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
+        if (streamEnd != null && !streamEnd.complete()) {
+            // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
+            // form can be added: the client learns the answer is cut rather than taking it for whole.
+            String message = provider.name() + " ended the stream before its final event; the answer is incomplete.";
+            ctx.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+            var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+            finish(status, usageSoFar(), message);
+            return;
+        }
         var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
         finish(status, usageSoFar(), status >= 400 ? "upstream status " + status : null);
@@ -288,13 +329,13 @@ final class PassthroughCall implements ExchangeListener {
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";
             Replies.send(ctx, Replies.openAiError(ctx, failure.status(), failure.message(), "server_error", null, code, requestId),
                     keepAlive && !bodyPending);
-            finish(failure.status(), Usage.NONE, failure.message());
+            finish(failure.status(), Usage.NONE, failure.detail());
             return;
         }
         // Part of the provider's response is out, in the provider's framing: nothing can be added to
         // it that the client would read as an error, so the connection is closed short of the end.
         ctx.close();
-        finish(status, usageSoFar(), failure.message());
+        finish(status, usageSoFar(), failure.detail());
     }
 
     /** The client went away: stop the upstream request. */
@@ -322,6 +363,7 @@ final class PassthroughCall implements ExchangeListener {
     }
 
     private Usage usageSoFar() {
+        if (streamEnd != null) return streamEnd.usage();
         if (streamUsage != null) return streamUsage.usage();
         if (jsonCopy != null) return UsageScan.of(jsonCopy);
         return Usage.NONE;

@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.OpenAiErrors;
@@ -28,6 +29,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
@@ -52,6 +54,7 @@ final class ProxyCall implements ExchangeListener {
     private final boolean stream;
     private final boolean injectedUsage;
     private final ClientDialect dialect;
+    private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
 
     private UpstreamCall exchange;
@@ -82,6 +85,7 @@ final class ProxyCall implements ExchangeListener {
     private Runnable heldEnd; // how the answer ends, once the hold is released
     private FullHttpResponse heldResponse; // a complete answer waiting in heldEnd
     private String storeFailure; // why storing failed, once it has
+    private boolean closeDelimited; // the response has neither Content-Length nor chunks: its end is the connection's
 
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
               Route route, String clientModel, boolean stream, boolean injectedUsage) {
@@ -95,6 +99,7 @@ final class ProxyCall implements ExchangeListener {
         this.stream = stream;
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
+        this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
     }
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */
@@ -104,6 +109,13 @@ final class ProxyCall implements ExchangeListener {
         this.streamTranslator = s;
         this.extraHeaders = headers;
         if (s != null) s.limitEvents(gateway.maxTranslatedEventBytes(), gateway::reserveEvent);
+        return this;
+    }
+
+    /** For a forwarded request that Skiff had to change: the response headers that say what changed. */
+    ProxyCall reporting(Map<String, String> headers) {
+        assert exchange == null : "set before start";
+        this.extraHeaders = headers;
         return this;
     }
 
@@ -315,6 +327,7 @@ final class ProxyCall implements ExchangeListener {
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
         streaming = status / 100 == 2
                 && (streamTranslator != null || type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17));
+        closeDelimited = status != 204 && status != 304 && !HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head);
         if (!streaming) {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
@@ -398,6 +411,7 @@ final class ProxyCall implements ExchangeListener {
     private void relayEvent(ByteBuf event) {
         ByteBuf out = relay.filter(event, ctx.alloc());
         if (out == null) return;
+        if (answerModel != null) out = answerModel.event(out, ctx.alloc());
         if (outgoing == null) {
             outgoing = out;
             return;
@@ -450,12 +464,33 @@ final class ProxyCall implements ExchangeListener {
                 return;
             }
             splitter.release();
+            if (!relay.complete()) {
+                // The HTTP response ended cleanly but the stream did not: without its terminal event
+                // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
+                String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
+                ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                finish(status, relay.usage(), message);
+                return;
+            }
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, relay.usage(), null);
+            finish(status, relay.usage(), relay.endedInError() ? "the provider ended the stream with an error event" : null);
             return;
         }
         ByteBuf body = buffered;
         buffered = null;
+        if (status / 100 != 2 && !startsLikeJson(body)) {
+            replyNonJsonError(body);
+            return;
+        }
+        if (translator == null && closeDelimited && status / 100 == 2 && !dev.skiff.dialect.Json.isComplete(body)) {
+            // Framed by the connection's close alone, a body cut short looks whole to HTTP; the one
+            // check left is that the JSON ends. (Only such rare responses pay for this extra read.)
+            body.release();
+            fail(502, providerName() + " closed the connection before the response was complete", "upstream_error",
+                    providerName() + " closed the connection before the response was complete: the JSON body ends early");
+            return;
+        }
         if (translator != null) {
             translateAnswer(body);
             return;
@@ -463,13 +498,14 @@ final class ProxyCall implements ExchangeListener {
         Usage usage = Usage.NONE;
         if (status / 100 == 2) {
             usage = endpoint.usageOf(body);
+            if (answerModel != null) body = answerModel.body(body, ctx.alloc());
         } else if (!looksLikeErrorEnvelope(body)) {
-            // An upstream error that is not in OpenAI's shape (an HTML page from a proxy, plain text):
-            // keep its status and text, in the envelope clients parse.
+            // JSON from the provider that is not in the client's error shape: its status and text, in
+            // the envelope clients parse.
             String text = body.toString(StandardCharsets.UTF_8).strip();
             body.release();
             if (text.length() > 2000) text = text.substring(0, 2000) + "...";
-            String message = route.provider().name() + " returned HTTP " + status + (text.isEmpty() ? "" : ": " + text);
+            String message = route.provider().name() + " returned HTTP " + status + ": " + text;
             body = dialect.errorBody(ctx.alloc(), status, message, null, "upstream_error");
         }
         FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
@@ -526,31 +562,47 @@ final class ProxyCall implements ExchangeListener {
             case UNREACHABLE -> "upstream_unreachable";
             case BROKEN -> "upstream_error";
         };
+        if (streaming && relay != null && relay.complete()) {
+            // The connection broke after the stream's final event: the client has the whole answer.
+            releaseStreamState();
+            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+            finish(status, relay.usage(), null);
+            return;
+        }
         if (streaming) {
-            end(failure.message(), code);
+            end(failure.message(), code, failure.detail());
             return;
         }
         if (buffered != null) {
             buffered.release();
             buffered = null;
         }
-        fail(failure.status(), failure.message(), code);
+        fail(failure.status(), failure.message(), code, failure.detail());
     }
 
     /** Ends a stream that already started with an in-band error event, then the end of the body. */
     private void end(String message, String code) {
+        end(message, code, message);
+    }
+
+    /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
+    private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
         ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-        finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), message);
+        finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail);
     }
 
     private void fail(int httpStatus, String message, String code) {
+        fail(httpStatus, message, code, message);
+    }
+
+    private void fail(int httpStatus, String message, String code, String detail) {
         if (streaming) {
-            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message));
+            onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, message, detail));
             return;
         }
         if (buffered != null) {
@@ -558,7 +610,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = null;
         }
         Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId), keepAlive);
-        finish(httpStatus, Usage.NONE, message);
+        finish(httpStatus, Usage.NONE, detail);
     }
 
     private void releaseStreamState() {
@@ -663,6 +715,37 @@ final class ProxyCall implements ExchangeListener {
             done[0] = true;
             r.run();
         };
+    }
+
+    /**
+     * An error answered with something other than JSON: an HTML page or text from the provider's
+     * proxy or load balancer, which may name hosts, addresses and software behind it. The client
+     * gets a short error in its dialect, with the status and the provider's name; the log keeps the
+     * start of the text. Takes ownership of {@code body}.
+     */
+    private void replyNonJsonError(ByteBuf body) {
+        String text = body.toString(StandardCharsets.UTF_8).strip().replaceAll("\\s+", " ");
+        body.release();
+        String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
+        String mediaType = type == null ? "" : type.split(";", 2)[0].strip();
+        if (!mediaType.matches("[A-Za-z0-9.+-]{1,40}/[A-Za-z0-9.+-]{1,60}")) mediaType = "non-JSON";
+        // Not an error status (a redirect, say): the client has nothing to follow, so it is a bad gateway.
+        int clientStatus = status >= 400 && status <= 599 ? status : 502;
+        String message = providerName() + " answered HTTP " + status
+                + (text.isEmpty() ? " with an empty body." : " with a " + mediaType + " body, not a JSON error.");
+        FullHttpResponse r = Replies.error(ctx, dialect, clientStatus, message, OpenAiErrors.typeFor(clientStatus), null,
+                "upstream_error", requestId);
+        decorate(r.headers());
+        Replies.send(ctx, r, keepAlive);
+        finish(clientStatus, Usage.NONE, "upstream status " + status
+                + (text.isEmpty() ? ", empty body" : ": " + (text.length() > 300 ? text.substring(0, 300) + "..." : text)));
+    }
+
+    private static boolean startsLikeJson(ByteBuf body) {
+        int start = dev.skiff.dialect.Bytes.skipWhitespace(body, body.readerIndex(), body.writerIndex());
+        if (start >= body.writerIndex()) return false;
+        byte b = body.getByte(start);
+        return b == '{' || b == '[';
     }
 
     private static boolean looksLikeErrorEnvelope(ByteBuf body) {

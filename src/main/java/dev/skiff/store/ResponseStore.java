@@ -170,6 +170,35 @@ public final class ResponseStore implements AutoCloseable {
         });
     }
 
+    /**
+     * Items of {@code owner}'s stored responses by their ids (output items, and the input items Skiff
+     * gave ids), as JSON text; ids not found are absent from the map. For the Responses API's
+     * {@code item_reference} inputs. The items live inside the stored JSON, so this reads through the
+     * stored responses: fine for the references a request makes, not a lookup to put on a hot path.
+     */
+    public CompletableFuture<java.util.Map<String, String>> findItems(java.util.Collection<String> ids, String owner) {
+        return call(() -> {
+            flush();
+            java.util.Map<String, String> found = new java.util.HashMap<>();
+            String visible = "(r.owner IS ?2 OR (r.owner IS NULL AND ?3))";
+            try (PreparedStatement q = db().prepareStatement(
+                    "SELECT j.value FROM responses r, json_each(r.response, '$.output') j WHERE json_extract(j.value, '$.id') = ?1 AND "
+                            + visible + " UNION ALL SELECT j.value FROM responses r, json_each(r.input_items) j "
+                            + "WHERE json_extract(j.value, '$.id') = ?1 AND json_extract(j.value, '$.type') IS NOT 'item_reference' AND "
+                            + visible + " LIMIT 1")) {
+                bindOwner(q, 2, owner);
+                for (String id : ids) {
+                    if (found.containsKey(id)) continue;
+                    q.setString(1, id);
+                    try (ResultSet rs = q.executeQuery()) {
+                        if (rs.next()) found.put(id, rs.getString(1));
+                    }
+                }
+            }
+            return found;
+        });
+    }
+
     private static final String CHARS = "length(response) + length(input_items) + coalesce(length(history), 0)";
 
     /**

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.DecoderResultProvider;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
@@ -123,7 +124,8 @@ public final class Exchange implements Runnable, UpstreamCall {
                     fail(UpstreamFailure.Kind.TIMEOUT, "connecting to " + provider.name() + " timed out after "
                             + timeouts.connect().toMillis() + " ms");
                 } else {
-                    fail(UpstreamFailure.Kind.UNREACHABLE, provider.name() + " is unreachable: " + describe(cause));
+                    String what = provider.name() + " is unreachable: ";
+                    fail(UpstreamFailure.Kind.UNREACHABLE, what + kindOf(cause), what + describe(cause));
                 }
                 return;
             }
@@ -182,6 +184,16 @@ public final class Exchange implements Runnable, UpstreamCall {
             return;
         }
         lastReadNanos = System.nanoTime();
+        if (msg instanceof DecoderResultProvider d && d.decoderResult().isFailure()) {
+            // Netty reports a body cut short (the connection closed before the Content-Length or the
+            // last chunk arrived) as a last piece with a failed result: it must not pass for the end.
+            Throwable cause = d.decoderResult().cause();
+            ReferenceCountUtil.release(msg);
+            String what = provider.name() + (phase == Phase.BODY ? " closed the connection before the response was complete"
+                    : " sent a response that is not valid HTTP");
+            fail(UpstreamFailure.Kind.BROKEN, what, what + ": " + describe(cause));
+            return;
+        }
         if (msg instanceof HttpResponse response) {
             if (response.status().code() == 100) { // an interim response: the real one follows
                 ReferenceCountUtil.release(msg);
@@ -239,7 +251,9 @@ public final class Exchange implements Runnable, UpstreamCall {
         }
         String what = phase == Phase.BODY ? "closed the connection before the response was complete"
                 : "closed the connection before responding";
-        fail(UpstreamFailure.Kind.BROKEN, provider.name() + " " + what + (cause == null ? "" : ": " + describe(cause)));
+        String message = provider.name() + " " + what;
+        fail(UpstreamFailure.Kind.BROKEN, cause == null ? message : message + ": " + kindOf(cause),
+                cause == null ? message : message + ": " + describe(cause));
     }
 
     /** The timer: checks the deadline of the current phase and the total deadline. */
@@ -289,10 +303,14 @@ public final class Exchange implements Runnable, UpstreamCall {
     }
 
     private void fail(UpstreamFailure.Kind kind, String message) {
+        fail(kind, message, message);
+    }
+
+    private void fail(UpstreamFailure.Kind kind, String message, String detail) {
         Channel ch = channel;
         finish();
         if (ch != null) ch.close();
-        listener.onFailure(new UpstreamFailure(kind, message));
+        listener.onFailure(new UpstreamFailure(kind, message, detail));
     }
 
     private void finish() {
@@ -309,6 +327,32 @@ public final class Exchange implements Runnable, UpstreamCall {
         if (handler != null && handler.current == this) handler.current = null;
         handler = null;
         channel = null;
+    }
+
+    /**
+     * What went wrong, for the client: the kind of failure only. The exceptions' own messages name
+     * the address connected to ({@code Connection refused: /10.0.0.5:8000}), the proxy, or a
+     * certificate's names, none of which is the client's business.
+     */
+    static String kindOf(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                // A certificate not trusted or not for the host: worth saying, without its names.
+                for (Throwable d = c; d != null; d = d.getCause()) {
+                    if (d instanceof java.security.GeneralSecurityException) return "its TLS certificate was not accepted";
+                }
+                return "the TLS handshake failed";
+            }
+            if (c instanceof io.netty.handler.proxy.ProxyConnectException) return "the outbound proxy did not connect it";
+            if (c instanceof java.net.UnknownHostException) return "its host name does not resolve";
+            if (c instanceof java.net.NoRouteToHostException) return "no route to its host";
+            if (c instanceof java.net.ConnectException) return "the connection was refused";
+            if (c instanceof io.netty.handler.codec.TooLongFrameException) return "its response head is too large";
+        }
+        // Netty wraps a TLS failure in a DecoderException: the specific causes above are looked for first.
+        if (t instanceof io.netty.handler.codec.DecoderException) return "its response is not valid HTTP";
+        if (t instanceof java.nio.channels.ClosedChannelException) return "the connection closed";
+        return "the connection failed";
     }
 
     private static String describe(Throwable t) {

@@ -191,29 +191,62 @@ public final class ImageFetcher {
         done.accept(new Image(mediaType, ByteBufUtil.getBytes(r.content())), null);
     }
 
-    /** Loopback, private, link-local (cloud metadata), unspecified, multicast, shared or unique-local addresses. */
+    /**
+     * Loopback, private, link-local (cloud metadata), unspecified, multicast, shared, reserved or
+     * unique-local addresses; and IPv6 addresses that carry an IPv4 address a host's stack or a
+     * gateway would connect to (mapped, NAT64, 6to4, Teredo) when that IPv4 address is internal.
+     */
     static boolean isInternal(InetAddress a) {
         if (a.isLoopbackAddress() || a.isSiteLocalAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress()
                 || a.isMulticastAddress()) return true;
         byte[] b = a.getAddress();
         if (a instanceof Inet4Address) {
             int first = b[0] & 0xff, second = b[1] & 0xff;
-            return first == 0 || (first == 100 && second >= 64 && second < 128) // shared address space (CGNAT)
-                    || (first == 192 && second == 0 && (b[2] & 0xff) == 0) || first >= 240;
+            return first == 0 || first == 127 || first == 10 // this network, loopback, private (for v4 carried in v6 too)
+                    || (first == 172 && (second & 0xf0) == 16) || (first == 192 && second == 168)
+                    || (first == 169 && second == 254)
+                    || (first == 100 && second >= 64 && second < 128) // shared address space (CGNAT)
+                    || (first == 192 && second == 0 && (b[2] & 0xff) == 0) // IETF protocol assignments
+                    || (first == 198 && (second & 0xfe) == 18) // benchmarking, often wired to lab networks
+                    || first >= 224; // multicast, reserved, broadcast
         }
-        if (a instanceof Inet6Address) {
-            if ((b[0] & 0xfe) == 0xfc) return true; // unique local fc00::/7
-            boolean mapped = true; // ::ffff:a.b.c.d carries an IPv4 address
-            for (int i = 0; i < 10; i++) mapped &= b[i] == 0;
-            if (mapped && (b[10] & 0xff) == 0xff && (b[11] & 0xff) == 0xff) {
-                try {
-                    return isInternal(InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]}));
-                } catch (java.net.UnknownHostException e) {
-                    return true;
-                }
-            }
+        if (!(a instanceof Inet6Address)) return true; // no other kind exists; refuse what cannot be judged
+        int w0 = word(b, 0), w1 = word(b, 2);
+        if ((b[0] & 0xfe) == 0xfc) return true; // unique local fc00::/7
+        if ((b[0] & 0xff) == 0xfe && (b[1] & 0xc0) == 0xc0) return true; // deprecated site-local fec0::/10
+        if (zeros(b, 0, 12)) return true; // ::/96, IPv4-compatible (deprecated; no public host has one), :: and ::1 included
+        if (zeros(b, 0, 10) && word(b, 10) == 0xffff) return isInternalV4(b, 12); // ::ffff:0:0/96, IPv4-mapped
+        if (zeros(b, 0, 8) && word(b, 8) == 0xffff && word(b, 10) == 0) return isInternalV4(b, 12); // ::ffff:0:0:0/96, IPv4-translated
+        if (w0 == 0x64 && w1 == 0xff9b) {
+            if (zeros(b, 4, 12)) return isInternalV4(b, 12); // 64:ff9b::/96, well-known NAT64 prefix
+            if (word(b, 4) == 1) return true; // 64:ff9b:1::/48, local-use NAT64: translated inside the network
         }
+        if (w0 == 0x2002) return isInternalV4(b, 2); // 6to4 2002::/16: the relay is the embedded IPv4 address
+        if (w0 == 0x2001 && w1 == 0) { // Teredo 2001::/32: server address, and the client's inverted
+            byte[] client = new byte[4];
+            for (int i = 0; i < 4; i++) client[i] = (byte) ~b[12 + i];
+            return isInternalV4(b, 4) || isInternalV4(client, 0);
+        }
+        if (w0 == 0x2001 && w1 == 0x0db8) return true; // documentation 2001:db8::/32: never a real host
+        if (w0 == 0x0100 && zeros(b, 2, 8)) return true; // discard-only 100::/64
         return false;
+    }
+
+    private static boolean isInternalV4(byte[] b, int from) {
+        try {
+            return isInternal(InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, from, from + 4)));
+        } catch (java.net.UnknownHostException e) {
+            return true; // four bytes always make an address; refuse if that ever changes
+        }
+    }
+
+    private static int word(byte[] b, int i) {
+        return (b[i] & 0xff) << 8 | (b[i + 1] & 0xff);
+    }
+
+    private static boolean zeros(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) if (b[i] != 0) return false;
+        return true;
     }
 
     private CompletableFuture<SslContext> sslContext() {

@@ -1,7 +1,11 @@
 package dev.skiff.upstream;
 
-/** Why an upstream exchange ended without a complete response. */
-public record UpstreamFailure(Kind kind, String message) {
+/**
+ * Why an upstream exchange ended without a complete response. {@code message} goes to the client:
+ * it names the provider, never its address, proxy or the text of a low-level exception, which carry
+ * the network's layout. {@code detail} is the operator's (usage log, start-up log) and may say more.
+ */
+public record UpstreamFailure(Kind kind, String message, String detail) {
     public enum Kind {
         /** Could not connect, TLS failed, or the proxy refused: 502. */
         UNREACHABLE,
@@ -9,6 +13,11 @@ public record UpstreamFailure(Kind kind, String message) {
         TIMEOUT,
         /** The connection closed or broke before the response was complete: 502. */
         BROKEN
+    }
+
+    /** A failure whose message is as fit for the operator as for the client. */
+    public UpstreamFailure(Kind kind, String message) {
+        this(kind, message, message);
     }
 
     public int status() {

@@ -64,6 +64,20 @@ class OpenAiFixturesTest {
         return new String(fixture(name), StandardCharsets.UTF_8);
     }
 
+    /**
+     * A recording as the client receives it: every byte as OpenAI sent it except the model, which
+     * names what the client asked for ({@code gpt-4o-mini}, not the snapshot {@code gpt-4o-mini-2024-07-18}).
+     */
+    static String answered(String recorded, String clientModel) {
+        String out = recorded.replaceAll("(\"model\":\\s*)\"[^\"]*\"", "$1\"" + clientModel + "\"");
+        assertThat(out).as("the recording names a model to rewrite").isNotEqualTo(recorded);
+        return out;
+    }
+
+    static byte[] answered(byte[] recorded, String clientModel) {
+        return answered(new String(recorded, StandardCharsets.UTF_8), clientModel).getBytes(StandardCharsets.UTF_8);
+    }
+
     @BeforeAll
     void start() throws Exception {
         String models = fixtureText("models.json");
@@ -119,7 +133,7 @@ class OpenAiFixturesTest {
         HttpResponse<byte[]> r = post(body, requestId);
 
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).as("body of %s", name).isEqualTo(recorded);
+        assertThat(r.body()).as("body of %s", name).isEqualTo(answered(recorded, "gpt-4o-mini"));
         assertThat(r.headers().firstValue("x-request-id")).hasValue(requestId);
         assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
         assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai");
@@ -150,7 +164,7 @@ class OpenAiFixturesTest {
         String marker = "m-" + UUID.randomUUID();
         HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", marker, ""), null);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(recorded);
+        assertThat(r.body()).isEqualTo(answered(recorded, "gpt-4o-mini"));
         String id = r.headers().firstValue("x-request-id").orElseThrow(() -> new AssertionError("no x-request-id"));
         assertThat(id).matches("req_[0-9a-f]{32}");
         assertThat(upstreamRequest(marker).header("x-request-id")).isEqualTo(id);
@@ -165,7 +179,7 @@ class OpenAiFixturesTest {
         String body = chatBody("openai/gpt-4o-mini", marker, ",\"max_tokens\":10,\"stop\":[\"5\"],\"seed\":7");
         HttpResponse<byte[]> r = post(body, null);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(recorded);
+        assertThat(r.body()).isEqualTo(answered(recorded, "openai/gpt-4o-mini"));
         String sent = upstreamRequest(marker).body();
         assertThat(sent).isEqualTo(body.replace("\"openai/gpt-4o-mini\"", "\"gpt-4o-mini\""));
     }
@@ -224,8 +238,7 @@ class OpenAiFixturesTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
         assertThat(r.headers().firstValue("x-request-id")).hasValue(requestId);
-        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(new String(recorded, StandardCharsets.UTF_8));
-        assertThat(r.body()).isEqualTo(recorded);
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(answered(new String(recorded, StandardCharsets.UTF_8), "gpt-4o-mini"));
         assertThat(upstreamRequest(marker).body()).as("the client already asked for usage: nothing to edit").isEqualTo(body);
 
         JsonNode line = usageLine(requestId);
@@ -248,7 +261,7 @@ class OpenAiFixturesTest {
 
         HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", marker, ",\"stream\":true"), requestId);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(new String(recorded, StandardCharsets.UTF_8));
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(answered(new String(recorded, StandardCharsets.UTF_8), "gpt-4o-mini"));
 
         JsonNode sent = MAPPER.readTree(upstreamRequest(marker).body());
         assertThat(sent.at("/stream_options/include_usage").isBoolean()).isTrue();
@@ -297,7 +310,7 @@ class OpenAiFixturesTest {
 
         HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}"), requestId);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(upstream);
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(answered(upstream, "gpt-4o-mini"));
         assertUsage(requestId, 9, 4, 13);
     }
 
@@ -312,7 +325,7 @@ class OpenAiFixturesTest {
 
         HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", marker, extra), requestId);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(recorded);
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo(answered(recorded, "gpt-4o-mini"));
 
         JsonNode sent = MAPPER.readTree(upstreamRequest(marker).body());
         assertThat(sent.at("/stream_options/include_usage").asBoolean()).isTrue();
@@ -327,33 +340,43 @@ class OpenAiFixturesTest {
         assertThat(line.get("total_tokens").asLong()).isEqualTo(total);
     }
 
-    /** A client that sends stream_options as a string gets it replaced; what goes upstream must stay JSON. */
-    @Test
-    void stringStreamOptionsStillSendsValidJsonUpstream() throws Exception {
-        serveStream(fixture(STREAM_FIXTURE), null);
-        String marker = "s-" + UUID.randomUUID();
-        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":\"usage please\""), null);
-        String sent = upstreamRequest(marker).body();
-        JsonNode tree = MAPPER.readTree(sent);
-        assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
+    /**
+     * {@code stream_options} or {@code include_usage} of the wrong type is refused with a 400 naming
+     * it, rather than rewritten: the client asked for something, and Skiff cannot tell what.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"\"usage please\"", "{\"include_usage\":\"yes\"}", "{\"include_usage\":1}"})
+    void streamOptionsOfTheWrongTypeAreRefused(String options) throws Exception {
+        HttpResponse<byte[]> r = post(chatBody("gpt-4o-mini", "s-" + UUID.randomUUID(), ",\"stream\":true,\"stream_options\":" + options), null);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(MAPPER.readTree(r.body()).at("/error/param").asText()).startsWith("stream_options");
     }
 
     /**
-     * {@code include_usage} present but not a boolean: the scan reports it as absent, so Skiff inserts a
-     * second {@code include_usage} member in front of the client's. With the usual last-member-wins
-     * reading upstream still sees null / "yes", and the stream goes unaccounted.
+     * {@code include_usage} present but null: the scan reports it as absent, so Skiff must replace
+     * that member rather than insert a second {@code include_usage} in front of it (with the usual
+     * last-member-wins reading upstream would still see null, and the stream go unaccounted).
      */
-    @ParameterizedTest
-    @ValueSource(strings = {"{\"include_usage\":null}", "{\"include_usage\":\"yes\"}"})
-    void nonBooleanIncludeUsageIsReplacedNotDuplicated(String options) throws Exception {
+    @Test
+    void nullIncludeUsageIsReplacedNotDuplicated() throws Exception {
         serveStream(fixture(STREAM_FIXTURE), null);
         String marker = "s-" + UUID.randomUUID();
-        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":" + options), null);
+        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":{\"include_usage\":null}"), null);
         String sent = upstreamRequest(marker).body();
         assertThat(sent.split("\"include_usage\"", -1)).as("one include_usage member in %s", sent).hasSize(2);
         JsonNode tree = com.fasterxml.jackson.databind.json.JsonMapper.builder()
                 .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build().readTree(sent);
         assertThat(tree.at("/stream_options/include_usage").isBoolean()).as(sent).isTrue();
+        assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
+    }
+
+    /** A null {@code stream_options} is "not set": Skiff puts its own in its place. */
+    @Test
+    void nullStreamOptionsStillSendsValidJsonUpstream() throws Exception {
+        serveStream(fixture(STREAM_FIXTURE), null);
+        String marker = "s-" + UUID.randomUUID();
+        post(chatBody("gpt-4o-mini", marker, ",\"stream\":true,\"stream_options\":null"), null);
+        JsonNode tree = MAPPER.readTree(upstreamRequest(marker).body());
         assertThat(tree.at("/stream_options/include_usage").asBoolean()).isTrue();
     }
 

@@ -24,7 +24,7 @@ class AzureOpenAiTest {
                     "AZURE_MODELS", "my-gpt4o").awaitListings()) {
                 HttpResponse<String> r = gw.post("/v1/chat/completions", "{\"model\":\"my-gpt4o\",\"messages\":[]}", "X-Request-ID", "az-1");
                 assertThat(r.statusCode()).isEqualTo(200);
-                assertThat(r.body()).isEqualTo(COMPLETION);
+                assertThat(r.body()).isEqualTo(COMPLETION.replace("\"gpt-4o\"", "\"my-gpt4o\"")); // the deployment the client named
                 MockUpstream.Received sent = azure.take("/openai/deployments/my-gpt4o/chat/completions");
                 assertThat(sent.query()).isEqualTo("api-version=2024-10-21");
                 assertThat(sent.header("api-key")).isEqualTo("az-key");

@@ -72,7 +72,8 @@ class MessagesEndToEndTest {
                 + "\"some_new_option\":{\"on\":true}}";
         HttpResponse<String> r = messages(request, "anthropic-beta", "tools-2099-01-01", "X-Request-ID", "m-native");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(answer); // unknown response fields survive (Postel)
+        // unknown response fields survive (Postel); the model names what the client asked for
+        assertThat(r.body()).isEqualTo(answer.replace("\"claude-sonnet-4\"", "\"anthropic/claude-sonnet-4\""));
         MockUpstream.Received sent = anthropic.take("/v1/messages");
         assertThat(sent.body()).isEqualTo(request.replace("anthropic/claude-sonnet-4", "claude-sonnet-4")); // unknown request fields too
         assertThat(sent.header("x-api-key")).isEqualTo("sk-ant"); // the provider's key, not the client's

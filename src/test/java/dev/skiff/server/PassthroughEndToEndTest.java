@@ -300,6 +300,11 @@ class PassthroughEndToEndTest {
         assertThat((peak.get() - before) >> 20).as("MB of buffers the gateway held at most").isLessThan(24);
     }
 
+    /** A /v1 answer names the model as the client asked for it (passthrough answers stay as the provider sent them). */
+    static String asAsked(String answer, String clientModel) {
+        return answer.replace("\"model\":\"gpt-4o-mini\"", "\"model\":\"" + clientModel + "\"");
+    }
+
     @Test
     void compressedResponseIsForwardedUntouched() throws Exception {
         ByteArrayOutputStream zipped = new ByteArrayOutputStream();
@@ -322,7 +327,7 @@ class PassthroughEndToEndTest {
         // The same pooled connection decodes again for the translated and same-dialect paths.
         mock.on("/v1/chat/completions", (req, reply) -> reply.json(200, COMPLETION));
         assertThat(gw.post("/v1/chat/completions", "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[]}",
-                "Authorization", "Bearer " + MASTER).body()).isEqualTo(COMPLETION);
+                "Authorization", "Bearer " + MASTER).body()).isEqualTo(asAsked(COMPLETION, "openai/gpt-4o-mini"));
     }
 
     @Test
@@ -332,6 +337,32 @@ class PassthroughEndToEndTest {
         JsonNode error = json(text(r)).get("error");
         assertThat(error.get("message").asText()).contains("'nope'").contains("openai, openai-east");
         assertThat(error.get("code").asText()).isEqualTo("provider_not_found");
+    }
+
+    @Test
+    void pathsThatCouldLeaveTheBaseUrlAre400AndNeverReachTheProvider() throws Exception {
+        mock.on("/v1/files", (req, reply) -> reply.json(200, "{\"data\":[]}"));
+        mock.clearReceived();
+        String[] paths = {"/p/openai/..%2fadmin", "/p/openai/%2e%2e/admin", "/p/openai/..;/admin", "/p/openai/files/../../admin",
+                "/p/openai//evil.com/x", "/p/openai/..\\admin", "/p/openai/a%5c..%5cb", "/p/openai/%252e%252e/x"};
+        try (Socket s = new Socket("127.0.0.1", gw.skiff.port())) {
+            InputStream in = s.getInputStream();
+            for (String path : paths) {
+                write(s, "GET " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER + "\r\n\r\n");
+                RawResponse r = RawResponse.read(in);
+                assertThat(r.status()).as(path).isEqualTo(400);
+                JsonNode error = json(new String(r.body(), StandardCharsets.UTF_8)).get("error");
+                assertThat(error.get("code").asText()).as(path).isEqualTo("invalid_path");
+                assertThat(error.get("type").asText()).isEqualTo("invalid_request_error");
+                assertThat(error.get("message").asText()).contains("/p/openai");
+            }
+            // the same connection still serves, and the first request the provider sees is this one
+            write(s, "GET /p/openai/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + MASTER + "\r\n\r\n");
+            assertThat(RawResponse.read(in).status()).isEqualTo(200);
+        }
+        MockUpstream.Received first = mock.take();
+        while (first.path().endsWith("/models")) first = mock.take(); // a listing refresh may come between
+        assertThat(first.rawPath()).isEqualTo("/v1/files");
     }
 
     @Test
@@ -398,7 +429,7 @@ class PassthroughEndToEndTest {
             InputStream in = s.getInputStream();
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).contains("ok");
-            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(COMPLETION);
+            assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo(asAsked(COMPLETION, "openai/gpt-4o-mini"));
             assertThat(new String(RawResponse.read(in).body, StandardCharsets.UTF_8)).isEqualTo("{\"n\":\"slow\"}");
         }
     }

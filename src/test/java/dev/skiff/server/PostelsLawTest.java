@@ -51,7 +51,8 @@ class PostelsLawTest {
                 + "\"prediction\":{\"type\":\"content\",\"content\":\"x\"},\"brand_new_param\":[1,2,3]}";
         HttpResponse<String> r = gw.post("/v1/chat/completions", request);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(CHAT_ANSWER);
+        // every byte as the provider sent it but the model, which names what the client asked for
+        assertThat(r.body()).isEqualTo(CHAT_ANSWER.replace("\"model\":\"m\"", "\"model\":\"gpt-4o-mini\""));
         assertThat(openai.take("/v1/chat/completions").body()).isEqualTo(request);
     }
 
@@ -68,7 +69,7 @@ class PostelsLawTest {
         });
         HttpResponse<String> r = gw.post("/v1/chat/completions",
                 "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-        assertThat(r.body()).startsWith(chunk);
+        assertThat(r.body()).startsWith(chunk.replace("\"model\":\"m\"", "\"model\":\"gpt-4o-mini\""));
     }
 
     @Test

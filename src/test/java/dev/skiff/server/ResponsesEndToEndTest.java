@@ -66,7 +66,7 @@ class ResponsesEndToEndTest {
         String request = "{\"model\":\"openai/gpt-4o-mini\",\"input\":\"hi\",\"experimental_knob\":3}";
         HttpResponse<String> r = gw.post("/v1/responses", request, "X-Request-ID", "r-native");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo(answer);
+        assertThat(r.body()).isEqualTo(answer.replace("\"gpt-4o-mini\"", "\"openai/gpt-4o-mini\""));
         MockUpstream.Received sent = openai.take("/v1/responses");
         assertThat(sent.body()).isEqualTo(request.replace("openai/gpt-4o-mini", "gpt-4o-mini"));
         JsonNode usage = JSON.readTree(gw.usageLine("r-native"));
@@ -190,6 +190,42 @@ class ResponsesEndToEndTest {
         assertThat(m.get(1).at("/content/0/id").asText()).isEqualTo("toolu_1");
         assertThat(m.get(2).at("/content/0/type").asText()).isEqualTo("tool_result");
         assertThat(m.get(2).at("/content/0/tool_use_id").asText()).isEqualTo("toolu_1");
+    }
+
+    @Test
+    @DisplayName("item_reference inputs naming items Skiff stored are resolved from the store; unknown ones are a clear 400")
+    void itemReferencesToStoredItemsAreResolved() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> reply.json(200, """
+                {"id":"msg_r","type":"message","role":"assistant","model":"claude-sonnet-4",
+                 "content":[{"type":"tool_use","id":"toolu_9","name":"get_weather","input":{"city":"Oslo"}}],
+                 "stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":50,"output_tokens":20}}"""));
+        String tools = "[{\"type\":\"function\",\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}]";
+        HttpResponse<String> r = gw.post("/v1/responses", "{\"model\":\"claude-sonnet-4\",\"input\":\"Weather in Oslo?\",\"tools\":" + tools + "}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        String callItem = JSON.readTree(r.body()).at("/output/0/id").asText();
+        String inputItem = JSON.readTree(get("/v1/responses/" + JSON.readTree(r.body()).get("id").asText() + "/input_items").body())
+                .at("/data/0/id").asText();
+        anthropic.take("/v1/messages");
+
+        // A client that keeps the conversation itself but refers to items by id (no previous_response_id)
+        anthropic.on("/v1/messages", (req, reply) -> reply.json(200, anthropicText("msg_r2", "Snowing in Oslo.", 80, 9)));
+        HttpResponse<String> second = gw.post("/v1/responses", "{\"model\":\"claude-sonnet-4\",\"tools\":" + tools + ",\"input\":["
+                + "{\"type\":\"item_reference\",\"id\":\"" + inputItem + "\"},{\"type\":\"item_reference\",\"id\":\"" + callItem + "\"},"
+                + "{\"type\":\"function_call_output\",\"call_id\":\"toolu_9\",\"output\":\"snow\"}]}");
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("item_reference");
+        JsonNode m = JSON.readTree(anthropic.take("/v1/messages").body()).get("messages");
+        assertThat(m.get(0).toString()).contains("Weather in Oslo?");
+        assertThat(m.get(1).at("/content/0/type").asText()).isEqualTo("tool_use");
+        assertThat(m.get(1).at("/content/0/id").asText()).isEqualTo("toolu_9");
+        assertThat(m.get(2).at("/content/0/tool_use_id").asText()).isEqualTo("toolu_9");
+
+        HttpResponse<String> unknown = gw.post("/v1/responses", "{\"model\":\"claude-sonnet-4\",\"input\":["
+                + "{\"type\":\"item_reference\",\"id\":\"msg_nobody_stored\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(unknown.statusCode()).isEqualTo(400);
+        JsonNode error = JSON.readTree(unknown.body()).get("error");
+        assertThat(error.get("message").asText()).isEqualTo("Item with id 'msg_nobody_stored' not found.");
+        assertThat(error.get("param").asText()).isEqualTo("input");
     }
 
     @Test

@@ -83,6 +83,11 @@ public final class MockUpstream implements AutoCloseable {
         received.clear();
     }
 
+    /** The requests received so far and not yet taken, model listings left out; none are waited for. */
+    public java.util.List<Received> receivedSoFar() {
+        return received.stream().filter(r -> !r.path().endsWith("/models")).toList();
+    }
+
     /** The next request received, waiting up to five seconds. */
     public Received take() throws InterruptedException {
         Received r = received.poll(5, TimeUnit.SECONDS);

@@ -89,7 +89,7 @@ class TlsAndProxyTest {
         try (TestGateway gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", "https://127.0.0.1:" + httpsPort + "/v1")) {
             HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT);
             assertThat(r.statusCode()).isEqualTo(502);
-            assertThat(r.body()).containsIgnoringCase("certif");
+            assertThat(r.body()).containsIgnoringCase("certif").doesNotContain("127.0.0.1"); // said without the names it was for
         }
     }
 

@@ -151,16 +151,20 @@ public final class AnthropicMessages {
 
         /** {@code system}: a string, or an array of text blocks (each may carry cache_control). */
         private List<Part> system(JsonNode system) throws BadRequestException {
+            return system(system, "system");
+        }
+
+        private List<Part> system(JsonNode system, String at) throws BadRequestException {
             List<Part> parts = new ArrayList<>();
             if (system == null || system.isNull()) return parts;
             if (system.isTextual()) {
                 if (!system.asText().isEmpty()) parts.add(new Part.Text(system.asText()));
                 return parts;
             }
-            if (!system.isArray()) throw new BadRequestException("system: must be a string or an array of text blocks", "system");
+            if (!system.isArray()) throw new BadRequestException(at + ": must be a string or an array of text blocks", at);
             for (int i = 0; i < system.size(); i++) {
                 JsonNode b = system.get(i);
-                String where = "system[" + i + "]";
+                String where = at + "[" + i + "]";
                 String type = blockType(b, where);
                 if (!type.equals("text")) throw new BadRequestException(where + ".type: system blocks must be text", where + ".type");
                 if (b.has("citations")) dropped.add(where + ".citations");
@@ -179,11 +183,32 @@ public final class AnthropicMessages {
                 Message.Role role = switch (m.path("role").asText("")) {
                     case "user" -> Message.Role.USER;
                     case "assistant" -> Message.Role.ASSISTANT;
-                    default -> throw new BadRequestException(where + ".role: must be user or assistant", where + ".role");
+                    // Claude Code's mid-conversation instructions (beta mid-conversation-system-2026-04-07)
+                    case "system" -> Message.Role.SYSTEM;
+                    default -> throw new BadRequestException(where + ".role: must be user, assistant or system", where + ".role");
                 };
+                if (role == Message.Role.SYSTEM) {
+                    turns.add(new Message(role, systemTurn(m, where)));
+                    continue;
+                }
                 turns.add(new Message(role, content(m.get("content"), role, where)));
             }
             return turns;
+        }
+
+        /**
+         * A system message in the conversation: text, as a string or text blocks. Its other members
+         * (the beta's {@code clear_at}, {@code output_config}) have no place in any other dialect.
+         */
+        private List<Part> systemTurn(JsonNode m, String where) throws BadRequestException {
+            if (m.get("content") == null || m.get("content").isNull()) {
+                throw new BadRequestException(where + ".content: Field required", where + ".content");
+            }
+            List<Part> parts = system(m.get("content"), where + ".content");
+            for (var e : m.properties()) {
+                if (!e.getKey().equals("role") && !e.getKey().equals("content")) dropped.add(where + "." + e.getKey());
+            }
+            return parts;
         }
 
         private List<Part> content(JsonNode content, Message.Role role, String where) throws BadRequestException {

@@ -104,7 +104,12 @@ public final class OpenAiChat {
             if (!m.isObject()) throw new BadRequestException(where + " must be an object.", where);
             String role = m.path("role").asText("");
             switch (role) {
-                case "system", "developer" -> system.addAll(contentParts(m.get("content"), where));
+                // Instructions before the first turn are the system prompt; later ones stay in their place
+                // for targets that can keep them there.
+                case "system", "developer" -> {
+                    if (turns.isEmpty()) system.addAll(contentParts(m.get("content"), where));
+                    else turns.add(new Message(Message.Role.SYSTEM, contentParts(m.get("content"), where)));
+                }
                 case "user" -> turns.add(new Message(Message.Role.USER, contentParts(m.get("content"), where)));
                 case "assistant" -> turns.add(new Message(Message.Role.ASSISTANT, assistantParts(m, where)));
                 case "tool" -> {

@@ -90,8 +90,11 @@ public final class OpenAiChatCodec {
         ArrayNode messages = out.putArray("messages");
         renderSystem(r.system(), messages, dropped);
         for (Message m : r.messages()) {
-            if (m.role() == Message.Role.USER) renderUser(m.parts(), messages, dropped);
-            else renderAssistant(m.parts(), messages, target.reasoning(), dropped);
+            switch (m.role()) {
+                case USER -> renderUser(m.parts(), messages, dropped);
+                case ASSISTANT -> renderAssistant(m.parts(), messages, target.reasoning(), dropped);
+                case SYSTEM -> renderSystem(m.parts(), messages, dropped); // chat keeps it where it was said
+            }
         }
         renderTools(r, out, dropped);
         renderSampling(r.sampling() == null ? ChatRequest.Sampling.NONE : r.sampling(), target.maxTokens(), out, dropped);

@@ -18,10 +18,12 @@ import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
+import dev.skiff.provider.SignedCallIds;
 import dev.skiff.provider.Turns;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.ir.SystemTurns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -59,6 +61,9 @@ public final class AnthropicCodec {
 
     /** IR request -> Anthropic Messages request body. Records in {@code dropped} every field it cannot express. */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) {
+        request = SystemTurns.fold(request, dropped);
+        // Chat clients echo call ids, not always reasoning: the signed thinking rides in the ids.
+        List<Message> messages = SignedCallIds.restore(request.messages(), SignedCallIds.Origin.ANTHROPIC);
         ObjectNode out = NODES.objectNode();
         out.put("model", request.model());
 
@@ -67,6 +72,13 @@ public final class AnthropicCodec {
 
         // Thinking is computed before max_tokens is written because it may have to raise it.
         Integer budget = thinkingBudget(request.reasoning());
+        if (budget != null && toolTurnLacksThinking(messages)) {
+            // With thinking on, Anthropic refuses a last assistant turn that calls tools without the
+            // signed thinking it began with; that thinking is gone (the client sent neither it nor
+            // ids that carry it), so this request goes without thinking rather than fail.
+            budget = null;
+            dropped.add(THINKING_OFF);
+        }
         if (budget != null && budget >= maxTokens) {
             // Anthropic requires budget_tokens < max_tokens (the budget is part of the output limit).
             // Rather than shrink the budget the client asked for, raise max_tokens so that a full
@@ -79,7 +91,7 @@ public final class AnthropicCodec {
         if (!system.isEmpty()) out.set("system", system);
 
         try {
-            out.set("messages", Turns.render(request.messages(), (p, blocks) -> renderPart(p, blocks, dropped),
+            out.set("messages", Turns.render(messages, (p, blocks) -> renderPart(p, blocks, dropped),
                     b -> "tool_result".equals(b.path("type").asText()), b -> false));
         } catch (BadRequestException e) {
             throw new IllegalStateException(e); // Anthropic's part renderer never refuses
@@ -100,6 +112,29 @@ public final class AnthropicCodec {
         // This codec parses only complete responses, but the flag is part of the request body.
         if (request.stream()) out.put("stream", true);
         return out;
+    }
+
+    /** Named in {@code x-skiff-dropped-fields} when thinking had to be turned off (see {@link #toolTurnLacksThinking}). */
+    public static final String THINKING_OFF = "thinking(off: the last tool-calling turn came back without its signed thinking)";
+
+    /**
+     * Whether the last assistant turn calls tools but does not open with a signed thinking or a
+     * redacted thinking block, which Anthropic requires of it while thinking is enabled.
+     */
+    static boolean toolTurnLacksThinking(List<Message> messages) {
+        if (messages == null) return false;
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            Message m = messages.get(i);
+            if (m.role() != Message.Role.ASSISTANT) continue;
+            if (m.parts().stream().noneMatch(p -> p instanceof Part.ToolCall)) return false;
+            for (Part p : m.parts()) {
+                if (p instanceof Part.Text t && isBlank(t.text())) continue; // not rendered (conformance 25)
+                if (p instanceof Part.Thinking t && t.signature() == null) continue; // dropped as unsigned
+                return !(p instanceof Part.Thinking || p instanceof Part.RedactedThinking);
+            }
+            return true;
+        }
+        return false;
     }
 
     /**

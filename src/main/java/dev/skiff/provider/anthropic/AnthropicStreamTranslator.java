@@ -3,10 +3,14 @@ package dev.skiff.provider.anthropic;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skiff.dialect.ChatStreamWriter;
 import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.ir.Part;
+import dev.skiff.provider.SignedCallIds;
 import dev.skiff.provider.SseStreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,8 +31,19 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
     private boolean stopped;
     private String error;
 
+    // the reasoning since the last tool call, to carry in the next call's id (see SignedCallIds)
+    private final boolean carryReasoning;
+    private final List<Part> reasoning = new ArrayList<>();
+    private final StringBuilder thinking = new StringBuilder();
+
     public AnthropicStreamTranslator(ChatStreamWriter out) {
+        this(out, false);
+    }
+
+    /** @param carryReasoning whether tool-call ids carry the thinking before them (chat clients) */
+    public AnthropicStreamTranslator(ChatStreamWriter out, boolean carryReasoning) {
         this.out = out;
+        this.carryReasoning = carryReasoning;
     }
 
     @Override
@@ -68,13 +83,21 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
             case "tool_use" -> {
                 int toolIndex = nextToolIndex++;
                 toolIndexByBlock.put(data.path("index").asInt(), toolIndex);
-                yield out.toolCall(alloc, toolIndex, block.path("id").asText(), block.path("name").asText(), "");
+                String id = block.path("id").asText();
+                if (carryReasoning && !reasoning.isEmpty()) {
+                    id = SignedCallIds.attach(id, SignedCallIds.Origin.ANTHROPIC, reasoning);
+                    reasoning.clear();
+                }
+                yield out.toolCall(alloc, toolIndex, id, block.path("name").asText(), "");
             }
             case "text" -> {
                 String text = block.path("text").asText("");
                 yield text.isEmpty() ? null : out.text(alloc, text);
             }
-            case "redacted_thinking" -> out.redactedThinking(alloc, block.path("data").asText());
+            case "redacted_thinking" -> {
+                if (carryReasoning) reasoning.add(new Part.RedactedThinking(block.path("data").asText()));
+                yield out.redactedThinking(alloc, block.path("data").asText());
+            }
             default -> null; // thinking starts empty; its text comes in deltas
         };
     }
@@ -83,8 +106,18 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
         JsonNode d = data.path("delta");
         return switch (d.path("type").asText()) {
             case "text_delta" -> out.text(alloc, d.path("text").asText());
-            case "thinking_delta" -> out.thinking(alloc, d.path("thinking").asText());
-            case "signature_delta" -> out.thinkingSignature(alloc, d.path("signature").asText());
+            case "thinking_delta" -> {
+                if (carryReasoning) thinking.append(d.path("thinking").asText());
+                yield out.thinking(alloc, d.path("thinking").asText());
+            }
+            case "signature_delta" -> {
+                // The signature is a thinking block's last delta: the block is whole now.
+                if (carryReasoning) {
+                    reasoning.add(new Part.Thinking(thinking.toString(), d.path("signature").asText()));
+                    thinking.setLength(0);
+                }
+                yield out.thinkingSignature(alloc, d.path("signature").asText());
+            }
             case "input_json_delta" -> {
                 Integer toolIndex = toolIndexByBlock.get(data.path("index").asInt());
                 yield toolIndex == null ? null : out.toolArguments(alloc, toolIndex, d.path("partial_json").asText());

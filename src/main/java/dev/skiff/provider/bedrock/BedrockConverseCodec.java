@@ -23,6 +23,7 @@ import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.provider.Turns;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import dev.skiff.dialect.ir.SystemTurns;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -82,6 +83,7 @@ public final class BedrockConverseCodec {
 
     /** IR request -> Converse request body (the model id goes in the URL, not the body). */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) throws BadRequestException {
+        request = SystemTurns.fold(request, dropped); // Converse has no system turns
         ObjectNode out = NODES.objectNode();
         // a cachePoint right after a toolResult marks that result: it moves with it
         out.set("messages", Turns.render(request.messages(), (p, blocks) -> renderPart(p, blocks, dropped),

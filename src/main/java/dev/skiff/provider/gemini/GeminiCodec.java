@@ -22,6 +22,8 @@ import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
+import dev.skiff.provider.SignedCallIds;
+import dev.skiff.dialect.ir.SystemTurns;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -48,9 +50,10 @@ import java.util.Set;
  * function result is matched by function <em>name</em>. OpenAI clients need an id per call, and
  * Gemini 3 requires the {@code thoughtSignature} a call came with to be sent back in the same part on
  * the next turn. The IR's tool call has no place for a signature, so both travel in the id the client
- * receives (clients echo ids verbatim), keeping Skiff stateless:
+ * receives (clients echo ids verbatim), keeping Skiff stateless; the signature is packed by
+ * {@link SignedCallIds}, as Anthropic's thinking is for chat clients:
  * <pre>
- *   id   = base [ "_ts_" base64url(signature bytes, no padding) ]
+ *   id   = base [ SignedCallIds payload (origin Gemini, the signature) ]
  *   base = "call_" + 12 hex of SHA-256(responseId | index | name | arguments)   (Gemini gave no id)
  *        | "gid_"  + Gemini's own id                                            (Gemini gave one)
  * </pre>
@@ -59,11 +62,12 @@ import java.util.Set;
  * {@code functionResponse.id}, and a result's function name is found by looking back for the call
  * with the same id. Ids of other origins (another provider earlier in the conversation) pass no id
  * and no signature. Signatures are a few hundred to a few thousand characters: ids get long but stay
- * opaque strings, which OpenAI's API and SDKs accept.
+ * opaque strings, which OpenAI's API and SDKs accept. Ids issued before {@link SignedCallIds}
+ * ({@code base "_ts_" base64url(signature)}) are still read, for conversations in flight.
  */
 public final class GeminiCodec {
-    /** Between an id's base and its encoded thought signature. */
-    static final String SIGNATURE_MARK = "_ts_";
+    /** Between an id's base and its encoded thought signature, in ids made before {@link SignedCallIds}. */
+    static final String LEGACY_SIGNATURE_MARK = "_ts_";
     static final String NATIVE_ID_PREFIX = "gid_";
     static final String SYNTHETIC_ID_PREFIX = "call_";
 
@@ -93,19 +97,28 @@ public final class GeminiCodec {
             String key = (responseId == null ? "" : responseId) + "|" + index + "|" + name + "|" + args;
             base = SYNTHETIC_ID_PREFIX + HexFormat.of().formatHex(sha256(key), 0, 6);
         }
-        if (signature == null || signature.isEmpty()) return base;
-        return base + SIGNATURE_MARK + Base64.getUrlEncoder().withoutPadding().encodeToString(signature.getBytes(StandardCharsets.UTF_8));
+        return withSignature(base, signature);
+    }
+
+    /** {@code id} carrying a thought signature (none: the id as it is). */
+    static String withSignature(String id, String signature) {
+        if (signature == null || signature.isEmpty()) return id;
+        return SignedCallIds.attach(id, SignedCallIds.Origin.GEMINI, List.of(new Part.Thinking(null, signature)));
     }
 
     /** Reads an id back; ids Skiff did not make for Gemini yield neither a native id nor a signature. */
     static CallId parseCallId(String id) {
         if (id == null) return new CallId(null, null);
-        String base = id;
+        SignedCallIds.Split split = SignedCallIds.split(id);
+        String base = split.base();
         String signature = null;
-        int mark = id.indexOf(SIGNATURE_MARK);
+        if (split.origin() == SignedCallIds.Origin.GEMINI && split.reasoning().getFirst() instanceof Part.Thinking t) {
+            signature = t.signature();
+        }
+        int mark = signature != null || split.carries() ? -1 : id.indexOf(LEGACY_SIGNATURE_MARK);
         if (mark >= 0) {
             try {
-                signature = new String(Base64.getUrlDecoder().decode(id.substring(mark + SIGNATURE_MARK.length())), StandardCharsets.UTF_8);
+                signature = new String(Base64.getUrlDecoder().decode(id.substring(mark + LEGACY_SIGNATURE_MARK.length())), StandardCharsets.UTF_8);
                 base = id.substring(0, mark);
             } catch (IllegalArgumentException e) {
                 signature = null; // not ours: an id that merely contains the mark
@@ -130,6 +143,7 @@ public final class GeminiCodec {
 
     /** IR request -> GenerateContentRequest body (the model and the stream flag live in the URL). */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) throws BadRequestException {
+        request = SystemTurns.fold(request, dropped); // contents are user and model turns only
         ObjectNode out = NODES.objectNode();
         ArrayNode system = NODES.arrayNode();
         if (request.system() != null) {
@@ -588,8 +602,7 @@ public final class GeminiCodec {
                     out.add(new Part.Text(text));
                 } else if (sig != null && !out.isEmpty() && out.getLast() instanceof Part.ToolCall tc
                            && parseCallId(tc.id()).signature() == null) {
-                    out.set(out.size() - 1, new Part.ToolCall(tc.id() + SIGNATURE_MARK
-                            + Base64.getUrlEncoder().withoutPadding().encodeToString(sig.getBytes(StandardCharsets.UTF_8)), tc.name(), tc.arguments()));
+                    out.set(out.size() - 1, new Part.ToolCall(withSignature(tc.id(), sig), tc.name(), tc.arguments()));
                 }
             }
             // inlineData, executableCode, codeExecutionResult: no place in an OpenAI chat answer

@@ -104,8 +104,7 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
         int last = pendingCalls.size() - 1;
         Part.ToolCall tc = pendingCalls.get(last);
         if (GeminiCodec.parseCallId(tc.id()).signature() != null) return;
-        String id = tc.id() + GeminiCodec.SIGNATURE_MARK
-                + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(sig.getBytes(StandardCharsets.UTF_8));
+        String id = GeminiCodec.withSignature(tc.id(), sig);
         pendingCalls.set(last, new Part.ToolCall(id, tc.name(), tc.arguments()));
     }
 

@@ -260,13 +260,29 @@ class AnthropicMessagesRequestTest {
     // ---- invalid requests ----------------------------------------------------------------------
 
     @Test
+    @DisplayName("conformance 24: a system message in the conversation stays a system turn in place; the beta's own members are named")
+    void case24_midConversationSystemTurn() throws BadRequestException {
+        Dropped dropped = new Dropped();
+        ChatRequest r = parse("""
+                {"max_tokens":5,"system":"You are Claude Code.","messages":[{"role":"user","content":"a"},
+                 {"role":"system","content":[{"type":"text","text":"Plan mode.","cache_control":{"type":"ephemeral"}}],"clear_at":"next_turn"},
+                 {"role":"user","content":"b"}]}""", dropped);
+        assertThat(r.system()).containsExactly(new Part.Text("You are Claude Code."));
+        assertThat(r.messages()).extracting(Message::role).containsExactly(Message.Role.USER, Message.Role.SYSTEM, Message.Role.USER);
+        assertThat(r.messages().get(1).parts()).containsExactly(new Part.Text("Plan mode.", json("{\"type\":\"ephemeral\"}")));
+        assertThat(dropped.fields()).containsExactly("messages[1].clear_at");
+    }
+
+    @Test
     void invalidRequestsAreRefusedWithTheParameter() {
         assertThat(rejected("{\"messages\":[]}").param()).isEqualTo("max_tokens");
         assertThat(rejected("{\"messages\":[]}").getMessage()).contains("max_tokens");
         assertThat(rejected("{\"max_tokens\":\"many\",\"messages\":[]}").param()).isEqualTo("max_tokens");
         assertThat(rejected("{\"max_tokens\":5,\"messages\":{}}").param()).isEqualTo("messages");
         assertThat(rejected("{\"max_tokens\":5}").param()).isEqualTo("messages");
-        assertThat(rejected("{\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}").param()).isEqualTo("messages[0].role");
+        assertThat(rejected("{\"max_tokens\":5,\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}").param()).isEqualTo("messages[0].role");
+        assertThat(rejected("{\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"image\"}]}]}").param())
+                .isEqualTo("messages[0].content[0].type"); // a system message holds text only
         assertThat(rejected("{\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"x\"}]}]}").param())
                 .isEqualTo("messages[0].content[0].type");
         assertThat(rejected("{\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":[\"x\"]}]}").param())

@@ -64,7 +64,8 @@ class GeminiCodecTest {
             assertThat(g.get("presencePenalty").asDouble()).isEqualTo(0.5);
             assertThat(g.get("frequencyPenalty").asDouble()).isEqualTo(0.25);
             assertThat(g.has("thinkingConfig")).isFalse();
-            assertThat(dropped.fields()).containsExactly("user");
+            // the developer message was said mid-conversation; Gemini's instruction cannot say where
+            assertThat(dropped.fields()).containsExactly("messages(role:system; moved into the system instruction)", "user");
             assertThat(b.has("model")).isFalse();
         }
 
@@ -247,12 +248,19 @@ class GeminiCodecTest {
         @Test
         void nativeIdsGoBackAsIds() {
             String id = GeminiCodec.toolCallId("r", 0, "f", "{}", "abc123", "sig/+=");
-            assertThat(id).startsWith("gid_abc123_ts_");
+            assertThat(id).startsWith("gid_abc123__sk1").matches("[A-Za-z0-9_-]+");
             GeminiCodec.CallId parsed = GeminiCodec.parseCallId(id);
             assertThat(parsed.nativeId()).isEqualTo("abc123");
             assertThat(parsed.signature()).isEqualTo("sig/+=");
             assertThat(GeminiCodec.parseCallId("toolu_01abc")).isEqualTo(new GeminiCodec.CallId(null, null));
             assertThat(GeminiCodec.parseCallId("x_ts_%%%")).isEqualTo(new GeminiCodec.CallId(null, null));
+            assertThat(GeminiCodec.parseCallId("x__sk1%%%")).isEqualTo(new GeminiCodec.CallId(null, null));
+            // ids made before the shared packing still give their signature back
+            assertThat(GeminiCodec.parseCallId("gid_abc123_ts_c2lnLys9")).isEqualTo(new GeminiCodec.CallId("abc123", "sig/+="));
+            // Anthropic's thinking carried by a chat client's id is not a thought signature
+            String anthropic = dev.skiff.provider.SignedCallIds.attach("toolu_1", dev.skiff.provider.SignedCallIds.Origin.ANTHROPIC,
+                    java.util.List.of(new Part.Thinking("t", "c2ln")));
+            assertThat(GeminiCodec.parseCallId(anthropic)).isEqualTo(new GeminiCodec.CallId(null, null));
         }
 
         @Test

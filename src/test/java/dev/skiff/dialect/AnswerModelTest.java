@@ -1,0 +1,88 @@
+package dev.skiff.dialect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class AnswerModelTest {
+    private static final ByteBufAllocator ALLOC = new PooledByteBufAllocator(true);
+    private final AnswerModel model = new AnswerModel("anthropic/claude-sonnet-4-5");
+
+    private static ByteBuf buf(String s) {
+        ByteBuf b = ALLOC.buffer();
+        b.writeBytes(s.getBytes(StandardCharsets.UTF_8));
+        return b;
+    }
+
+    private String body(String json) {
+        ByteBuf out = model.body(buf(json), ALLOC);
+        try {
+            return out.toString(StandardCharsets.UTF_8);
+        } finally {
+            assertThat(out.release()).as("the result owns every byte it holds").isTrue();
+        }
+    }
+
+    private String event(String sse) {
+        ByteBuf out = model.event(buf(sse), ALLOC);
+        try {
+            return out.toString(StandardCharsets.UTF_8);
+        } finally {
+            assertThat(out.release()).isTrue();
+        }
+    }
+
+    @Test
+    void onlyTheTopLevelModelValueChanges() {
+        String answer = "{\"id\":\"msg_1\",\"model\" : \"claude-sonnet-4-5-20250929\",\"content\":[{\"type\":\"tool_use\","
+                + "\"input\":{\"model\":\"gpt-4o\"}}],\"future\":{\"model\":\"x\"}}";
+        assertThat(body(answer)).isEqualTo(answer.replace("\"claude-sonnet-4-5-20250929\"", "\"anthropic/claude-sonnet-4-5\""));
+    }
+
+    @Test
+    void aModelAfterLargeContentIsStillFound() {
+        String answer = "{\"output\":[{\"type\":\"message\",\"content\":[{\"text\":\"the \\\"model\\\":\\\"x\\\" text\"}]}],\"model\":\"gpt-4o\"}";
+        assertThat(body(answer)).isEqualTo(answer.replace("\"gpt-4o\"", "\"anthropic/claude-sonnet-4-5\""));
+    }
+
+    @Test
+    void anAnswerAlreadyNamingTheClientsModelOrNoneIsTheSameBuffer() {
+        ByteBuf same = buf("{\"model\":\"anthropic/claude-sonnet-4-5\"}");
+        assertThat(model.body(same, ALLOC)).isSameAs(same);
+        same.release();
+        ByteBuf none = buf("{\"data\":[{\"embedding\":[0.1]}]}");
+        assertThat(model.body(none, ALLOC)).isSameAs(none);
+        none.release();
+        ByteBuf notJson = buf("<html>oops</html>");
+        assertThat(model.body(notJson, ALLOC)).isSameAs(notJson);
+        notJson.release();
+    }
+
+    @Test
+    void messageStartAndResponseEventsAndChatChunks() {
+        assertThat(event("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-sonnet-4-5\",\"content\":[]}}\n\n"))
+                .isEqualTo("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"anthropic/claude-sonnet-4-5\",\"content\":[]}}\n\n");
+        assertThat(event("event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\",\"model\":\"gpt-4o\"}}\n\n"))
+                .contains("\"response\":{\"id\":\"r\",\"model\":\"anthropic/claude-sonnet-4-5\"}}");
+        assertThat(event("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o\",\"choices\":[]}\n\n"))
+                .isEqualTo("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"anthropic/claude-sonnet-4-5\",\"choices\":[]}\n\n");
+    }
+
+    @Test
+    void eventsWithoutAModelPassUntouched() {
+        String delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"a \\\"model\\\": b\"}}\n\n";
+        ByteBuf in = buf(delta);
+        assertThat(model.event(in, ALLOC)).isSameAs(in);
+        in.release();
+        ByteBuf done = buf("data: [DONE]\n\n");
+        assertThat(model.event(done, ALLOC)).isSameAs(done);
+        done.release();
+        // a tool's input that happens to hold a "model" member is data, not the answer's model
+        String toolStart = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"content_block\":{\"input\":{\"model\":\"x\"}}}\n\n";
+        assertThat(event(toolStart)).isEqualTo(toolStart);
+    }
+}
