@@ -22,10 +22,15 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AnswerModel {
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
 
     private final String clientModel;
     private final byte[] quoted;
+    // The model member as the provider wrote it in the first event that had one ("model":"x", its
+    // spacing included): a stream repeats it in event after event (every chat chunk), so later events
+    // find it by a byte search rather than a parse. Inside a JSON string its quotes would be escaped,
+    // so the unescaped bytes can only be the member itself.
+    private byte[] member;
+    private int memberValueAt; // where the quoted value starts within member
 
     public AnswerModel(String clientModel) {
         this.clientModel = clientModel;
@@ -40,21 +45,51 @@ public final class AnswerModel {
     /** One SSE event with the model in its first {@code data:} line renamed. Consumes {@code event}. */
     public ByteBuf event(ByteBuf event, ByteBufAllocator alloc) {
         int start = event.readerIndex(), end = event.writerIndex();
+        if (member != null) {
+            int at = Bytes.indexOf(event, start, end, member);
+            if (at >= 0) return replace(event, at + memberValueAt, at + member.length, alloc);
+        }
         // Most events (text deltas) carry no model at all: one byte search passes them by unparsed.
         if (Bytes.indexOf(event, start, end, MODEL_KEY) < 0) return event;
-        int data = dataStart(event, start, end);
+        int data = SseSplitter.dataStart(event, start, end);
         if (data < 0) return event;
         int nl = event.indexOf(data, end, (byte) '\n');
-        return rename(event, data, nl < 0 ? end : nl, alloc);
+        int to = nl < 0 ? end : nl;
+        long span = find(event, data, to);
+        if (span < 0) return event;
+        int valueStart = data + (int) (span >>> 32), valueEnd = data + (int) span;
+        remember(event, data, valueStart, valueEnd);
+        return replace(event, valueStart, valueEnd, alloc);
     }
 
     private ByteBuf rename(ByteBuf buf, int from, int to, ByteBufAllocator alloc) {
         long span = find(buf, from, to);
         if (span < 0) return buf;
-        int valueStart = from + (int) (span >>> 32), valueEnd = from + (int) span;
-        int base = buf.readerIndex();
+        return replace(buf, from + (int) (span >>> 32), from + (int) span, alloc);
+    }
+
+    private ByteBuf replace(ByteBuf buf, int valueStart, int valueEnd, ByteBufAllocator alloc) {
         if (equalsQuoted(buf, valueStart, valueEnd)) return buf;
+        int base = buf.readerIndex();
         return new BodyEdit().replace(valueStart - base, valueEnd - base, quoted).apply(alloc, buf);
+    }
+
+    /** Keeps the bytes from the {@code "model"} key to the end of its value, when they are just that. */
+    private void remember(ByteBuf buf, int from, int valueStart, int valueEnd) {
+        int i = valueStart - 1;
+        while (i >= from && isSpace(buf.getByte(i))) i--;
+        if (i < from || buf.getByte(i) != ':') return;
+        i--;
+        while (i >= from && isSpace(buf.getByte(i))) i--;
+        int keyStart = i - MODEL_KEY.length + 1;
+        if (keyStart < from || !Bytes.startsWith(buf, keyStart, i + 1, MODEL_KEY)) return;
+        member = new byte[valueEnd - keyStart];
+        buf.getBytes(keyStart, member);
+        memberValueAt = valueStart - keyStart;
+    }
+
+    private static boolean isSpace(byte b) {
+        return b == ' ' || b == '\t' || b == '\r' || b == '\n';
     }
 
     private boolean equalsQuoted(ByteBuf buf, int start, int end) {
@@ -98,20 +133,6 @@ public final class AnswerModel {
         p.finishToken();
         long end = p.currentLocation().getByteOffset();
         return start << 32 | end;
-    }
-
-    private static int dataStart(ByteBuf event, int start, int end) {
-        int line = start;
-        while (line < end) {
-            if (Bytes.startsWith(event, line, end, DATA)) {
-                int p = line + DATA.length;
-                return p < end && event.getByte(p) == ' ' ? p + 1 : p;
-            }
-            int nl = event.indexOf(line, end, (byte) '\n');
-            if (nl < 0) return -1;
-            line = nl + 1;
-        }
-        return -1;
     }
 
     public String clientModel() {

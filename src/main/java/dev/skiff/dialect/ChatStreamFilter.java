@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
  */
 public final class ChatStreamFilter implements StreamRelay {
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] DATA = "data:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
 
@@ -44,7 +43,7 @@ public final class ChatStreamFilter implements StreamRelay {
     public ByteBuf filter(ByteBuf event, ByteBufAllocator alloc) {
         int start = event.readerIndex();
         int end = event.writerIndex();
-        int data = dataStart(event, start, end);
+        int data = SseSplitter.dataStart(event, start, end);
         if (data < 0) return event; // comments, keep-alives and other fields pass untouched
         if (Bytes.startsWith(event, data, end, DONE)) {
             done = true;
@@ -76,21 +75,6 @@ public final class ChatStreamFilter implements StreamRelay {
             return withoutMember(event, key, value + NULL.length, alloc);
         }
         return event;
-    }
-
-    /** Position of the payload of the event's first {@code data:} line, or -1. */
-    private static int dataStart(ByteBuf event, int start, int end) {
-        int line = start;
-        while (line < end) {
-            if (Bytes.startsWith(event, line, end, DATA)) {
-                int p = line + DATA.length;
-                return p < end && event.getByte(p) == ' ' ? p + 1 : p;
-            }
-            int nl = event.indexOf(line, end, (byte) '\n');
-            if (nl < 0) return -1;
-            line = nl + 1;
-        }
-        return -1;
     }
 
     /** Removes the member spanning {@code [keyStart, valueEnd)} together with the comma that joins it. */

@@ -128,4 +128,21 @@ public final class SseSplitter {
             pending = null;
         }
     }
+
+    private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Position of the payload of the event's first {@code data:} line in {@code [start, end)}, or -1. */
+    public static int dataStart(ByteBuf event, int start, int end) {
+        int line = start;
+        while (line < end) {
+            if (Bytes.startsWith(event, line, end, DATA)) {
+                int p = line + DATA.length;
+                return p < end && event.getByte(p) == ' ' ? p + 1 : p;
+            }
+            int nl = event.indexOf(line, end, (byte) '\n');
+            if (nl < 0) return -1;
+            line = nl + 1;
+        }
+        return -1;
+    }
 }

@@ -85,4 +85,21 @@ class AnswerModelTest {
         String toolStart = "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"content_block\":{\"input\":{\"model\":\"x\"}}}\n\n";
         assertThat(event(toolStart)).isEqualTo(toolStart);
     }
+
+    @Test
+    void laterChunksOfAStreamAreRenamedByTheMemberTheFirstOneHad() {
+        AnswerModel stream = new AnswerModel("openai/gpt-4o");
+        String first = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\": \"gpt-4o-2024-08-06\",\"choices\":[]}\n\n";
+        String later = "data: {\"id\":\"c\",\"model\": \"gpt-4o-2024-08-06\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n";
+        String other = "data: {\"id\":\"c\",\"model\":\"gpt-4o-mini\",\"choices\":[]}\n\n";
+        for (String in : new String[] {first, later, later, other, later}) {
+            ByteBuf out = stream.event(buf(in), ALLOC);
+            try {
+                assertThat(out.toString(StandardCharsets.UTF_8))
+                        .isEqualTo(in.replaceFirst("\"model\": ?\"[^\"]*\"", "\"model\": \"openai/gpt-4o\"".replace(": ", in.contains("\"model\": ") ? ": " : ":")));
+            } finally {
+                assertThat(out.release()).isTrue();
+            }
+        }
+    }
 }
