@@ -30,11 +30,16 @@ class AgentLoopMatrixTest {
     static final String BEDROCK_MODEL = "anthropic.claude-sonnet-4-5-v1:0";
     static final String MID_BETA = "mid-conversation-system-2026-04-07";
     static final String TOOL_OUTPUT = "a.txt b.txt";
+    static final String GROQ_MODEL = "openai/gpt-oss-120b";
+    static final String VLLM_MODEL = "Qwen/Qwen3-8B";
+    static final String COMPAT_REASONING = "Listing needs ls.";
 
     MockUpstream openai;
     MockUpstream anthropic;
     MockUpstream gemini;
     MockUpstream bedrock;
+    MockUpstream groq;
+    MockUpstream vllm;
     TestGateway gw;
 
     @BeforeEach
@@ -49,7 +54,13 @@ class AgentLoopMatrixTest {
         strictAnthropic();
         strictGemini();
         strictBedrock();
+        groq = new MockUpstream().models(GROQ_MODEL);
+        vllm = new MockUpstream().models(VLLM_MODEL);
+        strictCompatible(groq, true);
+        strictCompatible(vllm, false);
         gw = TestGateway.start(
+                "GROQ_API_KEY", "gsk-groq", "GROQ_BASE_URL", groq.baseUrl(),
+                "VLLM_BASE_URL", vllm.baseUrl(),
                 "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", openai.baseUrl(),
                 "ANTHROPIC_API_KEY", "sk-ant", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
                 "GEMINI_API_KEY", "g-key", "GEMINI_BASE_URL", gemini.baseUrl(),
@@ -63,6 +74,8 @@ class AgentLoopMatrixTest {
         anthropic.close();
         gemini.close();
         bedrock.close();
+        groq.close();
+        vllm.close();
     }
 
     static String model(String upstream) {
@@ -71,6 +84,8 @@ class AgentLoopMatrixTest {
             case "anthropic" -> "anthropic/claude-sonnet-4-5";
             case "gemini" -> "gemini-2.5-flash";
             case "bedrock" -> "bedrock/" + BEDROCK_MODEL;
+            case "groq" -> "groq/" + GROQ_MODEL;
+            case "vllm" -> "vllm/" + VLLM_MODEL;
             default -> throw new IllegalArgumentException(upstream);
         };
     }
@@ -80,6 +95,8 @@ class AgentLoopMatrixTest {
             case "openai" -> openai;
             case "anthropic" -> anthropic;
             case "gemini" -> gemini;
+            case "groq" -> groq;
+            case "vllm" -> vllm;
             default -> bedrock;
         };
     }
@@ -144,6 +161,100 @@ class AgentLoopMatrixTest {
             } else {
                 reply.json(200, head.formatted("") + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Two files.\"},"
                         + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}");
+            }
+        });
+    }
+
+    /** What an OpenAI-compatible server accepts at the top of a chat request (Groq's documented set; vLLM takes more). */
+    static final java.util.Set<String> COMPAT_TOP = java.util.Set.of("model", "messages", "tools", "tool_choice", "parallel_tool_calls",
+            "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
+            "response_format", "reasoning_effort", "reasoning_format", "include_reasoning", "user", "frequency_penalty",
+            "presence_penalty", "n", "service_tier", "metadata");
+    static final java.util.Set<String> ASSISTANT_KEYS = java.util.Set.of("role", "content", "tool_calls");
+
+    /**
+     * A chat-only OpenAI-compatible server. {@code groq}: as strict as Groq, which refuses any member
+     * it does not know ("property 'reasoning_content' is unsupported", and {@code messages[].name})
+     * and answers its reasoning in {@code reasoning}; otherwise as vLLM, which answers in
+     * {@code reasoning_content} and reads it back into its chat template, so the mock refuses a
+     * tool-call turn that lost it (the template would render the turn without its thinking).
+     */
+    void strictCompatible(MockUpstream server, boolean groqFlavour) {
+        server.on("/v1/chat/completions", (req, reply) -> {
+            JsonNode body = JSON.readTree(req.body());
+            for (var it = body.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (groqFlavour && !COMPAT_TOP.contains(f)) { refuse(reply, "property '" + f + "' is unsupported"); return; }
+            }
+            if (!body.path("messages").isArray() || body.get("messages").isEmpty()) { refuse(reply, "messages: required"); return; }
+            JsonNode tool = null;
+            JsonNode assistant = null;
+            int i = 0;
+            for (JsonNode m : body.get("messages")) {
+                String role = m.path("role").asText();
+                if (!java.util.Set.of("system", "user", "assistant", "tool", "developer").contains(role)) {
+                    refuse(reply, "messages." + i + ".role: unknown role " + role); return;
+                }
+                for (var it = m.fieldNames(); it.hasNext(); ) {
+                    String f = it.next();
+                    boolean known = switch (role) {
+                        case "assistant" -> ASSISTANT_KEYS.contains(f) || (!groqFlavour && f.equals("reasoning_content"));
+                        case "tool" -> f.equals("role") || f.equals("content") || f.equals("tool_call_id");
+                        default -> f.equals("role") || f.equals("content");
+                    };
+                    if (!known && groqFlavour) {
+                        refuse(reply, "'messages." + i + "' : for 'role:" + role + "' the following must be satisfied[('messages." + i
+                                + "' : property '" + f + "' is unsupported)]"); return;
+                    }
+                }
+                if (role.equals("assistant") && m.has("tool_calls")) {
+                    assistant = m;
+                    for (JsonNode c : m.get("tool_calls")) {
+                        if (!c.path("type").asText().equals("function") || !c.at("/function/arguments").isTextual()) {
+                            refuse(reply, "messages." + i + ".tool_calls: function with string arguments required"); return;
+                        }
+                    }
+                    if (!groqFlavour && !m.path("reasoning_content").asText().equals(COMPAT_REASONING)) {
+                        refuse(reply, "mock vLLM: the tool-call turn came back without its reasoning_content"); return;
+                    }
+                }
+                if (role.equals("tool")) {
+                    if (assistant == null) { refuse(reply, "messages." + i + ": tool message without a preceding tool_calls turn"); return; }
+                    tool = m;
+                }
+                i++;
+            }
+            if (tool != null && (!tool.path("tool_call_id").asText().equals("call_1")
+                    || !assistant.at("/tool_calls/0/id").asText().equals("call_1") || !tool.path("content").asText().contains(TOOL_OUTPUT))) {
+                refuse(reply, "tool_call_id does not match the call"); return;
+            }
+            String reasoningField = groqFlavour ? "reasoning" : "reasoning_content";
+            String model = groqFlavour ? GROQ_MODEL : VLLM_MODEL;
+            String head = "{\"id\":\"chatcmpl-c\",\"object\":\"chat.completion%s\",\"created\":1,\"model\":\"" + model + "\",";
+            String usage = "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}";
+            if (body.path("stream").asBoolean(false)) {
+                reply.startStream();
+                String h = "data: " + head.formatted(".chunk");
+                if (tool == null) {
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"" + reasoningField + "\":\"Listing \"},\"finish_reason\":null}]}\n\n");
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{\"" + reasoningField + "\":\"needs ls.\"},\"finish_reason\":null}]}\n\n");
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"Bash\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n");
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"command\\\":\\\"ls\\\"}\"}}]},\"finish_reason\":null}]}\n\n");
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+                } else {
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Two files.\"},\"finish_reason\":null}]}\n\n");
+                    reply.chunk(h + "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+                }
+                reply.chunk(h + "\"choices\":[]," + usage + "}\n\n");
+                reply.chunk("data: [DONE]\n\n");
+            } else if (tool == null) {
+                reply.json(200, head.formatted("") + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,\""
+                        + reasoningField + "\":\"" + COMPAT_REASONING + "\","
+                        + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"Bash\",\"arguments\":\"{\\\"command\\\":\\\"ls\\\"}\"}}]},"
+                        + "\"finish_reason\":\"tool_calls\"}]," + usage + "}");
+            } else {
+                reply.json(200, head.formatted("") + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Two files.\"},"
+                        + "\"finish_reason\":\"stop\"}]," + usage + "}");
             }
         });
     }
@@ -311,7 +422,7 @@ class AgentLoopMatrixTest {
     }
 
     @ParameterizedTest(name = "Claude Code loop to {0}")
-    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock"})
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
     void claudeCodeLoop(String upstream) throws Exception {
         String model = model(upstream);
         ObjectNode req = (ObjectNode) JSON.readTree("{\"max_tokens\":4096,\"stream\":true,"
@@ -347,7 +458,7 @@ class AgentLoopMatrixTest {
             // the signed thinking went back first in the assistant turn (the mock refuses it otherwise)
             assertThat(sent.at("/thinking/type").asText()).isEqualTo("enabled");
             assertThat(sent.toString()).contains("EqQBCkYIBxgCKkBsig==");
-        } else if (!upstream.equals("openai")) {
+        } else if (upstream.equals("gemini") || upstream.equals("bedrock")) {
             // Gemini and Converse have no system role between turns: the mid-conversation system message is folded, and named
             assertThat(second.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains("role:system");
         }
@@ -366,7 +477,7 @@ class AgentLoopMatrixTest {
     }
 
     @ParameterizedTest(name = "Codex loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock"})
+    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
     void codexLoop(String upstream) throws Exception {
         ObjectNode req = (ObjectNode) JSON.readTree("{\"stream\":true,\"store\":false,\"instructions\":\"You are Codex.\","
                 + "\"reasoning\":{\"effort\":\"medium\",\"summary\":\"auto\"},\"include\":[\"reasoning.encrypted_content\"],"
@@ -393,12 +504,20 @@ class AgentLoopMatrixTest {
             // thinking on with a tool turn: the strict mock already refused it unless the signed block came back
             assertThat(sent.toString()).contains("EqQBCkYIBxgCKkBsig==");
         }
+        if (upstream.equals("groq") || upstream.equals("vllm")) {
+            // the server's reasoning reached the client as a reasoning item, and the effort went up as chat's own member
+            assertThat(out.toString()).contains(COMPAT_REASONING);
+            assertThat(sent.path("reasoning_effort").asText()).isEqualTo("medium");
+            String dropped = second.headers().firstValue("x-skiff-dropped-fields").orElse("");
+            if (upstream.equals("groq")) assertThat(dropped).contains("reasoning_content");
+            else assertThat(dropped).doesNotContain("reasoning_content");
+        }
     }
 
     // ---- (c) AI SDK, store on ----
 
     @ParameterizedTest(name = "AI SDK stored loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock"})
+    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
     void aiSdkStoredLoop(String upstream) throws Exception {
         for (boolean references : List.of(false, true)) {
             for (boolean stream : List.of(false, true)) {
