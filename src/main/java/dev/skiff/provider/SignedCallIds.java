@@ -33,7 +33,12 @@ public final class SignedCallIds {
     /** Between the base id and the payload; ids providers issue do not contain it. */
     static final String MARK = "__sk1";
 
-    public enum Origin { ANTHROPIC, GEMINI }
+    /**
+     * Who issued the state. Claude on Bedrock is its own origin: its signatures go back to Bedrock,
+     * not to Anthropic's API, since neither documents taking the other's. Ordinals are in the ids:
+     * new origins go last.
+     */
+    public enum Origin { ANTHROPIC, GEMINI, BEDROCK }
 
     /** An id read back: the provider's own id and the reasoning state it carried (empty when none). */
     public record Split(String base, Origin origin, List<Part> reasoning) {
@@ -48,7 +53,7 @@ public final class SignedCallIds {
 
     /**
      * {@code base} carrying {@code reasoning}: {@link Part.Thinking} (with its signature) and
-     * {@link Part.RedactedThinking} for Anthropic; for Gemini, {@link Part.Thinking}s whose signature
+     * {@link Part.RedactedThinking} for Anthropic and Bedrock; for Gemini, {@link Part.Thinking}s whose signature
      * is the thought signature (their text is not kept). Other parts are ignored.
      */
     public static String attach(String base, Origin origin, List<Part> reasoning) {
@@ -66,7 +71,7 @@ public final class SignedCallIds {
                     utf8(blocks, t.text() == null ? "" : t.text());
                 }
                 n++;
-            } else if (p instanceof Part.RedactedThinking r && origin == Origin.ANTHROPIC) {
+            } else if (p instanceof Part.RedactedThinking r && origin != Origin.GEMINI) {
                 blocks.write(REDACTED);
                 field(blocks, r.data());
                 n++;

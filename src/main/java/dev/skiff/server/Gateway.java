@@ -366,7 +366,8 @@ public final class Gateway {
                     keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
             return null;
         }
-        boolean isNative = endpoint.isNativeTo(route.provider());
+        boolean isNative = endpoint.isNativeTo(route.provider())
+                && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body));
         // A follow-up to a response Skiff stored needs that response's conversation first.
         boolean followUp = endpoint == Endpoint.RESPONSES
                 && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0;

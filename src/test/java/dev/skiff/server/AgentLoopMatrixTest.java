@@ -17,6 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -176,8 +177,8 @@ class AgentLoopMatrixTest {
      * A chat-only OpenAI-compatible server. {@code groq}: as strict as Groq, which refuses any member
      * it does not know ("property 'reasoning_content' is unsupported", and {@code messages[].name})
      * and answers its reasoning in {@code reasoning}; otherwise as vLLM, which answers in
-     * {@code reasoning_content} and reads it back into its chat template, so the mock refuses a
-     * tool-call turn that lost it (the template would render the turn without its thinking).
+     * {@code reasoning_content} and reads it back into its chat template (the tests check it came
+     * back where the client gave it; the mock refuses it altered).
      */
     void strictCompatible(MockUpstream server, boolean groqFlavour) {
         server.on("/v1/chat/completions", (req, reply) -> {
@@ -214,8 +215,8 @@ class AgentLoopMatrixTest {
                             refuse(reply, "messages." + i + ".tool_calls: function with string arguments required"); return;
                         }
                     }
-                    if (!groqFlavour && !m.path("reasoning_content").asText().equals(COMPAT_REASONING)) {
-                        refuse(reply, "mock vLLM: the tool-call turn came back without its reasoning_content"); return;
+                    if (!groqFlavour && m.has("reasoning_content") && !m.path("reasoning_content").asText().equals(COMPAT_REASONING)) {
+                        refuse(reply, "mock vLLM: the tool-call turn came back with reasoning_content that is not the one answered"); return;
                     }
                 }
                 if (role.equals("tool")) {
@@ -337,41 +338,74 @@ class AgentLoopMatrixTest {
         return out.toByteArray();
     }
 
+    static final String BEDROCK_THOUGHT = "Claude on Bedrock wants a listing.";
+    static final String BEDROCK_SIGNATURE = "BrQBCkYIBxgCKkBsig==";
+
+    /**
+     * Converse for a Claude model. With {@code additionalModelRequestFields.thinking} enabled it
+     * answers signed reasoning before the tool call, and, as Claude on Bedrock does, refuses a
+     * next turn whose tool-calling assistant message does not open with that reasoning (text and
+     * signature, unchanged).
+     */
     void strictBedrock() {
         MockUpstream.Handler h = (req, reply) -> {
             JsonNode body = JSON.readTree(req.body());
             JsonNode use = null;
             JsonNode result = null;
+            JsonNode lastAssistant = null;
             for (JsonNode m : body.get("messages")) {
+                if (m.path("role").asText().equals("assistant")) lastAssistant = m;
                 for (JsonNode c : m.path("content")) {
                     if (c.has("toolUse") && m.path("role").asText().equals("assistant")) use = c.get("toolUse");
                     if (c.has("toolResult")) result = c.get("toolResult");
                 }
             }
+            boolean thinkingOn = body.at("/additionalModelRequestFields/thinking/type").asText().equals("enabled");
             if (result != null) {
                 if (use == null) { refuse(reply, "toolResult without the assistant toolUse"); return; }
                 if (!result.path("toolUseId").asText().equals("tooluse_1") || !use.path("toolUseId").asText().equals("tooluse_1")) {
                     refuse(reply, "toolUseId mismatch"); return;
                 }
+                JsonNode opening = lastAssistant.at("/content/0/reasoningContent/reasoningText");
+                if (thinkingOn && !(opening.path("signature").asText().equals(BEDROCK_SIGNATURE)
+                        && opening.path("text").asText().equals(BEDROCK_THOUGHT))) {
+                    refuse(reply, "The model returned the following errors: messages.1.content.0.type: Expected `thinking` or "
+                            + "`redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message "
+                            + "must start with a thinking block"); return;
+                }
             }
+            boolean think = thinkingOn && result == null;
             if (req.path().endsWith("converse-stream")) {
                 reply.startStream("application/vnd.amazon.eventstream");
-                byte[] bytes = result == null
-                        ? frames("messageStart", "{\"role\":\"assistant\"}",
-                                "contentBlockStart", "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"Bash\"}}}",
-                                "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":\"{\\\"command\\\":\\\"ls\\\"}\"}}}",
-                                "contentBlockStop", "{\"contentBlockIndex\":0}",
-                                "messageStop", "{\"stopReason\":\"tool_use\"}",
-                                "metadata", "{\"usage\":{\"inputTokens\":10,\"outputTokens\":5,\"totalTokens\":15},\"metrics\":{\"latencyMs\":3}}")
-                        : frames("messageStart", "{\"role\":\"assistant\"}",
-                                "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Two files.\"}}",
-                                "contentBlockStop", "{\"contentBlockIndex\":0}",
-                                "messageStop", "{\"stopReason\":\"end_turn\"}",
-                                "metadata", "{\"usage\":{\"inputTokens\":10,\"outputTokens\":5,\"totalTokens\":15},\"metrics\":{\"latencyMs\":3}}");
-                reply.chunk(bytes);
+                List<String> events = new ArrayList<>(List.of("messageStart", "{\"role\":\"assistant\"}"));
+                int block = 0;
+                if (think) {
+                    events.addAll(List.of(
+                            "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"Claude on Bedrock \"}}}",
+                            "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"wants a listing.\"}}}",
+                            "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"signature\":\"" + BEDROCK_SIGNATURE + "\"}}}",
+                            "contentBlockStop", "{\"contentBlockIndex\":0}"));
+                    block = 1;
+                }
+                if (result == null) {
+                    events.addAll(List.of(
+                            "contentBlockStart", "{\"contentBlockIndex\":" + block + ",\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"Bash\"}}}",
+                            "contentBlockDelta", "{\"contentBlockIndex\":" + block + ",\"delta\":{\"toolUse\":{\"input\":\"{\\\"command\\\":\\\"ls\\\"}\"}}}",
+                            "contentBlockStop", "{\"contentBlockIndex\":" + block + "}",
+                            "messageStop", "{\"stopReason\":\"tool_use\"}"));
+                } else {
+                    events.addAll(List.of(
+                            "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"text\":\"Two files.\"}}",
+                            "contentBlockStop", "{\"contentBlockIndex\":0}",
+                            "messageStop", "{\"stopReason\":\"end_turn\"}"));
+                }
+                events.addAll(List.of("metadata", "{\"usage\":{\"inputTokens\":10,\"outputTokens\":5,\"totalTokens\":15},\"metrics\":{\"latencyMs\":3}}"));
+                reply.chunk(frames(events.toArray(String[]::new)));
             } else {
                 String content = result == null
-                        ? "{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}}"
+                        ? (think ? "{\"reasoningContent\":{\"reasoningText\":{\"text\":\"" + BEDROCK_THOUGHT + "\",\"signature\":\""
+                                + BEDROCK_SIGNATURE + "\"}}}," : "")
+                                + "{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"Bash\",\"input\":{\"command\":\"ls\"}}}"
                         : "{\"text\":\"Two files.\"}";
                 reply.json(200, "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[" + content + "]}},\"stopReason\":\""
                         + (result == null ? "tool_use" : "end_turn") + "\",\"usage\":{\"inputTokens\":10,\"outputTokens\":5,\"totalTokens\":15},"
@@ -462,6 +496,12 @@ class AgentLoopMatrixTest {
             // Gemini and Converse have no system role between turns: the mid-conversation system message is folded, and named
             assertThat(second.headers().firstValue("x-skiff-dropped-fields").orElse("")).contains("role:system");
         }
+        if (upstream.equals("bedrock")) {
+            // Claude on Bedrock: thinking stayed on, its signed reasoning went back ahead of the toolUse
+            assertThat(sent.at("/additionalModelRequestFields/thinking/type").asText()).isEqualTo("enabled");
+            assertThat(sent.toString()).contains(BEDROCK_SIGNATURE);
+        }
+        if (upstream.equals("vllm")) assertThat(sent.toString()).contains("\"reasoning_content\":\"" + COMPAT_REASONING + "\"");
     }
 
     // ---- (b) Codex ----
@@ -550,5 +590,82 @@ class AgentLoopMatrixTest {
                 + "{\"type\":\"item_reference\",\"id\":\"fc_does_not_exist\"},"
                 + "{\"type\":\"function_call_output\",\"call_id\":\"call_x\",\"output\":\"x\"}]}");
         assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(400);
+    }
+
+    // ---- (d) chat clients: the AI SDK's openai.chat (echoes ids only) and @ai-sdk/openai-compatible ----
+
+    /** The call id and the reasoning text of a chat answer, streamed or not. */
+    static String[] callAndReasoning(String answer, boolean stream) throws Exception {
+        if (!stream) {
+            JsonNode m = JSON.readTree(answer).at("/choices/0/message");
+            return new String[] {m.at("/tool_calls/0/id").asText(null), m.path("reasoning_content").asText(m.path("reasoning").asText(""))};
+        }
+        String id = null;
+        StringBuilder reasoning = new StringBuilder();
+        for (Sse.Event e : Sse.parse(answer)) {
+            if (e.data() == null) continue;
+            JsonNode d = e.data().at("/choices/0/delta");
+            if (d.at("/tool_calls/0/id").isTextual()) id = d.at("/tool_calls/0/id").asText();
+            reasoning.append(d.path("reasoning_content").asText(d.path("reasoning").asText("")));
+        }
+        return new String[] {id, reasoning.toString()};
+    }
+
+    @ParameterizedTest(name = "AI SDK {0} loop with thinking to {1}")
+    @CsvSource({"openai.chat,openai", "openai.chat,anthropic", "openai.chat,gemini", "openai.chat,bedrock", "openai.chat,groq",
+            "openai.chat,vllm", "openai-compatible,openai", "openai-compatible,anthropic", "openai-compatible,gemini",
+            "openai-compatible,bedrock", "openai-compatible,groq", "openai-compatible,vllm"})
+    void chatLoop(String shape, String upstream) throws Exception {
+        for (boolean stream : List.of(false, true)) {
+            mock(upstream).clearReceived();
+            ObjectNode turn1 = (ObjectNode) JSON.readTree(AgentLoopEndToEndTest.client("ai_sdk_chat_turn1.json"));
+            turn1.put("model", model(upstream)).put("stream", stream);
+            if (!stream) turn1.remove("stream_options");
+            HttpResponse<String> first = gw.post("/v1/chat/completions", turn1.toString());
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            String[] callAndReasoning = callAndReasoning(first.body(), stream);
+            String id = callAndReasoning[0];
+            assertThat(id).as("a tool call in %s", first.body()).isNotNull().matches("[A-Za-z0-9_-]+");
+            if (!upstream.equals("openai") && !upstream.equals("gemini")) assertThat(callAndReasoning[1]).as(first.body()).isNotEmpty();
+
+            ObjectNode turn2 = (ObjectNode) JSON.readTree(AgentLoopEndToEndTest.client("ai_sdk_chat_turn2.json").replace("%CALL_ID%", id)
+                    .replace("a.txt\\nb.txt", TOOL_OUTPUT));
+            turn2.put("model", model(upstream)).put("stream", stream);
+            if (!stream) turn2.remove("stream_options");
+            if (shape.equals("openai-compatible") && !callAndReasoning[1].isEmpty()) {
+                // openai-compatible sends the reasoning text back, never a signature (it knows none)
+                ((ObjectNode) turn2.at("/messages/2")).put("reasoning_content", callAndReasoning[1]);
+            }
+            assertThat(turn2.toString()).doesNotContain("reasoning_signature");
+            HttpResponse<String> second = gw.post("/v1/chat/completions", turn2.toString());
+            assertThat(second.statusCode()).as("stream=%s: %s", stream, second.body()).isEqualTo(200);
+            assertThat(second.body()).contains("Two files");
+            String dropped = second.headers().firstValue("x-skiff-dropped-fields").orElse("");
+            JsonNode sent = lastSent(upstream);
+            assertThat(sent.toString()).contains(TOOL_OUTPUT).contains("list files");
+            switch (upstream) {
+                case "anthropic" -> {
+                    // the signed thinking came back from the call id: thinking stays on (the mock refuses it otherwise)
+                    assertThat(sent.at("/thinking/type").asText()).isEqualTo("enabled");
+                    assertThat(dropped).doesNotContain("thinking(off");
+                }
+                case "bedrock" -> {
+                    assertThat(sent.at("/additionalModelRequestFields/thinking/type").asText()).isEqualTo("enabled");
+                    assertThat(sent.at("/messages/1/content/0/reasoningContent/reasoningText/signature").asText()).isEqualTo(BEDROCK_SIGNATURE);
+                    assertThat(sent.at("/messages/1/content/1/toolUse/toolUseId").asText()).as("Bedrock gets its own id back").isEqualTo("tooluse_1");
+                    assertThat(dropped).doesNotContain("thinking(off");
+                }
+                case "vllm" -> {
+                    if (shape.equals("openai-compatible")) assertThat(sent.at("/messages/2/reasoning_content").asText()).isEqualTo(COMPAT_REASONING);
+                }
+                case "groq" -> {
+                    // Groq refuses the member the client echoed: the request was translated without it, and says so
+                    assertThat(sent.at("/messages/2").has("reasoning_content")).isFalse();
+                    if (shape.equals("openai-compatible")) assertThat(dropped).contains("reasoning_content");
+                    else assertThat(dropped).isEmpty();
+                }
+                default -> { }
+            }
+        }
     }
 }

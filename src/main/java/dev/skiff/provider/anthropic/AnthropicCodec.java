@@ -119,9 +119,10 @@ public final class AnthropicCodec {
 
     /**
      * Whether the last assistant turn calls tools but does not open with a signed thinking or a
-     * redacted thinking block, which Anthropic requires of it while thinking is enabled.
+     * redacted thinking block, which Anthropic requires of it while thinking is enabled (and so does
+     * Claude on Bedrock).
      */
-    static boolean toolTurnLacksThinking(List<Message> messages) {
+    public static boolean toolTurnLacksThinking(List<Message> messages) {
         if (messages == null) return false;
         for (int i = messages.size() - 1; i >= 0; i--) {
             Message m = messages.get(i);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
+import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.OpenAiErrors;
 import dev.skiff.dialect.Usage;
@@ -13,6 +14,7 @@ import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.provider.ChatAdapter;
 import dev.skiff.provider.Provider;
+import dev.skiff.provider.SignedCallIds;
 import dev.skiff.provider.ResponseTranslator;
 import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
@@ -80,7 +82,8 @@ public final class BedrockChatAdapter implements ChatAdapter {
         }
         ByteBuf body = alloc.buffer(p.body().length).writeBytes(p.body());
         return new Upstream(head, body, responses(call.egress()),
-                call.stream() ? new BedrockStreamTranslator(call.egress().stream()) : null, ChatAdapter.droppedHeaders(p.dropped()));
+                call.stream() ? new BedrockStreamTranslator(call.egress().stream(), carriesReasoningInIds(call.egress())) : null,
+                ChatAdapter.droppedHeaders(p.dropped()));
     }
 
     /** The SigV4 headers (Authorization, X-Amz-Date, X-Amz-Content-Sha256, X-Amz-Security-Token) for this request. */
@@ -121,9 +124,24 @@ public final class BedrockChatAdapter implements ChatAdapter {
         }
     }
 
+    /**
+     * Chat clients get Claude's signed reasoning that precedes tool calls inside the calls' ids too
+     * (see {@link SignedCallIds}), as from Anthropic's API: many send back ids but not
+     * {@code reasoning_content} / {@code reasoning_signature}, and without it the next turn (thinking
+     * on) is refused. Messages and Responses clients carry reasoning in blocks and items of their own.
+     */
+    static boolean carriesReasoningInIds(Egress egress) {
+        return egress.dialect() == ClientDialect.OPENAI_CHAT;
+    }
+
     /** Translates Bedrock's answer (or error) into OpenAI's shape for the client. */
     public static ResponseTranslator responses(Egress egress) {
-        return TranslatedResponses.of(egress, BedrockConverseCodec::parseResponse, (status, text) -> {
+        TranslatedResponses.Parser parser = !carriesReasoningInIds(egress) ? BedrockConverseCodec::parseResponse : body -> {
+            ChatResponse r = BedrockConverseCodec.parseResponse(body);
+            return new ChatResponse(r.id(), r.model(), SignedCallIds.carryInCallIds(r.content(), SignedCallIds.Origin.BEDROCK),
+                    r.finishReason(), r.rawFinishReason(), r.usage());
+        };
+        return TranslatedResponses.of(egress, parser, (status, text) -> {
             BedrockConverseCodec.ErrorInfo e = BedrockConverseCodec.parseError(status, text);
             return new TranslatedResponses.ProviderError(e.type(), e.message());
         });

@@ -20,7 +20,9 @@ import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
+import dev.skiff.provider.SignedCallIds;
 import dev.skiff.provider.Turns;
+import dev.skiff.provider.anthropic.AnthropicCodec;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.ir.SystemTurns;
@@ -84,9 +86,12 @@ public final class BedrockConverseCodec {
     /** IR request -> Converse request body (the model id goes in the URL, not the body). */
     public static ObjectNode renderRequest(ChatRequest request, Dropped dropped) throws BadRequestException {
         request = SystemTurns.fold(request, dropped); // Converse has no system turns
+        // Chat clients echo call ids, not always reasoning: Claude's signed reasoning rides in the ids
+        // (and an id Skiff extended never reaches Bedrock, whose ids are at most 64 characters).
+        List<Message> messages = SignedCallIds.restore(request.messages(), SignedCallIds.Origin.BEDROCK);
         ObjectNode out = NODES.objectNode();
         // a cachePoint right after a toolResult marks that result: it moves with it
-        out.set("messages", Turns.render(request.messages(), (p, blocks) -> renderPart(p, blocks, dropped),
+        out.set("messages", Turns.render(messages, (p, blocks) -> renderPart(p, blocks, dropped),
                 b -> b.has("toolResult"), b -> b.has("cachePoint")));
         ArrayNode system = renderSystem(request.system(), dropped);
         if (!system.isEmpty()) out.set("system", system);
@@ -98,7 +103,11 @@ public final class BedrockConverseCodec {
 
         Integer budget = thinkingBudget(request.reasoning());
         if (budget != null) {
-            if (isAnthropicModel(request.model())) {
+            if (isAnthropicModel(request.model()) && AnthropicCodec.toolTurnLacksThinking(messages)) {
+                // As on Anthropic's API, Claude refuses a last tool-calling turn without the signed
+                // reasoning it began with; that reasoning is gone, so this request goes without thinking.
+                dropped.add(AnthropicCodec.THINKING_OFF);
+            } else if (isAnthropicModel(request.model())) {
                 if (maxTokens == null || maxTokens <= budget) maxTokens = budget + DEFAULT_ANSWER_TOKENS;
                 additional.putObject("thinking").put("type", "enabled").put("budget_tokens", budget);
             } else {

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ChatStreamWriter;
+import dev.skiff.dialect.ir.Part;
 import dev.skiff.provider.JsonFields;
+import dev.skiff.provider.SignedCallIds;
 import dev.skiff.provider.StreamTranslator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -13,7 +15,9 @@ import io.netty.buffer.ByteBufOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -56,8 +60,19 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     private Usage usage = Usage.NONE;
     private String error;
 
+    // the reasoning since the last tool call, to carry in the next call's id (see SignedCallIds)
+    private final boolean carryReasoning;
+    private final List<Part> reasoning = new ArrayList<>();
+    private final StringBuilder thinking = new StringBuilder();
+
     public BedrockStreamTranslator(ChatStreamWriter out) {
+        this(out, false);
+    }
+
+    /** @param carryReasoning whether tool-call ids carry the reasoning before them (chat clients) */
+    public BedrockStreamTranslator(ChatStreamWriter out, boolean carryReasoning) {
         this.out = out;
+        this.carryReasoning = carryReasoning;
     }
 
     @Override
@@ -151,7 +166,12 @@ public final class BedrockStreamTranslator implements StreamTranslator {
         if (!toolUse.isObject()) return null;
         int toolIndex = nextToolIndex++;
         toolIndexByBlock.put(data.path("contentBlockIndex").asInt(), toolIndex);
-        return prefixed(alloc, out.toolCall(alloc, toolIndex, toolUse.path("toolUseId").asText(), toolUse.path("name").asText(), ""));
+        String id = toolUse.path("toolUseId").asText();
+        if (carryReasoning && !reasoning.isEmpty()) {
+            id = SignedCallIds.attach(id, SignedCallIds.Origin.BEDROCK, reasoning);
+            reasoning.clear();
+        }
+        return prefixed(alloc, out.toolCall(alloc, toolIndex, id, toolUse.path("name").asText(), ""));
     }
 
     private ByteBuf blockDelta(JsonNode data, ByteBufAllocator alloc) {
@@ -169,10 +189,22 @@ public final class BedrockStreamTranslator implements StreamTranslator {
             piece = out.toolArguments(alloc, toolIndex, input);
         } else if (d.has("reasoningContent")) {
             JsonNode rc = d.get("reasoningContent");
-            if (rc.has("text")) piece = out.thinking(alloc, rc.get("text").asText(""));
-            else if (rc.has("signature")) piece = out.thinkingSignature(alloc, rc.get("signature").asText());
-            else if (rc.has("redactedContent")) piece = out.redactedThinking(alloc, rc.get("redactedContent").asText());
-            else return null;
+            if (rc.has("text")) {
+                if (carryReasoning) thinking.append(rc.get("text").asText(""));
+                piece = out.thinking(alloc, rc.get("text").asText(""));
+            } else if (rc.has("signature")) {
+                // The signature is a reasoning block's last delta: the block is whole now.
+                if (carryReasoning) {
+                    reasoning.add(new Part.Thinking(thinking.toString(), rc.get("signature").asText()));
+                    thinking.setLength(0);
+                }
+                piece = out.thinkingSignature(alloc, rc.get("signature").asText());
+            } else if (rc.has("redactedContent")) {
+                if (carryReasoning) reasoning.add(new Part.RedactedThinking(rc.get("redactedContent").asText()));
+                piece = out.redactedThinking(alloc, rc.get("redactedContent").asText());
+            } else {
+                return null;
+            }
         } else {
             return null; // citations and other deltas have no place in the representation yet
         }

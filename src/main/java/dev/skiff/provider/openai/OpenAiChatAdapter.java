@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
+import dev.skiff.dialect.Bytes;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.ir.ChatRequest;
@@ -19,6 +20,7 @@ import dev.skiff.provider.TranslatedResponses;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 
 /**
  * OpenAI chat completions as the target of a translation: clients of another dialect (Anthropic
@@ -79,6 +81,28 @@ public final class OpenAiChatAdapter implements ChatAdapter {
             default -> ReasoningEcho.NONE;
         };
         return new OpenAiChatCodec.Target(max, echo, clientDialect);
+    }
+
+    private static final byte[][] ECHOED_REASONING = {
+            "\"reasoning_content\"".getBytes(StandardCharsets.US_ASCII),
+            "\"reasoning_signature\"".getBytes(StandardCharsets.US_ASCII),
+            "\"redacted_reasoning\"".getBytes(StandardCharsets.US_ASCII)};
+
+    /**
+     * Whether a chat request for a provider of {@code type} must be translated rather than relayed as
+     * it is: Groq and Mistral refuse an assistant message with a member they do not know ("property
+     * 'reasoning_content' is unsupported"), and clients send reasoning back under those names (the
+     * AI SDK's openai-compatible provider echoes {@code reasoning_content} even when Groq answered it
+     * as {@code reasoning}; Skiff's own answers from other providers carry the signature members).
+     * Translation leaves them out and names them in {@code x-skiff-dropped-fields}. Only these
+     * providers pay for the byte search, and only a body that has the names is translated.
+     */
+    public static boolean mustDropEchoedReasoning(ProviderType type, ByteBuf body) {
+        if (type != ProviderType.GROQ && type != ProviderType.MISTRAL) return false;
+        for (byte[] name : ECHOED_REASONING) {
+            if (Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), name) >= 0) return true;
+        }
+        return false;
     }
 
     /** Translates the provider's answer (or error) for the client. */

@@ -240,4 +240,48 @@ class BedrockConverseCodecTest {
         org.assertj.core.api.Assertions.assertThat(dropped.fields()).contains("temperature(with thinking)", "top_k(with thinking)",
                 "top_p(with thinking)", "tool_choice(forced, with thinking)");
     }
+
+    @Test
+    void claudesReasoningCarriedInACallIdOpensTheToolTurnAgain() throws Exception {
+        // conformance 10: a chat client (the AI SDK's openai.chat) echoes the call id Skiff gave it, not the reasoning
+        String id = dev.skiff.provider.SignedCallIds.attach("tooluse_1", dev.skiff.provider.SignedCallIds.Origin.BEDROCK,
+                java.util.List.of(new Part.Thinking("plan", "c2lnbmF0dXJl")));
+        Dropped d = new Dropped();
+        JsonNode b = render("""
+                {"reasoning_effort":"medium","messages":[{"role":"user","content":"list files"},
+                  {"role":"assistant","content":null,"tool_calls":[{"id":"%s","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+                  {"role":"tool","tool_call_id":"%s","content":"a.txt"}]}""".formatted(id, id), d);
+        assertThat(b.at("/additionalModelRequestFields/thinking/type").asText()).isEqualTo("enabled");
+        assertThat(b.at("/messages/1/content/0/reasoningContent/reasoningText")).isEqualTo(JSON.readTree(
+                "{\"text\":\"plan\",\"signature\":\"c2lnbmF0dXJl\"}"));
+        assertThat(b.at("/messages/1/content/1/toolUse/toolUseId").asText()).as("Bedrock's own id, within its 64 characters").isEqualTo("tooluse_1");
+        assertThat(b.at("/messages/2/content/0/toolResult/toolUseId").asText()).isEqualTo("tooluse_1");
+        assertThat(d.fields()).noneMatch(f -> f.startsWith("thinking"));
+    }
+
+    @Test
+    void aToolTurnWithoutClaudesReasoningTurnsThinkingOffVisibly() throws Exception {
+        // reasoning that is not Bedrock's (an id from elsewhere, Anthropic's API state) cannot open the turn
+        String anthropics = dev.skiff.provider.SignedCallIds.attach("toolu_9", dev.skiff.provider.SignedCallIds.Origin.ANTHROPIC,
+                java.util.List.of(new Part.Thinking("plan", "c2lnbmF0dXJl")));
+        for (String id : new String[] {"call_from_elsewhere", anthropics}) {
+            Dropped d = new Dropped();
+            JsonNode b = render("""
+                    {"reasoning_effort":"medium","messages":[{"role":"user","content":"list files"},
+                      {"role":"assistant","content":null,"tool_calls":[{"id":"%s","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+                      {"role":"tool","tool_call_id":"%s","content":"a.txt"}]}""".formatted(id, id), d);
+            assertThat(b.has("additionalModelRequestFields")).as(id).isFalse();
+            assertThat(d.fields()).contains(dev.skiff.provider.anthropic.AnthropicCodec.THINKING_OFF);
+            assertThat(b.at("/messages/1/content/0/toolUse/toolUseId").asText()).isEqualTo(dev.skiff.provider.SignedCallIds.base(id));
+        }
+        // a Messages client that echoed the signed block keeps thinking on, the block first
+        Dropped d = new Dropped();
+        JsonNode b = render("""
+                {"reasoning_effort":"medium","messages":[{"role":"user","content":"list files"},
+                  {"role":"assistant","content":null,"reasoning_content":"plan","reasoning_signature":"c2ln",
+                   "tool_calls":[{"id":"tooluse_1","type":"function","function":{"name":"Bash","arguments":"{}"}}]},
+                  {"role":"tool","tool_call_id":"tooluse_1","content":"a.txt"}]}""", d);
+        assertThat(b.at("/additionalModelRequestFields/thinking/type").asText()).isEqualTo("enabled");
+        assertThat(b.at("/messages/1/content/0/reasoningContent/reasoningText/signature").asText()).isEqualTo("c2ln");
+    }
 }

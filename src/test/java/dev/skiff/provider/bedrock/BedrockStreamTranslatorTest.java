@@ -186,4 +186,33 @@ class BedrockStreamTranslatorTest {
         t.release();
         assertThat(chunk.refCnt()).isZero();
     }
+
+    @Test
+    void chatClientsGetClaudesReasoningInTheCallIdAfterIt() throws Exception {
+        byte[] body = BedrockFrames.events(
+                "messageStart", "{\"role\":\"assistant\"}",
+                "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"pl\"}}}",
+                "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":\"an\"}}}",
+                "contentBlockDelta", "{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"signature\":\"c2ln\"}}}",
+                "contentBlockStop", "{\"contentBlockIndex\":0}",
+                "contentBlockStart", "{\"contentBlockIndex\":1,\"start\":{\"toolUse\":{\"toolUseId\":\"tooluse_1\",\"name\":\"Bash\"}}}",
+                "contentBlockDelta", "{\"contentBlockIndex\":1,\"delta\":{\"toolUse\":{\"input\":\"{}\"}}}",
+                "contentBlockStop", "{\"contentBlockIndex\":1}",
+                "messageStop", "{\"stopReason\":\"tool_use\"}");
+        for (boolean carry : new boolean[] {true, false}) {
+            String out = run(new BedrockStreamTranslator(new OpenAiChatStreamWriter("claude", false), carry), body, 13);
+            String id = null;
+            for (JsonNode e : events(out)) {
+                if (e != null && e.at("/choices/0/delta/tool_calls/0/id").isTextual()) id = e.at("/choices/0/delta/tool_calls/0/id").asText();
+            }
+            if (!carry) {
+                assertThat(id).isEqualTo("tooluse_1");
+                continue;
+            }
+            dev.skiff.provider.SignedCallIds.Split split = dev.skiff.provider.SignedCallIds.split(id);
+            assertThat(split.base()).isEqualTo("tooluse_1");
+            assertThat(split.origin()).isEqualTo(dev.skiff.provider.SignedCallIds.Origin.BEDROCK);
+            assertThat(split.reasoning()).containsExactly(new dev.skiff.dialect.ir.Part.Thinking("plan", "c2ln"));
+        }
+    }
 }
