@@ -1,0 +1,2 @@
+CREATE TABLE half_done (x INTEGER);
+THIS IS NOT SQL;

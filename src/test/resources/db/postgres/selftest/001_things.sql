@@ -1,0 +1,1 @@
+CREATE TABLE selftest_things (name VARCHAR(20) NOT NULL);

@@ -1,0 +1,2 @@
+-- a column added later
+ALTER TABLE selftest_things ADD COLUMN size INTEGER;
