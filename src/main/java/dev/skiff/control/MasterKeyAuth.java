@@ -26,11 +26,8 @@ public final class MasterKeyAuth {
     /** What a request presented: a key, or why none was accepted. */
     public sealed interface Verdict permits Allowed, Missing, Wrong {}
 
-    /**
-     * @param owner who the request acts for, which scopes what it stores (stored responses): {@link #MASTER}
-     *              for the master key, null when serving openly. Per-tenant keys will name their tenant here.
-     */
-    public record Allowed(String owner) implements Verdict {}
+    /** @param caller who the request acts for: {@link Caller#MASTER} for the master key, {@link Caller#OPEN} when serving openly */
+    public record Allowed(Caller caller) implements Verdict {}
 
     /** The owner of requests made with the master key. */
     public static final String MASTER = "master";
@@ -39,7 +36,7 @@ public final class MasterKeyAuth {
 
     public record Wrong() implements Verdict {}
 
-    private static final Verdict OPEN = new Allowed(null), ALLOWED = new Allowed(MASTER), MISSING = new Missing(), WRONG = new Wrong();
+    private static final Verdict OPEN = new Allowed(Caller.OPEN), ALLOWED = new Allowed(Caller.MASTER), MISSING = new Missing(), WRONG = new Wrong();
 
     public Verdict check(HttpHeaders headers) {
         if (key == null) return OPEN;

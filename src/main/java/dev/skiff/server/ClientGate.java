@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.control.Caller;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.OpenAiErrors;
@@ -66,12 +67,23 @@ final class ClientGate extends ChannelDuplexHandler {
     private boolean closeDelimited; // the response being written ends with the connection
     private boolean draining; // Skiff is shutting down: the connection closes once nothing is outstanding
 
+    private Caller caller = Caller.OPEN; // of the last request head let through
+
     private int phase = HEAD;
     private long deadline;
     private ScheduledFuture<?> timer;
 
     ClientGate(Settings settings) {
         this.settings = settings;
+    }
+
+    /**
+     * Who the request the connection handler is receiving acts for. A head goes on only after the
+     * whole previous request did (the codec decodes in order, on this loop), so when the handler
+     * takes a request, this is its caller: no per-request state travels with it.
+     */
+    Caller caller() {
+        return caller;
     }
 
     /** Goes before the HTTP codec: the first byte of a new request head starts the header timeout. */
@@ -158,12 +170,13 @@ final class ClientGate extends ChannelDuplexHandler {
         if (passthrough || path.startsWith("/v1/")) {
             ClientDialect dialect = Gateway.dialectOf(path);
             MasterKeyAuth.Verdict verdict = settings.auth().check(req.headers());
-            if (!(verdict instanceof MasterKeyAuth.Allowed)) {
+            if (!(verdict instanceof MasterKeyAuth.Allowed allowed)) {
                 refuse(req, dialect, 401, verdict instanceof MasterKeyAuth.Missing
                         ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
                         : "Incorrect API key provided.", "invalid_api_key", passthrough ? "passthrough" : Gateway.endpointName(path));
                 return;
             }
+            caller = allowed.caller();
             // Passthrough bodies stream on unlimited (except where they are gathered to be signed).
             if (!passthrough && HttpUtil.getContentLength(req, -1L) > settings.maxBodyBytes()) {
                 refuse(req, dialect, 413, "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes.",
@@ -181,6 +194,7 @@ final class ClientGate extends ChannelDuplexHandler {
         } else {
             bodyDialect = ClientDialect.OPENAI_CHAT;
             bodyPath = path;
+            caller = Caller.OPEN; // health probes and unknown paths act for nobody
         }
         ctx.fireChannelRead(req);
     }

@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.control.Caller;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -20,6 +21,8 @@ import java.util.ArrayDeque;
  */
 final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private final Gateway gateway;
+    private final ClientGate gate; // says who each request acts for
+    private ArrayDeque<Caller> waitingCallers; // of the requests in waiting, in order
     private final long maxBodyBytes; // for the passthrough bodies that are gathered (SigV4 Bedrock)
     private ProxyCall inFlight;
     private PassthroughCall passing; // a passthrough call whose response is not finished
@@ -27,8 +30,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private ArrayDeque<HttpObject> waiting; // whole requests, and passthrough heads with the pieces read so far
     private boolean pausedForWrites; // reading stopped because the client does not read its responses
 
-    ConnectionHandler(Gateway gateway, long maxBodyBytes) {
+    ConnectionHandler(Gateway gateway, ClientGate gate, long maxBodyBytes) {
         this.gateway = gateway;
+        this.gate = gate;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -36,14 +40,18 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest req) {
             if (inFlight != null || passing != null || (waiting != null && !waiting.isEmpty())) {
-                if (waiting == null) waiting = new ArrayDeque<>(2);
+                if (waiting == null) {
+                    waiting = new ArrayDeque<>(2);
+                    waitingCallers = new ArrayDeque<>(2);
+                }
                 waiting.add(req);
+                waitingCallers.add(gate.caller());
                 // Read no further while requests wait their turn: a client pipelining behind a slow
                 // call would otherwise have its requests (and passthrough bodies) gathered without bound.
                 ctx.channel().config().setAutoRead(false);
                 return;
             }
-            dispatch(ctx, req);
+            dispatch(ctx, req, gate.caller());
             return;
         }
         if (msg instanceof HttpContent piece) {
@@ -59,9 +67,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         ReferenceCountUtil.release(msg);
     }
 
-    private void dispatch(ChannelHandlerContext ctx, HttpRequest req) {
+    private void dispatch(ChannelHandlerContext ctx, HttpRequest req, Caller caller) {
         if (req instanceof FullHttpRequest full) {
-            ProxyCall call = gateway.handle(ctx, full);
+            ProxyCall call = gateway.handle(ctx, full, caller);
             if (call == null) return;
             inFlight = call;
             call.onFinished(() -> {
@@ -72,7 +80,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         PassthroughCall call;
         try {
-            call = gateway.passthrough().start(ctx, req, maxBodyBytes);
+            call = gateway.passthrough().start(ctx, req, maxBodyBytes, caller);
         } catch (Throwable t) {
             // Never leave the client waiting: answer, log, and close (the rest of its body is dropped).
             gateway.internalError(ctx, req.uri(), RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID)), t);
@@ -106,7 +114,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(next);
                 continue;
             }
-            dispatch(ctx, req);
+            dispatch(ctx, req, waitingCallers.poll());
             while (receiving != null && waiting.peek() instanceof HttpContent piece && !(piece instanceof HttpRequest)) {
                 waiting.poll();
                 feed(piece);
@@ -157,6 +165,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (waiting != null) {
             waiting.forEach(ReferenceCountUtil::release);
             waiting.clear();
+            waitingCallers.clear();
         }
         ctx.fireChannelInactive();
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
+import dev.skiff.control.Caller;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.BodyEdit;
@@ -230,7 +231,7 @@ public final class Gateway {
      * for it before the next request), or null when the response was written already.
      * Always consumes {@code req}.
      */
-    ProxyCall handle(ChannelHandlerContext ctx, FullHttpRequest req) {
+    ProxyCall handle(ChannelHandlerContext ctx, FullHttpRequest req, Caller caller) {
         // accept
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -268,18 +269,15 @@ public final class Gateway {
 
             // authenticate: done on the request head, before the body was read (see ClientGate).
 
-            // identify: who the request acts for scopes what it stores. (User path, end user,
-            // admit (limits, budgets), guard: later stages.)
-            // The gate let the key through on the head; asking again (a constant-time compare) says
-            // whose it is, without the gate and the gateway sharing per-request state.
-            String owner = auth.check(req.headers()) instanceof MasterKeyAuth.Allowed allowed ? allowed.owner() : null;
+            // identify: who the request acts for (the caller the gate found on the head) scopes what
+            // it stores. (User path, end user, admit (limits, budgets), guard: later stages.)
 
             return switch (path) {
-                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive, owner);
-                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive, owner);
-                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, owner);
-                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, owner);
-                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, owner);
+                case "/v1/chat/completions" -> post(ctx, req, Endpoint.CHAT, requestId, keepAlive, caller);
+                case "/v1/embeddings" -> post(ctx, req, Endpoint.EMBEDDINGS, requestId, keepAlive, caller);
+                case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, caller);
+                case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, caller);
+                case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, caller);
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         reply(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive, requestId,
@@ -292,7 +290,7 @@ public final class Gateway {
                         if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
                         yield null;
                     }
-                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive, owner);
+                    if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive, caller);
                     reply(ctx, Replies.error(ctx, dialect, 404, "Unknown path " + path + ".", "invalid_request_error", null,
                             "unknown_url", requestId), keepAlive, requestId, "unknown", "unknown path");
                     yield null;
@@ -323,9 +321,9 @@ public final class Gateway {
     }
 
     private ProxyCall post(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
-                           String owner) {
+                           Caller caller) {
         return allow(ctx, req, endpoint.dialect, requestId, keepAlive, HttpMethod.POST)
-                ? proxy(ctx, req, endpoint, requestId, keepAlive, owner) : null;
+                ? proxy(ctx, req, endpoint, requestId, keepAlive, caller) : null;
     }
 
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
@@ -349,7 +347,7 @@ public final class Gateway {
 
     /** Route, then either forward the client's bytes (same dialect) or translate through the internal representation. */
     private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, String requestId, boolean keepAlive,
-                            String owner) {
+                            Caller caller) {
         ByteBuf body = req.content();
         RequestScan scan;
         Route route;
@@ -374,11 +372,11 @@ public final class Gateway {
         // provider adapter: the same dialect takes the client's bytes as they are ...
         if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
                 && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
-            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive);
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller);
         }
-        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive);
+        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller);
         // ... another dialect gets a translated request, once it is admitted to translation memory.
-        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, owner);
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller);
     }
 
     /**
@@ -388,7 +386,7 @@ public final class Gateway {
      * (503, {@code retry-after}). The reservation is let go once the provider's request is sent.
      */
     private ProxyCall admit(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route, boolean isNative,
-                            boolean followUp, String requestId, boolean keepAlive, String owner) {
+                            boolean followUp, String requestId, boolean keepAlive, Caller caller) {
         ByteBuf body = req.content();
         long need;
         try {
@@ -406,7 +404,7 @@ public final class Gateway {
                     requestId, endpointName(pathOf(req.uri())), "translation would need about " + Bytes.describeSize(need));
             return null;
         }
-        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false);
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false, caller);
         call.admittedBytes(need);
         ByteBuf held = body.retain(); // outlives the request while it waits
         Runnable releaseBody = ProxyCall.once(held::release);
@@ -419,8 +417,8 @@ public final class Gateway {
             }
             call.admit(reservation);
             try {
-                if (followUp) followUp(ctx, call, headers, held, scan, route, isNative, requestId, owner);
-                else translated(ctx, call, headers, held, endpoint, scan, route, requestId, owner);
+                if (followUp) followUp(ctx, call, headers, held, scan, route, isNative, requestId, caller);
+                else translated(ctx, call, headers, held, endpoint, scan, route, requestId, caller);
             } catch (Throwable t) {
                 call.failInternally(t);
             } finally {
@@ -436,7 +434,7 @@ public final class Gateway {
      * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
      */
     private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
-                                                String requestId, boolean keepAlive) {
+                                                String requestId, boolean keepAlive, Caller caller) {
         Dropped dropped = new Dropped();
         byte[] folded;
         RequestScan scan;
@@ -458,7 +456,7 @@ public final class Gateway {
             folded = MidConversationSystem.fold(req.content(), dropped);
             if (folded == null) { // the bytes were in a string after all
                 scan = RequestScan.of(req.content());
-                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive);
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller);
             }
             scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
         } catch (BadRequestException e) {
@@ -472,7 +470,7 @@ public final class Gateway {
         } finally {
             if (reservation != null) reservation.release();
         }
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive)
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller)
                 .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
         startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
         return call;
@@ -485,16 +483,16 @@ public final class Gateway {
      * Takes ownership of {@code body}.
      */
     private ProxyCall forward(ChannelHandlerContext ctx, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint, RequestScan scan, Route route,
-                              String requestId, boolean keepAlive) {
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive);
+                              String requestId, boolean keepAlive, Caller caller) {
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller);
         startForward(ctx, call, clientHeaders, body, endpoint, scan, route, requestId);
         return call;
     }
 
     private ProxyCall forwardingCall(ChannelHandlerContext ctx, Endpoint endpoint, RequestScan scan, Route route, String requestId,
-                                     boolean keepAlive) {
+                                     boolean keepAlive, Caller caller) {
         boolean injectUsage = endpoint == Endpoint.CHAT && scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
-        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage);
+        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage, caller);
     }
 
     private void startForward(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint,
@@ -529,7 +527,7 @@ public final class Gateway {
 
     /** Another dialect: the client's request into the internal representation, the provider's out of it. */
     private void translated(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders headers, ByteBuf body, Endpoint endpoint,
-                            RequestScan scan, Route route, String requestId, String owner) {
+                            RequestScan scan, Route route, String requestId, Caller caller) {
         Provider provider = route.provider();
         try {
             switch (endpoint) {
@@ -567,7 +565,7 @@ public final class Gateway {
                     }
                 }
                 case RESPONSES -> resolveThenStartResponses(ctx, proxied, headers.copy(), OpenAiChat.read(body), null, List.of(), scan,
-                        route, requestId, owner);
+                        route, requestId, caller);
             }
         } catch (BadRequestException e) {
             proxied.refuse(400, e.getMessage(), e.param(), null);
@@ -619,7 +617,7 @@ public final class Gateway {
      * responses as it is.
      */
     private void followUp(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf content, RequestScan scan,
-                          Route route, boolean isNative, String requestId, String owner) {
+                          Route route, boolean isNative, String requestId, Caller caller) {
         JsonNode tree;
         try {
             tree = OpenAiChat.read(content);
@@ -630,7 +628,7 @@ public final class Gateway {
         JsonNode previous = tree.get("previous_response_id");
         if (previous == null || !previous.isTextual()) {
             if (isNative) startForward(ctx, call, clientHeaders, content.retain(), Endpoint.RESPONSES, scan, route, requestId);
-            else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId, owner);
+            else translated(ctx, call, clientHeaders, content, Endpoint.RESPONSES, scan, route, requestId, caller);
             return;
         }
         ByteBuf[] held = {isNative ? content.retain() : null}; // outlives the request only if it may be forwarded
@@ -642,11 +640,11 @@ public final class Gateway {
         // The conversation so far becomes trees too, and it grows with every turn: it reserves its
         // share of the translation memory like the request did (before it is even loaded), or a long
         // enough chain of follow-ups would exhaust the heap one turn at a time.
-        findReserved(ctx, call, previous.asText(), owner, true, HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
+        findReserved(ctx, call, previous.asText(), caller, true, HISTORY_COST_PER_CHAR, "previous_response_id", (found, error) -> {
             ByteBuf body = held[0]; // resume owns it now
             held[0] = null;
             try {
-                resume(ctx, call, found, error, body, headers, tree, previous.asText(), scan, route, requestId, owner);
+                resume(ctx, call, found, error, body, headers, tree, previous.asText(), scan, route, requestId, caller);
             } catch (Throwable t) {
                 call.failInternally(t);
             }
@@ -659,9 +657,9 @@ public final class Gateway {
      * itself. {@code then} runs on the call's event loop with the response (empty when there is
      * none) or the store's error; not at all if the call ended meanwhile or was refused for memory.
      */
-    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, String owner, boolean conversation, long costPerChar,
+    void findReserved(ChannelHandlerContext ctx, ProxyCall call, String id, Caller caller, boolean conversation, long costPerChar,
                       String param, java.util.function.BiConsumer<ResponseStore.Found, Throwable> then) {
-        responses.size(id, owner, conversation).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
+        responses.size(id, caller.owner(), conversation).whenComplete((size, sizeError) -> ctx.executor().execute(() -> {
             if (call.isFinished()) return;
             if (sizeError != null || size < 0) {
                 then.accept(sizeError != null ? null : new ResponseStore.Found.Absent(), sizeError);
@@ -683,7 +681,7 @@ public final class Gateway {
                     return;
                 }
                 call.admit(reservation); // until the provider's request is sent, or the answer written
-                (conversation ? responses.conversation(id, owner) : responses.find(id, owner))
+                (conversation ? responses.conversation(id, caller.owner()) : responses.find(id, caller.owner()))
                         .whenComplete((found, error) -> ctx.executor().execute(() -> {
                     if (!call.isFinished()) then.accept(found, error);
                 }));
@@ -695,7 +693,7 @@ public final class Gateway {
     /** The conversation a follow-up continues has been looked up (or not): go on with it, on the call's event loop. */
     private void resume(ChannelHandlerContext ctx, ProxyCall call, ResponseStore.Found found, Throwable error, ByteBuf body,
                         HttpHeaders headers, JsonNode tree, String previousId, RequestScan scan, Route route, String requestId,
-                        String owner) {
+                        Caller caller) {
         if (call.isFinished()) { // the client left meanwhile
             if (body != null) body.release();
             return;
@@ -713,7 +711,7 @@ public final class Gateway {
         switch (found) {
             case ResponseStore.Found.Chain chain -> {
                 try {
-                    resolveThenStartResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, owner);
+                    resolveThenStartResponses(ctx, call, headers, tree, previousId, history(chain), scan, route, requestId, caller);
                 } catch (BadRequestException e) {
                     call.refuse(400, e.getMessage(), e.param(), null);
                 } catch (IOException | IllegalArgumentException e) {
@@ -755,7 +753,7 @@ public final class Gateway {
      */
     private void resolveThenStartResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request,
                                            String previousId, List<ObjectNode> history, RequestScan scan, Route route, String requestId,
-                                           String owner) throws BadRequestException {
+                                           Caller caller) throws BadRequestException {
         JsonNode input = request == null ? null : request.get("input");
         List<String> refs = new ArrayList<>();
         if (input != null && input.isArray()) {
@@ -764,10 +762,10 @@ public final class Gateway {
             }
         }
         if (refs.isEmpty()) {
-            startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, owner);
+            startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, caller);
             return;
         }
-        responses.findItems(refs, owner).whenComplete((found, error) -> ctx.executor().execute(() -> {
+        responses.findItems(refs, caller.owner()).whenComplete((found, error) -> ctx.executor().execute(() -> {
             if (proxied.isFinished()) return; // the client left meanwhile
             if (error != null) {
                 proxied.refuse(500, "The response store could not be read: " + error.getMessage(), null, "store_error");
@@ -787,7 +785,7 @@ public final class Gateway {
                     resolved.add(OpenAiChat.JSON.readTree(json));
                 }
                 ((ObjectNode) request).set("input", resolved);
-                startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, owner);
+                startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, caller);
             } catch (BadRequestException e) {
                 proxied.refuse(400, e.getMessage(), e.param(), null);
             } catch (IOException e) {
@@ -798,7 +796,7 @@ public final class Gateway {
 
     /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
     private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, String previousId,
-                                List<ObjectNode> history, RequestScan scan, Route route, String requestId, String owner)
+                                List<ObjectNode> history, RequestScan scan, Route route, String requestId, Caller caller)
             throws BadRequestException {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
         Dropped dropped = new Dropped();
@@ -809,7 +807,7 @@ public final class Gateway {
         // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
         // has the whole answer can continue it, even if Skiff is killed right after.
         Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}
-                : r -> proxied.holdUntil(responses.save(new StoredResponse(id, owner, created, route.provider().name(), scan.model(),
+                : r -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created, route.provider().name(), scan.model(),
                         r.toString(), StoredResponses.json(input), previousId)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);

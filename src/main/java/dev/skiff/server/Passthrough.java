@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.control.Caller;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
 import dev.skiff.upstream.UpstreamClient;
@@ -47,10 +48,10 @@ final class Passthrough {
      * Starts one passthrough request; its body pieces follow through {@link PassthroughCall#onClientContent}.
      * Always returns the call, already finished when the request was refused.
      */
-    PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req, long maxBodyBytes) {
+    PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req, long maxBodyBytes, Caller caller) {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
-        PassthroughCall call = new PassthroughCall(ctx, usageLog, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method());
+        PassthroughCall call = new PassthroughCall(ctx, usageLog, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method(), caller);
         if (!req.decoderResult().isSuccess()) {
             call.refuse(400, "The HTTP request is malformed.", "bad_request");
             return call;

@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.control.Caller;
 import dev.skiff.dialect.ChatStreamFilter;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.SseSplitter;
@@ -79,9 +80,17 @@ final class PassthroughCall implements ExchangeListener {
 
     private boolean finished;
     private Runnable onFinished;
+    private final Caller caller; // who the request acts for, as the gate authenticated it
 
-    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method) {
+    /** Who the request acts for: its usage is theirs. */
+    Caller caller() {
+        return caller;
+    }
+
+    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
+                    Caller caller) {
         this.ctx = ctx;
+        this.caller = caller;
         this.usageLog = usageLog;
         this.requestId = requestId;
         this.keepAlive = keepAlive;

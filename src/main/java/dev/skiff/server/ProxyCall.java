@@ -1,5 +1,6 @@
 package dev.skiff.server;
 
+import dev.skiff.control.Caller;
 import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.StreamRelay;
@@ -56,6 +57,7 @@ final class ProxyCall implements ExchangeListener {
     private final ClientDialect dialect;
     private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
+    private final Caller caller; // who the request acts for, as the gate authenticated it
 
     private UpstreamCall exchange;
     private ResponseTranslator translator; // null: same dialect, bytes are forwarded
@@ -88,7 +90,8 @@ final class ProxyCall implements ExchangeListener {
     private boolean closeDelimited; // the response has neither Content-Length nor chunks: its end is the connection's
 
     ProxyCall(ChannelHandlerContext ctx, Gateway gateway, String requestId, boolean keepAlive, Gateway.Endpoint endpoint,
-              Route route, String clientModel, boolean stream, boolean injectedUsage) {
+              Route route, String clientModel, boolean stream, boolean injectedUsage, Caller caller) {
+        this.caller = caller;
         this.ctx = ctx;
         this.gateway = gateway;
         this.requestId = requestId;
@@ -100,6 +103,11 @@ final class ProxyCall implements ExchangeListener {
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
         this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
+    }
+
+    /** Who the request acts for: its usage is theirs. */
+    Caller caller() {
+        return caller;
     }
 
     /** For a provider of another dialect: complete responses are translated before they are sent. */

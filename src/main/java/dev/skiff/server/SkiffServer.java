@@ -54,7 +54,7 @@ public final class SkiffServer implements AutoCloseable {
                                 new HttpServerCodec(8192, 32768, 65536),
                                 g,
                                 new BodyLimit(limits.maxBodyBytes(), gateway.usageLog()),
-                                new ConnectionHandler(gateway, limits.maxBodyBytes()));
+                                new ConnectionHandler(gateway, g, limits.maxBodyBytes()));
                     }
                 });
         Channel ch = b.bind(host, port).sync().channel();

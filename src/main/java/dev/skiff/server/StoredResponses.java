@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.config.ProviderType;
+import dev.skiff.control.Caller;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.dialect.responses.ResponsesApi;
@@ -49,7 +50,8 @@ final class StoredResponses {
 
     /** Handles the request; returns the proxied call when it went to a provider, else null. Does not consume {@code req}. */
     ProxyCall handle(ChannelHandlerContext ctx, Gateway gateway, FullHttpRequest req, String path, String requestId, boolean keepAlive,
-                     String owner) {
+                     Caller caller) {
+        String owner = caller.owner();
         String rest = path.substring("/v1/responses/".length());
         boolean inputItems = rest.endsWith("/input_items");
         String id = inputItems ? rest.substring(0, rest.length() - "/input_items".length()) : rest;
@@ -66,7 +68,7 @@ final class StoredResponses {
         Provider provider = soleProviderWithOwnStore();
         // Until the store answers, the connection waits on this call (requests are answered in order).
         Route route = new Route(provider, null);
-        ProxyCall call = new ProxyCall(ctx, gateway, requestId, keepAlive, Gateway.Endpoint.RESPONSES, route, null, false, false);
+        ProxyCall call = new ProxyCall(ctx, gateway, requestId, keepAlive, Gateway.Endpoint.RESPONSES, route, null, false, false, caller);
         String uri = req.uri();
         // found: present for a stored response, empty for one just deleted, EXPIRED, null for none.
         // Another owner's response is absent, not forbidden: its id is no evidence that it exists.
@@ -96,7 +98,7 @@ final class StoredResponses {
             // A stored response can be large, and each read holds it (and its copy on the way out, or
             // its items as trees): reads reserve translation memory like translations do, or many
             // reads of one large response at once would exhaust the heap.
-            gateway.findReserved(ctx, call, id, owner, false, inputItems ? Gateway.HISTORY_COST_PER_CHAR : READ_COST_PER_CHAR, null,
+            gateway.findReserved(ctx, call, id, caller, false, inputItems ? Gateway.HISTORY_COST_PER_CHAR : READ_COST_PER_CHAR, null,
                     (found, error) -> answered.accept(found instanceof ResponseStore.Found.Chain c ? Optional.of(c.last())
                             : found instanceof ResponseStore.Found.Expired ? EXPIRED : null, error));
         }
