@@ -36,7 +36,7 @@ public record Config(String host, int port, int ioThreads, String transport, lon
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
                      boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
                      int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
-                     List<String> warnings, long translationMemory) {
+                     List<String> warnings, long translationMemory, ControlConfig control) {
     public Config {
         providers = List.copyOf(providers);
         warnings = List.copyOf(warnings);
@@ -47,6 +47,6 @@ public record Config(String host, int port, int ioThreads, String transport, lon
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
                 + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
-                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", providers=" + providers + "]";
+                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", " + control + ", providers=" + providers + "]";
     }
 }

@@ -136,11 +136,12 @@ public final class ConfigLoader {
         if (memory != null && translationMemory < 1 << 20) {
             throw new ConfigException("SKIFF_TRANSLATION_MEMORY / server.translation_memory", "'" + memory + "' is less than 1MB");
         }
+        ControlConfig control = control(section(yaml, "control"), workingDir);
         List<ProviderConfig> providers = providers(yaml);
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
                 imagePrivate.equals("allow"), database, responsesTtl, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
-                providers, warnings, translationMemory);
+                providers, warnings, translationMemory, control);
     }
 
     /**
@@ -179,9 +180,38 @@ public final class ConfigLoader {
 
     // ---- names that are not settings -----------------------------------------------------------
 
+    private ControlConfig control(Map<String, Object> control, Path workingDir) {
+        ControlConfig d = ControlConfig.defaults();
+        String databaseUrl = emptyToNull(string("SKIFF_DATABASE_URL", control, "database_url", "control.database_url", null));
+        if (databaseUrl != null && !databaseUrl.startsWith("postgres://") && !databaseUrl.startsWith("postgresql://")
+                && !databaseUrl.startsWith("jdbc:postgresql:")) {
+            throw new ConfigException("SKIFF_DATABASE_URL / control.database_url", "'" + Redact.url(databaseUrl)
+                    + "' is not a PostgreSQL URL (postgres://user@host:5432/db); leave it unset for the embedded SQLite file (SKIFF_DB)");
+        }
+        String redisUrl = emptyToNull(string("SKIFF_REDIS_URL", control, "redis_url", "control.redis_url", null));
+        if (redisUrl != null && !redisUrl.startsWith("redis://") && !redisUrl.startsWith("rediss://")) {
+            throw new ConfigException("SKIFF_REDIS_URL / control.redis_url", "'" + Redact.url(redisUrl) + "' is not a redis:// or rediss:// URL");
+        }
+        String prefix = string("SKIFF_REDIS_PREFIX", control, "redis_prefix", "control.redis_prefix", d.redisPrefix());
+        String failure = string("SKIFF_LIMITS_FAILURE", control, "limits_failure", "control.limits_failure", "open").strip().toLowerCase(Locale.ROOT);
+        if (!failure.equals("open") && !failure.equals("closed")) {
+            throw new ConfigException("SKIFF_LIMITS_FAILURE / control.limits_failure", "'" + failure + "' must be open or closed");
+        }
+        String endUserHeader = string("SKIFF_END_USER_HEADER", control, "end_user_header", "control.end_user_header", d.endUserHeader()).strip();
+        if (endUserHeader.isEmpty() || !endUserHeader.chars().allMatch(c -> c > 32 && c < 127 && "()<>@,;:\\\"/[]?={}".indexOf(c) < 0)) {
+            throw new ConfigException("SKIFF_END_USER_HEADER / control.end_user_header", "'" + endUserHeader + "' is not a header name");
+        }
+        String pricing = emptyToNull(string("SKIFF_PRICING_FILE", control, "pricing_file", "control.pricing_file", null));
+        if (pricing != null && !Files.isReadable(workingDir.resolve(pricing))) {
+            throw new ConfigException("SKIFF_PRICING_FILE / control.pricing_file", "'" + pricing + "' is not a readable file");
+        }
+        return new ControlConfig(databaseUrl, redisUrl, prefix, failure.equals("open"), endUserHeader,
+                pricing == null ? null : workingDir.resolve(pricing).toString());
+    }
+
     private static void refuseUnknownKeys(Map<String, Object> yaml) {
         refuseUnknown(yaml, "", Names.YAML_KEYS.get(""));
-        for (String s : List.of("server", "timeouts")) {
+        for (String s : List.of("server", "timeouts", "control")) {
             if (yaml.get(s) instanceof Map<?, ?> m) {
                 @SuppressWarnings("unchecked") Map<String, Object> section = (Map<String, Object>) m;
                 refuseUnknown(section, s + ".", Names.YAML_KEYS.get(s));

@@ -605,4 +605,40 @@ class ConfigLoaderTest {
         ConfigException e = failure("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", "ftp://user:hunter2@example.com/v1");
         assertThat(e.getMessage()).doesNotContain("hunter2").contains("ftp://***@example.com/v1");
     }
+
+    // ---- control plane ------------------------------------------------------------------------
+
+    @Test
+    void controlDefaultsNeedNothing() {
+        ControlConfig c = load().control();
+        assertThat(c.databaseUrl()).as("embedded SQLite unless a PostgreSQL URL is given").isNull();
+        assertThat(c.redisUrl()).isNull();
+        assertThat(c.redisPrefix()).isEqualTo("skiff:");
+        assertThat(c.failOpen()).isTrue();
+        assertThat(c.endUserHeader()).isEqualTo("X-End-User");
+    }
+
+    @Test
+    void controlSettingsFromEnvironmentAndYaml() throws IOException {
+        ControlConfig env = load("SKIFF_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test", "SKIFF_REDIS_URL", "redis://127.0.0.1:6379/2",
+                "SKIFF_LIMITS_FAILURE", "Closed", "SKIFF_END_USER_HEADER", "X-Customer").control();
+        assertThat(env.databaseUrl()).isEqualTo("postgres://postgres@127.0.0.1:5432/test");
+        assertThat(env.redisUrl()).isEqualTo("redis://127.0.0.1:6379/2");
+        assertThat(env.failOpen()).isFalse();
+        assertThat(env.endUserHeader()).isEqualTo("X-Customer");
+        yaml("skiff.yaml", "control:\n  redis_prefix: \"tenant-a:\"\n  limits_failure: open\n");
+        assertThat(load("SKIFF_CONFIG", dir.resolve("skiff.yaml").toString()).control().redisPrefix()).isEqualTo("tenant-a:");
+    }
+
+    @Test
+    void controlSettingsThatCannotWorkAreRefusedAtStart() throws IOException {
+        assertThat(failure("SKIFF_DATABASE_URL", "mysql://root:pw@db/skiff").getMessage())
+                .contains("SKIFF_DATABASE_URL").contains("not a PostgreSQL URL").doesNotContain("pw");
+        assertThat(failure("SKIFF_REDIS_URL", "127.0.0.1:6379").getMessage()).contains("redis://");
+        assertThat(failure("SKIFF_LIMITS_FAILURE", "maybe").getMessage()).contains("open or closed");
+        assertThat(failure("SKIFF_END_USER_HEADER", "X End User").getMessage()).contains("not a header name");
+        assertThat(failure("SKIFF_PRICING_FILE", "missing.yaml").getMessage()).contains("not a readable file");
+        yaml("skiff.yaml", "control:\n  redis_url_typo: x\n");
+        assertThat(failure("SKIFF_CONFIG", dir.resolve("skiff.yaml").toString()).getMessage()).contains("control.redis_url_typo");
+    }
 }
