@@ -49,7 +49,10 @@ public final class Skiff implements AutoCloseable {
         Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
-        UsageLog usageLog = UsageLog.open(config.usageLog());
+        // Prices and the usage store's place are checked now; the store's database opens with its first batch.
+        dev.skiff.observe.Pricing pricing = dev.skiff.observe.Pricing.load(config.control().pricingFile());
+        dev.skiff.observe.UsageStore usageStore = dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+        UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;
         try {
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
@@ -100,6 +103,16 @@ public final class Skiff implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** Where every request's usage and cost is stored, and queried from. */
+    public dev.skiff.observe.UsageStore usageStore() {
+        return usageLog.store();
+    }
+
+    /** The usage recorder (JSON lines and the store). */
+    public UsageLog usageLog() {
+        return usageLog;
     }
 
     public ModelCatalog catalog() {

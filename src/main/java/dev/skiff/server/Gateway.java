@@ -91,8 +91,11 @@ public final class Gateway {
         final ClientDialect dialect;
         /** The JSON types of the fields this API documents, checked by the request scan. */
         final JsonTypes.Table fieldTypes;
+        /** The name the usage log and store record it under (made once, not per request). */
+        final String usageName;
 
         Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect, JsonTypes.Table fieldTypes) {
+            this.usageName = name().toLowerCase(java.util.Locale.ROOT);
             this.upstreamPath = upstreamPath;
             this.canStream = canStream;
             this.dialect = dialect;
@@ -357,11 +360,11 @@ public final class Gateway {
             route = router.resolve(scan.model());
         } catch (BadRequestException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
-                    requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
+                    requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         } catch (RouteException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
-                    keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
+                    keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         }
         boolean isNative = endpoint.isNativeTo(route.provider())
@@ -923,8 +926,14 @@ public final class Gateway {
      */
     void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
                String endpoint, String error) {
-        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
-                r.status().code(), Usage.NONE, -1, -1, error, null));
+        reply(ctx, r, keepAlive, requestId, endpoint, error, null);
+    }
+
+    /** As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)}, for a refusal of an identified caller: it counts in their usage. */
+    void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
+               String endpoint, String error, Caller caller) {
+        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1));
         Replies.send(ctx, r, keepAlive);
     }
 
