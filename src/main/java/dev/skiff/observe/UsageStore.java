@@ -41,6 +41,7 @@ public final class UsageStore implements AutoCloseable {
     private final ExecutorService queries;
     private Database db; // guarded by this; opened on first use
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
 
     private UsageStore(String url, String description) {
         this.url = url;
@@ -72,6 +73,11 @@ public final class UsageStore implements AutoCloseable {
         String usage = dot > 0 ? name.substring(0, dot) + "-usage" + name.substring(dot) : name + "-usage.db";
         Path parent = p.getParent();
         return parent == null ? usage : parent.resolve(usage).toString();
+    }
+
+    /** Transactions committed so far, one per batch. */
+    public long batchesWritten() {
+        return batches.get();
     }
 
     /** Where rows are written, for the start-up line and errors (credentials hidden). */
@@ -108,6 +114,7 @@ public final class UsageStore implements AutoCloseable {
                 }
                 s.executeBatch();
                 c.commit();
+                batches.incrementAndGet();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
@@ -186,11 +193,14 @@ public final class UsageStore implements AutoCloseable {
             params.add(q.keyId());
         }
         if (q.path() != null && !q.path().equals("/")) {
-            // The path and everything under it: one range of the (user_path, ts) index ('0' follows '/').
-            b.append(" AND (user_path = ? OR (user_path >= ? AND user_path < ?))");
+            // The path and everything under it, as one range of the (user_path, ts) index: from the path
+            // up to the path + '0' ('0' follows '/'), less what sorts between them without being under
+            // it (/acme-x, /acme.x). An OR of an equality and a range would lead planners to other indexes.
+            b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
+            params.add(q.path());
+            params.add(q.path() + "0");
             params.add(q.path());
             params.add(q.path() + "/");
-            params.add(q.path() + "0");
         }
         if (q.endUser() != null) {
             b.append(" AND end_user = ?");
