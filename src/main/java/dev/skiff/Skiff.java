@@ -27,9 +27,11 @@ public final class Skiff implements AutoCloseable {
     private final ResponseStore responses;
     private final ModelCatalog catalog;
     private final Transport transport;
+    private final Gateway gateway;
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
-                  ModelCatalog catalog) {
+                  ModelCatalog catalog, Gateway gateway) {
+        this.gateway = gateway;
         this.responses = responses;
         this.config = config;
         this.transport = transport;
@@ -73,7 +75,7 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog);
+            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             usageLog.close();
@@ -100,6 +102,11 @@ public final class Skiff implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** The admin API, for registering resources (tests register their own). */
+    public dev.skiff.admin.AdminApi admin() {
+        return gateway.admin();
     }
 
     public ModelCatalog catalog() {
@@ -130,6 +137,7 @@ public final class Skiff implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         server.close();
+        gateway.admin().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         responses.close();
