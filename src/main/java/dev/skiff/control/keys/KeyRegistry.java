@@ -5,6 +5,7 @@ import dev.skiff.control.MasterKeyAuth;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.Map;
 
 /**
@@ -61,22 +62,58 @@ public class KeyRegistry {
         return byId.get(id);
     }
 
-    /** Takes in changed keys (new, updated, revoked): they apply to the next request. */
-    public synchronized void apply(Iterable<ManagedKey> changed) {
-        Map<Digest, Entry> h = new HashMap<>(byHash);
-        Map<String, ManagedKey> i = new HashMap<>(byId);
+    /**
+     * Takes in changed keys (new, updated, revoked): they apply to the next request. A key older than
+     * the one held (a refresh that read it just before this replica changed it) is ignored.
+     *
+     * @return how many keys changed the snapshot
+     */
+    public synchronized int apply(Iterable<ManagedKey> changed) {
+        Map<Digest, Entry> h = null;
+        Map<String, ManagedKey> i = null;
+        int count = 0;
         for (ManagedKey k : changed) {
-            ManagedKey old = i.put(k.id(), k);
-            if (old != null) h.remove(Digest.of(java.util.HexFormat.of().parseHex(old.hash())));
-            byte[] hash = java.util.HexFormat.of().parseHex(k.hash());
+            ManagedKey old = (i == null ? byId : i).get(k.id());
+            if (old != null && (old.updatedAt() > k.updatedAt() || old.equals(k))) continue;
+            if (h == null) {
+                h = new HashMap<>(byHash);
+                i = new HashMap<>(byId);
+            }
+            i.put(k.id(), k);
+            if (old != null) h.remove(Digest.of(HexFormat.of().parseHex(old.hash())));
+            byte[] hash = HexFormat.of().parseHex(k.hash());
             h.put(Digest.of(hash), new Entry(k, hash, new MasterKeyAuth.Allowed(Caller.of(k))));
+            if (k.updatedAt() > seenUpTo) seenUpTo = k.updatedAt();
+            count++;
         }
+        if (h == null) return 0;
         byHash = h;
         byId = i;
+        return count;
     }
 
-    /** The first load is done: managed keys are checked from now on. */
-    public void markLoaded() {
+    /**
+     * How far back each refresh looks again before the newest change it saw: a change committed late
+     * (a slow transaction) or stamped by a writer whose clock is behind is still picked up.
+     */
+    static final long OVERLAP_MILLIS = 10_000;
+    private long seenUpTo; // newest updated_at taken in; guarded by this
+
+    /**
+     * Reads what changed in the store since the last refresh (everything, the first time) and takes it
+     * in. Blocks on the database: called from the refresher thread.
+     */
+    public void refresh(KeyStore store) throws java.sql.SQLException {
+        long since;
+        synchronized (this) {
+            since = loaded ? Math.max(0, seenUpTo - OVERLAP_MILLIS) : 0;
+        }
+        apply(store.changedSince(since));
         loaded = true;
+    }
+
+    /** Every key of the snapshot. */
+    public java.util.Collection<ManagedKey> all() {
+        return byId.values();
     }
 }
