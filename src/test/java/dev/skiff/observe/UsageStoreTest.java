@@ -62,7 +62,7 @@ class UsageStoreTest {
 
     static UsageRecord record(long ts, String id, String key, String path, String endUser, String model, int status, Usage usage) {
         return new UsageRecord(ts, id, "chat", "openai", ProviderType.OPENAI, model, model, false, status, usage, 12.5, 3.0, 4.25,
-                status >= 400 ? "upstream status " + status : null, null, new Caller("o", key, path, endUser), 1);
+                status >= 400 ? "upstream status " + status : null, null, new Caller("o", key, path, endUser, null), 1);
     }
 
     static UsageRow row(UsageRecord r) {
