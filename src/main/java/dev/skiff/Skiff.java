@@ -79,6 +79,7 @@ public final class Skiff implements AutoCloseable {
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.admin().register(keys.resource());
+            gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
                     gateway);

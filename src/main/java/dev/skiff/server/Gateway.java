@@ -87,7 +87,9 @@ public final class Gateway {
         COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.COUNT_TOKENS),
         RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES),
         /** Not a provider's: the admin API, answered by Skiff off the event loop (see {@link AdminApi}). */
-        ADMIN("/admin", false, ClientDialect.OPENAI_CHAT, null);
+        ADMIN("/admin", false, ClientDialect.OPENAI_CHAT, null),
+        /** Not a provider's either: {@code GET /v1/usage}, the calling key's own usage, from the usage store. */
+        USAGE("/usage", false, ClientDialect.OPENAI_CHAT, null);
 
         final String upstreamPath;
         final boolean canStream;
@@ -111,7 +113,7 @@ public final class Gateway {
                 case CHAT, EMBEDDINGS -> p.chatAdapter() == null;
                 case MESSAGES, COUNT_TOKENS -> p.type() == ProviderType.ANTHROPIC;
                 case RESPONSES -> p.type() == ProviderType.OPENAI;
-                case ADMIN -> false;
+                case ADMIN, USAGE -> false;
             };
         }
 
@@ -293,6 +295,7 @@ public final class Gateway {
                 case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, caller);
                 case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, caller);
                 case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, caller);
+                case "/v1/usage" -> allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET) ? ownUsage(ctx, req, requestId, keepAlive, caller) : null;
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         reply(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive, requestId,
@@ -332,6 +335,52 @@ public final class Gateway {
             if (error != null) call.refuse(500, "The admin call failed: " + error, null, "internal_error");
             else call.reply(reply.status(), reply.contentType(), reply.body());
         }));
+        return call;
+    }
+
+    /**
+     * {@code GET /v1/usage}: the calling managed key's own usage, with the parameters of
+     * {@code /admin/v1/usage}. The master key (or an open server) has no key of its own: 403, pointing
+     * to the admin API. The query runs on the usage store's thread; the answer is written back here.
+     */
+    private ProxyCall ownUsage(ChannelHandlerContext ctx, FullHttpRequest req, String requestId, boolean keepAlive, Caller caller) {
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, Endpoint.USAGE, new Route(null, null), null, false, false, caller);
+        dev.skiff.observe.UsageStore store = usageLog.store();
+        if (caller == null || caller.keyId() == null) {
+            call.refuse(403, "GET /v1/usage reports a managed key's own usage; this request has no managed key (use /admin/v1/usage with the master key).",
+                    null, "not_a_managed_key");
+            return call;
+        }
+        if (store == null) {
+            call.refuse(503, "Usage is not stored on this server.", null, "store_unavailable");
+            return call;
+        }
+        dev.skiff.observe.UsageQuery query;
+        String format;
+        try {
+            var params = new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).parameters();
+            query = dev.skiff.observe.UsageResource.parse(params, caller.keyId(), System.currentTimeMillis());
+            format = params.containsKey("format") ? params.get("format").getFirst() : "json";
+        } catch (dev.skiff.admin.AdminException e) {
+            call.refuse(e.status(), e.getMessage(), e.param(), e.code());
+            return call;
+        } catch (IllegalArgumentException e) { // a malformed percent-encoding in the query
+            call.refuse(400, "The request query is malformed: " + e.getMessage(), null, "invalid_request");
+            return call;
+        }
+        try {
+            store.query(query).whenComplete((result, error) -> ctx.executor().execute(() -> {
+                if (error != null) {
+                    Throwable cause = error.getCause() != null ? error.getCause() : error;
+                    call.refuse(503, "The usage store could not answer: " + cause.getMessage(), null, "store_unavailable");
+                    return;
+                }
+                dev.skiff.admin.AdminReply reply = dev.skiff.observe.UsageResource.render(result, format);
+                call.reply(reply.status(), reply.contentType(), reply.body());
+            }));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            call.refuse(503, "Too many usage queries are waiting; try again.", null, "overloaded", Map.of("retry-after", "1"));
+        }
         return call;
     }
 
