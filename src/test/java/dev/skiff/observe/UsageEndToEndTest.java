@@ -201,4 +201,25 @@ class UsageEndToEndTest {
         // A managed key without the admin scope cannot read everyone's usage.
         assertThat(gw.request("GET", "/admin/v1/usage", null, "Authorization", "Bearer " + mine[1]).statusCode()).isEqualTo(403);
     }
+
+    @Test
+    void aGracefulStopStoresWhatWasStillQueued() throws Exception {
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}"));
+        for (int i = 0; i < 20; i++) {
+            assertThat(gw.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}", "Authorization", "Bearer " + MASTER)
+                    .statusCode()).isEqualTo(200);
+        }
+        String db = gw.skiff.config().database();
+        gw.skiff.close(); // at once: the last batch is still gathering
+        UsageStore reopened = UsageStore.open(null, db);
+        try {
+            UsageQuery.Result r = reopened.query(new UsageQuery(0, System.currentTimeMillis() + 1, UsageQuery.GroupBy.NONE, 0, null, null, null,
+                    "gpt-4o-mini", null)).get();
+            assertThat(r.total().requests()).isEqualTo(20);
+            assertThat(r.total().outputTokens()).isEqualTo(80);
+        } finally {
+            reopened.close();
+        }
+    }
 }
