@@ -58,8 +58,10 @@ public final class Skiff implements AutoCloseable {
         Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
-        // Prices and the usage store's place are checked now; the store's database opens with its first batch.
-        dev.skiff.observe.Pricing pricing = dev.skiff.observe.Pricing.load(config.control().pricingFile());
+        // A user's price file and the usage store's place are checked now; the shipped prices are read,
+        // and the store's database opened, by the first batch of records (off start-up).
+        String pricingFile = config.control().pricingFile();
+        dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
         dev.skiff.observe.UsageStore usageStore = dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
         UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;

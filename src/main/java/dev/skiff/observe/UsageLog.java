@@ -36,7 +36,7 @@ public final class UsageLog implements AutoCloseable {
 
     private final BlockingQueue<UsageRecord> queue;
     private final OutputStream out;
-    private final Pricing pricing;
+    private Pricing pricing; // null until the writer's first batch loads the shipped catalog (kept off start-up)
     private final UsageStore store;
     private final Thread writer;
     private volatile boolean closing;
@@ -59,12 +59,13 @@ public final class UsageLog implements AutoCloseable {
 
     /** {@code stdout}, {@code off}, or a file to append to; priced with the shipped catalog, stored nowhere. */
     public static UsageLog open(String target) throws IOException {
-        return open(target, Pricing.shipped(), null);
+        return open(target, null, null);
     }
 
     /**
      * @param target  {@code stdout}, {@code off}, or a file to append the JSON lines to
-     * @param pricing what prices each record
+     * @param pricing what prices each record; null loads the shipped catalog when the first record
+     *                arrives, on the writer thread (parsing it costs tens of milliseconds, kept off start-up)
      * @param store   where rows are stored (null: nowhere); closed by {@link #close()}
      */
     public static UsageLog open(String target, Pricing pricing, UsageStore store) throws IOException {
@@ -107,6 +108,7 @@ public final class UsageLog implements AutoCloseable {
                 if (first != null) {
                     batch.add(first);
                     gather(batch);
+                    if (pricing == null) pricing = Pricing.shipped();
                     for (UsageRecord r : batch) {
                         UsageRow row = UsageRow.of(r, pricing);
                         if (g != null) g = writeOrStop(g, row);
