@@ -61,6 +61,10 @@ public final class Pricing {
     private final Map<ProviderType, ProviderType> sameAs; // a type priced exactly as another (Azure as OpenAI)
     private final Map<ProviderType, List<ProviderType>> also; // tables consulted after a type's own (Claude on Bedrock)
     private final String checked;
+    /** Lookups already made (model names repeat): type and name to its price, or NO_PRICE. Bounded by clearing. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Price> found = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Price NO_PRICE = new Price(-1, -1, -1, -1, -1);
+    private static final int MAX_REMEMBERED = 10_000;
 
     private Pricing(Map<ProviderType, Map<String, Price>> tables, Set<ProviderType> free, Map<ProviderType, ProviderType> sameAs,
                     Map<ProviderType, List<ProviderType>> also, String checked) {
@@ -197,6 +201,18 @@ public final class Pricing {
     /** The price of {@code model} at a provider of {@code type}, or null when the catalog does not know it. */
     public Price find(ProviderType type, String model) {
         if (type == null) return null;
+        if (model == null) return search(type, null);
+        String key = type.ordinal() + "\0" + model;
+        Price p = found.get(key);
+        if (p == null) {
+            p = search(type, model);
+            if (found.size() >= MAX_REMEMBERED) found.clear(); // a client inventing model names cannot grow it
+            found.put(key, p == null ? NO_PRICE : p);
+        }
+        return p == NO_PRICE ? null : p;
+    }
+
+    private Price search(ProviderType type, String model) {
         if (free.contains(type)) return Price.FREE;
         if (model == null || model.isEmpty()) return null;
         ProviderType tableType = sameAs.getOrDefault(type, type);
