@@ -75,6 +75,7 @@ public final class Skiff implements AutoCloseable {
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
+            gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
