@@ -80,6 +80,7 @@ public final class Skiff implements AutoCloseable {
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
+            gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),

@@ -342,4 +342,13 @@ class RequestScanTest {
         assertThatThrownBy(() -> RequestScan.of(Unpooled.EMPTY_BUFFER)).isInstanceOf(BadRequestException.class);
         assertThat(rejected("   ").param()).isNull();
     }
+
+    @Test
+    void endUserIsTakenFromSafetyIdentifierThenUserThenMetadata() throws Exception {
+        assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"safety_identifier\":\"s1\"}").endUser()).isEqualTo("s1");
+        assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"metadata\":{\"user_id\":\"m1\"}}").endUser()).isEqualTo("u1");
+        assertThat(scan("{\"metadata\":{\"a\":{\"user_id\":\"deep\"},\"user_id\":\"m1\"},\"model\":\"m\"}").endUser()).isEqualTo("m1");
+        assertThat(scan("{\"model\":\"m\",\"user\":5,\"metadata\":{\"user_id\":null}}").endUser()).isNull();
+        assertThat(scan("{\"model\":\"m\",\"messages\":[{\"user\":\"not top-level\"}]}").endUser()).isNull();
+    }
 }

@@ -68,16 +68,31 @@ public final class KeyStore {
 
     /** Keys in creation order, newest first: at most {@code limit}, starting after the key {@code after} (its id). */
     public List<ManagedKey> list(int limit, String after) throws SQLException {
-        String sql = "SELECT " + COLUMNS + " FROM skiff_keys"
-                + (after == null ? "" : " WHERE (created_at < (SELECT created_at FROM skiff_keys WHERE id = ?)"
-                + " OR (created_at = (SELECT created_at FROM skiff_keys WHERE id = ?) AND id < ?))")
+        return list(limit, after, null);
+    }
+
+    /** As {@link #list(int, String)}, only keys whose user path is {@code under} or beneath it (every key for null). */
+    public List<ManagedKey> list(int limit, String after, String under) throws SQLException {
+        List<String> where = new ArrayList<>();
+        if (after != null) {
+            where.add("(created_at < (SELECT created_at FROM skiff_keys WHERE id = ?)"
+                    + " OR (created_at = (SELECT created_at FROM skiff_keys WHERE id = ?) AND id < ?))");
+        }
+        boolean subtree = under != null && !under.equals("/");
+        if (subtree) where.add("(user_path = ? OR user_path LIKE ?)"); // paths hold no LIKE wildcards but '_', escaped below
+        String sql = "SELECT " + COLUMNS + " FROM skiff_keys" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
                 + " ORDER BY created_at DESC, id DESC LIMIT ?";
+        if (subtree) sql = sql.replace("user_path LIKE ?", "user_path LIKE ? ESCAPE '!'");
         try (Connection c = db.connection(); PreparedStatement s = c.prepareStatement(sql)) {
             int i = 1;
             if (after != null) {
                 s.setString(i++, after);
                 s.setString(i++, after);
                 s.setString(i++, after);
+            }
+            if (subtree) {
+                s.setString(i++, under);
+                s.setString(i++, under.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "/%");
             }
             s.setInt(i, limit);
             return readAll(s);

@@ -102,7 +102,15 @@ public final class KeysResource implements AdminResource {
             throw AdminException.badRequest("limit must be a number.", "limit");
         }
         if (limit < 1 || limit > 1000) throw AdminException.badRequest("limit must be between 1 and 1000.", "limit");
-        List<ManagedKey> keys = store.list(limit + 1, r.param("after", null));
+        String under = r.param("user_path", null);
+        if (under != null) {
+            try {
+                under = UserPath.normalize(under);
+            } catch (IllegalArgumentException e) {
+                throw AdminException.badRequest(e.getMessage(), "user_path");
+            }
+        }
+        List<ManagedKey> keys = store.list(limit + 1, r.param("after", null), under);
         boolean more = keys.size() > limit;
         if (more) keys = keys.subList(0, limit);
         ObjectNode out = JSON.createObjectNode().put("object", "list");
@@ -246,7 +254,8 @@ public final class KeysResource implements AdminResource {
         ObjectNode collection = paths.putObject("/admin/v1/keys");
         op(collection, "get", "List keys (newest first; never their secrets)", "KeyList", 200)
                 .putArray("parameters").add(param("limit", "query", "integer", "1 to 1000, default 100"))
-                .add(param("after", "query", "string", "the id of the last key of the previous page"));
+                .add(param("after", "query", "string", "the id of the last key of the previous page"))
+                .add(param("user_path", "query", "string", "only keys at this user path or beneath it"));
         op(collection, "post", "Create a key; the answer holds its secret, shown this once", "CreatedKey", 201)
                 .set("requestBody", body("KeyInput"));
         ObjectNode one = paths.putObject("/admin/v1/keys/{id}");
