@@ -203,6 +203,32 @@ class UsageEndToEndTest {
     }
 
     @Test
+    void endUsersAndHeaderPathsAreAttributedAndRolledUp() throws Exception {
+        String[] k = key("support", "/acme/support");
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2,\"total_tokens\":12}}"));
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+        String auth = "Bearer " + k[1];
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "alice", "X-Skiff-User-Path", "bot",
+                "X-Request-ID", "u-alice").statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "alice").statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "bob").statusCode()).isEqualTo(200);
+        JsonNode line = json(gw.usageLine("u-alice"));
+        assertThat(line.get("end_user").asText()).isEqualTo("alice");
+        assertThat(line.get("user_path").asText()).isEqualTo("/acme/support/bot");
+
+        JsonNode byUser = usageOnce("?group_by=end_user&key=" + k[0], 3);
+        assertThat(byUser.get("data")).extracting(g -> g.get("end_user").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("alice=2", "bob=1");
+        JsonNode byPath = usageOnce("?group_by=path&path=/acme/support&key=" + k[0], 3);
+        assertThat(byPath.get("data")).extracting(g -> g.get("path").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("/acme/support=2", "/acme/support/bot=1");
+        JsonNode rolled = usageOnce("?group_by=path&depth=2&path=/acme&key=" + k[0], 3);
+        assertThat(rolled.get("data")).extracting(g -> g.get("path").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("/acme/support=3");
+    }
+
+    @Test
     void aGracefulStopStoresWhatWasStillQueued() throws Exception {
         openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
                 + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}"));
