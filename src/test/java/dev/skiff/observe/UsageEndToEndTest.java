@@ -248,4 +248,29 @@ class UsageEndToEndTest {
             reopened.close();
         }
     }
+
+    @Test
+    void withADatabaseUrlUsageGoesToPostgres() throws Exception {
+        try (var schema = new dev.skiff.control.keys.PostgresSchema();
+             MockUpstream up = new MockUpstream().models("gpt-4o-mini");
+             TestGateway pg = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_DATABASE_URL", schema.url(),
+                     "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", up.baseUrl()).awaitListings()) {
+            up.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+                    + "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20,\"total_tokens\":120}}"));
+            assertThat(pg.skiff.usageStore().describe()).startsWith("PostgreSQL");
+            assertThat(pg.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}", "Authorization", "Bearer " + MASTER)
+                    .statusCode()).isEqualTo(200);
+            JsonNode u = null;
+            for (int i = 0; i < 100; i++) {
+                u = json(pg.request("GET", "/admin/v1/usage?model=gpt-4o-mini&group_by=day", null, "Authorization", "Bearer " + MASTER).body());
+                if (u.at("/total/requests").asLong() >= 1) break;
+                Thread.sleep(50);
+            }
+            assertThat(u.at("/total/requests").asLong()).isEqualTo(1);
+            assertThat(u.at("/total/cost_nanos").asLong()).isEqualTo(27_000);
+            assertThat(u.get("data").get(0).get("day").asText()).isEqualTo(java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString());
+            String sqlite = UsageStore.sqliteBeside(pg.skiff.config().database());
+            assertThat(java.nio.file.Files.exists(java.nio.file.Path.of(sqlite))).as(sqlite).isFalse();
+        }
+    }
 }
