@@ -198,6 +198,9 @@ class UsageEndToEndTest {
         HttpResponse<String> bad = gw.get("/v1/usage?group_by=color", "Authorization", "Bearer " + mine[1]);
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(json(bad.body()).at("/error/message").asText()).contains("group_by");
+        HttpResponse<String> csv = gw.get("/v1/usage?format=csv&group_by=model", "Authorization", "Bearer " + mine[1]);
+        assertThat(csv.body().lines()).hasSize(2).last().asString().startsWith("gpt-4o-mini,1,0,10,");
+        assertThat(gw.request("GET", "/admin/v1/openapi.json", null, "Authorization", "Bearer " + MASTER).body()).contains("/admin/v1/usage");
         // A managed key without the admin scope cannot read everyone's usage.
         assertThat(gw.request("GET", "/admin/v1/usage", null, "Authorization", "Bearer " + mine[1]).statusCode()).isEqualTo(403);
     }
