@@ -232,6 +232,21 @@ class UsageEndToEndTest {
     }
 
     @Test
+    void aRefusedRequestCountsAsTheKeysErrorAtNoCost() throws Exception {
+        HttpResponse<String> r = gw.request("POST", "/admin/v1/keys", "{\"name\":\"narrow\",\"allowed_models\":[\"anthropic/*\"]}",
+                "Authorization", "Bearer " + MASTER);
+        JsonNode k = json(r.body());
+        HttpResponse<String> refused = gw.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}",
+                "Authorization", "Bearer " + k.get("secret").asText());
+        assertThat(refused.statusCode()).isEqualTo(403);
+        JsonNode u = usageOnce("?key=" + k.get("id").asText(), 1);
+        assertThat(u.at("/total/errors").asLong()).isEqualTo(1);
+        assertThat(u.at("/total/cost_nanos").asLong()).isZero();
+        assertThat(u.at("/total/unknown_cost_requests").asLong()).isZero();
+        assertThat(openai.receivedSoFar()).noneMatch(x -> x.path().equals("/v1/chat/completions"));
+    }
+
+    @Test
     void aGracefulStopStoresWhatWasStillQueued() throws Exception {
         openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
                 + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4,\"total_tokens\":7}}"));
