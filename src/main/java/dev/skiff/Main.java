@@ -86,7 +86,8 @@ public final class Main {
         for (ProviderConfig p : config.providers()) {
             sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(Redact.url(p.baseUrl()));
         }
-        if (skiff.usageStore() != null) sb.append("\nskiff: usage and cost recorded in ").append(skiff.usageStore().describe());
+        sb.append("\nskiff: usage and cost ").append(skiff.usageStore() != null ? "recorded in " + skiff.usageStore().describe()
+                : "not stored (SKIFF_USAGE_STORE=off)");
         for (String w : config.warnings()) sb.append("\nskiff: WARNING: ").append(w);
         if (config.masterKey() == null) {
             sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to ")

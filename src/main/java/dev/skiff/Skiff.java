@@ -62,7 +62,8 @@ public final class Skiff implements AutoCloseable {
         // and the store's database opened, by the first batch of records (off start-up).
         String pricingFile = config.control().pricingFile();
         dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
-        dev.skiff.observe.UsageStore usageStore = dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+        dev.skiff.observe.UsageStore usageStore = !config.control().usageStore() ? null
+                : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
         UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;
         Database database = null;
@@ -82,7 +83,7 @@ public final class Skiff implements AutoCloseable {
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
-            gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
                     gateway);

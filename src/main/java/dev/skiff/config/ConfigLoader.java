@@ -205,8 +205,12 @@ public final class ConfigLoader {
         if (pricing != null && !Files.isReadable(workingDir.resolve(pricing))) {
             throw new ConfigException("SKIFF_PRICING_FILE / control.pricing_file", "'" + pricing + "' is not a readable file");
         }
+        String usageStore = string("SKIFF_USAGE_STORE", control, "usage_store", "control.usage_store", "on").strip().toLowerCase(Locale.ROOT);
+        if (!usageStore.equals("on") && !usageStore.equals("off")) {
+            throw new ConfigException("SKIFF_USAGE_STORE / control.usage_store", "'" + usageStore + "' must be on or off");
+        }
         return new ControlConfig(databaseUrl, redisUrl, prefix, failure.equals("open"), endUserHeader,
-                pricing == null ? null : workingDir.resolve(pricing).toString());
+                pricing == null ? null : workingDir.resolve(pricing).toString(), usageStore.equals("on"));
     }
 
     private static void refuseUnknownKeys(Map<String, Object> yaml) {

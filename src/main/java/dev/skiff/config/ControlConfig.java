@@ -12,17 +12,23 @@ package dev.skiff.config;
  *                      ({@code SKIFF_LIMITS_FAILURE=open}) or refused ({@code closed})
  * @param endUserHeader the request header that names the calling system's end user
  * @param pricingFile   a YAML file of model prices that overrides the shipped catalog; null for none
+ * @param usageStore    whether every request's usage is stored ({@code SKIFF_USAGE_STORE=off} leaves only the usage log)
  */
 public record ControlConfig(String databaseUrl, String redisUrl, String redisPrefix, boolean failOpen, String endUserHeader,
-                            String pricingFile) {
+                            String pricingFile, boolean usageStore) {
     public static ControlConfig defaults() {
-        return new ControlConfig(null, null, "skiff:", true, "X-End-User", null);
+        return new ControlConfig(null, null, "skiff:", true, "X-End-User", null, true);
+    }
+
+    /** With usage stored (the default). */
+    public ControlConfig(String databaseUrl, String redisUrl, String redisPrefix, boolean failOpen, String endUserHeader, String pricingFile) {
+        this(databaseUrl, redisUrl, redisPrefix, failOpen, endUserHeader, pricingFile, true);
     }
 
     @Override
     public String toString() {
         return "ControlConfig[database=" + (databaseUrl == null ? "sqlite" : Redact.url(databaseUrl)) + ", redis="
                 + (redisUrl == null ? "none" : Redact.url(redisUrl)) + ", redisPrefix=" + redisPrefix + ", failure="
-                + (failOpen ? "open" : "closed") + ", endUserHeader=" + endUserHeader + ", pricingFile=" + pricingFile + "]";
+                + (failOpen ? "open" : "closed") + ", endUserHeader=" + endUserHeader + ", pricingFile=" + pricingFile + ", usageStore=" + (usageStore ? "on" : "off") + "]";
     }
 }

@@ -611,6 +611,8 @@ class ConfigLoaderTest {
     @Test
     void controlDefaultsNeedNothing() {
         ControlConfig c = load().control();
+        assertThat(c.usageStore()).isTrue();
+        assertThat(load("SKIFF_USAGE_STORE", "off").control().usageStore()).isFalse();
         assertThat(c.databaseUrl()).as("embedded SQLite unless a PostgreSQL URL is given").isNull();
         assertThat(c.redisUrl()).isNull();
         assertThat(c.redisPrefix()).isEqualTo("skiff:");
@@ -638,6 +640,7 @@ class ConfigLoaderTest {
         assertThat(failure("SKIFF_LIMITS_FAILURE", "maybe").getMessage()).contains("open or closed");
         assertThat(failure("SKIFF_END_USER_HEADER", "X End User").getMessage()).contains("not a header name");
         assertThat(failure("SKIFF_PRICING_FILE", "missing.yaml").getMessage()).contains("not a readable file");
+        assertThat(failure("SKIFF_USAGE_STORE", "maybe").getMessage()).contains("SKIFF_USAGE_STORE").contains("on or off");
         yaml("skiff.yaml", "control:\n  redis_url_typo: x\n");
         assertThat(failure("SKIFF_CONFIG", dir.resolve("skiff.yaml").toString()).getMessage()).contains("control.redis_url_typo");
     }

@@ -198,7 +198,7 @@ class UsageEndToEndTest {
         HttpResponse<String> bad = gw.get("/v1/usage?group_by=color", "Authorization", "Bearer " + mine[1]);
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(json(bad.body()).at("/error/message").asText()).contains("group_by");
-        HttpResponse<String> csv = gw.get("/v1/usage?format=csv&group_by=model", "Authorization", "Bearer " + mine[1]);
+        HttpResponse<String> csv = gw.get("/v1/usage?format=csv&group_by=model&provider=openai", "Authorization", "Bearer " + mine[1]);
         assertThat(csv.body().lines()).hasSize(2).last().asString().startsWith("gpt-4o-mini,1,0,10,");
         assertThat(gw.request("GET", "/admin/v1/openapi.json", null, "Authorization", "Bearer " + MASTER).body()).contains("/admin/v1/usage");
         // A managed key without the admin scope cannot read everyone's usage.
@@ -289,6 +289,20 @@ class UsageEndToEndTest {
             assertThat(u.get("data").get(0).get("day").asText()).isEqualTo(java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString());
             String sqlite = UsageStore.sqliteBeside(pg.skiff.config().database());
             assertThat(java.nio.file.Files.exists(java.nio.file.Path.of(sqlite))).as(sqlite).isFalse();
+        }
+    }
+
+    @Test
+    void usageStoreOffKeepsTheLogOnly() throws Exception {
+        try (TestGateway off = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_USAGE_STORE", "off")) {
+            assertThat(off.skiff.usageStore()).isNull();
+            HttpResponse<String> admin = off.request("GET", "/admin/v1/usage", null, "Authorization", "Bearer " + MASTER);
+            assertThat(admin.statusCode()).isEqualTo(404);
+            HttpResponse<String> r = off.get("/v1/models", "Authorization", "Bearer " + MASTER, "X-Request-ID", "u-off");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(off.usageLine("u-off")).contains("\"endpoint\":\"models\"");
+            String sqlite = UsageStore.sqliteBeside(off.skiff.config().database());
+            assertThat(java.nio.file.Files.exists(java.nio.file.Path.of(sqlite))).isFalse();
         }
     }
 }
