@@ -14,14 +14,17 @@ import java.io.InputStream;
  * whether a stream is asked for, and where {@code stream_options} is. Everything else is only
  * tokenized (which also proves the body is well-formed JSON) and left as bytes.
  *
- * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent.
+ * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent. {@code maxTokens} is the
+ * largest answer asked for ({@code max_tokens}, {@code max_completion_tokens} or
+ * {@code max_output_tokens}), -1 when none is: limits reserve it before the call.
  */
 public record RequestScan(
         int rootStart,
         String model, int modelStart, int modelEnd,
         boolean stream,
         int streamOptionsStart, int streamOptionsEnd, boolean streamOptionsIsObject, boolean streamOptionsEmpty,
-        Boolean includeUsage, int includeUsageStart, int includeUsageEnd) {
+        Boolean includeUsage, int includeUsageStart, int includeUsageEnd,
+        long maxTokens) {
 
     /** Scans a body without checking the types of other fields than its own. */
     public static RequestScan of(ByteBuf body) throws BadRequestException {
@@ -56,6 +59,7 @@ public record RequestScan(
         boolean soObject = false, soEmpty = true;
         Boolean includeUsage = null;
         int iuStart = -1, iuEnd = -1;
+        long maxTokens = -1;
 
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -104,6 +108,14 @@ public record RequestScan(
                     }
                     soEnd = offset(p.currentLocation().getByteOffset());
                 }
+                case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
+                    int kinds = types.kindsOf(field);
+                    if (kinds != 0 && !JsonTypes.accepts(kinds, p)) throw JsonTypes.wrongType(field, kinds, v);
+                    if (v == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                        maxTokens = Math.max(maxTokens, p.getLongValue());
+                    }
+                    p.skipChildren();
+                }
                 default -> {
                     // One table lookup per top-level field, on tokens the scan reads anyway.
                     int kinds = types.kindsOf(field);
@@ -117,7 +129,7 @@ public record RequestScan(
         if (model == null) throw new BadRequestException("'model' is required.", "model");
         if (model.isBlank()) throw new BadRequestException("'model' must not be empty.", "model");
         return new RequestScan(rootStart, model, modelStart, modelEnd, stream, soStart, soEnd, soObject, soEmpty,
-                includeUsage, iuStart, iuEnd);
+                includeUsage, iuStart, iuEnd, maxTokens);
     }
 
     /**

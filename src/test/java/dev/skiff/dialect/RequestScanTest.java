@@ -342,4 +342,12 @@ class RequestScanTest {
         assertThatThrownBy(() -> RequestScan.of(Unpooled.EMPTY_BUFFER)).isInstanceOf(BadRequestException.class);
         assertThat(rejected("   ").param()).isNull();
     }
+
+    @Test
+    void theLargestAnswerAskedForIsKeptForLimits() throws Exception {
+        assertThat(scan("{\"model\":\"m\"}").maxTokens()).isEqualTo(-1);
+        assertThat(scan("{\"model\":\"m\",\"max_tokens\":512}").maxTokens()).isEqualTo(512);
+        assertThat(scan("{\"max_completion_tokens\":64,\"model\":\"m\",\"max_tokens\":32}").maxTokens()).isEqualTo(64);
+        assertThat(scan("{\"model\":\"m\",\"max_output_tokens\":\"lots\"}").maxTokens()).isEqualTo(-1);
+    }
 }

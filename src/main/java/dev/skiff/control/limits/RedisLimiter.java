@@ -217,7 +217,7 @@ public final class RedisLimiter implements Limiter {
     }
 
     private String key(Charge ch, long at) {
-        String k = prefix + "lim:" + ch.counter() + "|" + ch.metric().wire() + "|" + ch.window().id();
+        String k = prefix + "lim:" + ch.counter();
         return ch.window() instanceof Window.Calendar cal ? k + ":" + cal.start(at) : k;
     }
 
