@@ -1,6 +1,12 @@
 package dev.skiff;
 
 import dev.skiff.config.Config;
+import dev.skiff.config.ControlConfig;
+import dev.skiff.control.limits.CostModel;
+import dev.skiff.control.limits.Limiter;
+import dev.skiff.control.limits.Limits;
+import dev.skiff.control.limits.LocalLimiter;
+import dev.skiff.control.limits.RedisLimiter;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
@@ -27,9 +33,11 @@ public final class Skiff implements AutoCloseable {
     private final ResponseStore responses;
     private final ModelCatalog catalog;
     private final Transport transport;
+    private final Limits limits;
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
-                  ModelCatalog catalog) {
+                  ModelCatalog catalog, Limits limits) {
+        this.limits = limits;
         this.responses = responses;
         this.config = config;
         this.transport = transport;
@@ -51,6 +59,7 @@ public final class Skiff implements AutoCloseable {
         EventLoopGroup group = transport.newGroup(config.ioThreads());
         UsageLog usageLog = UsageLog.open(config.usageLog());
         ResponseStore responses = null;
+        Limits limits = null;
         try {
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
@@ -60,6 +69,8 @@ public final class Skiff implements AutoCloseable {
             responses = new ResponseStore(config.database(), config.responsesTtl());
             Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses,
                     config.translationMemory());
+            limits = limits(config);
+            gateway.limits(limits);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
                     gateway);
@@ -73,13 +84,31 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog);
+            return new Skiff(config, transport, group, server, usageLog, responses, catalog, limits);
         } catch (RuntimeException | InterruptedException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
             throw e;
         }
+    }
+
+    /**
+     * Counters in Redis when SKIFF_REDIS_URL names one (shared by replicas), else in this process. A
+     * request may count as in flight for as long as an exchange may last, and a minute more.
+     */
+    private static Limits limits(Config config) {
+        ControlConfig c = config.control();
+        Limiter limiter = c.redisUrl() == null ? new LocalLimiter()
+                : new RedisLimiter(c.redisUrl(), c.redisPrefix(), java.time.Duration.ofSeconds(2),
+                        config.timeouts().total().toMillis() + 60_000, System::currentTimeMillis);
+        return new Limits(limiter, c.failOpen(), CostModel.UNKNOWN);
+    }
+
+    /** The limits of this gateway: its policies, counters and warnings. */
+    public Limits limits() {
+        return limits;
     }
 
     /** Expired responses go within a quarter of their lifetime, looked for at most hourly and at least every second. */
@@ -133,5 +162,6 @@ public final class Skiff implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         responses.close();
+        limits.close();
     }
 }

@@ -1,0 +1,50 @@
+package dev.skiff.control.limits;
+
+import dev.skiff.dialect.Usage;
+
+/**
+ * What a call costs, in micro-dollars, for money budgets: estimated before the call from the tokens
+ * it may use, then from the usage the provider reported. -1 when the model's price is unknown; such
+ * calls are not counted against money budgets (and say so once in the log).
+ */
+public interface CostModel {
+    long estimateMicros(String provider, String model, long inputTokens, long outputTokens);
+
+    long costMicros(String provider, String model, Usage usage);
+
+    /** No prices known. */
+    CostModel UNKNOWN = new CostModel() {
+        @Override
+        public long estimateMicros(String provider, String model, long inputTokens, long outputTokens) {
+            return -1;
+        }
+
+        @Override
+        public long costMicros(String provider, String model, Usage usage) {
+            return -1;
+        }
+    };
+
+    /**
+     * One price for every model, per million tokens: tests, and deployments that only want a
+     * rough money ceiling. Cached input and cache writes are priced as input.
+     */
+    static CostModel flat(long inputMicrosPerMillion, long outputMicrosPerMillion) {
+        return new CostModel() {
+            @Override
+            public long estimateMicros(String provider, String model, long inputTokens, long outputTokens) {
+                return ceilDiv(Math.max(0, inputTokens) * inputMicrosPerMillion + Math.max(0, outputTokens) * outputMicrosPerMillion, 1_000_000);
+            }
+
+            @Override
+            public long costMicros(String provider, String model, Usage usage) {
+                if (usage.promptTokens() < 0 && usage.completionTokens() < 0) return -1;
+                return estimateMicros(provider, model, usage.promptTokens(), usage.completionTokens());
+            }
+        };
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return -Math.floorDiv(-a, b);
+    }
+}
