@@ -8,6 +8,8 @@ import dev.skiff.control.limits.Limits;
 import dev.skiff.control.limits.LocalLimiter;
 import dev.skiff.control.limits.RedisLimiter;
 import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.control.keys.Keys;
+import dev.skiff.store.Database;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
 import dev.skiff.routing.ModelCatalog;
@@ -20,6 +22,7 @@ import dev.skiff.upstream.ProxySettings;
 import dev.skiff.upstream.UpstreamClient;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -34,10 +37,16 @@ public final class Skiff implements AutoCloseable {
     private final ModelCatalog catalog;
     private final Transport transport;
     private final Limits limits;
+    private final Gateway gateway;
+    private final Database database;
+    private final Keys keys;
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
-                  ModelCatalog catalog, Limits limits) {
+                  ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
         this.limits = limits;
+        this.database = database;
+        this.keys = keys;
+        this.gateway = gateway;
         this.responses = responses;
         this.config = config;
         this.transport = transport;
@@ -60,6 +69,8 @@ public final class Skiff implements AutoCloseable {
         UsageLog usageLog = UsageLog.open(config.usageLog());
         ResponseStore responses = null;
         Limits limits = null;
+        Database database = null;
+        Keys keys = null;
         try {
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
@@ -67,8 +78,13 @@ public final class Skiff implements AutoCloseable {
             ModelCatalog catalog = new ModelCatalog(providers);
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
             responses = new ResponseStore(config.database(), config.responsesTtl());
-            Gateway gateway = new Gateway(new MasterKeyAuth(config.masterKey()), catalog, upstream, images, usageLog, responses,
-                    config.translationMemory());
+            // The control plane's database: PostgreSQL when replicas share it, else the embedded SQLite file.
+            database = openDatabase(config);
+            keys = Keys.start(database);
+            MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
+            auth.keys(keys.registry());
+            Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
+            gateway.admin().register(keys.resource());
             limits = limits(config);
             gateway.limits(limits);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
@@ -84,13 +100,23 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog, limits);
-        } catch (RuntimeException | InterruptedException e) {
+            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
+        } catch (RuntimeException | InterruptedException | IOException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
+            if (keys != null) keys.close();
+            if (database != null) database.close();
             throw e;
+        } catch (SQLException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (limits != null) limits.close();
+            usageLog.close();
+            if (responses != null) responses.close();
+            if (keys != null) keys.close();
+            if (database != null) database.close();
+            throw new IOException("the control-plane database (" + describeDatabase(config) + ") could not be used: " + e.getMessage(), e);
         }
     }
 
@@ -111,6 +137,17 @@ public final class Skiff implements AutoCloseable {
         return limits;
     }
 
+    /** The database keys, usage and limits live in: {@code SKIFF_DATABASE_URL}, else the SQLite file {@code SKIFF_DB}. */
+    private static Database openDatabase(Config config) throws SQLException, IOException {
+        String url = config.control().databaseUrl();
+        return Database.open(url != null ? url : config.database());
+    }
+
+    private static String describeDatabase(Config config) {
+        String url = config.control().databaseUrl();
+        return url != null ? "SKIFF_DATABASE_URL " + dev.skiff.config.Redact.url(url) : "SKIFF_DB " + config.database();
+    }
+
     /** Expired responses go within a quarter of their lifetime, looked for at most hourly and at least every second. */
     static java.time.Duration sweepInterval(java.time.Duration ttl) {
         java.time.Duration quarter = ttl.dividedBy(4);
@@ -129,6 +166,21 @@ public final class Skiff implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** The admin API, for registering resources (tests register their own). */
+    public dev.skiff.admin.AdminApi admin() {
+        return gateway.admin();
+    }
+
+    /** The control plane's database (keys, usage, limits). */
+    public Database database() {
+        return database;
+    }
+
+    /** Managed keys: the store and the registry requests are checked against. */
+    public Keys keys() {
+        return keys;
     }
 
     public ModelCatalog catalog() {
@@ -159,9 +211,12 @@ public final class Skiff implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
         server.close();
+        gateway.admin().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         responses.close();
         limits.close();
+        keys.close();
+        database.close();
     }
 }

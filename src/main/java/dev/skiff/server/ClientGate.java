@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
  * the HTTP codec and sees every request head before a body is gathered:
  *
  * <ul>
- *   <li>the master key is checked on the head, so that an unauthenticated client never gets
- *       {@code 100 Continue} and its body is never gathered: it gets 401 and the connection closes;
+ *   <li>the key (master or managed) is checked on the head, so that an unauthenticated client never
+ *       gets {@code 100 Continue} and its body is never gathered: it gets 401 and the connection
+ *       closes; the admin API ({@code /admin/}) also needs the master key or an admin-scoped key (403);
  *   <li>a body that says up front it is over the limit gets 413, and a body sent to a path that
  *       does not exist gets 404, both without reading it;
  *   <li>timeouts: a request head must arrive within the header timeout of its first byte (or of the
@@ -167,20 +168,31 @@ final class ClientGate extends ChannelDuplexHandler {
         String uri = req.uri();
         String path = Gateway.pathOf(uri);
         boolean passthrough = PassthroughTarget.matches(uri);
-        if (passthrough || path.startsWith("/v1/")) {
+        boolean admin = path.startsWith("/admin/");
+        if (passthrough || admin || path.startsWith("/v1/")) {
             ClientDialect dialect = Gateway.dialectOf(path);
+            String endpoint = passthrough ? "passthrough" : admin ? "admin" : Gateway.endpointName(path);
             MasterKeyAuth.Verdict verdict = settings.auth().check(req.headers());
             if (!(verdict instanceof MasterKeyAuth.Allowed allowed)) {
-                refuse(req, dialect, 401, verdict instanceof MasterKeyAuth.Missing
-                        ? "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'."
-                        : "Incorrect API key provided.", "invalid_api_key", passthrough ? "passthrough" : Gateway.endpointName(path));
+                switch (verdict) {
+                    case MasterKeyAuth.Missing m -> refuse(req, dialect, 401,
+                            "Missing API key: send it as 'Authorization: Bearer <key>' or 'x-api-key'.", "invalid_api_key", endpoint);
+                    case MasterKeyAuth.Wrong w -> refuse(req, dialect, 401, w.message(), "invalid_api_key", endpoint);
+                    case MasterKeyAuth.Unavailable u -> refuse(req, dialect, 503, u.message(), "keys_unavailable", endpoint);
+                    case MasterKeyAuth.Allowed a -> throw new AssertionError();
+                }
+                return;
+            }
+            if (admin && !allowed.caller().isAdmin()) {
+                refuse(req, dialect, 403, "This API key may not use the admin API: it needs the 'admin' scope, or use the master key.",
+                        "insufficient_permissions", endpoint);
                 return;
             }
             caller = allowed.caller();
             // Passthrough bodies stream on unlimited (except where they are gathered to be signed).
             if (!passthrough && HttpUtil.getContentLength(req, -1L) > settings.maxBodyBytes()) {
                 refuse(req, dialect, 413, "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes.",
-                        "request_too_large", Gateway.endpointName(path));
+                        "request_too_large", endpoint);
                 return;
             }
             bodyDialect = dialect;

@@ -3,6 +3,7 @@ package dev.skiff.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.admin.AdminApi;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.Caller;
 import dev.skiff.control.MasterKeyAuth;
@@ -87,7 +88,9 @@ public final class Gateway {
         EMBEDDINGS("/embeddings", false, ClientDialect.OPENAI_CHAT, JsonTypes.EMBEDDINGS),
         MESSAGES("/messages", true, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.MESSAGES),
         COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.COUNT_TOKENS),
-        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES);
+        RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES),
+        /** Not a provider's: the admin API, answered by Skiff off the event loop (see {@link AdminApi}). */
+        ADMIN("/admin", false, ClientDialect.OPENAI_CHAT, null);
 
         final String upstreamPath;
         final boolean canStream;
@@ -113,6 +116,7 @@ public final class Gateway {
                 case CHAT, EMBEDDINGS -> p.chatAdapter() == null;
                 case MESSAGES, COUNT_TOKENS -> p.type() == ProviderType.ANTHROPIC;
                 case RESPONSES -> p.type() == ProviderType.OPENAI;
+                case ADMIN -> false;
             };
         }
 
@@ -142,6 +146,7 @@ public final class Gateway {
     private final StoredResponses storedResponses;
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
+    private final AdminApi admin = new AdminApi();
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
 
@@ -190,8 +195,14 @@ public final class Gateway {
         return listening && (catalog.firstListingsDone() || System.nanoTime() - readyDeadline >= 0);
     }
 
-    MasterKeyAuth auth() {
+    /** Authentication on the request head: the master key, and managed keys once a registry is given. */
+    public MasterKeyAuth auth() {
         return auth;
+    }
+
+    /** The admin API ({@code /admin/v1/...}): resources are registered on it at start-up. */
+    public AdminApi admin() {
+        return admin;
     }
 
     UsageLog usageLog() {
@@ -273,6 +284,7 @@ public final class Gateway {
                 default -> {
                 }
             }
+            if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
@@ -317,6 +329,21 @@ public final class Gateway {
         } finally {
             req.release();
         }
+    }
+
+    /**
+     * An admin call (authorized on the head by ClientGate): run on an admin thread, since resources
+     * touch the database; the connection waits on the call, and the reply is written back on this
+     * channel's event loop.
+     */
+    private ProxyCall admin(ChannelHandlerContext ctx, FullHttpRequest req, String requestId, boolean keepAlive, Caller caller) {
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, Endpoint.ADMIN, new Route(null, null), null, false, false, caller);
+        byte[] body = io.netty.buffer.ByteBufUtil.getBytes(req.content());
+        admin.submit(req.method().name(), req.uri(), body, caller).whenComplete((reply, error) -> ctx.executor().execute(() -> {
+            if (error != null) call.refuse(500, "The admin call failed: " + error, null, "internal_error");
+            else call.reply(reply.status(), reply.contentType(), reply.body());
+        }));
+        return call;
     }
 
     /** Answers 500 in the client's dialect and logs the request, for a failure no stage expected. */
@@ -383,7 +410,7 @@ public final class Gateway {
         LimitGate gate = null;
         Limits limits = this.limits;
         if (limits != null) {
-            List<Charge> charges = limits.charges(caller.keyId(), null, caller.userPath(), caller.endUser(), new Limits.Call(
+            List<Charge> charges = limits.charges(caller.keyId(), caller.key() == null ? null : caller.key().limits(), caller.userPath(), caller.endUser(), new Limits.Call(
                     route.provider().name(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
             if (!charges.isEmpty()) {
                 java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);

@@ -340,6 +340,28 @@ final class ProxyCall implements ExchangeListener {
         finish(200, Usage.NONE, null);
     }
 
+    /**
+     * Answers with a body Skiff made itself (an admin call): an error status is logged with the
+     * message of its envelope.
+     */
+    void reply(int httpStatus, String contentType, byte[] body) {
+        if (finished) return;
+        FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(httpStatus), io.netty.buffer.Unpooled.wrappedBuffer(body));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                .set(Replies.X_REQUEST_ID, requestId);
+        Replies.send(ctx, r, keepAlive);
+        String error = null;
+        if (httpStatus >= 400) {
+            try {
+                error = dev.skiff.dialect.openai.OpenAiChat.JSON.readTree(body).path("error").path("message").asText(null);
+            } catch (java.io.IOException e) {
+                error = "HTTP " + httpStatus;
+            }
+        }
+        finish(httpStatus, Usage.NONE, error);
+    }
+
     /** The provider's name; null for calls Skiff answered itself. */
     private String providerName() {
         return route.provider() == null ? null : route.provider().name();

@@ -143,8 +143,11 @@ class StoredResponsesEndToEndTest {
                 "ANTHROPIC_BASE_URL", anthropic.baseUrl(), "PORT", "0", "SKIFF_HOST", "127.0.0.1", "SKIFF_USAGE_LOG", "off",
                 "SKIFF_DB", dir.resolve("gone/skiff.db").toString()));
         var config = dev.skiff.config.ConfigLoader.load(env, dir);
-        java.nio.file.Files.writeString(dir.resolve("gone"), "in the way of the store's folder");
         try (dev.skiff.Skiff skiff = dev.skiff.Skiff.start(config, env)) {
+            // The control plane opened the file at start-up; the response store opens it at its first
+            // save, by which time the folder has moved away and a file is in its place.
+            java.nio.file.Files.move(dir.resolve("gone"), dir.resolve("moved"));
+            java.nio.file.Files.writeString(dir.resolve("gone"), "in the way of the store's folder");
             String base = "http://127.0.0.1:" + skiff.port();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); // the model comes from Anthropic's listing
             while (!skiff.catalog().firstListingsDone() && System.nanoTime() < deadline) Thread.sleep(20);

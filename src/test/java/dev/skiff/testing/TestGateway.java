@@ -73,6 +73,15 @@ public final class TestGateway implements AutoCloseable {
         return http.send(r, HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Any method, with an optional body and headers (pairs of name, value). */
+    public HttpResponse<String> request(String method, String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url(path))).timeout(Duration.ofSeconds(20))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) b.header("Content-Type", "application/json");
+        for (int i = 0; i < headers.length; i += 2) b.header(headers[i], headers[i + 1]);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /** Waits until every provider's listing has been fetched once (ok or error). */
     public TestGateway awaitListings() throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();

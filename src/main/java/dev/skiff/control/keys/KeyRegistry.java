@@ -1,0 +1,119 @@
+package dev.skiff.control.keys;
+
+import dev.skiff.control.Caller;
+import dev.skiff.control.MasterKeyAuth;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * The managed keys every request is checked against: an in-memory snapshot, replaced whole (copy on
+ * write) whenever keys change, so that the request path reads it with one hash and one map lookup and
+ * no lock or database call.
+ */
+public class KeyRegistry {
+    /** A key as the hot path needs it: the key, and the verdict that admits it, made once. */
+    private record Entry(ManagedKey key, byte[] hash, MasterKeyAuth.Allowed allowed) {}
+
+    /** A SHA-256 as a map key. */
+    private record Digest(long a, long b, long c, long d) {
+        static Digest of(byte[] h) {
+            return new Digest(longAt(h, 0), longAt(h, 8), longAt(h, 16), longAt(h, 24));
+        }
+
+        private static long longAt(byte[] h, int i) {
+            long v = 0;
+            for (int k = 0; k < 8; k++) v = (v << 8) | (h[i + k] & 0xff);
+            return v;
+        }
+    }
+
+    private volatile Map<Digest, Entry> byHash = Map.of();
+    private volatile Map<String, ManagedKey> byId = Map.of();
+    private volatile boolean loaded;
+
+    /** Whether the snapshot holds the store's keys (false until the first load). */
+    public boolean loaded() {
+        return loaded;
+    }
+
+    /**
+     * The verdict for a presented secret that is not the master key: admitted with its caller, refused
+     * (unknown: {@link MasterKeyAuth#WRONG_UNKNOWN}; revoked; expired), or unavailable before the first load.
+     */
+    public MasterKeyAuth.Verdict verdict(String presented) {
+        if (!presented.startsWith(KeySecrets.PREFIX)) return MasterKeyAuth.WRONG_UNKNOWN;
+        if (!loaded) return new MasterKeyAuth.Unavailable("Skiff has not loaded its managed keys yet; try again in a moment.");
+        byte[] hash = KeySecrets.hash(presented);
+        Entry e = byHash.get(Digest.of(hash));
+        if (e == null || !MessageDigest.isEqual(e.hash(), hash)) return MasterKeyAuth.WRONG_UNKNOWN;
+        ManagedKey k = e.key();
+        if (k.revoked()) return new MasterKeyAuth.Wrong("This API key (" + k.prefix() + ") was revoked at "
+                + Instant.ofEpochMilli(k.revokedAt()) + ".");
+        if (k.expiredAt(System.currentTimeMillis())) return new MasterKeyAuth.Wrong("This API key (" + k.prefix() + ") expired at "
+                + Instant.ofEpochMilli(k.expiresAt()) + ".");
+        return e.allowed();
+    }
+
+    /** The key with this id as the snapshot has it, or null. */
+    public ManagedKey byId(String id) {
+        return byId.get(id);
+    }
+
+    /**
+     * Takes in changed keys (new, updated, revoked): they apply to the next request. A key older than
+     * the one held (a refresh that read it just before this replica changed it) is ignored.
+     *
+     * @return how many keys changed the snapshot
+     */
+    public synchronized int apply(Iterable<ManagedKey> changed) {
+        Map<Digest, Entry> h = null;
+        Map<String, ManagedKey> i = null;
+        int count = 0;
+        for (ManagedKey k : changed) {
+            ManagedKey old = (i == null ? byId : i).get(k.id());
+            if (old != null && (old.updatedAt() > k.updatedAt() || old.equals(k))) continue;
+            if (h == null) {
+                h = new HashMap<>(byHash);
+                i = new HashMap<>(byId);
+            }
+            i.put(k.id(), k);
+            if (old != null) h.remove(Digest.of(HexFormat.of().parseHex(old.hash())));
+            byte[] hash = HexFormat.of().parseHex(k.hash());
+            h.put(Digest.of(hash), new Entry(k, hash, new MasterKeyAuth.Allowed(Caller.of(k))));
+            if (k.updatedAt() > seenUpTo) seenUpTo = k.updatedAt();
+            count++;
+        }
+        if (h == null) return 0;
+        byHash = h;
+        byId = i;
+        return count;
+    }
+
+    /**
+     * How far back each refresh looks again before the newest change it saw: a change committed late
+     * (a slow transaction) or stamped by a writer whose clock is behind is still picked up.
+     */
+    static final long OVERLAP_MILLIS = 10_000;
+    private long seenUpTo; // newest updated_at taken in; guarded by this
+
+    /**
+     * Reads what changed in the store since the last refresh (everything, the first time) and takes it
+     * in. Blocks on the database: called from the refresher thread.
+     */
+    public void refresh(KeyStore store) throws java.sql.SQLException {
+        long since;
+        synchronized (this) {
+            since = loaded ? Math.max(0, seenUpTo - OVERLAP_MILLIS) : 0;
+        }
+        apply(store.changedSince(since));
+        loaded = true;
+    }
+
+    /** Every key of the snapshot. */
+    public java.util.Collection<ManagedKey> all() {
+        return byId.values();
+    }
+}
