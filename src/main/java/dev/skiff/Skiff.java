@@ -86,6 +86,12 @@ public final class Skiff implements AutoCloseable {
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.admin().register(keys.resource());
             limits = limits(config);
+            // Policies from the database, refreshed every 500 ms; the admin API edits them.
+            dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
+            dev.skiff.control.limits.PolicyRegistry policies = dev.skiff.control.limits.PolicyRegistry.start(limitStore, limits);
+            limits.closeWith(policies);
+            gateway.admin().register(new dev.skiff.control.limits.LimitsResource(policies));
+            gateway.admin().register(new dev.skiff.control.limits.WarningsResource(limitStore));
             gateway.limits(limits);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),

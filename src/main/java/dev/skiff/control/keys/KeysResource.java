@@ -236,6 +236,11 @@ public final class KeysResource implements AdminResource {
         if (n == null || n.isNull()) return fallback;
         if (!(n instanceof ObjectNode o)) throw AdminException.badRequest("limits must be an object.", "limits");
         if (o.toString().length() > 16_384) throw AdminException.badRequest("limits may be at most 16 KB of JSON.", "limits");
+        try {
+            dev.skiff.control.limits.PolicyJson.ofKey("key", o); // refused now rather than ignored at request time
+        } catch (IllegalArgumentException e) {
+            throw AdminException.badRequest("Invalid limits: " + e.getMessage() + ".", "limits");
+        }
         return o;
     }
 

@@ -167,8 +167,23 @@ public final class Limits implements AutoCloseable {
         if (last.compareAndSet(prev, now)) LOG.warning(message);
     }
 
+    private volatile AutoCloseable closeWith;
+
+    /** Something that lives as long as these limits (the policies' refresher). */
+    public void closeWith(AutoCloseable c) {
+        closeWith = c;
+    }
+
     @Override
     public void close() {
+        AutoCloseable c = closeWith;
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warning("skiff: closing the limits: " + e.getMessage());
+            }
+        }
         limiter.close();
     }
 }
