@@ -84,6 +84,7 @@ public final class Skiff implements AutoCloseable {
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
+            gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             limits = limits(config);
             // Policies from the database, refreshed every 500 ms; the admin API edits them.

@@ -17,6 +17,9 @@ import java.io.InputStream;
  * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent. {@code maxTokens} is the
  * largest answer asked for ({@code max_tokens}, {@code max_completion_tokens} or
  * {@code max_output_tokens}), -1 when none is: limits reserve it before the call.
+ * {@code endUser} is the
+ * end user the body names, if any: {@code safety_identifier}, else {@code user}, else
+ * {@code metadata.user_id} (Anthropic's), each only when it is a string.
  */
 public record RequestScan(
         int rootStart,
@@ -24,7 +27,7 @@ public record RequestScan(
         boolean stream,
         int streamOptionsStart, int streamOptionsEnd, boolean streamOptionsIsObject, boolean streamOptionsEmpty,
         Boolean includeUsage, int includeUsageStart, int includeUsageEnd,
-        long maxTokens) {
+        long maxTokens, String endUser) {
 
     /** Scans a body without checking the types of other fields than its own. */
     public static RequestScan of(ByteBuf body) throws BadRequestException {
@@ -60,6 +63,7 @@ public record RequestScan(
         Boolean includeUsage = null;
         int iuStart = -1, iuEnd = -1;
         long maxTokens = -1;
+        String safetyIdentifier = null, user = null, metadataUser = null;
 
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -120,6 +124,18 @@ public record RequestScan(
                     // One table lookup per top-level field, on tokens the scan reads anyway.
                     int kinds = types.kindsOf(field);
                     if (kinds != 0 && !JsonTypes.accepts(kinds, p)) throw JsonTypes.wrongType(field, kinds, v);
+                    // Who the end user is: read only from the few fields that say it.
+                    if (v == JsonToken.VALUE_STRING) {
+                        if (field.equals("safety_identifier")) safetyIdentifier = p.getText();
+                        else if (field.equals("user")) user = p.getText();
+                    } else if (v == JsonToken.START_OBJECT && field.equals("metadata")) {
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            boolean userId = p.currentName().equals("user_id");
+                            JsonToken mv = p.nextToken();
+                            if (userId && mv == JsonToken.VALUE_STRING) metadataUser = p.getText();
+                            else p.skipChildren();
+                        }
+                    }
                     p.skipChildren();
                 }
             }
@@ -129,7 +145,7 @@ public record RequestScan(
         if (model == null) throw new BadRequestException("'model' is required.", "model");
         if (model.isBlank()) throw new BadRequestException("'model' must not be empty.", "model");
         return new RequestScan(rootStart, model, modelStart, modelEnd, stream, soStart, soEnd, soObject, soEmpty,
-                includeUsage, iuStart, iuEnd, maxTokens);
+                includeUsage, iuStart, iuEnd, maxTokens, safetyIdentifier != null ? safetyIdentifier : user != null ? user : metadataUser);
     }
 
     /**

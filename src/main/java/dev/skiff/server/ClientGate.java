@@ -1,7 +1,9 @@
 package dev.skiff.server;
 
 import dev.skiff.control.Caller;
+import dev.skiff.control.Identification;
 import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.OpenAiErrors;
 import dev.skiff.dialect.Usage;
@@ -50,7 +52,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class ClientGate extends ChannelDuplexHandler {
     /** What the gate needs, shared by every connection of a server. */
-    record Settings(Gateway gateway, MasterKeyAuth auth, long maxBodyBytes, long headerTimeoutNanos, long keepAliveTimeoutNanos) {}
+    record Settings(Gateway gateway, MasterKeyAuth auth, Identification identification, long maxBodyBytes, long headerTimeoutNanos,
+                    long keepAliveTimeoutNanos) {}
 
     private static final int NONE = 0, HEAD = 1, BODY = 2, IDLE = 3;
 
@@ -188,7 +191,17 @@ final class ClientGate extends ChannelDuplexHandler {
                         "insufficient_permissions", endpoint);
                 return;
             }
-            caller = allowed.caller();
+            Caller who = allowed.caller();
+            if (!admin) {
+                // identify: a deeper user path and the end user, from headers the provider never sees.
+                try {
+                    who = settings.identification().identify(who, req.headers());
+                } catch (BadRequestException e) {
+                    refuse(req, dialect, 400, e.getMessage(), "invalid_identification", endpoint);
+                    return;
+                }
+            }
+            caller = who;
             // Passthrough bodies stream on unlimited (except where they are gathered to be signed).
             if (!passthrough && HttpUtil.getContentLength(req, -1L) > settings.maxBodyBytes()) {
                 refuse(req, dialect, 413, "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes.",

@@ -6,10 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.admin.AdminApi;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.Caller;
+import dev.skiff.control.Identification;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.control.limits.Charge;
 import dev.skiff.control.limits.Decision;
 import dev.skiff.control.limits.Limits;
+import dev.skiff.control.keys.ModelSelectors;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.BodyEdit;
 import dev.skiff.dialect.Bytes;
@@ -147,6 +149,7 @@ public final class Gateway {
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
     private final AdminApi admin = new AdminApi();
+    private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
 
@@ -198,6 +201,15 @@ public final class Gateway {
     /** Authentication on the request head: the master key, and managed keys once a registry is given. */
     public MasterKeyAuth auth() {
         return auth;
+    }
+
+    /** Names the header that carries the end user (ControlConfig.endUserHeader); set before the server starts. */
+    public void identifyEndUsersBy(String header) {
+        identification = new Identification(header);
+    }
+
+    Identification identification() {
+        return identification;
     }
 
     /** The admin API ({@code /admin/v1/...}): resources are registered on it at start-up. */
@@ -306,14 +318,15 @@ public final class Gateway {
                 case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, caller);
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
-                        reply(ctx, Replies.json(HttpResponseStatus.OK, catalog.snapshot().listingJson(), requestId), keepAlive, requestId,
-                                "models", null);
+                        byte[] listing = catalog.snapshot().listingJson();
+                        if (caller.key() != null && !caller.key().allowedModels().contains("*")) listing = allowedListing(listing, caller);
+                        reply(ctx, Replies.json(HttpResponseStatus.OK, listing, requestId), keepAlive, requestId, "models", null);
                     }
                     yield null;
                 }
                 default -> {
                     if (path.startsWith("/v1/models/")) {
-                        if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive);
+                        if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) retrieveModel(ctx, path, requestId, keepAlive, caller);
                         yield null;
                     }
                     if (path.startsWith("/v1/responses/")) yield storedResponses.handle(ctx, this, req, path, requestId, keepAlive, caller);
@@ -367,8 +380,30 @@ public final class Gateway {
                 ? proxy(ctx, req, endpoint, requestId, keepAlive, caller) : null;
     }
 
+    /** The listing with only the models {@code caller}'s key may use. */
+    private static byte[] allowedListing(byte[] listing, Caller caller) {
+        try {
+            JsonNode tree = OpenAiChat.JSON.readTree(listing);
+            if (tree.get("data") instanceof ArrayNode data) {
+                for (java.util.Iterator<JsonNode> it = data.iterator(); it.hasNext(); ) {
+                    if (!modelAllowed(caller, it.next().path("id").asText(""))) it.remove();
+                }
+            }
+            return OpenAiChat.JSON.writeValueAsBytes(tree);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Whether the caller's key may use a model the listing names {@code provider/model}. */
+    private static boolean modelAllowed(Caller caller, String qualifiedId) {
+        if (caller.key() == null) return true;
+        int slash = qualifiedId.indexOf('/');
+        return slash > 0 && ModelSelectors.allows(caller.key().allowedModels(), qualifiedId.substring(0, slash), qualifiedId.substring(slash + 1));
+    }
+
     /** {@code GET /v1/models/{provider}/{model}}: one model of the listing. */
-    private void retrieveModel(ChannelHandlerContext ctx, String path, String requestId, boolean keepAlive) {
+    private void retrieveModel(ChannelHandlerContext ctx, String path, String requestId, boolean keepAlive, Caller caller) {
         String id;
         try {
             id = QueryStringDecoder.decodeComponent(path.substring("/v1/models/".length()));
@@ -377,7 +412,7 @@ public final class Gateway {
                     "invalid_request_error", "model", null, requestId), keepAlive, requestId, "models", "malformed model id");
             return;
         }
-        byte[] model = catalog.snapshot().modelJson(id);
+        byte[] model = modelAllowed(caller, id) ? catalog.snapshot().modelJson(id) : null; // another key's model is not shown to exist
         if (model == null) {
             reply(ctx, Replies.openAiError(ctx, 404, "The model '" + id + "' does not exist; ids are provider/model, as /v1/models lists them.",
                     "invalid_request_error", "model", "model_not_found", requestId), keepAlive, requestId, "models", "unknown model");
@@ -396,6 +431,10 @@ public final class Gateway {
             scan = RequestScan.of(body, endpoint.fieldTypes);
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
             route = router.resolve(scan.model());
+            // identify: the end user the body names, when no header named one (see ClientGate).
+            if (caller.endUser() == null && scan.endUser() != null) {
+                caller = caller.identified(caller.userPath(), Identification.endUser(scan.endUser(), "body"));
+            }
         } catch (BadRequestException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
                     requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
@@ -403,6 +442,14 @@ public final class Gateway {
         } catch (RouteException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
                     keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
+            return null;
+        }
+        // authorize: a managed key reaches only the models its selectors allow.
+        if (caller.key() != null && !ModelSelectors.allows(caller.key().allowedModels(), route.provider().name(), route.upstreamModel())) {
+            String message = "This API key may not use the model '" + scan.model() + "' (" + route.provider().name() + "/" + route.upstreamModel()
+                    + "); it may use " + String.join(", ", caller.key().allowedModels()) + ".";
+            reply(ctx, Replies.error(ctx, endpoint.dialect, 403, message, "permission_error", "model", "model_not_allowed", requestId),
+                    keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), message);
             return null;
         }
         // admit: the request's limits (key, user path, end user), reserved now that the model is

@@ -1,6 +1,7 @@
 package dev.skiff.server;
 
 import dev.skiff.control.Caller;
+import dev.skiff.control.keys.ModelSelectors;
 import dev.skiff.observe.UsageLog;
 import dev.skiff.provider.Provider;
 import dev.skiff.upstream.UpstreamClient;
@@ -66,6 +67,14 @@ final class Passthrough {
             call.refuse(404, "Unknown provider" + (target == null ? "" : " '" + target.provider() + "'")
                     + " in " + PassthroughTarget.PREFIX + "{provider}/...; configured: " + String.join(", ", providers.keySet()) + ".",
                     "provider_not_found");
+            return call;
+        }
+        // authorize: a passthrough body is never read, so its model cannot be checked: a key limited to
+        // some models of this provider is refused here rather than trusted.
+        if (caller.key() != null && !ModelSelectors.allowsWholeProvider(caller.key().allowedModels(), provider.name())) {
+            call.refuse(403, "This API key may use only some models of '" + provider.name() + "' (" + String.join(", ",
+                    caller.key().allowedModels()) + "), and passthrough (" + PassthroughTarget.PREFIX + ") cannot check the model; "
+                    + "use /v1/..., or a key allowed '" + provider.name() + "/*'.", "model_not_allowed");
             return call;
         }
         String pathProblem = target.problem();

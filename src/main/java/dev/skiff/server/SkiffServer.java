@@ -34,7 +34,7 @@ public final class SkiffServer implements AutoCloseable {
 
     public static SkiffServer start(Transport transport, EventLoopGroup group, String host, int port, Limits limits,
                                     Gateway gateway) throws InterruptedException {
-        ClientGate.Settings gate = new ClientGate.Settings(gateway, gateway.auth(), limits.maxBodyBytes(),
+        ClientGate.Settings gate = new ClientGate.Settings(gateway, gateway.auth(), gateway.identification(), limits.maxBodyBytes(),
                 limits.headerTimeout().toNanos(), limits.keepAliveTimeout().toNanos());
         Acceptor acceptor = new Acceptor(limits.maxConnections());
         ServerBootstrap b = new ServerBootstrap()

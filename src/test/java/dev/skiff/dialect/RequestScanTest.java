@@ -350,4 +350,13 @@ class RequestScanTest {
         assertThat(scan("{\"max_completion_tokens\":64,\"model\":\"m\",\"max_tokens\":32}").maxTokens()).isEqualTo(64);
         assertThat(scan("{\"model\":\"m\",\"max_output_tokens\":\"lots\"}").maxTokens()).isEqualTo(-1);
     }
+
+    @Test
+    void endUserIsTakenFromSafetyIdentifierThenUserThenMetadata() throws Exception {
+        assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"safety_identifier\":\"s1\"}").endUser()).isEqualTo("s1");
+        assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"metadata\":{\"user_id\":\"m1\"}}").endUser()).isEqualTo("u1");
+        assertThat(scan("{\"metadata\":{\"a\":{\"user_id\":\"deep\"},\"user_id\":\"m1\"},\"model\":\"m\"}").endUser()).isEqualTo("m1");
+        assertThat(scan("{\"model\":\"m\",\"user\":5,\"metadata\":{\"user_id\":null}}").endUser()).isNull();
+        assertThat(scan("{\"model\":\"m\",\"messages\":[{\"user\":\"not top-level\"}]}").endUser()).isNull();
+    }
 }

@@ -38,6 +38,14 @@ public final class ModelSelectors {
         return false;
     }
 
+    /** Whether the selectors admit every model of {@code provider} ({@code *} or {@code provider/*}). */
+    public static boolean allowsWholeProvider(List<String> selectors, String provider) {
+        for (String s : selectors) {
+            if (s.equals("*") || (s.length() == provider.length() + 2 && s.startsWith(provider) && s.endsWith("/*"))) return true;
+        }
+        return false;
+    }
+
     /**
      * Whether {@code pattern} from {@code pi} matches the text {@code prefix + "/" + model} (or
      * {@code model} alone when prefix is null) from position {@code ti}, without building that text.
