@@ -86,6 +86,7 @@ public final class Main {
         for (ProviderConfig p : config.providers()) {
             sb.append("\nskiff: provider ").append(p.name()).append(" -> ").append(Redact.url(p.baseUrl()));
         }
+        if (skiff.usageStore() != null) sb.append("\nskiff: usage and cost recorded in ").append(skiff.usageStore().describe());
         for (String w : config.warnings()) sb.append("\nskiff: WARNING: ").append(w);
         if (config.masterKey() == null) {
             sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to ")

@@ -2,7 +2,6 @@ package dev.skiff;
 
 import dev.skiff.config.Config;
 import dev.skiff.config.ControlConfig;
-import dev.skiff.control.limits.CostModel;
 import dev.skiff.control.limits.Limiter;
 import dev.skiff.control.limits.Limits;
 import dev.skiff.control.limits.LocalLimiter;
@@ -66,7 +65,12 @@ public final class Skiff implements AutoCloseable {
         Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
         Transport transport = Transport.of(config.transport());
         EventLoopGroup group = transport.newGroup(config.ioThreads());
-        UsageLog usageLog = UsageLog.open(config.usageLog());
+        // A user's price file and the usage store's place are checked now; the shipped prices are read,
+        // and the store's database opened, by the first batch of records (off start-up).
+        String pricingFile = config.control().pricingFile();
+        dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
+        dev.skiff.observe.UsageStore usageStore = dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+        UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;
         Limits limits = null;
         Database database = null;
@@ -86,7 +90,8 @@ public final class Skiff implements AutoCloseable {
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
-            limits = limits(config);
+            gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            limits = limits(config, pricing);
             // Policies from the database, refreshed every 500 ms; the admin API edits them.
             dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
             dev.skiff.control.limits.PolicyRegistry policies = dev.skiff.control.limits.PolicyRegistry.start(limitStore, limits);
@@ -131,12 +136,12 @@ public final class Skiff implements AutoCloseable {
      * Counters in Redis when SKIFF_REDIS_URL names one (shared by replicas), else in this process. A
      * request may count as in flight for as long as an exchange may last, and a minute more.
      */
-    private static Limits limits(Config config) {
+    private static Limits limits(Config config, dev.skiff.observe.Pricing pricing) {
         ControlConfig c = config.control();
         Limiter limiter = c.redisUrl() == null ? new LocalLimiter()
                 : new RedisLimiter(c.redisUrl(), c.redisPrefix(), java.time.Duration.ofSeconds(2),
                         config.timeouts().total().toMillis() + 60_000, System::currentTimeMillis);
-        return new Limits(limiter, c.failOpen(), CostModel.UNKNOWN);
+        return new Limits(limiter, c.failOpen(), new dev.skiff.control.limits.PricedCosts(pricing));
     }
 
     /** The limits of this gateway: its policies, counters and warnings. */
@@ -173,6 +178,16 @@ public final class Skiff implements AutoCloseable {
 
     public Config config() {
         return config;
+    }
+
+    /** Where every request's usage and cost is stored, and queried from. */
+    public dev.skiff.observe.UsageStore usageStore() {
+        return usageLog.store();
+    }
+
+    /** The usage recorder (JSON lines and the store). */
+    public UsageLog usageLog() {
+        return usageLog;
     }
 
     /** The admin API, for registering resources (tests register their own). */

@@ -12,25 +12,44 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Writes one structured (JSON) line per request, off the request path: event loops only enqueue, a
- * single writer thread drains in batches. On shutdown the queue is drained before the process exits,
- * so an accepted request is recorded even when the process stops right after it.
+ * Records every request, off the request path: event loops only offer a record to one bounded queue
+ * (never blocking; a full queue counts the record as dropped), and a single writer thread drains it
+ * in batches. For each batch the writer prices the records ({@link Pricing}), writes one JSON line per
+ * request to the usage log, and hands the rows to the {@link UsageStore} in one transaction. With a
+ * store, a batch gathers for up to {@value #GATHER_MILLIS} ms (or {@value #MAX_BATCH} rows), so that
+ * the database sees a few transactions a second, not one per request.
+ *
+ * <p>On shutdown the queue is drained and the last batch stored before the process exits, so an
+ * accepted request is recorded even when the process stops right after it. A crash loses what was
+ * not yet written: the batch being gathered, at most about {@value #GATHER_MILLIS} ms of requests.
+ * A store that fails keeps its rows and is retried every second; beyond {@value #MAX_UNSTORED}
+ * waiting rows the oldest are dropped and counted.
  */
 public final class UsageLog implements AutoCloseable {
     private static final int CAPACITY = 65_536;
+    static final int GATHER_MILLIS = 50;
+    static final int MAX_BATCH = 2_000;
+    static final int MAX_UNSTORED = 200_000;
 
     private final BlockingQueue<UsageRecord> queue;
     private final OutputStream out;
+    private Pricing pricing; // null until the writer's first batch loads the shipped catalog (kept off start-up)
+    private final UsageStore store;
     private final Thread writer;
     private volatile boolean closing;
-    private long dropped;
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong unstoredLost = new AtomicLong();
 
-    private UsageLog(OutputStream out) {
+    private UsageLog(OutputStream out, Pricing pricing, UsageStore store) {
         this.out = out;
-        this.queue = out == null ? null : new ArrayBlockingQueue<>(CAPACITY);
-        if (out != null) {
+        this.pricing = pricing;
+        this.store = store;
+        boolean any = out != null || store != null;
+        this.queue = any ? new ArrayBlockingQueue<>(CAPACITY) : null;
+        if (any) {
             writer = Thread.ofPlatform().name("skiff-usage-log").daemon(true).unstarted(this::drainLoop);
             writer.start();
         } else {
@@ -38,51 +57,150 @@ public final class UsageLog implements AutoCloseable {
         }
     }
 
-    /** {@code stdout}, {@code off}, or a file to append to. */
+    /** {@code stdout}, {@code off}, or a file to append to; priced with the shipped catalog, stored nowhere. */
     public static UsageLog open(String target) throws IOException {
+        return open(target, null, null);
+    }
+
+    /**
+     * @param target  {@code stdout}, {@code off}, or a file to append the JSON lines to
+     * @param pricing what prices each record; null loads the shipped catalog when the first record
+     *                arrives, on the writer thread (parsing it costs tens of milliseconds, kept off start-up)
+     * @param store   where rows are stored (null: nowhere); closed by {@link #close()}
+     */
+    public static UsageLog open(String target, Pricing pricing, UsageStore store) throws IOException {
         return switch (target) {
-            case "off" -> new UsageLog(null);
-            case "stdout" -> new UsageLog(new PrintStream(new FileOutputStream(java.io.FileDescriptor.out), false));
-            default -> new UsageLog(new FileOutputStream(target, true));
+            case "off" -> new UsageLog(null, pricing, store);
+            case "stdout" -> new UsageLog(new PrintStream(new FileOutputStream(java.io.FileDescriptor.out), false), pricing, store);
+            default -> new UsageLog(new FileOutputStream(target, true), pricing, store);
         };
     }
 
     /** Never blocks: when the writer cannot keep up the record is counted as dropped instead. */
     public void record(UsageRecord r) {
         if (queue == null) return;
-        if (!queue.offer(r)) {
-            synchronized (this) {
-                dropped++;
-            }
-        }
+        if (!queue.offer(r)) dropped.incrementAndGet();
+    }
+
+    /** Records dropped so far because the queue was full. */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    /** The store rows go to, or null. */
+    public UsageStore store() {
+        return store;
     }
 
     private void drainLoop() {
         List<UsageRecord> batch = new ArrayList<>(1024);
-        try (JsonGenerator g = Json.FACTORY.createGenerator(out)) {
-            g.setRootValueSeparator(null);
-            while (!closing || !queue.isEmpty()) {
+        List<UsageRow> unstored = new ArrayList<>();
+        JsonGenerator g = null;
+        long retryAt = 0;
+        long reportedDrops = 0, reportedAt = 0;
+        try {
+            if (out != null) {
+                g = Json.FACTORY.createGenerator(out);
+                g.setRootValueSeparator(null);
+            }
+            while (true) {
                 UsageRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) continue;
-                batch.add(first);
-                queue.drainTo(batch, 4095);
-                for (UsageRecord r : batch) write(g, r);
-                batch.clear();
-                g.flush();
+                if (first != null) {
+                    batch.add(first);
+                    gather(batch);
+                    if (pricing == null) pricing = Pricing.shipped();
+                    for (UsageRecord r : batch) {
+                        UsageRow row = UsageRow.of(r, pricing);
+                        if (g != null) g = writeOrStop(g, row);
+                        if (store != null) unstored.add(row);
+                    }
+                    batch.clear();
+                    if (g != null) g = flushOrStop(g);
+                }
+                if (!unstored.isEmpty() && System.nanoTime() - retryAt >= 0) {
+                    if (store(unstored)) {
+                        unstored.clear();
+                    } else {
+                        retryAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+                        if (unstored.size() > MAX_UNSTORED) {
+                            int over = unstored.size() - MAX_UNSTORED;
+                            unstored.subList(0, over).clear();
+                            unstoredLost.addAndGet(over);
+                        }
+                    }
+                }
+                long drops = dropped.get();
+                if (drops > reportedDrops && System.nanoTime() - reportedAt > TimeUnit.SECONDS.toNanos(10)) {
+                    System.err.println("skiff: usage recording dropped " + (drops - reportedDrops)
+                            + " requests (queue full: the writer cannot keep up); " + drops + " in all");
+                    reportedDrops = drops;
+                    reportedAt = System.nanoTime();
+                }
+                if (closing && queue.isEmpty()) break;
             }
-            long lost;
-            synchronized (this) {
-                lost = dropped;
-            }
-            if (lost > 0) System.err.println("skiff: usage log dropped " + lost + " records (writer too slow)");
+            if (!unstored.isEmpty() && !store(unstored)) unstoredLost.addAndGet(unstored.size());
+            if (g != null) g.close();
         } catch (IOException e) {
             System.err.println("skiff: usage log failed: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        long lost = dropped.get() - reportedDrops;
+        if (lost > 0) System.err.println("skiff: usage recording dropped " + lost + " requests (writer too slow)");
+        if (unstoredLost.get() > 0) System.err.println("skiff: usage store lost " + unstoredLost.get() + " rows it could not write");
+        if (store != null) store.close();
     }
 
-    private static void write(JsonGenerator g, UsageRecord r) throws IOException {
+    /** Takes what else is queued: at once without a store, else for up to GATHER_MILLIS or MAX_BATCH rows. */
+    private void gather(List<UsageRecord> batch) throws InterruptedException {
+        if (store == null) {
+            queue.drainTo(batch, 4095);
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS);
+        while (batch.size() < MAX_BATCH) {
+            queue.drainTo(batch, MAX_BATCH - batch.size());
+            long left = deadline - System.nanoTime();
+            if (batch.size() >= MAX_BATCH || left <= 0 || closing) return;
+            UsageRecord r = queue.poll(left, TimeUnit.NANOSECONDS);
+            if (r == null) return;
+            batch.add(r);
+        }
+    }
+
+    private boolean store(List<UsageRow> rows) {
+        try {
+            store.write(rows);
+            return true;
+        } catch (Exception e) {
+            System.err.println("skiff: usage store " + store.describe() + " failed to write " + rows.size() + " rows (kept, retried): " + e.getMessage());
+            return false;
+        }
+    }
+
+    /** Writes a line; a log that cannot be written stops logging (the store goes on). */
+    private static JsonGenerator writeOrStop(JsonGenerator g, UsageRow row) {
+        try {
+            write(g, row);
+            return g;
+        } catch (IOException e) {
+            System.err.println("skiff: usage log failed: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static JsonGenerator flushOrStop(JsonGenerator g) {
+        try {
+            g.flush();
+            return g;
+        } catch (IOException e) {
+            System.err.println("skiff: usage log failed: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static void write(JsonGenerator g, UsageRow row) throws IOException {
+        UsageRecord r = row.record();
         g.writeStartObject();
         g.writeStringField("event", "request");
         g.writeNumberField("ts", r.timestampMs());
@@ -92,6 +210,9 @@ public final class UsageLog implements AutoCloseable {
         g.writeStringField("model", r.model());
         // A passthrough request may name no model at all (null).
         if (r.requestedModel() != null && !r.requestedModel().equals(r.model())) g.writeStringField("requested_model", r.requestedModel());
+        if (r.keyId() != null) g.writeStringField("key_id", r.keyId());
+        if (r.userPath() != null) g.writeStringField("user_path", r.userPath());
+        if (r.endUser() != null) g.writeStringField("end_user", r.endUser());
         g.writeBooleanField("stream", r.stream());
         g.writeNumberField("status", r.status());
         Usage u = r.usage();
@@ -99,23 +220,29 @@ public final class UsageLog implements AutoCloseable {
         if (u.completionTokens() >= 0) g.writeNumberField("completion_tokens", u.completionTokens());
         if (u.totalTokens() >= 0) g.writeNumberField("total_tokens", u.totalTokens());
         if (u.cachedTokens() >= 0) g.writeNumberField("cached_tokens", u.cachedTokens());
+        if (u.cacheCreationTokens() >= 0) g.writeNumberField("cache_write_tokens", u.cacheCreationTokens());
         if (u.reasoningTokens() >= 0) g.writeNumberField("reasoning_tokens", u.reasoningTokens());
+        // Unknown (a model the catalog does not price, usage not reported) is written as null, never 0.
+        g.writeFieldName("cost_usd");
+        if (row.costNanos() == null) g.writeNull();
+        else g.writeNumber(Pricing.usd(row.costNanos()).toPlainString());
         // A response Skiff wrote at once, with no call behind it, has no latency worth the field (-1).
         if (r.latencyMs() >= 0) g.writeNumberField("latency_ms", Math.round(r.latencyMs() * 1000) / 1000.0);
         if (r.ttfbMs() >= 0) g.writeNumberField("ttfb_ms", Math.round(r.ttfbMs() * 1000) / 1000.0);
+        if (r.ttftMs() >= 0) g.writeNumberField("ttft_ms", Math.round(r.ttftMs() * 1000) / 1000.0);
         if (r.error() != null) g.writeStringField("error", r.error());
         if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
         g.writeEndObject();
         g.writeRaw('\n');
     }
 
-    /** Drains what is queued and stops the writer; waits up to five seconds. */
+    /** Drains what is queued, stores the last batch and stops the writer (closing the store); waits up to ten seconds. */
     @Override
     public void close() {
         if (writer == null) return;
         closing = true;
         try {
-            writer.join(5_000);
+            writer.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -92,15 +92,20 @@ public final class Gateway {
         COUNT_TOKENS("/messages/count_tokens", false, ClientDialect.ANTHROPIC_MESSAGES, JsonTypes.COUNT_TOKENS),
         RESPONSES("/responses", true, ClientDialect.OPENAI_RESPONSES, JsonTypes.RESPONSES),
         /** Not a provider's: the admin API, answered by Skiff off the event loop (see {@link AdminApi}). */
-        ADMIN("/admin", false, ClientDialect.OPENAI_CHAT, null);
+        ADMIN("/admin", false, ClientDialect.OPENAI_CHAT, null),
+        /** Not a provider's either: {@code GET /v1/usage}, the calling key's own usage, from the usage store. */
+        USAGE("/usage", false, ClientDialect.OPENAI_CHAT, null);
 
         final String upstreamPath;
         final boolean canStream;
         final ClientDialect dialect;
         /** The JSON types of the fields this API documents, checked by the request scan. */
         final JsonTypes.Table fieldTypes;
+        /** The name the usage log and store record it under (made once, not per request). */
+        final String usageName;
 
         Endpoint(String upstreamPath, boolean canStream, ClientDialect dialect, JsonTypes.Table fieldTypes) {
+            this.usageName = name().toLowerCase(java.util.Locale.ROOT);
             this.upstreamPath = upstreamPath;
             this.canStream = canStream;
             this.dialect = dialect;
@@ -118,7 +123,7 @@ public final class Gateway {
                 case CHAT, EMBEDDINGS -> p.chatAdapter() == null;
                 case MESSAGES, COUNT_TOKENS -> p.type() == ProviderType.ANTHROPIC;
                 case RESPONSES -> p.type() == ProviderType.OPENAI;
-                case ADMIN -> false;
+                case ADMIN, USAGE -> false;
             };
         }
 
@@ -316,6 +321,7 @@ public final class Gateway {
                 case "/v1/messages" -> post(ctx, req, Endpoint.MESSAGES, requestId, keepAlive, caller);
                 case "/v1/messages/count_tokens" -> post(ctx, req, Endpoint.COUNT_TOKENS, requestId, keepAlive, caller);
                 case "/v1/responses" -> post(ctx, req, Endpoint.RESPONSES, requestId, keepAlive, caller);
+                case "/v1/usage" -> allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET) ? ownUsage(ctx, req, requestId, keepAlive, caller) : null;
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         byte[] listing = catalog.snapshot().listingJson();
@@ -356,6 +362,52 @@ public final class Gateway {
             if (error != null) call.refuse(500, "The admin call failed: " + error, null, "internal_error");
             else call.reply(reply.status(), reply.contentType(), reply.body());
         }));
+        return call;
+    }
+
+    /**
+     * {@code GET /v1/usage}: the calling managed key's own usage, with the parameters of
+     * {@code /admin/v1/usage}. The master key (or an open server) has no key of its own: 403, pointing
+     * to the admin API. The query runs on the usage store's thread; the answer is written back here.
+     */
+    private ProxyCall ownUsage(ChannelHandlerContext ctx, FullHttpRequest req, String requestId, boolean keepAlive, Caller caller) {
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, Endpoint.USAGE, new Route(null, null), null, false, false, caller);
+        dev.skiff.observe.UsageStore store = usageLog.store();
+        if (caller == null || caller.keyId() == null) {
+            call.refuse(403, "GET /v1/usage reports a managed key's own usage; this request has no managed key (use /admin/v1/usage with the master key).",
+                    null, "not_a_managed_key");
+            return call;
+        }
+        if (store == null) {
+            call.refuse(503, "Usage is not stored on this server.", null, "store_unavailable");
+            return call;
+        }
+        dev.skiff.observe.UsageQuery query;
+        String format;
+        try {
+            var params = new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).parameters();
+            query = dev.skiff.observe.UsageResource.parse(params, caller.keyId(), System.currentTimeMillis());
+            format = params.containsKey("format") ? params.get("format").getFirst() : "json";
+        } catch (dev.skiff.admin.AdminException e) {
+            call.refuse(e.status(), e.getMessage(), e.param(), e.code());
+            return call;
+        } catch (IllegalArgumentException e) { // a malformed percent-encoding in the query
+            call.refuse(400, "The request query is malformed: " + e.getMessage(), null, "invalid_request");
+            return call;
+        }
+        try {
+            store.query(query).whenComplete((result, error) -> ctx.executor().execute(() -> {
+                if (error != null) {
+                    Throwable cause = error.getCause() != null ? error.getCause() : error;
+                    call.refuse(503, "The usage store could not answer: " + cause.getMessage(), null, "store_unavailable");
+                    return;
+                }
+                dev.skiff.admin.AdminReply reply = dev.skiff.observe.UsageResource.render(result, format);
+                call.reply(reply.status(), reply.contentType(), reply.body());
+            }));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            call.refuse(503, "Too many usage queries are waiting; try again.", null, "overloaded", Map.of("retry-after", "1"));
+        }
         return call;
     }
 
@@ -437,11 +489,11 @@ public final class Gateway {
             }
         } catch (BadRequestException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
-                    requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
+                    requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         } catch (RouteException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
-                    keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), e.getMessage());
+                    keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         }
         // authorize: a managed key reaches only the models its selectors allow.
@@ -458,7 +510,7 @@ public final class Gateway {
         Limits limits = this.limits;
         if (limits != null) {
             List<Charge> charges = limits.charges(caller.keyId(), caller.key() == null ? null : caller.key().limits(), caller.userPath(), caller.endUser(), new Limits.Call(
-                    route.provider().name(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
+                    route.provider().type(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
             if (!charges.isEmpty()) {
                 java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);
                 if (pending.isDone() && !pending.isCompletedExceptionally()) { // in process: decided already
@@ -1045,8 +1097,14 @@ public final class Gateway {
      */
     void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
                String endpoint, String error) {
-        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
-                r.status().code(), Usage.NONE, -1, -1, error, null));
+        reply(ctx, r, keepAlive, requestId, endpoint, error, null);
+    }
+
+    /** As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)}, for a refusal of an identified caller: it counts in their usage. */
+    void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
+               String endpoint, String error, Caller caller) {
+        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1));
         Replies.send(ctx, r, keepAlive);
     }
 

@@ -28,7 +28,8 @@ final class LimitGate {
     private Runnable parked; // the call's start, waiting for the decision
     private ProxyCall call;
     private boolean ended; // the call ended before the decision came
-    private String provider, model;
+    private dev.skiff.config.ProviderType provider;
+    private String model;
 
     private LimitGate(Limits limits, Decision decision) {
         this.limits = limits;
@@ -48,7 +49,7 @@ final class LimitGate {
         return g;
     }
 
-    void attach(ProxyCall call, String provider, String model) {
+    void attach(ProxyCall call, dev.skiff.config.ProviderType provider, String model) {
         this.call = call;
         this.provider = provider;
         this.model = model;

@@ -71,6 +71,7 @@ final class PassthroughCall implements ExchangeListener {
     private boolean responseStarted;
     private int status;
     private long firstByteNanos = -1;
+    private long firstContentNanos = -1; // the first byte of the response body: a stream's first event
     private boolean eventStream;
     private SseSplitter splitter;
     private UsageScan.Accumulator streamUsage;
@@ -285,6 +286,7 @@ final class PassthroughCall implements ExchangeListener {
             content.release();
             return;
         }
+        if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -402,8 +404,9 @@ final class PassthroughCall implements ExchangeListener {
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
         usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
-                model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
-                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, null));
+                provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
+                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1));
         if (onFinished != null) onFinished.run();
     }
 }

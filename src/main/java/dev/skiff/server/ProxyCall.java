@@ -66,6 +66,7 @@ final class ProxyCall implements ExchangeListener {
     private Runnable onFinished;
     private int status;
     private long firstByteNanos = -1;
+    private long firstContentNanos = -1; // the first byte of the answer's body: a stream's first event
     private boolean finished;
 
     // a relayed stream
@@ -172,7 +173,7 @@ final class ProxyCall implements ExchangeListener {
     ProxyCall limitedBy(LimitGate gate) {
         if (gate != null) {
             limitGate = gate;
-            gate.attach(this, providerName(), route.upstreamModel());
+            gate.attach(this, route.provider() == null ? null : route.provider().type(), route.upstreamModel());
         }
         return this;
     }
@@ -437,6 +438,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void content(ByteBuf content) {
+        if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -844,9 +846,11 @@ final class ProxyCall implements ExchangeListener {
         }
         if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
         long now = System.nanoTime();
-        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
-                providerName(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
-                firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER)));
+        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
+                providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
+                finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
+                caller, 1));
         if (onFinished != null) onFinished.run();
     }
 }

@@ -1,5 +1,6 @@
 package dev.skiff.control.limits;
 
+import dev.skiff.config.ProviderType;
 import dev.skiff.dialect.Usage;
 
 /**
@@ -8,19 +9,19 @@ import dev.skiff.dialect.Usage;
  * calls are not counted against money budgets (and say so once in the log).
  */
 public interface CostModel {
-    long estimateMicros(String provider, String model, long inputTokens, long outputTokens);
+    long estimateMicros(ProviderType provider, String model, long inputTokens, long outputTokens);
 
-    long costMicros(String provider, String model, Usage usage);
+    long costMicros(ProviderType provider, String model, Usage usage);
 
     /** No prices known. */
     CostModel UNKNOWN = new CostModel() {
         @Override
-        public long estimateMicros(String provider, String model, long inputTokens, long outputTokens) {
+        public long estimateMicros(ProviderType provider, String model, long inputTokens, long outputTokens) {
             return -1;
         }
 
         @Override
-        public long costMicros(String provider, String model, Usage usage) {
+        public long costMicros(ProviderType provider, String model, Usage usage) {
             return -1;
         }
     };
@@ -32,12 +33,12 @@ public interface CostModel {
     static CostModel flat(long inputMicrosPerMillion, long outputMicrosPerMillion) {
         return new CostModel() {
             @Override
-            public long estimateMicros(String provider, String model, long inputTokens, long outputTokens) {
+            public long estimateMicros(ProviderType provider, String model, long inputTokens, long outputTokens) {
                 return ceilDiv(Math.max(0, inputTokens) * inputMicrosPerMillion + Math.max(0, outputTokens) * outputMicrosPerMillion, 1_000_000);
             }
 
             @Override
-            public long costMicros(String provider, String model, Usage usage) {
+            public long costMicros(ProviderType provider, String model, Usage usage) {
                 if (usage.promptTokens() < 0 && usage.completionTokens() < 0) return -1;
                 return estimateMicros(provider, model, usage.promptTokens(), usage.completionTokens());
             }

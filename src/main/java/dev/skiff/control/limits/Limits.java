@@ -78,7 +78,7 @@ public final class Limits implements AutoCloseable {
     }
 
     /** What a request is about to ask of a provider, for the estimate. */
-    public record Call(String provider, String model, long bodyBytes, long maxTokens, boolean generates) {
+    public record Call(dev.skiff.config.ProviderType provider, String model, long bodyBytes, long maxTokens, boolean generates) {
         /** Input tokens: about four bytes of JSON per token, which errs high (JSON syntax counts too). */
         long inputTokens() {
             return (bodyBytes + 3) / 4;
@@ -104,7 +104,7 @@ public final class Limits implements AutoCloseable {
         if (cost < 0) {
             for (Charge c : charges) {
                 if (c.metric() == Metric.COST) {
-                    logAtMostEveryMinute(lastUnpricedLog, "skiff: no price is known for " + call.provider() + "/" + call.model()
+                    logAtMostEveryMinute(lastUnpricedLog, "skiff: no price is known for " + call.model() + " at " + call.provider()
                             + ": its calls are not counted against money budgets");
                     break;
                 }
@@ -125,7 +125,7 @@ public final class Limits implements AutoCloseable {
      * request refused before it costs nothing); a usage the provider never reported keeps the
      * estimate when it may have run (a cancelled stream), and is 0 when it answered an error.
      */
-    public void settle(Ticket ticket, String provider, String model, Usage usage, boolean providerCalled, int status) {
+    public void settle(Ticket ticket, dev.skiff.config.ProviderType provider, String model, Usage usage, boolean providerCalled, int status) {
         if (ticket.charges().isEmpty()) return;
         long tokens, cost;
         boolean reported = usage.promptTokens() >= 0 || usage.completionTokens() >= 0 || usage.totalTokens() >= 0;

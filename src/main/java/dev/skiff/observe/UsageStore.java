@@ -1,0 +1,254 @@
+package dev.skiff.observe;
+
+import dev.skiff.config.Redact;
+import dev.skiff.store.Database;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Where every request's usage row is kept (table {@code usage_requests}, migrations of module
+ * {@code usage}): PostgreSQL when replicas share one ({@code SKIFF_DATABASE_URL}), else an SQLite
+ * file of its own beside the stored responses ({@code data/skiff.db} gives {@code data/skiff-usage.db}),
+ * so that usage writes never wait for a stored response's transaction or the other way round.
+ *
+ * <p>Rows arrive in batches from the {@link UsageLog}'s writer thread, one transaction each. The
+ * database is opened and migrated by the first batch or query, not at start-up (SQLite's native
+ * library would double start-up time). Queries run on a thread of their own and answer with a future,
+ * so callers on an event loop are never blocked.
+ */
+public final class UsageStore implements AutoCloseable {
+    private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
+            + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
+            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    private final String url;
+    private final String description;
+    private final ExecutorService queries;
+    private Database db; // guarded by this; opened on first use
+    private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+
+    private UsageStore(String url, String description) {
+        this.url = url;
+        this.description = description;
+        // Queries wait their turn on one thread; a burst beyond 64 is refused rather than queued without bound.
+        this.queries = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(64),
+                r -> Thread.ofPlatform().name("skiff-usage-query").daemon(true).unstarted(r));
+    }
+
+    /**
+     * The store for these settings: PostgreSQL at {@code databaseUrl} when set, else SQLite beside
+     * {@code responsesDb}. Checks the SQLite place now (not a folder), opens nothing yet.
+     */
+    public static UsageStore open(String databaseUrl, String responsesDb) throws IOException {
+        if (databaseUrl != null) return new UsageStore(databaseUrl, "PostgreSQL " + Redact.url(databaseUrl));
+        String file = sqliteBeside(responsesDb);
+        if (!file.equals(":memory:") && Files.isDirectory(Path.of(file))) {
+            throw new IOException(file + " (the usage database beside SKIFF_DB) is a folder");
+        }
+        return new UsageStore(file, "SQLite " + file);
+    }
+
+    /** The usage file beside the responses database: {@code data/skiff.db} → {@code data/skiff-usage.db}. */
+    static String sqliteBeside(String responsesDb) {
+        if (responsesDb.equals(":memory:")) return ":memory:";
+        Path p = Path.of(responsesDb);
+        String name = p.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String usage = dot > 0 ? name.substring(0, dot) + "-usage" + name.substring(dot) : name + "-usage.db";
+        Path parent = p.getParent();
+        return parent == null ? usage : parent.resolve(usage).toString();
+    }
+
+    /** Transactions committed so far, one per batch. */
+    public long batchesWritten() {
+        return batches.get();
+    }
+
+    /** Where rows are written, for the start-up line and errors (credentials hidden). */
+    public String describe() {
+        return description;
+    }
+
+    /** The database, opened and migrated on first use. Blocks: store threads only. */
+    synchronized Database database() throws SQLException, IOException {
+        if (closed) throw new SQLException("the usage store is closed");
+        if (db == null) {
+            Database d = Database.open(url);
+            try {
+                d.migrate("usage");
+            } catch (SQLException | IOException | RuntimeException e) {
+                d.close();
+                throw e;
+            }
+            db = d;
+        }
+        return db;
+    }
+
+    /** Inserts rows in one transaction. Blocks: called by the usage writer thread. */
+    void write(List<UsageRow> rows) throws SQLException, IOException {
+        Database d = database();
+        try (Connection c = d.connection()) {
+            c.setAutoCommit(false);
+            try (PreparedStatement s = c.prepareStatement(INSERT)) {
+                boolean pg = d.kind() == Database.Kind.POSTGRES;
+                for (UsageRow row : rows) {
+                    bind(s, row, pg);
+                    s.addBatch();
+                }
+                s.executeBatch();
+                c.commit();
+                batches.incrementAndGet();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    private static void bind(PreparedStatement s, UsageRow row, boolean pg) throws SQLException {
+        UsageRecord r = row.record();
+        Tokens t = row.tokens();
+        int i = 1;
+        s.setLong(i++, r.timestampMs());
+        s.setString(i++, r.requestId());
+        s.setString(i++, r.keyId());
+        s.setString(i++, r.userPath());
+        s.setString(i++, r.endUser());
+        s.setString(i++, r.provider());
+        s.setString(i++, r.model());
+        s.setString(i++, r.requestedModel());
+        s.setString(i++, r.endpoint());
+        if (pg) s.setBoolean(i++, r.stream());
+        else s.setInt(i++, r.stream() ? 1 : 0);
+        s.setInt(i++, r.status());
+        micros(s, i++, r.latencyMs());
+        micros(s, i++, r.ttftMs());
+        s.setLong(i++, t.input());
+        s.setLong(i++, t.cachedInput());
+        s.setLong(i++, t.cacheWrite());
+        s.setLong(i++, t.output());
+        s.setLong(i++, t.reasoning());
+        if (row.costNanos() == null) s.setNull(i++, Types.BIGINT);
+        else s.setLong(i++, row.costNanos());
+        s.setInt(i++, r.attempts());
+        String error = r.error();
+        s.setString(i, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
+    }
+
+    private static void micros(PreparedStatement s, int i, double ms) throws SQLException {
+        if (ms < 0) s.setNull(i, Types.BIGINT);
+        else s.setLong(i, Math.round(ms * 1000));
+    }
+
+    /** Answers {@code q} off the caller's thread; fails with a {@link java.util.concurrent.RejectedExecutionException} when too many wait. */
+    public CompletableFuture<UsageQuery.Result> query(UsageQuery q) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return run(q);
+            } catch (SQLException | IOException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        }, queries);
+    }
+
+    /** The SQL of a query and its parameters, apart so that tests can EXPLAIN it. */
+    record Sql(String text, List<Object> params) {}
+
+    static Sql sql(UsageQuery q) {
+        String group = switch (q.groupBy()) {
+            case NONE -> "NULL";
+            case KEY -> "key_id";
+            case PATH -> "user_path";
+            case END_USER -> "end_user";
+            case MODEL -> "model";
+            case PROVIDER -> "provider";
+            case DAY -> "ts / 86400000";
+        };
+        StringBuilder b = new StringBuilder("SELECT ").append(group).append(" AS g, COUNT(*), ")
+                .append("SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(input_tokens), SUM(cached_input_tokens), ")
+                .append("SUM(cache_write_tokens), SUM(output_tokens), SUM(reasoning_tokens), SUM(cost_nanos), ")
+                .append("SUM(CASE WHEN cost_nanos IS NULL THEN 1 ELSE 0 END) FROM usage_requests WHERE ts >= ? AND ts < ?");
+        List<Object> params = new ArrayList<>(List.of(q.fromMs(), q.toMs()));
+        if (q.keyId() != null) {
+            b.append(" AND key_id = ?");
+            params.add(q.keyId());
+        }
+        if (q.path() != null && !q.path().equals("/")) {
+            // The path and everything under it, as one range of the (user_path, ts) index: from the path
+            // up to the path + '0' ('0' follows '/'), less what sorts between them without being under
+            // it (/acme-x, /acme.x). An OR of an equality and a range would lead planners to other indexes.
+            b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
+            params.add(q.path());
+            params.add(q.path() + "0");
+            params.add(q.path());
+            params.add(q.path() + "/");
+        }
+        if (q.endUser() != null) {
+            b.append(" AND end_user = ?");
+            params.add(q.endUser());
+        }
+        if (q.model() != null) {
+            b.append(" AND model = ?");
+            params.add(q.model());
+        }
+        if (q.provider() != null) {
+            b.append(" AND provider = ?");
+            params.add(q.provider());
+        }
+        if (q.groupBy() != UsageQuery.GroupBy.NONE) b.append(" GROUP BY ").append(group).append(" ORDER BY g");
+        return new Sql(b.toString(), params);
+    }
+
+    private UsageQuery.Result run(UsageQuery q) throws SQLException, IOException {
+        Sql sql = sql(q);
+        List<UsageQuery.Totals> rows = new ArrayList<>();
+        try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement(sql.text())) {
+            for (int i = 0; i < sql.params().size(); i++) s.setObject(i + 1, sql.params().get(i));
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) {
+                    long requests = rs.getLong(2);
+                    if (requests == 0) continue; // an aggregate without GROUP BY answers one row even over nothing
+                    rows.add(new UsageQuery.Totals(group(q, rs), requests, rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getLong(6),
+                            rs.getLong(7), rs.getLong(8), rs.getLong(9), rs.getLong(10)));
+                }
+            }
+        }
+        return UsageQuery.Result.of(q, rows);
+    }
+
+    private static String group(UsageQuery q, ResultSet rs) throws SQLException {
+        if (q.groupBy() == UsageQuery.GroupBy.NONE) return null;
+        if (q.groupBy() == UsageQuery.GroupBy.DAY) {
+            return Instant.ofEpochMilli(rs.getLong(1) * 86_400_000L).atOffset(ZoneOffset.UTC).toLocalDate().toString();
+        }
+        return rs.getString(1);
+    }
+
+    /** Closes the database; the usage writer calls it once the last batch is stored. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        queries.shutdownNow();
+        if (db != null) db.close();
+        db = null;
+    }
+}

@@ -1,0 +1,191 @@
+package dev.skiff.observe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.skiff.config.ProviderType;
+import dev.skiff.control.Caller;
+import dev.skiff.dialect.Usage;
+import dev.skiff.store.Database;
+import dev.skiff.store.TestDatabases;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The usage store on SQLite and on the real PostgreSQL (a schema of its own per test). */
+class UsageStoreTest {
+    static final long DAY = 86_400_000L;
+    static final long T0 = 1_764_979_200_000L; // 2025-12-06T00:00:00Z
+
+    @TempDir Path dir;
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private String schema;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (AutoCloseable c : open) c.close();
+        if (schema != null) {
+            try (Database db = Database.open(TestDatabases.postgresUrl()); Connection c = db.connection(); Statement s = c.createStatement()) {
+                s.execute("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+            }
+        }
+    }
+
+    /** A fresh store's URL: a file in the temporary folder, or a PostgreSQL schema of this test's own. */
+    private String url(String kind) throws Exception {
+        if (kind.equals("sqlite")) return dir.resolve("skiff-usage.db").toString();
+        if (schema == null) {
+            schema = "usage_test_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+            try (Database db = Database.open(TestDatabases.postgresUrl()); Connection c = db.connection(); Statement s = c.createStatement()) {
+                s.execute("CREATE SCHEMA " + schema);
+            }
+        }
+        String base = TestDatabases.postgresUrl();
+        return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+    }
+
+    private UsageStore store(String kind) throws Exception {
+        String url = url(kind);
+        UsageStore s = kind.equals("sqlite") ? UsageStore.open(null, dir.resolve("skiff.db").toString()) : UsageStore.open(url, "unused");
+        open.add(s);
+        return s;
+    }
+
+    static UsageRecord record(long ts, String id, String key, String path, String endUser, String model, int status, Usage usage) {
+        return new UsageRecord(ts, id, "chat", "openai", ProviderType.OPENAI, model, model, false, status, usage, 12.5, 3.0, 4.25,
+                status >= 400 ? "upstream status " + status : null, null, new Caller("o", key, path, endUser, null), 1);
+    }
+
+    static UsageRow row(UsageRecord r) {
+        return UsageRow.of(r, Pricing.shipped());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void recordsGoThroughTheLogInBatchesAndNoneIsLostOnClose(String kind) throws Exception {
+        UsageStore store = store(kind);
+        UsageLog log = UsageLog.open("off", Pricing.shipped(), store);
+        int n = 500;
+        for (int i = 0; i < n; i++) {
+            log.record(record(T0 + i, "req-" + i, "key-" + (i % 5), "/acme/team" + (i % 2), "user-" + i, "gpt-4o-mini", 200,
+                    new Usage(100, 20, 120, 0, 0)));
+        }
+        log.close(); // drains the queue and stores the last batch before returning
+        assertThat(log.dropped()).isZero();
+        assertThat(store.batchesWritten()).isBetween(1L, (long) n / 10);
+        UsageStore reopened = store(kind);
+        UsageQuery.Result all = reopened.query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get();
+        assertThat(all.total().requests()).isEqualTo(n);
+        assertThat(all.total().inputTokens()).isEqualTo(100L * n);
+        // gpt-4o-mini: 100 input at 0.15 and 20 output at 0.60 per million = 27 microdollars a request.
+        assertThat(all.total().costNanos()).isEqualTo(27_000L * n);
+        assertThat(all.total().unknownCostRequests()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void groupsSubtreesDaysAndUnknownCosts(String kind) throws Exception {
+        UsageStore store = store(kind);
+        Usage u = new Usage(1000, 100, 1100, 200, 0);
+        store.write(List.of(
+                row(record(T0 + 1, "a", "k1", "/acme/support/bot", "alice", "gpt-4o", 200, u)),
+                row(record(T0 + 2, "b", "k1", "/acme/support", "bob", "gpt-4o", 200, u)),
+                row(record(T0 + 3, "c", "k2", "/acme/sales", "alice", "gpt-unpriced", 200, u)),
+                row(record(T0 + 4, "d", "k2", "/acmeish", null, "gpt-4o", 500, Usage.NONE)),
+                row(record(T0 + DAY + 5, "e", "k3", "/other", "carol", "gpt-4o", 200, u))));
+        // gpt-4o: 800 input at 2.50, 200 cached at 1.25, 100 output at 10 = 3250 microdollars.
+        UsageQuery.Result acme = store.query(new UsageQuery(T0, T0 + 2 * DAY, UsageQuery.GroupBy.PATH, 2, null, "/acme", null, null, null)).get();
+        assertThat(acme.groups()).extracting(UsageQuery.Totals::group).containsExactly("/acme/sales", "/acme/support");
+        UsageQuery.Totals support = acme.groups().get(1);
+        assertThat(support.requests()).isEqualTo(2); // /acme/support and /acme/support/bot rolled up; /acmeish is not under /acme
+        assertThat(support.inputTokens()).isEqualTo(1600);
+        assertThat(support.cachedInputTokens()).isEqualTo(400);
+        assertThat(support.costNanos()).isEqualTo(2 * 3_250_000L);
+        UsageQuery.Totals sales = acme.groups().get(0);
+        assertThat(sales.unknownCostRequests()).isEqualTo(1);
+        assertThat(sales.costNanos()).isZero(); // unknown is counted apart, not summed as 0 cost... and not as a known cost
+        assertThat(acme.total().requests()).isEqualTo(3);
+
+        UsageQuery.Result byKey = store.query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.KEY, 0, null, null, null, null, null)).get();
+        assertThat(byKey.groups()).extracting(UsageQuery.Totals::group).containsExactly("k1", "k2");
+        assertThat(byKey.groups().get(1).errors()).isEqualTo(1);
+        assertThat(byKey.groups().get(1).costNanos()).isZero(); // a provider's error without usage costs nothing
+
+        UsageQuery.Result byDay = store.query(new UsageQuery(T0, T0 + 2 * DAY, UsageQuery.GroupBy.DAY, 0, null, null, null, null, null)).get();
+        assertThat(byDay.groups()).extracting(UsageQuery.Totals::group).containsExactly("2025-12-06", "2025-12-07");
+        assertThat(byDay.groups()).extracting(UsageQuery.Totals::requests).containsExactly(4L, 1L);
+
+        UsageQuery.Result alice = store.query(new UsageQuery(T0, T0 + 2 * DAY, UsageQuery.GroupBy.END_USER, 0, null, null, "alice", null, null)).get();
+        assertThat(alice.groups()).singleElement().satisfies(t -> assertThat(t.requests()).isEqualTo(2));
+
+        UsageQuery.Result k1 = store.query(new UsageQuery(T0, T0 + 2 * DAY, UsageQuery.GroupBy.MODEL, 0, "k1", null, null, null, null)).get();
+        assertThat(k1.csv()).isEqualTo("model,requests,errors,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,"
+                + "reasoning_tokens,total_tokens,cost_usd,unknown_cost_requests\r\n"
+                + "gpt-4o,2,0,1600,400,0,200,0,2200,0.0065,0\r\n");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void lookupsByKeyPathAndEndUserUseTheirIndexes(String kind) throws Exception {
+        UsageStore store = store(kind);
+        // A month of a realistic spread (many keys, paths and end users), and the planner's statistics of it.
+        List<UsageRow> rows = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            rows.add(row(record(T0 + i * (30 * DAY / 3000), "r" + i, "k" + (i % 100), "/org" + (i % 10) + "/team" + (i % 97),
+                    "user" + (i % 300), "gpt-4o", 200, Usage.NONE)));
+        }
+        rows.add(row(record(T0, "a", "k1", "/acme", "alice", "gpt-4o", 200, Usage.NONE)));
+        store.write(rows);
+        try (Connection c = store.database().connection(); Statement s = c.createStatement()) {
+            s.execute("ANALYZE");
+        }
+        record Case(UsageQuery q, String index) {}
+        List<Case> cases = List.of(
+                new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.MODEL, 0, "k1", null, null, null, null), "usage_requests_key_ts"),
+                new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.NONE, 0, null, "/org3", null, null, null), "usage_requests_path_ts"),
+                new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null), "usage_requests_end_user_ts"),
+                new Case(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.KEY, 0, null, null, null, null, null), "usage_requests_ts"));
+        Database db = store.database();
+        try (Connection c = db.connection()) {
+            for (Case k : cases) {
+                UsageStore.Sql sql = UsageStore.sql(k.q());
+                String plan = explain(c, db.kind(), sql);
+                assertThat(plan).as(sql.text()).contains(k.index());
+                assertThat(plan.toLowerCase(Locale.ROOT)).as(sql.text()).doesNotContain("scan usage_requests\n").doesNotContain("seq scan");
+            }
+        }
+    }
+
+    private static String explain(Connection c, Database.Kind kind, UsageStore.Sql sql) throws Exception {
+        StringBuilder plan = new StringBuilder();
+        if (kind == Database.Kind.POSTGRES) {
+            // The test table is tiny: forbid sequential scans so the plan shows whether an index can serve.
+            try (Statement s = c.createStatement()) {
+                s.execute("SET enable_seqscan = off");
+            }
+        }
+        try (PreparedStatement s = c.prepareStatement((kind == Database.Kind.SQLITE ? "EXPLAIN QUERY PLAN " : "EXPLAIN ") + sql.text())) {
+            for (int i = 0; i < sql.params().size(); i++) s.setObject(i + 1, sql.params().get(i));
+            try (ResultSet rs = s.executeQuery()) {
+                int col = kind == Database.Kind.SQLITE ? 4 : 1;
+                while (rs.next()) plan.append(rs.getString(col)).append('\n');
+            }
+        } finally {
+            if (kind == Database.Kind.POSTGRES) {
+                try (Statement s = c.createStatement()) {
+                    s.execute("RESET enable_seqscan");
+                }
+            }
+        }
+        return plan.toString();
+    }
+}
