@@ -508,8 +508,9 @@ public final class Gateway {
         // known; the provider is called only once they admit it (see LimitGate).
         LimitGate gate = null;
         Limits limits = this.limits;
-        if (limits != null) {
-            List<Charge> charges = limits.charges(caller.keyId(), caller.key() == null ? null : caller.key().limits(), caller.userPath(), caller.endUser(), new Limits.Call(
+        JsonNode keyLimits = caller.key() == null ? null : caller.key().limits();
+        if (limits != null && !limits.idle(keyLimits)) {
+            List<Charge> charges = limits.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(), new Limits.Call(
                     route.provider().type(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
             if (!charges.isEmpty()) {
                 java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);

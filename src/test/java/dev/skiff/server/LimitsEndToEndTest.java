@@ -10,7 +10,11 @@ import dev.skiff.control.limits.PolicySet;
 import dev.skiff.store.TestDatabases;
 import dev.skiff.testing.MockUpstream;
 import dev.skiff.testing.TestGateway;
+import java.io.InputStream;
 import java.net.ServerSocket;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -163,5 +167,106 @@ class LimitsEndToEndTest {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (!limiter.connected() && System.nanoTime() < deadline) Thread.sleep(10);
         assertThat(limiter.connected()).isTrue();
+    }
+
+    HttpResponse<String> admin(TestGateway gw, String method, String path, String body) throws Exception {
+        return gw.request(method, path, body, "Authorization", "Bearer " + KEY);
+    }
+
+    @Test
+    void policiesAreManagedThroughTheAdminApi() throws Exception {
+        TestGateway gw = start();
+        HttpResponse<String> bad = admin(gw, "POST", "/admin/v1/limits", "{\"scope\":\"path\",\"path\":\"/a/../b\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":1}");
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(bad.body()).get("error").get("message").asText()).contains("..");
+        assertThat(admin(gw, "POST", "/admin/v1/limits", "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"fortnight\",\"limit\":1}").statusCode()).isEqualTo(400);
+        assertThat(admin(gw, "POST", "/admin/v1/limits", "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":1,\"colour\":\"red\"}").statusCode()).isEqualTo(400);
+
+        HttpResponse<String> created = admin(gw, "POST", "/admin/v1/limits",
+                "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":1}");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String id = JSON.readTree(created.body()).get("id").asText();
+        assertThat(chat(gw).statusCode()).isEqualTo(200); // applied on this replica at once
+        assertThat(chat(gw).statusCode()).isEqualTo(429);
+
+        HttpResponse<String> list = admin(gw, "GET", "/admin/v1/limits?path=/", null);
+        assertThat(JSON.readTree(list.body()).get("data")).hasSize(1);
+        assertThat(JSON.readTree(admin(gw, "GET", "/admin/v1/limits?key_id=key_x", null).body()).get("data")).isEmpty();
+
+        HttpResponse<String> raised = admin(gw, "PUT", "/admin/v1/limits/" + id,
+                "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":3}");
+        assertThat(raised.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(raised.body()).get("limit").asLong()).isEqualTo(3);
+        assertThat(chat(gw).statusCode()).isEqualTo(200); // the same counter, a higher limit
+
+        assertThat(admin(gw, "DELETE", "/admin/v1/limits/" + id, null).statusCode()).isEqualTo(200);
+        assertThat(admin(gw, "GET", "/admin/v1/limits/" + id, null).statusCode()).isEqualTo(404);
+        for (int i = 0; i < 3; i++) assertThat(chat(gw).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aSoftThresholdIsListedAsAWarningOnce() throws Exception {
+        TestGateway gw = start();
+        HttpResponse<String> created = admin(gw, "POST", "/admin/v1/limits",
+                "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":5,\"soft\":2}");
+        String id = JSON.readTree(created.body()).get("id").asText();
+        for (int i = 0; i < 4; i++) assertThat(chat(gw).statusCode()).isEqualTo(200);
+        JsonNode warnings = null;
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            warnings = JSON.readTree(admin(gw, "GET", "/admin/v1/warnings?policy_id=" + id, null).body()).get("data");
+            if (!warnings.isEmpty()) break;
+            Thread.sleep(20);
+        }
+        assertThat(warnings).hasSize(1);
+        assertThat(warnings.get(0).get("used").asLong()).isEqualTo(2);
+        assertThat(warnings.get(0).get("soft").asLong()).isEqualTo(2);
+    }
+
+    @Test
+    void aCancelledStreamGivesBackItsConcurrencyAndKeepsItsEstimatedTokens() throws Exception {
+        TestGateway gw = start();
+        AtomicInteger calls = new AtomicInteger();
+        CountDownLatch end = new CountDownLatch(1);
+        openai.on("/v1/chat/completions", (req, reply) -> {
+            if (calls.incrementAndGet() == 1) {
+                reply.startStream();
+                reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+                end.await(20, TimeUnit.SECONDS); // until the test is over: the client leaves first
+                return;
+            }
+            reply.json(200, CHAT_ANSWER);
+        });
+        gw.skiff.limits().policies(policies(
+                "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"concurrent\",\"limit\":1}",
+                "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"tokens\",\"window\":\"day\",\"limit\":100000}"));
+        try {
+            HttpResponse<InputStream> stream = gw.postStreaming("/v1/chat/completions",
+                    "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"max_tokens\":1000,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+                    "Authorization", "Bearer " + KEY);
+            assertThat(stream.statusCode()).isEqualTo(200);
+            long streamLeft = Long.parseLong(stream.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow());
+            assertThat(streamLeft).isLessThanOrEqualTo(100000 - 1000);
+            assertThat(stream.body().read(new byte[10])).isPositive();
+
+            HttpResponse<String> busy = chat(gw);
+            assertThat(busy.statusCode()).isEqualTo(429);
+            assertThat(JSON.readTree(busy.body()).get("error").get("code").asText()).isEqualTo("concurrency_limit_exceeded");
+
+            stream.body().close(); // the client leaves mid-stream
+            HttpResponse<String> after = null;
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (System.nanoTime() < deadline) {
+                after = chat(gw);
+                if (after.statusCode() == 200) break;
+                Thread.sleep(20);
+            }
+            assertThat(after.statusCode()).isEqualTo(200);
+            // the cancelled stream's usage was never reported: its estimate stays counted
+            long left = Long.parseLong(after.headers().firstValue("x-ratelimit-remaining-tokens").orElseThrow());
+            assertThat(left).isLessThan(streamLeft);
+        } finally {
+            end.countDown();
+        }
     }
 }

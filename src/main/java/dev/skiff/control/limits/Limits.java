@@ -77,6 +77,14 @@ public final class Limits implements AutoCloseable {
         return parsed;
     }
 
+    /**
+     * Whether no policy can apply to a request of a key with these limits (null for none): the
+     * request path's whole cost of limits when none are configured, two field reads.
+     */
+    public boolean idle(JsonNode keyLimits) {
+        return policies.isEmpty() && (keyLimits == null || keyLimits.isNull() || keyLimits.isEmpty());
+    }
+
     /** What a request is about to ask of a provider, for the estimate. */
     public record Call(dev.skiff.config.ProviderType provider, String model, long bodyBytes, long maxTokens, boolean generates) {
         /** Input tokens: about four bytes of JSON per token, which errs high (JSON syntax counts too). */
