@@ -181,6 +181,7 @@ public final class Gateway {
     /** Turns the admit stage on: requests are counted against {@code l}'s policies. */
     public void limits(Limits l) {
         this.limits = l;
+        passthrough.limits(l);
     }
 
     /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */

@@ -269,4 +269,15 @@ class LimitsEndToEndTest {
             end.countDown();
         }
     }
+
+    @Test
+    void passthroughCannotCountItsRequestsSoItIsRefusedWhereLimitsApply() throws Exception {
+        TestGateway gw = start();
+        String body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        assertThat(gw.post("/p/openai/chat/completions", body, "Authorization", "Bearer " + KEY).statusCode()).isEqualTo(200);
+        gw.skiff.limits().policies(policies("{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":100}"));
+        HttpResponse<String> r = gw.post("/p/openai/chat/completions", body, "Authorization", "Bearer " + KEY);
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(JSON.readTree(r.body()).get("error").get("code").asText()).isEqualTo("passthrough_limited");
+    }
 }
