@@ -54,7 +54,7 @@ public final class LocalLimiter implements Limiter {
     public Decision reserveNow(List<Charge> charges) {
         if (charges.isEmpty()) return Decision.NONE;
         long now = clock.getAsLong();
-        if ((reservations.incrementAndGet() & 4095) == 0) sweep(now);
+        if ((reservations.incrementAndGet() & 63) == 0) sweep(now);
         int[] stripes = stripes(charges);
         for (int s : stripes) locks[s].lock();
         try {
@@ -206,9 +206,20 @@ public final class LocalLimiter implements Limiter {
         };
     }
 
-    /** Forgets counters whose window is over, so that a million one-off end users do not stay in memory. */
+    /**
+     * Forgets counters whose window is over, so that a million one-off end users do not stay in
+     * memory: a few hundred cells per call, resuming where the last call stopped, so that no request
+     * pays for a walk over them all.
+     */
     private void sweep(long now) {
-        for (var e : cells.entrySet()) {
+        java.util.Iterator<java.util.Map.Entry<String, Cell>> it;
+        synchronized (this) {
+            it = sweeper;
+            if (it == null || !it.hasNext()) it = cells.entrySet().iterator();
+            sweeper = null; // a concurrent sweep starts a walk of its own: both are safe under the locks
+        }
+        for (int i = 0; i < 256 && it.hasNext(); i++) {
+            var e = it.next();
             ReentrantLock lock = locks[stripe(e.getKey())];
             lock.lock(); // under the counter's lock: a request that found the cell adds to it, or finds it gone
             try {
@@ -218,10 +229,20 @@ public final class LocalLimiter implements Limiter {
                 lock.unlock();
             }
         }
+        synchronized (this) {
+            sweeper = it;
+        }
     }
+
+    private java.util.Iterator<java.util.Map.Entry<String, Cell>> sweeper; // guarded by this
 
     private static int stripe(String counter) {
         return (counter.hashCode() & 0x7fffffff) % STRIPES;
+    }
+
+    /** How many counters are held (tests). */
+    int size() {
+        return cells.size();
     }
 
     @Override

@@ -38,4 +38,16 @@ class LocalLimiterTest extends LimiterContract {
         for (Thread t : threads) t.join();
         assertThat(admitted.get()).isEqualTo(1000);
     }
+
+    @Test
+    void countersOfWindowsThatEndedAreForgotten() {
+        for (int i = 0; i < 2000; i++) reserve(charge("user" + i, Metric.REQUESTS, "minute", 10, 1));
+        assertThat(((LocalLimiter) limiter()).size()).isEqualTo(2000);
+        clock.addAndGet(120_000);
+        for (int i = 0; i < 2000; i++) reserve(charge("later" + (i % 10), Metric.REQUESTS, "minute", 1_000_000, 1));
+        assertThat(((LocalLimiter) limiter()).size()).isLessThan(100);
+        // what is still counted survives the sweeps
+        Decision d = reserve(charge("later0", Metric.REQUESTS, "minute", 1_000_000, 1));
+        assertThat(((Decision.Admitted) d).counters().getFirst().used()).isEqualTo(201);
+    }
 }
