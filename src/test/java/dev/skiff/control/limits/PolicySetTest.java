@@ -87,4 +87,18 @@ class PolicySetTest {
         LimitPolicy a = p("a", "{\"scope\":\"end_user\",\"key_id\":\"key_1\",\"end_user\":\"u\",\"metric\":\"cost\",\"window\":\"rolling:3600\",\"limit\":7,\"soft\":5}");
         assertThat(PolicyJson.parse("a", PolicyJson.render(a))).isEqualTo(a);
     }
+
+    @Test
+    void eachKindOfLimitHasItsOwnRefusalCode() throws Exception {
+        assertThat(p("a", "{\"scope\":\"key\",\"key_id\":\"k\",\"metric\":\"requests\",\"window\":\"minute\",\"limit\":1}").refusalCode())
+                .isEqualTo("rate_limit_exceeded");
+        assertThat(p("b", "{\"scope\":\"path\",\"path\":\"/a\",\"metric\":\"cost\",\"window\":\"month\",\"limit_usd\":2.5}").refusalCode())
+                .isEqualTo("budget_exceeded");
+        assertThat(p("c", "{\"scope\":\"end_user\",\"key_id\":\"k\",\"metric\":\"tokens\",\"window\":\"day\",\"limit\":1}").refusalCode())
+                .isEqualTo("end_user_quota_exceeded");
+        assertThat(p("d", "{\"scope\":\"end_user\",\"key_id\":\"k\",\"metric\":\"concurrent\",\"limit\":1}").refusalCode())
+                .isEqualTo("concurrency_limit_exceeded");
+        assertThat(p("b", "{\"scope\":\"path\",\"path\":\"/a\",\"metric\":\"cost\",\"window\":\"month\",\"limit_usd\":2.5}").describe())
+                .isEqualTo("$2.5 per month (UTC) for user path /a");
+    }
 }
