@@ -280,4 +280,27 @@ class LimitsEndToEndTest {
         assertThat(r.statusCode()).isEqualTo(403);
         assertThat(JSON.readTree(r.body()).get("error").get("code").asText()).isEqualTo("passthrough_limited");
     }
+
+    @Test
+    void aManagedKeysOwnLimitsCountItsRequestsAndItsEndUsers() throws Exception {
+        TestGateway gw = start();
+        HttpResponse<String> refused = admin(gw, "POST", "/admin/v1/keys", "{\"name\":\"bad\",\"limits\":{\"rpx\":1}}");
+        assertThat(refused.statusCode()).isEqualTo(400);
+        assertThat(refused.body()).contains("limits.rpx");
+        HttpResponse<String> made = admin(gw, "POST", "/admin/v1/keys", "{\"name\":\"app\",\"limits\":{\"rpm\":3,"
+                + "\"rules\":[{\"per_end_user\":true,\"metric\":\"requests\",\"window\":\"day\",\"limit\":1}]}}");
+        assertThat(made.statusCode()).as(made.body()).isEqualTo(201);
+        String secret = JSON.readTree(made.body()).get("secret").asText();
+        String body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        assertThat(gw.post("/v1/chat/completions", body, "Authorization", "Bearer " + secret, "X-End-User", "ann").statusCode()).isEqualTo(200);
+        HttpResponse<String> again = gw.post("/v1/chat/completions", body, "Authorization", "Bearer " + secret, "X-End-User", "ann");
+        assertThat(again.statusCode()).isEqualTo(429);
+        assertThat(JSON.readTree(again.body()).get("error").get("code").asText()).isEqualTo("end_user_quota_exceeded");
+        assertThat(gw.post("/v1/chat/completions", body, "Authorization", "Bearer " + secret, "X-End-User", "ben").statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", body, "Authorization", "Bearer " + secret).statusCode()).isEqualTo(200);
+        HttpResponse<String> rpm = gw.post("/v1/chat/completions", body, "Authorization", "Bearer " + secret);
+        assertThat(rpm.statusCode()).isEqualTo(429);
+        assertThat(JSON.readTree(rpm.body()).get("error").get("code").asText()).isEqualTo("rate_limit_exceeded");
+        assertThat(JSON.readTree(rpm.body()).get("error").get("message").asText()).contains("3 requests per minute");
+    }
 }
