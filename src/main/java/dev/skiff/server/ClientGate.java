@@ -238,6 +238,7 @@ final class ClientGate extends ChannelDuplexHandler {
                 status, Usage.NONE, -1, -1, message, null));
         FullHttpResponse r = Replies.error(ctx, dialect, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        if (status == 503) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1"); // keys not loaded yet: a moment's wait
         if (outstanding > 1) {
             // Earlier requests are still being answered; this answer follows theirs.
             deferredRefusal = r;

@@ -68,16 +68,31 @@ public final class KeyStore {
 
     /** Keys in creation order, newest first: at most {@code limit}, starting after the key {@code after} (its id). */
     public List<ManagedKey> list(int limit, String after) throws SQLException {
-        String sql = "SELECT " + COLUMNS + " FROM skiff_keys"
-                + (after == null ? "" : " WHERE (created_at < (SELECT created_at FROM skiff_keys WHERE id = ?)"
-                + " OR (created_at = (SELECT created_at FROM skiff_keys WHERE id = ?) AND id < ?))")
+        return list(limit, after, null);
+    }
+
+    /** As {@link #list(int, String)}, only keys whose user path is {@code under} or beneath it (every key for null). */
+    public List<ManagedKey> list(int limit, String after, String under) throws SQLException {
+        List<String> where = new ArrayList<>();
+        if (after != null) {
+            where.add("(created_at < (SELECT created_at FROM skiff_keys WHERE id = ?)"
+                    + " OR (created_at = (SELECT created_at FROM skiff_keys WHERE id = ?) AND id < ?))");
+        }
+        boolean subtree = under != null && !under.equals("/");
+        if (subtree) where.add("(user_path = ? OR user_path LIKE ?)"); // paths hold no LIKE wildcards but '_', escaped below
+        String sql = "SELECT " + COLUMNS + " FROM skiff_keys" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
                 + " ORDER BY created_at DESC, id DESC LIMIT ?";
+        if (subtree) sql = sql.replace("user_path LIKE ?", "user_path LIKE ? ESCAPE '!'");
         try (Connection c = db.connection(); PreparedStatement s = c.prepareStatement(sql)) {
             int i = 1;
             if (after != null) {
                 s.setString(i++, after);
                 s.setString(i++, after);
                 s.setString(i++, after);
+            }
+            if (subtree) {
+                s.setString(i++, under);
+                s.setString(i++, under.replace("!", "!!").replace("_", "!_").replace("%", "!%") + "/%");
             }
             s.setInt(i, limit);
             return readAll(s);
@@ -116,6 +131,28 @@ public final class KeyStore {
             s.setLong(8, now);
             s.setString(9, k.id());
             return s.executeUpdate() == 1 ? k : null;
+        }
+    }
+
+    /**
+     * Gives a key a new secret (the old one stops working); everything else stays, its id and usage
+     * included. Null when there is no such key, or it is revoked.
+     */
+    public Created rotate(String id) throws SQLException {
+        ManagedKey current = get(id);
+        if (current == null || current.revoked()) return null;
+        String secret = KeySecrets.generate();
+        long now = Math.max(System.currentTimeMillis(), current.updatedAt() + 1);
+        ManagedKey k = new ManagedKey(current.id(), current.name(), KeySecrets.hex(KeySecrets.hash(secret)), KeySecrets.display(secret),
+                current.userPath(), current.expiresAt(), 0, current.allowedModels(), current.labels(), current.scopes(), current.limits(),
+                current.createdAt(), now);
+        try (Connection c = db.connection();
+             PreparedStatement s = c.prepareStatement("UPDATE skiff_keys SET hash = ?, prefix = ?, updated_at = ? WHERE id = ? AND revoked_at = 0")) {
+            s.setString(1, k.hash());
+            s.setString(2, k.prefix());
+            s.setLong(3, now);
+            s.setString(4, id);
+            return s.executeUpdate() == 1 ? new Created(k, secret) : null;
         }
     }
 

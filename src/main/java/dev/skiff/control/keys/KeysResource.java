@@ -53,7 +53,19 @@ public final class KeysResource implements AdminResource {
                 default -> throw AdminApi.methodNotAllowed(r.method(), "GET", "POST");
             };
         }
-        if (seg.size() > 1) throw AdminException.notFound("Unknown path: a key is /admin/v1/keys/{id}.");
+        if (seg.size() == 2 && seg.get(1).equals("rotate")) {
+            if (!r.method().equals("POST")) throw AdminApi.methodNotAllowed(r.method(), "POST");
+            KeyStore.Created rotated = store.rotate(seg.getFirst());
+            if (rotated == null) {
+                ManagedKey k = found(store.get(seg.getFirst()), seg.getFirst());
+                throw new AdminException(409, "Key '" + k.id() + "' is revoked; a revoked key cannot be given a new secret.", "key_revoked", null);
+            }
+            registry.apply(List.of(rotated.key()));
+            ObjectNode out = view(rotated.key());
+            out.put("secret", rotated.secret());
+            return AdminReply.ok(out);
+        }
+        if (seg.size() > 1) throw AdminException.notFound("Unknown path: a key is /admin/v1/keys/{id}, or /admin/v1/keys/{id}/rotate.");
         String id = seg.getFirst();
         return switch (r.method()) {
             case "GET" -> AdminReply.ok(view(found(store.get(id), id)));
@@ -102,7 +114,15 @@ public final class KeysResource implements AdminResource {
             throw AdminException.badRequest("limit must be a number.", "limit");
         }
         if (limit < 1 || limit > 1000) throw AdminException.badRequest("limit must be between 1 and 1000.", "limit");
-        List<ManagedKey> keys = store.list(limit + 1, r.param("after", null));
+        String under = r.param("user_path", null);
+        if (under != null) {
+            try {
+                under = UserPath.normalize(under);
+            } catch (IllegalArgumentException e) {
+                throw AdminException.badRequest(e.getMessage(), "user_path");
+            }
+        }
+        List<ManagedKey> keys = store.list(limit + 1, r.param("after", null), under);
         boolean more = keys.size() > limit;
         if (more) keys = keys.subList(0, limit);
         ObjectNode out = JSON.createObjectNode().put("object", "list");
@@ -251,7 +271,8 @@ public final class KeysResource implements AdminResource {
         ObjectNode collection = paths.putObject("/admin/v1/keys");
         op(collection, "get", "List keys (newest first; never their secrets)", "KeyList", 200)
                 .putArray("parameters").add(param("limit", "query", "integer", "1 to 1000, default 100"))
-                .add(param("after", "query", "string", "the id of the last key of the previous page"));
+                .add(param("after", "query", "string", "the id of the last key of the previous page"))
+                .add(param("user_path", "query", "string", "only keys at this user path or beneath it"));
         op(collection, "post", "Create a key; the answer holds its secret, shown this once", "CreatedKey", 201)
                 .set("requestBody", body("KeyInput"));
         ObjectNode one = paths.putObject("/admin/v1/keys/{id}");
@@ -259,6 +280,9 @@ public final class KeysResource implements AdminResource {
         op(one, "get", "Read a key", "Key", 200);
         op(one, "patch", "Change a key's fields (those given)", "Key", 200).set("requestBody", body("KeyInput"));
         op(one, "delete", "Revoke a key: refused on every replica within a second; kept for its usage", "Key", 200);
+        ObjectNode rotate = paths.putObject("/admin/v1/keys/{id}/rotate");
+        rotate.set("parameters", one.get("parameters"));
+        op(rotate, "post", "Give a key a new secret (shown this once); the old secret stops working", "CreatedKey", 200);
 
         ObjectNode schemas = f.putObject("components").putObject("schemas");
         ObjectNode input = schemas.putObject("KeyInput").put("type", "object").put("additionalProperties", false);

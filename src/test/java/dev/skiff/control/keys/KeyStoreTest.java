@@ -62,6 +62,12 @@ class KeyStoreTest {
         assertThat(first).hasSize(1);
         assertThat(store.list(10, first.getFirst().id())).hasSize(1).doesNotContain(first.getFirst());
 
+        store.create(new KeyStore.Spec("c", "/acme_x", 0, List.of("*"), Map.of(), Set.of(), null));
+        store.create(new KeyStore.Spec("d", "/acme/support/bot", 0, List.of("*"), Map.of(), Set.of(), null));
+        assertThat(store.list(10, null, "/acme")).extracting(ManagedKey::name).containsExactlyInAnyOrder("team a", "d");
+        assertThat(store.list(10, null, "/acme/support/bot")).extracting(ManagedKey::name).containsExactly("d");
+        assertThat(store.list(10, null, "/")).hasSize(4);
+
         KeyRegistry registry = new KeyRegistry();
         assertThat(registry.verdict(a.secret())).isInstanceOf(MasterKeyAuth.Unavailable.class);
         registry.refresh(store);
