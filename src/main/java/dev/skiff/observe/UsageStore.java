@@ -34,7 +34,17 @@ import java.util.concurrent.TimeUnit;
 public final class UsageStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
             + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
-            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error) VALUES ";
+    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /** Rows per INSERT statement: one statement per row cost as much again as the rows themselves (measured, SQLite). */
+    private static final int ROWS_PER_STATEMENT = 64;
+    private static final String INSERT_FULL = insert(ROWS_PER_STATEMENT);
+
+    private static String insert(int rows) {
+        StringBuilder b = new StringBuilder(INSERT.length() + rows * (ROW.length() + 2)).append(INSERT);
+        for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(ROW);
+        return b.toString();
+    }
 
     private final String url;
     private final String description;
@@ -106,13 +116,23 @@ public final class UsageStore implements AutoCloseable {
         Database d = database();
         try (Connection c = d.connection()) {
             c.setAutoCommit(false);
-            try (PreparedStatement s = c.prepareStatement(INSERT)) {
+            try {
                 boolean pg = d.kind() == Database.Kind.POSTGRES;
-                for (UsageRow row : rows) {
-                    bind(s, row, pg);
-                    s.addBatch();
+                int full = rows.size() / ROWS_PER_STATEMENT * ROWS_PER_STATEMENT;
+                if (full > 0) {
+                    try (PreparedStatement s = c.prepareStatement(INSERT_FULL)) {
+                        for (int at = 0; at < full; at += ROWS_PER_STATEMENT) {
+                            for (int i = 0; i < ROWS_PER_STATEMENT; i++) bind(s, i * 21 + 1, rows.get(at + i), pg);
+                            s.executeUpdate();
+                        }
+                    }
                 }
-                s.executeBatch();
+                if (full < rows.size()) {
+                    try (PreparedStatement s = c.prepareStatement(insert(rows.size() - full))) {
+                        for (int i = full; i < rows.size(); i++) bind(s, (i - full) * 21 + 1, rows.get(i), pg);
+                        s.executeUpdate();
+                    }
+                }
                 c.commit();
                 batches.incrementAndGet();
             } catch (SQLException | RuntimeException e) {
@@ -124,10 +144,10 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    private static void bind(PreparedStatement s, UsageRow row, boolean pg) throws SQLException {
+    /** Binds a row's 21 values from parameter {@code i} on. */
+    private static void bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
         UsageRecord r = row.record();
         Tokens t = row.tokens();
-        int i = 1;
         s.setLong(i++, r.timestampMs());
         s.setString(i++, r.requestId());
         s.setString(i++, r.keyId());

@@ -502,7 +502,7 @@ public final class Gateway {
             String message = "This API key may not use the model '" + scan.model() + "' (" + route.provider().name() + "/" + route.upstreamModel()
                     + "); it may use " + String.join(", ", caller.key().allowedModels()) + ".";
             reply(ctx, Replies.error(ctx, endpoint.dialect, 403, message, "permission_error", "model", "model_not_allowed", requestId),
-                    keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), message);
+                    keepAlive, requestId, endpoint.usageName, message, caller); // the refusal counts in the key's usage (as an error)
             return null;
         }
         // admit: the request's limits (key, user path, end user), reserved now that the model is

@@ -198,8 +198,52 @@ class UsageEndToEndTest {
         HttpResponse<String> bad = gw.get("/v1/usage?group_by=color", "Authorization", "Bearer " + mine[1]);
         assertThat(bad.statusCode()).isEqualTo(400);
         assertThat(json(bad.body()).at("/error/message").asText()).contains("group_by");
+        HttpResponse<String> csv = gw.get("/v1/usage?format=csv&group_by=model", "Authorization", "Bearer " + mine[1]);
+        assertThat(csv.body().lines()).hasSize(2).last().asString().startsWith("gpt-4o-mini,1,0,10,");
+        assertThat(gw.request("GET", "/admin/v1/openapi.json", null, "Authorization", "Bearer " + MASTER).body()).contains("/admin/v1/usage");
         // A managed key without the admin scope cannot read everyone's usage.
         assertThat(gw.request("GET", "/admin/v1/usage", null, "Authorization", "Bearer " + mine[1]).statusCode()).isEqualTo(403);
+    }
+
+    @Test
+    void endUsersAndHeaderPathsAreAttributedAndRolledUp() throws Exception {
+        String[] k = key("support", "/acme/support");
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+                + "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":2,\"total_tokens\":12}}"));
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[]}";
+        String auth = "Bearer " + k[1];
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "alice", "X-Skiff-User-Path", "bot",
+                "X-Request-ID", "u-alice").statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "alice").statusCode()).isEqualTo(200);
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", auth, "X-End-User", "bob").statusCode()).isEqualTo(200);
+        JsonNode line = json(gw.usageLine("u-alice"));
+        assertThat(line.get("end_user").asText()).isEqualTo("alice");
+        assertThat(line.get("user_path").asText()).isEqualTo("/acme/support/bot");
+
+        JsonNode byUser = usageOnce("?group_by=end_user&key=" + k[0], 3);
+        assertThat(byUser.get("data")).extracting(g -> g.get("end_user").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("alice=2", "bob=1");
+        JsonNode byPath = usageOnce("?group_by=path&path=/acme/support&key=" + k[0], 3);
+        assertThat(byPath.get("data")).extracting(g -> g.get("path").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("/acme/support=2", "/acme/support/bot=1");
+        JsonNode rolled = usageOnce("?group_by=path&depth=2&path=/acme&key=" + k[0], 3);
+        assertThat(rolled.get("data")).extracting(g -> g.get("path").asText() + "=" + g.get("requests").asLong())
+                .containsExactly("/acme/support=3");
+    }
+
+    @Test
+    void aRefusedRequestCountsAsTheKeysErrorAtNoCost() throws Exception {
+        HttpResponse<String> r = gw.request("POST", "/admin/v1/keys", "{\"name\":\"narrow\",\"allowed_models\":[\"anthropic/*\"]}",
+                "Authorization", "Bearer " + MASTER);
+        JsonNode k = json(r.body());
+        HttpResponse<String> refused = gw.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}",
+                "Authorization", "Bearer " + k.get("secret").asText());
+        assertThat(refused.statusCode()).isEqualTo(403);
+        JsonNode u = usageOnce("?key=" + k.get("id").asText(), 1);
+        assertThat(u.at("/total/errors").asLong()).isEqualTo(1);
+        assertThat(u.at("/total/cost_nanos").asLong()).isZero();
+        assertThat(u.at("/total/unknown_cost_requests").asLong()).isZero();
+        assertThat(openai.receivedSoFar()).noneMatch(x -> x.path().equals("/v1/chat/completions"));
     }
 
     @Test
@@ -220,6 +264,31 @@ class UsageEndToEndTest {
             assertThat(r.total().outputTokens()).isEqualTo(80);
         } finally {
             reopened.close();
+        }
+    }
+
+    @Test
+    void withADatabaseUrlUsageGoesToPostgres() throws Exception {
+        try (var schema = new dev.skiff.control.keys.PostgresSchema();
+             MockUpstream up = new MockUpstream().models("gpt-4o-mini");
+             TestGateway pg = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_DATABASE_URL", schema.url(),
+                     "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", up.baseUrl()).awaitListings()) {
+            up.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"choices\":[],"
+                    + "\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":20,\"total_tokens\":120}}"));
+            assertThat(pg.skiff.usageStore().describe()).startsWith("PostgreSQL");
+            assertThat(pg.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[]}", "Authorization", "Bearer " + MASTER)
+                    .statusCode()).isEqualTo(200);
+            JsonNode u = null;
+            for (int i = 0; i < 100; i++) {
+                u = json(pg.request("GET", "/admin/v1/usage?model=gpt-4o-mini&group_by=day", null, "Authorization", "Bearer " + MASTER).body());
+                if (u.at("/total/requests").asLong() >= 1) break;
+                Thread.sleep(50);
+            }
+            assertThat(u.at("/total/requests").asLong()).isEqualTo(1);
+            assertThat(u.at("/total/cost_nanos").asLong()).isEqualTo(27_000);
+            assertThat(u.get("data").get(0).get("day").asText()).isEqualTo(java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString());
+            String sqlite = UsageStore.sqliteBeside(pg.skiff.config().database());
+            assertThat(java.nio.file.Files.exists(java.nio.file.Path.of(sqlite))).as(sqlite).isFalse();
         }
     }
 }
