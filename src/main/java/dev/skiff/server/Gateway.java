@@ -522,7 +522,7 @@ public final class Gateway {
                         FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status(), r.message(),
                                 dev.skiff.dialect.OpenAiErrors.typeFor(r.status()), null, r.code(), requestId);
                         r.headers().forEach(refusal.headers()::set);
-                        reply(ctx, refusal, keepAlive, requestId, endpoint.name().toLowerCase(java.util.Locale.ROOT), r.message());
+                        reply(ctx, refusal, keepAlive, requestId, endpoint.usageName, r.message(), caller); // the key's usage shows its refusals
                         return null;
                     }
                     gate = LimitGate.decided(limits, d);
