@@ -517,7 +517,7 @@ public final class Gateway {
                 java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);
                 if (pending.isDone() && !pending.isCompletedExceptionally()) { // in process: decided already
                     Decision d = pending.join();
-                    LimitGate.Refusal r = LimitGate.refusal(limits, d);
+                    LimitGate.Refusal r = LimitGate.refusal(limits, d, endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES);
                     if (r != null) {
                         FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status(), r.message(),
                                 dev.skiff.dialect.OpenAiErrors.typeFor(r.status()), null, r.code(), requestId);

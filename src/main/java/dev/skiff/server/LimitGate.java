@@ -30,6 +30,7 @@ final class LimitGate {
     private boolean ended; // the call ended before the decision came
     private dev.skiff.config.ProviderType provider;
     private String model;
+    private boolean anthropic; // the client speaks Anthropic's API: its rate-limit headers too
 
     private LimitGate(Limits limits, Decision decision) {
         this.limits = limits;
@@ -49,8 +50,9 @@ final class LimitGate {
         return g;
     }
 
-    void attach(ProxyCall call, dev.skiff.config.ProviderType provider, String model) {
+    void attach(ProxyCall call, dev.skiff.config.ProviderType provider, String model, boolean anthropic) {
         this.call = call;
+        this.anthropic = anthropic;
         this.provider = provider;
         this.model = model;
     }
@@ -61,11 +63,10 @@ final class LimitGate {
             if (d instanceof Decision.Admitted a) limits.settle(a.ticket(), provider, model, Usage.NONE, false, 499);
             return;
         }
-        Refusal r = refusal(limits, d);
+        Refusal r = refusal(limits, d, anthropic);
         if (r != null) {
-            Runnable p = parked;
             parked = null;
-            if (call != null) call.refuseByLimits(r, p != null);
+            if (call != null) call.refuseByLimits(r);
             return;
         }
         Runnable p = parked;
@@ -79,17 +80,17 @@ final class LimitGate {
             parked = start;
             return true;
         }
-        if (refusal(limits, decision) != null) return false;
+        if (refusal(limits, decision, anthropic) != null) return false;
         start.run();
         return true;
     }
 
     Refusal refusal() {
-        return decision == null ? null : refusal(limits, decision);
+        return decision == null ? null : refusal(limits, decision, anthropic);
     }
 
     /** The refusal a decision means, or null when the request goes on. */
-    static Refusal refusal(Limits limits, Decision d) {
+    static Refusal refusal(Limits limits, Decision d, boolean anthropic) {
         return switch (d) {
             case Decision.Admitted a -> null;
             case Decision.Unavailable u -> limits.admitUnavailable(u) ? null : new Refusal(503,
@@ -109,7 +110,7 @@ final class LimitGate {
                         + "). Try again in " + seconds + " s.";
                 Map<String, String> headers = new LinkedHashMap<>();
                 headers.put("retry-after", Long.toString(seconds));
-                rateHeaders(r.counters(), System.currentTimeMillis(), headers);
+                rateHeaders(r.counters(), System.currentTimeMillis(), headers, anthropic);
                 yield new Refusal(429, message, p.refusalCode(), headers);
             }
         };
@@ -119,7 +120,7 @@ final class LimitGate {
     void decorate(HttpHeaders h) {
         if (decision instanceof Decision.Admitted a && !a.counters().isEmpty()) {
             Map<String, String> headers = new LinkedHashMap<>();
-            rateHeaders(a.counters(), System.currentTimeMillis(), headers);
+            rateHeaders(a.counters(), System.currentTimeMillis(), headers, anthropic);
             headers.forEach(h::set);
         }
     }
@@ -127,9 +128,11 @@ final class LimitGate {
     /**
      * OpenAI's names: {@code x-ratelimit-limit-requests}, {@code -remaining-requests},
      * {@code -reset-requests} (a duration like {@code 37s}), and the {@code -tokens} forms, each of
-     * the counter with the least left; cost budgets as {@code x-skiff-budget-remaining-usd}.
+     * the counter with the least left; cost budgets as {@code x-skiff-budget-remaining-usd}. Anthropic
+     * clients also get Anthropic's names ({@code anthropic-ratelimit-requests-limit}, {@code -remaining},
+     * {@code -reset} as an RFC 3339 time, and the tokens forms).
      */
-    static void rateHeaders(List<Counter> counters, long nowMs, Map<String, String> out) {
+    static void rateHeaders(List<Counter> counters, long nowMs, Map<String, String> out, boolean anthropic) {
         Counter requests = null, tokens = null, cost = null;
         for (Counter c : counters) {
             Metric m = c.charge().metric();
@@ -137,15 +140,21 @@ final class LimitGate {
             if (m == Metric.TOKENS && (tokens == null || c.remaining() < tokens.remaining())) tokens = c;
             if (m == Metric.COST && (cost == null || c.remaining() < cost.remaining())) cost = c;
         }
-        if (requests != null) put(out, "requests", requests, nowMs);
-        if (tokens != null) put(out, "tokens", tokens, nowMs);
+        if (requests != null) put(out, "requests", requests, nowMs, anthropic);
+        if (tokens != null) put(out, "tokens", tokens, nowMs, anthropic);
         if (cost != null) out.put("x-skiff-budget-remaining-usd", String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
     }
 
-    private static void put(Map<String, String> out, String what, Counter c, long nowMs) {
+    private static void put(Map<String, String> out, String what, Counter c, long nowMs, boolean anthropic) {
         out.put("x-ratelimit-limit-" + what, Long.toString(c.charge().limit()));
         out.put("x-ratelimit-remaining-" + what, Long.toString(c.remaining()));
         out.put("x-ratelimit-reset-" + what, Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000) + "s");
+        if (anthropic) {
+            out.put("anthropic-ratelimit-" + what + "-limit", Long.toString(c.charge().limit()));
+            out.put("anthropic-ratelimit-" + what + "-remaining", Long.toString(c.remaining()));
+            long reset = c.resetAtMs() > 0 ? c.resetAtMs() : nowMs;
+            out.put("anthropic-ratelimit-" + what + "-reset", java.time.Instant.ofEpochSecond((reset + 999) / 1000).toString());
+        }
     }
 
     /** The call ended: settle with what it used. */

@@ -165,7 +165,7 @@ final class ProxyCall implements ExchangeListener {
             if (finished) discard.run();
             else send.run();
         })) {
-            refuseByLimits(limitGate.refusal(), true);
+            refuseByLimits(limitGate.refusal());
         }
     }
 
@@ -173,13 +173,14 @@ final class ProxyCall implements ExchangeListener {
     ProxyCall limitedBy(LimitGate gate) {
         if (gate != null) {
             limitGate = gate;
-            gate.attach(this, route.provider() == null ? null : route.provider().type(), route.upstreamModel());
+            gate.attach(this, route.provider() == null ? null : route.provider().type(), route.upstreamModel(),
+                    dialect == ClientDialect.ANTHROPIC_MESSAGES);
         }
         return this;
     }
 
     /** Over a limit (429), or limits unavailable and failing closed (503): answered before any provider is called. */
-    void refuseByLimits(LimitGate.Refusal r, boolean parked) {
+    void refuseByLimits(LimitGate.Refusal r) {
         Runnable discard = parkedDiscard;
         parkedDiscard = null;
         if (discard != null) discard.run();

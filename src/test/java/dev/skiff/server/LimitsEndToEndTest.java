@@ -112,6 +112,9 @@ class LimitsEndToEndTest {
         assertThat(body.get("error").get("type").asText()).isEqualTo("rate_limit_error");
         assertThat(body.get("error").get("message").asText()).contains("1 requests per 60 s (rolling)");
         assertThat(refused.headers().firstValue("retry-after")).isPresent();
+        assertThat(refused.headers().firstValue("anthropic-ratelimit-requests-limit")).hasValue("1");
+        assertThat(refused.headers().firstValue("anthropic-ratelimit-requests-remaining")).hasValue("0");
+        assertThat(refused.headers().firstValue("anthropic-ratelimit-requests-reset").orElseThrow()).matches("\\d{4}-\\d{2}-\\d{2}T.*Z");
     }
 
     @Test
