@@ -531,7 +531,13 @@ public final class Gateway {
                 }
             }
         }
-        ProxyCall call = proxy(ctx, req, endpoint, scan, route, requestId, keepAlive, caller, gate);
+        ProxyCall call;
+        try {
+            call = proxy(ctx, req, endpoint, scan, route, requestId, keepAlive, caller, gate);
+        } catch (RuntimeException | Error e) {
+            if (gate != null) gate.settle(Usage.NONE, false, 500); // a bug must not hold a concurrency slot for ever
+            throw e;
+        }
         if (call == null && gate != null) gate.settle(Usage.NONE, false, 400); // answered without a call: nothing was used
         return call;
     }

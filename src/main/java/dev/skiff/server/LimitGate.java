@@ -28,6 +28,7 @@ final class LimitGate {
     private Runnable parked; // the call's start, waiting for the decision
     private ProxyCall call;
     private boolean ended; // the call ended before the decision came
+    private boolean settled;
     private dev.skiff.config.ProviderType provider;
     private String model;
     private boolean anthropic; // the client speaks Anthropic's API: its rate-limit headers too
@@ -159,6 +160,8 @@ final class LimitGate {
 
     /** The call ended: settle with what it used. */
     void settle(Usage usage, boolean providerCalled, int status) {
+        if (settled) return; // once, whichever end comes first
+        settled = true;
         if (decision == null) {
             ended = true;
             parked = null;
