@@ -25,27 +25,4 @@ public interface CostModel {
             return -1;
         }
     };
-
-    /**
-     * One price for every model, per million tokens: tests, and deployments that only want a
-     * rough money ceiling. Cached input and cache writes are priced as input.
-     */
-    static CostModel flat(long inputMicrosPerMillion, long outputMicrosPerMillion) {
-        return new CostModel() {
-            @Override
-            public long estimateMicros(ProviderType provider, String model, long inputTokens, long outputTokens) {
-                return ceilDiv(Math.max(0, inputTokens) * inputMicrosPerMillion + Math.max(0, outputTokens) * outputMicrosPerMillion, 1_000_000);
-            }
-
-            @Override
-            public long costMicros(ProviderType provider, String model, Usage usage) {
-                if (usage.promptTokens() < 0 && usage.completionTokens() < 0) return -1;
-                return estimateMicros(provider, model, usage.promptTokens(), usage.completionTokens());
-            }
-        };
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return -Math.floorDiv(-a, b);
-    }
 }

@@ -3,21 +3,18 @@ package dev.skiff.control.limits;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
- * Soft thresholds crossed: each is logged and kept (the latest {@value #KEEP}) for the admin API.
+ * Soft thresholds crossed: each is logged and handed to a listener (the store keeps them for the admin API).
  * A threshold is crossed by exactly one reservation or settlement, the one that took the counter
  * from below it to at or above it, so each crossing is reported once even across replicas (the
  * counter moved atomically); a listener may persist them (the store does, for every replica's list).
  */
 public final class Warnings {
     private static final Logger LOG = Logger.getLogger(Warnings.class.getName());
-    static final int KEEP = 1000;
 
     /** @param counter the counter that crossed; @param used what it holds now */
     public record Warning(long atMs, String policyId, String counter, String metric, String window, long soft, long limit, long used,
@@ -37,7 +34,6 @@ public final class Warnings {
         }
     }
 
-    private final ArrayDeque<Warning> recent = new ArrayDeque<>();
     private volatile Consumer<Warning> listener = w -> {};
 
     public void onWarning(Consumer<Warning> l) {
@@ -58,19 +54,6 @@ public final class Warnings {
 
     void report(Warning w) {
         LOG.warning("skiff: limit warning: " + w.counter() + ": " + w.description());
-        synchronized (recent) {
-            if (recent.size() == KEEP) recent.removeFirst();
-            recent.addLast(w);
-        }
         listener.accept(w);
-    }
-
-    /** The latest warnings of this process, newest first. */
-    public List<Warning> recent() {
-        synchronized (recent) {
-            List<Warning> out = new ArrayList<>(recent);
-            java.util.Collections.reverse(out);
-            return out;
-        }
     }
 }
