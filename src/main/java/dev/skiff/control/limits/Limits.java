@@ -107,16 +107,22 @@ public final class Limits implements AutoCloseable {
         if (set.isEmpty() && own.isEmpty()) return List.of();
         PolicySet.Request r = new PolicySet.Request(keyId, own, userPath, endUser);
         long tokens = call.inputTokens() + call.outputTokens();
-        long cost = costs.estimateMicros(call.provider(), call.model(), call.inputTokens(), call.outputTokens());
-        List<Charge> charges = set.charges(r, tokens, cost);
-        if (cost < 0) {
-            for (Charge c : charges) {
-                if (c.metric() == Metric.COST) {
-                    logAtMostEveryMinute(lastUnpricedLog, "skiff: no price is known for " + call.model() + " at " + call.provider()
-                            + ": its calls are not counted against money budgets");
-                    break;
-                }
+        List<Charge> charges = set.charges(r, tokens, 0);
+        // The price is looked up only when a money budget applies.
+        for (int i = 0; i < charges.size(); i++) {
+            Charge c = charges.get(i);
+            if (c.metric() != Metric.COST) continue;
+            long cost = costs.estimateMicros(call.provider(), call.model(), call.inputTokens(), call.outputTokens());
+            if (cost < 0) {
+                logAtMostEveryMinute(lastUnpricedLog, "skiff: no price is known for " + call.model() + " at " + call.provider()
+                        + ": its calls are not counted against money budgets");
+                break;
             }
+            charges = new java.util.ArrayList<>(charges);
+            for (int j = i; j < charges.size(); j++) {
+                if (charges.get(j).metric() == Metric.COST) charges.set(j, charges.get(j).withAmount(cost));
+            }
+            break;
         }
         return charges;
     }
