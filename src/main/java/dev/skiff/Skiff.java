@@ -84,7 +84,7 @@ public final class Skiff implements AutoCloseable {
             responses = new ResponseStore(config.database(), config.responsesTtl());
             // The control plane's database: PostgreSQL when replicas share it, else the embedded SQLite file.
             database = openDatabase(config);
-            keys = Keys.start(database);
+            keys = Keys.start(database, !config.control().failOpen());
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
