@@ -6,23 +6,21 @@ package dev.skiff.observe;
  */
 public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
     /**
-     * Prices a record. Skiff's own refusals (no provider called) and a provider's refusals without
-     * usage cost 0: providers do not bill an error. An answer, or a call the client cut short, whose
-     * usage was not reported has an unknown cost, as has a model the catalog does not price.
+     * Prices a record. Skiff's own refusals (no provider called), a local server's answers and a
+     * provider's refusals without usage cost 0: providers do not bill an error. An answer whose usage
+     * was not reported has an unknown cost, as has a model the catalog does not price, and a call the
+     * client cut short (499): the provider may bill tokens it generated and never reported; the tokens
+     * seen until then are kept.
      */
     public static UsageRow of(UsageRecord r, Pricing pricing) {
         Tokens t = Tokens.of(r.usage());
+        if (r.provider() == null) return new UsageRow(r, t, 0L);
+        Pricing.Price p = pricing.find(r.providerType(), r.model());
         Long cost;
-        if (r.provider() == null) {
-            cost = 0L;
-        } else if (!t.reported()) {
-            int s = r.status();
-            boolean mayHaveSpent = s / 100 == 2 || s == 499;
-            Pricing.Price p = pricing.find(r.providerType(), r.model());
-            cost = !mayHaveSpent || p == Pricing.Price.FREE ? Long.valueOf(0) : null;
-        } else {
-            cost = pricing.costNanos(r.providerType(), r.model(), t);
-        }
+        if (p == Pricing.Price.FREE) cost = 0L;
+        else if (r.status() == 499) cost = null;
+        else if (!t.reported()) cost = r.status() / 100 == 2 ? null : Long.valueOf(0);
+        else cost = pricing.costNanos(r.providerType(), r.model(), t);
         return new UsageRow(r, t, cost);
     }
 }

@@ -376,12 +376,14 @@ final class ProxyCall implements ExchangeListener {
     void cancel() {
         if (finished) return;
         if (exchange != null) exchange.cancel(); // null while work before the upstream request is pending
+        // What a stream reported before the client left (Anthropic's input count comes first) is kept.
+        Usage seen = !streaming ? Usage.NONE : streamTranslator != null ? streamTranslator.usage() : relay != null ? relay.usage() : Usage.NONE;
         releaseStreamState();
         if (held != null) {
             held.release();
             held = null;
         }
-        finish(499, Usage.NONE, "client closed the connection");
+        finish(499, seen, "client closed the connection");
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */

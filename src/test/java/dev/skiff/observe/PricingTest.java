@@ -121,4 +121,23 @@ class PricingTest {
         assertThat(Pricing.usd(10_000_000_000L).toString()).isEqualTo("10");
         assertThat(Pricing.usd(0).toString()).isEqualTo("0");
     }
+
+    static UsageRecord call(String provider, ProviderType type, String model, int status, Usage usage) {
+        return new UsageRecord(1, "r", "chat", provider, type, model, model, true, status, usage, 1, 1, 1, null, null, null, 1);
+    }
+
+    @Test
+    void whatARecordCostsDependsOnWhoAnsweredAndHow() {
+        Usage some = new Usage(10, 5, 15, 0, 0);
+        assertThat(UsageRow.of(call(null, null, null, 401, Usage.NONE), SHIPPED).costNanos()).isZero(); // Skiff refused it
+        assertThat(UsageRow.of(call("openai", ProviderType.OPENAI, "gpt-4o", 429, Usage.NONE), SHIPPED).costNanos()).isZero();
+        assertThat(UsageRow.of(call("openai", ProviderType.OPENAI, "gpt-4o", 200, Usage.NONE), SHIPPED).costNanos()).isNull();
+        assertThat(UsageRow.of(call("openai", ProviderType.OPENAI, "gpt-4o", 200, some), SHIPPED).costNanos()).isEqualTo(75_000L);
+        // The client left mid-stream: tokens seen are kept, the cost is unknown.
+        UsageRow cut = UsageRow.of(call("openai", ProviderType.OPENAI, "gpt-4o", 499, some), SHIPPED);
+        assertThat(cut.costNanos()).isNull();
+        assertThat(cut.tokens().input()).isEqualTo(10);
+        assertThat(UsageRow.of(call("ollama", ProviderType.OLLAMA, "llama3.2", 499, Usage.NONE), SHIPPED).costNanos()).isZero();
+        assertThat(UsageRow.of(call("openai", ProviderType.OPENAI, "gpt-nobody", 200, some), SHIPPED).costNanos()).isNull();
+    }
 }
