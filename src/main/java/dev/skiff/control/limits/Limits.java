@@ -153,6 +153,10 @@ public final class Limits implements AutoCloseable {
             tokens = usage.totalTokens() >= 0 ? usage.totalTokens() : Math.max(0, usage.promptTokens()) + Math.max(0, usage.completionTokens());
             cost = costs.costMicros(provider, model, usage);
             if (cost < 0 && ticket.reserved(Metric.COST) == 0) cost = 0;
+            if (status == 499) { // cut short: the provider may bill more than it reported before the client left
+                tokens = Math.max(tokens, ticket.reserved(Metric.TOKENS));
+                cost = cost < 0 ? -1 : Math.max(cost, ticket.reserved(Metric.COST));
+            }
         }
         long t = tokens, m = cost;
         limiter.settle(ticket, t, m).whenComplete((after, error) -> {
