@@ -1,6 +1,11 @@
 package dev.skiff;
 
 import dev.skiff.config.Config;
+import dev.skiff.config.ControlConfig;
+import dev.skiff.control.limits.Limiter;
+import dev.skiff.control.limits.Limits;
+import dev.skiff.control.limits.LocalLimiter;
+import dev.skiff.control.limits.RedisLimiter;
 import dev.skiff.control.MasterKeyAuth;
 import dev.skiff.control.keys.Keys;
 import dev.skiff.store.Database;
@@ -30,12 +35,14 @@ public final class Skiff implements AutoCloseable {
     private final ResponseStore responses;
     private final ModelCatalog catalog;
     private final Transport transport;
+    private final Limits limits;
     private final Gateway gateway;
     private final Database database;
     private final Keys keys;
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
-                  ModelCatalog catalog, Gateway gateway, Database database, Keys keys) {
+                  ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
+        this.limits = limits;
         this.database = database;
         this.keys = keys;
         this.gateway = gateway;
@@ -66,6 +73,7 @@ public final class Skiff implements AutoCloseable {
                 : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
         UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;
+        Limits limits = null;
         Database database = null;
         Keys keys = null;
         try {
@@ -77,13 +85,21 @@ public final class Skiff implements AutoCloseable {
             responses = new ResponseStore(config.database(), config.responsesTtl());
             // The control plane's database: PostgreSQL when replicas share it, else the embedded SQLite file.
             database = openDatabase(config);
-            keys = Keys.start(database);
+            keys = Keys.start(database, !config.control().failOpen());
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            limits = limits(config, pricing);
+            // Policies from the database, refreshed every 500 ms; the admin API edits them.
+            dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
+            dev.skiff.control.limits.PolicyRegistry policies = dev.skiff.control.limits.PolicyRegistry.start(limitStore, limits);
+            limits.closeWith(policies);
+            gateway.admin().register(new dev.skiff.control.limits.LimitsResource(policies));
+            gateway.admin().register(new dev.skiff.control.limits.WarningsResource(limitStore));
+            gateway.limits(limits);
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
                     gateway);
@@ -97,9 +113,10 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys);
+            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
         } catch (RuntimeException | InterruptedException | IOException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
             if (keys != null) keys.close();
@@ -107,12 +124,30 @@ public final class Skiff implements AutoCloseable {
             throw e;
         } catch (SQLException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
             if (keys != null) keys.close();
             if (database != null) database.close();
             throw new IOException("the control-plane database (" + describeDatabase(config) + ") could not be used: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Counters in Redis when SKIFF_REDIS_URL names one (shared by replicas), else in this process. A
+     * request may count as in flight for as long as an exchange may last, and a minute more.
+     */
+    private static Limits limits(Config config, dev.skiff.observe.Pricing pricing) {
+        ControlConfig c = config.control();
+        Limiter limiter = c.redisUrl() == null ? new LocalLimiter()
+                : new RedisLimiter(c.redisUrl(), c.redisPrefix(), java.time.Duration.ofSeconds(2),
+                        config.timeouts().total().toMillis() + 60_000, System::currentTimeMillis);
+        return new Limits(limiter, c.failOpen(), new dev.skiff.control.limits.PricedCosts(pricing));
+    }
+
+    /** The limits of this gateway: its policies, counters and warnings. */
+    public Limits limits() {
+        return limits;
     }
 
     /** The database keys, usage and limits live in: {@code SKIFF_DATABASE_URL}, else the SQLite file {@code SKIFF_DB}. */
@@ -203,6 +238,7 @@ public final class Skiff implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         responses.close();
+        limits.close();
         keys.close();
         database.close();
     }

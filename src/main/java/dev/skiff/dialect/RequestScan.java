@@ -14,7 +14,10 @@ import java.io.InputStream;
  * whether a stream is asked for, and where {@code stream_options} is. Everything else is only
  * tokenized (which also proves the body is well-formed JSON) and left as bytes.
  *
- * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent. {@code endUser} is the
+ * <p>Offsets are byte offsets into the body, end exclusive; -1 when absent. {@code maxTokens} is the
+ * largest answer asked for ({@code max_tokens}, {@code max_completion_tokens} or
+ * {@code max_output_tokens}), -1 when none is: limits reserve it before the call.
+ * {@code endUser} is the
  * end user the body names, if any: {@code safety_identifier}, else {@code user}, else
  * {@code metadata.user_id} (Anthropic's), each only when it is a string.
  */
@@ -24,7 +27,7 @@ public record RequestScan(
         boolean stream,
         int streamOptionsStart, int streamOptionsEnd, boolean streamOptionsIsObject, boolean streamOptionsEmpty,
         Boolean includeUsage, int includeUsageStart, int includeUsageEnd,
-        String endUser) {
+        long maxTokens, String endUser) {
 
     /** Scans a body without checking the types of other fields than its own. */
     public static RequestScan of(ByteBuf body) throws BadRequestException {
@@ -59,6 +62,7 @@ public record RequestScan(
         boolean soObject = false, soEmpty = true;
         Boolean includeUsage = null;
         int iuStart = -1, iuEnd = -1;
+        long maxTokens = -1;
         String safetyIdentifier = null, user = null, metadataUser = null;
 
         JsonToken t;
@@ -108,6 +112,14 @@ public record RequestScan(
                     }
                     soEnd = offset(p.currentLocation().getByteOffset());
                 }
+                case "max_tokens", "max_completion_tokens", "max_output_tokens" -> {
+                    int kinds = types.kindsOf(field);
+                    if (kinds != 0 && !JsonTypes.accepts(kinds, p)) throw JsonTypes.wrongType(field, kinds, v);
+                    if (v == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER) {
+                        maxTokens = Math.max(maxTokens, p.getLongValue());
+                    }
+                    p.skipChildren();
+                }
                 default -> {
                     // One table lookup per top-level field, on tokens the scan reads anyway.
                     int kinds = types.kindsOf(field);
@@ -133,7 +145,7 @@ public record RequestScan(
         if (model == null) throw new BadRequestException("'model' is required.", "model");
         if (model.isBlank()) throw new BadRequestException("'model' must not be empty.", "model");
         return new RequestScan(rootStart, model, modelStart, modelEnd, stream, soStart, soEnd, soObject, soEmpty,
-                includeUsage, iuStart, iuEnd, safetyIdentifier != null ? safetyIdentifier : user != null ? user : metadataUser);
+                includeUsage, iuStart, iuEnd, maxTokens, safetyIdentifier != null ? safetyIdentifier : user != null ? user : metadataUser);
     }
 
     /**

@@ -8,6 +8,9 @@ import dev.skiff.config.ProviderType;
 import dev.skiff.control.Caller;
 import dev.skiff.control.Identification;
 import dev.skiff.control.MasterKeyAuth;
+import dev.skiff.control.limits.Charge;
+import dev.skiff.control.limits.Decision;
+import dev.skiff.control.limits.Limits;
 import dev.skiff.control.keys.ModelSelectors;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.BodyEdit;
@@ -109,6 +112,11 @@ public final class Gateway {
             this.fieldTypes = fieldTypes;
         }
 
+        /** Whether the provider writes an answer (tokens to reserve for it) rather than counting or embedding. */
+        boolean generates() {
+            return this == CHAT || this == MESSAGES || this == RESPONSES;
+        }
+
         /** Whether the provider speaks this endpoint's dialect itself, so the client's bytes go as they are. */
         boolean isNativeTo(Provider p) {
             return switch (this) {
@@ -144,6 +152,7 @@ public final class Gateway {
     private final ResponseStore responses;
     private final StoredResponses storedResponses;
     private final TranslationBudget budget;
+    private volatile Limits limits; // null: no limits stage at all
     private final AdminApi admin = new AdminApi();
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
@@ -167,6 +176,12 @@ public final class Gateway {
         this.passthrough = new Passthrough(catalog.providers(), upstream, usageLog);
         this.responses = responses;
         this.storedResponses = new StoredResponses(responses, catalog);
+    }
+
+    /** Turns the admit stage on: requests are counted against {@code l}'s policies. */
+    public void limits(Limits l) {
+        this.limits = l;
+        passthrough.limits(l);
     }
 
     /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */
@@ -490,6 +505,46 @@ public final class Gateway {
                     keepAlive, requestId, endpoint.usageName, message, caller); // the refusal counts in the key's usage (as an error)
             return null;
         }
+        // admit: the request's limits (key, user path, end user), reserved now that the model is
+        // known; the provider is called only once they admit it (see LimitGate).
+        LimitGate gate = null;
+        Limits limits = this.limits;
+        JsonNode keyLimits = caller.key() == null ? null : caller.key().limits();
+        if (limits != null && !limits.idle(keyLimits)) {
+            List<Charge> charges = limits.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(), new Limits.Call(
+                    route.provider().type(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
+            if (!charges.isEmpty()) {
+                java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);
+                if (pending.isDone() && !pending.isCompletedExceptionally()) { // in process: decided already
+                    Decision d = pending.join();
+                    LimitGate.Refusal r = LimitGate.refusal(limits, d, endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES);
+                    if (r != null) {
+                        FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status(), r.message(),
+                                dev.skiff.dialect.OpenAiErrors.typeFor(r.status()), null, r.code(), requestId);
+                        r.headers().forEach(refusal.headers()::set);
+                        reply(ctx, refusal, keepAlive, requestId, endpoint.usageName, r.message(), caller); // the key's usage shows its refusals
+                        return null;
+                    }
+                    gate = LimitGate.decided(limits, d);
+                } else {
+                    gate = LimitGate.pending(limits, pending, ctx.executor());
+                }
+            }
+        }
+        ProxyCall call;
+        try {
+            call = proxy(ctx, req, endpoint, scan, route, requestId, keepAlive, caller, gate);
+        } catch (RuntimeException | Error e) {
+            if (gate != null) gate.settle(Usage.NONE, false, 500); // a bug must not hold a concurrency slot for ever
+            throw e;
+        }
+        if (call == null && gate != null) gate.settle(Usage.NONE, false, 400); // answered without a call: nothing was used
+        return call;
+    }
+
+    private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
+                            String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
+        ByteBuf body = req.content();
         boolean isNative = endpoint.isNativeTo(route.provider())
                 && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body));
         // A follow-up to a response Skiff stored needs that response's conversation first.
@@ -498,11 +553,11 @@ public final class Gateway {
         // provider adapter: the same dialect takes the client's bytes as they are ...
         if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
                 && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
-            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller);
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller, gate);
         }
-        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller);
+        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller, gate);
         // ... another dialect gets a translated request, once it is admitted to translation memory.
-        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller);
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller, gate);
     }
 
     /**
@@ -512,7 +567,7 @@ public final class Gateway {
      * (503, {@code retry-after}). The reservation is let go once the provider's request is sent.
      */
     private ProxyCall admit(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route, boolean isNative,
-                            boolean followUp, String requestId, boolean keepAlive, Caller caller) {
+                            boolean followUp, String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
         ByteBuf body = req.content();
         long need;
         try {
@@ -530,7 +585,8 @@ public final class Gateway {
                     requestId, endpointName(pathOf(req.uri())), "translation would need about " + Bytes.describeSize(need));
             return null;
         }
-        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false, caller);
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false, caller)
+                .limitedBy(gate);
         call.admittedBytes(need);
         ByteBuf held = body.retain(); // outlives the request while it waits
         Runnable releaseBody = ProxyCall.once(held::release);
@@ -560,7 +616,7 @@ public final class Gateway {
      * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
      */
     private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
-                                                String requestId, boolean keepAlive, Caller caller) {
+                                                String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
         Dropped dropped = new Dropped();
         byte[] folded;
         RequestScan scan;
@@ -582,7 +638,7 @@ public final class Gateway {
             folded = MidConversationSystem.fold(req.content(), dropped);
             if (folded == null) { // the bytes were in a string after all
                 scan = RequestScan.of(req.content());
-                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller);
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller, gate);
             }
             scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
         } catch (BadRequestException e) {
@@ -596,7 +652,7 @@ public final class Gateway {
         } finally {
             if (reservation != null) reservation.release();
         }
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller)
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate)
                 .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
         startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
         return call;
@@ -609,16 +665,16 @@ public final class Gateway {
      * Takes ownership of {@code body}.
      */
     private ProxyCall forward(ChannelHandlerContext ctx, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint, RequestScan scan, Route route,
-                              String requestId, boolean keepAlive, Caller caller) {
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller);
+                              String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate);
         startForward(ctx, call, clientHeaders, body, endpoint, scan, route, requestId);
         return call;
     }
 
     private ProxyCall forwardingCall(ChannelHandlerContext ctx, Endpoint endpoint, RequestScan scan, Route route, String requestId,
-                                     boolean keepAlive, Caller caller) {
+                                     boolean keepAlive, Caller caller, LimitGate gate) {
         boolean injectUsage = endpoint == Endpoint.CHAT && scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
-        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage, caller);
+        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage, caller).limitedBy(gate);
     }
 
     private void startForward(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint,

@@ -38,6 +38,11 @@ final class Passthrough {
     private final Map<String, Provider> providers = new LinkedHashMap<>();
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
+    private volatile dev.skiff.control.limits.Limits limits; // null: no limits
+
+    void limits(dev.skiff.control.limits.Limits l) {
+        limits = l;
+    }
 
     Passthrough(List<Provider> providers, UpstreamClient upstream, UsageLog usageLog) {
         this.upstream = upstream;
@@ -75,6 +80,17 @@ final class Passthrough {
             call.refuse(403, "This API key may use only some models of '" + provider.name() + "' (" + String.join(", ",
                     caller.key().allowedModels()) + "), and passthrough (" + PassthroughTarget.PREFIX + ") cannot check the model; "
                     + "use /v1/..., or a key allowed '" + provider.name() + "/*'.", "model_not_allowed");
+            return call;
+        }
+        // admit: a passthrough body is never read, so neither its tokens nor its cost can be reserved
+        // and settled; a request that limits would count is refused rather than let past them.
+        dev.skiff.control.limits.Limits l = limits;
+        com.fasterxml.jackson.databind.JsonNode keyLimits = caller.key() == null ? null : caller.key().limits();
+        if (l != null && !l.idle(keyLimits) && !l.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(),
+                new dev.skiff.control.limits.Limits.Call(provider.type(), null, 0, -1, false)).isEmpty()) {
+            call.refuse(403, "Limits (rate limits, quotas or budgets) apply to these requests, and passthrough ("
+                    + PassthroughTarget.PREFIX + ") cannot count them, since Skiff does not read its bodies; use /v1/... instead.",
+                    "passthrough_limited");
             return call;
         }
         String pathProblem = target.problem();

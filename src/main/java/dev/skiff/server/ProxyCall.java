@@ -81,6 +81,8 @@ final class ProxyCall implements ExchangeListener {
     // let go once the upstream request is on its way, and on every end
     private List<Runnable> admission;
     private long admittedBytes; // what the request reserved of the translation memory
+    private LimitGate limitGate; // its limits' reservation, or null when none applies
+    private Runnable parkedDiscard; // lets go of a request waiting for its limits' decision
 
     // the end of an answer held until it is stored (see holdUntil)
     private boolean holding;
@@ -129,14 +131,60 @@ final class ProxyCall implements ExchangeListener {
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
-        exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
-        releaseAdmission();
+        admitted(() -> {
+            exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+            releaseAdmission();
+        }, body::release);
     }
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
-        exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
-        releaseAdmission();
+        admitted(() -> {
+            exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+            releaseAdmission();
+        }, () -> parts.forEach(p -> p.body().release()));
+    }
+
+    /**
+     * The admit stage's last word before the provider is called: {@code send} runs at once when no
+     * limit applies or the reservation is admitted, later when Redis has not answered yet, never when
+     * it is refused ({@code discard} then lets go of the request).
+     */
+    private void admitted(Runnable send, Runnable discard) {
+        if (finished) { // refused (by limits, say) while the request was prepared
+            discard.run();
+            return;
+        }
+        if (limitGate == null) {
+            send.run();
+            return;
+        }
+        parkedDiscard = discard;
+        if (!limitGate.whenAdmitted(() -> {
+            parkedDiscard = null;
+            if (finished) discard.run();
+            else send.run();
+        })) {
+            refuseByLimits(limitGate.refusal());
+        }
+    }
+
+    /** Counts this call against limits: its start waits for {@code gate}'s decision. */
+    ProxyCall limitedBy(LimitGate gate) {
+        if (gate != null) {
+            limitGate = gate;
+            gate.attach(this, route.provider() == null ? null : route.provider().type(), route.upstreamModel(),
+                    dialect == ClientDialect.ANTHROPIC_MESSAGES);
+        }
+        return this;
+    }
+
+    /** Over a limit (429), or limits unavailable and failing closed (503): answered before any provider is called. */
+    void refuseByLimits(LimitGate.Refusal r) {
+        Runnable discard = parkedDiscard;
+        parkedDiscard = null;
+        if (discard != null) discard.run();
+        refuse(r.status(), r.message(), null, r.code(), r.headers());
     }
 
     /**
@@ -671,6 +719,7 @@ final class ProxyCall implements ExchangeListener {
                 h.add(name, e.getValue());
             }
         }
+        if (limitGate != null) limitGate.decorate(h); // Skiff's limits are the client's, not the provider's
     }
 
     /**
@@ -794,6 +843,11 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         finished = true;
         releaseAdmission();
+        if (parkedDiscard != null) { // the client left while its limits were being checked
+            parkedDiscard.run();
+            parkedDiscard = null;
+        }
+        if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,

@@ -344,6 +344,14 @@ class RequestScanTest {
     }
 
     @Test
+    void theLargestAnswerAskedForIsKeptForLimits() throws Exception {
+        assertThat(scan("{\"model\":\"m\"}").maxTokens()).isEqualTo(-1);
+        assertThat(scan("{\"model\":\"m\",\"max_tokens\":512}").maxTokens()).isEqualTo(512);
+        assertThat(scan("{\"max_completion_tokens\":64,\"model\":\"m\",\"max_tokens\":32}").maxTokens()).isEqualTo(64);
+        assertThat(scan("{\"model\":\"m\",\"max_output_tokens\":\"lots\"}").maxTokens()).isEqualTo(-1);
+    }
+
+    @Test
     void endUserIsTakenFromSafetyIdentifierThenUserThenMetadata() throws Exception {
         assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"safety_identifier\":\"s1\"}").endUser()).isEqualTo("s1");
         assertThat(scan("{\"model\":\"m\",\"user\":\"u1\",\"metadata\":{\"user_id\":\"m1\"}}").endUser()).isEqualTo("u1");

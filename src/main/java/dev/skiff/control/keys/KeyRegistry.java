@@ -30,6 +30,15 @@ public class KeyRegistry {
         }
     }
 
+    /**
+     * How long after its last successful refresh the snapshot is still trusted when Skiff fails closed
+     * ({@code SKIFF_LIMITS_FAILURE=closed}): past it, managed keys are refused (503) rather than
+     * admitted on information that may miss a revocation. Failing open, the last snapshot stays in force.
+     */
+    public static final long STALE_AFTER_MILLIS = 3_000;
+
+    private volatile boolean failClosed;
+    private volatile long freshUntilNanos = Long.MAX_VALUE; // refreshed by every successful read of the store
     private volatile Map<Digest, Entry> byHash = Map.of();
     private volatile Map<String, ManagedKey> byId = Map.of();
     private volatile boolean loaded;
@@ -46,6 +55,10 @@ public class KeyRegistry {
     public MasterKeyAuth.Verdict verdict(String presented) {
         if (!presented.startsWith(KeySecrets.PREFIX)) return MasterKeyAuth.WRONG_UNKNOWN;
         if (!loaded) return new MasterKeyAuth.Unavailable("Skiff has not loaded its managed keys yet; try again in a moment.");
+        if (failClosed && System.nanoTime() - freshUntilNanos > 0) {
+            return new MasterKeyAuth.Unavailable("Skiff cannot reach its key store to confirm this key, and is set to fail closed "
+                    + "(SKIFF_LIMITS_FAILURE=closed); try again shortly.");
+        }
         byte[] hash = KeySecrets.hash(presented);
         Entry e = byHash.get(Digest.of(hash));
         if (e == null || !MessageDigest.isEqual(e.hash(), hash)) return MasterKeyAuth.WRONG_UNKNOWN;
@@ -109,12 +122,23 @@ public class KeyRegistry {
             since = loaded ? Math.max(0, seenUpTo - OVERLAP_MILLIS) : 0;
         }
         apply(store.changedSince(since));
+        freshUntilNanos = System.nanoTime() + STALE_AFTER_MILLIS * 1_000_000;
         loaded = true;
+    }
+
+    /** Refuse managed keys once the snapshot is older than {@link #STALE_AFTER_MILLIS} (true), or keep it in force (false). */
+    public void failClosed(boolean closed) {
+        failClosed = closed;
     }
 
     /** For tests that fill the registry by hand. */
     void setLoadedForTest() {
         loaded = true;
+    }
+
+    /** For tests: the snapshot counts as stale from now on. */
+    void expireFreshnessForTest() {
+        freshUntilNanos = System.nanoTime() - 1;
     }
 
     /** Every key of the snapshot. */

@@ -134,6 +134,28 @@ public final class KeyStore {
         }
     }
 
+    /**
+     * Gives a key a new secret (the old one stops working); everything else stays, its id and usage
+     * included. Null when there is no such key, or it is revoked.
+     */
+    public Created rotate(String id) throws SQLException {
+        ManagedKey current = get(id);
+        if (current == null || current.revoked()) return null;
+        String secret = KeySecrets.generate();
+        long now = Math.max(System.currentTimeMillis(), current.updatedAt() + 1);
+        ManagedKey k = new ManagedKey(current.id(), current.name(), KeySecrets.hex(KeySecrets.hash(secret)), KeySecrets.display(secret),
+                current.userPath(), current.expiresAt(), 0, current.allowedModels(), current.labels(), current.scopes(), current.limits(),
+                current.createdAt(), now);
+        try (Connection c = db.connection();
+             PreparedStatement s = c.prepareStatement("UPDATE skiff_keys SET hash = ?, prefix = ?, updated_at = ? WHERE id = ? AND revoked_at = 0")) {
+            s.setString(1, k.hash());
+            s.setString(2, k.prefix());
+            s.setLong(3, now);
+            s.setString(4, id);
+            return s.executeUpdate() == 1 ? new Created(k, secret) : null;
+        }
+    }
+
     /** Revokes a key (kept, so that its usage stays attributed); returns it, or null when there is none. Revoking twice keeps the first time. */
     public ManagedKey revoke(String id) throws SQLException {
         long now = System.currentTimeMillis();

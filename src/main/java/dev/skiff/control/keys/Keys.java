@@ -26,10 +26,19 @@ public final class Keys implements AutoCloseable {
         this.refresher = refresher;
     }
 
-    /** Migrates, loads every key (blocking), then refreshes in the background. */
+    /** Migrates, loads every key (blocking), then refreshes in the background; failing open. */
     public static Keys start(Database db) throws SQLException, IOException {
+        return start(db, false);
+    }
+
+    /**
+     * As {@link #start(Database)}; {@code failClosed} refuses managed keys while the store cannot be
+     * read for longer than {@link KeyRegistry#STALE_AFTER_MILLIS}.
+     */
+    public static Keys start(Database db, boolean failClosed) throws SQLException, IOException {
         KeyStore store = new KeyStore(db);
         KeyRegistry registry = new KeyRegistry();
+        registry.failClosed(failClosed);
         registry.refresh(store);
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1,
                 r -> Thread.ofPlatform().name("skiff-keys").daemon(true).unstarted(r));
@@ -48,7 +57,7 @@ public final class Keys implements AutoCloseable {
             }
         } catch (SQLException | RuntimeException e) {
             // Keys already loaded stay in force; a revocation made elsewhere waits for the database.
-            String why = String.valueOf(e.getMessage());
+            String why = String.valueOf(e.getMessage()).replaceAll("\\s+", " ").strip();
             if (!why.equals(lastFailure)) {
                 System.err.println("skiff: managed keys could not be refreshed (changes made on other replicas wait): " + why);
                 lastFailure = why;

@@ -53,7 +53,19 @@ public final class KeysResource implements AdminResource {
                 default -> throw AdminApi.methodNotAllowed(r.method(), "GET", "POST");
             };
         }
-        if (seg.size() > 1) throw AdminException.notFound("Unknown path: a key is /admin/v1/keys/{id}.");
+        if (seg.size() == 2 && seg.get(1).equals("rotate")) {
+            if (!r.method().equals("POST")) throw AdminApi.methodNotAllowed(r.method(), "POST");
+            KeyStore.Created rotated = store.rotate(seg.getFirst());
+            if (rotated == null) {
+                ManagedKey k = found(store.get(seg.getFirst()), seg.getFirst());
+                throw new AdminException(409, "Key '" + k.id() + "' is revoked; a revoked key cannot be given a new secret.", "key_revoked", null);
+            }
+            registry.apply(List.of(rotated.key()));
+            ObjectNode out = view(rotated.key());
+            out.put("secret", rotated.secret());
+            return AdminReply.ok(out);
+        }
+        if (seg.size() > 1) throw AdminException.notFound("Unknown path: a key is /admin/v1/keys/{id}, or /admin/v1/keys/{id}/rotate.");
         String id = seg.getFirst();
         return switch (r.method()) {
             case "GET" -> AdminReply.ok(view(found(store.get(id), id)));
@@ -244,6 +256,11 @@ public final class KeysResource implements AdminResource {
         if (n == null || n.isNull()) return fallback;
         if (!(n instanceof ObjectNode o)) throw AdminException.badRequest("limits must be an object.", "limits");
         if (o.toString().length() > 16_384) throw AdminException.badRequest("limits may be at most 16 KB of JSON.", "limits");
+        try {
+            dev.skiff.control.limits.PolicyJson.ofKey("key", o); // refused now rather than ignored at request time
+        } catch (IllegalArgumentException e) {
+            throw AdminException.badRequest("Invalid limits: " + e.getMessage() + ".", "limits");
+        }
         return o;
     }
 
@@ -263,6 +280,9 @@ public final class KeysResource implements AdminResource {
         op(one, "get", "Read a key", "Key", 200);
         op(one, "patch", "Change a key's fields (those given)", "Key", 200).set("requestBody", body("KeyInput"));
         op(one, "delete", "Revoke a key: refused on every replica within a second; kept for its usage", "Key", 200);
+        ObjectNode rotate = paths.putObject("/admin/v1/keys/{id}/rotate");
+        rotate.set("parameters", one.get("parameters"));
+        op(rotate, "post", "Give a key a new secret (shown this once); the old secret stops working", "CreatedKey", 200);
 
         ObjectNode schemas = f.putObject("components").putObject("schemas");
         ObjectNode input = schemas.putObject("KeyInput").put("type", "object").put("additionalProperties", false);

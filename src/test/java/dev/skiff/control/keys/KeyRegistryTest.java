@@ -51,4 +51,16 @@ class KeyRegistryTest {
         java.util.Arrays.fill(max, (byte) 0xff);
         assertThat(KeySecrets.base62(max)).hasSize(43); // 62^43 > 2^256: always fits
     }
+
+    @Test
+    void aStaleSnapshotRefusesManagedKeysOnlyWhenFailingClosed() {
+        KeyRegistry r = new KeyRegistry();
+        r.apply(List.of(key(1, 0, 0)));
+        r.setLoadedForTest();
+        r.expireFreshnessForTest();
+        assertThat(r.verdict(SECRET)).isInstanceOf(MasterKeyAuth.Allowed.class); // failing open: the last snapshot holds
+        r.failClosed(true);
+        assertThat(r.verdict(SECRET)).isInstanceOfSatisfying(MasterKeyAuth.Unavailable.class,
+                u -> assertThat(u.message()).contains("SKIFF_LIMITS_FAILURE=closed"));
+    }
 }

@@ -66,6 +66,17 @@ class KeysAdminEndToEndTest {
             assertThat(admin(gw, "GET", "/admin/v1/keys/key_nope", null, MASTER).statusCode()).isEqualTo(404);
             assertThat(admin(gw, "PUT", "/admin/v1/keys/" + id, "{}", MASTER).statusCode()).isEqualTo(405);
 
+            HttpResponse<String> rotated = admin(gw, "POST", "/admin/v1/keys/" + id + "/rotate", null, MASTER);
+            assertThat(rotated.statusCode()).as(rotated.body()).isEqualTo(200);
+            String newSecret = json(rotated).get("secret").asText();
+            assertThat(newSecret).startsWith("sk-skiff-").isNotEqualTo(secret);
+            assertThat(json(rotated).get("id").asText()).isEqualTo(id);
+            HttpResponse<String> old = gw.post("/v1/chat/completions", "{\"model\":\"x\",\"messages\":[]}", "Authorization", "Bearer " + secret);
+            assertThat(old.statusCode()).isEqualTo(401);
+            assertThat(gw.post("/v1/chat/completions", "{\"model\":\"x\",\"messages\":[]}", "Authorization", "Bearer " + newSecret)
+                    .statusCode()).isNotEqualTo(401); // past authentication (no provider serves x)
+            secret = newSecret;
+
             HttpResponse<String> revoked = admin(gw, "DELETE", "/admin/v1/keys/" + id, null, MASTER);
             assertThat(revoked.statusCode()).isEqualTo(200);
             assertThat(json(revoked).get("status").asText()).isEqualTo("revoked");
@@ -73,6 +84,7 @@ class KeysAdminEndToEndTest {
             HttpResponse<String> refused = gw.post("/v1/chat/completions", "{\"model\":\"x\",\"messages\":[]}", "Authorization", "Bearer " + secret);
             assertThat(refused.statusCode()).isEqualTo(401);
             assertThat(json(refused).at("/error/message").asText()).contains("revoked");
+            assertThat(admin(gw, "POST", "/admin/v1/keys/" + id + "/rotate", null, MASTER).statusCode()).isEqualTo(409);
         }
     }
 
@@ -114,6 +126,7 @@ class KeysAdminEndToEndTest {
             assertThat(paths.get("/admin/v1/keys").has("get")).isTrue();
             assertThat(paths.get("/admin/v1/keys").has("post")).isTrue();
             for (String m : new String[] {"get", "patch", "delete"}) assertThat(paths.get("/admin/v1/keys/{id}").has(m)).isTrue();
+            assertThat(paths.get("/admin/v1/keys/{id}/rotate").has("post")).isTrue();
             // Every $ref resolves.
             for (String ref : refs(doc, new java.util.ArrayList<>())) {
                 assertThat(doc.at(ref.substring(1)).isMissingNode()).as(ref).isFalse();

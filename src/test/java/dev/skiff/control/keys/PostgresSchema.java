@@ -20,6 +20,11 @@ public final class PostgresSchema implements AutoCloseable {
         return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + name;
     }
 
+    /** Runs a statement against the test database (tables named with this schema). */
+    public void execute(String sql) throws Exception {
+        exec(sql);
+    }
+
     private static void exec(String sql) throws Exception {
         String jdbc = dev.skiff.store.DatabaseAccess.jdbc(TestDatabases.postgresUrl());
         try (Connection c = DriverManager.getConnection(jdbc); Statement s = c.createStatement()) {

@@ -48,6 +48,33 @@ class ReplicaRevocationTest {
         }
     }
 
+    @Test
+    void failingClosedAKeyStoreThatCannotBeReadRefusesManagedKeysUntilItCanAgain() throws Exception {
+        try (PostgresSchema schema = new PostgresSchema(); MockUpstream up = new MockUpstream().models("gpt-4o")) {
+            up.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"1\",\"object\":\"chat.completion\",\"choices\":[]}"));
+            try (TestGateway gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_DATABASE_URL", schema.url(), "SKIFF_LIMITS_FAILURE", "closed",
+                    "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl())) {
+                String secret = create(gw, "{}").get("secret").asText();
+                assertThat(chat(gw, secret)).isEqualTo(200);
+                schema.execute("ALTER TABLE " + schema.name + ".skiff_keys RENAME TO skiff_keys_away");
+                long gone = System.nanoTime();
+                HttpResponse<String> r;
+                while ((r = gw.post("/v1/chat/completions", CHAT, "Authorization", "Bearer " + secret)).statusCode() == 200
+                        && System.nanoTime() - gone < 10_000_000_000L) Thread.sleep(50);
+                assertThat(r.statusCode()).isEqualTo(503);
+                assertThat(r.headers().firstValue("retry-after")).hasValue("1");
+                assertThat(KeysAdminEndToEndTest.json(r).at("/error/message").asText()).contains("SKIFF_LIMITS_FAILURE=closed");
+                assertThat(chat(gw, MASTER)).isEqualTo(200); // the master key needs no store
+
+                schema.execute("ALTER TABLE " + schema.name + ".skiff_keys_away RENAME TO skiff_keys");
+                long back = System.nanoTime();
+                int status;
+                while ((status = chat(gw, secret)) != 200 && System.nanoTime() - back < 3_000_000_000L) Thread.sleep(20);
+                assertThat(status).isEqualTo(200);
+            }
+        }
+    }
+
     private static int chat(TestGateway gw, String secret) throws Exception {
         return gw.post("/v1/chat/completions", CHAT, "Authorization", "Bearer " + secret).statusCode();
     }

@@ -1,0 +1,252 @@
+package dev.skiff.control.limits;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+
+/**
+ * Counters in this process: exact for one Skiff, not shared between replicas (set SKIFF_REDIS_URL
+ * for that). Counters live in a concurrent map; a request's counters are locked together through a
+ * fixed set of striped locks, taken in index order so two requests never wait on each other in a
+ * cycle. The critical section is a few additions, so it runs on the event loop and completes at once.
+ */
+public final class LocalLimiter implements Limiter {
+    private static final int STRIPES = 64;
+
+    private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
+    private final ConcurrentHashMap<String, Cell> cells = new ConcurrentHashMap<>();
+    private final LongSupplier clock;
+    private final AtomicLong tickets = new AtomicLong();
+    private final AtomicLong reservations = new AtomicLong();
+
+    public LocalLimiter() {
+        this(System::currentTimeMillis);
+    }
+
+    /** @param clock epoch milliseconds; tests move it by hand */
+    public LocalLimiter(LongSupplier clock) {
+        this.clock = clock;
+        for (int i = 0; i < STRIPES; i++) locks[i] = new ReentrantLock();
+    }
+
+    /** The state of one counter; guarded by its stripe's lock. */
+    private static final class Cell {
+        long periodStart = Long.MIN_VALUE; // calendar: the period value counts
+        long value; // calendar and concurrency
+        long[] bucketIds; // rolling: which bucket each slot holds
+        long[] bucketValues;
+        long expiresAtMs = Long.MAX_VALUE;
+        boolean inFlight; // a concurrency counter: kept while anything is in flight
+    }
+
+    @Override
+    public CompletionStage<Decision> reserve(List<Charge> charges) {
+        return CompletableFuture.completedFuture(reserveNow(charges));
+    }
+
+    /** {@link #reserve}, synchronously. */
+    public Decision reserveNow(List<Charge> charges) {
+        if (charges.isEmpty()) return Decision.NONE;
+        long now = clock.getAsLong();
+        if ((reservations.incrementAndGet() & 63) == 0) sweep(now);
+        int[] stripes = stripes(charges);
+        for (int s : stripes) locks[s].lock();
+        try {
+            Cell[] cs = new Cell[charges.size()];
+            long[] used = new long[charges.size()];
+            for (int i = 0; i < cs.length; i++) {
+                Charge c = charges.get(i);
+                cs[i] = cells.computeIfAbsent(c.counter(), k -> new Cell());
+                used[i] = current(cs[i], c.window(), now);
+            }
+            for (int i = 0; i < cs.length; i++) {
+                Charge c = charges.get(i);
+                if (!Limiter.fits(used[i], c.amount(), c.limit())) {
+                    List<Counter> counters = new ArrayList<>(cs.length);
+                    for (int j = 0; j < cs.length; j++) counters.add(new Counter(charges.get(j), used[j], resetAt(charges.get(j).window(), now)));
+                    return new Decision.Refused(counters.get(i), retryAfter(cs[i], c, used[i], now), counters);
+                }
+            }
+            List<Counter> counters = new ArrayList<>(cs.length);
+            for (int i = 0; i < cs.length; i++) {
+                Charge c = charges.get(i);
+                add(cs[i], c.window(), now, c.amount());
+                counters.add(new Counter(c, used[i] + c.amount(), resetAt(c.window(), now)));
+            }
+            return new Decision.Admitted(new Ticket(Long.toString(tickets.incrementAndGet()), charges, now), counters);
+        } finally {
+            for (int i = stripes.length - 1; i >= 0; i--) locks[stripes[i]].unlock();
+        }
+    }
+
+    @Override
+    public CompletionStage<List<Counter>> settle(Ticket ticket, long tokens, long costMicros) {
+        List<Charge> charges = ticket.charges();
+        if (charges.isEmpty()) return CompletableFuture.completedFuture(List.of());
+        long now = clock.getAsLong();
+        int[] stripes = stripes(charges);
+        List<Counter> after = new ArrayList<>(charges.size());
+        for (int s : stripes) locks[s].lock();
+        try {
+            for (Charge c : charges) {
+                Cell cell = cells.get(c.counter());
+                if (cell == null) continue;
+                if (c.metric() == Metric.CONCURRENT) {
+                    cell.value = Math.max(0, cell.value - c.amount());
+                    continue;
+                }
+                long delta = Limiter.delta(c, tokens, costMicros);
+                if (delta == 0) continue;
+                switch (c.window()) {
+                    case Window.Calendar cal -> {
+                        if (cell.periodStart == cal.start(ticket.reservedAtMs())) cell.value += delta; // else its period is over
+                    }
+                    case Window.Rolling r -> {
+                        long b = r.bucket(ticket.reservedAtMs());
+                        int slot = (int) Math.floorMod(b, r.buckets());
+                        if (cell.bucketIds != null && cell.bucketIds[slot] == b) cell.bucketValues[slot] += delta;
+                    }
+                    case Window.None n -> {
+                    }
+                }
+                after.add(new Counter(c, current(cell, c.window(), now), resetAt(c.window(), now)));
+            }
+        } finally {
+            for (int i = stripes.length - 1; i >= 0; i--) locks[stripes[i]].unlock();
+        }
+        return CompletableFuture.completedFuture(after);
+    }
+
+    private int[] stripes(List<Charge> charges) {
+        int[] s = new int[charges.size()];
+        for (int i = 0; i < s.length; i++) s[i] = stripe(charges.get(i).counter());
+        Arrays.sort(s);
+        int n = 0;
+        for (int i = 0; i < s.length; i++) if (i == 0 || s[i] != s[i - 1]) s[n++] = s[i];
+        return n == s.length ? s : Arrays.copyOf(s, n);
+    }
+
+    /** What the counter holds now, dropping what its window no longer covers. */
+    private static long current(Cell cell, Window w, long now) {
+        switch (w) {
+            case Window.Calendar cal -> {
+                long start = cal.start(now);
+                if (cell.periodStart != start) {
+                    cell.periodStart = start;
+                    cell.value = 0;
+                    cell.expiresAtMs = cal.end(now);
+                }
+                return cell.value;
+            }
+            case Window.Rolling r -> {
+                int n = r.buckets();
+                if (cell.bucketIds == null) {
+                    cell.bucketIds = new long[n];
+                    Arrays.fill(cell.bucketIds, Long.MIN_VALUE);
+                    cell.bucketValues = new long[n];
+                }
+                long b = r.bucket(now), sum = 0;
+                for (int i = 0; i < n; i++) {
+                    if (cell.bucketIds[i] > b - n) sum += cell.bucketValues[i];
+                }
+                cell.expiresAtMs = (b + n + 1) * r.bucketMillis();
+                return sum;
+            }
+            case Window.None n -> {
+                cell.inFlight = true;
+                return cell.value;
+            }
+        }
+    }
+
+    private static void add(Cell cell, Window w, long now, long amount) {
+        if (w instanceof Window.Rolling r) {
+            long b = r.bucket(now);
+            int slot = (int) Math.floorMod(b, r.buckets());
+            if (cell.bucketIds[slot] != b) {
+                cell.bucketIds[slot] = b;
+                cell.bucketValues[slot] = 0;
+            }
+            cell.bucketValues[slot] += amount;
+        } else {
+            cell.value += amount;
+        }
+    }
+
+    static long resetAt(Window w, long now) {
+        return switch (w) {
+            case Window.Calendar cal -> cal.end(now);
+            case Window.Rolling r -> (r.bucket(now) + r.buckets()) * r.bucketMillis();
+            case Window.None n -> 0;
+        };
+    }
+
+    /** How long until {@code c} could fit: the period's end, or when enough of the oldest buckets have dropped out. */
+    private static long retryAfter(Cell cell, Charge c, long used, long now) {
+        return switch (c.window()) {
+            case Window.Calendar cal -> cal.end(now) - now;
+            case Window.Rolling r -> {
+                long b = r.bucket(now);
+                int n = r.buckets();
+                long left = used;
+                for (long oldest = b - n + 1; oldest <= b; oldest++) {
+                    int slot = (int) Math.floorMod(oldest, n);
+                    if (cell.bucketIds[slot] == oldest) left -= cell.bucketValues[slot];
+                    if (Limiter.fits(left, c.amount(), c.limit())) yield (oldest + n) * r.bucketMillis() - now;
+                }
+                yield r.seconds() * 1000; // larger than the limit itself: it will not fit in any window
+            }
+            case Window.None n -> 1000;
+        };
+    }
+
+    /**
+     * Forgets counters whose window is over, so that a million one-off end users do not stay in
+     * memory: a few hundred cells per call, resuming where the last call stopped, so that no request
+     * pays for a walk over them all.
+     */
+    private void sweep(long now) {
+        java.util.Iterator<java.util.Map.Entry<String, Cell>> it;
+        synchronized (this) {
+            it = sweeper;
+            if (it == null || !it.hasNext()) it = cells.entrySet().iterator();
+            sweeper = null; // a concurrent sweep starts a walk of its own: both are safe under the locks
+        }
+        for (int i = 0; i < 256 && it.hasNext(); i++) {
+            var e = it.next();
+            ReentrantLock lock = locks[stripe(e.getKey())];
+            lock.lock(); // under the counter's lock: a request that found the cell adds to it, or finds it gone
+            try {
+                Cell c = e.getValue();
+                if (c.expiresAtMs < now || c.inFlight && c.value == 0) cells.remove(e.getKey(), c);
+            } finally {
+                lock.unlock();
+            }
+        }
+        synchronized (this) {
+            sweeper = it;
+        }
+    }
+
+    private java.util.Iterator<java.util.Map.Entry<String, Cell>> sweeper; // guarded by this
+
+    private static int stripe(String counter) {
+        return (counter.hashCode() & 0x7fffffff) % STRIPES;
+    }
+
+    /** How many counters are held (tests). */
+    int size() {
+        return cells.size();
+    }
+
+    @Override
+    public void close() {
+        cells.clear();
+    }
+}

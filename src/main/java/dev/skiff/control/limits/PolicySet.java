@@ -1,0 +1,128 @@
+package dev.skiff.control.limits;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An immutable snapshot of the limit policies, indexed for the request path: which apply to a
+ * request is a few map lookups (its key, each ancestor of its user path, its end user's overrides),
+ * and with no policy at all one field read.
+ */
+public final class PolicySet {
+    public static final PolicySet EMPTY = new PolicySet(List.of());
+
+    private final List<LimitPolicy> all;
+    private final Map<String, List<LimitPolicy>> byKey = new HashMap<>(); // key and end-user defaults under a key
+    private final Map<String, List<LimitPolicy>> byPath = new HashMap<>(); // path and end-user defaults under a path
+    private final Map<String, List<LimitPolicy>> overrides = new HashMap<>(); // within.id() + "|" + end user
+    private final boolean hasPaths;
+
+    public PolicySet(List<LimitPolicy> policies) {
+        this.all = List.copyOf(policies);
+        for (LimitPolicy p : all) {
+            switch (p.scope()) {
+                case Scope.Key k -> byKey.computeIfAbsent(k.keyId(), x -> new ArrayList<>()).add(p);
+                case Scope.Path q -> byPath.computeIfAbsent(q.path(), x -> new ArrayList<>()).add(p);
+                case Scope.EndUser e when e.endUser() != null ->
+                        overrides.computeIfAbsent(e.within().id() + "|" + e.endUser(), x -> new ArrayList<>()).add(p);
+                case Scope.EndUser e -> {
+                    if (e.within() instanceof Scope.Key k) byKey.computeIfAbsent(k.keyId(), x -> new ArrayList<>()).add(p);
+                    else byPath.computeIfAbsent(((Scope.Path) e.within()).path(), x -> new ArrayList<>()).add(p);
+                }
+            }
+        }
+        hasPaths = !byPath.isEmpty();
+    }
+
+    public List<LimitPolicy> all() {
+        return all;
+    }
+
+    public boolean isEmpty() {
+        return all.isEmpty();
+    }
+
+    /** What a request is counted in, one charge per counter, with the amounts to reserve. */
+    public record Request(String keyId, List<LimitPolicy> keyPolicies, String userPath, String endUser) {}
+
+    /**
+     * The charges of a request: every policy of its key (the store's and the key's own), of its user
+     * path and each path above it, and of its end user under those (an override replacing the
+     * default of the same metric and window). Two policies on one counter keep the lower limit.
+     */
+    public List<Charge> charges(Request r, long tokens, long costMicros) {
+        if (all.isEmpty() && r.keyPolicies().isEmpty()) return List.of();
+        List<Charge> out = new ArrayList<>(4);
+        if (r.keyId() != null) {
+            Scope.Key key = new Scope.Key(r.keyId());
+            add(out, byKey.get(r.keyId()), key, r, tokens, costMicros);
+            add(out, r.keyPolicies(), key, r, tokens, costMicros);
+        }
+        if (hasPaths && r.userPath() != null) {
+            String path = r.userPath();
+            add(out, byPath.get("/"), new Scope.Path("/"), r, tokens, costMicros);
+            for (int i = path.indexOf('/', 1); ; i = path.indexOf('/', i + 1)) {
+                String ancestor = i < 0 ? path : path.substring(0, i);
+                if (ancestor.length() > 1) add(out, byPath.get(ancestor), new Scope.Path(ancestor), r, tokens, costMicros);
+                if (i < 0) break;
+            }
+        }
+        return out;
+    }
+
+    private void add(List<Charge> out, List<LimitPolicy> policies, Scope within, Request r, long tokens, long costMicros) {
+        List<LimitPolicy> own = r.endUser() == null ? null : overrides.get(within.id() + "|" + r.endUser());
+        if (policies == null && own == null) return;
+        if (policies != null) {
+            for (LimitPolicy p : policies) {
+                if (p.scope() instanceof Scope.EndUser e) {
+                    if (r.endUser() == null) continue; // no end user named: end-user quotas do not apply
+                    if (e.endUser() != null) {
+                        if (e.endUser().equals(r.endUser())) put(out, p, e.counterId(r.endUser()), tokens, costMicros); // a key's own override
+                        continue;
+                    }
+                    if (overridden(own, p) || overridden(policies, p, r.endUser())) continue;
+                    put(out, p, e.counterId(r.endUser()), tokens, costMicros);
+                } else {
+                    put(out, p, p.scope().id(), tokens, costMicros);
+                }
+            }
+        }
+        if (own != null) {
+            for (LimitPolicy p : own) put(out, p, ((Scope.EndUser) p.scope()).counterId(r.endUser()), tokens, costMicros);
+        }
+    }
+
+    private static boolean overridden(List<LimitPolicy> own, LimitPolicy dflt) {
+        if (own == null) return false;
+        for (LimitPolicy o : own) if (o.metric() == dflt.metric() && o.window().equals(dflt.window())) return true;
+        return false;
+    }
+
+    /** A key's own rules may hold an override for this end user too. */
+    private static boolean overridden(List<LimitPolicy> policies, LimitPolicy dflt, String user) {
+        for (LimitPolicy o : policies) {
+            if (o.scope() instanceof Scope.EndUser e && user.equals(e.endUser()) && o.metric() == dflt.metric()
+                    && o.window().equals(dflt.window())) return true;
+        }
+        return false;
+    }
+
+    private static void put(List<Charge> out, LimitPolicy p, String scopeCounter, long tokens, long costMicros) {
+        long amount = switch (p.metric()) {
+            case REQUESTS, CONCURRENT -> 1;
+            case TOKENS -> Math.max(0, tokens);
+            case COST -> Math.max(0, costMicros);
+        };
+        String counter = scopeCounter + "|" + p.metric().wire() + "|" + p.window().id();
+        for (int i = 0; i < out.size(); i++) {
+            if (out.get(i).counter().equals(counter)) {
+                if (p.limit() < out.get(i).limit()) out.set(i, new Charge(counter, p, amount));
+                return;
+            }
+        }
+        out.add(new Charge(counter, p, amount));
+    }
+}

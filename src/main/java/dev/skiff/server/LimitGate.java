@@ -1,0 +1,172 @@
+package dev.skiff.server;
+
+import dev.skiff.control.limits.Counter;
+import dev.skiff.control.limits.Decision;
+import dev.skiff.control.limits.LimitPolicy;
+import dev.skiff.control.limits.Limits;
+import dev.skiff.control.limits.Metric;
+import dev.skiff.dialect.Usage;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The admit stage of one call: its reservation (decided at once in process, or on its way back from
+ * Redis while the request is prepared), the headers that tell the client what is left, and the
+ * settlement when the call ends. The provider is called only once the reservation is admitted:
+ * {@link ProxyCall#start} waits for it here. Runs on the call's event loop.
+ */
+final class LimitGate {
+    /** Why a request is not admitted: the status, the error's message and code, and headers (Retry-After). */
+    record Refusal(int status, String message, String code, Map<String, String> headers) {}
+
+    private final Limits limits;
+    private Decision decision; // null while Redis has not answered
+    private Runnable parked; // the call's start, waiting for the decision
+    private ProxyCall call;
+    private boolean ended; // the call ended before the decision came
+    private boolean settled;
+    private dev.skiff.config.ProviderType provider;
+    private String model;
+    private boolean anthropic; // the client speaks Anthropic's API: its rate-limit headers too
+
+    private LimitGate(Limits limits, Decision decision) {
+        this.limits = limits;
+        this.decision = decision;
+    }
+
+    /** A gate whose decision came at once (in process). */
+    static LimitGate decided(Limits limits, Decision d) {
+        return new LimitGate(limits, d);
+    }
+
+    /** A gate waiting for {@code pending}; the decision is handed to {@code loop}. */
+    static LimitGate pending(Limits limits, CompletableFuture<Decision> pending, Executor loop) {
+        LimitGate g = new LimitGate(limits, null);
+        pending.whenComplete((d, error) -> loop.execute(() -> g.decide(d != null ? d
+                : new Decision.Unavailable("the limiter failed: " + error))));
+        return g;
+    }
+
+    void attach(ProxyCall call, dev.skiff.config.ProviderType provider, String model, boolean anthropic) {
+        this.call = call;
+        this.anthropic = anthropic;
+        this.provider = provider;
+        this.model = model;
+    }
+
+    private void decide(Decision d) {
+        decision = d;
+        if (ended) { // the client left meanwhile: nothing was called
+            if (d instanceof Decision.Admitted a) limits.settle(a.ticket(), provider, model, Usage.NONE, false, 499);
+            return;
+        }
+        Refusal r = refusal(limits, d, anthropic);
+        if (r != null) {
+            parked = null;
+            if (call != null) call.refuseByLimits(r);
+            return;
+        }
+        Runnable p = parked;
+        parked = null;
+        if (p != null) p.run();
+    }
+
+    /** Runs {@code start} now if admitted, once admitted if pending; returns false when refused (the caller answers). */
+    boolean whenAdmitted(Runnable start) {
+        if (decision == null) {
+            parked = start;
+            return true;
+        }
+        if (refusal(limits, decision, anthropic) != null) return false;
+        start.run();
+        return true;
+    }
+
+    Refusal refusal() {
+        return decision == null ? null : refusal(limits, decision, anthropic);
+    }
+
+    /** The refusal a decision means, or null when the request goes on. */
+    static Refusal refusal(Limits limits, Decision d, boolean anthropic) {
+        return switch (d) {
+            case Decision.Admitted a -> null;
+            case Decision.Unavailable u -> limits.admitUnavailable(u) ? null : new Refusal(503,
+                    "Skiff cannot check this request's limits (" + u.reason() + ") and refuses requests while it cannot "
+                            + "(SKIFF_LIMITS_FAILURE=closed); try again shortly.", "limits_unavailable", Map.of("retry-after", "1"));
+            case Decision.Refused r -> {
+                LimitPolicy p = r.refused().charge().policy();
+                long seconds = Math.max(1, (r.retryAfterMs() + 999) / 1000);
+                String what = switch (p.refusalCode()) {
+                    case "end_user_quota_exceeded" -> "End-user quota exceeded";
+                    case "budget_exceeded" -> "Budget exceeded";
+                    case "concurrency_limit_exceeded" -> "Too many concurrent requests";
+                    default -> "Rate limit exceeded";
+                };
+                String message = what + ": " + p.describe() + " (" + r.refused().used() + " used"
+                        + (r.refused().charge().amount() > 1 ? ", this request needs about " + r.refused().charge().amount() : "")
+                        + "). Try again in " + seconds + " s.";
+                Map<String, String> headers = new LinkedHashMap<>();
+                headers.put("retry-after", Long.toString(seconds));
+                rateHeaders(r.counters(), System.currentTimeMillis(), headers, anthropic);
+                yield new Refusal(429, message, p.refusalCode(), headers);
+            }
+        };
+    }
+
+    /** The remaining-quota headers of an admitted request, replacing the provider's of the same names. */
+    void decorate(HttpHeaders h) {
+        if (decision instanceof Decision.Admitted a && !a.counters().isEmpty()) {
+            Map<String, String> headers = new LinkedHashMap<>();
+            rateHeaders(a.counters(), System.currentTimeMillis(), headers, anthropic);
+            headers.forEach(h::set);
+        }
+    }
+
+    /**
+     * OpenAI's names: {@code x-ratelimit-limit-requests}, {@code -remaining-requests},
+     * {@code -reset-requests} (a duration like {@code 37s}), and the {@code -tokens} forms, each of
+     * the counter with the least left; cost budgets as {@code x-skiff-budget-remaining-usd}. Anthropic
+     * clients also get Anthropic's names ({@code anthropic-ratelimit-requests-limit}, {@code -remaining},
+     * {@code -reset} as an RFC 3339 time, and the tokens forms).
+     */
+    static void rateHeaders(List<Counter> counters, long nowMs, Map<String, String> out, boolean anthropic) {
+        Counter requests = null, tokens = null, cost = null;
+        for (Counter c : counters) {
+            Metric m = c.charge().metric();
+            if (m == Metric.REQUESTS && (requests == null || c.remaining() < requests.remaining())) requests = c;
+            if (m == Metric.TOKENS && (tokens == null || c.remaining() < tokens.remaining())) tokens = c;
+            if (m == Metric.COST && (cost == null || c.remaining() < cost.remaining())) cost = c;
+        }
+        if (requests != null) put(out, "requests", requests, nowMs, anthropic);
+        if (tokens != null) put(out, "tokens", tokens, nowMs, anthropic);
+        if (cost != null) out.put("x-skiff-budget-remaining-usd", String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
+    }
+
+    private static void put(Map<String, String> out, String what, Counter c, long nowMs, boolean anthropic) {
+        out.put("x-ratelimit-limit-" + what, Long.toString(c.charge().limit()));
+        out.put("x-ratelimit-remaining-" + what, Long.toString(c.remaining()));
+        out.put("x-ratelimit-reset-" + what, Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000) + "s");
+        if (anthropic) {
+            out.put("anthropic-ratelimit-" + what + "-limit", Long.toString(c.charge().limit()));
+            out.put("anthropic-ratelimit-" + what + "-remaining", Long.toString(c.remaining()));
+            long reset = c.resetAtMs() > 0 ? c.resetAtMs() : nowMs;
+            out.put("anthropic-ratelimit-" + what + "-reset", java.time.Instant.ofEpochSecond((reset + 999) / 1000).toString());
+        }
+    }
+
+    /** The call ended: settle with what it used. */
+    void settle(Usage usage, boolean providerCalled, int status) {
+        if (settled) return; // once, whichever end comes first
+        settled = true;
+        if (decision == null) {
+            ended = true;
+            parked = null;
+            return;
+        }
+        if (decision instanceof Decision.Admitted a) limits.settle(a.ticket(), provider, model, usage, providerCalled, status);
+    }
+}
