@@ -224,7 +224,8 @@ class ResponsesEndToEndTest {
                 + "{\"type\":\"item_reference\",\"id\":\"msg_nobody_stored\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertThat(unknown.statusCode()).isEqualTo(400);
         JsonNode error = JSON.readTree(unknown.body()).get("error");
-        assertThat(error.get("message").asText()).isEqualTo("Item with id 'msg_nobody_stored' not found.");
+        assertThat(error.get("message").asText()).startsWith("Item with id 'msg_nobody_stored' not found.")
+                .contains("store: true").contains("SKIFF_RESPONSES_TTL");
         assertThat(error.get("param").asText()).isEqualTo("input");
     }
 
