@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Issue 10's loops, one matrix: each client shape runs two turns (tool call, then final text) through
  * Skiff to each upstream type. Every mock refuses a second turn whose tool result does not name the
  * call of the first, or that lacks the assistant turn holding that call, so a loop that completes
- * proves the translation carried the conversation.
+ * proves the translation carried the conversation. Conformance 40 (every loop to every provider
+ * type) and 39 ({@code item_reference} in {@link #aiSdkStoredLoop}).
  */
 class AgentLoopMatrixTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -187,6 +188,8 @@ class AgentLoopMatrixTest {
                 String f = it.next();
                 if (groqFlavour && !COMPAT_TOP.contains(f)) { refuse(reply, "property '" + f + "' is unsupported"); return; }
             }
+            // Groq documents 400s for logprobs, logit_bias, top_logprobs, messages[].name (refused above as unknown) and n other than 1
+            if (groqFlavour && body.has("n") && body.get("n").asInt() != 1) { refuse(reply, "'n' : value must be at most 1"); return; }
             if (!body.path("messages").isArray() || body.get("messages").isEmpty()) { refuse(reply, "messages: required"); return; }
             JsonNode tool = null;
             JsonNode assistant = null;
@@ -263,20 +266,31 @@ class AgentLoopMatrixTest {
     void strictAnthropic() {
         anthropic.on("/v1/messages", (req, reply) -> {
             JsonNode body = JSON.readTree(req.body());
+            // The assistant turn right before the tool result answers it; a later user turn may follow (a second question).
             JsonNode lastAssistant = null;
+            JsonNode callingTurn = null;
             JsonNode result = null;
+            boolean resultLast = false;
             for (JsonNode m : body.get("messages")) {
                 if (m.path("role").asText().equals("assistant")) lastAssistant = m;
-                for (JsonNode c : m.path("content")) if (c.path("type").asText().equals("tool_result")) result = c;
+                resultLast = false;
+                for (JsonNode c : m.path("content")) {
+                    if (c.path("type").asText().equals("tool_result")) {
+                        result = c;
+                        callingTurn = lastAssistant;
+                        resultLast = true;
+                    }
+                }
             }
             boolean thinkingOn = body.at("/thinking/type").asText().equals("enabled");
             if (result != null) {
-                if (lastAssistant == null || !lastAssistant.get("content").findValuesAsText("id").contains("toolu_01A")) {
+                if (callingTurn == null || !callingTurn.get("content").findValuesAsText("id").contains("toolu_01A")) {
                     refuse(reply, "tool_result without the assistant tool_use"); return;
                 }
                 if (!result.path("tool_use_id").asText().equals("toolu_01A")) { refuse(reply, "tool_use_id mismatch"); return; }
-                if (thinkingOn && !(lastAssistant.at("/content/0/type").asText().equals("thinking")
-                        && lastAssistant.at("/content/0/signature").asText().equals("EqQBCkYIBxgCKkBsig=="))) {
+                // Anthropic asks for the signed thinking on the turn a tool loop continues (the final assistant turn)
+                if (thinkingOn && resultLast && !(callingTurn.at("/content/0/type").asText().equals("thinking")
+                        && callingTurn.at("/content/0/signature").asText().equals("EqQBCkYIBxgCKkBsig=="))) {
                     refuse(reply, "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`."); return;
                 }
             }
@@ -353,11 +367,18 @@ class AgentLoopMatrixTest {
             JsonNode use = null;
             JsonNode result = null;
             JsonNode lastAssistant = null;
+            JsonNode callingTurn = null;
+            boolean resultLast = false;
             for (JsonNode m : body.get("messages")) {
                 if (m.path("role").asText().equals("assistant")) lastAssistant = m;
+                resultLast = false;
                 for (JsonNode c : m.path("content")) {
                     if (c.has("toolUse") && m.path("role").asText().equals("assistant")) use = c.get("toolUse");
-                    if (c.has("toolResult")) result = c.get("toolResult");
+                    if (c.has("toolResult")) {
+                        result = c.get("toolResult");
+                        callingTurn = lastAssistant;
+                        resultLast = true;
+                    }
                 }
             }
             boolean thinkingOn = body.at("/additionalModelRequestFields/thinking/type").asText().equals("enabled");
@@ -366,8 +387,8 @@ class AgentLoopMatrixTest {
                 if (!result.path("toolUseId").asText().equals("tooluse_1") || !use.path("toolUseId").asText().equals("tooluse_1")) {
                     refuse(reply, "toolUseId mismatch"); return;
                 }
-                JsonNode opening = lastAssistant.at("/content/0/reasoningContent/reasoningText");
-                if (thinkingOn && !(opening.path("signature").asText().equals(BEDROCK_SIGNATURE)
+                JsonNode opening = callingTurn.at("/content/0/reasoningContent/reasoningText");
+                if (thinkingOn && resultLast && !(opening.path("signature").asText().equals(BEDROCK_SIGNATURE)
                         && opening.path("text").asText().equals(BEDROCK_THOUGHT))) {
                     refuse(reply, "The model returned the following errors: messages.1.content.0.type: Expected `thinking` or "
                             + "`redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message "
@@ -556,6 +577,7 @@ class AgentLoopMatrixTest {
 
     // ---- (c) AI SDK, store on ----
 
+    /** Conformance 39 and 40: the AI SDK's Responses model with store on, later steps by reference or by previous_response_id. */
     @ParameterizedTest(name = "AI SDK stored loop to {0}")
     @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
     void aiSdkStoredLoop(String upstream) throws Exception {

@@ -222,6 +222,7 @@ class ResponseStoreTest {
 
     /** Schema 2: each row with its own input items and its output inside the response. */
     @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: aDatabaseOfTheSecondSchemaIsSplitIntoItemsAndStillServes")
     void aDatabaseOfTheSecondSchemaIsSplitIntoItemsAndStillServes() throws Exception {
         Path file = dir.resolve("v2.db");
         String response = "{\"id\":\"resp_v2\",\"object\":\"response\",\"output\":[{\"type\":\"reasoning\",\"id\":\"rs_2\","
@@ -282,6 +283,7 @@ class ResponseStoreTest {
     }
 
     @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: referencesAreStoredAsReferencesAndResolvedWhenReadBack")
     void referencesAreStoredAsReferencesAndResolvedWhenReadBack() throws Exception {
         Path file = dir.resolve("skiff.db");
         String reasoning = "{\"type\":\"reasoning\",\"id\":\"rs_a\",\"summary\":[],\"encrypted_content\":\"EqQBsig\"}";
@@ -319,6 +321,7 @@ class ResponseStoreTest {
      * KB that was new, not the 80 x 80 / 2 x 20 KB that copying what references name would take.
      */
     @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: aLongConversationOfReferencesTakesSpaceInProportionToWhatWasNew")
     void aLongConversationOfReferencesTakesSpaceInProportionToWhatWasNew() throws Exception {
         Path file = dir.resolve("skiff.db");
         String tenKb = "y".repeat(10_000);
