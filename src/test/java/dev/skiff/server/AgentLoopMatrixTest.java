@@ -53,6 +53,7 @@ class AgentLoopMatrixTest {
         bedrock = new MockUpstream();
         String bedrockBase = bedrock.baseUrl().substring(0, bedrock.baseUrl().length() - "/v1".length());
         strictOpenAi();
+        strictOpenAiResponses();
         strictAnthropic();
         strictGemini();
         strictBedrock();
@@ -164,6 +165,103 @@ class AgentLoopMatrixTest {
                 reply.json(200, head.formatted("") + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Two files.\"},"
                         + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}");
             }
+        });
+    }
+
+    static final String OPENAI_SEALED = "gAAAAABopenai-sealed-reasoning==";
+
+    /**
+     * OpenAI's Responses API, which Skiff relays as it is: like OpenAI it keeps what it answered (and
+     * the input items it was given with ids) unless told {@code store:false}, resolves
+     * {@code item_reference} inputs and {@code previous_response_id} against that, and refuses an
+     * unknown one, or a {@code function_call_output} whose call is not in the conversation, or
+     * sealed reasoning it did not issue.
+     */
+    void strictOpenAiResponses() {
+        java.util.Map<String, JsonNode> items = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Map<String, List<JsonNode>> conversations = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+        openai.on("/v1/responses", (req, reply) -> {
+            JsonNode body = JSON.readTree(req.body());
+            List<JsonNode> conversation = new ArrayList<>();
+            if (body.hasNonNull("previous_response_id")) {
+                List<JsonNode> before = conversations.get(body.get("previous_response_id").asText());
+                if (before == null) { refuse(reply, "Previous response with id '" + body.get("previous_response_id").asText() + "' not found."); return; }
+                conversation.addAll(before);
+            }
+            JsonNode input = body.get("input");
+            if (input.isTextual()) input = JSON.createArrayNode().add(JSON.createObjectNode().put("role", "user").put("content", input.asText()));
+            for (JsonNode item : input) {
+                if (item.path("type").asText().equals("item_reference")) {
+                    JsonNode found = items.get(item.path("id").asText());
+                    if (found == null) { refuse(reply, "Item with id '" + item.path("id").asText() + "' not found."); return; }
+                    item = found;
+                }
+                if (item.path("type").asText().equals("reasoning") && !item.path("encrypted_content").asText().equals(OPENAI_SEALED)) {
+                    refuse(reply, "The encrypted content for item " + item.path("id").asText() + " could not be verified."); return;
+                }
+                if (item.path("type").asText().equals("function_call_output")) {
+                    String callId = item.path("call_id").asText();
+                    if (conversation.stream().noneMatch(c -> c.path("type").asText().equals("function_call") && c.path("call_id").asText().equals(callId))) {
+                        refuse(reply, "No tool call found for function call output with call_id " + callId + "."); return;
+                    }
+                    if (!item.path("output").asText().contains(TOOL_OUTPUT)) { refuse(reply, "mock: the tool output was altered"); return; }
+                }
+                conversation.add(item);
+            }
+            boolean answered = conversation.stream().anyMatch(c -> c.path("type").asText().equals("function_call_output"));
+            boolean store = body.path("store").asBoolean(true);
+            int n = ids.incrementAndGet();
+            ArrayNode output = JSON.createArrayNode();
+            if (!answered) {
+                if (body.has("reasoning")) {
+                    ObjectNode r = output.addObject().put("type", "reasoning").put("id", "rs_o" + n);
+                    r.putArray("summary").addObject().put("type", "summary_text").put("text", "Listing needs ls.");
+                    if (body.path("include").toString().contains("reasoning.encrypted_content")) r.put("encrypted_content", OPENAI_SEALED);
+                }
+                output.addObject().put("type", "function_call").put("id", "fc_o" + n).put("call_id", "call_o" + n).put("name", "Bash")
+                        .put("arguments", "{\"command\":\"ls\"}").put("status", "completed");
+            } else {
+                ObjectNode m = output.addObject().put("type", "message").put("id", "msg_o" + n).put("role", "assistant").put("status", "completed");
+                m.putArray("content").addObject().put("type", "output_text").put("text", "Two files.").putArray("annotations");
+            }
+            String id = "resp_o" + n;
+            ObjectNode response = JSON.createObjectNode().put("id", id).put("object", "response").put("created_at", 1).put("status", "completed")
+                    .put("model", "gpt-4o-mini-2024-07-18");
+            response.set("output", output);
+            response.set("usage", JSON.readTree("{\"input_tokens\":9,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":3,"
+                    + "\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":12}"));
+            if (store) {
+                for (JsonNode item : input) if (item.hasNonNull("id") && !item.path("type").asText().equals("item_reference")) items.put(item.get("id").asText(), item);
+                for (JsonNode item : output) items.put(item.get("id").asText(), item);
+                List<JsonNode> all = new ArrayList<>(conversation);
+                output.forEach(all::add);
+                conversations.put(id, all);
+            }
+            if (!body.path("stream").asBoolean(false)) {
+                reply.json(200, response.toString());
+                return;
+            }
+            reply.startStream();
+            ObjectNode created = response.deepCopy().put("status", "in_progress");
+            created.putArray("output");
+            int seq = 0;
+            reply.chunk("event: response.created\ndata: " + JSON.createObjectNode().put("type", "response.created").put("sequence_number", seq++)
+                    .set("response", created) + "\n\n");
+            for (int i = 0; i < output.size(); i++) {
+                for (String type : List.of("response.output_item.added", "response.output_text.delta", "response.output_item.done")) {
+                    ObjectNode e = JSON.createObjectNode().put("type", type).put("sequence_number", seq++).put("output_index", i);
+                    if (type.endsWith("delta")) {
+                        if (!output.get(i).path("type").asText().equals("message")) continue;
+                        e.put("item_id", output.get(i).get("id").asText()).put("content_index", 0).put("delta", "Two files.");
+                    } else {
+                        e.set("item", output.get(i));
+                    }
+                    reply.chunk("event: " + type + "\ndata: " + e + "\n\n");
+                }
+            }
+            reply.chunk("event: response.completed\ndata: " + JSON.createObjectNode().put("type", "response.completed").put("sequence_number", seq)
+                    .set("response", response) + "\n\n");
         });
     }
 
@@ -538,7 +636,7 @@ class AgentLoopMatrixTest {
     }
 
     @ParameterizedTest(name = "Codex loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
     void codexLoop(String upstream) throws Exception {
         ObjectNode req = (ObjectNode) JSON.readTree("{\"stream\":true,\"store\":false,\"instructions\":\"You are Codex.\","
                 + "\"reasoning\":{\"effort\":\"medium\",\"summary\":\"auto\"},\"include\":[\"reasoning.encrypted_content\"],"
@@ -565,6 +663,12 @@ class AgentLoopMatrixTest {
             // thinking on with a tool turn: the strict mock already refused it unless the signed block came back
             assertThat(sent.toString()).contains("EqQBCkYIBxgCKkBsig==");
         }
+        if (upstream.equals("openai")) {
+            // relayed as it was: OpenAI got its own sealed reasoning back (the mock refuses any other) and named the model
+            assertThat(sent.path("model").asText()).isEqualTo("gpt-4o-mini");
+            assertThat(sent.toString()).contains(OPENAI_SEALED);
+            assertThat(completed(second.body()).path("model").asText()).isEqualTo(model(upstream));
+        }
         if (upstream.equals("groq") || upstream.equals("vllm")) {
             // the server's reasoning reached the client as a reasoning item, and the effort went up as chat's own member
             assertThat(out.toString()).contains(COMPAT_REASONING);
@@ -579,7 +683,7 @@ class AgentLoopMatrixTest {
 
     /** Conformance 39 and 40: the AI SDK's Responses model with store on, later steps by reference or by previous_response_id. */
     @ParameterizedTest(name = "AI SDK stored loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
     void aiSdkStoredLoop(String upstream) throws Exception {
         for (boolean references : List.of(false, true)) {
             for (boolean stream : List.of(false, true)) {
@@ -605,7 +709,13 @@ class AgentLoopMatrixTest {
                 HttpResponse<String> second = gw.post("/v1/responses", next.toString());
                 assertThat(second.statusCode()).as("refs=%s stream=%s: %s", references, stream, second.body()).isEqualTo(200);
                 assertThat(second.body()).contains("Two files");
-                assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT).contains("list files");
+                if (upstream.equals("openai")) {
+                    // OpenAI keeps its own: the references or previous_response_id went to it as they were (the mock resolves them)
+                    assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT)
+                            .contains(references ? "item_reference" : response.get("id").asText());
+                } else {
+                    assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT).contains("list files");
+                }
             }
         }
         HttpResponse<String> unknown = gw.post("/v1/responses", "{\"model\":\"" + model(upstream) + "\",\"store\":true,\"input\":["

@@ -116,8 +116,8 @@ class NpmClientLoopTest {
 
     @ParameterizedTest(name = "AI SDK Responses model (store on) to {0}, stream={1}")
     @DisplayName("conformance 40: the AI SDK's Responses model with store on loops through Skiff to every provider type")
-    @CsvSource({"anthropic,false", "anthropic,true", "gemini,false", "gemini,true", "bedrock,false", "bedrock,true", "groq,false",
-            "groq,true", "vllm,false", "vllm,true"})
+    @CsvSource({"openai,false", "openai,true", "anthropic,false", "anthropic,true", "gemini,false", "gemini,true", "bedrock,false",
+            "bedrock,true", "groq,false", "groq,true", "vllm,false", "vllm,true"})
     void responsesModelWithStoreOn(String upstream, boolean stream) throws Exception {
         JsonNode result = run("responses", upstream, stream);
         bothTurnsCompleted(result);
@@ -127,8 +127,13 @@ class NpmClientLoopTest {
         JsonNode lastInput = bodies.getLast().get("input");
         assertThat(lastInput.toString()).contains("\"type\":\"item_reference\"");
         for (JsonNode body : bodies) assertThat(body.path("store").asBoolean(true)).isTrue();
-        assertThat(providers.lastSent(upstream).toString()).contains(AgentLoopMatrixTest.TOOL_OUTPUT).contains("list files")
-                .contains("Two files");
+        if (upstream.equals("openai")) {
+            // relayed as sent: OpenAI (the mock keeps what it answered, as OpenAI does) resolved the references itself
+            assertThat(providers.lastSent(upstream).toString()).contains("item_reference");
+        } else {
+            assertThat(providers.lastSent(upstream).toString()).contains(AgentLoopMatrixTest.TOOL_OUTPUT).contains("list files")
+                    .contains("Two files");
+        }
     }
 
     @ParameterizedTest(name = "AI SDK chat model to {0}, stream={1}")
