@@ -56,7 +56,7 @@ public final class ResponseStore implements AutoCloseable {
     private final List<Pending> pending = new ArrayList<>();
     private boolean flushScheduled;
     private Connection db;
-    private PreparedStatement insert, clearItems, insertInputs, insertOutputs, count, touchConversation; // prepared once: a batch is often one response
+    private PreparedStatement insert, insertItems, count, touchConversation; // prepared once: a batch is often one response
 
     private record Pending(StoredResponse response, CompletableFuture<Void> committed) {}
 
@@ -144,7 +144,8 @@ public final class ResponseStore implements AutoCloseable {
             String missing = row.missingReference();
             long chars = 0;
             String legacy = null;
-            try (PreparedStatement q = db().prepareStatement(SELECT + " WHERE id = ?")) {
+            PreparedStatement q = statement(SELECT + " WHERE id = ?");
+            {
                 while (true) {
                     if (missing != null) {
                         return new Found.Broken("response '" + at.id() + "' refers to item '" + missing
@@ -315,7 +316,8 @@ public final class ResponseStore implements AutoCloseable {
     /** The {@link Row} of {@code id}, or the {@link Found} that says why there is none. */
     private Object head(String id, String owner) throws SQLException, IOException {
         flush();
-        try (PreparedStatement q = db().prepareStatement(SELECT + " WHERE id = ? AND " + VISIBLE)) {
+        PreparedStatement q = statement(SELECT + " WHERE id = ? AND " + VISIBLE);
+        {
             q.setString(1, id);
             bindOwner(q, 2, owner);
             try (ResultSet rs = q.executeQuery()) {
@@ -334,6 +336,21 @@ public final class ResponseStore implements AutoCloseable {
                 return rs.next() ? rs.getString(1) : null;
             }
         }
+    }
+
+    private final java.util.Map<String, PreparedStatement> statements = new java.util.HashMap<>();
+
+    /**
+     * A statement prepared once for the life of the connection: a read's own work is a few tens of
+     * microseconds, and preparing {@link #SELECT} again each time took several times that.
+     */
+    private PreparedStatement statement(String sql) throws SQLException, IOException {
+        PreparedStatement p = statements.get(sql);
+        if (p == null) {
+            p = db().prepareStatement(sql);
+            statements.put(sql, p);
+        }
+        return p;
     }
 
     private static StoredResponse row(ResultSet rs) throws SQLException {
@@ -381,10 +398,11 @@ public final class ResponseStore implements AutoCloseable {
                 insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
                         + "(id, owner, conversation, previous_id, created_at, provider, model, response, chars) "
                         + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, "
-                        + "json_set(?, '$.output', json('[]')), 0)");
-                clearItems = c.prepareStatement("DELETE FROM response_items WHERE response_id = ?");
-                insertInputs = c.prepareStatement(INSERT_INPUTS.formatted("?1", "json_each(?2)"));
-                insertOutputs = c.prepareStatement(INSERT_OUTPUTS.formatted("?1", "json_each(?2, '$.output')"));
+                        + "json_set(?, '$.output', json('[]')), ?)");
+                // One statement for both (each statement costs a round of JNI calls); OR REPLACE, like the
+                // response's own row, for the (never seen) case of an id saved twice.
+                insertItems = c.prepareStatement("INSERT OR REPLACE" + INSERT_ITEMS.substring("INSERT".length())
+                        + INPUT_ROWS.formatted("?1", "json_each(?2)") + " UNION ALL " + OUTPUT_ROWS.formatted("?1", "json_each(?3, '$.output')"));
                 count = c.prepareStatement(COUNT_CHARS + " WHERE id = ?1");
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
@@ -405,17 +423,18 @@ public final class ResponseStore implements AutoCloseable {
                     ins.setString(7, r.provider());
                     ins.setString(8, r.model());
                     ins.setString(9, r.response());
+                    // Read back, the response and its inputs take what they take now, plus what their references name.
+                    boolean references = r.inputItems().contains("\"item_reference\"");
+                    ins.setLong(10, r.response().length() + r.inputItems().length());
                     ins.executeUpdate();
-                    clearItems.setString(1, r.id());
-                    clearItems.executeUpdate();
-                    insertInputs.setString(1, r.id());
-                    insertInputs.setString(2, r.inputItems());
-                    insertInputs.executeUpdate();
-                    insertOutputs.setString(1, r.id());
-                    insertOutputs.setString(2, r.response());
-                    insertOutputs.executeUpdate();
-                    count.setString(1, r.id());
-                    count.executeUpdate();
+                    insertItems.setString(1, r.id());
+                    insertItems.setString(2, r.inputItems());
+                    insertItems.setString(3, r.response());
+                    insertItems.executeUpdate();
+                    if (references) {
+                        count.setString(1, r.id());
+                        count.executeUpdate();
+                    }
                     conv.setString(1, r.id());
                     conv.executeUpdate();
                 }
@@ -435,13 +454,12 @@ public final class ResponseStore implements AutoCloseable {
      * Input items of a response (%1$s its id, %2$s a json_each of them), one row each. A reference
      * keeps the id it names in {@code reference}, and no {@code item_id}: it is not the item.
      */
-    private static final String INSERT_INPUTS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) "
-            + "SELECT %1$s, 0, j.key, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' THEN NULL "
+    private static final String INSERT_ITEMS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) ";
+    private static final String INPUT_ROWS = "SELECT %1$s, 0, j.key, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' THEN NULL "
             + "ELSE json_extract(j.value, '$.id') END, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' "
             + "THEN json_extract(j.value, '$.id') END, j.value FROM %2$s j WHERE j.type = 'object'";
     /** Output items of a response (%1$s its id, %2$s a json_each of its output), one row each. */
-    private static final String INSERT_OUTPUTS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) "
-            + "SELECT %1$s, 1, j.key, json_extract(j.value, '$.id'), NULL, j.value FROM %2$s j WHERE j.type = 'object'";
+    private static final String OUTPUT_ROWS = "SELECT %1$s, 1, j.key, json_extract(j.value, '$.id'), NULL, j.value FROM %2$s j WHERE j.type = 'object'";
     /**
      * What a response takes once read back (its own text, its items, and the items its references
      * name), so that a reader can reserve memory for it before loading it.
@@ -584,9 +602,9 @@ public final class ResponseStore implements AutoCloseable {
                     // 2 -> 3: items out of the rows into their own table; a row whose JSON does not
                     // parse keeps it whole (it was served as it is, and still is).
                     s.execute(RESPONSE_ITEMS);
-                    s.execute(INSERT_INPUTS.formatted("r.id", "responses r, json_each(r.input_items)")
+                    s.execute(INSERT_ITEMS + INPUT_ROWS.formatted("r.id", "responses r, json_each(r.input_items)")
                             + " AND json_valid(r.input_items)");
-                    s.execute(INSERT_OUTPUTS.formatted("r.id", "responses r, json_each(r.response, '$.output')")
+                    s.execute(INSERT_ITEMS + OUTPUT_ROWS.formatted("r.id", "responses r, json_each(r.response, '$.output')")
                             + " AND json_valid(r.response)");
                     s.execute(v3.formatted("responses_v3"));
                     s.execute("INSERT INTO responses_v3 (id, owner, conversation, previous_id, created_at, provider, model, response, "
@@ -613,7 +631,8 @@ public final class ResponseStore implements AutoCloseable {
 
     /** One row per item of a stored response: {@code output} 0 for its input, 1 for its output, in order. */
     private static final String RESPONSE_ITEMS = "CREATE TABLE response_items (response_id TEXT NOT NULL, output INTEGER NOT NULL, "
-            + "position INTEGER NOT NULL, item_id TEXT, reference TEXT, item TEXT NOT NULL, PRIMARY KEY (response_id, output, position))";
+            + "position INTEGER NOT NULL, item_id TEXT, reference TEXT, item TEXT NOT NULL, PRIMARY KEY (response_id, output, position)) "
+            + "WITHOUT ROWID";
 
     private static boolean tableExists(Connection c, String name) throws SQLException {
         try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {
