@@ -17,7 +17,8 @@ const requests = [];
 const recordingFetch = async (url, init) => {
   const body = typeof init?.body === 'string' ? init.body : null;
   const response = await fetch(url, init);
-  requests.push({ url: String(url), status: response.status, body: body == null ? null : JSON.parse(body) });
+  requests.push({ url: String(url), status: response.status, body: body == null ? null : JSON.parse(body),
+    dropped: response.headers.get('x-skiff-dropped-fields') });
   return response;
 };
 

@@ -127,6 +127,9 @@ class NpmClientLoopTest {
         JsonNode lastInput = bodies.getLast().get("input");
         assertThat(lastInput.toString()).contains("\"type\":\"item_reference\"");
         for (JsonNode body : bodies) assertThat(body.path("store").asBoolean(true)).isTrue();
+        for (JsonNode r : result.path("requests")) {
+            assertThat(r.path("dropped").asText("")).as("Skiff resolved every reference").doesNotContain("item_reference");
+        }
         if (upstream.equals("openai")) {
             // relayed as sent: OpenAI (the mock keeps what it answered, as OpenAI does) resolved the references itself
             assertThat(providers.lastSent(upstream).toString()).contains("item_reference");
