@@ -724,6 +724,68 @@ class AgentLoopMatrixTest {
         assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(400);
     }
 
+    /** The first item of {@code type} in a Responses answer's output, or null. */
+    static JsonNode outputItem(JsonNode response, String type) {
+        for (JsonNode item : response.path("output")) if (item.path("type").asText().equals(type)) return item;
+        return null;
+    }
+
+    /**
+     * The AI SDK's Responses model as it really sends (bodies recorded from {@code NpmClientLoopTest}'s
+     * run of {@code ai} 6 + {@code @ai-sdk/openai} 3 in {@code src/test/resources/clients/}), for
+     * machines without Node: a reasoning item and the assistant message go back by
+     * {@code item_reference}, the function call inline; then a second user turn. Conformance 39, 40.
+     */
+    @ParameterizedTest(name = "AI SDK recorded Responses loop to {0}")
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
+    void aiSdkRecordedResponsesLoop(String upstream) throws Exception {
+        for (boolean stream : List.of(false, true)) {
+            String model = model(upstream);
+            ObjectNode step1 = (ObjectNode) JSON.readTree(AgentLoopEndToEndTest.client("ai_sdk_responses_step1.json").replace("%MODEL%", model));
+            step1.put("stream", stream);
+            HttpResponse<String> first = gw.post("/v1/responses", step1.toString());
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            JsonNode answer1 = stream ? completed(first.body()) : JSON.readTree(first.body());
+            JsonNode call = outputItem(answer1, "function_call");
+            JsonNode reasoning = outputItem(answer1, "reasoning");
+            assertThat(call).as("a function call in %s", answer1).isNotNull();
+
+            HttpResponse<String> second = gw.post("/v1/responses", recorded("ai_sdk_responses_step2.json", model, stream, call, reasoning, null));
+            assertThat(second.statusCode()).as("stream=%s: %s", stream, second.body()).isEqualTo(200);
+            JsonNode answer2 = stream ? completed(second.body()) : JSON.readTree(second.body());
+            JsonNode message = outputItem(answer2, "message");
+            assertThat(message).as("an answer in %s", answer2).isNotNull();
+            assertThat(message.toString()).contains("Two files");
+
+            HttpResponse<String> third = gw.post("/v1/responses", recorded("ai_sdk_responses_turn2.json", model, stream, call, reasoning, message));
+            assertThat(third.statusCode()).as("stream=%s: %s", stream, third.body()).isEqualTo(200);
+            assertThat(third.body()).contains("Two files");
+            assertThat(third.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("item_reference");
+            JsonNode sent = lastSent(upstream);
+            if (upstream.equals("openai")) {
+                assertThat(sent.toString()).contains(message.get("id").asText()).contains(TOOL_OUTPUT);
+            } else {
+                // the referenced answer of the first turn reached the provider, between the tool result and the new question
+                assertThat(sent.toString()).contains(TOOL_OUTPUT).contains("list files").contains("Two files").contains("in one word");
+            }
+        }
+    }
+
+    /** A recorded AI SDK body with this run's ids; its reference to a reasoning item goes when there was none. */
+    static String recorded(String name, String model, boolean stream, JsonNode call, JsonNode reasoning, JsonNode message) throws Exception {
+        String text = AgentLoopEndToEndTest.client(name).replace("%MODEL%", model).replace("%CALL_ID%", call.get("call_id").asText());
+        if (message != null) text = text.replace("%MESSAGE_ID%", message.get("id").asText());
+        ObjectNode body = (ObjectNode) JSON.readTree(text);
+        body.put("stream", stream);
+        ArrayNode input = (ArrayNode) body.get("input");
+        for (int i = input.size() - 1; i >= 0; i--) {
+            if (!input.get(i).path("id").asText().equals("%REASONING_ID%")) continue;
+            if (reasoning == null) input.remove(i);
+            else ((ObjectNode) input.get(i)).put("id", reasoning.get("id").asText());
+        }
+        return body.toString();
+    }
+
     // ---- (d) chat clients: the AI SDK's openai.chat (echoes ids only) and @ai-sdk/openai-compatible ----
 
     /** The call id and the reasoning text of a chat answer, streamed or not. */

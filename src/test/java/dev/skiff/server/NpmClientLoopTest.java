@@ -87,6 +87,9 @@ class NpmClientLoopTest {
         String printed = new String(out, StandardCharsets.UTF_8).trim();
         String last = printed.isEmpty() ? "" : printed.substring(printed.lastIndexOf('\n') + 1);
         assertThat(last).as("loop.mjs printed nothing; stderr: %s", new String(err, StandardCharsets.UTF_8)).startsWith("{");
+        // kept for reading after a failure: what the SDK sent and got, step by step
+        Path runs = Files.createDirectories(CLIENTS.resolve("runs"));
+        Files.writeString(runs.resolve(api + "-" + upstream + (stream ? "-stream" : "") + ".json"), last);
         JsonNode result = AgentLoopMatrixTest.JSON.readTree(last);
         assertThat(result.path("ok").asBoolean()).as("%s %s stream=%s: %s\nstderr: %s", api, upstream, stream, result,
                 new String(err, StandardCharsets.UTF_8)).isTrue();
