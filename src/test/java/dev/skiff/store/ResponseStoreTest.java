@@ -146,6 +146,8 @@ class ResponseStoreTest {
 
             assertThat(get(store.sweep())).as("resp_old and resp_old2").isEqualTo(2);
             assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.findItems(List.of("in_resp_old", "in_resp_old2", "in_resp_now"), ResponseStore.MASTER)))
+                    .as("their items went with them").containsOnlyKeys("in_resp_now");
             assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
             assertThat(get(store.sweep())).isZero();
         }
