@@ -1,6 +1,6 @@
 // An agent loop with the Vercel AI SDK, run by NpmClientLoopTest against a real Skiff.
 //
-// node loop.mjs '{"baseURL":"http://127.0.0.1:PORT/v1","api":"responses|chat|anthropic","model":"...","stream":true}'
+// node loop.mjs '{"baseURL":"http://127.0.0.1:PORT/v1","api":"responses|chat|compatible|anthropic","model":"...","stream":true}'
 //
 // Two user turns, each a tool loop of up to four steps: the mock providers behind Skiff call the
 // Bash tool first and answer "Two files." once its result is in the conversation. Prints one JSON
@@ -9,6 +9,7 @@
 import { generateText, streamText, stepCountIs, tool, jsonSchema } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 
 const config = JSON.parse(process.argv[2]);
 const requests = [];
@@ -28,6 +29,9 @@ function model() {
       return createOpenAI({ baseURL: config.baseURL, apiKey: 'sk-skiff-test', fetch: recordingFetch }).responses(config.model);
     case 'chat':
       return createOpenAI({ baseURL: config.baseURL, apiKey: 'sk-skiff-test', fetch: recordingFetch }).chat(config.model);
+    case 'compatible':
+      return createOpenAICompatible({ name: 'skiff', baseURL: config.baseURL, apiKey: 'sk-skiff-test', fetch: recordingFetch })
+        .chatModel(config.model);
     case 'anthropic':
       return createAnthropic({ baseURL: config.baseURL, apiKey: 'sk-skiff-test', fetch: recordingFetch })(config.model);
     default:

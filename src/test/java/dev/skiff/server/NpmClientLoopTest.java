@@ -19,11 +19,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The real Vercel AI SDK ({@code ai}, {@code @ai-sdk/openai}, {@code @ai-sdk/anthropic}) running
+ * The real Vercel AI SDK ({@code ai}, {@code @ai-sdk/openai}, {@code @ai-sdk/openai-compatible},
+ * {@code @ai-sdk/anthropic}) running
  * {@code src/test/node/loop.mjs} under Node against a real Skiff in front of the strict mock
  * providers of {@link AgentLoopMatrixTest}: two user turns, each a tool loop, with the Responses
  * model (store on, so later steps refer to stored items by {@code item_reference}), the chat model,
- * and the Anthropic provider with thinking. The clients are installed from the committed lock into
+ * the OpenAI-compatible provider and the Anthropic provider with thinking. The clients are installed from the committed lock into
  * {@code target/npm-clients} by the build (bin/npm-clients), so this test needs no network; without
  * Node it is skipped.
  */
@@ -151,6 +152,19 @@ class NpmClientLoopTest {
         bothTurnsCompleted(result);
         assertThat(posted(result, "/chat/completions")).hasSize(3);
         assertThat(providers.lastSent(upstream).toString()).contains(AgentLoopMatrixTest.TOOL_OUTPUT).contains("list files");
+    }
+
+    @ParameterizedTest(name = "@ai-sdk/openai-compatible to {0}, stream={1}")
+    @DisplayName("conformance 40: @ai-sdk/openai-compatible, which sends reasoning back as reasoning_content, loops through Skiff to every provider type")
+    @CsvSource({"openai,false", "openai,true", "anthropic,false", "anthropic,true", "gemini,false", "gemini,true", "bedrock,false",
+            "bedrock,true", "groq,false", "groq,true", "vllm,false", "vllm,true"})
+    void openAiCompatibleProvider(String upstream, boolean stream) throws Exception {
+        JsonNode result = run("compatible", upstream, stream);
+        bothTurnsCompleted(result);
+        assertThat(posted(result, "/chat/completions")).hasSize(3);
+        JsonNode sent = providers.lastSent(upstream);
+        assertThat(sent.toString()).contains(AgentLoopMatrixTest.TOOL_OUTPUT).contains("list files");
+        if (upstream.equals("groq")) assertThat(sent.toString()).doesNotContain("reasoning_content");
     }
 
     @ParameterizedTest(name = "AI SDK Anthropic provider with thinking to {0}, stream={1}")
