@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,12 +28,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@code target/npm-clients} by the build (bin/npm-clients), so this test needs no network; without
  * Node it is skipped.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class NpmClientLoopTest {
     static final Path CLIENTS = Path.of("target/npm-clients");
 
     AgentLoopMatrixTest providers;
 
-    @BeforeAll
     static void clientsInstalled() throws IOException {
         assumeTrue(onPath("node"), "node is not installed: the AI SDK loops are skipped (install Node.js 20 or newer to run them)");
         Path failed = CLIENTS.resolve("install-failed");
@@ -51,15 +51,17 @@ class NpmClientLoopTest {
         return false;
     }
 
-    @BeforeEach
+    /** One Skiff and one set of mocks for every case: each case's loop ends with its own last request, which it reads. */
+    @BeforeAll
     void setUp() throws Exception {
+        clientsInstalled();
         providers = new AgentLoopMatrixTest();
         providers.setUp();
     }
 
-    @AfterEach
+    @AfterAll
     void tearDown() {
-        providers.tearDown();
+        if (providers != null) providers.tearDown();
     }
 
     /** Runs the loop; the JSON it printed. */
