@@ -944,7 +944,7 @@ public final class Gateway {
             }
         }
         if (refs.isEmpty()) {
-            startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, caller);
+            startResponses(ctx, proxied, clientHeaders, request, null, previousId, history, scan, route, requestId, caller);
             return;
         }
         responses.findItems(refs, caller.owner()).whenComplete((found, error) -> ctx.executor().execute(() -> {
@@ -962,12 +962,16 @@ public final class Gateway {
                     }
                     String json = found.get(item.path("id").asText());
                     if (json == null) {
-                        throw new BadRequestException("Item with id '" + item.path("id").asText() + "' not found.", "input");
+                        throw new BadRequestException("Item with id '" + item.path("id").asText() + "' not found. An item_reference "
+                                + "names an item of a response this gateway stored for the same key (store: true) and still keeps ("
+                                + StoredResponses.days(responses.ttl()) + ", SKIFF_RESPONSES_TTL); send the item itself otherwise.",
+                                "input");
                     }
                     resolved.add(OpenAiChat.JSON.readTree(json));
                 }
+                ArrayNode asSent = (ArrayNode) input;
                 ((ObjectNode) request).set("input", resolved);
-                startResponses(ctx, proxied, clientHeaders, request, previousId, history, scan, route, requestId, caller);
+                startResponses(ctx, proxied, clientHeaders, request, asSent, previousId, history, scan, route, requestId, caller);
             } catch (BadRequestException e) {
                 proxied.refuse(400, e.getMessage(), e.param(), null);
             } catch (IOException e) {
@@ -976,11 +980,24 @@ public final class Gateway {
         }));
     }
 
-    /** A Responses request translated for any provider; the answer is stored unless the client says {@code store:false}. */
-    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, String previousId,
-                                List<ObjectNode> history, RequestScan scan, Route route, String requestId, Caller caller)
+    /**
+     * A Responses request translated for any provider; the answer is stored unless the client says
+     * {@code store:false}. {@code asSent}: the input as the client sent it when its references were
+     * resolved into {@code request}, so that the stored input keeps them as references (the store
+     * resolves them when it is read back) instead of copying the items they name at every turn.
+     */
+    private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, ArrayNode asSent,
+                                String previousId, List<ObjectNode> history, RequestScan scan, Route route, String requestId, Caller caller)
             throws BadRequestException {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
+        if (asSent != null && asSent.size() == input.size()) {
+            for (int i = 0; i < input.size(); i++) {
+                JsonNode given = asSent.get(i);
+                if (given.path("type").asText().equals("item_reference")) {
+                    input.set(i, OpenAiChat.JSON.createObjectNode().put("type", "item_reference").put("id", given.path("id").asText()));
+                }
+            }
+        }
         Dropped dropped = new Dropped();
         ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
         String id = ResponsesApi.newId("resp_");

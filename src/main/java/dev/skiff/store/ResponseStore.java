@@ -30,7 +30,11 @@ import java.util.concurrent.TimeUnit;
  * log, written but not fsynced: it survives the process being killed, not the machine losing power).
  *
  * <p>Each response keeps only its own input items and output, with a link to the response it
- * continues; a conversation is rebuilt by walking the links. Responses are scoped to their owner (the
+ * continues; a conversation is rebuilt by walking the links. Items live once each, in their own
+ * table indexed by item id ({@code response_items}): an {@code item_reference} is an index lookup,
+ * and a request that refers to earlier items is stored with its references, not with copies of
+ * what they name, so a client that sends its whole conversation as references each turn (the AI
+ * SDK with store on) does not store the conversation again at every turn. Responses are scoped to their owner (the
  * key that made them): another owner's lookup finds nothing. A response can be named for
  * {@code ttl} after it was made; its rows are deleted once its whole conversation (every response
  * linked to it) is older than that, so a live conversation never loses its beginning.
@@ -39,7 +43,7 @@ public final class ResponseStore implements AutoCloseable {
     /** The owner of what requests authenticated with the master key store. */
     public static final String MASTER = MasterKeyAuth.MASTER;
     /** The newest schema this code writes; see {@link #migrate}. */
-    static final int SCHEMA_VERSION = 2;
+    static final int SCHEMA_VERSION = 3;
     /** Longest chain of responses rebuilt for a follow-up. */
     public static final int MAX_CHAIN = 5000;
     /** Most characters of stored JSON a rebuilt conversation may take (it is held on the heap while translated). */
@@ -52,7 +56,7 @@ public final class ResponseStore implements AutoCloseable {
     private final List<Pending> pending = new ArrayList<>();
     private boolean flushScheduled;
     private Connection db;
-    private PreparedStatement insert, touchConversation; // prepared once: a batch is often one response
+    private PreparedStatement insert, insertItems, count, touchConversation; // prepared once: a batch is often one response
 
     private record Pending(StoredResponse response, CompletableFuture<Void> committed) {}
 
@@ -121,8 +125,8 @@ public final class ResponseStore implements AutoCloseable {
     /** The response alone (no walk), if {@code owner} may read it and it has not expired. */
     public CompletableFuture<Found> find(String id, String owner) {
         return call(() -> {
-            Found head = head(id, owner);
-            return head instanceof Found.Chain c ? new Found.Chain(null, List.of(c.last())) : head;
+            Object head = head(id, owner);
+            return head instanceof Row row ? new Found.Chain(null, List.of(row.response())) : (Found) head;
         });
     }
 
@@ -133,14 +137,20 @@ public final class ResponseStore implements AutoCloseable {
      */
     public CompletableFuture<Found> conversation(String id, String owner) {
         return call(() -> {
-            Found head = head(id, owner);
-            if (!(head instanceof Found.Chain c)) return head;
+            Object head = head(id, owner);
+            if (!(head instanceof Row row)) return (Found) head;
             List<StoredResponse> links = new ArrayList<>();
-            StoredResponse at = c.last();
+            StoredResponse at = row.response();
+            String missing = row.missingReference();
             long chars = 0;
             String legacy = null;
-            try (PreparedStatement q = db().prepareStatement(SELECT + " WHERE id = ?")) {
+            PreparedStatement q = statement(SELECT + " WHERE id = ?");
+            {
                 while (true) {
+                    if (missing != null) {
+                        return new Found.Broken("response '" + at.id() + "' refers to item '" + missing
+                                + "', which is no longer stored (its response was deleted)");
+                    }
                     links.add(at);
                     chars += at.response().length() + at.inputItems().length();
                     if (at.previousId() == null) {
@@ -155,9 +165,12 @@ public final class ResponseStore implements AutoCloseable {
                                 + " MB of stored JSON, more than Skiff rebuilds");
                     }
                     q.setString(1, at.previousId());
-                    StoredResponse previous;
+                    StoredResponse previous = null;
                     try (ResultSet rs = q.executeQuery()) {
-                        previous = rs.next() ? row(rs) : null;
+                        if (rs.next()) {
+                            previous = row(rs);
+                            missing = rs.getString(9);
+                        }
                     }
                     if (previous == null || !visible(previous.owner(), owner)) {
                         return new Found.Broken("it continues response '" + at.previousId() + "', which is no longer stored (it was deleted)");
@@ -173,23 +186,18 @@ public final class ResponseStore implements AutoCloseable {
     /**
      * Items of {@code owner}'s stored responses by their ids (output items, and the input items Skiff
      * gave ids), as JSON text; ids not found are absent from the map. For the Responses API's
-     * {@code item_reference} inputs. The items live inside the stored JSON, so this reads through the
-     * stored responses: fine for the references a request makes, not a lookup to put on a hot path.
+     * {@code item_reference} inputs: one index lookup per id.
      */
     public CompletableFuture<java.util.Map<String, String>> findItems(java.util.Collection<String> ids, String owner) {
         return call(() -> {
             flush();
             java.util.Map<String, String> found = new java.util.HashMap<>();
-            String visible = "(r.owner IS ?2 OR (r.owner IS NULL AND ?3))";
-            try (PreparedStatement q = db().prepareStatement(
-                    "SELECT j.value FROM responses r, json_each(r.response, '$.output') j WHERE json_extract(j.value, '$.id') = ?1 AND "
-                            + visible + " UNION ALL SELECT j.value FROM responses r, json_each(r.input_items) j "
-                            + "WHERE json_extract(j.value, '$.id') = ?1 AND json_extract(j.value, '$.type') IS NOT 'item_reference' AND "
-                            + visible + " LIMIT 1")) {
-                bindOwner(q, 2, owner);
+            try (PreparedStatement q = db().prepareStatement("SELECT x.item FROM response_items x JOIN responses r ON r.id = x.response_id "
+                    + "WHERE x.item_id = ? AND " + VISIBLE.replace("owner", "r.owner") + " ORDER BY x.output DESC LIMIT 1")) {
                 for (String id : ids) {
                     if (found.containsKey(id)) continue;
                     q.setString(1, id);
+                    bindOwner(q, 2, owner);
                     try (ResultSet rs = q.executeQuery()) {
                         if (rs.next()) found.put(id, rs.getString(1));
                     }
@@ -199,7 +207,18 @@ public final class ResponseStore implements AutoCloseable {
         });
     }
 
-    private static final String CHARS = "length(response) + length(input_items) + coalesce(length(history), 0)";
+    /** The query {@link #findItems} runs, for tests that check it is an index lookup. */
+    static String explainItemLookup(Connection c) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        try (PreparedStatement q = c.prepareStatement("EXPLAIN QUERY PLAN SELECT x.item FROM response_items x JOIN responses r "
+                + "ON r.id = x.response_id WHERE x.item_id = 'x' AND " + VISIBLE.replace("owner", "r.owner").replace("?", "NULL")
+                + " ORDER BY x.output DESC LIMIT 1"); ResultSet rs = q.executeQuery()) {
+            while (rs.next()) plan.append(rs.getString(4)).append('\n');
+        }
+        return plan.toString();
+    }
+
+    private static final String CHARS = "chars + coalesce(length(history), 0)";
 
     /**
      * The characters a stored response takes ({@code conversation}: together with every response it
@@ -211,8 +230,8 @@ public final class ResponseStore implements AutoCloseable {
             flush();
             String sql = conversation
                     ? "WITH RECURSIVE chain(previous_id, chars, depth) AS (SELECT previous_id, " + CHARS + ", 1 FROM responses"
-                            + " WHERE id = ? AND " + VISIBLE + " UNION ALL SELECT r.previous_id, length(r.response)"
-                            + " + length(r.input_items) + coalesce(length(r.history), 0), c.depth + 1 FROM responses r"
+                            + " WHERE id = ? AND " + VISIBLE + " UNION ALL SELECT r.previous_id, r.chars"
+                            + " + coalesce(length(r.history), 0), c.depth + 1 FROM responses r"
                             + " JOIN chain c ON r.id = c.previous_id WHERE c.depth < " + MAX_CHAIN + ")"
                             + " SELECT count(*), coalesce(sum(chars), 0) FROM chain"
                     : "SELECT count(*), coalesce(sum(" + CHARS + "), 0) FROM responses WHERE id = ? AND " + VISIBLE;
@@ -230,10 +249,15 @@ public final class ResponseStore implements AutoCloseable {
     /** Completes with whether there was such a response that {@code owner} may delete. */
     public CompletableFuture<Boolean> delete(String id, String owner) {
         return call(() -> {
-            try (PreparedStatement d = db().prepareStatement("DELETE FROM responses WHERE id = ? AND " + VISIBLE)) {
+            try (PreparedStatement d = db().prepareStatement("DELETE FROM responses WHERE id = ? AND " + VISIBLE);
+                 PreparedStatement di = db.prepareStatement("DELETE FROM response_items WHERE response_id = ?")) {
                 d.setString(1, id);
                 bindOwner(d, 2, owner);
                 int n = d.executeUpdate();
+                if (n > 0) {
+                    di.setString(1, id);
+                    di.executeUpdate();
+                }
                 db.commit();
                 return n > 0;
             }
@@ -247,7 +271,27 @@ public final class ResponseStore implements AutoCloseable {
 
     // ---- on the store thread ----------------------------------------------------------------
 
-    private static final String SELECT = "SELECT id, owner, created_at, provider, model, response, input_items, previous_id FROM responses";
+    /**
+     * A reference {@code i} in the input of response {@code r}, resolved to the item it names among
+     * what {@code r}'s owner may read (an original output before a copy sent back as input).
+     */
+    private static final String RESOLVED = "(SELECT x.item FROM response_items x JOIN responses xr ON xr.id = x.response_id"
+            + " WHERE x.item_id = i.reference AND (xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '"
+            + MASTER + "'))) ORDER BY x.output DESC LIMIT 1)";
+
+    /**
+     * A response as the client received it: its output items put back into it, its input items in
+     * order with references resolved, and the first reference that no longer resolves (else null).
+     */
+    private static final String SELECT = "SELECT r.id, r.owner, r.created_at, r.provider, r.model,"
+            + " json_set(r.response, '$.output', json((SELECT json_group_array(json(o.item) ORDER BY o.position) FROM response_items o"
+            + " WHERE o.response_id = r.id AND o.output = 1))),"
+            + " (SELECT json_group_array(json(CASE WHEN i.reference IS NULL THEN i.item ELSE coalesce(" + RESOLVED + ", i.item) END)"
+            + " ORDER BY i.position) FROM response_items i WHERE i.response_id = r.id AND i.output = 0),"
+            + " r.previous_id,"
+            + " (SELECT i.reference FROM response_items i WHERE i.response_id = r.id AND i.output = 0 AND i.reference IS NOT NULL"
+            + " AND " + RESOLVED + " IS NULL LIMIT 1)"
+            + " FROM responses r";
 
     /**
      * Rows made before owners existed (schema 1) have none: the master key, or open serving, may read
@@ -266,16 +310,21 @@ public final class ResponseStore implements AutoCloseable {
         return rowOwner.equals(owner);
     }
 
-    private Found head(String id, String owner) throws SQLException, IOException {
+    /** A response read, and the first reference in its input that no longer resolves (else null). */
+    private record Row(StoredResponse response, String missingReference) {}
+
+    /** The {@link Row} of {@code id}, or the {@link Found} that says why there is none. */
+    private Object head(String id, String owner) throws SQLException, IOException {
         flush();
-        try (PreparedStatement q = db().prepareStatement(SELECT + " WHERE id = ? AND " + VISIBLE)) {
+        PreparedStatement q = statement(SELECT + " WHERE id = ? AND " + VISIBLE);
+        {
             q.setString(1, id);
             bindOwner(q, 2, owner);
             try (ResultSet rs = q.executeQuery()) {
                 if (!rs.next()) return new Found.Absent();
                 StoredResponse r = row(rs);
                 if (r.createdAt() < nowSeconds() - ttlSeconds) return new Found.Expired(Duration.ofSeconds(ttlSeconds));
-                return new Found.Chain(null, List.of(r));
+                return new Row(r, rs.getString(9));
             }
         }
     }
@@ -287,6 +336,21 @@ public final class ResponseStore implements AutoCloseable {
                 return rs.next() ? rs.getString(1) : null;
             }
         }
+    }
+
+    private final java.util.Map<String, PreparedStatement> statements = new java.util.HashMap<>();
+
+    /**
+     * A statement prepared once for the life of the connection: a read's own work is a few tens of
+     * microseconds, and preparing {@link #SELECT} again each time took several times that.
+     */
+    private PreparedStatement statement(String sql) throws SQLException, IOException {
+        PreparedStatement p = statements.get(sql);
+        if (p == null) {
+            p = db().prepareStatement(sql);
+            statements.put(sql, p);
+        }
+        return p;
     }
 
     private static StoredResponse row(ResultSet rs) throws SQLException {
@@ -332,8 +396,14 @@ public final class ResponseStore implements AutoCloseable {
             Connection c = db();
             if (insert == null) {
                 insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
-                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items) "
-                        + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, ?, ?)");
+                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, chars) "
+                        + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, "
+                        + "json_set(?, '$.output', json('[]')), ?)");
+                // One statement for both (each statement costs a round of JNI calls); OR REPLACE, like the
+                // response's own row, for the (never seen) case of an id saved twice.
+                insertItems = c.prepareStatement("INSERT OR REPLACE" + INSERT_ITEMS.substring("INSERT".length())
+                        + INPUT_ROWS.formatted("?1", "json_each(?2)") + " UNION ALL " + OUTPUT_ROWS.formatted("?1", "json_each(?3, '$.output')"));
+                count = c.prepareStatement(COUNT_CHARS + " WHERE id = ?1");
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
                         + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
@@ -353,8 +423,18 @@ public final class ResponseStore implements AutoCloseable {
                     ins.setString(7, r.provider());
                     ins.setString(8, r.model());
                     ins.setString(9, r.response());
-                    ins.setString(10, r.inputItems());
+                    // Read back, the response and its inputs take what they take now, plus what their references name.
+                    boolean references = r.inputItems().contains("\"item_reference\"");
+                    ins.setLong(10, r.response().length() + r.inputItems().length());
                     ins.executeUpdate();
+                    insertItems.setString(1, r.id());
+                    insertItems.setString(2, r.inputItems());
+                    insertItems.setString(3, r.response());
+                    insertItems.executeUpdate();
+                    if (references) {
+                        count.setString(1, r.id());
+                        count.executeUpdate();
+                    }
                     conv.setString(1, r.id());
                     conv.executeUpdate();
                 }
@@ -369,6 +449,24 @@ public final class ResponseStore implements AutoCloseable {
         }
         for (Pending p : batch) p.committed().complete(null);
     }
+
+    /**
+     * Input items of a response (%1$s its id, %2$s a json_each of them), one row each. A reference
+     * keeps the id it names in {@code reference}, and no {@code item_id}: it is not the item.
+     */
+    private static final String INSERT_ITEMS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) ";
+    private static final String INPUT_ROWS = "SELECT %1$s, 0, j.key, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' THEN NULL "
+            + "ELSE json_extract(j.value, '$.id') END, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' "
+            + "THEN json_extract(j.value, '$.id') END, j.value FROM %2$s j WHERE j.type = 'object'";
+    /** Output items of a response (%1$s its id, %2$s a json_each of its output), one row each. */
+    private static final String OUTPUT_ROWS = "SELECT %1$s, 1, j.key, json_extract(j.value, '$.id'), NULL, j.value FROM %2$s j WHERE j.type = 'object'";
+    /**
+     * What a response takes once read back (its own text, its items, and the items its references
+     * name), so that a reader can reserve memory for it before loading it.
+     */
+    private static final String COUNT_CHARS = "UPDATE responses AS r SET chars = length(r.response) + 2 + (SELECT coalesce(sum(length("
+            + "CASE WHEN i.reference IS NULL THEN i.item ELSE coalesce(" + "(SELECT x.item FROM response_items x WHERE x.item_id = i.reference "
+            + "ORDER BY x.output DESC LIMIT 1), i.item) END) + 1), 0) FROM response_items i WHERE i.response_id = r.id)";
 
     private void sweepQuietly() {
         try {
@@ -395,9 +493,13 @@ public final class ResponseStore implements AutoCloseable {
         }
         if (expired.isEmpty()) return 0;
         int deleted = 0;
-        try (PreparedStatement dr = c.prepareStatement("DELETE FROM responses WHERE conversation = ?");
+        try (PreparedStatement di = c.prepareStatement("DELETE FROM response_items WHERE response_id IN "
+                + "(SELECT id FROM responses WHERE conversation = ?)");
+             PreparedStatement dr = c.prepareStatement("DELETE FROM responses WHERE conversation = ?");
              PreparedStatement dc = c.prepareStatement("DELETE FROM conversations WHERE id = ?")) {
             for (String id : expired) {
+                di.setString(1, id);
+                di.executeUpdate();
                 dr.setString(1, id);
                 deleted += dr.executeUpdate();
                 dc.setString(1, id);
@@ -454,6 +556,9 @@ public final class ResponseStore implements AutoCloseable {
      * response's own items with a link to the one it continues, an owner, and the conversation it
      * belongs to for expiry. Rows of schema 1 are copied as they are: each becomes the start of its own
      * conversation, its {@code history} kept and read before its input when a follow-up continues it.
+     * Schema 3 moves every input and output item into {@code response_items}, one row each, indexed
+     * by item id, with references kept as references; a response row keeps the rest of the response
+     * and what it takes read back ({@code chars}). Rows of schema 2 are split in place.
      */
     static void migrate(Connection c) throws SQLException {
         int version;
@@ -470,24 +575,49 @@ public final class ResponseStore implements AutoCloseable {
                 throw new StoreException(new SQLException("the database was written by a newer Skiff (schema " + version
                         + "); this one reads schema " + SCHEMA_VERSION + " and older"));
             }
-            String create = "CREATE TABLE %s (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+            String v2 = "CREATE TABLE %s (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
                     + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, "
+                    + "history TEXT)";
+            String v3 = "CREATE TABLE %s (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+                    + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, chars INTEGER NOT NULL, "
                     + "history TEXT)";
             try {
                 if (version == 0) {
-                    s.execute(create.formatted("responses"));
+                    s.execute(v3.formatted("responses"));
+                    s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
+                    s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
                 } else {
-                    s.execute(create.formatted("responses_v2"));
-                    s.execute("INSERT INTO responses_v2 (id, owner, conversation, previous_id, created_at, provider, model, response, "
-                            + "input_items, history) SELECT id, NULL, id, NULL, created_at, provider, model, response, input_items, "
-                            + "NULLIF(history, '[]') FROM responses");
+                    if (version == 1) {
+                        s.execute(v2.formatted("responses_v2"));
+                        s.execute("INSERT INTO responses_v2 (id, owner, conversation, previous_id, created_at, provider, model, response, "
+                                + "input_items, history) SELECT id, NULL, id, NULL, created_at, provider, model, response, input_items, "
+                                + "NULLIF(history, '[]') FROM responses");
+                        s.execute("DROP TABLE responses");
+                        s.execute("ALTER TABLE responses_v2 RENAME TO responses");
+                        s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
+                        s.execute("INSERT INTO conversations (id, last_used) SELECT conversation, max(created_at) FROM responses "
+                                + "GROUP BY conversation");
+                        s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
+                    }
+                    // 2 -> 3: items out of the rows into their own table; a row whose JSON does not
+                    // parse keeps it whole (it was served as it is, and still is).
+                    s.execute(RESPONSE_ITEMS);
+                    s.execute(INSERT_ITEMS + INPUT_ROWS.formatted("r.id", "responses r, json_each(r.input_items)")
+                            + " AND json_valid(r.input_items)");
+                    s.execute(INSERT_ITEMS + OUTPUT_ROWS.formatted("r.id", "responses r, json_each(r.response, '$.output')")
+                            + " AND json_valid(r.response)");
+                    s.execute(v3.formatted("responses_v3"));
+                    s.execute("INSERT INTO responses_v3 (id, owner, conversation, previous_id, created_at, provider, model, response, "
+                            + "chars, history) SELECT id, owner, conversation, previous_id, created_at, provider, model, "
+                            + "CASE WHEN json_valid(response) THEN json_set(response, '$.output', json('[]')) ELSE response END, 0, "
+                            + "history FROM responses");
                     s.execute("DROP TABLE responses");
-                    s.execute("ALTER TABLE responses_v2 RENAME TO responses");
+                    s.execute("ALTER TABLE responses_v3 RENAME TO responses");
+                    s.execute(COUNT_CHARS);
                 }
-                s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
-                s.execute("INSERT INTO conversations (id, last_used) SELECT conversation, max(created_at) FROM responses GROUP BY conversation");
-                s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
+                if (version == 0) s.execute(RESPONSE_ITEMS);
                 s.execute("CREATE INDEX responses_by_conversation ON responses (conversation)");
+                s.execute("CREATE INDEX response_items_by_item ON response_items (item_id) WHERE item_id IS NOT NULL");
                 s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
                 s.execute("DELETE FROM schema_version");
                 s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
@@ -498,6 +628,11 @@ public final class ResponseStore implements AutoCloseable {
             }
         }
     }
+
+    /** One row per item of a stored response: {@code output} 0 for its input, 1 for its output, in order. */
+    private static final String RESPONSE_ITEMS = "CREATE TABLE response_items (response_id TEXT NOT NULL, output INTEGER NOT NULL, "
+            + "position INTEGER NOT NULL, item_id TEXT, reference TEXT, item TEXT NOT NULL, PRIMARY KEY (response_id, output, position)) "
+            + "WITHOUT ROWID";
 
     private static boolean tableExists(Connection c, String name) throws SQLException {
         try (PreparedStatement q = c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {

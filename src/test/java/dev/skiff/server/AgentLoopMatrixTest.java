@@ -24,7 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Issue 10's loops, one matrix: each client shape runs two turns (tool call, then final text) through
  * Skiff to each upstream type. Every mock refuses a second turn whose tool result does not name the
  * call of the first, or that lacks the assistant turn holding that call, so a loop that completes
- * proves the translation carried the conversation.
+ * proves the translation carried the conversation. Conformance 40 (every loop to every provider
+ * type) and 39 ({@code item_reference} in {@link #aiSdkStoredLoop}).
  */
 class AgentLoopMatrixTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -52,6 +53,7 @@ class AgentLoopMatrixTest {
         bedrock = new MockUpstream();
         String bedrockBase = bedrock.baseUrl().substring(0, bedrock.baseUrl().length() - "/v1".length());
         strictOpenAi();
+        strictOpenAiResponses();
         strictAnthropic();
         strictGemini();
         strictBedrock();
@@ -166,6 +168,103 @@ class AgentLoopMatrixTest {
         });
     }
 
+    static final String OPENAI_SEALED = "gAAAAABopenai-sealed-reasoning==";
+
+    /**
+     * OpenAI's Responses API, which Skiff relays as it is: like OpenAI it keeps what it answered (and
+     * the input items it was given with ids) unless told {@code store:false}, resolves
+     * {@code item_reference} inputs and {@code previous_response_id} against that, and refuses an
+     * unknown one, or a {@code function_call_output} whose call is not in the conversation, or
+     * sealed reasoning it did not issue.
+     */
+    void strictOpenAiResponses() {
+        java.util.Map<String, JsonNode> items = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Map<String, List<JsonNode>> conversations = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+        openai.on("/v1/responses", (req, reply) -> {
+            JsonNode body = JSON.readTree(req.body());
+            List<JsonNode> conversation = new ArrayList<>();
+            if (body.hasNonNull("previous_response_id")) {
+                List<JsonNode> before = conversations.get(body.get("previous_response_id").asText());
+                if (before == null) { refuse(reply, "Previous response with id '" + body.get("previous_response_id").asText() + "' not found."); return; }
+                conversation.addAll(before);
+            }
+            JsonNode input = body.get("input");
+            if (input.isTextual()) input = JSON.createArrayNode().add(JSON.createObjectNode().put("role", "user").put("content", input.asText()));
+            for (JsonNode item : input) {
+                if (item.path("type").asText().equals("item_reference")) {
+                    JsonNode found = items.get(item.path("id").asText());
+                    if (found == null) { refuse(reply, "Item with id '" + item.path("id").asText() + "' not found."); return; }
+                    item = found;
+                }
+                if (item.path("type").asText().equals("reasoning") && !item.path("encrypted_content").asText().equals(OPENAI_SEALED)) {
+                    refuse(reply, "The encrypted content for item " + item.path("id").asText() + " could not be verified."); return;
+                }
+                if (item.path("type").asText().equals("function_call_output")) {
+                    String callId = item.path("call_id").asText();
+                    if (conversation.stream().noneMatch(c -> c.path("type").asText().equals("function_call") && c.path("call_id").asText().equals(callId))) {
+                        refuse(reply, "No tool call found for function call output with call_id " + callId + "."); return;
+                    }
+                    if (!item.path("output").asText().contains(TOOL_OUTPUT)) { refuse(reply, "mock: the tool output was altered"); return; }
+                }
+                conversation.add(item);
+            }
+            boolean answered = conversation.stream().anyMatch(c -> c.path("type").asText().equals("function_call_output"));
+            boolean store = body.path("store").asBoolean(true);
+            int n = ids.incrementAndGet();
+            ArrayNode output = JSON.createArrayNode();
+            if (!answered) {
+                if (body.has("reasoning")) {
+                    ObjectNode r = output.addObject().put("type", "reasoning").put("id", "rs_o" + n);
+                    r.putArray("summary").addObject().put("type", "summary_text").put("text", "Listing needs ls.");
+                    if (body.path("include").toString().contains("reasoning.encrypted_content")) r.put("encrypted_content", OPENAI_SEALED);
+                }
+                output.addObject().put("type", "function_call").put("id", "fc_o" + n).put("call_id", "call_o" + n).put("name", "Bash")
+                        .put("arguments", "{\"command\":\"ls\"}").put("status", "completed");
+            } else {
+                ObjectNode m = output.addObject().put("type", "message").put("id", "msg_o" + n).put("role", "assistant").put("status", "completed");
+                m.putArray("content").addObject().put("type", "output_text").put("text", "Two files.").putArray("annotations");
+            }
+            String id = "resp_o" + n;
+            ObjectNode response = JSON.createObjectNode().put("id", id).put("object", "response").put("created_at", 1).put("status", "completed")
+                    .put("model", "gpt-4o-mini-2024-07-18");
+            response.set("output", output);
+            response.set("usage", JSON.readTree("{\"input_tokens\":9,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":3,"
+                    + "\"output_tokens_details\":{\"reasoning_tokens\":0},\"total_tokens\":12}"));
+            if (store) {
+                for (JsonNode item : input) if (item.hasNonNull("id") && !item.path("type").asText().equals("item_reference")) items.put(item.get("id").asText(), item);
+                for (JsonNode item : output) items.put(item.get("id").asText(), item);
+                List<JsonNode> all = new ArrayList<>(conversation);
+                output.forEach(all::add);
+                conversations.put(id, all);
+            }
+            if (!body.path("stream").asBoolean(false)) {
+                reply.json(200, response.toString());
+                return;
+            }
+            reply.startStream();
+            ObjectNode created = response.deepCopy().put("status", "in_progress");
+            created.putArray("output");
+            int seq = 0;
+            reply.chunk("event: response.created\ndata: " + JSON.createObjectNode().put("type", "response.created").put("sequence_number", seq++)
+                    .set("response", created) + "\n\n");
+            for (int i = 0; i < output.size(); i++) {
+                for (String type : List.of("response.output_item.added", "response.output_text.delta", "response.output_item.done")) {
+                    ObjectNode e = JSON.createObjectNode().put("type", type).put("sequence_number", seq++).put("output_index", i);
+                    if (type.endsWith("delta")) {
+                        if (!output.get(i).path("type").asText().equals("message")) continue;
+                        e.put("item_id", output.get(i).get("id").asText()).put("content_index", 0).put("delta", "Two files.");
+                    } else {
+                        e.set("item", output.get(i));
+                    }
+                    reply.chunk("event: " + type + "\ndata: " + e + "\n\n");
+                }
+            }
+            reply.chunk("event: response.completed\ndata: " + JSON.createObjectNode().put("type", "response.completed").put("sequence_number", seq)
+                    .set("response", response) + "\n\n");
+        });
+    }
+
     /** What an OpenAI-compatible server accepts at the top of a chat request (Groq's documented set; vLLM takes more). */
     static final java.util.Set<String> COMPAT_TOP = java.util.Set.of("model", "messages", "tools", "tool_choice", "parallel_tool_calls",
             "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed",
@@ -187,6 +286,8 @@ class AgentLoopMatrixTest {
                 String f = it.next();
                 if (groqFlavour && !COMPAT_TOP.contains(f)) { refuse(reply, "property '" + f + "' is unsupported"); return; }
             }
+            // Groq documents 400s for logprobs, logit_bias, top_logprobs, messages[].name (refused above as unknown) and n other than 1
+            if (groqFlavour && body.has("n") && body.get("n").asInt() != 1) { refuse(reply, "'n' : value must be at most 1"); return; }
             if (!body.path("messages").isArray() || body.get("messages").isEmpty()) { refuse(reply, "messages: required"); return; }
             JsonNode tool = null;
             JsonNode assistant = null;
@@ -263,20 +364,31 @@ class AgentLoopMatrixTest {
     void strictAnthropic() {
         anthropic.on("/v1/messages", (req, reply) -> {
             JsonNode body = JSON.readTree(req.body());
+            // The assistant turn right before the tool result answers it; a later user turn may follow (a second question).
             JsonNode lastAssistant = null;
+            JsonNode callingTurn = null;
             JsonNode result = null;
+            boolean resultLast = false;
             for (JsonNode m : body.get("messages")) {
                 if (m.path("role").asText().equals("assistant")) lastAssistant = m;
-                for (JsonNode c : m.path("content")) if (c.path("type").asText().equals("tool_result")) result = c;
+                resultLast = false;
+                for (JsonNode c : m.path("content")) {
+                    if (c.path("type").asText().equals("tool_result")) {
+                        result = c;
+                        callingTurn = lastAssistant;
+                        resultLast = true;
+                    }
+                }
             }
             boolean thinkingOn = body.at("/thinking/type").asText().equals("enabled");
             if (result != null) {
-                if (lastAssistant == null || !lastAssistant.get("content").findValuesAsText("id").contains("toolu_01A")) {
+                if (callingTurn == null || !callingTurn.get("content").findValuesAsText("id").contains("toolu_01A")) {
                     refuse(reply, "tool_result without the assistant tool_use"); return;
                 }
                 if (!result.path("tool_use_id").asText().equals("toolu_01A")) { refuse(reply, "tool_use_id mismatch"); return; }
-                if (thinkingOn && !(lastAssistant.at("/content/0/type").asText().equals("thinking")
-                        && lastAssistant.at("/content/0/signature").asText().equals("EqQBCkYIBxgCKkBsig=="))) {
+                // Anthropic asks for the signed thinking on the turn a tool loop continues (the final assistant turn)
+                if (thinkingOn && resultLast && !(callingTurn.at("/content/0/type").asText().equals("thinking")
+                        && callingTurn.at("/content/0/signature").asText().equals("EqQBCkYIBxgCKkBsig=="))) {
                     refuse(reply, "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`."); return;
                 }
             }
@@ -353,11 +465,18 @@ class AgentLoopMatrixTest {
             JsonNode use = null;
             JsonNode result = null;
             JsonNode lastAssistant = null;
+            JsonNode callingTurn = null;
+            boolean resultLast = false;
             for (JsonNode m : body.get("messages")) {
                 if (m.path("role").asText().equals("assistant")) lastAssistant = m;
+                resultLast = false;
                 for (JsonNode c : m.path("content")) {
                     if (c.has("toolUse") && m.path("role").asText().equals("assistant")) use = c.get("toolUse");
-                    if (c.has("toolResult")) result = c.get("toolResult");
+                    if (c.has("toolResult")) {
+                        result = c.get("toolResult");
+                        callingTurn = lastAssistant;
+                        resultLast = true;
+                    }
                 }
             }
             boolean thinkingOn = body.at("/additionalModelRequestFields/thinking/type").asText().equals("enabled");
@@ -366,8 +485,8 @@ class AgentLoopMatrixTest {
                 if (!result.path("toolUseId").asText().equals("tooluse_1") || !use.path("toolUseId").asText().equals("tooluse_1")) {
                     refuse(reply, "toolUseId mismatch"); return;
                 }
-                JsonNode opening = lastAssistant.at("/content/0/reasoningContent/reasoningText");
-                if (thinkingOn && !(opening.path("signature").asText().equals(BEDROCK_SIGNATURE)
+                JsonNode opening = callingTurn.at("/content/0/reasoningContent/reasoningText");
+                if (thinkingOn && resultLast && !(opening.path("signature").asText().equals(BEDROCK_SIGNATURE)
                         && opening.path("text").asText().equals(BEDROCK_THOUGHT))) {
                     refuse(reply, "The model returned the following errors: messages.1.content.0.type: Expected `thinking` or "
                             + "`redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message "
@@ -517,7 +636,7 @@ class AgentLoopMatrixTest {
     }
 
     @ParameterizedTest(name = "Codex loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
     void codexLoop(String upstream) throws Exception {
         ObjectNode req = (ObjectNode) JSON.readTree("{\"stream\":true,\"store\":false,\"instructions\":\"You are Codex.\","
                 + "\"reasoning\":{\"effort\":\"medium\",\"summary\":\"auto\"},\"include\":[\"reasoning.encrypted_content\"],"
@@ -544,6 +663,12 @@ class AgentLoopMatrixTest {
             // thinking on with a tool turn: the strict mock already refused it unless the signed block came back
             assertThat(sent.toString()).contains("EqQBCkYIBxgCKkBsig==");
         }
+        if (upstream.equals("openai")) {
+            // relayed as it was: OpenAI got its own sealed reasoning back (the mock refuses any other) and named the model
+            assertThat(sent.path("model").asText()).isEqualTo("gpt-4o-mini");
+            assertThat(sent.toString()).contains(OPENAI_SEALED);
+            assertThat(completed(second.body()).path("model").asText()).isEqualTo(model(upstream));
+        }
         if (upstream.equals("groq") || upstream.equals("vllm")) {
             // the server's reasoning reached the client as a reasoning item, and the effort went up as chat's own member
             assertThat(out.toString()).contains(COMPAT_REASONING);
@@ -556,8 +681,9 @@ class AgentLoopMatrixTest {
 
     // ---- (c) AI SDK, store on ----
 
+    /** Conformance 39 and 40: the AI SDK's Responses model with store on, later steps by reference or by previous_response_id. */
     @ParameterizedTest(name = "AI SDK stored loop to {0}")
-    @ValueSource(strings = {"anthropic", "gemini", "bedrock", "groq", "vllm"})
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
     void aiSdkStoredLoop(String upstream) throws Exception {
         for (boolean references : List.of(false, true)) {
             for (boolean stream : List.of(false, true)) {
@@ -583,13 +709,81 @@ class AgentLoopMatrixTest {
                 HttpResponse<String> second = gw.post("/v1/responses", next.toString());
                 assertThat(second.statusCode()).as("refs=%s stream=%s: %s", references, stream, second.body()).isEqualTo(200);
                 assertThat(second.body()).contains("Two files");
-                assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT).contains("list files");
+                if (upstream.equals("openai")) {
+                    // OpenAI keeps its own: the references or previous_response_id went to it as they were (the mock resolves them)
+                    assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT)
+                            .contains(references ? "item_reference" : response.get("id").asText());
+                } else {
+                    assertThat(lastSent(upstream).toString()).contains(TOOL_OUTPUT).contains("list files");
+                }
             }
         }
         HttpResponse<String> unknown = gw.post("/v1/responses", "{\"model\":\"" + model(upstream) + "\",\"store\":true,\"input\":["
                 + "{\"type\":\"item_reference\",\"id\":\"fc_does_not_exist\"},"
                 + "{\"type\":\"function_call_output\",\"call_id\":\"call_x\",\"output\":\"x\"}]}");
         assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(400);
+    }
+
+    /** The first item of {@code type} in a Responses answer's output, or null. */
+    static JsonNode outputItem(JsonNode response, String type) {
+        for (JsonNode item : response.path("output")) if (item.path("type").asText().equals(type)) return item;
+        return null;
+    }
+
+    /**
+     * The AI SDK's Responses model as it really sends (bodies recorded from {@code NpmClientLoopTest}'s
+     * run of {@code ai} 6 + {@code @ai-sdk/openai} 3 in {@code src/test/resources/clients/}), for
+     * machines without Node: a reasoning item and the assistant message go back by
+     * {@code item_reference}, the function call inline; then a second user turn. Conformance 39, 40.
+     */
+    @ParameterizedTest(name = "AI SDK recorded Responses loop to {0}")
+    @ValueSource(strings = {"openai", "anthropic", "gemini", "bedrock", "groq", "vllm"})
+    void aiSdkRecordedResponsesLoop(String upstream) throws Exception {
+        for (boolean stream : List.of(false, true)) {
+            String model = model(upstream);
+            ObjectNode step1 = (ObjectNode) JSON.readTree(AgentLoopEndToEndTest.client("ai_sdk_responses_step1.json").replace("%MODEL%", model));
+            step1.put("stream", stream);
+            HttpResponse<String> first = gw.post("/v1/responses", step1.toString());
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+            JsonNode answer1 = stream ? completed(first.body()) : JSON.readTree(first.body());
+            JsonNode call = outputItem(answer1, "function_call");
+            JsonNode reasoning = outputItem(answer1, "reasoning");
+            assertThat(call).as("a function call in %s", answer1).isNotNull();
+
+            HttpResponse<String> second = gw.post("/v1/responses", recorded("ai_sdk_responses_step2.json", model, stream, call, reasoning, null));
+            assertThat(second.statusCode()).as("stream=%s: %s", stream, second.body()).isEqualTo(200);
+            JsonNode answer2 = stream ? completed(second.body()) : JSON.readTree(second.body());
+            JsonNode message = outputItem(answer2, "message");
+            assertThat(message).as("an answer in %s", answer2).isNotNull();
+            assertThat(message.toString()).contains("Two files");
+
+            HttpResponse<String> third = gw.post("/v1/responses", recorded("ai_sdk_responses_turn2.json", model, stream, call, reasoning, message));
+            assertThat(third.statusCode()).as("stream=%s: %s", stream, third.body()).isEqualTo(200);
+            assertThat(third.body()).contains("Two files");
+            assertThat(third.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("item_reference");
+            JsonNode sent = lastSent(upstream);
+            if (upstream.equals("openai")) {
+                assertThat(sent.toString()).contains(message.get("id").asText()).contains(TOOL_OUTPUT);
+            } else {
+                // the referenced answer of the first turn reached the provider, between the tool result and the new question
+                assertThat(sent.toString()).contains(TOOL_OUTPUT).contains("list files").contains("Two files").contains("in one word");
+            }
+        }
+    }
+
+    /** A recorded AI SDK body with this run's ids; its reference to a reasoning item goes when there was none. */
+    static String recorded(String name, String model, boolean stream, JsonNode call, JsonNode reasoning, JsonNode message) throws Exception {
+        String text = AgentLoopEndToEndTest.client(name).replace("%MODEL%", model).replace("%CALL_ID%", call.get("call_id").asText());
+        if (message != null) text = text.replace("%MESSAGE_ID%", message.get("id").asText());
+        ObjectNode body = (ObjectNode) JSON.readTree(text);
+        body.put("stream", stream);
+        ArrayNode input = (ArrayNode) body.get("input");
+        for (int i = input.size() - 1; i >= 0; i--) {
+            if (!input.get(i).path("id").asText().equals("%REASONING_ID%")) continue;
+            if (reasoning == null) input.remove(i);
+            else ((ObjectNode) input.get(i)).put("id", reasoning.get("id").asText());
+        }
+        return body.toString();
     }
 
     // ---- (d) chat clients: the AI SDK's openai.chat (echoes ids only) and @ai-sdk/openai-compatible ----

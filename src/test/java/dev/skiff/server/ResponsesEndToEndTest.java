@@ -193,7 +193,7 @@ class ResponsesEndToEndTest {
     }
 
     @Test
-    @DisplayName("item_reference inputs naming items Skiff stored are resolved from the store; unknown ones are a clear 400")
+    @DisplayName("conformance 39: item_reference inputs naming items Skiff stored are resolved from the store; unknown ones are a clear 400")
     void itemReferencesToStoredItemsAreResolved() throws Exception {
         anthropic.on("/v1/messages", (req, reply) -> reply.json(200, """
                 {"id":"msg_r","type":"message","role":"assistant","model":"claude-sonnet-4",
@@ -224,8 +224,57 @@ class ResponsesEndToEndTest {
                 + "{\"type\":\"item_reference\",\"id\":\"msg_nobody_stored\"},{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertThat(unknown.statusCode()).isEqualTo(400);
         JsonNode error = JSON.readTree(unknown.body()).get("error");
-        assertThat(error.get("message").asText()).isEqualTo("Item with id 'msg_nobody_stored' not found.");
+        assertThat(error.get("message").asText()).startsWith("Item with id 'msg_nobody_stored' not found.")
+                .contains("store: true").contains("SKIFF_RESPONSES_TTL");
         assertThat(error.get("param").asText()).isEqualTo("input");
+    }
+
+    @Test
+    @DisplayName("conformance 39: item_reference to a stored message, function call and signed reasoning item resolves from the store")
+    void itemReferencesToAMessageACallAndReasoningAreResolved() throws Exception {
+        anthropic.on("/v1/messages", (req, reply) -> {
+            JsonNode body = JSON.readTree(req.body());
+            boolean thinking = body.at("/thinking/type").asText().equals("enabled");
+            reply.json(200, "{\"id\":\"msg_r\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4\",\"content\":["
+                    + (thinking ? "{\"type\":\"thinking\",\"thinking\":\"Need the weather.\",\"signature\":\"EqQBsig==\"}," : "")
+                    + "{\"type\":\"text\",\"text\":\"Checking.\"},"
+                    + "{\"type\":\"tool_use\",\"id\":\"toolu_7\",\"name\":\"get_weather\",\"input\":{\"city\":\"Oslo\"}}],"
+                    + "\"stop_reason\":\"tool_use\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":50,\"output_tokens\":20}}");
+        });
+        String tools = "[{\"type\":\"function\",\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\"}}]";
+        HttpResponse<String> r = gw.post("/v1/responses", "{\"model\":\"claude-sonnet-4\",\"input\":\"Weather in Oslo?\",\"tools\":" + tools
+                + ",\"reasoning\":{\"effort\":\"medium\"},\"include\":[\"reasoning.encrypted_content\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode output = JSON.readTree(r.body()).get("output");
+        List<String> types = new java.util.ArrayList<>();
+        StringBuilder refs = new StringBuilder();
+        for (JsonNode item : output) {
+            types.add(item.get("type").asText());
+            refs.append("{\"type\":\"item_reference\",\"id\":\"").append(item.get("id").asText()).append("\"},");
+        }
+        assertThat(types).containsExactly("reasoning", "message", "function_call");
+        anthropic.take("/v1/messages");
+
+        HttpResponse<String> second = gw.post("/v1/responses", "{\"model\":\"claude-sonnet-4\",\"tools\":" + tools
+                + ",\"reasoning\":{\"effort\":\"medium\"},\"input\":[{\"role\":\"user\",\"content\":\"Weather in Oslo?\"}," + refs
+                + "{\"type\":\"function_call_output\",\"call_id\":\"toolu_7\",\"output\":\"snow\"}]}");
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-skiff-dropped-fields").orElse("")).doesNotContain("item_reference");
+        JsonNode sent = JSON.readTree(anthropic.take("/v1/messages").body());
+        assertThat(sent.at("/thinking/type").asText()).isEqualTo("enabled");
+        JsonNode assistant = sent.at("/messages/1/content");
+        assertThat(assistant.get(0).get("type").asText()).isEqualTo("thinking");
+        assertThat(assistant.get(0).get("signature").asText()).isEqualTo("EqQBsig==");
+        assertThat(assistant.get(1).get("text").asText()).isEqualTo("Checking.");
+        assertThat(assistant.get(2).get("id").asText()).isEqualTo("toolu_7");
+        assertThat(sent.at("/messages/2/content/0/tool_use_id").asText()).isEqualTo("toolu_7");
+
+        // What was stored for the second turn lists the items the references named, not the references.
+        String secondId = JSON.readTree(second.body()).get("id").asText();
+        JsonNode items = JSON.readTree(get("/v1/responses/" + secondId + "/input_items?order=asc").body()).get("data");
+        assertThat(items).hasSize(5);
+        assertThat(items.get(1).get("type").asText()).isEqualTo("reasoning");
+        assertThat(items.get(3).get("type").asText()).isEqualTo("function_call");
     }
 
     @Test

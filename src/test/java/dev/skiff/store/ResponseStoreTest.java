@@ -146,6 +146,8 @@ class ResponseStoreTest {
 
             assertThat(get(store.sweep())).as("resp_old and resp_old2").isEqualTo(2);
             assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.findItems(List.of("in_resp_old", "in_resp_old2", "in_resp_now"), ResponseStore.MASTER)))
+                    .as("their items went with them").containsOnlyKeys("in_resp_now");
             assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
             assertThat(get(store.sweep())).isZero();
         }
@@ -218,5 +220,131 @@ class ResponseStoreTest {
         long bytes = Files.size(file) + (Files.exists(Path.of(file + "-wal")) ? Files.size(Path.of(file + "-wal")) : 0);
         System.out.println("80 turns of 10 KB: " + bytes / 1024 + " KB on disk");
         assertThat(bytes).isLessThan(2L * 80 * 10_000);
+    }
+
+    /** Schema 2: each row with its own input items and its output inside the response. */
+    @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: aDatabaseOfTheSecondSchemaIsSplitIntoItemsAndStillServes")
+    void aDatabaseOfTheSecondSchemaIsSplitIntoItemsAndStillServes() throws Exception {
+        Path file = dir.resolve("v2.db");
+        String response = "{\"id\":\"resp_v2\",\"object\":\"response\",\"output\":[{\"type\":\"reasoning\",\"id\":\"rs_2\","
+                + "\"summary\":[],\"encrypted_content\":\"sig\"},{\"type\":\"function_call\",\"id\":\"fc_2\",\"call_id\":\"call_2\","
+                + "\"name\":\"ls\",\"arguments\":\"{}\"}],\"usage\":{\"input_tokens\":1}}";
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+                    + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, history TEXT)");
+            s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
+            s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
+            s.execute("CREATE INDEX responses_by_conversation ON responses (conversation)");
+            s.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+            s.execute("INSERT INTO schema_version VALUES (2)");
+            try (PreparedStatement ins = c.prepareStatement("INSERT INTO responses VALUES (?, 'master', ?, ?, ?, 'anthropic', 'claude', ?, ?, NULL)")) {
+                ins.setString(1, "resp_v1");
+                ins.setString(2, "resp_v1");
+                ins.setString(3, null);
+                ins.setLong(4, now() - 60);
+                ins.setString(5, "{\"id\":\"resp_v1\",\"output\":[{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\"}]}");
+                ins.setString(6, "[{\"type\":\"message\",\"id\":\"in_1\",\"role\":\"user\"}]");
+                ins.execute();
+                ins.setString(1, "resp_v2");
+                ins.setString(2, "resp_v1");
+                ins.setString(3, "resp_v1");
+                ins.setLong(4, now() - 30);
+                ins.setString(5, response);
+                ins.setString(6, "[{\"type\":\"message\",\"id\":\"in_2\",\"role\":\"user\"}]");
+                ins.execute();
+            }
+            s.execute("INSERT INTO conversations VALUES ('resp_v1', " + (now() - 30) + ")");
+        }
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            var chain = (ResponseStore.Found.Chain) get(store.conversation("resp_v2", ResponseStore.MASTER));
+            assertThat(chain.links()).extracting(StoredResponse::id).containsExactly("resp_v1", "resp_v2");
+            assertThat(chain.last().response()).as("the output is put back where it was").isEqualTo(response);
+            assertThat(chain.links().getFirst().inputItems()).isEqualTo("[{\"type\":\"message\",\"id\":\"in_1\",\"role\":\"user\"}]");
+            assertThat(get(store.findItems(List.of("rs_2", "fc_2", "in_1", "msg_1", "nope"), ResponseStore.MASTER)))
+                    .containsOnlyKeys("rs_2", "fc_2", "in_1", "msg_1");
+            assertThat(get(store.findItems(List.of("fc_2"), "tenant-a"))).isEmpty();
+            assertThat(get(store.size("resp_v2", ResponseStore.MASTER, false))).isGreaterThanOrEqualTo(response.length());
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+                assertThat(rs.getInt(1)).isEqualTo(3);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM response_items")) {
+                assertThat(rs.getInt(1)).isEqualTo(5);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT response FROM responses WHERE id = 'resp_v2'")) {
+                assertThat(rs.getString(1)).as("the row no longer holds its items").doesNotContain("fc_2");
+            }
+            assertThat(ResponseStore.explainItemLookup(c)).as("an item_reference is an index lookup").contains("response_items_by_item");
+        }
+    }
+
+    private static StoredResponse withItems(String id, String previous, String owner, String input, String output) {
+        return new StoredResponse(id, owner, now(), "anthropic", "claude", "{\"id\":\"" + id + "\",\"output\":" + output + "}", input, previous);
+    }
+
+    @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: referencesAreStoredAsReferencesAndResolvedWhenReadBack")
+    void referencesAreStoredAsReferencesAndResolvedWhenReadBack() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        String reasoning = "{\"type\":\"reasoning\",\"id\":\"rs_a\",\"summary\":[],\"encrypted_content\":\"EqQBsig\"}";
+        String call = "{\"type\":\"function_call\",\"id\":\"fc_a\",\"call_id\":\"call_a\",\"name\":\"ls\",\"arguments\":\"{}\"}";
+        String user = "{\"type\":\"message\",\"id\":\"msg_in\",\"role\":\"user\",\"content\":\"list files\"}";
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            store.save(withItems("resp_a", null, "tenant-a", "[" + user + "]", "[" + reasoning + "," + call + "]"));
+            String refs = "[{\"type\":\"item_reference\",\"id\":\"msg_in\"},{\"type\":\"item_reference\",\"id\":\"rs_a\"},"
+                    + "{\"type\":\"item_reference\",\"id\":\"fc_a\"},{\"type\":\"function_call_output\",\"id\":\"fco_b\","
+                    + "\"call_id\":\"call_a\",\"output\":\"a.txt\"}]";
+            store.save(withItems("resp_b", null, "tenant-a", refs, "[]"));
+            var b = (ResponseStore.Found.Chain) get(store.conversation("resp_b", "tenant-a"));
+            assertThat(b.last().inputItems()).isEqualTo("[" + user + "," + reasoning + "," + call
+                    + ",{\"type\":\"function_call_output\",\"id\":\"fco_b\",\"call_id\":\"call_a\",\"output\":\"a.txt\"}]");
+            assertThat(get(store.findItems(List.of("rs_a", "fc_a", "msg_in"), "tenant-a"))).containsEntry("rs_a", reasoning)
+                    .containsEntry("fc_a", call).containsEntry("msg_in", user);
+            assertThat(get(store.findItems(List.of("rs_a"), "tenant-b"))).as("another key's items are not found").isEmpty();
+            assertThat(get(store.size("resp_b", "tenant-a", false))).as("the size counts what the references name")
+                    .isGreaterThan((long) (reasoning + call + user).length());
+
+            get(store.delete("resp_a", "tenant-a"));
+            assertThat(get(store.conversation("resp_b", "tenant-a"))).isEqualTo(new ResponseStore.Found.Broken(
+                    "response 'resp_b' refers to item 'msg_in', which is no longer stored (its response was deleted)"));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*), sum(item_id IS NULL) FROM response_items WHERE response_id = 'resp_b'")) {
+            assertThat(rs.getInt(1)).isEqualTo(4);
+            assertThat(rs.getInt(2)).as("a reference is not indexed as the item it names").isEqualTo(3);
+        }
+    }
+
+    /**
+     * The AI SDK's shape with store on: every turn sends the whole conversation again, earlier items
+     * as references, plus a new 10 KB message, and gets 10 KB back. Stored, that is about the 80 x 20
+     * KB that was new, not the 80 x 80 / 2 x 20 KB that copying what references name would take.
+     */
+    @Test
+    @org.junit.jupiter.api.DisplayName("conformance 39: aLongConversationOfReferencesTakesSpaceInProportionToWhatWasNew")
+    void aLongConversationOfReferencesTakesSpaceInProportionToWhatWasNew() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        String tenKb = "y".repeat(10_000);
+        long newContent = 0;
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            StringBuilder refs = new StringBuilder();
+            for (int i = 0; i < 80; i++) {
+                String user = "{\"type\":\"message\",\"id\":\"msg_u" + i + "\",\"role\":\"user\",\"content\":\"" + tenKb + "\"}";
+                String answer = "{\"type\":\"message\",\"id\":\"msg_a" + i + "\",\"role\":\"assistant\",\"content\":[{\"type\":"
+                        + "\"output_text\",\"text\":\"" + tenKb + "\"}]}";
+                newContent += user.length() + answer.length();
+                store.save(withItems("resp_" + i, null, ResponseStore.MASTER, "[" + refs + user + "]", "[" + answer + "]"));
+                refs.append("{\"type\":\"item_reference\",\"id\":\"msg_u").append(i).append("\"},")
+                        .append("{\"type\":\"item_reference\",\"id\":\"msg_a").append(i).append("\"},");
+            }
+            var last = (ResponseStore.Found.Chain) get(store.conversation("resp_79", ResponseStore.MASTER));
+            assertThat(last.last().inputItems()).as("all 159 input items, resolved").hasSizeGreaterThan(159 * 10_000);
+        }
+        long bytes = Files.size(file) + (Files.exists(Path.of(file + "-wal")) ? Files.size(Path.of(file + "-wal")) : 0);
+        System.out.println("80 turns of 10 KB in and out, earlier items by reference: " + bytes / 1024 + " KB on disk for "
+                + newContent / 1024 + " KB new");
+        assertThat(bytes).isLessThan(2 * newContent);
     }
 }
