@@ -36,7 +36,7 @@ import java.util.ArrayDeque;
 /**
  * One passthrough request, both ways at once on the client's event loop: body pieces go upstream as
  * they arrive (reading from the client pauses while the provider's socket is full), response pieces
- * go to the client as they arrive with a flush each (reading from the provider pauses while the
+ * go to the client as they arrive, flushed once per upstream read (reading from the provider pauses while the
  * client's socket is full). Nothing is rewritten; usage is read on the side from JSON and SSE
  * responses, and one usage record is written when the call ends, however it ends.
  *
@@ -69,6 +69,7 @@ final class PassthroughCall implements ExchangeListener {
     private long maxGathered;
 
     private boolean responseStarted;
+    private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
     private int status;
     private long firstByteNanos = -1;
     private boolean eventStream;
@@ -250,7 +251,8 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) keepAlive = false;
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         watchUsage(head.headers());
-        ctx.writeAndFlush(r, ctx.voidPromise());
+        ctx.write(r, ctx.voidPromise()); // flushed with the first piece, when the upstream read is done
+        unflushed = true;
     }
 
     private boolean mayHaveBody() {
@@ -303,8 +305,24 @@ final class PassthroughCall implements ExchangeListener {
                 jsonCopy.addComponent(true, content.retainedDuplicate());
             }
         }
-        ctx.writeAndFlush(new DefaultHttpContent(content), ctx.voidPromise());
-        if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
+        // Flushed when the upstream read is done: one write to the client per read, not per chunk.
+        ctx.write(new DefaultHttpContent(content), ctx.voidPromise());
+        unflushed = true;
+        if (!ctx.channel().isWritable()) {
+            exchange.setAutoRead(false);
+            flushPending(); // writability returns only once the queued bytes are on their way
+        }
+    }
+
+    @Override
+    public void onReadComplete() {
+        flushPending();
+    }
+
+    private void flushPending() {
+        if (!unflushed) return;
+        unflushed = false;
+        ctx.flush();
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -342,7 +360,9 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         // Part of the provider's response is out, in the provider's framing: nothing can be added to
-        // it that the client would read as an error, so the connection is closed short of the end.
+        // it that the client would read as an error, so the connection is closed short of the end
+        // (after what was relayed so far: closing would drop bytes not yet flushed).
+        flushPending();
         ctx.close();
         finish(status, usageSoFar(), failure.detail());
     }

@@ -39,7 +39,7 @@ import java.util.Map;
 
 /**
  * One proxied request from the moment it is sent upstream: relays the response to the client (a
- * stream chunk by chunk with a flush per chunk, anything else whole), turns upstream failures into
+ * stream piece by piece with one flush per upstream read, anything else whole), turns upstream failures into
  * errors in the client's dialect, and records usage when it ends. Runs on the client's event loop.
  */
 final class ProxyCall implements ExchangeListener {
@@ -72,7 +72,8 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private StreamRelay relay;
-    private ByteBuf outgoing; // events of the current upstream read, not yet written
+    private ByteBuf outgoing; // events of the current upstream piece, not yet written
+    private boolean unflushed; // relayed bytes written since the last flush (see onReadComplete)
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -408,12 +409,30 @@ final class ProxyCall implements ExchangeListener {
             else holdBytes(outgoing);
             outgoing = null;
         }
-        // What one upstream read carried leaves as one HTTP chunk, flushed at once.
+        // Written now, flushed when the upstream read is done (onReadComplete): an upstream read that
+        // brought several HTTP chunks still leaves in one write to the client.
         if (outgoing != null) {
-            ctx.writeAndFlush(new DefaultHttpContent(outgoing), ctx.voidPromise());
+            ctx.write(new DefaultHttpContent(outgoing), ctx.voidPromise());
             outgoing = null;
+            unflushed = true;
         }
-        if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
+        if (!ctx.channel().isWritable()) {
+            // The client's socket is full (unflushed bytes count): stop reading upstream, and flush
+            // now, as writability only returns once those bytes are on their way.
+            exchange.setAutoRead(false);
+            flushPending();
+        }
+    }
+
+    @Override
+    public void onReadComplete() {
+        flushPending();
+    }
+
+    private void flushPending() {
+        if (!unflushed) return;
+        unflushed = false;
+        ctx.flush();
     }
 
     private void relayEvent(ByteBuf event) {
@@ -462,6 +481,7 @@ final class ProxyCall implements ExchangeListener {
                 if (holding) {
                     if (tail != null) holdBytes(tail);
                     heldEnd = this::endTranslatedStream;
+                    flushPending(); // what came before the hold goes now; no read-complete follows the end
                     return;
                 }
                 if (tail != null) {

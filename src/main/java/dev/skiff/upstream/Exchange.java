@@ -221,6 +221,11 @@ public final class Exchange implements Runnable, UpstreamCall {
         }
     }
 
+    /** The connection's read is done (see {@link ExchangeListener#onReadComplete}). */
+    void onReadComplete() {
+        if (phase == Phase.BODY) listener.onReadComplete();
+    }
+
     private void complete() {
         Channel ch = channel;
         finish();
