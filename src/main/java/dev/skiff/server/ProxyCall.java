@@ -176,7 +176,7 @@ final class ProxyCall implements ExchangeListener {
      */
     void holdUntil(java.util.concurrent.CompletableFuture<?> stored) {
         holding = true;
-        stored.whenComplete((ok, error) -> ctx.executor().execute(() -> released(error)));
+        stored.whenComplete((ok, error) -> dev.skiff.store.Handoff.execute(ctx.executor(), () -> released(error)));
     }
 
     private void released(Throwable error) {
