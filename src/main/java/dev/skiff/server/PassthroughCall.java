@@ -70,6 +70,7 @@ final class PassthroughCall implements ExchangeListener {
 
     private boolean responseStarted;
     private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
+    private ByteBuf queued; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private boolean eventStream;
@@ -305,24 +306,39 @@ final class PassthroughCall implements ExchangeListener {
                 jsonCopy.addComponent(true, content.retainedDuplicate());
             }
         }
-        // Flushed when the upstream read is done: one write to the client per read, not per chunk.
-        ctx.write(new DefaultHttpContent(content), ctx.voidPromise());
-        unflushed = true;
-        if (!ctx.channel().isWritable()) {
-            exchange.setAutoRead(false);
-            flushPending(); // writability returns only once the queued bytes are on their way
-        }
+        // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
+        // the client per read, however many chunks the provider's bytes came in.
+        if (queued == null) queued = content;
+        else if (queued instanceof CompositeByteBuf c) c.addComponent(true, content);
+        else queued = ctx.alloc().compositeBuffer(16).addComponent(true, queued).addComponent(true, content);
+        if (queued.readableBytes() >= MAX_QUEUED) flushPending();
     }
+
+    /** Most bytes queued from one upstream read before they are sent anyway. */
+    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
-        flushPending();
+        if (!finished) flushPending();
     }
 
+    /** Writes what is queued, without a flush: before anything else is written. */
+    private void writeQueued() {
+        ByteBuf q = queued;
+        if (q == null) return;
+        queued = null;
+        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
+        writeQueued();
         if (!unflushed) return;
         unflushed = false;
         ctx.flush();
+        // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
+        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -333,6 +349,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
+        writeQueued();
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
@@ -388,6 +405,7 @@ final class PassthroughCall implements ExchangeListener {
             refuse(503, message, "server_shutting_down");
             return;
         }
+        writeQueued(); // what was relayed so far goes before the connection is closed
         finish(status, usageSoFar(), message);
     }
 
@@ -401,6 +419,10 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
+        if (queued != null) { // left only when the client went away
+            queued.release();
+            queued = null;
+        }
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {

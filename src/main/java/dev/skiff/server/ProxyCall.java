@@ -72,8 +72,9 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private StreamRelay relay;
-    private ByteBuf outgoing; // events of the current upstream piece, not yet written
-    private boolean unflushed; // relayed bytes written since the last flush (see onReadComplete)
+    private ByteBuf outgoing; // events of the current upstream piece, not yet queued
+    private ByteBuf queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
+    private boolean unflushed; // written since the last flush (see onReadComplete)
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -195,7 +196,9 @@ final class ProxyCall implements ExchangeListener {
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
         } else if (bytes != null) {
+            writeQueued();
             ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
+            unflushed = false;
         }
         Runnable end = heldEnd;
         heldEnd = null;
@@ -307,6 +310,7 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         if (exchange != null) exchange.cancel(); // null while work before the upstream request is pending
         releaseStreamState();
+        releaseQueued();
         if (held != null) {
             held.release();
             held = null;
@@ -353,6 +357,7 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
         ctx.write(r, ctx.voidPromise());
+        unflushed = true; // the head goes when this read completes, with what it brought of the stream
     }
 
     @Override
@@ -409,46 +414,62 @@ final class ProxyCall implements ExchangeListener {
             else holdBytes(outgoing);
             outgoing = null;
         }
-        // Written now, flushed when the upstream read is done (onReadComplete): an upstream read that
-        // brought several HTTP chunks still leaves in one write to the client.
+        // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
+        // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            ctx.write(new DefaultHttpContent(outgoing), ctx.voidPromise());
+            queued = append(queued, outgoing);
             outgoing = null;
-            unflushed = true;
-        }
-        if (!ctx.channel().isWritable()) {
-            // The client's socket is full (unflushed bytes count): stop reading upstream, and flush
-            // now, as writability only returns once those bytes are on their way.
-            exchange.setAutoRead(false);
-            flushPending();
+            if (queued.readableBytes() >= MAX_QUEUED) flushPending();
         }
     }
+
+    /** Most bytes queued from one upstream read before they are sent anyway. */
+    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
-        flushPending();
+        if (!finished) flushPending();
     }
 
+    /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
+    private void writeQueued() {
+        ByteBuf q = queued;
+        if (q == null) return;
+        queued = null;
+        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
+        writeQueued();
         if (!unflushed) return;
         unflushed = false;
         ctx.flush();
+        // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
+        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
-        ByteBuf out = relay.filter(event, ctx.alloc());
-        if (out == null) return;
-        if (answerModel != null) out = answerModel.event(out, ctx.alloc());
-        if (outgoing == null) {
-            outgoing = out;
-            return;
+        // The model first, on the event as it came (one contiguous slice): searching it is cheaper
+        // than searching what the filter may make of it (two slices around a removed member).
+        ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
+        out = relay.filter(out, ctx.alloc());
+        if (out != null) outgoing = append(outgoing, out);
+    }
+
+    /** {@code to} with {@code more} after it; either may become a composite of the two. Takes ownership of both. */
+    private ByteBuf append(ByteBuf to, ByteBuf more) {
+        if (to == null) return more;
+        if (to instanceof CompositeByteBuf c) return c.addComponent(true, more);
+        return ctx.alloc().compositeBuffer(16).addComponent(true, to).addComponent(true, more);
+    }
+
+    private void releaseQueued() {
+        if (queued != null) {
+            queued.release();
+            queued = null;
         }
-        if (!(outgoing instanceof CompositeByteBuf)) {
-            CompositeByteBuf c = ctx.alloc().compositeBuffer(16);
-            c.addComponent(true, outgoing);
-            outgoing = c;
-        }
-        ((CompositeByteBuf) outgoing).addComponent(true, out);
     }
 
     private void releaseOutgoing() {
@@ -470,6 +491,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void end() {
         if (streaming) {
+            writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
@@ -546,6 +568,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
+        writeQueued();
         if (storeFailure != null) {
             ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
         }
@@ -616,6 +639,7 @@ final class ProxyCall implements ExchangeListener {
     /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
     private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
+        writeQueued();
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
@@ -647,6 +671,8 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void writeLast(LastHttpContent last) {
+        writeQueued();
+        unflushed = false;
         var f = ctx.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
@@ -788,6 +814,8 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         finished = true;
         releaseAdmission();
+        releaseQueued(); // left only when the connection was closed instead of ended
+        releaseOutgoing();
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.name().toLowerCase(),
                 providerName(), clientModel, route.upstreamModel(), stream, finalStatus, usage, (now - startNanos) / 1e6,
