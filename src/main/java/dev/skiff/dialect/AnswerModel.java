@@ -22,6 +22,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AnswerModel {
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
+    /** Bodies up to this size are copied with the new name; larger ones are edited in place (BodyEdit). */
+    private static final int COPY_UP_TO = 16 << 10;
 
     private final String clientModel;
     private final byte[] quoted;
@@ -71,6 +73,14 @@ public final class AnswerModel {
     private ByteBuf replace(ByteBuf buf, int valueStart, int valueEnd, ByteBufAllocator alloc) {
         if (equalsQuoted(buf, valueStart, valueEnd)) return buf;
         int base = buf.readerIndex();
+        int size = buf.readableBytes() - (valueEnd - valueStart) + quoted.length;
+        if (size <= COPY_UP_TO) {
+            // A stream event or a short answer: one copy costs less than a composite of three parts.
+            ByteBuf out = alloc.directBuffer(size).writeBytes(buf, base, valueStart - base).writeBytes(quoted)
+                    .writeBytes(buf, valueEnd, buf.writerIndex() - valueEnd);
+            buf.release();
+            return out;
+        }
         return new BodyEdit().replace(valueStart - base, valueEnd - base, quoted).apply(alloc, buf);
     }
 

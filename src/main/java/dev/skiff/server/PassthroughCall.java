@@ -70,7 +70,7 @@ final class PassthroughCall implements ExchangeListener {
 
     private boolean responseStarted;
     private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
-    private ByteBuf queued; // what the current upstream read brought, sent as one piece when it completes
+    private Gather queued; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private boolean eventStream;
@@ -308,10 +308,9 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
         // the client per read, however many chunks the provider's bytes came in.
-        if (queued == null) queued = content;
-        else if (queued instanceof CompositeByteBuf c) c.addComponent(true, content);
-        else queued = ctx.alloc().compositeBuffer(16).addComponent(true, queued).addComponent(true, content);
-        if (queued.readableBytes() >= MAX_QUEUED) flushPending();
+        if (queued == null) queued = new Gather(ctx.alloc());
+        queued.add(content);
+        if (queued.size() >= MAX_QUEUED) flushPending();
     }
 
     /** Most bytes queued from one upstream read before they are sent anyway. */
@@ -324,9 +323,8 @@ final class PassthroughCall implements ExchangeListener {
 
     /** Writes what is queued, without a flush: before anything else is written. */
     private void writeQueued() {
-        ByteBuf q = queued;
+        ByteBuf q = queued == null ? null : queued.take();
         if (q == null) return;
-        queued = null;
         ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
         unflushed = true;
     }
@@ -419,10 +417,7 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
-        if (queued != null) { // left only when the client went away
-            queued.release();
-            queued = null;
-        }
+        if (queued != null) queued.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {

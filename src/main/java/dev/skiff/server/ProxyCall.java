@@ -72,8 +72,8 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private StreamRelay relay;
-    private ByteBuf outgoing; // events of the current upstream piece, not yet queued
-    private ByteBuf queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
+    private ByteBuf outgoing; // what the stream translator made of the current upstream piece
+    private Gather queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
     private boolean unflushed; // written since the last flush (see onReadComplete)
     // a buffered response
     private CompositeByteBuf buffered;
@@ -345,6 +345,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
+        queued = new Gather(ctx.alloc());
         if (streamTranslator == null) {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
@@ -403,7 +404,6 @@ final class ProxyCall implements ExchangeListener {
             try {
                 splitter.feed(content, this::relayEvent);
             } catch (SseSplitter.EventTooLargeException e) {
-                releaseOutgoing();
                 exchange.cancel();
                 onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream was cut: " + e.getMessage()));
                 return;
@@ -417,10 +417,10 @@ final class ProxyCall implements ExchangeListener {
         // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
         // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            queued = append(queued, outgoing);
+            queued.add(outgoing);
             outgoing = null;
-            if (queued.readableBytes() >= MAX_QUEUED) flushPending();
         }
+        if (queued.size() >= MAX_QUEUED) flushPending();
     }
 
     /** Most bytes queued from one upstream read before they are sent anyway. */
@@ -433,9 +433,8 @@ final class ProxyCall implements ExchangeListener {
 
     /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
     private void writeQueued() {
-        ByteBuf q = queued;
+        ByteBuf q = queued == null ? null : queued.take();
         if (q == null) return;
-        queued = null;
         ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
         unflushed = true;
     }
@@ -455,21 +454,11 @@ final class ProxyCall implements ExchangeListener {
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
         out = relay.filter(out, ctx.alloc());
-        if (out != null) outgoing = append(outgoing, out);
-    }
-
-    /** {@code to} with {@code more} after it; either may become a composite of the two. Takes ownership of both. */
-    private ByteBuf append(ByteBuf to, ByteBuf more) {
-        if (to == null) return more;
-        if (to instanceof CompositeByteBuf c) return c.addComponent(true, more);
-        return ctx.alloc().compositeBuffer(16).addComponent(true, to).addComponent(true, more);
+        if (out != null) queued.add(out);
     }
 
     private void releaseQueued() {
-        if (queued != null) {
-            queued.release();
-            queued = null;
-        }
+        if (queued != null) queued.release();
     }
 
     private void releaseOutgoing() {
