@@ -41,7 +41,25 @@ public final class AnswerModel {
 
     /** A complete JSON answer with its model renamed. Consumes {@code body} (as {@link BodyEdit#apply} does). */
     public ByteBuf body(ByteBuf body, ByteBufAllocator alloc) {
+        if (namesNoOtherModel(body, body.readerIndex(), body.writerIndex())) return body;
         return rename(body, body.readerIndex(), body.writerIndex(), alloc);
+    }
+
+    /**
+     * Whether every {@code "model"} member in the bytes already has the client's name (or there is
+     * none): then the answer stays as it is whichever of them is the top-level one, and is not
+     * parsed. A client that names the provider's own model (most forwarded answers) gets its answer
+     * after one byte search. Inside a JSON string the key's quotes would be escaped, so every match
+     * followed by a colon is a member.
+     */
+    private boolean namesNoOtherModel(ByteBuf buf, int from, int to) {
+        for (int at = Bytes.indexOf(buf, from, to, MODEL_KEY); at >= 0; at = Bytes.indexOf(buf, at + 1, to, MODEL_KEY)) {
+            int i = Bytes.skipWhitespace(buf, at + MODEL_KEY.length, to);
+            if (i >= to || buf.getByte(i) != ':') continue; // the word as a value ("object":"model"), not a key
+            i = Bytes.skipWhitespace(buf, i + 1, to);
+            if (!equalsQuoted(buf, i, Math.min(to, i + quoted.length))) return false;
+        }
+        return true;
     }
 
     /** One SSE event with the model in its first {@code data:} line renamed. Consumes {@code event}. */
