@@ -77,6 +77,14 @@ start_mock() {
   die "the mock provider did not start (log: $log)"
 }
 
+# An empty response store for one Skiff of a run: each gets its own (two processes writing one
+# SQLite file make each other's saves fail with SQLITE_BUSY), and none inherits the rows of earlier
+# runs, whose growth (hundreds of MB after a few runs) made stored answers cost more run after run.
+fresh_db() {
+  local dir="$OUT/store-$1"
+  rm -rf "$dir" && mkdir -p "$dir" && echo "$dir/skiff.db"
+}
+
 # Starts Skiff on port $1 with its output in $2, extra environment words after; sets SKIFF_PID.
 # It runs in bench/target so that no skiff.yaml lying in the caller's folder changes what is
 # measured; the subshell execs env, which execs bin/skiff, which execs java: one PID, the JVM's.
@@ -84,7 +92,7 @@ start_skiff() {
   local port=$1 log=$2
   shift 2
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db skiff)" PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
   SKIFF_PID=$!
   STARTED_PIDS+=("$SKIFF_PID")
 }
@@ -192,7 +200,7 @@ build_baseline() {
 start_skiff_from() {
   local dir=$1 port=$2 log=$3
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) PORT="$port" "$dir/bin/skiff") >"$log" 2>&1 &
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db baseline)" PORT="$port" "$dir/bin/skiff") >"$log" 2>&1 &
   BASELINE_PID=$!
   STARTED_PIDS+=("$BASELINE_PID")
 }

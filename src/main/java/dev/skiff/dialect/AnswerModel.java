@@ -22,6 +22,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AnswerModel {
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
+    /** Bodies up to this size are copied with the new name; larger ones are edited in place (BodyEdit). */
+    private static final int COPY_UP_TO = 16 << 10;
 
     private final String clientModel;
     private final byte[] quoted;
@@ -39,7 +41,25 @@ public final class AnswerModel {
 
     /** A complete JSON answer with its model renamed. Consumes {@code body} (as {@link BodyEdit#apply} does). */
     public ByteBuf body(ByteBuf body, ByteBufAllocator alloc) {
+        if (namesNoOtherModel(body, body.readerIndex(), body.writerIndex())) return body;
         return rename(body, body.readerIndex(), body.writerIndex(), alloc);
+    }
+
+    /**
+     * Whether every {@code "model"} member in the bytes already has the client's name (or there is
+     * none): then the answer stays as it is whichever of them is the top-level one, and is not
+     * parsed. A client that names the provider's own model (most forwarded answers) gets its answer
+     * after one byte search. Inside a JSON string the key's quotes would be escaped, so every match
+     * followed by a colon is a member.
+     */
+    private boolean namesNoOtherModel(ByteBuf buf, int from, int to) {
+        for (int at = Bytes.indexOf(buf, from, to, MODEL_KEY); at >= 0; at = Bytes.indexOf(buf, at + 1, to, MODEL_KEY)) {
+            int i = Bytes.skipWhitespace(buf, at + MODEL_KEY.length, to);
+            if (i >= to || buf.getByte(i) != ':') continue; // the word as a value ("object":"model"), not a key
+            i = Bytes.skipWhitespace(buf, i + 1, to);
+            if (!equalsQuoted(buf, i, Math.min(to, i + quoted.length))) return false;
+        }
+        return true;
     }
 
     /** One SSE event with the model in its first {@code data:} line renamed. Consumes {@code event}. */
@@ -71,6 +91,14 @@ public final class AnswerModel {
     private ByteBuf replace(ByteBuf buf, int valueStart, int valueEnd, ByteBufAllocator alloc) {
         if (equalsQuoted(buf, valueStart, valueEnd)) return buf;
         int base = buf.readerIndex();
+        int size = buf.readableBytes() - (valueEnd - valueStart) + quoted.length;
+        if (size <= COPY_UP_TO) {
+            // A stream event or a short answer: one copy costs less than a composite of three parts.
+            ByteBuf out = alloc.directBuffer(size).writeBytes(buf, base, valueStart - base).writeBytes(quoted)
+                    .writeBytes(buf, valueEnd, buf.writerIndex() - valueEnd);
+            buf.release();
+            return out;
+        }
         return new BodyEdit().replace(valueStart - base, valueEnd - base, quoted).apply(alloc, buf);
     }
 

@@ -2,7 +2,6 @@ package dev.skiff.dialect;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.CompositeByteBuf;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -89,10 +88,17 @@ public final class ChatStreamFilter implements StreamRelay {
             int after = Bytes.skipWhitespace(event, to, event.writerIndex());
             if (after < event.writerIndex() && event.getByte(after) == ',') to = after + 1;
         }
-        // Two views of the original bytes around the member: no copy.
-        CompositeByteBuf out = alloc.compositeBuffer(2);
-        out.addComponent(true, event.retainedSlice(event.readerIndex(), from - event.readerIndex()));
-        out.addComponent(true, event.retainedSlice(to, event.writerIndex() - to));
+        int head = from - event.readerIndex(), tail = event.writerIndex() - to;
+        ByteBuf out;
+        if (head + tail <= 16 << 10) {
+            // The bytes around the member, copied: an event is a few hundred bytes, and a copy costs
+            // less than a composite of two slices does to build and to write.
+            out = alloc.directBuffer(head + tail).writeBytes(event, event.readerIndex(), head).writeBytes(event, to, tail);
+        } else {
+            // A large event: two views of the original bytes, no copy.
+            out = alloc.compositeBuffer(2).addComponent(true, event.retainedSlice(event.readerIndex(), head))
+                    .addComponent(true, event.retainedSlice(to, tail));
+        }
         event.release();
         return out;
     }

@@ -86,7 +86,7 @@ public final class UsageScan {
 
     /** The counts one document reports, or null when it reports none. */
     static Counts read(ByteBuf json) {
-        if (Bytes.indexOf(json, json.readerIndex(), json.writerIndex(), SAGE) < 0) return null;
+        if (!mayReport(json, json.readerIndex(), json.writerIndex())) return null;
         try (InputStream in = new ByteBufInputStream(json.duplicate());
              JsonParser p = Json.FACTORY.createParser(in)) {
             if (p.nextToken() != JsonToken.START_OBJECT) return null;
@@ -110,6 +110,28 @@ public final class UsageScan {
         } catch (IOException | RuntimeException e) {
             return null;
         }
+    }
+
+    private static final byte[] USAGE_KEY = "\"usage".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] METADATA = "Metadata".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Whether the bytes hold a {@code "usage"} or {@code "usageMetadata"} member whose value is an
+     * object: only such a member counts (see {@link #read}), so a document without one is not
+     * parsed. Most stream events that mention usage say {@code "usage":null} (every chat chunk when
+     * usage was asked for, a Responses stream's first events), and the word inside text is escaped.
+     */
+    static boolean mayReport(ByteBuf b, int from, int to) {
+        for (int at = Bytes.indexOf(b, from, to, USAGE_KEY); at >= 0; at = Bytes.indexOf(b, at + 1, to, USAGE_KEY)) {
+            int i = at + USAGE_KEY.length;
+            if (Bytes.startsWith(b, i, to, METADATA)) i += METADATA.length;
+            if (i >= to || b.getByte(i) != '"') continue;
+            i = Bytes.skipWhitespace(b, i + 1, to);
+            if (i >= to || b.getByte(i) != ':') continue;
+            i = Bytes.skipWhitespace(b, i + 1, to);
+            if (i < to && b.getByte(i) == '{') return true;
+        }
+        return false;
     }
 
     /** Inside {@code response} or {@code message}: only its own {@code usage} member counts. */

@@ -58,8 +58,13 @@ public abstract class SseStreamTranslator implements StreamTranslator {
             JsonNode data;
             boolean done;
             try {
-                data = data(event);
-                done = data == null && isDone(event); // looked for only when the data is not JSON
+                if (onlyDone(event)) { // the terminator: not parsed (a failed parse builds an exception, stack trace and all)
+                    data = null;
+                    done = true;
+                } else {
+                    data = data(event);
+                    done = data == null && isDone(event); // looked for only when the data is not JSON
+                }
             } finally {
                 event.release();
             }
@@ -86,6 +91,26 @@ public abstract class SseStreamTranslator implements StreamTranslator {
             line = (eol < 0 ? end : eol) + 1;
         }
         return false;
+    }
+
+    /** Whether the event's data is one line, {@code [DONE]}: what {@link #data} could only fail to parse. */
+    static boolean onlyDone(ByteBuf event) {
+        int end = event.writerIndex();
+        boolean done = false;
+        for (int line = event.readerIndex(); line < end; ) {
+            int eol = event.indexOf(line, end, (byte) '\n');
+            int lineEnd = eol < 0 ? end : eol;
+            if (lineEnd > line && event.getByte(lineEnd - 1) == '\r') lineEnd--;
+            if (Bytes.startsWith(event, line, lineEnd, DATA)) {
+                if (done) return false; // a second data line: the joined value decides
+                int from = line + DATA.length;
+                if (from < lineEnd && event.getByte(from) == ' ') from++;
+                if (lineEnd - from != DONE.length || !Bytes.startsWith(event, from, lineEnd, DONE)) return false;
+                done = true;
+            }
+            line = (eol < 0 ? end : eol) + 1;
+        }
+        return done;
     }
 
     /**

@@ -72,6 +72,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -1005,9 +1006,9 @@ public final class Gateway {
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
         // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
         // has the whole answer can continue it, even if Skiff is killed right after.
-        Consumer<ObjectNode> onFinal = !request.path("store").asBoolean(true) ? r -> {}
-                : r -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created, route.provider().name(), scan.model(),
-                        r.toString(), StoredResponses.json(input), previousId)));
+        BiConsumer<ObjectNode, String> onFinal = !request.path("store").asBoolean(true) ? (r, json) -> {}
+                : (r, json) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created, route.provider().name(), scan.model(),
+                        json != null ? json : r.toString(), StoredResponses.json(input), previousId)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

@@ -36,7 +36,7 @@ import java.util.ArrayDeque;
 /**
  * One passthrough request, both ways at once on the client's event loop: body pieces go upstream as
  * they arrive (reading from the client pauses while the provider's socket is full), response pieces
- * go to the client as they arrive with a flush each (reading from the provider pauses while the
+ * go to the client as they arrive, flushed once per upstream read (reading from the provider pauses while the
  * client's socket is full). Nothing is rewritten; usage is read on the side from JSON and SSE
  * responses, and one usage record is written when the call ends, however it ends.
  *
@@ -69,6 +69,8 @@ final class PassthroughCall implements ExchangeListener {
     private long maxGathered;
 
     private boolean responseStarted;
+    private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
+    private Gather queued; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private long firstContentNanos = -1; // the first byte of the response body: a stream's first event
@@ -251,7 +253,8 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) keepAlive = false;
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         watchUsage(head.headers());
-        ctx.writeAndFlush(r, ctx.voidPromise());
+        ctx.write(r, ctx.voidPromise()); // flushed with the first piece, when the upstream read is done
+        unflushed = true;
     }
 
     private boolean mayHaveBody() {
@@ -305,8 +308,37 @@ final class PassthroughCall implements ExchangeListener {
                 jsonCopy.addComponent(true, content.retainedDuplicate());
             }
         }
-        ctx.writeAndFlush(new DefaultHttpContent(content), ctx.voidPromise());
-        if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
+        // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
+        // the client per read, however many chunks the provider's bytes came in.
+        if (queued == null) queued = new Gather(ctx.alloc());
+        queued.add(content);
+        if (queued.size() >= MAX_QUEUED) flushPending();
+    }
+
+    /** Most bytes queued from one upstream read before they are sent anyway. */
+    private static final int MAX_QUEUED = 64 << 10;
+
+    @Override
+    public void onReadComplete() {
+        if (!finished) flushPending();
+    }
+
+    /** Writes what is queued, without a flush: before anything else is written. */
+    private void writeQueued() {
+        ByteBuf q = queued == null ? null : queued.take();
+        if (q == null) return;
+        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Sends what is queued and flushes; follows the client's pace from there. */
+    private void flushPending() {
+        writeQueued();
+        if (!unflushed) return;
+        unflushed = false;
+        ctx.flush();
+        // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
+        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -317,6 +349,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
+        writeQueued();
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
@@ -344,7 +377,9 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         // Part of the provider's response is out, in the provider's framing: nothing can be added to
-        // it that the client would read as an error, so the connection is closed short of the end.
+        // it that the client would read as an error, so the connection is closed short of the end
+        // (after what was relayed so far: closing would drop bytes not yet flushed).
+        flushPending();
         ctx.close();
         finish(status, usageSoFar(), failure.detail());
     }
@@ -370,6 +405,7 @@ final class PassthroughCall implements ExchangeListener {
             refuse(503, message, "server_shutting_down");
             return;
         }
+        writeQueued(); // what was relayed so far goes before the connection is closed
         finish(status, usageSoFar(), message);
     }
 
@@ -383,6 +419,7 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
+        if (queued != null) queued.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {

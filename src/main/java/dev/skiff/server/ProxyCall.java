@@ -39,7 +39,7 @@ import java.util.Map;
 
 /**
  * One proxied request from the moment it is sent upstream: relays the response to the client (a
- * stream chunk by chunk with a flush per chunk, anything else whole), turns upstream failures into
+ * stream piece by piece with one flush per upstream read, anything else whole), turns upstream failures into
  * errors in the client's dialect, and records usage when it ends. Runs on the client's event loop.
  */
 final class ProxyCall implements ExchangeListener {
@@ -73,7 +73,9 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private StreamRelay relay;
-    private ByteBuf outgoing; // events of the current upstream read, not yet written
+    private ByteBuf outgoing; // what the stream translator made of the current upstream piece
+    private Gather queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
+    private boolean unflushed; // written since the last flush (see onReadComplete)
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -224,7 +226,7 @@ final class ProxyCall implements ExchangeListener {
      */
     void holdUntil(java.util.concurrent.CompletableFuture<?> stored) {
         holding = true;
-        stored.whenComplete((ok, error) -> ctx.executor().execute(() -> released(error)));
+        stored.whenComplete((ok, error) -> dev.skiff.store.Handoff.execute(ctx.executor(), () -> released(error)));
     }
 
     private void released(Throwable error) {
@@ -243,7 +245,9 @@ final class ProxyCall implements ExchangeListener {
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
         } else if (bytes != null) {
+            writeQueued();
             ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
+            unflushed = false;
         }
         Runnable end = heldEnd;
         heldEnd = null;
@@ -379,6 +383,7 @@ final class ProxyCall implements ExchangeListener {
         // What a stream reported before the client left (Anthropic's input count comes first) is kept.
         Usage seen = !streaming ? Usage.NONE : streamTranslator != null ? streamTranslator.usage() : relay != null ? relay.usage() : Usage.NONE;
         releaseStreamState();
+        releaseQueued();
         if (held != null) {
             held.release();
             held = null;
@@ -413,6 +418,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
+        queued = new Gather(ctx.alloc());
         if (streamTranslator == null) {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
@@ -425,6 +431,7 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
         ctx.write(r, ctx.voidPromise());
+        unflushed = true; // the head goes when this read completes, with what it brought of the stream
     }
 
     @Override
@@ -471,7 +478,6 @@ final class ProxyCall implements ExchangeListener {
             try {
                 splitter.feed(content, this::relayEvent);
             } catch (SseSplitter.EventTooLargeException e) {
-                releaseOutgoing();
                 exchange.cancel();
                 onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream was cut: " + e.getMessage()));
                 return;
@@ -482,28 +488,51 @@ final class ProxyCall implements ExchangeListener {
             else holdBytes(outgoing);
             outgoing = null;
         }
-        // What one upstream read carried leaves as one HTTP chunk, flushed at once.
+        // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
+        // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            ctx.writeAndFlush(new DefaultHttpContent(outgoing), ctx.voidPromise());
+            queued.add(outgoing);
             outgoing = null;
         }
-        if (!ctx.channel().isWritable()) exchange.setAutoRead(false);
+        if (queued.size() >= MAX_QUEUED) flushPending();
+    }
+
+    /** Most bytes queued from one upstream read before they are sent anyway. */
+    private static final int MAX_QUEUED = 64 << 10;
+
+    @Override
+    public void onReadComplete() {
+        if (!finished) flushPending();
+    }
+
+    /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
+    private void writeQueued() {
+        ByteBuf q = queued == null ? null : queued.take();
+        if (q == null) return;
+        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Sends what is queued and flushes; follows the client's pace from there. */
+    private void flushPending() {
+        writeQueued();
+        if (!unflushed) return;
+        unflushed = false;
+        ctx.flush();
+        // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
+        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
-        ByteBuf out = relay.filter(event, ctx.alloc());
-        if (out == null) return;
-        if (answerModel != null) out = answerModel.event(out, ctx.alloc());
-        if (outgoing == null) {
-            outgoing = out;
-            return;
-        }
-        if (!(outgoing instanceof CompositeByteBuf)) {
-            CompositeByteBuf c = ctx.alloc().compositeBuffer(16);
-            c.addComponent(true, outgoing);
-            outgoing = c;
-        }
-        ((CompositeByteBuf) outgoing).addComponent(true, out);
+        // The model first, on the event as it came (one contiguous slice): searching it is cheaper
+        // than searching what the filter may make of it (two slices around a removed member).
+        ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
+        out = relay.filter(out, ctx.alloc());
+        if (out != null) queued.add(out);
+    }
+
+    private void releaseQueued() {
+        if (queued != null) queued.release();
     }
 
     private void releaseOutgoing() {
@@ -525,6 +554,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void end() {
         if (streaming) {
+            writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
@@ -536,6 +566,7 @@ final class ProxyCall implements ExchangeListener {
                 if (holding) {
                     if (tail != null) holdBytes(tail);
                     heldEnd = this::endTranslatedStream;
+                    flushPending(); // what came before the hold goes now; no read-complete follows the end
                     return;
                 }
                 if (tail != null) {
@@ -600,6 +631,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
+        writeQueued();
         if (storeFailure != null) {
             ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
         }
@@ -670,6 +702,7 @@ final class ProxyCall implements ExchangeListener {
     /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
     private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
+        writeQueued();
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
@@ -701,6 +734,8 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void writeLast(LastHttpContent last) {
+        writeQueued();
+        unflushed = false;
         var f = ctx.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
@@ -843,6 +878,8 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         finished = true;
         releaseAdmission();
+        releaseQueued(); // left only when the connection was closed instead of ended
+        releaseOutgoing();
         if (parkedDiscard != null) { // the client left while its limits were being checked
             parkedDiscard.run();
             parkedDiscard = null;

@@ -444,10 +444,11 @@ public final class ResponseStore implements AutoCloseable {
                 throw e;
             }
         } catch (SQLException | IOException | RuntimeException e) {
-            for (Pending p : batch) p.committed().completeExceptionally(e);
+            Handoff.batch(() -> batch.forEach(p -> p.committed().completeExceptionally(e)));
             throw e;
         }
-        for (Pending p : batch) p.committed().complete(null);
+        // Answers held for this commit resume with one wake-up per event loop (see Handoff).
+        Handoff.batch(() -> batch.forEach(p -> p.committed().complete(null)));
     }
 
     /**

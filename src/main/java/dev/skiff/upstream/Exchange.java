@@ -81,8 +81,12 @@ public final class Exchange implements Runnable, UpstreamCall {
     }
 
     void start() {
-        arm(Math.min(timeouts.total().toNanos(), timeouts.connect().toNanos() + timeouts.firstByte().toNanos()));
         Channel pooled = client.pool(provider).poll();
+        // One timer task per exchange in the common case: on a pooled connection the first deadline
+        // is the first byte's, so attach's checkBy finds it armed already rather than cancelling a
+        // timer set for connect + first byte and scheduling another.
+        long firstDeadline = pooled != null ? timeouts.firstByte().toNanos() : timeouts.connect().toNanos() + timeouts.firstByte().toNanos();
+        arm(Math.min(timeouts.total().toNanos(), firstDeadline));
         if (pooled != null) attach(pooled, true);
         else connect();
     }
@@ -219,6 +223,11 @@ public final class Exchange implements Runnable, UpstreamCall {
             content.release();
             if (last && phase != Phase.DONE) complete();
         }
+    }
+
+    /** The connection's read is done (see {@link ExchangeListener#onReadComplete}). */
+    void onReadComplete() {
+        if (phase == Phase.BODY) listener.onReadComplete();
     }
 
     private void complete() {

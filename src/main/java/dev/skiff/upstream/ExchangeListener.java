@@ -15,6 +15,14 @@ public interface ExchangeListener {
 
     void onEnd();
 
+    /**
+     * The upstream connection's current read is done: what {@link #onContent} received since the
+     * last call is all that socket read brought. A relaying listener writes each piece without a
+     * flush and flushes here, so one upstream read leaves as one write to the client however many
+     * HTTP chunks or events it carried. Not called after {@link #onEnd} or {@link #onFailure}.
+     */
+    default void onReadComplete() {}
+
     void onFailure(UpstreamFailure failure);
 
     /**

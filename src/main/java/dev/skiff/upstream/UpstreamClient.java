@@ -179,6 +179,12 @@ public final class UpstreamClient {
         }
 
         @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            Exchange e = current;
+            if (e != null) e.onReadComplete();
+        }
+
+        @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             Exchange e = current;
             if (e != null) e.onBroken(null);

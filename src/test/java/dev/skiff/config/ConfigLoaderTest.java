@@ -467,6 +467,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theOpenFileLimitIsReadFromProcSelfLimits(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path limits = dir.resolve("limits");
+        Files.writeString(limits, "Limit                     Soft Limit           Hard Limit           Units     \n"
+                + "Max processes             95751                95751                processes \n"
+                + "Max open files            4096                 524288               files     \n");
+        assertThat(ConfigLoader.openFileLimit(limits)).isEqualTo(4096);
+        Files.writeString(limits, "Max open files            unlimited            unlimited            files     \n");
+        assertThat(ConfigLoader.openFileLimit(limits)).isEqualTo(Long.MAX_VALUE);
+        assertThat(ConfigLoader.defaultMaxConnections(Long.MAX_VALUE)).isEqualTo(10_000);
+        assertThat(ConfigLoader.openFileLimit(dir.resolve("absent"))).isEqualTo(-1);
+        // on this machine, the same number the platform gives
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix
+                && Files.isReadable(Path.of("/proc/self/limits"))) {
+            assertThat(ConfigLoader.openFileLimit()).isEqualTo(unix.getMaxFileDescriptorCount());
+        }
+    }
+
+    @Test
     void theDefaultConnectionCapLeavesFileDescriptorsSpare() {
         assertThat(ConfigLoader.defaultMaxConnections(1_048_576)).isEqualTo(10_000);
         assertThat(ConfigLoader.defaultMaxConnections(1024)).isEqualTo(448); // two descriptors a client, 128 spare

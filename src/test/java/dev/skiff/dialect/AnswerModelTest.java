@@ -102,4 +102,18 @@ class AnswerModelTest {
             }
         }
     }
+
+    @Test
+    void anAnswerIsLeftUnparsedOnlyWhenEveryModelMemberHasTheClientsName() {
+        // a nested member with the client's name does not hide a top-level one to rename
+        String nested = "{\"content\":[{\"input\":{\"model\":\"anthropic/claude-sonnet-4-5\"}}],\"model\":\"claude-x\"}";
+        assertThat(body(nested)).isEqualTo(nested.replace("\"claude-x\"", "\"anthropic/claude-sonnet-4-5\""));
+        // a longer name that starts with the client's is another name
+        String longer = "{\"model\":\"anthropic/claude-sonnet-4-5-x\"}";
+        assertThat(body(longer)).isEqualTo("{\"model\":\"anthropic/claude-sonnet-4-5\"}");
+        // "model" as a value, and as text, is not a member
+        ByteBuf same = buf("{\"object\":\"model\",\"model\" : \"anthropic/claude-sonnet-4-5\",\"t\":\"a \\\"model\\\": b\"}");
+        assertThat(model.body(same, ALLOC)).isSameAs(same);
+        same.release();
+    }
 }

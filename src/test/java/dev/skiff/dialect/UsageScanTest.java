@@ -121,4 +121,19 @@ class UsageScanTest {
         // "usage" deeper than the known places is someone else's member.
         assertThat(of("{\"data\":{\"usage\":{\"prompt_tokens\":3}}}")).isEqualTo(Usage.NONE);
     }
+
+    @Test
+    void onlyAUsageMemberWithAnObjectValueIsParsedFor() {
+        assertThat(mayReport("{\"usage\":null,\"choices\":[]}")).isFalse();
+        assertThat(mayReport("{\"text\":\"the \\\"usage\\\": {1}\"}")).as("the word inside text").isFalse();
+        assertThat(mayReport("{\"usage\" : {\"prompt_tokens\":1}}")).isTrue();
+        assertThat(mayReport("{\"response\":{\"usage\":null,\"x\":1},\"usageMetadata\":{\"promptTokenCount\":2}}")).isTrue();
+        assertThat(mayReport("{\"usages\":{\"a\":1}}")).as("another member").isFalse();
+        assertThat(of("{\"usage\":null,\"response\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":4}}}").completionTokens()).isEqualTo(4);
+    }
+
+    private static boolean mayReport(String json) {
+        ByteBuf b = Unpooled.copiedBuffer(json, StandardCharsets.UTF_8);
+        return UsageScan.mayReport(b, b.readerIndex(), b.writerIndex());
+    }
 }

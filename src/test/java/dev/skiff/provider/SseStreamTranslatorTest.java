@@ -39,4 +39,15 @@ class SseStreamTranslatorTest {
         assertThat(SseStreamTranslator.isDone(event("data: [DONE]x\n\n"))).isFalse();
         assertThat(SseStreamTranslator.isDone(event(": [DONE]\n\n"))).isFalse();
     }
+
+    @Test
+    void aLoneDoneTerminatorIsKnownWithoutParsing() {
+        assertThat(SseStreamTranslator.onlyDone(event("data: [DONE]\n\n"))).isTrue();
+        assertThat(SseStreamTranslator.onlyDone(event("event: x\r\ndata:[DONE]\r\n\r\n"))).isTrue();
+        assertThat(SseStreamTranslator.onlyDone(event("data: [DONE]x\n\n"))).isFalse();
+        assertThat(SseStreamTranslator.onlyDone(event(": [DONE]\n\n"))).isFalse();
+        // with another data line the joined value decides, as it did before
+        assertThat(SseStreamTranslator.onlyDone(event("data: 1\ndata: [DONE]\n\n"))).isFalse();
+        assertThat(SseStreamTranslator.onlyDone(event("data: {\"a\":1}\n\n"))).isFalse();
+    }
 }

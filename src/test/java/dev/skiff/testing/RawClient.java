@@ -20,7 +20,8 @@ import java.util.Map;
  */
 public final class RawClient implements AutoCloseable {
     /** One response as it came: status, headers (names lower-cased), body, and whether it was chunked. */
-    public record Response(String statusLine, int status, Map<String, String> headers, String body, boolean chunked) {
+    /** {@code chunks}: how many HTTP chunks a chunked body came in (0 otherwise). */
+    public record Response(String statusLine, int status, Map<String, String> headers, String body, boolean chunked, int chunks) {
         public String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
@@ -68,11 +69,13 @@ public final class RawClient implements AutoCloseable {
         int status = Integer.parseInt(statusLine.split(" ")[1]);
         boolean chunked = "chunked".equalsIgnoreCase(headers.get("transfer-encoding"));
         ByteArrayOutputStream body = new ByteArrayOutputStream();
+        int chunks = 0;
         if (head || status / 100 == 1 || status == 204 || status == 304) {
             // no body
         } else if (chunked) {
             for (int size = Integer.parseInt(line().strip(), 16); size > 0; size = Integer.parseInt(line().strip(), 16)) {
                 body.write(in.readNBytes(size));
+                chunks++;
                 line();
             }
             line();
@@ -81,7 +84,7 @@ public final class RawClient implements AutoCloseable {
         } else {
             body.write(in.readAllBytes());
         }
-        return new Response(statusLine, status, headers, body.toString(StandardCharsets.UTF_8), chunked);
+        return new Response(statusLine, status, headers, body.toString(StandardCharsets.UTF_8), chunked, chunks);
     }
 
     public Response read() throws IOException {

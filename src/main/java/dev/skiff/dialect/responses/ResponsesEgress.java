@@ -8,14 +8,16 @@ import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.openai.OpenAiChat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.util.function.Consumer;
+import java.nio.charset.StandardCharsets;
+import java.util.function.BiConsumer;
 
 /**
  * Answers for a client of {@code /v1/responses} served by a translated provider. Every final
  * Responses object, streamed or not, goes to {@code onFinal} once, for the store behind
- * {@code previous_response_id}.
+ * {@code previous_response_id}: with its JSON text when that was written already (a complete
+ * answer, whose body it is), else with null.
  */
-public record ResponsesEgress(ResponseContext ctx, Consumer<ObjectNode> onFinal) implements Egress {
+public record ResponsesEgress(ResponseContext ctx, BiConsumer<ObjectNode, String> onFinal) implements Egress {
     @Override
     public ClientDialect dialect() {
         return ClientDialect.OPENAI_RESPONSES;
@@ -24,8 +26,10 @@ public record ResponsesEgress(ResponseContext ctx, Consumer<ObjectNode> onFinal)
     @Override
     public ByteBuf response(ChatResponse response, ByteBufAllocator alloc) {
         ObjectNode rendered = ResponsesApi.renderResponse(response, ctx);
-        onFinal.accept(rendered);
-        return OpenAiChat.write(rendered, alloc);
+        ByteBuf body = OpenAiChat.write(rendered, alloc);
+        // The store gets the body's own text: decoding it costs a fraction of writing the tree again.
+        onFinal.accept(rendered, body.toString(StandardCharsets.UTF_8));
+        return body;
     }
 
     @Override

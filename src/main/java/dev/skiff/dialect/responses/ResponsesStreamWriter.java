@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * A streamed answer as Responses events ({@code event: <type>} + {@code data: <json>}, each with a
@@ -65,7 +65,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     }
 
     private final ResponseContext ctx;
-    private final Consumer<ObjectNode> onFinal;
+    private final BiConsumer<ObjectNode, String> onFinal; // (the object, null: its text is not written whole)
     private final ArrayNode output = OpenAiChat.JSON.createArrayNode();
     private final TreeMap<Integer, ToolCall> calls = new TreeMap<>();
     /** Calls started while another item was open, by index, waiting for their turn. */
@@ -80,7 +80,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     private ByteBuf pending;
     private ByteBufAllocator alloc;
 
-    public ResponsesStreamWriter(ResponseContext ctx, Consumer<ObjectNode> onFinal) {
+    public ResponsesStreamWriter(ResponseContext ctx, BiConsumer<ObjectNode, String> onFinal) {
         this.ctx = ctx;
         this.onFinal = onFinal;
     }
@@ -200,7 +200,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
                     Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
             emit(event(incomplete ? "response.incomplete" : "response.completed").set("response", response.deepCopy()));
         });
-        onFinal.accept(response);
+        onFinal.accept(response, null);
         return out;
     }
 
@@ -218,7 +218,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
             ResponseObject.fail(response, output.deepCopy(), code, message == null ? "The provider failed." : message, startUsage);
             emit(event("response.failed").set("response", response.deepCopy()));
         });
-        onFinal.accept(response);
+        onFinal.accept(response, null);
         return out;
     }
 

@@ -198,12 +198,19 @@ class ResponsesRenderTest {
     @Test
     void egressRendersHandsTheObjectToTheStoreAndWritesIt() throws Exception {
         List<ObjectNode> stored = new ArrayList<>();
-        ResponsesEgress egress = new ResponsesEgress(ctx(null), stored::add);
+        List<String> texts = new ArrayList<>();
+        ResponsesEgress egress = new ResponsesEgress(ctx(null), (r, json) -> {
+            stored.add(r);
+            texts.add(json);
+        });
         assertThat(egress.dialect()).isEqualTo(dev.skiff.dialect.ClientDialect.OPENAI_RESPONSES);
         ByteBuf body = egress.response(answer(FinishReason.STOP, new Part.Text("hi")), UnpooledByteBufAllocator.DEFAULT);
         try {
             assertThat(stored).hasSize(1);
             assertThat(OpenAiChat.JSON.readTree(body.toString(StandardCharsets.UTF_8))).isEqualTo(wire(stored.get(0)));
+            // the store gets the body's text as it is, and it is what serializing the object gives
+            assertThat(texts).containsExactly(body.toString(StandardCharsets.UTF_8));
+            assertThat(texts.get(0)).isEqualTo(stored.get(0).toString());
         } finally {
             body.release();
         }

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 class ResponsesStreamWriterTest {
     private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false, true);
     private final List<ObjectNode> finals = new ArrayList<>();
-    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), finals::add);
+    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), (r, json) -> finals.add(r));
     private final StringBuilder wire = new StringBuilder();
 
     record Event(String name, JsonNode data) {

@@ -1,0 +1,68 @@
+package dev.skiff.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+
+/**
+ * Bytes gathered to leave as one piece (one HTTP chunk): what one upstream read brought of a
+ * stream. Small pieces (SSE events, a few hundred bytes each) are copied into one buffer of its own,
+ * which costs less than a composite of slices does to build, release and hand to the socket (each
+ * component is an iovec); once the gathered bytes are large, pieces are joined without a copy.
+ */
+final class Gather {
+    /** Up to this many bytes in all are copied; beyond, pieces are joined as they are. */
+    static final int COPY_UP_TO = 16 << 10;
+
+    private final ByteBufAllocator alloc;
+    private ByteBuf bytes;
+    private boolean own; // bytes is a buffer this gather allocated, so it may be written to
+
+    Gather(ByteBufAllocator alloc) {
+        this.alloc = alloc;
+    }
+
+    /** Appends {@code piece}, taking ownership of it. */
+    void add(ByteBuf piece) {
+        ByteBuf b = bytes;
+        if (b == null) {
+            bytes = piece;
+            own = false;
+            return;
+        }
+        int total = b.readableBytes() + piece.readableBytes();
+        if (b instanceof CompositeByteBuf c) {
+            c.addComponent(true, piece);
+        } else if (total <= COPY_UP_TO) {
+            if (!own) {
+                ByteBuf mine = alloc.directBuffer(Math.max(2048, Math.min(COPY_UP_TO, total * 2)));
+                mine.writeBytes(b, b.readerIndex(), b.readableBytes());
+                b.release();
+                bytes = b = mine;
+                own = true;
+            }
+            b.writeBytes(piece, piece.readerIndex(), piece.readableBytes());
+            piece.release();
+        } else {
+            bytes = alloc.compositeBuffer(16).addComponent(true, b).addComponent(true, piece);
+            own = false;
+        }
+    }
+
+    int size() {
+        return bytes == null ? 0 : bytes.readableBytes();
+    }
+
+    /** What was gathered (the caller owns it), or null when nothing was; the gather is empty after. */
+    ByteBuf take() {
+        ByteBuf b = bytes;
+        bytes = null;
+        own = false;
+        return b;
+    }
+
+    void release() {
+        ByteBuf b = take();
+        if (b != null) b.release();
+    }
+}
