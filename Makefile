@@ -30,6 +30,7 @@ run: build
 	bin/skiff
 
 test: jdk
+	@bin/test-services
 	$(MVN) verify
 
 bench: jdk
