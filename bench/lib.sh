@@ -22,8 +22,10 @@ LOADGEN_JVM=("${JVM_COMMON[@]}" -Xmx256m -XX:TieredStopAtLevel=1)
 # log (its cost is not what this measures). MOCK_PORT is filled in by start_mock.
 MOCK_PORT=""
 MOCK_PID=""
+# A developer's own key or shared stores must not reach the bench's Skiffs: its load sends no key, and
+# its figures are of one process with embedded storage.
 skiff_env() {
-  echo "OPENAI_API_KEY=bench OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_MODELS=gpt-4o-mini ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 ANTHROPIC_MODELS=claude-bench VLLM_BASE_URL=http://127.0.0.1:$MOCK_PORT/unlisted/v1 VLLM_MODELS=local-bench SKIFF_USAGE_LOG=off SKIFF_HOST=127.0.0.1"
+  echo "-u SKIFF_MASTER_KEY -u SKIFF_DATABASE_URL -u SKIFF_REDIS_URL OPENAI_API_KEY=bench OPENAI_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 OPENAI_MODELS=gpt-4o-mini ANTHROPIC_API_KEY=bench ANTHROPIC_BASE_URL=http://127.0.0.1:$MOCK_PORT/v1 ANTHROPIC_MODELS=claude-bench VLLM_BASE_URL=http://127.0.0.1:$MOCK_PORT/unlisted/v1 VLLM_MODELS=local-bench SKIFF_USAGE_LOG=off SKIFF_HOST=127.0.0.1"
 }
 
 STARTED_PIDS=()
