@@ -1,7 +1,5 @@
 package dev.skiff.store;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -40,17 +38,18 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Hikari reports every pool start and stop at INFO; only its warnings are news. Held: JUL keeps loggers weakly. */
-    private static final java.util.logging.Logger HIKARI_LOG = java.util.logging.Logger.getLogger("com.zaxxer.hikari");
+    /** Where connections come from: a pool for PostgreSQL, the one connection for SQLite. */
+    interface Source extends AutoCloseable {
+        Connection connection() throws SQLException;
 
-    static {
-        HIKARI_LOG.setLevel(java.util.logging.Level.WARNING);
+        @Override
+        void close();
     }
 
     private final Kind kind;
-    private final HikariDataSource pool;
+    private final Source pool;
 
-    private Database(Kind kind, HikariDataSource pool) {
+    private Database(Kind kind, Source pool) {
         this.kind = kind;
         this.pool = pool;
     }
@@ -61,35 +60,25 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(String url) throws SQLException, IOException {
         String jdbc = postgresJdbcUrl(url);
-        HikariConfig c = new HikariConfig();
-        c.setPoolName("skiff-db");
-        // Connections are opened on first use (store threads), never at start-up.
-        c.setInitializationFailTimeout(-1);
-        c.setMinimumIdle(0);
-        if (jdbc != null) {
-            c.setJdbcUrl(jdbc);
-            c.setMaximumPoolSize(8);
-            c.setConnectionTimeout(5_000);
-            return new Database(Kind.POSTGRES, new HikariDataSource(c));
-        }
+        // Hikari and pgjdbc are loaded only here: an SQLite start-up does not pay for their classes.
+        if (jdbc != null) return new Database(Kind.POSTGRES, PostgresPool.open(jdbc));
         if (!url.equals(":memory:")) {
             Path parent = Path.of(url).toAbsolutePath().getParent();
             if (parent != null) Files.createDirectories(parent);
         }
         // SQLite: one writer at a time anyway; a single connection kept open avoids SQLITE_BUSY between
         // our own threads, and is what keeps a :memory: database alive.
-        c.setJdbcUrl("jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
-        c.setMaximumPoolSize(1);
-        c.setMinimumIdle(1);
-        c.setIdleTimeout(0);
-        c.setMaxLifetime(0);
-        c.setConnectionTimeout(30_000);
-        c.setConnectionInitSql("PRAGMA busy_timeout=5000");
-        Database db = new Database(Kind.SQLITE, new HikariDataSource(c));
+        SqliteConnection one = new SqliteConnection(
+                "jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
+        Database db = new Database(Kind.SQLITE, one);
         try (Connection conn = db.connection(); Statement s = conn.createStatement()) {
+            s.execute("PRAGMA busy_timeout=5000");
             if (!url.equals(":memory:")) s.execute("PRAGMA journal_mode=WAL");
             s.execute("PRAGMA synchronous=NORMAL");
             s.execute("PRAGMA foreign_keys=ON");
+        } catch (SQLException | RuntimeException e) {
+            db.close();
+            throw e;
         }
         return db;
     }
@@ -128,7 +117,7 @@ public final class Database implements AutoCloseable {
 
     /** A connection from the pool; the caller closes it. Blocks: never call from an event loop. */
     public Connection connection() throws SQLException {
-        return pool.getConnection();
+        return pool.connection();
     }
 
     /**
