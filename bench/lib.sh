@@ -63,7 +63,7 @@ build_bench() {
 # Starts the mock provider on port $1 (0 = any free one) with extra arguments after it, and sets
 # MOCK_PID and MOCK_PORT from its first line, "listening on PORT".
 start_mock() {
-  local port=$1 log="$OUT/mock.log" i
+  local port=$1 log="${MOCK_LOG:-$OUT/mock.log}" i
   shift
   "$JAVA" "${MOCK_JVM[@]}" -cp "$JAR" dev.skiff.bench.MockProvider --port "$port" "$@" \
     >"$log.out" 2>"$log" &
