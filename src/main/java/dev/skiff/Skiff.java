@@ -70,7 +70,7 @@ public final class Skiff implements AutoCloseable {
         String pricingFile = config.control().pricingFile();
         dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
         dev.skiff.observe.UsageStore usageStore = !config.control().usageStore() ? null
-                : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+                : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database()).retain(config.control().usageRetention());
         UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
         ResponseStore responses = null;
         Limits limits = null;
