@@ -89,7 +89,8 @@ public final class Skiff implements AutoCloseable {
         Control opened = null;
         try {
             usageStore = !config.control().usageStore() ? null
-                    : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+                    : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database())
+                            .retain(config.control().usageRetention());
             usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),

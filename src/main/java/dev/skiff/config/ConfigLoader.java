@@ -209,8 +209,12 @@ public final class ConfigLoader {
         if (!usageStore.equals("on") && !usageStore.equals("off")) {
             throw new ConfigException("SKIFF_USAGE_STORE / control.usage_store", "'" + usageStore + "' must be on or off");
         }
+        String retention = string("SKIFF_USAGE_RETENTION", control, "usage_retention", "control.usage_retention", "90d").strip()
+                .toLowerCase(Locale.ROOT);
+        Duration usageRetention = retention.equals("off") || retention.equals("0") || retention.equals("forever") ? Duration.ZERO
+                : parseDuration("SKIFF_USAGE_RETENTION / control.usage_retention", retention);
         return new ControlConfig(databaseUrl, redisUrl, prefix, failure.equals("open"), endUserHeader,
-                pricing == null ? null : workingDir.resolve(pricing).toString(), usageStore.equals("on"));
+                pricing == null ? null : workingDir.resolve(pricing).toString(), usageStore.equals("on"), usageRetention);
     }
 
     private static void refuseUnknownKeys(Map<String, Object> yaml) {

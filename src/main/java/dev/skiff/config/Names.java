@@ -23,7 +23,7 @@ final class Names {
             "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout",
                     "header_timeout", "keepalive_timeout", "max_connections", "drain_timeout", "translation_memory"),
             "timeouts", List.of("connect", "first_byte", "idle", "total"),
-            "control", List.of("database_url", "redis_url", "redis_prefix", "limits_failure", "end_user_header", "pricing_file", "usage_store"),
+            "control", List.of("database_url", "redis_url", "redis_prefix", "limits_failure", "end_user_header", "pricing_file", "usage_store", "usage_retention"),
             "providers.*", List.of("type", "api_key", "base_url", "models", "api_version"));
 
     /** Every SKIFF_ variable Skiff or its scripts read. */
@@ -33,6 +33,7 @@ final class Names {
             "SKIFF_FIRST_BYTE_TIMEOUT", "SKIFF_IDLE_TIMEOUT", "SKIFF_TOTAL_TIMEOUT", "SKIFF_MODELS_REFRESH", "SKIFF_USAGE_LOG", "SKIFF_DB",
             "SKIFF_RESPONSES_TTL", "SKIFF_TRANSLATION_MEMORY",
             "SKIFF_DATABASE_URL", "SKIFF_REDIS_URL", "SKIFF_REDIS_PREFIX", "SKIFF_LIMITS_FAILURE", "SKIFF_END_USER_HEADER", "SKIFF_PRICING_FILE", "SKIFF_USAGE_STORE",
+            "SKIFF_USAGE_RETENTION",
             "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE",
             // read by bin/skiff and the build scripts, not by the JVM
             "SKIFF_HEAP", "SKIFF_DIRECT_MEMORY", "SKIFF_JAVA_OPTS", "SKIFF_AOT", "SKIFF_LAUNCHER", "SKIFF_DIST_AOT");

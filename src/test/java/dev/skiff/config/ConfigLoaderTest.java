@@ -636,6 +636,17 @@ class ConfigLoaderTest {
         assertThat(c.redisPrefix()).isEqualTo("skiff:");
         assertThat(c.failOpen()).isTrue();
         assertThat(c.endUserHeader()).isEqualTo("X-End-User");
+        assertThat(c.usageRetention()).as("usage rows kept 90 days").isEqualTo(java.time.Duration.ofDays(90));
+    }
+
+    @Test
+    void usageRetentionIsADurationOrOff() throws IOException {
+        assertThat(load("SKIFF_USAGE_RETENTION", "7d").control().usageRetention()).isEqualTo(java.time.Duration.ofDays(7));
+        assertThat(load("SKIFF_USAGE_RETENTION", "off").control().usageRetention()).as("kept forever").isZero();
+        assertThat(load("SKIFF_USAGE_RETENTION", "0").control().usageRetention()).as("kept forever").isZero();
+        yaml("skiff.yaml", "control:\n  usage_retention: 400d\n");
+        assertThat(load("SKIFF_CONFIG", dir.resolve("skiff.yaml").toString()).control().usageRetention()).isEqualTo(java.time.Duration.ofDays(400));
+        assertThat(failure("SKIFF_USAGE_RETENTION", "a while").getMessage()).contains("SKIFF_USAGE_RETENTION").contains("not a duration");
     }
 
     @Test
