@@ -39,6 +39,7 @@ public final class Skiff implements AutoCloseable {
     private final Gateway gateway;
     private final Database database;
     private final Keys keys;
+    private dev.skiff.observe.audit.AuditLog auditLog; // null while the audit log is off
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
                   ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
@@ -76,7 +77,9 @@ public final class Skiff implements AutoCloseable {
         Limits limits = null;
         Database database = null;
         Keys keys = null;
+        dev.skiff.observe.audit.AuditLog auditLog = null;
         try {
+            dev.skiff.observe.audit.AuditConfig audit = dev.skiff.observe.audit.AuditConfig.from(env);
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
                     config.tlsCaFile(), providers);
@@ -92,6 +95,14 @@ public final class Skiff implements AutoCloseable {
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            if (audit.on()) {
+                // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
+                auditLog = new dev.skiff.observe.audit.AuditLog(audit,
+                        dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database()));
+                gateway.observers().audit(audit);
+                gateway.observers().add(auditLog);
+                gateway.admin().register(new dev.skiff.observe.audit.AuditResource(auditLog.store(), audit));
+            }
             limits = limits(config, pricing);
             // Policies from the database, refreshed every 500 ms; the admin API edits them.
             dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
@@ -113,9 +124,12 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
+            Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
+            skiff.auditLog = auditLog;
+            return skiff;
         } catch (RuntimeException | InterruptedException | IOException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (auditLog != null) auditLog.close();
             if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
@@ -124,6 +138,7 @@ public final class Skiff implements AutoCloseable {
             throw e;
         } catch (SQLException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (auditLog != null) auditLog.close();
             if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
@@ -191,6 +206,11 @@ public final class Skiff implements AutoCloseable {
         return usageLog;
     }
 
+    /** The audit log (SKIFF_AUDIT), or null when it is off. */
+    public dev.skiff.observe.audit.AuditLog auditLog() {
+        return auditLog;
+    }
+
     /** The admin API, for registering resources (tests register their own). */
     public dev.skiff.admin.AdminApi admin() {
         return gateway.admin();
@@ -237,6 +257,7 @@ public final class Skiff implements AutoCloseable {
         gateway.admin().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
+        if (auditLog != null) auditLog.close();
         responses.close();
         limits.close();
         keys.close();

@@ -148,6 +148,12 @@ public final class Gateway {
     private final ModelRouter router;
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    /**
+     * The trail of the request this event loop is handling, while {@link #handle} runs: the replies
+     * and calls made synchronously below it pick it up here instead of through every signature.
+     */
+    private static final io.netty.util.concurrent.FastThreadLocal<dev.skiff.observe.RequestTrail> CURRENT = new io.netty.util.concurrent.FastThreadLocal<>();
     private final ImageFetcher images;
     private final Passthrough passthrough;
     private final ResponseStore responses;
@@ -174,7 +180,8 @@ public final class Gateway {
         this.router = new ModelRouter(catalog);
         this.upstream = upstream;
         this.usageLog = usageLog;
-        this.passthrough = new Passthrough(catalog.providers(), upstream, usageLog);
+        this.observers = new dev.skiff.observe.Observers(usageLog);
+        this.passthrough = new Passthrough(catalog.providers(), upstream, observers);
         this.responses = responses;
         this.storedResponses = new StoredResponses(responses, catalog);
     }
@@ -228,6 +235,16 @@ public final class Gateway {
         return usageLog;
     }
 
+    /** What observes every request (usage log, metrics, audit log, tracer); observers are added at start-up. */
+    public dev.skiff.observe.Observers observers() {
+        return observers;
+    }
+
+    /** The trail of the request being handled on this thread (see {@link #CURRENT}), or null. */
+    static dev.skiff.observe.RequestTrail currentTrail() {
+        return CURRENT.get();
+    }
+
     UpstreamClient upstream() {
         return upstream;
     }
@@ -279,6 +296,7 @@ public final class Gateway {
         // accept
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean keepAlive = HttpUtil.isKeepAlive(req);
+        dev.skiff.observe.RequestTrail trail = null;
         try {
             if (!req.decoderResult().isSuccess()) {
                 reply(ctx, Replies.openAiError(ctx, 400, "The HTTP request is malformed.", "bad_request", requestId), false, requestId,
@@ -302,6 +320,12 @@ public final class Gateway {
                 }
                 default -> {
                 }
+            }
+            // observe: health probes aside, every request may leave a trail (audit log, trace).
+            trail = observers.begin(req);
+            if (trail != null) {
+                CURRENT.set(trail);
+                if (trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx.channel(), trail);
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {
@@ -348,6 +372,7 @@ public final class Gateway {
             internalError(ctx, req.uri(), requestId, t);
             return null;
         } finally {
+            if (trail != null) CURRENT.remove();
             req.release();
         }
     }
@@ -423,8 +448,9 @@ public final class Gateway {
             // The connection's state is unknown after such a failure: answer, then close it.
             Replies.send(ctx, Replies.error(ctx, dialect, 500, message, "server_error", null, "internal_error", requestId), false);
         } finally {
-            usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId,
-                    path.startsWith("/p/") ? "passthrough" : endpointName(path), null, null, null, false, 500, Usage.NONE, -1, -1, message, null));
+            observers.finished(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId,
+                    path.startsWith("/p/") ? "passthrough" : endpointName(path), null, null, null, false, 500, Usage.NONE, -1, -1, message, null),
+                    CURRENT.get());
         }
     }
 
@@ -1129,9 +1155,10 @@ public final class Gateway {
     /** As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)}, for a refusal of an identified caller: it counts in their usage. */
     void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
                String endpoint, String error, Caller caller) {
-        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
-                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1));
+        var record = new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1);
         Replies.send(ctx, r, keepAlive);
+        observers.finished(record, CURRENT.get());
     }
 
     /** The dialect errors are written in for a path: Anthropic's on {@code /v1/messages}, else OpenAI's. */

@@ -49,7 +49,8 @@ final class PassthroughCall implements ExchangeListener {
     private static final int MAX_SCANNED_JSON = 8 << 20;
 
     private final ChannelHandlerContext ctx;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    private final dev.skiff.observe.RequestTrail trail; // null when nothing captures
     private final String requestId;
     private final HttpMethod method;
     private final long startNanos = System.nanoTime();
@@ -90,11 +91,13 @@ final class PassthroughCall implements ExchangeListener {
         return caller;
     }
 
-    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
+    PassthroughCall(ChannelHandlerContext ctx, dev.skiff.observe.Observers observers, dev.skiff.observe.RequestTrail trail, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
                     Caller caller) {
         this.ctx = ctx;
         this.caller = caller;
-        this.usageLog = usageLog;
+        this.observers = observers;
+        this.trail = trail;
+        observers.started();
         this.requestId = requestId;
         this.keepAlive = keepAlive;
         this.bodyPending = hasBody;
@@ -166,6 +169,7 @@ final class PassthroughCall implements ExchangeListener {
 
     /** The next piece of the request body; takes ownership. */
     void onClientContent(HttpContent piece) {
+        if (trail != null) trail.requestContent(piece.content());
         boolean last = piece instanceof LastHttpContent;
         if (last) {
             bodyPending = false;
@@ -440,10 +444,10 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
-        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+        observers.finished(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
-                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1));
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1), trail);
         if (onFinished != null) onFinished.run();
     }
 }
