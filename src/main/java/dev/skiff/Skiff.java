@@ -95,6 +95,13 @@ public final class Skiff implements AutoCloseable {
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             gateway.admin().register(keys.resource());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            dev.skiff.observe.metrics.MetricsConfig metricsConfig = dev.skiff.observe.metrics.MetricsConfig.from(env);
+            dev.skiff.observe.metrics.Metrics metrics = null;
+            if (metricsConfig.on()) {
+                metrics = metrics(gateway, upstream, usageLog, pricing);
+                gateway.observers().add(metrics);
+                gateway.metrics(metrics, metricsConfig.open());
+            }
             if (audit.on()) {
                 // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
                 auditLog = new dev.skiff.observe.audit.AuditLog(audit,
@@ -126,6 +133,13 @@ public final class Skiff implements AutoCloseable {
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
             Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
             skiff.auditLog = auditLog;
+            if (metrics != null) {
+                metrics.gauge("skiff_client_connections", "Client connections open now.", server::connections);
+                if (auditLog != null) {
+                    dev.skiff.observe.audit.AuditLog a = auditLog;
+                    metrics.gauge("skiff_audit_dropped_total", "Audit records dropped because the writer was behind.", a::dropped);
+                }
+            }
             return skiff;
         } catch (RuntimeException | InterruptedException | IOException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -146,6 +160,28 @@ public final class Skiff implements AutoCloseable {
             if (database != null) database.close();
             throw new IOException("the control-plane database (" + describeDatabase(config) + ") could not be used: " + e.getMessage(), e);
         }
+    }
+
+    /** Metrics of every request, and gauges of what is in flight, pooled and dropped; read when /metrics is scraped. */
+    private static dev.skiff.observe.metrics.Metrics metrics(Gateway gateway, UpstreamClient upstream, UsageLog usageLog,
+                                                             dev.skiff.observe.Pricing pricing) {
+        var m = new dev.skiff.observe.metrics.Metrics(pricing != null ? () -> pricing : dev.skiff.observe.Pricing::shipped);
+        m.gauge("skiff_requests_in_flight", "Requests being answered now (calls to providers, admin and usage calls).",
+                gateway.observers()::inFlight);
+        m.gauge("skiff_usage_dropped_total", "Usage records dropped because the usage writer was behind.", usageLog::dropped);
+        m.family("skiff_upstream_connections_opened_total", "Connections opened to each provider.", "provider",
+                () -> figure(upstream.poolFigures(), 0));
+        m.family("skiff_upstream_connections_reused_total", "Requests sent on a pooled keep-alive connection, by provider.", "provider",
+                () -> figure(upstream.poolFigures(), 1));
+        m.family("skiff_upstream_connections_idle", "Idle pooled connections to each provider now.", "provider",
+                () -> figure(upstream.poolFigures(), 2));
+        return m;
+    }
+
+    private static Map<String, Long> figure(Map<String, long[]> figures, int i) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        figures.forEach((name, f) -> out.put(name, f[i]));
+        return out;
     }
 
     /**

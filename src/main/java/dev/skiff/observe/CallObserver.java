@@ -13,9 +13,6 @@ public interface CallObserver {
      */
     void finished(UsageRecord record, RequestTrail trail);
 
-    /** A call to a provider started (in-flight gauges); {@link #finished} follows it. */
-    default void started() {}
-
     /** An upstream call failed before or while answering: {@code kind} is UpstreamFailure's kind, lower case. */
     default void upstreamFailed(String provider, String kind) {}
 }

@@ -20,6 +20,7 @@ public final class Observers {
     private volatile CallObserver[] observers = new CallObserver[0];
     private volatile AuditConfig audit = AuditConfig.OFF;
     private volatile Tracer tracer;
+    private final java.util.concurrent.atomic.LongAdder inFlight = new java.util.concurrent.atomic.LongAdder();
 
     public Observers(UsageLog usageLog) {
         this.usageLog = usageLog;
@@ -98,8 +99,20 @@ public final class Observers {
         }
     }
 
+    /** A call started (ProxyCall, PassthroughCall): it counts as in flight until {@link #finishedCall}. */
     public void started() {
-        for (CallObserver o : observers) o.started();
+        inFlight.increment();
+    }
+
+    /** {@link #finished} for a call that {@link #started}. */
+    public void finishedCall(UsageRecord record, RequestTrail trail) {
+        inFlight.decrement();
+        finished(record, trail);
+    }
+
+    /** Calls in flight now. */
+    public long inFlight() {
+        return inFlight.sum();
     }
 
     public void upstreamFailed(String provider, String kind) {

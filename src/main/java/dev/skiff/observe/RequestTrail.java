@@ -38,6 +38,7 @@ public final class RequestTrail {
     long upstreamFirstByteNanos = -1;
     long upstreamFirstContentNanos = -1;
     long finishedNanos = -1;
+    boolean upstreamReused;
     String upstreamMethod;
     String upstreamUri;
     String[] upstreamRequestHeaders;
@@ -117,8 +118,9 @@ public final class RequestTrail {
         if (upstreamUri != null && upstreamUri.startsWith("/") && base != null) upstreamUri = base + upstreamUri;
     }
 
-    public void upstreamConnected() {
+    public void upstreamConnected(boolean reused) {
         upstreamConnectedNanos = System.nanoTime();
+        upstreamReused = reused;
     }
 
     public void upstreamHead(HttpResponse head) {
@@ -197,6 +199,8 @@ public final class RequestTrail {
     public long upstreamFirstByteNanos() { return upstreamFirstByteNanos; }
     public long upstreamFirstContentNanos() { return upstreamFirstContentNanos; }
     public long finishedNanos() { return finishedNanos; }
+    /** Whether the last attempt went on a pooled connection rather than a new one. */
+    public boolean upstreamReused() { return upstreamReused; }
     public String upstreamMethod() { return upstreamMethod; }
     public String upstreamUri() { return upstreamUri; }
     public String[] upstreamRequestHeaders() { return upstreamRequestHeaders; }

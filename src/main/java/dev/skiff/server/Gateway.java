@@ -160,6 +160,8 @@ public final class Gateway {
     private final StoredResponses storedResponses;
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
+    private volatile dev.skiff.observe.metrics.Metrics metrics; // null: /metrics is not served
+    private volatile dev.skiff.observe.metrics.MetricsConfig.Open metricsOpen = dev.skiff.observe.metrics.MetricsConfig.Open.OFF;
     private final AdminApi admin = new AdminApi();
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
@@ -190,6 +192,12 @@ public final class Gateway {
     public void limits(Limits l) {
         this.limits = l;
         passthrough.limits(l);
+    }
+
+    /** Serves {@code /metrics} from {@code m}, to the master or an admin key, or without a key as {@code open} says. */
+    public void metrics(dev.skiff.observe.metrics.Metrics m, dev.skiff.observe.metrics.MetricsConfig.Open open) {
+        this.metricsOpen = open;
+        this.metrics = m;
     }
 
     /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */
@@ -318,6 +326,13 @@ public final class Gateway {
                     }
                     return null;
                 }
+                case "/metrics" -> {
+                    if (metrics != null) {
+                        // Scrapes come every few seconds too: answered and not logged, as health probes (refusals are).
+                        if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) scrape(ctx, req, requestId, keepAlive);
+                        return null;
+                    }
+                }
                 default -> {
                 }
             }
@@ -375,6 +390,43 @@ public final class Gateway {
             if (trail != null) CURRENT.remove();
             req.release();
         }
+    }
+
+    /**
+     * {@code GET /metrics}: the Prometheus text, rendered here on the event loop (a few hundred lines
+     * from counters, well under a millisecond), for the master key or an admin-scoped key, or without
+     * a key when SKIFF_METRICS_OPEN allows the scraper's address.
+     */
+    private void scrape(ChannelHandlerContext ctx, FullHttpRequest req, String requestId, boolean keepAlive) {
+        boolean open = switch (metricsOpen) {
+            case ANY -> true;
+            case LOOPBACK -> ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                    && a.getAddress().isLoopbackAddress();
+            case OFF -> false;
+        };
+        if (!open) {
+            MasterKeyAuth.Verdict v = auth.check(req.headers());
+            String refusal = switch (v) {
+                case MasterKeyAuth.Allowed a -> a.caller().isAdmin() ? null
+                        : "This API key may not read /metrics: it needs the 'admin' scope, or use the master key.";
+                case MasterKeyAuth.Missing m -> "Missing API key: /metrics needs the master key or an admin key as 'Authorization: Bearer <key>' "
+                        + "(or SKIFF_METRICS_OPEN=loopback for a scraper on this host).";
+                case MasterKeyAuth.Wrong w -> w.message();
+                case MasterKeyAuth.Unavailable u -> u.message();
+            };
+            if (refusal != null) {
+                int status = v instanceof MasterKeyAuth.Allowed ? 403 : v instanceof MasterKeyAuth.Unavailable ? 503 : 401;
+                reply(ctx, Replies.openAiError(ctx, status, refusal, status == 403 ? "insufficient_permissions" : "invalid_api_key", requestId),
+                        keepAlive, requestId, "metrics", refusal);
+                return;
+            }
+        }
+        byte[] text = metrics.render().getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.wrappedBuffer(text));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").setInt(HttpHeaderNames.CONTENT_LENGTH, text.length)
+                .set(Replies.X_REQUEST_ID, requestId);
+        Replies.send(ctx, r, keepAlive);
     }
 
     /**

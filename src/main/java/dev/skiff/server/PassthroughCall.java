@@ -444,7 +444,7 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
-        observers.finished(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+        observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1), trail);

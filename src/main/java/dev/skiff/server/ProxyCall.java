@@ -407,6 +407,11 @@ final class ProxyCall implements ExchangeListener {
     }
 
     @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
+    }
+
+    @Override
     public void onHead(HttpResponse head) {
         try {
             head(head);
@@ -899,7 +904,7 @@ final class ProxyCall implements ExchangeListener {
         }
         if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
         long now = System.nanoTime();
-        gateway.observers().finished(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
+        gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),

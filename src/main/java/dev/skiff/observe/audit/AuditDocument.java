@@ -91,6 +91,7 @@ final class AuditDocument {
         o.put("received_at", java.time.Instant.ofEpochMilli(t.receivedMs).toString());
         ms(o, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
         ms(o, "upstream_connected_ms", t.upstreamConnectedNanos(), t.receivedNanos);
+        if (t.upstreamConnectedNanos() >= 0) o.put("connection_reused", t.upstreamReused());
         ms(o, "first_byte_ms", t.upstreamFirstByteNanos(), t.receivedNanos);
         ms(o, "first_token_ms", t.upstreamFirstContentNanos(), t.receivedNanos);
         ms(o, "finished_ms", t.finishedNanos(), t.receivedNanos);
