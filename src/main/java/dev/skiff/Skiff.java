@@ -40,6 +40,7 @@ public final class Skiff implements AutoCloseable {
     private final Database database;
     private final Keys keys;
     private dev.skiff.observe.audit.AuditLog auditLog; // null while the audit log is off
+    private dev.skiff.observe.trace.Tracer tracer; // null while tracing is off
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
                   ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
@@ -78,6 +79,7 @@ public final class Skiff implements AutoCloseable {
         Database database = null;
         Keys keys = null;
         dev.skiff.observe.audit.AuditLog auditLog = null;
+        dev.skiff.observe.trace.Tracer tracer = null;
         try {
             dev.skiff.observe.audit.AuditConfig audit = dev.skiff.observe.audit.AuditConfig.from(env);
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
@@ -101,6 +103,12 @@ public final class Skiff implements AutoCloseable {
                 metrics = metrics(gateway, upstream, usageLog, pricing);
                 gateway.observers().add(metrics);
                 gateway.metrics(metrics, metricsConfig.open());
+            }
+            dev.skiff.observe.trace.TraceConfig traceConfig = dev.skiff.observe.trace.TraceConfig.from(env);
+            if (traceConfig.on()) {
+                // OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT ...): spans leave in batches from a thread of their own.
+                tracer = new dev.skiff.observe.trace.Tracer(traceConfig, new dev.skiff.observe.trace.OtlpExporter(traceConfig));
+                gateway.observers().tracer(tracer);
             }
             if (audit.on()) {
                 // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
@@ -133,6 +141,13 @@ public final class Skiff implements AutoCloseable {
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
             Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
             skiff.auditLog = auditLog;
+            skiff.tracer = tracer;
+            if (metrics != null && tracer != null) {
+                dev.skiff.observe.trace.OtlpExporter x = tracer.exporter();
+                metrics.gauge("skiff_trace_spans_exported_total", "Spans exported over OTLP.", x::exported);
+                metrics.gauge("skiff_trace_spans_dropped_total", "Spans dropped: the export queue was full, or an export failed.",
+                        () -> x.dropped() + x.failed());
+            }
             if (metrics != null) {
                 metrics.gauge("skiff_client_connections", "Client connections open now.", server::connections);
                 if (auditLog != null) {
@@ -144,6 +159,7 @@ public final class Skiff implements AutoCloseable {
         } catch (RuntimeException | InterruptedException | IOException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             if (auditLog != null) auditLog.close();
+            if (tracer != null) tracer.close();
             if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
@@ -153,6 +169,7 @@ public final class Skiff implements AutoCloseable {
         } catch (SQLException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             if (auditLog != null) auditLog.close();
+            if (tracer != null) tracer.close();
             if (limits != null) limits.close();
             usageLog.close();
             if (responses != null) responses.close();
@@ -294,6 +311,7 @@ public final class Skiff implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         if (auditLog != null) auditLog.close();
+        if (tracer != null) tracer.close();
         responses.close();
         limits.close();
         keys.close();

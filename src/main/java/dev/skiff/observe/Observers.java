@@ -58,7 +58,9 @@ public final class Observers {
         Tracer tr = tracer;
         Span server = tr == null ? null : tr.startServer(req);
         if (!a.on() && server == null) return null;
-        RequestTrail t = new RequestTrail(a.on(), a.level() == AuditConfig.Level.BODIES ? a.maxBodyBytes() : 0);
+        int cap = a.level() == AuditConfig.Level.BODIES ? a.maxBodyBytes() : 0;
+        if (server != null && tr.config().captureContent()) cap = Math.max(cap, 64 << 10); // message content asked for in spans
+        RequestTrail t = new RequestTrail(a.on(), cap);
         t.serverSpan = server;
         t.request(req);
         return t;
@@ -70,13 +72,14 @@ public final class Observers {
      */
     public void upstream(RequestTrail t, HttpRequest head, ByteBuf body, String provider, String baseUrl) {
         if (t == null) return;
-        t.upstreamRequest(head, body);
-        t.upstreamHost(baseUrl);
         Tracer tr = tracer;
         if (tr != null && t.serverSpan != null) {
+            Tracer.supersede(t); // a retry or failover: the attempt before it ends here
             t.clientSpan = tr.startClient(t, head, provider);
             head.headers().set("traceparent", t.clientSpan.traceparent());
         }
+        t.upstreamRequest(head, body);
+        t.upstreamHost(baseUrl);
     }
 
     /** A request answered before the gateway took it (refused on its head): captured and finished at once. */

@@ -60,6 +60,8 @@ public final class RequestTrail {
     // tracing: the server span, and the current attempt's client span
     public Span serverSpan;
     public Span clientSpan;
+    /** Client spans of attempts that were superseded by a retry or failover; null until there is one. */
+    public java.util.List<Span> earlierClientSpans;
 
     RequestTrail(boolean audited, int cap) {
         this.audited = audited;
@@ -78,8 +80,7 @@ public final class RequestTrail {
     public void request(HttpRequest req) {
         method = req.method().name();
         uri = req.uri();
-        if (!audited) return;
-        requestHeaders = headers(req.headers());
+        if (audited) requestHeaders = headers(req.headers());
         if (cap > 0 && req instanceof FullHttpRequest full) {
             requestBody = new Capped(cap);
             requestBody.add(full.content());

@@ -26,33 +26,34 @@ final class AuditDocument {
 
     static AuditRow row(ObjectMapper json, UsageRecord r, RequestTrail t, Redactor red, AuditConfig.Level level) {
         ObjectNode d = json.createObjectNode();
+        boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
         d.put("attempts", t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts());
         if (r.droppedFields() != null) d.put("dropped_fields", r.droppedFields());
         d.set("usage", usage(json, r.usage()));
         if (t != null) {
-            d.set("timing", timing(json, r, t));
+            d.set("timing", timing(json, r, t, bodies));
             ObjectNode client = d.putObject("client");
             ObjectNode req = client.putObject("request");
             req.put("method", t.method());
             req.put("url", red.url(t.uri()));
             req.set("headers", headers(json, red, t.requestHeaders()));
-            req.set("body", body(json, red, t.requestBody(), false));
+            req.set("body", body(json, red, bodies ? t.requestBody() : null, false));
             ObjectNode res = client.putObject("response");
             res.put("status", t.clientStatus() != 0 ? t.clientStatus() : r.status());
             res.set("headers", headers(json, red, t.clientResponseHeaders()));
-            res.set("body", body(json, red, t.clientResponseBody(), true));
+            res.set("body", body(json, red, bodies ? t.clientResponseBody() : null, true));
             if (t.upstreamMethod() != null) {
                 ObjectNode p = d.putObject("provider");
                 ObjectNode preq = p.putObject("request");
                 preq.put("method", t.upstreamMethod());
                 preq.put("url", red.url(t.upstreamUri()));
                 preq.set("headers", headers(json, red, t.upstreamRequestHeaders()));
-                preq.set("body", body(json, red, t.upstreamRequestBody(), false));
+                preq.set("body", body(json, red, bodies ? t.upstreamRequestBody() : null, false));
                 ObjectNode pres = p.putObject("response");
                 if (t.upstreamStatus() != 0) pres.put("status", t.upstreamStatus());
                 else pres.putNull("status");
                 pres.set("headers", headers(json, red, t.upstreamResponseHeaders()));
-                pres.set("body", body(json, red, t.upstreamResponseBody(), true));
+                pres.set("body", body(json, red, bodies ? t.upstreamResponseBody() : null, true));
             } else {
                 d.putNull("provider");
             }
@@ -86,7 +87,7 @@ final class AuditDocument {
         return o;
     }
 
-    private static ObjectNode timing(ObjectMapper json, UsageRecord r, RequestTrail t) {
+    private static ObjectNode timing(ObjectMapper json, UsageRecord r, RequestTrail t, boolean bodies) {
         ObjectNode o = json.createObjectNode();
         o.put("received_at", java.time.Instant.ofEpochMilli(t.receivedMs).toString());
         ms(o, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
@@ -99,7 +100,7 @@ final class AuditDocument {
         ArrayNode pieces = o.putArray("chunks_ms");
         for (int i = 0; i < t.pieceCount(); i++) pieces.add(round(t.pieceMicros(i) / 1000.0));
         Capped body = t.clientResponseBody();
-        if (body != null && t.pieceCount() > 0) {
+        if (body != null && t.pieceCount() > 0 && bodies) {
             ArrayNode events = o.putArray("events_ms");
             byte[] b = body.bytes();
             int piece = 0;

@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * candidates. The format is told from the events themselves, so the provider's stream is assembled
  * as well as the client's. Runs on the audit writer's thread.
  */
-final class StreamAssembler {
+public final class StreamAssembler {
     private StreamAssembler() {}
 
     /** The {@code data:} payloads of an SSE text, in order (comments, event names and [DONE] left out). */
@@ -40,13 +40,13 @@ final class StreamAssembler {
     }
 
     /** Whether a body looks like an SSE stream. */
-    static boolean looksLikeSse(String text) {
+    public static boolean looksLikeSse(String text) {
         String t = text.stripLeading();
         return t.startsWith("data:") || t.startsWith("event:") || t.startsWith(":");
     }
 
     /** The assembled answer, or null when the events are of no format known here. */
-    static ObjectNode assemble(ObjectMapper json, String sse) {
+    public static ObjectNode assemble(ObjectMapper json, String sse) {
         List<JsonNode> events = new ArrayList<>();
         for (String d : dataOf(sse)) {
             try {
