@@ -170,4 +170,39 @@ class AuditEndToEndTest {
         assertThat(gw.request("GET", "/admin/v1/audit?colour=red", null, "Authorization", "Bearer " + MASTER).statusCode()).isEqualTo(400);
         assertThat(gw.request("GET", "/admin/v1/audit/nope", null, "Authorization", "Bearer " + MASTER).statusCode()).isEqualTo(404);
     }
+
+    @Test
+    void metadataKeepsNoBodiesAndTheCapCutsLongOnes() throws Exception {
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + "x".repeat(500) + "\"},\"finish_reason\":\"stop\"}]}"));
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y".repeat(300) + "\"}]}";
+        gw.close();
+        gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_AUDIT", "metadata", "OPENAI_API_KEY", "sk-openai-upstream",
+                "OPENAI_BASE_URL", openai.baseUrl()).awaitListings();
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "X-Request-ID", "m-1").statusCode()).isEqualTo(200);
+        JsonNode m = record("m-1");
+        assertThat(m.get("level").asText()).isEqualTo("metadata");
+        assertThat(m.at("/client/request/body").isNull()).isTrue();
+        assertThat(m.at("/client/response/body").isNull()).isTrue();
+        assertThat(m.at("/provider/request/body").isNull()).isTrue();
+        assertThat(m.at("/client/request/headers/authorization").asText()).isEqualTo("[redacted]");
+        assertThat(m.at("/provider/response/status").asInt()).isEqualTo(200);
+        assertThat(m.toString()).doesNotContain("yyyy").doesNotContain("xxxx");
+
+        gw.close();
+        gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_AUDIT", "bodies", "SKIFF_AUDIT_MAX_BODY", "100",
+                "OPENAI_API_KEY", "sk-openai-upstream", "OPENAI_BASE_URL", openai.baseUrl()).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "X-Request-ID", "c-1");
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode c = record("c-1");
+        JsonNode in = c.at("/client/request/body");
+        assertThat(in.get("truncated").asBoolean()).isTrue();
+        assertThat(in.get("size").asLong()).isEqualTo(chat.length());
+        assertThat(in.get("text").asText()).hasSize(100).isEqualTo(chat.substring(0, 100));
+        JsonNode out = c.at("/client/response/body");
+        assertThat(out.get("truncated").asBoolean()).isTrue();
+        assertThat(out.get("size").asLong()).isEqualTo(r.body().length());
+        assertThat(out.get("text").asText()).hasSize(100);
+        assertThat(c.at("/provider/response/body/text").asText()).hasSize(100);
+    }
 }
