@@ -121,6 +121,7 @@ final class PassthroughCall implements ExchangeListener {
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
         this.provider = provider;
         if (jsonBody) modelScan = new StreamingModelScan();
+        observeUpstream(head, null); // the body streams through: the client's, captured as it arrives
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
         // A pooled connection is ready at once, before the exchange was known here.
         if (!finished && exchange.isWritable()) onSendable(true);
@@ -222,7 +223,19 @@ final class PassthroughCall implements ExchangeListener {
             refuse(500, "The request to '" + provider.name() + "' could not be signed: " + e.getMessage(), "signing_failed");
             return;
         }
+        observeUpstream(gatheredHead, body);
         exchange = client.sendRelayed(provider, ctx.channel().eventLoop(), gatheredHead, body, this);
+    }
+
+    private void observeUpstream(HttpRequest head, ByteBuf body) {
+        if (trail != null) {
+            observers.upstream(trail, head, body, provider.name(), (provider.tls() ? "https://" : "http://") + provider.host() + ":" + provider.port());
+        }
+    }
+
+    @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
     }
 
     @Override
@@ -247,6 +260,7 @@ final class PassthroughCall implements ExchangeListener {
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
         h.set(head.headers());
@@ -294,6 +308,7 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -372,6 +387,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        if (provider != null) observers.upstreamFailed(provider.name(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (!responseStarted) {
             String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout"
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";

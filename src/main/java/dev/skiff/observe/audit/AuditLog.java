@@ -25,6 +25,8 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     static final long MAX_QUEUED_BYTES = 256L << 20;
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
 
+    private static final String READS = dev.skiff.admin.AdminApi.PREFIX + "audit";
+
     private record Entry(UsageRecord record, RequestTrail trail, long bytes) {}
 
     private final AuditConfig config;
@@ -66,6 +68,8 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     @Override
     public void finished(UsageRecord record, RequestTrail trail) {
         if (trail != null && !trail.audited()) trail = null; // traced only: the record alone is kept
+        // Reading the audit log is not written to it: a dashboard polling it would fill it with itself.
+        if (trail != null && "GET".equals(trail.method()) && trail.uri() != null && trail.uri().startsWith(READS)) return;
         long bytes = trail == null ? 0 : size(trail.requestBody()) + size(trail.upstreamRequestBody()) + size(trail.upstreamResponseBody())
                 + size(trail.clientResponseBody());
         if (queuedBytes.addAndGet(bytes) > MAX_QUEUED_BYTES || !queue.offer(new Entry(record, trail, bytes))) {

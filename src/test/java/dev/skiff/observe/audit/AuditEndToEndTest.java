@@ -205,4 +205,20 @@ class AuditEndToEndTest {
         assertThat(out.get("text").asText()).hasSize(100);
         assertThat(c.at("/provider/response/body/text").asText()).hasSize(100);
     }
+
+    @Test
+    void passthroughRequestsAreAuditedWithTheProviderSide() throws Exception {
+        openai.on("/v1/files", (req, reply) -> reply.json(200, "{\"object\":\"list\",\"data\":[],\"note\":\"sk-secret-q1\"}"));
+        HttpResponse<String> r = gw.request("POST", "/p/openai/files", "{\"purpose\":\"batch\"}", "Authorization", "Bearer " + MASTER,
+                "X-Request-ID", "p-1");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode p = record("p-1");
+        assertThat(p.get("endpoint").asText()).isEqualTo("passthrough");
+        assertThat(p.at("/client/request/body/json/purpose").asText()).isEqualTo("batch");
+        assertThat(p.at("/provider/request/url").asText()).endsWith("/v1/files");
+        assertThat(p.at("/provider/request/headers/authorization").asText()).isEqualTo("[redacted]");
+        assertThat(p.at("/provider/response/body/json/note").asText()).isEqualTo("[redacted]");
+        assertThat(p.at("/client/response/body/json/object").asText()).isEqualTo("list");
+        assertThat(p.toString()).doesNotContain("sk-openai-upstream").doesNotContain("sk-secret-q1");
+    }
 }
