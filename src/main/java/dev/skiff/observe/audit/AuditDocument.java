@@ -132,9 +132,9 @@ final class AuditDocument {
     }
 
     /**
-     * A body as the API shows it: {@code size} (all of it), {@code truncated}, and then {@code json}
-     * (a whole JSON body), {@code text}, or {@code base64} (bytes that are not UTF-8, like Bedrock's
-     * binary event stream). A streamed response adds {@code events} and {@code assembled}.
+     * A body as it is stored: {@code size}, {@code truncated}, and its {@code text} (redacted) or
+     * {@code base64}. Kept as text here, not parsed: the writer does as little per record as it can,
+     * and {@link #expand} makes the API's form when a record is read.
      */
     private static JsonNode body(ObjectMapper json, Redactor red, Capped c, boolean response) {
         if (c == null) return json.nullNode();
@@ -143,32 +143,42 @@ final class AuditDocument {
         o.put("truncated", c.truncated());
         byte[] bytes = c.bytes();
         String text = utf8(bytes, c.truncated());
-        if (text == null) {
-            o.put("base64", Base64.getEncoder().encodeToString(bytes));
-            return o;
+        if (text == null) o.put("base64", Base64.getEncoder().encodeToString(bytes));
+        else o.put("text", red.text(text));
+        return o;
+    }
+
+    /**
+     * A stored record's bodies in the API's form (docs/audit.md): a whole JSON body as {@code json},
+     * a streamed response with {@code events} and {@code assembled}. Runs when a record is read.
+     */
+    static void expand(ObjectMapper json, ObjectNode detail) {
+        for (String side : new String[] {"client", "provider"}) {
+            expand(json, detail.path(side).path("request").path("body"), false);
+            expand(json, detail.path(side).path("response").path("body"), true);
         }
-        text = red.text(text);
+    }
+
+    private static void expand(ObjectMapper json, JsonNode node, boolean response) {
+        if (!(node instanceof ObjectNode o) || !o.path("text").isTextual()) return;
+        String text = o.get("text").asText();
         if (response && StreamAssembler.looksLikeSse(text)) {
-            o.put("text", text);
             o.put("events", StreamAssembler.dataOf(text).size());
             JsonNode assembled = StreamAssembler.assemble(json, text);
             if (assembled != null) o.set("assembled", assembled);
             else o.putNull("assembled");
-            return o;
+            return;
         }
-        if (!c.truncated()) {
-            try {
-                JsonNode tree = json.readTree(text);
-                if (tree != null && (tree.isObject() || tree.isArray())) {
-                    o.set("json", tree);
-                    return o;
-                }
-            } catch (Exception e) {
-                // not JSON: kept as text
+        if (o.path("truncated").asBoolean()) return;
+        try {
+            JsonNode tree = json.readTree(text);
+            if (tree != null && (tree.isObject() || tree.isArray())) {
+                o.remove("text");
+                o.set("json", tree);
             }
+        } catch (Exception e) {
+            // not JSON: stays text
         }
-        o.put("text", text);
-        return o;
     }
 
     /** The bytes as UTF-8 text, or null when they are not; a capture cut inside a character is taken up to it. */

@@ -179,7 +179,10 @@ public final class AuditResource implements AdminResource {
         ObjectNode o = OpenAiChat.JSON.createObjectNode();
         summary(o, r);
         JsonNode d = OpenAiChat.JSON.readTree(r.detail());
-        if (d instanceof ObjectNode more) o.setAll(more);
+        if (d instanceof ObjectNode more) {
+            AuditDocument.expand(OpenAiChat.JSON, more);
+            o.setAll(more);
+        }
         return o;
     }
 
