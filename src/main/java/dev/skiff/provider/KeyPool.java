@@ -91,7 +91,11 @@ public final class KeyPool {
         for (int i = 0; i < keys.length; i++) {
             Key k = keys[(start + i) % keys.length];
             long until = restsUntil.get(k.index);
-            if (until - now <= 0) return k;
+            if (until - now <= 0) {
+                // Skipped resting keys move the turn on too, so the ready keys keep equal shares.
+                if (i > 0) next.addAndGet(i);
+                return k;
+            }
             if (soonest == null || until - soonestAt < 0) {
                 soonest = k;
                 soonestAt = until;
