@@ -90,6 +90,7 @@ public final class Skiff implements AutoCloseable {
             auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
+            gateway.dashboardSessions().keys(keys.registry()::byId); // a dashboard session ends with its key
             gateway.admin().register(keys.resource());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
             limits = limits(config, pricing);

@@ -155,6 +155,8 @@ public final class Gateway {
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
     private final AdminApi admin = new AdminApi();
+    private final dev.skiff.admin.DashboardSessions dashboardSessions = new dev.skiff.admin.DashboardSessions();
+    private final Dashboard dashboard = new Dashboard(dashboardSessions);
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
@@ -226,6 +228,11 @@ public final class Gateway {
 
     UsageLog usageLog() {
         return usageLog;
+    }
+
+    /** The dashboard's browser sessions (see {@link Dashboard}); managed keys are checked against the key registry. */
+    public dev.skiff.admin.DashboardSessions dashboardSessions() {
+        return dashboardSessions;
     }
 
     UpstreamClient upstream() {
@@ -304,6 +311,10 @@ public final class Gateway {
                 }
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
+            if (Dashboard.matches(path)) {
+                dashboard.handle(ctx, req, path, requestId, keepAlive, this);
+                return null;
+            }
             if (!path.startsWith("/v1/")) {
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
