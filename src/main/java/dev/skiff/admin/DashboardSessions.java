@@ -38,7 +38,6 @@ public final class DashboardSessions {
     private record Session(Caller caller, long createdNanos, long lastUsedNanos) {}
 
     private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-    private final SecureRandom random = new SecureRandom();
     private final LongSupplier clock;
     private volatile Function<String, ManagedKey> keyById = id -> null;
 
@@ -60,7 +59,7 @@ public final class DashboardSessions {
         if (!caller.isAdmin()) throw new IllegalArgumentException("not an admin");
         if (sessions.size() >= MAX_SESSIONS) evictOldest();
         byte[] bytes = new byte[32];
-        random.nextBytes(bytes);
+        Random.SOURCE.nextBytes(bytes);
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
         long now = clock.getAsLong();
         sessions.put(token, new Session(caller, now, now));
@@ -121,6 +120,11 @@ public final class DashboardSessions {
     /** The {@code Set-Cookie} value that ends a session in the browser. */
     public static String clearedCookie(boolean secure) {
         return COOKIE + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" + (secure ? "; Secure" : "");
+    }
+
+    /** Made at the first login, not at start-up (seeding a SecureRandom may take a while). */
+    private static final class Random {
+        static final SecureRandom SOURCE = new SecureRandom();
     }
 
     int size() {

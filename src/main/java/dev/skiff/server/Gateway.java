@@ -156,7 +156,7 @@ public final class Gateway {
     private volatile Limits limits; // null: no limits stage at all
     private final AdminApi admin = new AdminApi();
     private final dev.skiff.admin.DashboardSessions dashboardSessions = new dev.skiff.admin.DashboardSessions();
-    private final Dashboard dashboard = new Dashboard(dashboardSessions);
+    private volatile Dashboard dashboard; // made at the first request to /ui: nothing of it at start-up
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
@@ -311,11 +311,13 @@ public final class Gateway {
                 }
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
-            if (Dashboard.matches(path)) {
-                dashboard.handle(ctx, req, path, requestId, keepAlive, this);
-                return null;
-            }
             if (!path.startsWith("/v1/")) {
+                if (Dashboard.matches(path)) { // off the /v1 path: the dashboard costs API requests nothing
+                    Dashboard d = dashboard;
+                    if (d == null) dashboard = d = new Dashboard(dashboardSessions); // a race makes two; either serves
+                    d.handle(ctx, req, path, requestId, keepAlive, this);
+                    return null;
+                }
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
                 return null;
