@@ -97,7 +97,8 @@ async function route() {
 
 const REQUEST_FILTERS = [
   ['key', 'Key id', 'key_…'], ['path', 'User path', '/acme'], ['end_user', 'End user', ''], ['model', 'Model', ''],
-  ['status', 'Status', '200, 4xx, error'], ['from', 'From', 'YYYY-MM-DD or ISO time'], ['to', 'To', ''],
+  ['provider', 'Provider', ''], ['endpoint', 'Endpoint', 'chat, messages…'], ['status', 'Status', '200, 4xx, error'],
+  ['from', 'From', 'YYYY-MM-DD or ISO time'], ['to', 'To', ''],
 ];
 
 function filterForm(fields, params, onApply) {
@@ -131,11 +132,11 @@ async function requestsView(el, params) {
     h('tbody'));
   const more = h('button', {type: 'button', id: 'more', hidden: true}, 'Older requests');
   el.append(table, more);
-  let before = null;
+  let cursor = null;
   const load = async () => {
     let page;
     try {
-      page = await api('GET', '/admin/v1/audit' + query({...filters, limit: 50, before}));
+      page = await api('GET', '/admin/v1/audit' + query({...filters, limit: 50, cursor}));
     } catch (e) {
       if (e.status === 404) {
         el.append(notice('info', 'This server keeps no audit log, so there is no request list (see docs/audit.md to turn it on). ' +
@@ -159,8 +160,8 @@ async function requestsView(el, params) {
         h('td', {class: 'num'}, fmtMs(latencyMs(r))), h('td', {class: 'num'}, fmtMs(ttft))));
     }
     if (!body.rows.length) body.append(h('tr', {}, h('td', {colspan: 11, class: 'muted'}, 'No requests match.')));
-    const next = page.next_before || page.next_cursor || (page.has_more && rows.length ? rows[rows.length - 1].id : null);
-    before = next;
+    const next = page.next_cursor || (page.has_more && rows.length ? String(rows[rows.length - 1].id) : null);
+    cursor = next;
     more.hidden = !page.has_more || !next;
   };
   more.addEventListener('click', () => load().catch(e => el.append(notice('error', e.message))));

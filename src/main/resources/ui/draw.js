@@ -240,7 +240,7 @@ function drawTiming(t, latencyMs) {
     segs.push({name, cls, from, to});
   };
   add('in Skiff (queue, checks, translation)', 'seg-queue', 0, sent != null ? sent : fb);
-  if (conn != null) add('connect', 'seg-connect', sent, conn);
+  if (conn != null) add(t.connection_reused ? 'connection from the pool' : 'connect', 'seg-connect', sent, conn);
   add('waiting for the first byte', 'seg-wait', conn != null ? conn : sent, fb);
   if (ft != null && ft > fb) add('to the first token', 'seg-token', fb, ft);
   add('answer' + (t.events_ms && t.events_ms.length ? ' (stream)' : ''), 'seg-body', ft != null && ft > fb ? ft : fb, end);
