@@ -122,7 +122,7 @@ function latencyMs(r) {
 }
 
 async function requestsView(el, params) {
-  el.append(h('h2', {}, 'Requests'),
+  el.append(h('h2', {}, 'Requests ', h('button', {type: 'button', class: 'small', id: 'refresh', onclick: () => route()}, 'Refresh')),
     filterForm(REQUEST_FILTERS, params, v => { location.hash = '#/requests' + query(v); }));
   const filters = {};
   for (const [k] of REQUEST_FILTERS) if (params.get(k)) filters[k] = params.get(k);
