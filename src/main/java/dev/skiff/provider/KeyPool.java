@@ -163,6 +163,18 @@ public final class KeyPool {
         return readyOtherThan(k, now);
     }
 
+    /**
+     * Whether a request sent now would go out with a rested key, in a pool of several. Retry logic asks
+     * this after an answer that rested a key (429, 401, 403): true means sending again at once uses
+     * another key, with no need to wait for the provider's {@code Retry-After}.
+     */
+    public boolean hasReadyKey() {
+        if (keys.length == 1) return false;
+        long now = clock.getAsLong();
+        for (int i = 0; i < keys.length; i++) if (restsUntil.get(i) - now <= 0) return true;
+        return false;
+    }
+
     private boolean readyOtherThan(Key k, long now) {
         for (Key other : keys) {
             if (other != k && restsUntil.get(other.index) - now <= 0) return true;

@@ -89,6 +89,15 @@ public final class Provider {
         return keys != null && keys.report(sent, status, answer);
     }
 
+    /**
+     * The hook for retries: whether this provider has several keys and one is ready now. Every answer
+     * has been reported to the pool (by the upstream exchange) before the caller sees it, so after a
+     * 429, 401 or 403 this says whether resending at once goes out with another key.
+     */
+    public boolean hasReadyKey() {
+        return keys != null && keys.hasReadyKey();
+    }
+
     public String name() {
         return config.name();
     }

@@ -79,8 +79,10 @@ class KeyPoolTest {
         KeyPool p = pool(3);
         p.report(sentWith(p.pick()), 429, retryAfter("50"));
         p.report(sentWith(p.pick()), 429, retryAfter("10"));
+        assertThat(p.hasReadyKey()).isTrue();
         boolean otherReady = p.report(sentWith(p.pick()), 429, retryAfter("40"));
         assertThat(otherReady).isFalse();
+        assertThat(p.hasReadyKey()).as("every key rests: a retry now would reuse a resting one").isFalse();
         assertThat(picks(p, 4)).containsOnly(2);
         advance(Duration.ofSeconds(10));
         assertThat(picks(p, 4)).containsOnly(2);
