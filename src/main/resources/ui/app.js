@@ -131,7 +131,11 @@ async function requestsView(el, params) {
       'first byte'].map(c => h('th', {}, c)))),
     h('tbody'));
   const more = h('button', {type: 'button', id: 'more', hidden: true}, 'Older requests');
-  el.append(table, more);
+  // The dashboard's own admin calls are audited too; they are hidden unless asked for.
+  const ownCalls = params.get('admin') === '1' || filters.endpoint === 'admin' || filters.endpoint === 'ui';
+  el.append(h('label', {class: 'toggle'}, h('input', {type: 'checkbox', id: 'show-admin', checked: ownCalls,
+    onchange: e => { location.hash = '#/requests' + query({...filters, admin: e.target.checked ? '1' : ''}); }}),
+    ' show admin API and dashboard calls'), table, more);
   let cursor = null;
   const load = async () => {
     let page;
@@ -148,6 +152,7 @@ async function requestsView(el, params) {
     const rows = page.data || page.requests || [];
     const body = table.tBodies[0];
     for (const r of rows) {
+      if (!ownCalls && (r.endpoint === 'admin' || r.endpoint === 'ui')) continue;
       const tokens = (r.input_tokens >= 0 ? fmtNum(r.input_tokens) : '–') + ' / ' + (r.output_tokens >= 0 ? fmtNum(r.output_tokens) : '–');
       const ttft = r.ttft_ms != null ? r.ttft_ms : r.ttft_us >= 0 ? r.ttft_us / 1000 : null;
       body.append(h('tr', {class: 'row', dataset: {requestId: r.request_id}, tabindex: 0,
@@ -159,13 +164,18 @@ async function requestsView(el, params) {
         h('td', {}, r.key_id || ''), h('td', {}, r.user_path || ''), h('td', {}, r.end_user || ''), h('td', {class: 'num'}, tokens),
         h('td', {class: 'num'}, fmtMs(latencyMs(r))), h('td', {class: 'num'}, fmtMs(ttft))));
     }
-    if (!body.rows.length) body.append(h('tr', {}, h('td', {colspan: 11, class: 'muted'}, 'No requests match.')));
     const next = page.next_cursor || (page.has_more && rows.length ? String(rows[rows.length - 1].id) : null);
     cursor = next;
     more.hidden = !page.has_more || !next;
+    return rows.length;
   };
   more.addEventListener('click', () => load().catch(e => el.append(notice('error', e.message))));
-  await load();
+  // Pages of hidden calls alone are read through, a few at most, so the first screen shows requests.
+  for (let pages = 0; pages < 5; pages++) {
+    if (await load() === undefined) return; // no audit log
+    if (table.tBodies[0].rows.length || more.hidden) break;
+  }
+  if (!table.tBodies[0].rows.length) table.tBodies[0].append(h('tr', {class: 'empty'}, h('td', {colspan: 11, class: 'muted'}, 'No requests match.')));
 }
 
 async function requestView(el, requestId) {
