@@ -277,10 +277,17 @@ function drawExchange(title, sub, req, res) {
       h('pre', {class: 'body'}, bodyText(res.body) || '(no body kept)')) : null);
 }
 
+function hostOf(url) {
+  try { return new URL(url).host; } catch (e) { return null; }
+}
+
 /** The whole view of one audited request. */
 function drawRequest(row, d) {
   const client = d.client || {};
-  const provider = d.provider || null;
+  // The detail's "provider" is the provider-side exchange, which may have replaced the summary's name.
+  const provider = d.provider && typeof d.provider === 'object' ? d.provider : null;
+  const providerName = typeof row.provider === 'string' ? row.provider
+    : provider && provider.request && provider.request.url ? hostOf(provider.request.url) : null;
   const path = row.path || (client.request && client.request.url ? new URL(client.request.url, location.origin).pathname : '');
   const dialect = dialectOf(path, row.endpoint);
   const req = client.request ? bodyJson(client.request.body) : null;
@@ -291,7 +298,7 @@ function drawRequest(row, d) {
   const facts = [
     ['request', row.request_id], ['received', fmtTime(row.ts || (d.timing && d.timing.received_at))],
     ['status', row.status], ['endpoint', row.endpoint], ['path', path], ['model', row.model],
-    ['asked for', row.requested_model !== row.model ? row.requested_model : null], ['provider', row.provider],
+    ['asked for', row.requested_model !== row.model ? row.requested_model : null], ['provider', providerName],
     ['stream', row.stream ? 'yes' : 'no'], ['key', row.key_id], ['user path', row.user_path], ['end user', row.end_user],
     ['attempts', d.attempts > 1 ? d.attempts : null], ['dropped fields', d.dropped_fields], ['error', row.error],
     ['trace', row.trace_id],
@@ -313,6 +320,6 @@ function drawRequest(row, d) {
     h('h3', {}, 'Client and provider side by side'),
     h('div', {class: 'sides'},
       drawExchange('Client ⇄ Skiff', dialect ? DIALECT_NAMES[dialect] : row.endpoint, client.request, client.response),
-      provider ? drawExchange('Skiff ⇄ ' + (row.provider || 'provider'), provider.request && provider.request.url, provider.request, provider.response)
+      provider ? drawExchange('Skiff ⇄ ' + (providerName || 'provider'), provider.request && provider.request.url, provider.request, provider.response)
         : h('section', {class: 'side'}, h('h3', {}, 'Skiff ⇄ provider'), h('p', {class: 'muted'}, 'No provider was called.'))));
 }
