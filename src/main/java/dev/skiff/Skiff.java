@@ -40,6 +40,8 @@ public final class Skiff implements AutoCloseable {
     private final Gateway gateway;
     private final Database database;
     private final Keys keys;
+    private dev.skiff.observe.audit.AuditLog auditLog; // null while the audit log is off
+    private dev.skiff.observe.trace.Tracer tracer; // null while tracing is off
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
                   ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
@@ -87,9 +89,13 @@ public final class Skiff implements AutoCloseable {
         UsageLog usageLog = null;
         ResponseStore responses = null;
         Control opened = null;
+        dev.skiff.observe.audit.AuditLog auditLog = null;
+        dev.skiff.observe.trace.Tracer tracer = null;
         try {
+            dev.skiff.observe.audit.AuditConfig audit = dev.skiff.observe.audit.AuditConfig.from(env);
             usageStore = !config.control().usageStore() ? null
-                    : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
+                    : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database())
+                            .retain(config.control().usageRetention());
             usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
@@ -101,8 +107,30 @@ public final class Skiff implements AutoCloseable {
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
+            dev.skiff.observe.metrics.MetricsConfig metricsConfig = dev.skiff.observe.metrics.MetricsConfig.from(env);
+            dev.skiff.observe.metrics.Metrics metrics = null;
+            if (metricsConfig.on()) {
+                metrics = metrics(gateway, upstream, usageLog, pricing);
+                gateway.observers().add(metrics);
+                gateway.metrics(metrics, metricsConfig.open());
+            }
+            dev.skiff.observe.trace.TraceConfig traceConfig = dev.skiff.observe.trace.TraceConfig.from(env);
+            if (traceConfig.on()) {
+                // OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT ...): spans leave in batches from a thread of their own.
+                tracer = new dev.skiff.observe.trace.Tracer(traceConfig, new dev.skiff.observe.trace.OtlpExporter(traceConfig));
+                gateway.observers().tracer(tracer);
+            }
+            if (audit.on()) {
+                // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
+                auditLog = new dev.skiff.observe.audit.AuditLog(audit,
+                        dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database()));
+                gateway.observers().audit(audit);
+                gateway.observers().add(auditLog);
+                gateway.admin().register(new dev.skiff.observe.audit.AuditResource(auditLog.store(), audit));
+            }
             opened = await(control);
             auth.keys(opened.keys().registry());
+            gateway.dashboardSessions().keys(opened.keys().registry()::byId); // a dashboard session ends with its key
             gateway.admin().register(opened.keys().resource());
             gateway.admin().register(new dev.skiff.control.limits.LimitsResource(opened.policies()));
             gateway.admin().register(new dev.skiff.control.limits.WarningsResource(opened.limitStore()));
@@ -120,9 +148,27 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, opened.database(), opened.keys(), limits);
+            Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, opened.database(), opened.keys(), limits);
+            skiff.auditLog = auditLog;
+            skiff.tracer = tracer;
+            if (metrics != null && tracer != null) {
+                dev.skiff.observe.trace.OtlpExporter x = tracer.exporter();
+                metrics.gauge("skiff_trace_spans_exported_total", "Spans exported over OTLP.", x::exported);
+                metrics.gauge("skiff_trace_spans_dropped_total", "Spans dropped: the export queue was full, or an export failed.",
+                        () -> x.dropped() + x.failed());
+            }
+            if (metrics != null) {
+                metrics.gauge("skiff_client_connections", "Client connections open now.", server::connections);
+                if (auditLog != null) {
+                    dev.skiff.observe.audit.AuditLog a = auditLog;
+                    metrics.gauge("skiff_audit_dropped_total", "Audit records dropped because the writer was behind.", a::dropped);
+                }
+            }
+            return skiff;
         } catch (RuntimeException | InterruptedException | IOException | SQLException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            if (auditLog != null) auditLog.close();
+            if (tracer != null) tracer.close();
             limits.close();
             if (usageLog != null) usageLog.close();
             else if (usageStore != null) usageStore.close();
@@ -187,6 +233,28 @@ public final class Skiff implements AutoCloseable {
         }
     }
 
+    /** Metrics of every request, and gauges of what is in flight, pooled and dropped; read when /metrics is scraped. */
+    private static dev.skiff.observe.metrics.Metrics metrics(Gateway gateway, UpstreamClient upstream, UsageLog usageLog,
+                                                             dev.skiff.observe.Pricing pricing) {
+        var m = new dev.skiff.observe.metrics.Metrics(pricing != null ? () -> pricing : dev.skiff.observe.Pricing::shipped);
+        m.gauge("skiff_requests_in_flight", "Requests being answered now (calls to providers, admin and usage calls).",
+                gateway.observers()::inFlight);
+        m.gauge("skiff_usage_dropped_total", "Usage records dropped because the usage writer was behind.", usageLog::dropped);
+        m.family("skiff_upstream_connections_opened_total", "Connections opened to each provider.", "provider",
+                () -> figure(upstream.poolFigures(), 0));
+        m.family("skiff_upstream_connections_reused_total", "Requests sent on a pooled keep-alive connection, by provider.", "provider",
+                () -> figure(upstream.poolFigures(), 1));
+        m.family("skiff_upstream_connections_idle", "Idle pooled connections to each provider now.", "provider",
+                () -> figure(upstream.poolFigures(), 2));
+        return m;
+    }
+
+    private static Map<String, Long> figure(Map<String, long[]> figures, int i) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        figures.forEach((name, f) -> out.put(name, f[i]));
+        return out;
+    }
+
     /**
      * Counters in Redis when SKIFF_REDIS_URL names one (shared by replicas), else in this process. A
      * request may count as in flight for as long as an exchange may last, and a minute more.
@@ -245,6 +313,11 @@ public final class Skiff implements AutoCloseable {
         return usageLog;
     }
 
+    /** The audit log (SKIFF_AUDIT), or null when it is off. */
+    public dev.skiff.observe.audit.AuditLog auditLog() {
+        return auditLog;
+    }
+
     /** The admin API, for registering resources (tests register their own). */
     public dev.skiff.admin.AdminApi admin() {
         return gateway.admin();
@@ -291,6 +364,8 @@ public final class Skiff implements AutoCloseable {
         gateway.admin().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
+        if (auditLog != null) auditLog.close();
+        if (tracer != null) tracer.close();
         responses.close();
         limits.close();
         keys.close();

@@ -49,7 +49,8 @@ final class PassthroughCall implements ExchangeListener {
     private static final int MAX_SCANNED_JSON = 8 << 20;
 
     private final ChannelHandlerContext ctx;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    private final dev.skiff.observe.RequestTrail trail; // null when nothing captures
     private final String requestId;
     private final HttpMethod method;
     private final long startNanos = System.nanoTime();
@@ -89,11 +90,13 @@ final class PassthroughCall implements ExchangeListener {
         return caller;
     }
 
-    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
+    PassthroughCall(ChannelHandlerContext ctx, dev.skiff.observe.Observers observers, dev.skiff.observe.RequestTrail trail, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
                     Caller caller) {
         this.ctx = ctx;
         this.caller = caller;
-        this.usageLog = usageLog;
+        this.observers = observers;
+        this.trail = trail;
+        observers.started();
         this.requestId = requestId;
         this.keepAlive = keepAlive;
         this.bodyPending = hasBody;
@@ -117,6 +120,7 @@ final class PassthroughCall implements ExchangeListener {
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
         this.provider = provider;
         if (jsonBody) modelScan = new StreamingModelScan();
+        observeUpstream(head, null); // the body streams through: the client's, captured as it arrives
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
         // A pooled connection is ready at once, before the exchange was known here.
         if (!finished && exchange.isWritable()) onSendable(true);
@@ -165,6 +169,7 @@ final class PassthroughCall implements ExchangeListener {
 
     /** The next piece of the request body; takes ownership. */
     void onClientContent(HttpContent piece) {
+        if (trail != null) trail.requestContent(piece.content());
         boolean last = piece instanceof LastHttpContent;
         if (last) {
             bodyPending = false;
@@ -217,7 +222,19 @@ final class PassthroughCall implements ExchangeListener {
             refuse(500, "The request to '" + provider.name() + "' could not be signed: " + e.getMessage(), "signing_failed");
             return;
         }
+        observeUpstream(gatheredHead, body);
         exchange = client.sendRelayed(provider, ctx.channel().eventLoop(), gatheredHead, body, this);
+    }
+
+    private void observeUpstream(HttpRequest head, ByteBuf body) {
+        if (trail != null) {
+            observers.upstream(trail, head, body, provider.name(), (provider.tls() ? "https://" : "http://") + provider.host() + ":" + provider.port());
+        }
+    }
+
+    @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
     }
 
     @Override
@@ -242,6 +259,7 @@ final class PassthroughCall implements ExchangeListener {
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
         h.set(head.headers());
@@ -289,6 +307,7 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -350,6 +369,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        if (provider != null) observers.upstreamFailed(provider.name(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (!responseStarted) {
             String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout"
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";
@@ -422,10 +442,10 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
-        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+        observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
-                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1));
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1), trail);
         if (onFinished != null) onFinished.run();
     }
 }

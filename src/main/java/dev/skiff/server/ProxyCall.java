@@ -58,6 +58,7 @@ final class ProxyCall implements ExchangeListener {
     private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
     private final Caller caller; // who the request acts for, as the gate authenticated it
+    private final dev.skiff.observe.RequestTrail trail; // what the audit log and tracer capture; null when nothing does
 
     private UpstreamCall exchange;
     private ResponseTranslator translator; // null: same dialect, bytes are forwarded
@@ -107,6 +108,8 @@ final class ProxyCall implements ExchangeListener {
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
         this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
+        this.trail = Gateway.currentTrail();
+        gateway.observers().started();
     }
 
     /** Who the request acts for: its usage is theirs. */
@@ -133,6 +136,7 @@ final class ProxyCall implements ExchangeListener {
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         admitted(() -> {
+            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
             releaseAdmission();
         }, body::release);
@@ -141,6 +145,7 @@ final class ProxyCall implements ExchangeListener {
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
         admitted(() -> {
+            if (trail != null && !parts.isEmpty()) gateway.observers().upstream(trail, parts.getFirst().head(), parts.getFirst().body(), providerName(), baseUrl());
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
             releaseAdmission();
         }, () -> parts.forEach(p -> p.body().release()));
@@ -365,6 +370,11 @@ final class ProxyCall implements ExchangeListener {
         finish(httpStatus, Usage.NONE, error);
     }
 
+    private String baseUrl() {
+        var p = route.provider();
+        return p == null ? null : (p.tls() ? "https://" : "http://") + p.host() + ":" + p.port();
+    }
+
     /** The provider's name; null for calls Skiff answered itself. */
     private String providerName() {
         return route.provider() == null ? null : route.provider().name();
@@ -394,6 +404,11 @@ final class ProxyCall implements ExchangeListener {
     }
 
     @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
+    }
+
+    @Override
     public void onHead(HttpResponse head) {
         try {
             head(head);
@@ -405,6 +420,7 @@ final class ProxyCall implements ExchangeListener {
     private void head(HttpResponse head) {
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         upstreamHeaders = head.headers();
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
@@ -445,6 +461,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -649,6 +666,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void failed(UpstreamFailure failure) {
+        gateway.observers().upstreamFailed(providerName(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
@@ -862,11 +880,11 @@ final class ProxyCall implements ExchangeListener {
         }
         if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
         long now = System.nanoTime();
-        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
+        gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, 1));
+                caller, 1), trail);
         if (onFinished != null) onFinished.run();
     }
 }

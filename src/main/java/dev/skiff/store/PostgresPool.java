@@ -20,9 +20,11 @@ final class PostgresPool implements Database.Source {
         this.pool = pool;
     }
 
-    static PostgresPool open(String jdbcUrl) {
+    /** @param name the pool's name, also each connection's PostgreSQL application_name */
+    static PostgresPool open(String jdbcUrl, String name) {
         HikariConfig c = new HikariConfig();
-        c.setPoolName("skiff-db");
+        c.setPoolName(name);
+        c.addDataSourceProperty("ApplicationName", name);
         // Connections are opened on first use (store threads), never at start-up.
         c.setInitializationFailTimeout(-1);
         c.setMinimumIdle(0);
