@@ -658,7 +658,7 @@ public final class ConfigLoader {
     }
 
     /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 30d}; a bare number is seconds. */
-    static Duration parseDuration(String setting, String text) {
+    public static Duration parseDuration(String setting, String text) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h, 30d)");
         long n = Long.parseLong(m.group(1));
@@ -677,7 +677,7 @@ public final class ConfigLoader {
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
     /** {@code 10MB}, {@code 512k}, or a number of bytes; units are binary (1 MB = 1024 KiB). */
-    static long parseSize(String setting, String text) {
+    public static long parseSize(String setting, String text) {
         Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a size (like 10MB, 512k, 1048576)");
         long n = Long.parseLong(m.group(1));

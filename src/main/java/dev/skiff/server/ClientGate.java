@@ -240,11 +240,11 @@ final class ClientGate extends ChannelDuplexHandler {
         refused = true;
         reading = false;
         setPhase(NONE, 0);
-        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
-                status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
         FullHttpResponse r = Replies.error(ctx, dialect, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         if (status == 503) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1"); // keys not loaded yet: a moment's wait
+        settings.gateway().observers().refused(req, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
         if (outstanding > 1) {
             // Earlier requests are still being answered; this answer follows theirs.
             deferredRefusal = r;
@@ -395,10 +395,10 @@ final class ClientGate extends ChannelDuplexHandler {
         String message = "The request body stopped arriving for " + TimeUnit.NANOSECONDS.toMillis(settings.headerTimeoutNanos())
                 + " ms (SKIFF_HEADER_TIMEOUT).";
         String endpoint = PassthroughTarget.matches(bodyPath) ? "passthrough" : Gateway.endpointName(bodyPath);
-        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
-                408, Usage.NONE, -1, -1, message, null));
         FullHttpResponse r = Replies.error(ctx, bodyDialect, 408, message, "invalid_request_error", null, "request_timeout", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        settings.gateway().observers().refused(null, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
+                408, Usage.NONE, -1, -1, message, null));
         outstanding = 0;
         closeAfter(r);
     }

@@ -49,7 +49,8 @@ final class PassthroughCall implements ExchangeListener {
     private static final int MAX_SCANNED_JSON = 8 << 20;
 
     private final ChannelHandlerContext ctx;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    private final dev.skiff.observe.RequestTrail trail; // null when nothing captures
     private final String requestId;
     private final HttpMethod method;
     private final long startNanos = System.nanoTime();
@@ -69,8 +70,7 @@ final class PassthroughCall implements ExchangeListener {
     private long maxGathered;
 
     private boolean responseStarted;
-    private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
-    private Gather queued; // what the current upstream read brought, sent as one piece when it completes
+    private ClientWrites writes; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private long firstContentNanos = -1; // the first byte of the response body: a stream's first event
@@ -90,11 +90,13 @@ final class PassthroughCall implements ExchangeListener {
         return caller;
     }
 
-    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
+    PassthroughCall(ChannelHandlerContext ctx, dev.skiff.observe.Observers observers, dev.skiff.observe.RequestTrail trail, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
                     Caller caller) {
         this.ctx = ctx;
         this.caller = caller;
-        this.usageLog = usageLog;
+        this.observers = observers;
+        this.trail = trail;
+        observers.started();
         this.requestId = requestId;
         this.keepAlive = keepAlive;
         this.bodyPending = hasBody;
@@ -118,6 +120,7 @@ final class PassthroughCall implements ExchangeListener {
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
         this.provider = provider;
         if (jsonBody) modelScan = new StreamingModelScan();
+        observeUpstream(head, null); // the body streams through: the client's, captured as it arrives
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
         // A pooled connection is ready at once, before the exchange was known here.
         if (!finished && exchange.isWritable()) onSendable(true);
@@ -166,6 +169,7 @@ final class PassthroughCall implements ExchangeListener {
 
     /** The next piece of the request body; takes ownership. */
     void onClientContent(HttpContent piece) {
+        if (trail != null) trail.requestContent(piece.content());
         boolean last = piece instanceof LastHttpContent;
         if (last) {
             bodyPending = false;
@@ -218,7 +222,19 @@ final class PassthroughCall implements ExchangeListener {
             refuse(500, "The request to '" + provider.name() + "' could not be signed: " + e.getMessage(), "signing_failed");
             return;
         }
+        observeUpstream(gatheredHead, body);
         exchange = client.sendRelayed(provider, ctx.channel().eventLoop(), gatheredHead, body, this);
+    }
+
+    private void observeUpstream(HttpRequest head, ByteBuf body) {
+        if (trail != null) {
+            observers.upstream(trail, head, body, provider.name(), (provider.tls() ? "https://" : "http://") + provider.host() + ":" + provider.port());
+        }
+    }
+
+    @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
     }
 
     @Override
@@ -243,6 +259,7 @@ final class PassthroughCall implements ExchangeListener {
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
         h.set(head.headers());
@@ -253,8 +270,8 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) keepAlive = false;
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         watchUsage(head.headers());
-        ctx.write(r, ctx.voidPromise()); // flushed with the first piece, when the upstream read is done
-        unflushed = true;
+        writes = new ClientWrites(ctx);
+        writes.write(r); // flushed with the first piece, when the upstream read is done
     }
 
     private boolean mayHaveBody() {
@@ -290,6 +307,7 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -310,35 +328,19 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
         // the client per read, however many chunks the provider's bytes came in.
-        if (queued == null) queued = new Gather(ctx.alloc());
-        queued.add(content);
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        writes.queue(content);
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued, without a flush: before anything else is written. */
-    private void writeQueued() {
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -349,18 +351,17 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
-        writeQueued();
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
             String message = provider.name() + " ended the stream before its final event; the answer is incomplete.";
-            ctx.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
-            var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            writes.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")));
+            var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
             finish(status, usageSoFar(), message);
             return;
         }
-        var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
         finish(status, usageSoFar(), status >= 400 ? "upstream status " + status : null);
     }
@@ -368,6 +369,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        if (provider != null) observers.upstreamFailed(provider.name(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (!responseStarted) {
             String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout"
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";
@@ -405,7 +407,7 @@ final class PassthroughCall implements ExchangeListener {
             refuse(503, message, "server_shutting_down");
             return;
         }
-        writeQueued(); // what was relayed so far goes before the connection is closed
+        writes.writeQueued(); // what was relayed so far goes before the connection is closed
         finish(status, usageSoFar(), message);
     }
 
@@ -419,7 +421,7 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
-        if (queued != null) queued.release(); // left only when the client went away
+        if (writes != null) writes.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {
@@ -440,10 +442,10 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
-        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+        observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
-                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1));
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1), trail);
         if (onFinished != null) onFinished.run();
     }
 }

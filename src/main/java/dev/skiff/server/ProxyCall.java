@@ -58,6 +58,7 @@ final class ProxyCall implements ExchangeListener {
     private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
     private final Caller caller; // who the request acts for, as the gate authenticated it
+    private final dev.skiff.observe.RequestTrail trail; // what the audit log and tracer capture; null when nothing does
 
     private UpstreamCall exchange;
     private ResponseTranslator translator; // null: same dialect, bytes are forwarded
@@ -74,8 +75,7 @@ final class ProxyCall implements ExchangeListener {
     private SseSplitter splitter;
     private StreamRelay relay;
     private ByteBuf outgoing; // what the stream translator made of the current upstream piece
-    private Gather queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
-    private boolean unflushed; // written since the last flush (see onReadComplete)
+    private ClientWrites writes; // what the current upstream read brought, sent as one HTTP chunk when it completes
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -108,6 +108,8 @@ final class ProxyCall implements ExchangeListener {
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
         this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
+        this.trail = Gateway.currentTrail();
+        gateway.observers().started();
     }
 
     /** Who the request acts for: its usage is theirs. */
@@ -134,6 +136,7 @@ final class ProxyCall implements ExchangeListener {
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         admitted(() -> {
+            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
             releaseAdmission();
         }, body::release);
@@ -142,6 +145,7 @@ final class ProxyCall implements ExchangeListener {
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
         admitted(() -> {
+            if (trail != null && !parts.isEmpty()) gateway.observers().upstream(trail, parts.getFirst().head(), parts.getFirst().body(), providerName(), baseUrl());
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
             releaseAdmission();
         }, () -> parts.forEach(p -> p.body().release()));
@@ -245,9 +249,7 @@ final class ProxyCall implements ExchangeListener {
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
         } else if (bytes != null) {
-            writeQueued();
-            ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
-            unflushed = false;
+            writes.writeAndFlushVoid(new DefaultHttpContent(bytes));
         }
         Runnable end = heldEnd;
         heldEnd = null;
@@ -368,6 +370,11 @@ final class ProxyCall implements ExchangeListener {
         finish(httpStatus, Usage.NONE, error);
     }
 
+    private String baseUrl() {
+        var p = route.provider();
+        return p == null ? null : (p.tls() ? "https://" : "http://") + p.host() + ":" + p.port();
+    }
+
     /** The provider's name; null for calls Skiff answered itself. */
     private String providerName() {
         return route.provider() == null ? null : route.provider().name();
@@ -397,6 +404,11 @@ final class ProxyCall implements ExchangeListener {
     }
 
     @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
+    }
+
+    @Override
     public void onHead(HttpResponse head) {
         try {
             head(head);
@@ -408,6 +420,7 @@ final class ProxyCall implements ExchangeListener {
     private void head(HttpResponse head) {
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         upstreamHeaders = head.headers();
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
@@ -418,7 +431,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
-        queued = new Gather(ctx.alloc());
+        writes = new ClientWrites(ctx);
         if (streamTranslator == null) {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
@@ -430,8 +443,7 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
-        ctx.write(r, ctx.voidPromise());
-        unflushed = true; // the head goes when this read completes, with what it brought of the stream
+        writes.write(r); // the head goes when this read completes, with what it brought of the stream
     }
 
     @Override
@@ -449,6 +461,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -491,36 +504,21 @@ final class ProxyCall implements ExchangeListener {
         // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
         // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            queued.add(outgoing);
+            writes.queue(outgoing);
             outgoing = null;
         }
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
-    private void writeQueued() {
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
@@ -528,11 +526,11 @@ final class ProxyCall implements ExchangeListener {
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
         out = relay.filter(out, ctx.alloc());
-        if (out != null) queued.add(out);
+        if (out != null) writes.queue(out);
     }
 
     private void releaseQueued() {
-        if (queued != null) queued.release();
+        if (writes != null) writes.release();
     }
 
     private void releaseOutgoing() {
@@ -554,7 +552,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void end() {
         if (streaming) {
-            writeQueued(); // what this read brought goes before the end
+            writes.writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
@@ -571,7 +569,7 @@ final class ProxyCall implements ExchangeListener {
                 }
                 if (tail != null) {
                     if (storeFailure != null) tail.release();
-                    else ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
+                    else writes.write(new DefaultHttpContent(tail));
                 }
                 endTranslatedStream();
                 return;
@@ -581,7 +579,7 @@ final class ProxyCall implements ExchangeListener {
                 // The HTTP response ended cleanly but the stream did not: without its terminal event
                 // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
                 String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
-                ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+                writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")));
                 writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
                 finish(status, relay.usage(), message);
                 return;
@@ -631,10 +629,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
-        writeQueued();
-        if (storeFailure != null) {
-            ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
-        }
+        if (storeFailure != null) writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error());
     }
@@ -671,6 +666,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void failed(UpstreamFailure failure) {
+        gateway.observers().upstreamFailed(providerName(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
@@ -702,11 +698,11 @@ final class ProxyCall implements ExchangeListener {
     /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
     private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
-        writeQueued();
+        writes.writeQueued();
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
-        ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+        writes.write(new DefaultHttpContent(event));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail);
     }
@@ -734,9 +730,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void writeLast(LastHttpContent last) {
-        writeQueued();
-        unflushed = false;
-        var f = ctx.writeAndFlush(last);
+        var f = writes.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -886,11 +880,11 @@ final class ProxyCall implements ExchangeListener {
         }
         if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
         long now = System.nanoTime();
-        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
+        gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, 1));
+                caller, 1), trail);
         if (onFinished != null) onFinished.run();
     }
 }

@@ -1,7 +1,5 @@
 package dev.skiff.store;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -31,7 +29,7 @@ import java.util.Locale;
  * advisory lock serialises replicas that start together.
  *
  * <p><b>One pool per database.</b> The stores that share a database (keys, limits, usage) each open
- * it, and each gets a handle on the same HikariCP pool: a second pool would hold a second set of
+ * it, and each gets a handle on the same pool (HikariCP on PostgreSQL, the one connection on SQLite): a second pool would hold a second set of
  * PostgreSQL connections (each a server process) for no gain. The pool closes with its last handle.
  * {@code :memory:} is never shared: each opening is a database of its own.
  */
@@ -45,23 +43,26 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Hikari reports every pool start and stop at INFO; only its warnings are news. Held: JUL keeps loggers weakly. */
-    private static final java.util.logging.Logger HIKARI_LOG = java.util.logging.Logger.getLogger("com.zaxxer.hikari");
+    /** Where connections come from: a pool for PostgreSQL, the one connection for SQLite. */
+    interface Source extends AutoCloseable {
+        Connection connection() throws SQLException;
 
-    static {
-        HIKARI_LOG.setLevel(java.util.logging.Level.WARNING);
+        @Override
+        void close();
     }
 
     /** A pool and how many open handles use it. */
     private static final class Shared {
         final String key;
         final Kind kind;
-        final HikariDataSource pool;
+        final String name;
+        final Source pool;
         int handles; // guarded by OPEN
 
-        Shared(String key, Kind kind, HikariDataSource pool) {
+        Shared(String key, Kind kind, String name, Source pool) {
             this.key = key;
             this.kind = kind;
+            this.name = name;
             this.pool = pool;
         }
     }
@@ -72,7 +73,7 @@ public final class Database implements AutoCloseable {
 
     private final Kind kind;
     private final Shared shared;
-    private final HikariDataSource pool;
+    private final Source pool;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Database(Shared shared) {
@@ -121,46 +122,32 @@ public final class Database implements AutoCloseable {
 
     /** The PostgreSQL application name of this pool's connections (pg_stat_activity), unique per pool. */
     public String applicationName() {
-        return pool.getPoolName();
+        return shared.name;
     }
 
     private static Shared create(String url, String jdbc, String key) throws SQLException, IOException {
-        HikariConfig c = new HikariConfig();
         // Unique per process and pool: PostgreSQL shows it as each connection's application_name.
-        c.setPoolName("skiff-db-" + ProcessHandle.current().pid() + "-" + POOLS_MADE.incrementAndGet());
-        // Connections are opened on first use (store threads), never at start-up.
-        c.setInitializationFailTimeout(-1);
-        c.setMinimumIdle(0);
-        if (jdbc != null) {
-            c.setJdbcUrl(jdbc);
-            c.setMaximumPoolSize(8);
-            c.setConnectionTimeout(5_000);
-            c.addDataSourceProperty("ApplicationName", c.getPoolName());
-            return new Shared(key, Kind.POSTGRES, new HikariDataSource(c));
-        }
+        String name = "skiff-db-" + ProcessHandle.current().pid() + "-" + POOLS_MADE.incrementAndGet();
+        // Hikari and pgjdbc are loaded only here: an SQLite start-up does not pay for their classes.
+        if (jdbc != null) return new Shared(key, Kind.POSTGRES, name, PostgresPool.open(jdbc, name));
         if (!url.equals(":memory:")) {
             Path parent = Path.of(url).toAbsolutePath().getParent();
             if (parent != null) Files.createDirectories(parent);
         }
         // SQLite: one writer at a time anyway; a single connection kept open avoids SQLITE_BUSY between
         // our own threads, and is what keeps a :memory: database alive.
-        c.setJdbcUrl("jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
-        c.setMaximumPoolSize(1);
-        c.setMinimumIdle(1);
-        c.setIdleTimeout(0);
-        c.setMaxLifetime(0);
-        c.setConnectionTimeout(30_000);
-        c.setConnectionInitSql("PRAGMA busy_timeout=5000");
-        HikariDataSource pool = new HikariDataSource(c);
-        try (Connection conn = pool.getConnection(); Statement s = conn.createStatement()) {
+        SqliteConnection one = new SqliteConnection(
+                "jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
+        try (Connection conn = one.connection(); Statement s = conn.createStatement()) {
+            s.execute("PRAGMA busy_timeout=5000");
             if (!url.equals(":memory:")) s.execute("PRAGMA journal_mode=WAL");
             s.execute("PRAGMA synchronous=NORMAL");
             s.execute("PRAGMA foreign_keys=ON");
         } catch (SQLException | RuntimeException e) {
-            pool.close();
+            one.close();
             throw e;
         }
-        return new Shared(key, Kind.SQLITE, pool);
+        return new Shared(key, Kind.SQLITE, name, one);
     }
 
     /** The JDBC form of a PostgreSQL URL, or null when {@code url} names no PostgreSQL database. */
@@ -197,7 +184,7 @@ public final class Database implements AutoCloseable {
 
     /** A connection from the pool; the caller closes it. Blocks: never call from an event loop. */
     public Connection connection() throws SQLException {
-        return pool.getConnection();
+        return pool.connection();
     }
 
     /**

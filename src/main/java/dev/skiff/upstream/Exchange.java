@@ -138,6 +138,7 @@ public final class Exchange implements Runnable, UpstreamCall {
     }
 
     private void attach(Channel ch, boolean wasPooled) {
+        listener.onConnected(wasPooled);
         channel = ch;
         reused = wasPooled;
         handler = ch.pipeline().get(UpstreamClient.UpstreamHandler.class);
