@@ -130,6 +130,7 @@ public final class Skiff implements AutoCloseable {
             }
             opened = await(control);
             auth.keys(opened.keys().registry());
+            gateway.dashboardSessions().keys(opened.keys().registry()::byId); // a dashboard session ends with its key
             gateway.admin().register(opened.keys().resource());
             gateway.admin().register(new dev.skiff.control.limits.LimitsResource(opened.policies()));
             gateway.admin().register(new dev.skiff.control.limits.WarningsResource(opened.limitStore()));

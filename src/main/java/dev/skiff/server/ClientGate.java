@@ -176,6 +176,8 @@ final class ClientGate extends ChannelDuplexHandler {
             ClientDialect dialect = Gateway.dialectOf(path);
             String endpoint = passthrough ? "passthrough" : admin ? "admin" : Gateway.endpointName(path);
             MasterKeyAuth.Verdict verdict = settings.auth().check(req.headers());
+            // The dashboard's browser: a session cookie stands for the admin key it logged in with.
+            if (admin && verdict instanceof MasterKeyAuth.Missing) verdict = settings.gateway().dashboardSessions().check(req.headers(), verdict);
             if (!(verdict instanceof MasterKeyAuth.Allowed allowed)) {
                 switch (verdict) {
                     case MasterKeyAuth.Missing m -> refuse(req, dialect, 401,
