@@ -100,6 +100,8 @@ public final class Observers {
                 System.err.println("skiff: observer " + o.getClass().getSimpleName() + " failed: " + e);
             }
         }
+        // The audit log releases the trails it is given once their records are made; any other is done with here.
+        if (trail != null && !audit.on()) trail.release();
     }
 
     /** A call started (ProxyCall, PassthroughCall): it counts as in flight until {@link #finishedCall}. */

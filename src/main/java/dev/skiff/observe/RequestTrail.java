@@ -103,6 +103,9 @@ public final class RequestTrail {
         upstreamFirstContentNanos = -1;
         upstreamStatus = 0;
         upstreamResponseHeaders = null;
+        if (upstreamResponseBody != null) upstreamResponseBody.release(); // the attempt before: no longer kept
+        if (upstreamRequestBody != null) upstreamRequestBody.release();
+        upstreamRequestBody = null;
         upstreamResponseBody = null;
         if (!audited) return;
         upstreamMethod = head.method().name();
@@ -165,6 +168,15 @@ public final class RequestTrail {
     }
 
     private static final int MAX_PIECES = 8192;
+
+    private boolean released;
+
+    /** Gives the captured bodies' heap back to the budget (see CaptureBudget); once, by whoever last needs them. */
+    public void release() {
+        if (released) return;
+        released = true;
+        for (Capped c : new Capped[] {requestBody, upstreamRequestBody, upstreamResponseBody, clientResponseBody}) if (c != null) c.release();
+    }
 
     /** Ends the capture: called once, when the request's record is made. */
     public void finish() {
