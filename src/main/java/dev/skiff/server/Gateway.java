@@ -163,6 +163,8 @@ public final class Gateway {
     private volatile dev.skiff.observe.metrics.Metrics metrics; // null: /metrics is not served
     private volatile dev.skiff.observe.metrics.MetricsConfig.Open metricsOpen = dev.skiff.observe.metrics.MetricsConfig.Open.OFF;
     private final AdminApi admin = new AdminApi();
+    private final dev.skiff.admin.DashboardSessions dashboardSessions = new dev.skiff.admin.DashboardSessions();
+    private volatile Dashboard dashboard; // made at the first request to /ui: nothing of it at start-up
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
@@ -251,6 +253,11 @@ public final class Gateway {
     /** The trail of the request being handled on this thread (see {@link #CURRENT}), or null. */
     static dev.skiff.observe.RequestTrail currentTrail() {
         return CURRENT.get();
+    }
+
+    /** The dashboard's browser sessions (see {@link Dashboard}); managed keys are checked against the key registry. */
+    public dev.skiff.admin.DashboardSessions dashboardSessions() {
+        return dashboardSessions;
     }
 
     UpstreamClient upstream() {
@@ -344,6 +351,12 @@ public final class Gateway {
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {
+                if (Dashboard.matches(path)) { // off the /v1 path: the dashboard costs API requests nothing
+                    Dashboard d = dashboard;
+                    if (d == null) dashboard = d = new Dashboard(dashboardSessions); // a race makes two; either serves
+                    d.handle(ctx, req, path, requestId, keepAlive, this);
+                    return null;
+                }
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
                 return null;

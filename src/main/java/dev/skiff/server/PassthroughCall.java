@@ -70,8 +70,7 @@ final class PassthroughCall implements ExchangeListener {
     private long maxGathered;
 
     private boolean responseStarted;
-    private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
-    private Gather queued; // what the current upstream read brought, sent as one piece when it completes
+    private ClientWrites writes; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private long firstContentNanos = -1; // the first byte of the response body: a stream's first event
@@ -271,8 +270,8 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) keepAlive = false;
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         watchUsage(head.headers());
-        ctx.write(r, ctx.voidPromise()); // flushed with the first piece, when the upstream read is done
-        unflushed = true;
+        writes = new ClientWrites(ctx);
+        writes.write(r); // flushed with the first piece, when the upstream read is done
     }
 
     private boolean mayHaveBody() {
@@ -329,35 +328,19 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
         // the client per read, however many chunks the provider's bytes came in.
-        if (queued == null) queued = new Gather(ctx.alloc());
-        queued.add(content);
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        writes.queue(content);
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued, without a flush: before anything else is written. */
-    private void writeQueued() {
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -368,18 +351,17 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
-        writeQueued();
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
             String message = provider.name() + " ended the stream before its final event; the answer is incomplete.";
-            ctx.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
-            var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            writes.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")));
+            var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
             finish(status, usageSoFar(), message);
             return;
         }
-        var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
         finish(status, usageSoFar(), status >= 400 ? "upstream status " + status : null);
     }
@@ -425,7 +407,7 @@ final class PassthroughCall implements ExchangeListener {
             refuse(503, message, "server_shutting_down");
             return;
         }
-        writeQueued(); // what was relayed so far goes before the connection is closed
+        writes.writeQueued(); // what was relayed so far goes before the connection is closed
         finish(status, usageSoFar(), message);
     }
 
@@ -439,7 +421,7 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
-        if (queued != null) queued.release(); // left only when the client went away
+        if (writes != null) writes.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {

@@ -75,8 +75,7 @@ final class ProxyCall implements ExchangeListener {
     private SseSplitter splitter;
     private StreamRelay relay;
     private ByteBuf outgoing; // what the stream translator made of the current upstream piece
-    private Gather queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
-    private boolean unflushed; // written since the last flush (see onReadComplete)
+    private ClientWrites writes; // what the current upstream read brought, sent as one HTTP chunk when it completes
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -250,9 +249,7 @@ final class ProxyCall implements ExchangeListener {
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
         } else if (bytes != null) {
-            writeQueued();
-            ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
-            unflushed = false;
+            writes.writeAndFlushVoid(new DefaultHttpContent(bytes));
         }
         Runnable end = heldEnd;
         heldEnd = null;
@@ -434,7 +431,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
-        queued = new Gather(ctx.alloc());
+        writes = new ClientWrites(ctx);
         if (streamTranslator == null) {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
@@ -446,8 +443,7 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
-        ctx.write(r, ctx.voidPromise());
-        unflushed = true; // the head goes when this read completes, with what it brought of the stream
+        writes.write(r); // the head goes when this read completes, with what it brought of the stream
     }
 
     @Override
@@ -508,36 +504,21 @@ final class ProxyCall implements ExchangeListener {
         // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
         // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            queued.add(outgoing);
+            writes.queue(outgoing);
             outgoing = null;
         }
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
-    private void writeQueued() {
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
@@ -545,11 +526,11 @@ final class ProxyCall implements ExchangeListener {
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
         out = relay.filter(out, ctx.alloc());
-        if (out != null) queued.add(out);
+        if (out != null) writes.queue(out);
     }
 
     private void releaseQueued() {
-        if (queued != null) queued.release();
+        if (writes != null) writes.release();
     }
 
     private void releaseOutgoing() {
@@ -571,7 +552,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void end() {
         if (streaming) {
-            writeQueued(); // what this read brought goes before the end
+            writes.writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
@@ -588,7 +569,7 @@ final class ProxyCall implements ExchangeListener {
                 }
                 if (tail != null) {
                     if (storeFailure != null) tail.release();
-                    else ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
+                    else writes.write(new DefaultHttpContent(tail));
                 }
                 endTranslatedStream();
                 return;
@@ -598,7 +579,7 @@ final class ProxyCall implements ExchangeListener {
                 // The HTTP response ended cleanly but the stream did not: without its terminal event
                 // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
                 String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
-                ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+                writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")));
                 writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
                 finish(status, relay.usage(), message);
                 return;
@@ -648,10 +629,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
-        writeQueued();
-        if (storeFailure != null) {
-            ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
-        }
+        if (storeFailure != null) writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error());
     }
@@ -720,11 +698,11 @@ final class ProxyCall implements ExchangeListener {
     /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
     private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
-        writeQueued();
+        writes.writeQueued();
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
-        ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+        writes.write(new DefaultHttpContent(event));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail);
     }
@@ -752,9 +730,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void writeLast(LastHttpContent last) {
-        writeQueued();
-        unflushed = false;
-        var f = ctx.writeAndFlush(last);
+        var f = writes.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 
