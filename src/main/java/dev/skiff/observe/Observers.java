@@ -60,7 +60,7 @@ public final class Observers {
         if (!a.on() && server == null) return null;
         int cap = a.level() == AuditConfig.Level.BODIES ? a.maxBodyBytes() : 0;
         if (server != null && tr.config().captureContent()) cap = Math.max(cap, 64 << 10); // message content asked for in spans
-        RequestTrail t = new RequestTrail(a.on(), cap);
+        RequestTrail t = new RequestTrail(a.on(), cap, a.level() == AuditConfig.Level.BODIES);
         t.serverSpan = server;
         t.request(req);
         return t;
