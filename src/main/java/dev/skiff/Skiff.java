@@ -313,6 +313,11 @@ public final class Skiff implements AutoCloseable {
         return usageLog;
     }
 
+    /** The tracer (OTEL_EXPORTER_OTLP_ENDPOINT), or null when tracing is off. */
+    public dev.skiff.observe.trace.Tracer tracer() {
+        return tracer;
+    }
+
     /** The audit log (SKIFF_AUDIT), or null when it is off. */
     public dev.skiff.observe.audit.AuditLog auditLog() {
         return auditLog;

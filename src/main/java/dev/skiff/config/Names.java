@@ -35,6 +35,8 @@ final class Names {
             "SKIFF_DATABASE_URL", "SKIFF_REDIS_URL", "SKIFF_REDIS_PREFIX", "SKIFF_LIMITS_FAILURE", "SKIFF_END_USER_HEADER", "SKIFF_PRICING_FILE", "SKIFF_USAGE_STORE",
             "SKIFF_USAGE_RETENTION",
             "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE",
+            // observability (read by observe.audit.AuditConfig and observe.metrics.MetricsConfig)
+            "SKIFF_AUDIT", "SKIFF_AUDIT_MAX_BODY", "SKIFF_AUDIT_REDACT", "SKIFF_AUDIT_RETENTION", "SKIFF_METRICS", "SKIFF_METRICS_OPEN",
             // read by bin/skiff and the build scripts, not by the JVM
             "SKIFF_HEAP", "SKIFF_DIRECT_MEMORY", "SKIFF_JAVA_OPTS", "SKIFF_AOT", "SKIFF_LAUNCHER", "SKIFF_DIST_AOT");
 
