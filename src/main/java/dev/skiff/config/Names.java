@@ -19,7 +19,7 @@ final class Names {
     /** YAML keys, by section; {@code ""} is the top level, {@code "providers.*"} any provider. */
     static final Map<String, List<String>> YAML_KEYS = Map.of(
             "", List.of("server", "timeouts", "providers", "models_refresh", "usage_log", "tls_ca_file", "image_fetch_max_bytes",
-                    "image_fetch_private", "database", "responses_ttl", "control"),
+                    "image_fetch_private", "database", "responses_ttl", "control", "routing"),
             "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout",
                     "header_timeout", "keepalive_timeout", "max_connections", "drain_timeout", "translation_memory"),
             "timeouts", List.of("connect", "first_byte", "idle", "total"),
@@ -33,7 +33,7 @@ final class Names {
             "SKIFF_FIRST_BYTE_TIMEOUT", "SKIFF_IDLE_TIMEOUT", "SKIFF_TOTAL_TIMEOUT", "SKIFF_MODELS_REFRESH", "SKIFF_USAGE_LOG", "SKIFF_DB",
             "SKIFF_RESPONSES_TTL", "SKIFF_TRANSLATION_MEMORY",
             "SKIFF_DATABASE_URL", "SKIFF_REDIS_URL", "SKIFF_REDIS_PREFIX", "SKIFF_LIMITS_FAILURE", "SKIFF_END_USER_HEADER", "SKIFF_PRICING_FILE", "SKIFF_USAGE_STORE",
-            "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE",
+            "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE", "SKIFF_PROVIDER_PRIORITY", "SKIFF_SESSION_HEADER",
             // read by bin/skiff and the build scripts, not by the JVM
             "SKIFF_HEAP", "SKIFF_DIRECT_MEMORY", "SKIFF_JAVA_OPTS", "SKIFF_AOT", "SKIFF_LAUNCHER", "SKIFF_DIST_AOT");
 

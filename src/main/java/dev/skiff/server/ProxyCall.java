@@ -50,7 +50,10 @@ final class ProxyCall implements ExchangeListener {
     private final String requestId;
     private final boolean keepAlive;
     private final Gateway.Endpoint endpoint;
-    private final Route route;
+    private Route route; // the current attempt's target
+    private Attempts attempts; // null: one attempt, as with no routing configured (the hot path pays nothing)
+    private HttpResponse pendingHead; // a stream's head, held until its first content while another attempt is possible
+    private boolean clientWritten; // the stream's head went to the client: no other attempt from here
     private final String clientModel;
     private final boolean stream;
     private final boolean injectedUsage;
@@ -110,6 +113,17 @@ final class ProxyCall implements ExchangeListener {
         this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
     }
 
+    /** Lets the call make further attempts when this one fails before the client has anything. */
+    ProxyCall attempting(Attempts a) {
+        assert exchange == null : "set before start";
+        this.attempts = a;
+        return this;
+    }
+
+    boolean isAttempting(Attempts a) {
+        return attempts == a;
+    }
+
     /** Who the request acts for: its usage is theirs. */
     Caller caller() {
         return caller;
@@ -133,18 +147,95 @@ final class ProxyCall implements ExchangeListener {
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
+        if (attempts != null && attempts.count() > 0 && exchange == null && !finished) { // a further attempt: admitted already
+            exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+            sent();
+            releaseAdmission();
+            return;
+        }
         admitted(() -> {
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+            sent();
             releaseAdmission();
         }, body::release);
     }
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
+        if (attempts != null && attempts.count() > 0 && exchange == null && !finished) {
+            exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+            sent();
+            releaseAdmission();
+            return;
+        }
         admitted(() -> {
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+            sent();
             releaseAdmission();
         }, () -> parts.forEach(p -> p.body().release()));
+    }
+
+    /** An attempt's request went out: counted, and a stream's wait for its first token is timed. */
+    private void sent() {
+        if (attempts == null || finished) return;
+        attempts.sent(route);
+        long ttft = attempts.firstTokenNanos();
+        if (ttft > 0) attempts.schedule(ctx.executor(), this::firstTokenTimedOut, ttft);
+    }
+
+    private void firstTokenTimedOut() {
+        if (finished || clientWritten || firstContentNanos >= 0) return;
+        if (exchange != null) exchange.cancel();
+        exchange = null;
+        if (retryAttempt(dev.skiff.routing.Failure.FIRST_TOKEN_TIMEOUT, 0, null)) return;
+        failed(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, providerName() + " sent no answer within the first-token timeout (FAILOVER_FIRST_TOKEN_TIMEOUT)."));
+    }
+
+    /**
+     * The current attempt failed before anything reached the client: when the plan has another
+     * attempt, this one's state is dropped and the next is sent after its wait (a timer on this
+     * event loop). False when the failure is the answer.
+     */
+    private boolean retryAttempt(dev.skiff.routing.Failure kind, int upstreamStatus, HttpHeaders headers) {
+        if (attempts == null || clientWritten || finished) return false;
+        long delay = attempts.failed(kind, upstreamStatus, headers);
+        if (delay < 0) return false;
+        if (exchange != null) exchange.cancel();
+        resetAttempt();
+        attempts.schedule(ctx.executor(), this::nextAttempt, delay);
+        return true;
+    }
+
+    private void nextAttempt() {
+        if (finished) return;
+        route = attempts.route();
+        try {
+            attempts.redo(this);
+        } catch (Throwable t) {
+            failInternally(t);
+        }
+    }
+
+    /** Forgets what the failed attempt left: the next one starts as the first did. */
+    private void resetAttempt() {
+        exchange = null;
+        status = 0;
+        upstreamHeaders = null;
+        firstByteNanos = -1;
+        firstContentNanos = -1;
+        streaming = false;
+        closeDelimited = false;
+        pendingHead = null;
+        releaseStreamState();
+        splitter = null;
+        relay = null;
+        if (queued != null) queued.release();
+        queued = null;
+        releaseOutgoing();
+        releaseBuffered();
+        translator = null;
+        streamTranslator = null;
+        extraHeaders = Map.of();
     }
 
     /**
@@ -430,8 +521,22 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
+        if (attempts != null) {
+            pendingHead = r; // written with the first content: until then another attempt is still possible
+            return;
+        }
         ctx.write(r, ctx.voidPromise());
         unflushed = true; // the head goes when this read completes, with what it brought of the stream
+    }
+
+    /** The held head of a stream goes to the client: from here the answer is this attempt's. */
+    private void writeHead() {
+        HttpResponse r = pendingHead;
+        pendingHead = null;
+        clientWritten = true;
+        attempts.commit();
+        ctx.write(r, ctx.voidPromise());
+        unflushed = true;
     }
 
     @Override
@@ -449,6 +554,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (pendingHead != null) writeHead();
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -507,6 +613,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
     private void writeQueued() {
+        if (pendingHead != null) writeHead();
         ByteBuf q = queued == null ? null : queued.take();
         if (q == null) return;
         ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
@@ -553,6 +660,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void end() {
+        if (pendingHead != null && retryAttempt(dev.skiff.routing.Failure.TRANSPORT, status, null)) return; // a stream that ended empty
         if (streaming) {
             writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
@@ -592,6 +700,13 @@ final class ProxyCall implements ExchangeListener {
         }
         ByteBuf body = buffered;
         buffered = null;
+        if (attempts != null && status / 100 != 2) {
+            dev.skiff.routing.Failure kind = attempts.classify(status, body);
+            if (kind != null && retryAttempt(kind, status, upstreamHeaders)) {
+                body.release();
+                return;
+            }
+        }
         if (status / 100 != 2 && !startsLikeJson(body)) {
             replyNonJsonError(body);
             return;
@@ -671,6 +786,19 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void failed(UpstreamFailure failure) {
+        if (attempts != null && !clientWritten) {
+            if (retryAttempt(failure.kind() == UpstreamFailure.Kind.TIMEOUT ? dev.skiff.routing.Failure.TIMEOUT : dev.skiff.routing.Failure.TRANSPORT,
+                    status, null)) {
+                return;
+            }
+            if (streaming) { // nothing of the stream was written: the client gets a status, not an in-band error
+                pendingHead = null;
+                releaseStreamState();
+                if (queued != null) queued.release();
+                queued = null;
+                streaming = false;
+            }
+        }
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
@@ -724,7 +852,9 @@ final class ProxyCall implements ExchangeListener {
             buffered.release();
             buffered = null;
         }
-        Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId), keepAlive);
+        FullHttpResponse r = Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId);
+        describeAttempts(r.headers());
+        Replies.send(ctx, r, keepAlive);
         finish(httpStatus, Usage.NONE, detail);
     }
 
@@ -740,11 +870,28 @@ final class ProxyCall implements ExchangeListener {
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** Headers every relayed response carries: our request id, the provider, its rate-limit state. */
+    static final io.netty.util.AsciiString X_PROVIDER = io.netty.util.AsciiString.cached("x-skiff-provider");
+    static final io.netty.util.AsciiString X_MODEL = io.netty.util.AsciiString.cached("x-skiff-model");
+    static final io.netty.util.AsciiString X_ATTEMPTS = io.netty.util.AsciiString.cached("x-skiff-attempts");
+    private static final io.netty.util.AsciiString ONE = io.netty.util.AsciiString.cached("1");
+
+    /** Says which target answered, and after how many attempts, on an error Skiff wrote for a provider's failure. */
+    private void describeAttempts(HttpHeaders h) {
+        if (route.provider() == null) return;
+        h.set(X_PROVIDER, route.provider().name());
+        h.set(X_MODEL, route.upstreamModel());
+        h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
+    }
+
+    /** Headers every relayed response carries: our request id, the provider, its rate-limit state, the attempts. */
     private void decorate(HttpHeaders h) {
         h.set(Replies.X_REQUEST_ID, requestId);
         if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) h.set(TOKEN_COUNT, "exact");
-        if (route.provider() != null) h.set("x-skiff-provider", route.provider().name());
+        if (route.provider() != null) {
+            h.set(X_PROVIDER, route.provider().name());
+            h.set(X_MODEL, route.upstreamModel());
+            h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
+        }
         extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         for (Map.Entry<String, String> e : upstreamHeaders) {
@@ -874,6 +1021,13 @@ final class ProxyCall implements ExchangeListener {
 
     private static final byte[] ERROR_KEY = "\"error\"".getBytes(StandardCharsets.US_ASCII);
 
+    /** Whether the call ended because of its target (which its breaker counts), not the client or Skiff. */
+    private boolean upstreamFailed(int finalStatus, String error) {
+        if (status == 429 || status >= 500) return true; // the last attempt's upstream status
+        if (status == 0) return finalStatus == 502 || finalStatus == 504; // no response: unreachable, broken or timed out
+        return status / 100 == 2 && error != null && finalStatus != 499; // an answer the provider broke
+    }
+
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
@@ -884,13 +1038,14 @@ final class ProxyCall implements ExchangeListener {
             parkedDiscard.run();
             parkedDiscard = null;
         }
-        if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
+        if (limitGate != null) limitGate.settle(usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
         long now = System.nanoTime();
         gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, 1));
+                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : List.copyOf(attempts.log())));
         if (onFinished != null) onFinished.run();
     }
 }
