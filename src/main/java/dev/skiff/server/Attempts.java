@@ -53,6 +53,7 @@ final class Attempts {
     private TargetState current; // the current attempt's target, while it is in flight
     private boolean exhausted; // the last failure was the answer: no more attempts
     private Future<?> timer;
+    private Future<?> deadline; // armed with the first retry: the exchanges' own timeouts bound only the first attempt
 
     Attempts(Routing routing, Plan plan, long deadlineNanos, boolean stream, Runnable releaseBody, Redo redo) {
         this(routing, plan, deadlineNanos, stream, releaseBody, redo, null);
@@ -186,6 +187,17 @@ final class Attempts {
         else timer = loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
     }
 
+    /** Runs {@code task} when the request's deadline passes, unless {@link #finish} comes first; armed once. */
+    void armDeadline(EventExecutor loop, Runnable task) {
+        if (deadline != null) return;
+        deadline = loop.schedule(task, Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** No attempt after this one: the deadline passed. */
+    void expire() {
+        exhausted = true;
+    }
+
     void cancelTimer() {
         if (timer != null) {
             timer.cancel(false);
@@ -205,6 +217,10 @@ final class Attempts {
     /** The call finished with {@code status}: the last attempt is logged and its target told. */
     void finish(int status, String error, boolean upstreamFailure) {
         commit();
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
         exhausted = true;
         if (count == 0) return; // answered before any attempt (refused, or the client left while waiting)
         long now = System.nanoTime();

@@ -452,6 +452,14 @@ final class PassthroughCall implements ExchangeListener {
     /** Sends the request again after {@code delayNanos}, on this event loop. */
     private void again(long delayNanos) {
         exchange = null;
+        attempts.armDeadline(ctx.executor(), () -> {
+            if (finished) return;
+            attempts.expire();
+            attempts.cancelTimer();
+            discarding = false;
+            if (exchange != null) exchange.cancel();
+            onFailure(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, "The request did not finish within its deadline (SKIFF_TOTAL_TIMEOUT)."));
+        });
         attempts.schedule(ctx.executor(), () -> {
             if (finished) return;
             try {

@@ -203,7 +203,18 @@ final class ProxyCall implements ExchangeListener {
         if (exchange != null) exchange.cancel();
         resetAttempt();
         attempts.schedule(ctx.executor(), this::nextAttempt, delay);
+        attempts.armDeadline(ctx.executor(), this::deadlinePassed);
         return true;
+    }
+
+    /** The request's deadline passed during a later attempt (or the wait before it): it ends now, as a timeout. */
+    private void deadlinePassed() {
+        if (finished) return;
+        attempts.expire();
+        attempts.cancelTimer();
+        if (exchange != null) exchange.cancel();
+        onFailure(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, "The request did not finish within its deadline (SKIFF_TOTAL_TIMEOUT) after "
+                + attempts.count() + " attempts."));
     }
 
     private void nextAttempt() {
