@@ -633,6 +633,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
+        if (pendingHead != null && queued.size() == 0) return; // a held head waits for the stream's first content
         writeQueued();
         if (!unflushed) return;
         unflushed = false;

@@ -168,6 +168,12 @@ class ChaosTest {
             else if (o.stream() && body.contains("\"error\"") && !o.door().name().equals("passthrough")) problems.add(o.id() + ": slow drip stream errored: " + body);
             return;
         }
+        if (o.stream() && !o.door().name().equals("passthrough")
+                && (o.fault() == Fault.RESET_AFTER_HEADERS || o.fault() == Fault.RESET_BEFORE_HEADERS || o.fault() == Fault.STALL_BEFORE_HEADERS)) {
+            // Nothing of the stream reached the client: it was retried, and its failure is a status, not an in-band event.
+            if (r.status() < 500) problems.add(o.id() + ": status " + r.status() + " for a stream that never started: " + body);
+            if (!"2".equals(r.header("x-skiff-attempts"))) problems.add(o.id() + ": x-skiff-attempts " + r.header("x-skiff-attempts"));
+        }
         if (r.status() == 200 && o.door().name().equals("passthrough")) {
             // Passthrough relays the provider's bytes: a broken answer ends short of its framing (the
             // connection closes), and a malformed one is the provider's to answer for.
