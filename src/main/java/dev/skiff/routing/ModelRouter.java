@@ -32,8 +32,19 @@ public final class ModelRouter {
         return byName.get(name);
     }
 
+    /** The route of {@code model}: the first by priority when several providers serve it and a priority is configured. */
     public Route resolve(String model) throws RouteException {
-        return resolveAll(model).getFirst();
+        int slash = model.indexOf('/');
+        if (slash > 0) {
+            Provider p = byName.get(model.substring(0, slash));
+            if (p != null) {
+                String rest = model.substring(slash + 1);
+                if (rest.isBlank()) throw new RouteException(400, "invalid_model", "The model '" + model + "' names no model after the provider.");
+                return new Route(p, rest);
+            }
+        }
+        List<Provider> candidates = candidates(model);
+        return candidates.size() == 1 ? new Route(candidates.getFirst(), model) : prioritized(model, candidates).getFirst();
     }
 
     /**
@@ -42,14 +53,12 @@ public final class ModelRouter {
      */
     public List<Route> resolveAll(String model) throws RouteException {
         int slash = model.indexOf('/');
-        if (slash > 0) {
-            Provider p = byName.get(model.substring(0, slash));
-            if (p != null) {
-                String rest = model.substring(slash + 1);
-                if (rest.isBlank()) throw new RouteException(400, "invalid_model", "The model '" + model + "' names no model after the provider.");
-                return List.of(new Route(p, rest));
-            }
-        }
+        if (slash > 0 && byName.containsKey(model.substring(0, slash))) return List.of(resolve(model));
+        List<Provider> candidates = candidates(model);
+        return candidates.size() == 1 ? List.of(new Route(candidates.getFirst(), model)) : prioritized(model, candidates);
+    }
+
+    private List<Provider> candidates(String model) throws RouteException {
         List<Provider> candidates = catalog.snapshot().providersByModel().get(model);
         if (candidates == null || candidates.isEmpty()) {
             throw new RouteException(404, "model_not_found", "The model '" + model + "' does not exist or no configured provider serves it."
@@ -57,17 +66,17 @@ public final class ModelRouter {
                     + String.join(", ", byName.keySet().stream().sorted().toList()) + ".")
                     + catalog.snapshot().notServedNote());
         }
-        if (candidates.size() > 1 && !priority.isEmpty()) {
-            List<Route> ordered = new java.util.ArrayList<>(candidates.size());
-            for (String name : priority) {
-                for (Provider p : candidates) if (p.name().equals(name)) ordered.add(new Route(p, model));
-            }
-            if (!ordered.isEmpty()) return ordered;
+        return candidates;
+    }
+
+    /** Several providers serve {@code model}: those the priority names, in its order; refused when it names none (or there is none). */
+    private List<Route> prioritized(String model, List<Provider> candidates) throws RouteException {
+        List<Route> ordered = new java.util.ArrayList<>(candidates.size());
+        for (String name : priority) {
+            for (Provider p : candidates) if (p.name().equals(name)) ordered.add(new Route(p, model));
         }
-        if (candidates.size() > 1) {
-            String names = candidates.stream().map(p -> p.name() + "/" + model).collect(Collectors.joining(", "));
-            throw new RouteException(400, "ambiguous_model", "The model '" + model + "' is served by several providers; ask for one of: " + names + ".");
-        }
-        return List.of(new Route(candidates.getFirst(), model));
+        if (!ordered.isEmpty()) return ordered;
+        String names = candidates.stream().map(p -> p.name() + "/" + model).collect(Collectors.joining(", "));
+        throw new RouteException(400, "ambiguous_model", "The model '" + model + "' is served by several providers; ask for one of: " + names + ".");
     }
 }
