@@ -80,8 +80,14 @@ final class Attempts {
         return routes.get(index);
     }
 
+    /** Attempts so far, as {@code x-skiff-attempts} says it: at least one. */
     int count() {
         return Math.max(1, count);
+    }
+
+    /** Whether a first attempt was sent: a further one is admitted already (limits, translation memory). */
+    boolean started() {
+        return count > 0;
     }
 
     /** Each attempt so far, the last one included once the call has finished. */

@@ -147,7 +147,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
-        if (attempts != null && attempts.count() > 0 && exchange == null && !finished) { // a further attempt: admitted already
+        if (attempts != null && attempts.started() && exchange == null && !finished) { // a further attempt: admitted already
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
             sent();
             releaseAdmission();
@@ -162,7 +162,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
-        if (attempts != null && attempts.count() > 0 && exchange == null && !finished) {
+        if (attempts != null && attempts.started() && exchange == null && !finished) {
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
             sent();
             releaseAdmission();

@@ -278,7 +278,7 @@ class ChaosTest {
         void serve(Socket s) throws Exception {
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
-            String head = readRequest(in);
+            String head = RawUpstream.readRequest(in);
             String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
             if (head.startsWith("GET ")) {
                 send(out, 200, "application/json", "{\"object\":\"list\",\"data\":[]}");
@@ -453,33 +453,6 @@ class ChaosTest {
 
         static void write(OutputStream out, String text) throws IOException {
             RawUpstream.write(out, text);
-        }
-
-        static String readRequest(InputStream in) throws IOException {
-            StringBuilder head = new StringBuilder();
-            int b, newlines = 0;
-            while ((b = in.read()) != -1) {
-                head.append((char) b);
-                if (b == '\n') {
-                    if (++newlines == 2) break;
-                } else if (b != '\r') {
-                    newlines = 0;
-                }
-            }
-            if (b == -1) throw new IOException("closed");
-            String length = header(head.toString(), "content-length");
-            if (length != null) in.readNBytes(Integer.parseInt(length));
-            String chunked = header(head.toString(), "transfer-encoding");
-            if (chunked != null && chunked.contains("chunked")) {
-                while (true) { // chunk sizes, then their bytes and CRLF, up to the last chunk
-                    StringBuilder line = new StringBuilder();
-                    while ((b = in.read()) != -1 && b != '\n') line.append((char) b);
-                    int size = Integer.parseInt(line.toString().strip(), 16);
-                    in.readNBytes(size + 2);
-                    if (size == 0) break;
-                }
-            }
-            return head.toString();
         }
 
         static String header(String head, String name) {
