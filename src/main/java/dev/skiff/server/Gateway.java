@@ -513,8 +513,13 @@ public final class Gateway {
                     requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         } catch (RouteException e) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
-                    keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
+            FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(),
+                    e.status() == 503 ? "server_error" : "invalid_request_error", "model", e.code(), requestId);
+            // Every target resting: the client may come back once the first can be probed again.
+            if (e.status() == 503 && routing != null) {
+                refusal.headers().set("retry-after", Math.max(1, routing.breaker().timeoutNanos() / 1_000_000_000L));
+            }
+            reply(ctx, refusal, keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         }
         // authorize: a managed key reaches only the models its selectors allow.

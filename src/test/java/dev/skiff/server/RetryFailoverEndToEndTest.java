@@ -208,4 +208,26 @@ class RetryFailoverEndToEndTest {
         assertThat(r.body()).contains("part").contains("error");
         assertThat(calls.get()).isEqualTo(1);
     }
+
+    @Test
+    void passthroughRetriesABodilessGetButNeverAPost() throws Exception {
+        AtomicInteger gets = new AtomicInteger(), posts = new AtomicInteger();
+        MockUpstream up = closing(new MockUpstream()).on("/v1/files", (req, reply) -> {
+            if (req.method().equals("GET") && gets.incrementAndGet() == 1 || req.method().equals("POST") && posts.incrementAndGet() > 0) {
+                reply.header("retry-after-ms", "10");
+                reply.json(503, BUSY);
+            } else {
+                reply.json(200, "{\"object\":\"list\",\"data\":[]}");
+            }
+        });
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl(),
+                "RETRY_MAX_RETRIES", "2", "RETRY_INITIAL_BACKOFF", "5ms")).awaitListings();
+        HttpResponse<String> get = gw.get("/p/openai/files", "X-Request-ID", "pt-get");
+        assertThat(get.statusCode()).isEqualTo(200);
+        assertThat(get.headers().firstValue("x-skiff-attempts")).hasValue("2");
+        assertThat(JSON.readTree(gw.usageLine("pt-get")).get("attempt_log")).hasSize(2);
+        HttpResponse<String> post = gw.post("/p/openai/files", "{}");
+        assertThat(post.statusCode()).isEqualTo(503);
+        assertThat(posts.get()).isEqualTo(1);
+    }
 }
