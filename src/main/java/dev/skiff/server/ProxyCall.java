@@ -891,7 +891,7 @@ final class ProxyCall implements ExchangeListener {
     private void describeAttempts(HttpHeaders h) {
         if (route.provider() == null) return;
         h.set(X_PROVIDER, route.provider().name());
-        h.set(X_MODEL, route.upstreamModel());
+        if (route.upstreamModel() != null) h.set(X_MODEL, route.upstreamModel()); // none for a stored response fetched by id
         h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
     }
 
@@ -899,11 +899,7 @@ final class ProxyCall implements ExchangeListener {
     private void decorate(HttpHeaders h) {
         h.set(Replies.X_REQUEST_ID, requestId);
         if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) h.set(TOKEN_COUNT, "exact");
-        if (route.provider() != null) {
-            h.set(X_PROVIDER, route.provider().name());
-            h.set(X_MODEL, route.upstreamModel());
-            h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
-        }
+        describeAttempts(h);
         extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         for (Map.Entry<String, String> e : upstreamHeaders) {
