@@ -91,12 +91,19 @@ fresh_db() {
 # It runs in bench/target so that no skiff.yaml lying in the caller's folder changes what is
 # measured; the subshell execs env, which execs bin/skiff, which execs java: one PID, the JVM's.
 start_skiff() {
-  local port=$1 log=$2
-  shift 2
+  start_skiff_as skiff "$@"
+  SKIFF_PID=$STARTED_PID
+}
+
+# start_skiff_as NAME PORT LOG [VAR=VALUE...]: as start_skiff, with a response store of its own
+# named NAME (several Skiffs in one run); sets STARTED_PID.
+start_skiff_as() {
+  local name=$1 port=$2 log=$3
+  shift 3
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db skiff)" PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
-  SKIFF_PID=$!
-  STARTED_PIDS+=("$SKIFF_PID")
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
+  STARTED_PID=$!
+  STARTED_PIDS+=("$STARTED_PID")
 }
 
 # Waits until GET $1/ready answers 200; $2 = log to show on failure, $3 = PID, $4 = seconds.

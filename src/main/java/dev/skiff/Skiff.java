@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** A running gateway: everything wired from one {@link Config}. */
@@ -39,6 +40,8 @@ public final class Skiff implements AutoCloseable {
     private final Gateway gateway;
     private final Database database;
     private final Keys keys;
+    private dev.skiff.observe.audit.AuditLog auditLog; // null while the audit log is off
+    private dev.skiff.observe.trace.Tracer tracer; // null while tracing is off
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
                   ModelCatalog catalog, Gateway gateway, Database database, Keys keys, Limits limits) {
@@ -63,42 +66,74 @@ public final class Skiff implements AutoCloseable {
     public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
         // In parallel with the rest of start-up, on what is usually an idle core.
         Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
-        Transport transport = Transport.of(config.transport());
-        EventLoopGroup group = transport.newGroup(config.ioThreads());
         // A user's price file and the usage store's place are checked now; the shipped prices are read,
         // and the store's database opened, by the first batch of records (off start-up).
         String pricingFile = config.control().pricingFile();
         dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
-        dev.skiff.observe.UsageStore usageStore = !config.control().usageStore() ? null
-                : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database());
-        UsageLog usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
+        Limits limits = limits(config, pricing);
+        // The control plane's database (opened, migrated, keys and policies read) on a thread of its own,
+        // beside the rest of start-up: SQLite's native library and the first queries take as long as
+        // everything else together. The port is bound once both are done, so no request is ever
+        // admitted or refused without the keys and policies.
+        CompletableFuture<Control> control = new CompletableFuture<>();
+        Thread.ofPlatform().name("skiff-control-start").daemon(true).start(() -> {
+            try {
+                control.complete(Control.open(config, limits));
+            } catch (Throwable e) {
+                control.completeExceptionally(e);
+            }
+        });
+        Transport transport = Transport.of(config.transport());
+        EventLoopGroup group = transport.newGroup(config.ioThreads());
+        dev.skiff.observe.UsageStore usageStore = null;
+        UsageLog usageLog = null;
         ResponseStore responses = null;
-        Limits limits = null;
-        Database database = null;
-        Keys keys = null;
+        Control opened = null;
+        dev.skiff.observe.audit.AuditLog auditLog = null;
+        dev.skiff.observe.trace.Tracer tracer = null;
         try {
+            dev.skiff.observe.audit.AuditConfig audit = dev.skiff.observe.audit.AuditConfig.from(env);
+            usageStore = !config.control().usageStore() ? null
+                    : dev.skiff.observe.UsageStore.open(config.control().databaseUrl(), config.database())
+                            .retain(config.control().usageRetention());
+            usageLog = UsageLog.open(config.usageLog(), pricing, usageStore);
             List<Provider> providers = config.providers().stream().map(Provider::new).toList();
             UpstreamClient upstream = new UpstreamClient(transport, config.timeouts(), ProxySettings.fromEnvironment(env),
                     config.tlsCaFile(), providers);
             ModelCatalog catalog = new ModelCatalog(providers);
             ImageFetcher images = new ImageFetcher(transport, (int) config.imageFetchMaxBytes(), config.imageFetchPrivate(), config.tlsCaFile());
             responses = new ResponseStore(config.database(), config.responsesTtl());
-            // The control plane's database: PostgreSQL when replicas share it, else the embedded SQLite file.
-            database = openDatabase(config);
-            keys = Keys.start(database, !config.control().failOpen());
             MasterKeyAuth auth = new MasterKeyAuth(config.masterKey());
-            auth.keys(keys.registry());
             Gateway gateway = new Gateway(auth, catalog, upstream, images, usageLog, responses, config.translationMemory());
             gateway.identifyEndUsersBy(config.control().endUserHeader());
-            gateway.admin().register(keys.resource());
             if (usageStore != null) gateway.admin().register(new dev.skiff.observe.UsageResource(usageStore));
-            limits = limits(config, pricing);
-            // Policies from the database, refreshed every 500 ms; the admin API edits them.
-            dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
-            dev.skiff.control.limits.PolicyRegistry policies = dev.skiff.control.limits.PolicyRegistry.start(limitStore, limits);
-            limits.closeWith(policies);
-            gateway.admin().register(new dev.skiff.control.limits.LimitsResource(policies));
-            gateway.admin().register(new dev.skiff.control.limits.WarningsResource(limitStore));
+            dev.skiff.observe.metrics.MetricsConfig metricsConfig = dev.skiff.observe.metrics.MetricsConfig.from(env);
+            dev.skiff.observe.metrics.Metrics metrics = null;
+            if (metricsConfig.on()) {
+                metrics = metrics(gateway, upstream, usageLog, pricing);
+                gateway.observers().add(metrics);
+                gateway.metrics(metrics, metricsConfig.open());
+            }
+            dev.skiff.observe.trace.TraceConfig traceConfig = dev.skiff.observe.trace.TraceConfig.from(env);
+            if (traceConfig.on()) {
+                // OTLP export (OTEL_EXPORTER_OTLP_ENDPOINT ...): spans leave in batches from a thread of their own.
+                tracer = new dev.skiff.observe.trace.Tracer(traceConfig, new dev.skiff.observe.trace.OtlpExporter(traceConfig));
+                gateway.observers().tracer(tracer);
+            }
+            if (audit.on()) {
+                // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
+                auditLog = new dev.skiff.observe.audit.AuditLog(audit,
+                        dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database()));
+                gateway.observers().audit(audit);
+                gateway.observers().add(auditLog);
+                gateway.admin().register(new dev.skiff.observe.audit.AuditResource(auditLog.store(), audit));
+            }
+            opened = await(control);
+            auth.keys(opened.keys().registry());
+            gateway.dashboardSessions().keys(opened.keys().registry()::byId); // a dashboard session ends with its key
+            gateway.admin().register(opened.keys().resource());
+            gateway.admin().register(new dev.skiff.control.limits.LimitsResource(opened.policies()));
+            gateway.admin().register(new dev.skiff.control.limits.WarningsResource(opened.limitStore()));
             gateway.limits(limits);
             if (config.routing().active()) {
                 // Prices are read now only when a virtual model picks the cheapest target.
@@ -122,24 +157,111 @@ public final class Skiff implements AutoCloseable {
                             + config.readyTimeout().toMillis() + " ms (SKIFF_READY_TIMEOUT)");
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, database, keys, limits);
-        } catch (RuntimeException | InterruptedException | IOException e) {
+            Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, opened.database(), opened.keys(), limits);
+            skiff.auditLog = auditLog;
+            skiff.tracer = tracer;
+            if (metrics != null && tracer != null) {
+                dev.skiff.observe.trace.OtlpExporter x = tracer.exporter();
+                metrics.gauge("skiff_trace_spans_exported_total", "Spans exported over OTLP.", x::exported);
+                metrics.gauge("skiff_trace_spans_dropped_total", "Spans dropped: the export queue was full, or an export failed.",
+                        () -> x.dropped() + x.failed());
+            }
+            if (metrics != null) {
+                metrics.gauge("skiff_client_connections", "Client connections open now.", server::connections);
+                if (auditLog != null) {
+                    dev.skiff.observe.audit.AuditLog a = auditLog;
+                    metrics.gauge("skiff_audit_dropped_total", "Audit records dropped because the writer was behind.", a::dropped);
+                }
+            }
+            return skiff;
+        } catch (RuntimeException | InterruptedException | IOException | SQLException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            if (limits != null) limits.close();
-            usageLog.close();
+            if (auditLog != null) auditLog.close();
+            if (tracer != null) tracer.close();
+            limits.close();
+            if (usageLog != null) usageLog.close();
+            else if (usageStore != null) usageStore.close();
             if (responses != null) responses.close();
-            if (keys != null) keys.close();
-            if (database != null) database.close();
-            throw e;
-        } catch (SQLException e) {
-            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            if (limits != null) limits.close();
-            usageLog.close();
-            if (responses != null) responses.close();
-            if (keys != null) keys.close();
-            if (database != null) database.close();
-            throw new IOException("the control-plane database (" + describeDatabase(config) + ") could not be used: " + e.getMessage(), e);
+            if (opened == null) {
+                // Still opening: whatever it opens is closed once it has.
+                control.thenAccept(Control::close);
+            } else {
+                opened.close();
+            }
+            switch (e) {
+                case SQLException q -> throw new IOException("the control-plane database (" + describeDatabase(config) + ") could not be used: "
+                        + q.getMessage(), q);
+                case IOException i -> throw i;
+                case InterruptedException i -> throw i;
+                case RuntimeException r -> throw r;
+                default -> throw new IllegalStateException(e);
+            }
         }
+    }
+
+    /** What start-up reads from the control plane's database: keys and limit policies. */
+    private record Control(Database database, Keys keys, dev.skiff.control.limits.LimitStore limitStore,
+                           dev.skiff.control.limits.PolicyRegistry policies) implements AutoCloseable {
+        static Control open(Config config, Limits limits) throws SQLException, IOException {
+            // PostgreSQL when replicas share it, else the embedded SQLite file.
+            Database database = openDatabase(config);
+            Keys keys = null;
+            try {
+                keys = Keys.start(database, !config.control().failOpen());
+                // Policies from the database, refreshed every 500 ms; the admin API edits them.
+                dev.skiff.control.limits.LimitStore limitStore = new dev.skiff.control.limits.LimitStore(database);
+                dev.skiff.control.limits.PolicyRegistry policies = dev.skiff.control.limits.PolicyRegistry.start(limitStore, limits);
+                limits.closeWith(policies);
+                return new Control(database, keys, limitStore, policies);
+            } catch (SQLException | IOException | RuntimeException e) {
+                if (keys != null) keys.close();
+                database.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            keys.close();
+            database.close();
+        }
+    }
+
+    /** The control plane once opened; its failure as it was thrown. */
+    private static Control await(CompletableFuture<Control> control) throws SQLException, IOException, InterruptedException {
+        try {
+            return control.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            switch (e.getCause()) {
+                case SQLException s -> throw s;
+                case IOException i -> throw i;
+                case RuntimeException r -> throw r;
+                case Error r -> throw r;
+                default -> throw new IOException(e.getCause());
+            }
+        }
+    }
+
+    /** Metrics of every request, and gauges of what is in flight, pooled and dropped; read when /metrics is scraped. */
+    private static dev.skiff.observe.metrics.Metrics metrics(Gateway gateway, UpstreamClient upstream, UsageLog usageLog,
+                                                             dev.skiff.observe.Pricing pricing) {
+        var m = new dev.skiff.observe.metrics.Metrics(pricing != null ? () -> pricing : dev.skiff.observe.Pricing::shipped);
+        m.gauge("skiff_requests_in_flight", "Requests being answered now (calls to providers, admin and usage calls).",
+                gateway.observers()::inFlight);
+        m.gauge("skiff_usage_dropped_total", "Usage records dropped because the usage writer was behind.", usageLog::dropped);
+        m.family("skiff_upstream_connections_opened_total", "Connections opened to each provider.", "provider",
+                () -> figure(upstream.poolFigures(), 0));
+        m.family("skiff_upstream_connections_reused_total", "Requests sent on a pooled keep-alive connection, by provider.", "provider",
+                () -> figure(upstream.poolFigures(), 1));
+        m.family("skiff_upstream_connections_idle", "Idle pooled connections to each provider now.", "provider",
+                () -> figure(upstream.poolFigures(), 2));
+        return m;
+    }
+
+    private static Map<String, Long> figure(Map<String, long[]> figures, int i) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        figures.forEach((name, f) -> out.put(name, f[i]));
+        return out;
     }
 
     /**
@@ -200,6 +322,11 @@ public final class Skiff implements AutoCloseable {
         return usageLog;
     }
 
+    /** The audit log (SKIFF_AUDIT), or null when it is off. */
+    public dev.skiff.observe.audit.AuditLog auditLog() {
+        return auditLog;
+    }
+
     /** The admin API, for registering resources (tests register their own). */
     public dev.skiff.admin.AdminApi admin() {
         return gateway.admin();
@@ -246,6 +373,8 @@ public final class Skiff implements AutoCloseable {
         gateway.admin().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
+        if (auditLog != null) auditLog.close();
+        if (tracer != null) tracer.close();
         responses.close();
         limits.close();
         keys.close();

@@ -41,6 +41,8 @@ public final class ConfigLoader {
     /** Variables the YAML file refers to: set on purpose, whatever their names look like. */
     private final Set<String> referenced = new HashSet<>();
     private final List<String> warnings = new ArrayList<>();
+    /** How long a key answered 429 without Retry-After rests, unless its provider says otherwise. */
+    private Duration keyCooldown = ProviderConfig.DEFAULT_KEY_COOLDOWN;
 
     private ConfigLoader(Map<String, String> env) {
         this.env = env;
@@ -137,6 +139,8 @@ public final class ConfigLoader {
             throw new ConfigException("SKIFF_TRANSLATION_MEMORY / server.translation_memory", "'" + memory + "' is less than 1MB");
         }
         ControlConfig control = control(section(yaml, "control"), workingDir);
+        String cooldown = string("SKIFF_KEY_COOLDOWN", yaml, "key_cooldown", "key_cooldown", null);
+        keyCooldown = cooldown == null ? ProviderConfig.DEFAULT_KEY_COOLDOWN : positive("SKIFF_KEY_COOLDOWN / key_cooldown", cooldown);
         List<ProviderConfig> providers = providers(yaml);
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
@@ -209,8 +213,12 @@ public final class ConfigLoader {
         if (!usageStore.equals("on") && !usageStore.equals("off")) {
             throw new ConfigException("SKIFF_USAGE_STORE / control.usage_store", "'" + usageStore + "' must be on or off");
         }
+        String retention = string("SKIFF_USAGE_RETENTION", control, "usage_retention", "control.usage_retention", "90d").strip()
+                .toLowerCase(Locale.ROOT);
+        Duration usageRetention = retention.equals("off") || retention.equals("0") || retention.equals("forever") ? Duration.ZERO
+                : parseDuration("SKIFF_USAGE_RETENTION / control.usage_retention", retention);
         return new ControlConfig(databaseUrl, redisUrl, prefix, failure.equals("open"), endUserHeader,
-                pricing == null ? null : workingDir.resolve(pricing).toString(), usageStore.equals("on"));
+                pricing == null ? null : workingDir.resolve(pricing).toString(), usageStore.equals("on"), usageRetention);
     }
 
     private static void refuseUnknownKeys(Map<String, Object> yaml) {
@@ -277,6 +285,7 @@ public final class ConfigLoader {
         String prefix = type.envPrefix() + "_";
         if (!var.startsWith(prefix)) return false;
         String rest = var.substring(prefix.length());
+        if (NUMBERED_KEY.matcher(rest).matches()) return true;
         for (String key : PROVIDER_KEYS) {
             if (!rest.endsWith(key)) continue;
             String middle = rest.substring(0, rest.length() - key.length());
@@ -295,6 +304,9 @@ public final class ConfigLoader {
         String origin; // the setting that introduced it, for error messages
         String baseUrlSetting; // where base_url came from, for error messages
         boolean keyWrittenEmpty; // the file gives api_key, and it came out empty (e.g. ${X:-} with X unset)
+        List<String> fileKeys = List.of(); // the file's api_keys
+        final java.util.TreeMap<Integer, String> numberedKeys = new java.util.TreeMap<>(); // <PREFIX>_API_KEY_<n>
+        String keyCooldown, keyCooldownSetting;
 
         Draft(String name, String origin) {
             this.name = name;
@@ -320,6 +332,21 @@ public final class ConfigLoader {
             d.baseUrl = scalar(p, "base_url", where + ".base_url");
             d.baseUrlSetting = where + ".base_url";
             d.apiVersion = scalar(p, "api_version", where + ".api_version");
+            Object keys = p.get("api_keys");
+            if (keys instanceof List<?> list) {
+                List<String> expanded = new ArrayList<>();
+                for (int i = 0; i < list.size(); i++) {
+                    Object k = list.get(i);
+                    if (k instanceof Map<?, ?> || k instanceof List<?>) throw new ConfigException(where + ".api_keys", "must be a list of keys");
+                    if (k != null) expanded.add(expand(String.valueOf(k), where + ".api_keys[" + i + "]"));
+                }
+                d.fileKeys = expanded;
+                if (d.apiKey == null && !expanded.isEmpty() && expanded.stream().allMatch(String::isBlank)) d.keyWrittenEmpty = true;
+            } else if (keys != null) {
+                throw new ConfigException(where + ".api_keys", "must be a list of keys ([key1, key2]); one key is api_key");
+            }
+            d.keyCooldown = scalar(p, "key_cooldown", where + ".key_cooldown");
+            d.keyCooldownSetting = where + ".key_cooldown";
             Object models = p.get("models");
             if (models instanceof List<?> list) {
                 d.models = String.join(",", list.stream().map(String::valueOf).toList());
@@ -335,12 +362,21 @@ public final class ConfigLoader {
                 String prefix = type.envPrefix() + "_";
                 if (!var.startsWith(prefix)) continue;
                 String rest = var.substring(prefix.length());
+                Matcher numbered = NUMBERED_KEY.matcher(rest);
+                if (numbered.matches()) { // OPENAI_API_KEY_2, OPENAI_EAST_API_KEY_3: more keys of a pool
+                    String middle = numbered.group(1) == null ? "" : numbered.group(1);
+                    String name = providerName(type, middle);
+                    Draft d = drafts.computeIfAbsent(name, n -> new Draft(n, var));
+                    if (d.type == null) d.type = type;
+                    if (d.type != type) throw new ConfigException(var, "provider '" + name + "' is configured as type " + d.type.id());
+                    d.numberedKeys.put(Integer.parseInt(numbered.group(2)), e.getValue());
+                    continue;
+                }
                 for (String key : PROVIDER_KEYS) {
                     if (!rest.endsWith(key)) continue;
                     String middle = rest.substring(0, rest.length() - key.length());
                     if (!middle.isEmpty() && !middle.endsWith("_")) continue;
-                    String name = middle.isEmpty() ? type.id()
-                            : type.id() + "-" + middle.substring(0, middle.length() - 1).toLowerCase(Locale.ROOT).replace('_', '-');
+                    String name = providerName(type, middle);
                     Draft d = drafts.computeIfAbsent(name, n -> new Draft(n, var));
                     if (d.type == null) d.type = type;
                     if (d.type != type) throw new ConfigException(var, "provider '" + name + "' is configured as type " + d.type.id());
@@ -389,12 +425,35 @@ public final class ConfigLoader {
         return out;
     }
 
+    /** {@code OPENAI_EAST_}'s middle {@code EAST_} names provider {@code openai-east}; none names {@code openai}. */
+    private static String providerName(ProviderType type, String middle) {
+        return middle.isEmpty() ? type.id()
+                : type.id() + "-" + middle.substring(0, middle.length() - 1).toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    /** {@code API_KEY_2} after a provider's prefix, with an instance's middle ({@code EAST_}) or none. */
+    private static final Pattern NUMBERED_KEY = Pattern.compile("(.*_)?API_KEY_([1-9][0-9]{0,3})");
+
+    /**
+     * A provider's key pool: its key ({@code <PREFIX>_API_KEY}, else the file's {@code api_key}), then
+     * the file's {@code api_keys}, then {@code <PREFIX>_API_KEY_<n>} by number; empty ones are left
+     * out and a key given twice counts once.
+     */
+    private List<String> keyPool(Draft d) {
+        java.util.LinkedHashSet<String> pool = new java.util.LinkedHashSet<>();
+        if (emptyToNull(d.apiKey) != null) pool.add(d.apiKey.strip());
+        for (String k : d.fileKeys) if (emptyToNull(k) != null) pool.add(k.strip());
+        for (String k : d.numberedKeys.values()) if (emptyToNull(k) != null) pool.add(k.strip());
+        return List.copyOf(pool);
+    }
+
     private ProviderConfig freeze(Draft d) {
         String envBase = d.name.toUpperCase(Locale.ROOT).replace('-', '_');
         if (!NAME.matcher(d.name).matches()) {
             throw new ConfigException(d.origin, "provider name '" + d.name + "' must be lowercase letters, digits, '.', '_' or '-'");
         }
-        String key = emptyToNull(d.apiKey);
+        List<String> keys = keyPool(d);
+        String key = keys.isEmpty() ? null : keys.getFirst();
         String base = emptyToNull(d.baseUrl);
         // A listed provider whose key did not arrive is left out, so one file can list every provider
         // and each machine serves those it has keys for. (Bedrock may still sign with AWS keys.)
@@ -431,7 +490,9 @@ public final class ConfigLoader {
                 : Arrays.stream(d.models.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
         String apiVersion = emptyToNull(d.apiVersion);
         if (d.type == ProviderType.AZURE && apiVersion == null) apiVersion = AZURE_DEFAULT_API_VERSION;
-        return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null, settings);
+        Duration cooldown = d.keyCooldown != null ? positive(d.keyCooldownSetting, d.keyCooldown) : keyCooldown;
+        return new ProviderConfig(d.name, d.type, uri, key, models, d.type == ProviderType.AZURE ? apiVersion : null, settings, keys,
+                cooldown);
     }
 
     private static URI parseBaseUrl(String setting, String given) {
@@ -654,7 +715,7 @@ public final class ConfigLoader {
     }
 
     /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}, {@code 30d}; a bare number is seconds. */
-    static Duration parseDuration(String setting, String text) {
+    public static Duration parseDuration(String setting, String text) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a duration (like 500ms, 30s, 5m, 1h, 30d)");
         long n = Long.parseLong(m.group(1));
@@ -673,7 +734,7 @@ public final class ConfigLoader {
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
     /** {@code 10MB}, {@code 512k}, or a number of bytes; units are binary (1 MB = 1024 KiB). */
-    static long parseSize(String setting, String text) {
+    public static long parseSize(String setting, String text) {
         Matcher m = SIZE.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) throw new ConfigException(setting, "'" + text + "' is not a size (like 10MB, 512k, 1048576)");
         long n = Long.parseLong(m.group(1));

@@ -13,11 +13,21 @@ package dev.skiff.config;
  * @param endUserHeader the request header that names the calling system's end user
  * @param pricingFile   a YAML file of model prices that overrides the shipped catalog; null for none
  * @param usageStore    whether every request's usage is stored ({@code SKIFF_USAGE_STORE=off} leaves only the usage log)
+ * @param usageRetention how long usage rows are kept ({@code SKIFF_USAGE_RETENTION}, 90 days by default);
+ *                      {@link java.time.Duration#ZERO} keeps them forever
  */
 public record ControlConfig(String databaseUrl, String redisUrl, String redisPrefix, boolean failOpen, String endUserHeader,
-                            String pricingFile, boolean usageStore) {
+                            String pricingFile, boolean usageStore, java.time.Duration usageRetention) {
+    public static final java.time.Duration DEFAULT_USAGE_RETENTION = java.time.Duration.ofDays(90);
+
     public static ControlConfig defaults() {
-        return new ControlConfig(null, null, "skiff:", true, "X-End-User", null, true);
+        return new ControlConfig(null, null, "skiff:", true, "X-End-User", null, true, DEFAULT_USAGE_RETENTION);
+    }
+
+    /** With the default retention of usage rows. */
+    public ControlConfig(String databaseUrl, String redisUrl, String redisPrefix, boolean failOpen, String endUserHeader, String pricingFile,
+                         boolean usageStore) {
+        this(databaseUrl, redisUrl, redisPrefix, failOpen, endUserHeader, pricingFile, usageStore, DEFAULT_USAGE_RETENTION);
     }
 
     /** With usage stored (the default). */
@@ -29,6 +39,7 @@ public record ControlConfig(String databaseUrl, String redisUrl, String redisPre
     public String toString() {
         return "ControlConfig[database=" + (databaseUrl == null ? "sqlite" : Redact.url(databaseUrl)) + ", redis="
                 + (redisUrl == null ? "none" : Redact.url(redisUrl)) + ", redisPrefix=" + redisPrefix + ", failure="
-                + (failOpen ? "open" : "closed") + ", endUserHeader=" + endUserHeader + ", pricingFile=" + pricingFile + ", usageStore=" + (usageStore ? "on" : "off") + "]";
+                + (failOpen ? "open" : "closed") + ", endUserHeader=" + endUserHeader + ", pricingFile=" + pricingFile + ", usageStore=" + (usageStore ? "on" : "off")
+                + ", usageRetention=" + (usageRetention.isZero() ? "forever" : usageRetention) + "]";
     }
 }

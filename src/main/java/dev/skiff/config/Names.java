@@ -19,20 +19,21 @@ final class Names {
     /** YAML keys, by section; {@code ""} is the top level, {@code "providers.*"} any provider. */
     static final Map<String, List<String>> YAML_KEYS = Map.of(
             "", List.of("server", "timeouts", "providers", "models_refresh", "usage_log", "tls_ca_file", "image_fetch_max_bytes",
-                    "image_fetch_private", "database", "responses_ttl", "control", "routing"),
+                    "image_fetch_private", "database", "responses_ttl", "control", "key_cooldown", "routing"),
             "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout",
                     "header_timeout", "keepalive_timeout", "max_connections", "drain_timeout", "translation_memory"),
             "timeouts", List.of("connect", "first_byte", "idle", "total"),
-            "control", List.of("database_url", "redis_url", "redis_prefix", "limits_failure", "end_user_header", "pricing_file", "usage_store"),
-            "providers.*", List.of("type", "api_key", "base_url", "models", "api_version"));
+            "control", List.of("database_url", "redis_url", "redis_prefix", "limits_failure", "end_user_header", "pricing_file", "usage_store", "usage_retention"),
+            "providers.*", List.of("type", "api_key", "api_keys", "base_url", "models", "api_version", "key_cooldown"));
 
     /** Every SKIFF_ variable Skiff or its scripts read. */
     static final Set<String> SKIFF_VARIABLES = Set.of("SKIFF_CONFIG", "SKIFF_HOST", "SKIFF_PORT", "SKIFF_IO_THREADS", "SKIFF_TRANSPORT",
             "SKIFF_MAX_BODY_BYTES", "SKIFF_MASTER_KEY", "SKIFF_ALLOW_OPEN", "SKIFF_READY_TIMEOUT", "SKIFF_HEADER_TIMEOUT",
             "SKIFF_KEEPALIVE_TIMEOUT", "SKIFF_MAX_CONNECTIONS", "SKIFF_DRAIN_TIMEOUT", "SKIFF_CONNECT_TIMEOUT",
             "SKIFF_FIRST_BYTE_TIMEOUT", "SKIFF_IDLE_TIMEOUT", "SKIFF_TOTAL_TIMEOUT", "SKIFF_MODELS_REFRESH", "SKIFF_USAGE_LOG", "SKIFF_DB",
-            "SKIFF_RESPONSES_TTL", "SKIFF_TRANSLATION_MEMORY",
+            "SKIFF_RESPONSES_TTL", "SKIFF_TRANSLATION_MEMORY", "SKIFF_KEY_COOLDOWN",
             "SKIFF_DATABASE_URL", "SKIFF_REDIS_URL", "SKIFF_REDIS_PREFIX", "SKIFF_LIMITS_FAILURE", "SKIFF_END_USER_HEADER", "SKIFF_PRICING_FILE", "SKIFF_USAGE_STORE",
+            "SKIFF_USAGE_RETENTION",
             "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE", "SKIFF_PROVIDER_PRIORITY", "SKIFF_SESSION_HEADER",
             // read by bin/skiff and the build scripts, not by the JVM
             "SKIFF_HEAP", "SKIFF_DIRECT_MEMORY", "SKIFF_JAVA_OPTS", "SKIFF_AOT", "SKIFF_LAUNCHER", "SKIFF_DIST_AOT");

@@ -48,6 +48,25 @@ public final class Ids {
     }
 
     /**
+     * {@code prefix}, 12 hex digits of the time in milliseconds, then 32 random hex digits (128 bits,
+     * as {@link #hex}): as unguessable, and in order of creation. Stored ids are keys of the response
+     * store's indexes, where random keys made every save write a page of its own per index (one
+     * random leaf each, in the write-ahead log and again at checkpoints); keys in time order land on
+     * the same last pages, which a batch writes once. The time disclosed is the response's own
+     * {@code created_at}.
+     */
+    public static String ordered(String prefix) {
+        long ms = System.currentTimeMillis();
+        String random = hex("");
+        char[] out = new char[prefix.length() + 12 + random.length()];
+        prefix.getChars(0, prefix.length(), out, 0);
+        int o = prefix.length();
+        for (int shift = 44; shift >= 0; shift -= 4) out[o++] = HEX[(int) (ms >>> shift) & 15];
+        random.getChars(0, random.length(), out, o);
+        return new String(out);
+    }
+
+    /**
      * {@code prefix} followed by 22 characters of {@code [0-9A-Za-z]} (131 bits of choice, 128 of them
      * random), for the providers whose ids are alphanumeric (Anthropic's {@code msg_}, {@code toolu_}).
      */

@@ -61,8 +61,13 @@ public final class Pricing {
     private final Map<ProviderType, ProviderType> sameAs; // a type priced exactly as another (Azure as OpenAI)
     private final Map<ProviderType, List<ProviderType>> also; // tables consulted after a type's own (Claude on Bedrock)
     private final String checked;
-    /** Lookups already made (model names repeat): type and name to its price, or NO_PRICE. Bounded by clearing. */
-    private final java.util.concurrent.ConcurrentHashMap<String, Price> found = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Lookups already made (model names repeat), per provider type (by ordinal): name to its price, or
+     * NO_PRICE. A repeated model costs one hash lookup on the name the record already holds, no key
+     * built. Each map is bounded by clearing.
+     */
+    @SuppressWarnings("unchecked")
+    private final java.util.concurrent.ConcurrentHashMap<String, Price>[] found = new java.util.concurrent.ConcurrentHashMap[ProviderType.values().length];
     private static final Price NO_PRICE = new Price(-1, -1, -1, -1, -1);
     private static final int MAX_REMEMBERED = 10_000;
 
@@ -73,6 +78,7 @@ public final class Pricing {
         this.sameAs = sameAs;
         this.also = also;
         this.checked = checked;
+        for (int i = 0; i < found.length; i++) found[i] = new java.util.concurrent.ConcurrentHashMap<>();
     }
 
     /** The shipped catalog, with {@code overrideFile} (may be null) applied on top. */
@@ -202,12 +208,12 @@ public final class Pricing {
     public Price find(ProviderType type, String model) {
         if (type == null) return null;
         if (model == null) return search(type, null);
-        String key = type.ordinal() + "\0" + model;
-        Price p = found.get(key);
+        java.util.concurrent.ConcurrentHashMap<String, Price> known = found[type.ordinal()];
+        Price p = known.get(model);
         if (p == null) {
             p = search(type, model);
-            if (found.size() >= MAX_REMEMBERED) found.clear(); // a client inventing model names cannot grow it
-            found.put(key, p == null ? NO_PRICE : p);
+            if (known.size() >= MAX_REMEMBERED) known.clear(); // a client inventing model names cannot grow it
+            known.put(model, p == null ? NO_PRICE : p);
         }
         return p == NO_PRICE ? null : p;
     }
@@ -248,7 +254,11 @@ public final class Pricing {
      * the model has no price, or the provider reported no usage for an answer it gave.
      */
     public Long costNanos(ProviderType type, String model, Tokens tokens) {
-        Price p = find(type, model);
+        return costNanos(find(type, model), tokens);
+    }
+
+    /** As {@link #costNanos(ProviderType, String, Tokens)} with the price found already (null: unknown). */
+    static Long costNanos(Price p, Tokens tokens) {
         if (p == null) return null;
         if (p == Price.FREE) return 0L;
         try {

@@ -9,18 +9,19 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Records every request, off the request path: event loops only offer a record to one bounded queue
- * (never blocking; a full queue counts the record as dropped), and a single writer thread drains it
- * in batches. For each batch the writer prices the records ({@link Pricing}), writes one JSON line per
- * request to the usage log, and hands the rows to the {@link UsageStore} in one transaction. With a
- * store, a batch gathers for up to {@value #GATHER_MILLIS} ms (or {@value #MAX_BATCH} rows), so that
- * the database sees a few transactions a second, not one per request.
+ * Records every request, off the request path: event loops only offer a record to one bounded,
+ * lock-free queue ({@link RecordQueue}: never blocking; a full queue counts the record as dropped),
+ * and a single writer thread drains it in batches. The writer wakes once per batch, not per record:
+ * the first record after an idle spell wakes it, then it sleeps {@value #GATHER_MILLIS} ms while the
+ * batch gathers (records offered meanwhile wake nobody), and takes everything queued. For each batch
+ * it prices the records ({@link Pricing}), writes one JSON line per request to the usage log, and
+ * hands the rows to the {@link UsageStore} in one transaction: the database sees a few transactions
+ * a second, not one per request. Between batches it deletes rows older than the store's retention.
  *
  * <p>On shutdown the queue is drained and the last batch stored before the process exits, so an
  * accepted request is recorded even when the process stops right after it. A crash loses what was
@@ -31,10 +32,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class UsageLog implements AutoCloseable {
     private static final int CAPACITY = 65_536;
     static final int GATHER_MILLIS = 50;
+    /** How long an idle writer sleeps before looking at failed writes and old rows again. */
+    static final int IDLE_MILLIS = 200;
     static final int MAX_BATCH = 2_000;
     static final int MAX_UNSTORED = 200_000;
 
-    private final BlockingQueue<UsageRecord> queue;
+    private final RecordQueue<UsageRecord> queue;
     private final OutputStream out;
     private Pricing pricing; // null until the writer's first batch loads the shipped catalog (kept off start-up)
     private final UsageStore store;
@@ -48,7 +51,7 @@ public final class UsageLog implements AutoCloseable {
         this.pricing = pricing;
         this.store = store;
         boolean any = out != null || store != null;
-        this.queue = any ? new ArrayBlockingQueue<>(CAPACITY) : null;
+        this.queue = any ? new RecordQueue<>(CAPACITY) : null;
         if (any) {
             writer = Thread.ofPlatform().name("skiff-usage-log").daemon(true).unstarted(this::drainLoop);
             writer.start();
@@ -76,7 +79,10 @@ public final class UsageLog implements AutoCloseable {
         };
     }
 
-    /** Never blocks: when the writer cannot keep up the record is counted as dropped instead. */
+    /**
+     * Never blocks nor takes a lock: when the writer cannot keep up the record is counted as dropped
+     * instead. Wakes the writer only when it is idle (see {@link RecordQueue}).
+     */
     public void record(UsageRecord r) {
         if (queue == null) return;
         if (!queue.offer(r)) dropped.incrementAndGet();
@@ -104,17 +110,19 @@ public final class UsageLog implements AutoCloseable {
                 g.setRootValueSeparator(null);
             }
             while (true) {
-                UsageRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    batch.add(first);
-                    gather(batch);
-                    if (pricing == null) pricing = Pricing.shipped();
-                    for (UsageRecord r : batch) {
-                        UsageRow row = UsageRow.of(r, pricing);
-                        if (g != null) g = writeOrStop(g, row);
-                        if (store != null) unstored.add(row);
+                if (queue.isEmpty() && !closing) queue.await(TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS));
+                if (!queue.isEmpty()) {
+                    // Let a batch gather, asleep: producers do not wake a writer that is not idle.
+                    pause(TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS));
+                    while (queue.drainTo(batch, MAX_BATCH) > 0) {
+                        if (pricing == null) pricing = Pricing.shipped();
+                        for (UsageRecord r : batch) {
+                            UsageRow row = UsageRow.of(r, pricing);
+                            if (g != null) g = writeOrStop(g, row);
+                            if (store != null && stored(r)) unstored.add(row);
+                        }
+                        batch.clear();
                     }
-                    batch.clear();
                     if (g != null) g = flushOrStop(g);
                 }
                 if (!unstored.isEmpty() && System.nanoTime() - retryAt >= 0) {
@@ -129,6 +137,7 @@ public final class UsageLog implements AutoCloseable {
                         }
                     }
                 }
+                if (store != null && !closing) store.sweepExpired(System.currentTimeMillis());
                 long drops = dropped.get();
                 if (drops > reportedDrops && System.nanoTime() - reportedAt > TimeUnit.SECONDS.toNanos(10)) {
                     System.err.println("skiff: usage recording dropped " + (drops - reportedDrops)
@@ -142,8 +151,6 @@ public final class UsageLog implements AutoCloseable {
             if (g != null) g.close();
         } catch (IOException e) {
             System.err.println("skiff: usage log failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
         long lost = dropped.get() - reportedDrops;
         if (lost > 0) System.err.println("skiff: usage recording dropped " + lost + " requests (writer too slow)");
@@ -151,21 +158,23 @@ public final class UsageLog implements AutoCloseable {
         if (store != null) store.close();
     }
 
-    /** Takes what else is queued: at once without a store, else for up to GATHER_MILLIS or MAX_BATCH rows. */
-    private void gather(List<UsageRecord> batch) throws InterruptedException {
-        if (store == null) {
-            queue.drainTo(batch, 4095);
-            return;
-        }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS);
-        while (batch.size() < MAX_BATCH) {
-            queue.drainTo(batch, MAX_BATCH - batch.size());
-            long left = deadline - System.nanoTime();
-            if (batch.size() >= MAX_BATCH || left <= 0 || closing) return;
-            UsageRecord r = queue.poll(left, TimeUnit.NANOSECONDS);
-            if (r == null) return;
-            batch.add(r);
-        }
+    /**
+     * Whether a record goes to the store: the model traffic usage is about. Admin calls and a key's
+     * own {@code GET /v1/usage} are the platform's bookkeeping, not usage of a model: they keep their
+     * line in the usage log, but neither count as requests in the totals nor appear in a key's usage.
+     */
+    static boolean stored(UsageRecord r) {
+        String e = r.endpoint();
+        return !e.equals(ADMIN_ENDPOINT) && !e.equals(USAGE_ENDPOINT);
+    }
+
+    static final String ADMIN_ENDPOINT = "admin";
+    static final String USAGE_ENDPOINT = "usage";
+
+    /** Sleeps {@code nanos} (less if closing): the queue fills meanwhile without waking anyone. */
+    private void pause(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0 && !closing; left = deadline - System.nanoTime()) LockSupport.parkNanos(this, left);
     }
 
     private boolean store(List<UsageRow> rows) {
@@ -255,6 +264,8 @@ public final class UsageLog implements AutoCloseable {
     public void close() {
         if (writer == null) return;
         closing = true;
+        queue.wake();
+        LockSupport.unpark(writer); // out of a gathering pause
         try {
             writer.join(10_000);
         } catch (InterruptedException e) {

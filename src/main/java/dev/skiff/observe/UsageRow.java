@@ -20,7 +20,7 @@ public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
         if (p == Pricing.Price.FREE) cost = 0L;
         else if (r.status() == 499) cost = null;
         else if (!t.reported()) cost = r.status() / 100 == 2 ? null : Long.valueOf(0);
-        else cost = pricing.costNanos(r.providerType(), r.model(), t);
+        else cost = Pricing.costNanos(p, t); // the price found above: one lookup per record
         return new UsageRow(r, t, cost);
     }
 }

@@ -48,9 +48,17 @@ public final class UsageStore implements AutoCloseable {
         return b.toString();
     }
 
+    /** Rows deleted per statement by the retention sweep: short transactions between the writer's batches. */
+    static final int SWEEP_CHUNK = 5_000;
+    private static final String DELETE_EXPIRED =
+            "DELETE FROM usage_requests WHERE id IN (SELECT id FROM usage_requests WHERE ts < ? ORDER BY ts LIMIT " + SWEEP_CHUNK + ")";
+
     private final String url;
     private final String description;
     private final ExecutorService queries;
+    private volatile java.time.Duration retention = java.time.Duration.ZERO; // zero: rows are kept forever
+    private volatile long sweepAtMs; // when the next sweep for expired rows is due (written by the writer, and by sweepSoon)
+    private final java.util.concurrent.atomic.AtomicLong expiredDeleted = new java.util.concurrent.atomic.AtomicLong();
     private Database db; // guarded by this; opened on first use
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
@@ -87,6 +95,66 @@ public final class UsageStore implements AutoCloseable {
         return parent == null ? usage : parent.resolve(usage).toString();
     }
 
+    /**
+     * Keeps rows for {@code retention} ({@link java.time.Duration#ZERO}: forever). Older rows are
+     * deleted by the usage writer between its batches ({@link #sweepExpired}), the first sweep a
+     * minute after start-up (not at start-up: that would open the database), then every
+     * {@link #sweepInterval} while nothing is left to delete.
+     */
+    public UsageStore retain(java.time.Duration retention) {
+        this.retention = retention;
+        this.sweepAtMs = System.currentTimeMillis() + 60_000;
+        return this;
+    }
+
+    /** Makes the next sweep due now rather than a minute after start-up (tests, and an operator's tool). */
+    void sweepSoon() {
+        sweepAtMs = 0;
+    }
+
+    public java.time.Duration retention() {
+        return retention;
+    }
+
+    /** Between sweeps: a tenth of the retention, at most an hour, at least a second. */
+    static long sweepInterval(java.time.Duration retention) {
+        return Math.max(1_000, Math.min(3_600_000, retention.toMillis() / 10));
+    }
+
+    /** Rows deleted for being older than the retention, since start. */
+    public long expiredDeleted() {
+        return expiredDeleted.get();
+    }
+
+    /**
+     * Deletes one chunk of expired rows when a sweep is due; the next chunk follows on the writer's
+     * next round (so writes are never held up for long), and when a chunk comes back short the sweep
+     * is done until the next interval. Failures are reported and retried at the next interval.
+     * Called by the usage writer only.
+     */
+    void sweepExpired(long nowMs) {
+        java.time.Duration keep = retention;
+        if (keep.isZero() || nowMs < sweepAtMs) return;
+        try {
+            int deleted = deleteOlderThan(nowMs - keep.toMillis());
+            sweepAtMs = deleted == SWEEP_CHUNK ? nowMs : nowMs + sweepInterval(keep);
+        } catch (SQLException | IOException | RuntimeException e) {
+            System.err.println("skiff: usage store " + description + " could not delete rows older than the retention ("
+                    + keep + "): " + e.getMessage() + "; retried later");
+            sweepAtMs = nowMs + sweepInterval(keep);
+        }
+    }
+
+    /** Deletes up to {@value #SWEEP_CHUNK} rows older than {@code cutoffMs}, oldest first; how many. Blocks: store threads only. */
+    int deleteOlderThan(long cutoffMs) throws SQLException, IOException {
+        try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement(DELETE_EXPIRED)) {
+            s.setLong(1, cutoffMs);
+            int n = s.executeUpdate();
+            expiredDeleted.addAndGet(n);
+            return n;
+        }
+    }
+
     /** Transactions committed so far, one per batch. */
     public long batchesWritten() {
         return batches.get();
@@ -104,6 +172,7 @@ public final class UsageStore implements AutoCloseable {
             Database d = Database.open(url);
             try {
                 d.migrate("usage");
+                if (d.kind() == Database.Kind.SQLITE) tuneSqlite(d);
             } catch (SQLException | IOException | RuntimeException e) {
                 d.close();
                 throw e;
@@ -111,6 +180,20 @@ public final class UsageStore implements AutoCloseable {
             db = d;
         }
         return db;
+    }
+
+    /**
+     * A larger SQLite page cache for the usage file: rows of thousands of end users land all over the
+     * (end_user, ts) index, so a batch touches about one index page per row; with SQLite's default
+     * 2 MB cache those pages were read back from the file for every batch. Measured with 1,000 end
+     * users in turn (30,000-40,000 chat requests, writer thread's CPU): 38 us per request with the
+     * default, 27 with 16 MB; 8 MB holds the (end_user, ts) index of about a million rows. The cache
+     * fills only with pages used, and the usage file is Skiff's alone.
+     */
+    private static void tuneSqlite(Database d) throws SQLException {
+        try (Connection c = d.connection(); java.sql.Statement s = c.createStatement()) {
+            s.execute("PRAGMA cache_size=-8192");
+        }
     }
 
     /** Inserts rows in one transaction. Blocks: called by the usage writer thread. */

@@ -33,10 +33,8 @@ public final class Provider {
     private final boolean tls;
     private final AsciiString hostHeader;
     private final String basePath;
-    private final AsciiString authorization;
-    private final AsciiString azureKey;
-    private final AsciiString anthropicKey;
-    private final AsciiString geminiKey;
+    /** The provider's credentials, or null when it has none (a local server, or Bedrock signing with AWS keys). */
+    private final KeyPool keys;
     private final String apiVersionQuery;
 
     public Provider(ProviderConfig config) {
@@ -50,18 +48,55 @@ public final class Provider {
         String path = base.getRawPath() == null ? "" : base.getRawPath();
         this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
         boolean azure = config.type() == ProviderType.AZURE;
-        boolean anthropic = config.type() == ProviderType.ANTHROPIC;
-        boolean gemini = config.type() == ProviderType.GEMINI;
-        this.authorization = config.apiKey() == null || azure || anthropic || gemini ? null : AsciiString.of("Bearer " + config.apiKey());
-        this.geminiKey = config.apiKey() != null && gemini ? AsciiString.of(config.apiKey()) : null;
-        this.azureKey = config.apiKey() != null && azure ? AsciiString.of(config.apiKey()) : null;
-        this.anthropicKey = config.apiKey() != null && anthropic ? AsciiString.of(config.apiKey()) : null;
+        this.keys = keyPool(config);
         this.apiVersionQuery = config.apiVersion() == null ? "" : "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
         // Azure's resource endpoint may be given with or without its /openai path.
         this.azurePrefix = azure ? (basePath.endsWith("/openai") ? basePath : basePath + "/openai") : null;
     }
 
     private final String azurePrefix;
+
+    /** The header each provider type takes its key in, and the key pool built over it. */
+    private static KeyPool keyPool(ProviderConfig config) {
+        if (config.apiKeys().isEmpty()) return null;
+        AsciiString header = switch (config.type()) {
+            case AZURE -> API_KEY;
+            case ANTHROPIC -> X_API_KEY;
+            case GEMINI -> X_GOOG_API_KEY;
+            default -> HttpHeaderNames.AUTHORIZATION; // OpenAI-compatible, and Bedrock's API key
+        };
+        boolean bearer = header.contentEqualsIgnoreCase(HttpHeaderNames.AUTHORIZATION);
+        List<AsciiString> values = config.apiKeys().stream().map(k -> AsciiString.of(bearer ? "Bearer " + k : k)).toList();
+        return new KeyPool(config.name(), header, values, config.keyCooldown());
+    }
+
+    /**
+     * The provider's keys, or null when it has none. Retry logic reports an answer to it ({@link
+     * KeyPool#report}) to learn whether another key is ready; every request built with {@link
+     * #applyHeaders} takes the next ready key.
+     */
+    public KeyPool keys() {
+        return keys;
+    }
+
+    /**
+     * What the provider answered a request sent with {@code sent}: a key answered 429, 401 or 403
+     * rests (see {@link KeyPool}). Returns whether another key is ready now. Called by the upstream
+     * exchange for every response head, so every path (forwarded, translated, passthrough, listings)
+     * feeds the pool.
+     */
+    public boolean reportAnswer(HttpHeaders sent, int status, HttpHeaders answer) {
+        return keys != null && keys.report(sent, status, answer);
+    }
+
+    /**
+     * The hook for retries: whether this provider has several keys and one is ready now. Every answer
+     * has been reported to the pool (by the upstream exchange) before the caller sees it, so after a
+     * 429, 401 or 403 this says whether resending at once goes out with another key.
+     */
+    public boolean hasReadyKey() {
+        return keys != null && keys.hasReadyKey();
+    }
 
     public String name() {
         return config.name();
@@ -95,7 +130,10 @@ public final class Provider {
         return config.settings();
     }
 
-    /** The credential from the configuration, for adapters that sign requests themselves; null if none. */
+    /**
+     * The first configured key, or null when there is none: adapters that sign requests themselves
+     * (Bedrock without an API key) ask it to know whether to sign; the key sent is {@link #keys}'s choice.
+     */
     public String apiKey() {
         return config.apiKey();
     }
@@ -138,13 +176,10 @@ public final class Provider {
         return basePath + "/models";
     }
 
-    /** Sets the headers every upstream request to this provider carries. */
+    /** Sets the headers every upstream request to this provider carries, its next key among them. */
     public void applyHeaders(HttpHeaders headers) {
         headers.set(HttpHeaderNames.HOST, hostHeader);
-        if (authorization != null) headers.set(HttpHeaderNames.AUTHORIZATION, authorization);
-        if (azureKey != null) headers.set(API_KEY, azureKey);
-        if (anthropicKey != null) headers.set(X_API_KEY, anthropicKey);
-        if (geminiKey != null) headers.set(X_GOOG_API_KEY, geminiKey);
+        if (keys != null) keys.apply(headers); // the next ready key of the pool
         if (type() == ProviderType.ANTHROPIC) headers.set(ANTHROPIC_VERSION, ANTHROPIC_VERSION_VALUE);
     }
 

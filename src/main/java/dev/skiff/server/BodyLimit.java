@@ -23,12 +23,12 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
  */
 final class BodyLimit extends HttpObjectAggregator {
     private final long limit;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
 
-    BodyLimit(int maxBytes, UsageLog usageLog) {
+    BodyLimit(int maxBytes, dev.skiff.observe.Observers observers) {
         super(maxBytes);
         this.limit = maxBytes;
-        this.usageLog = usageLog;
+        this.observers = observers;
     }
 
     private boolean passingThrough; // between a passthrough request's head and its last piece
@@ -54,8 +54,8 @@ final class BodyLimit extends HttpObjectAggregator {
         var r = Replies.error(ctx, Gateway.dialectOf(path), 413, "The request body is larger than the limit of " + limit + " bytes.",
                 "invalid_request_error", null, "request_too_large", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, Gateway.endpointName(path), null, null, null, false, 413,
-                Usage.NONE, -1, -1, "request body over " + limit + " bytes", null));
+        observers.refused(oversized instanceof HttpRequest req ? req : null, r, new UsageRecord(System.currentTimeMillis(), requestId,
+                Gateway.endpointName(path), null, null, null, false, 413, Usage.NONE, -1, -1, "request body over " + limit + " bytes", null));
         ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
     }
 }

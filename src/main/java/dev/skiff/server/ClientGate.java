@@ -176,6 +176,8 @@ final class ClientGate extends ChannelDuplexHandler {
             ClientDialect dialect = Gateway.dialectOf(path);
             String endpoint = passthrough ? "passthrough" : admin ? "admin" : Gateway.endpointName(path);
             MasterKeyAuth.Verdict verdict = settings.auth().check(req.headers());
+            // The dashboard's browser: a session cookie stands for the admin key it logged in with.
+            if (admin && verdict instanceof MasterKeyAuth.Missing) verdict = settings.gateway().dashboardSessions().check(req.headers(), verdict);
             if (!(verdict instanceof MasterKeyAuth.Allowed allowed)) {
                 switch (verdict) {
                     case MasterKeyAuth.Missing m -> refuse(req, dialect, 401,
@@ -197,7 +199,8 @@ final class ClientGate extends ChannelDuplexHandler {
                 try {
                     who = settings.identification().identify(who, req.headers());
                 } catch (BadRequestException e) {
-                    refuse(req, dialect, 400, e.getMessage(), "invalid_identification", endpoint);
+                    // The key is known: the refusal counts in its usage, at its own path (the refused one is not trusted).
+                    refuse(req, dialect, 400, e.getMessage(), "invalid_identification", endpoint, allowed.caller());
                     return;
                 }
             }
@@ -205,7 +208,7 @@ final class ClientGate extends ChannelDuplexHandler {
             // Passthrough bodies stream on unlimited (except where they are gathered to be signed).
             if (!passthrough && HttpUtil.getContentLength(req, -1L) > settings.maxBodyBytes()) {
                 refuse(req, dialect, 413, "The request body is larger than the limit of " + settings.maxBodyBytes() + " bytes.",
-                        "request_too_large", endpoint);
+                        "request_too_large", endpoint, who);
                 return;
             }
             bodyDialect = dialect;
@@ -229,16 +232,21 @@ final class ClientGate extends ChannelDuplexHandler {
      * Refusals are logged here since no call ever exists for them.
      */
     private void refuse(HttpRequest req, ClientDialect dialect, int status, String message, String code, String endpoint) {
+        refuse(req, dialect, status, message, code, endpoint, null);
+    }
+
+    /** As above, for a request whose key was verified: {@code caller} (null when none was) is who the refusal counts for. */
+    private void refuse(HttpRequest req, ClientDialect dialect, int status, String message, String code, String endpoint, Caller caller) {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         ReferenceCountUtil.release(req);
         refused = true;
         reading = false;
         setPhase(NONE, 0);
-        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
-                status, Usage.NONE, -1, -1, message, null));
         FullHttpResponse r = Replies.error(ctx, dialect, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         if (status == 503) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1"); // keys not loaded yet: a moment's wait
+        settings.gateway().observers().refused(req, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
         if (outstanding > 1) {
             // Earlier requests are still being answered; this answer follows theirs.
             deferredRefusal = r;
@@ -389,10 +397,10 @@ final class ClientGate extends ChannelDuplexHandler {
         String message = "The request body stopped arriving for " + TimeUnit.NANOSECONDS.toMillis(settings.headerTimeoutNanos())
                 + " ms (SKIFF_HEADER_TIMEOUT).";
         String endpoint = PassthroughTarget.matches(bodyPath) ? "passthrough" : Gateway.endpointName(bodyPath);
-        settings.gateway().usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
-                408, Usage.NONE, -1, -1, message, null));
         FullHttpResponse r = Replies.error(ctx, bodyDialect, 408, message, "invalid_request_error", null, "request_timeout", requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        settings.gateway().observers().refused(null, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, false,
+                408, Usage.NONE, -1, -1, message, null));
         outstanding = 0;
         closeAfter(r);
     }

@@ -148,6 +148,12 @@ public final class Gateway {
     private final ModelRouter router;
     private final UpstreamClient upstream;
     private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    /**
+     * The trail of the request this event loop is handling, while {@link #handle} runs: the replies
+     * and calls made synchronously below it pick it up here instead of through every signature.
+     */
+    private static final io.netty.util.concurrent.FastThreadLocal<dev.skiff.observe.RequestTrail> CURRENT = new io.netty.util.concurrent.FastThreadLocal<>();
     private final ImageFetcher images;
     private final Passthrough passthrough;
     private final ResponseStore responses;
@@ -155,7 +161,11 @@ public final class Gateway {
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
     private volatile dev.skiff.routing.Routing routing; // null: no retries, failover or virtual models (the router alone)
+    private volatile dev.skiff.observe.metrics.Metrics metrics; // null: /metrics is not served
+    private volatile dev.skiff.observe.metrics.MetricsConfig.Open metricsOpen = dev.skiff.observe.metrics.MetricsConfig.Open.OFF;
     private final AdminApi admin = new AdminApi();
+    private final dev.skiff.admin.DashboardSessions dashboardSessions = new dev.skiff.admin.DashboardSessions();
+    private volatile Dashboard dashboard; // made at the first request to /ui: nothing of it at start-up
     private volatile Identification identification = new Identification(Identification.DEFAULT_END_USER_HEADER);
     private volatile boolean listening;
     private volatile long readyDeadline; // System.nanoTime() after which /ready no longer waits for listings
@@ -175,7 +185,8 @@ public final class Gateway {
         this.router = new ModelRouter(catalog);
         this.upstream = upstream;
         this.usageLog = usageLog;
-        this.passthrough = new Passthrough(catalog.providers(), upstream, usageLog);
+        this.observers = new dev.skiff.observe.Observers(usageLog);
+        this.passthrough = new Passthrough(catalog.providers(), upstream, observers);
         this.responses = responses;
         this.storedResponses = new StoredResponses(responses, catalog);
     }
@@ -194,6 +205,12 @@ public final class Gateway {
 
     public dev.skiff.routing.Routing routing() {
         return routing;
+    }
+
+    /** Serves {@code /metrics} from {@code m}, to the master or an admin key, or without a key as {@code open} says. */
+    public void metrics(dev.skiff.observe.metrics.Metrics m, dev.skiff.observe.metrics.MetricsConfig.Open open) {
+        this.metricsOpen = open;
+        this.metrics = m;
     }
 
     /** {@code /p/{provider}/...}: requests that stream through unaggregated (see {@link Passthrough}). */
@@ -237,6 +254,21 @@ public final class Gateway {
 
     UsageLog usageLog() {
         return usageLog;
+    }
+
+    /** What observes every request (usage log, metrics, audit log, tracer); observers are added at start-up. */
+    public dev.skiff.observe.Observers observers() {
+        return observers;
+    }
+
+    /** The trail of the request being handled on this thread (see {@link #CURRENT}), or null. */
+    static dev.skiff.observe.RequestTrail currentTrail() {
+        return CURRENT.get();
+    }
+
+    /** The dashboard's browser sessions (see {@link Dashboard}); managed keys are checked against the key registry. */
+    public dev.skiff.admin.DashboardSessions dashboardSessions() {
+        return dashboardSessions;
     }
 
     UpstreamClient upstream() {
@@ -290,6 +322,7 @@ public final class Gateway {
         // accept
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean keepAlive = HttpUtil.isKeepAlive(req);
+        dev.skiff.observe.RequestTrail trail = null;
         try {
             if (!req.decoderResult().isSuccess()) {
                 reply(ctx, Replies.openAiError(ctx, 400, "The HTTP request is malformed.", "bad_request", requestId), false, requestId,
@@ -311,11 +344,30 @@ public final class Gateway {
                     }
                     return null;
                 }
+                case "/metrics" -> {
+                    if (metrics != null) {
+                        // Scrapes come every few seconds too: answered and not logged, as health probes (refusals are).
+                        if (allow(ctx, req, ClientDialect.OPENAI_CHAT, requestId, keepAlive, HttpMethod.GET)) scrape(ctx, req, requestId, keepAlive);
+                        return null;
+                    }
+                }
                 default -> {
                 }
             }
+            // observe: health probes aside, every request may leave a trail (audit log, trace).
+            trail = observers.begin(req);
+            if (trail != null) {
+                CURRENT.set(trail);
+                if (trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx.channel(), trail);
+            }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {
+                if (Dashboard.matches(path)) { // off the /v1 path: the dashboard costs API requests nothing
+                    Dashboard d = dashboard;
+                    if (d == null) dashboard = d = new Dashboard(dashboardSessions); // a race makes two; either serves
+                    d.handle(ctx, req, path, requestId, keepAlive, this);
+                    return null;
+                }
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
                 return null;
@@ -359,8 +411,46 @@ public final class Gateway {
             internalError(ctx, req.uri(), requestId, t);
             return null;
         } finally {
+            if (trail != null) CURRENT.remove();
             req.release();
         }
+    }
+
+    /**
+     * {@code GET /metrics}: the Prometheus text, rendered here on the event loop (a few hundred lines
+     * from counters, well under a millisecond), for the master key or an admin-scoped key, or without
+     * a key when SKIFF_METRICS_OPEN allows the scraper's address.
+     */
+    private void scrape(ChannelHandlerContext ctx, FullHttpRequest req, String requestId, boolean keepAlive) {
+        boolean open = switch (metricsOpen) {
+            case ANY -> true;
+            case LOOPBACK -> ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                    && a.getAddress().isLoopbackAddress();
+            case OFF -> false;
+        };
+        if (!open) {
+            MasterKeyAuth.Verdict v = auth.check(req.headers());
+            String refusal = switch (v) {
+                case MasterKeyAuth.Allowed a -> a.caller().isAdmin() ? null
+                        : "This API key may not read /metrics: it needs the 'admin' scope, or use the master key.";
+                case MasterKeyAuth.Missing m -> "Missing API key: /metrics needs the master key or an admin key as 'Authorization: Bearer <key>' "
+                        + "(or SKIFF_METRICS_OPEN=loopback for a scraper on this host).";
+                case MasterKeyAuth.Wrong w -> w.message();
+                case MasterKeyAuth.Unavailable u -> u.message();
+            };
+            if (refusal != null) {
+                int status = v instanceof MasterKeyAuth.Allowed ? 403 : v instanceof MasterKeyAuth.Unavailable ? 503 : 401;
+                reply(ctx, Replies.openAiError(ctx, status, refusal, status == 403 ? "insufficient_permissions" : "invalid_api_key", requestId),
+                        keepAlive, requestId, "metrics", refusal);
+                return;
+            }
+        }
+        byte[] text = metrics.render().getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new io.netty.handler.codec.http.DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.wrappedBuffer(text));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").setInt(HttpHeaderNames.CONTENT_LENGTH, text.length)
+                .set(Replies.X_REQUEST_ID, requestId);
+        Replies.send(ctx, r, keepAlive);
     }
 
     /**
@@ -434,8 +524,9 @@ public final class Gateway {
             // The connection's state is unknown after such a failure: answer, then close it.
             Replies.send(ctx, Replies.error(ctx, dialect, 500, message, "server_error", null, "internal_error", requestId), false);
         } finally {
-            usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId,
-                    path.startsWith("/p/") ? "passthrough" : endpointName(path), null, null, null, false, 500, Usage.NONE, -1, -1, message, null));
+            observers.finished(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId,
+                    path.startsWith("/p/") ? "passthrough" : endpointName(path), null, null, null, false, 500, Usage.NONE, -1, -1, message, null),
+                    CURRENT.get());
         }
     }
 
@@ -1219,9 +1310,10 @@ public final class Gateway {
     /** As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)}, for a refusal of an identified caller: it counts in their usage. */
     void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
                String endpoint, String error, Caller caller) {
-        usageLog.record(new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
-                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1));
+        var record = new dev.skiff.observe.UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                r.status().code(), Usage.NONE, -1, -1, -1, error, null, caller, 1);
         Replies.send(ctx, r, keepAlive);
+        observers.finished(record, CURRENT.get());
     }
 
     /** The dialect errors are written in for a path: Anthropic's on {@code /v1/messages}, else OpenAI's. */

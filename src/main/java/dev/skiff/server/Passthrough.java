@@ -39,7 +39,7 @@ final class Passthrough {
 
     private final Map<String, Provider> providers = new LinkedHashMap<>();
     private final UpstreamClient upstream;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
     private volatile dev.skiff.control.limits.Limits limits; // null: no limits
 
     private volatile dev.skiff.routing.Routing routing; // null: one attempt per request
@@ -52,9 +52,9 @@ final class Passthrough {
         routing = r;
     }
 
-    Passthrough(List<Provider> providers, UpstreamClient upstream, UsageLog usageLog) {
+    Passthrough(List<Provider> providers, UpstreamClient upstream, dev.skiff.observe.Observers observers) {
         this.upstream = upstream;
-        this.usageLog = usageLog;
+        this.observers = observers;
         for (Provider p : providers) this.providers.put(p.name(), p);
     }
 
@@ -65,7 +65,9 @@ final class Passthrough {
     PassthroughCall start(ChannelHandlerContext ctx, HttpRequest req, long maxBodyBytes, Caller caller) {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
-        PassthroughCall call = new PassthroughCall(ctx, usageLog, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method(), caller);
+        dev.skiff.observe.RequestTrail trail = observers.begin(req);
+        if (trail != null && trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx.channel(), trail);
+        PassthroughCall call = new PassthroughCall(ctx, observers, trail, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method(), caller);
         if (!req.decoderResult().isSuccess()) {
             call.refuse(400, "The HTTP request is malformed.", "bad_request");
             return call;

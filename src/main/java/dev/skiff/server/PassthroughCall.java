@@ -49,7 +49,8 @@ final class PassthroughCall implements ExchangeListener {
     private static final int MAX_SCANNED_JSON = 8 << 20;
 
     private final ChannelHandlerContext ctx;
-    private final UsageLog usageLog;
+    private final dev.skiff.observe.Observers observers;
+    private final dev.skiff.observe.RequestTrail trail; // null when nothing captures
     private final String requestId;
     private final HttpMethod method;
     private final long startNanos = System.nanoTime();
@@ -69,8 +70,7 @@ final class PassthroughCall implements ExchangeListener {
     private long maxGathered;
 
     private boolean responseStarted;
-    private boolean unflushed; // response bytes written since the last flush (see onReadComplete)
-    private Gather queued; // what the current upstream read brought, sent as one piece when it completes
+    private ClientWrites writes; // what the current upstream read brought, sent as one piece when it completes
     private int status;
     private long firstByteNanos = -1;
     private long firstContentNanos = -1; // the first byte of the response body: a stream's first event
@@ -92,11 +92,13 @@ final class PassthroughCall implements ExchangeListener {
         return caller;
     }
 
-    PassthroughCall(ChannelHandlerContext ctx, UsageLog usageLog, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
+    PassthroughCall(ChannelHandlerContext ctx, dev.skiff.observe.Observers observers, dev.skiff.observe.RequestTrail trail, String requestId, boolean keepAlive, boolean hasBody, HttpMethod method,
                     Caller caller) {
         this.ctx = ctx;
         this.caller = caller;
-        this.usageLog = usageLog;
+        this.observers = observers;
+        this.trail = trail;
+        observers.started();
         this.requestId = requestId;
         this.keepAlive = keepAlive;
         this.bodyPending = hasBody;
@@ -125,6 +127,7 @@ final class PassthroughCall implements ExchangeListener {
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
         this.provider = provider;
         if (jsonBody) modelScan = new StreamingModelScan();
+        observeUpstream(head, null); // the body streams through: the client's, captured as it arrives
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
         if (attempts != null) attempts.sent(attempts.route());
         // A pooled connection is ready at once, before the exchange was known here.
@@ -174,6 +177,7 @@ final class PassthroughCall implements ExchangeListener {
 
     /** The next piece of the request body; takes ownership. */
     void onClientContent(HttpContent piece) {
+        if (trail != null) trail.requestContent(piece.content());
         boolean last = piece instanceof LastHttpContent;
         if (last) {
             bodyPending = false;
@@ -226,7 +230,19 @@ final class PassthroughCall implements ExchangeListener {
             refuse(500, "The request to '" + provider.name() + "' could not be signed: " + e.getMessage(), "signing_failed");
             return;
         }
+        observeUpstream(gatheredHead, body);
         exchange = client.sendRelayed(provider, ctx.channel().eventLoop(), gatheredHead, body, this);
+    }
+
+    private void observeUpstream(HttpRequest head, ByteBuf body) {
+        if (trail != null) {
+            observers.upstream(trail, head, body, provider.name(), (provider.tls() ? "https://" : "http://") + provider.host() + ":" + provider.port());
+        }
+    }
+
+    @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
     }
 
     @Override
@@ -259,6 +275,7 @@ final class PassthroughCall implements ExchangeListener {
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
         h.set(head.headers());
@@ -270,8 +287,8 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) keepAlive = false;
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         watchUsage(head.headers());
-        ctx.write(r, ctx.voidPromise()); // flushed with the first piece, when the upstream read is done
-        unflushed = true;
+        writes = new ClientWrites(ctx);
+        writes.write(r); // flushed with the first piece, when the upstream read is done
     }
 
     private boolean mayHaveBody() {
@@ -307,6 +324,7 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (trail != null) trail.upstreamContent(content);
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -327,35 +345,19 @@ final class PassthroughCall implements ExchangeListener {
         }
         // Queued, and sent when the upstream read is done: one piece (one HTTP chunk) and one write to
         // the client per read, however many chunks the provider's bytes came in.
-        if (queued == null) queued = new Gather(ctx.alloc());
-        queued.add(content);
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        writes.queue(content);
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued, without a flush: before anything else is written. */
-    private void writeQueued() {
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     /** Follows the client's pace: stop reading upstream while the client's socket is full. */
@@ -371,18 +373,17 @@ final class PassthroughCall implements ExchangeListener {
             again(retryDelay);
             return;
         }
-        writeQueued();
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
             String message = provider.name() + " ended the stream before its final event; the answer is incomplete.";
-            ctx.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
-            var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            writes.write(new DefaultHttpContent(streamDialect.streamError(ctx.alloc(), message, "upstream_error")));
+            var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
             finish(status, usageSoFar(), message);
             return;
         }
-        var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        var f = writes.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
         finish(status, usageSoFar(), status >= 400 ? "upstream status " + status : null);
     }
@@ -390,6 +391,7 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
+        if (provider != null) observers.upstreamFailed(provider.name(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (attempts != null && !responseStarted) {
             long delay = discarding ? retryDelay : attempts.failed(failure.kind() == UpstreamFailure.Kind.TIMEOUT
                     ? dev.skiff.routing.Failure.TIMEOUT : dev.skiff.routing.Failure.TRANSPORT, 0, null);
@@ -436,7 +438,7 @@ final class PassthroughCall implements ExchangeListener {
             refuse(503, message, "server_shutting_down");
             return;
         }
-        writeQueued(); // what was relayed so far goes before the connection is closed
+        writes.writeQueued(); // what was relayed so far goes before the connection is closed
         finish(status, usageSoFar(), message);
     }
 
@@ -474,7 +476,7 @@ final class PassthroughCall implements ExchangeListener {
         if (finished) return;
         finished = true;
         if (attempts != null) attempts.finish(finalStatus, error, finalStatus == 429 || finalStatus >= 500);
-        if (queued != null) queued.release(); // left only when the client went away
+        if (writes != null) writes.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
         if (gathered != null) {
@@ -495,11 +497,11 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
-        usageLog.record(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
+        observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller,
-                attempts == null ? 1 : attempts.count(), attempts == null ? null : java.util.List.copyOf(attempts.log())));
+                attempts == null ? 1 : attempts.count(), attempts == null ? null : java.util.List.copyOf(attempts.log())), trail);
         if (onFinished != null) onFinished.run();
     }
 }

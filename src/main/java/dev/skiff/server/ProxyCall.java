@@ -52,7 +52,6 @@ final class ProxyCall implements ExchangeListener {
     private final Gateway.Endpoint endpoint;
     private Route route; // the current attempt's target
     private Attempts attempts; // null: one attempt, as with no routing configured (the hot path pays nothing)
-    private HttpResponse pendingHead; // a stream's head, held until its first content while another attempt is possible
     private boolean clientWritten; // the stream's head went to the client: no other attempt from here
     private final String clientModel;
     private final boolean stream;
@@ -61,6 +60,7 @@ final class ProxyCall implements ExchangeListener {
     private final AnswerModel answerModel; // forwarded answers name the client's model, as translated ones do
     private final long startNanos = System.nanoTime();
     private final Caller caller; // who the request acts for, as the gate authenticated it
+    private final dev.skiff.observe.RequestTrail trail; // what the audit log and tracer capture; null when nothing does
 
     private UpstreamCall exchange;
     private ResponseTranslator translator; // null: same dialect, bytes are forwarded
@@ -77,8 +77,7 @@ final class ProxyCall implements ExchangeListener {
     private SseSplitter splitter;
     private StreamRelay relay;
     private ByteBuf outgoing; // what the stream translator made of the current upstream piece
-    private Gather queued; // what the current upstream read brought, sent as one HTTP chunk when it completes
-    private boolean unflushed; // written since the last flush (see onReadComplete)
+    private ClientWrites writes; // what the current upstream read brought, sent as one HTTP chunk when it completes
     // a buffered response
     private CompositeByteBuf buffered;
     private HttpHeaders upstreamHeaders;
@@ -111,6 +110,8 @@ final class ProxyCall implements ExchangeListener {
         this.injectedUsage = injectedUsage;
         this.dialect = endpoint.dialect;
         this.answerModel = clientModel == null ? null : new AnswerModel(clientModel);
+        this.trail = Gateway.currentTrail();
+        gateway.observers().started();
     }
 
     /** Lets the call make further attempts when this one fails before the client has anything. */
@@ -154,6 +155,7 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         admitted(() -> {
+            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
             sent();
             releaseAdmission();
@@ -169,6 +171,7 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         admitted(() -> {
+            if (trail != null && !parts.isEmpty()) gateway.observers().upstream(trail, parts.getFirst().head(), parts.getFirst().body(), providerName(), baseUrl());
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
             sent();
             releaseAdmission();
@@ -236,12 +239,14 @@ final class ProxyCall implements ExchangeListener {
         firstContentNanos = -1;
         streaming = false;
         closeDelimited = false;
-        pendingHead = null;
         releaseStreamState();
         splitter = null;
         relay = null;
-        if (queued != null) queued.release();
-        queued = null;
+        if (writes != null) {
+            writes.dropHeld();
+            writes.release();
+        }
+        writes = null;
         releaseOutgoing();
         releaseBuffered();
         translator = null;
@@ -347,9 +352,7 @@ final class ProxyCall implements ExchangeListener {
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
         } else if (bytes != null) {
-            writeQueued();
-            ctx.writeAndFlush(new DefaultHttpContent(bytes), ctx.voidPromise());
-            unflushed = false;
+            writes.writeAndFlushVoid(new DefaultHttpContent(bytes));
         }
         Runnable end = heldEnd;
         heldEnd = null;
@@ -470,6 +473,11 @@ final class ProxyCall implements ExchangeListener {
         finish(httpStatus, Usage.NONE, error);
     }
 
+    private String baseUrl() {
+        var p = route.provider();
+        return p == null ? null : (p.tls() ? "https://" : "http://") + p.host() + ":" + p.port();
+    }
+
     /** The provider's name; null for calls Skiff answered itself. */
     private String providerName() {
         return route.provider() == null ? null : route.provider().name();
@@ -499,6 +507,11 @@ final class ProxyCall implements ExchangeListener {
     }
 
     @Override
+    public void onConnected(boolean reused) {
+        if (trail != null) trail.upstreamConnected(reused);
+    }
+
+    @Override
     public void onHead(HttpResponse head) {
         try {
             head(head);
@@ -510,6 +523,7 @@ final class ProxyCall implements ExchangeListener {
     private void head(HttpResponse head) {
         status = head.status().code();
         firstByteNanos = System.nanoTime();
+        if (trail != null) trail.upstreamHead(head);
         upstreamHeaders = head.headers();
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
@@ -520,7 +534,7 @@ final class ProxyCall implements ExchangeListener {
             buffered = ctx.alloc().compositeBuffer(64);
             return;
         }
-        queued = new Gather(ctx.alloc());
+        writes = new ClientWrites(ctx);
         if (streamTranslator == null) {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
@@ -533,21 +547,22 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
         if (attempts != null) {
-            pendingHead = r; // written with the first content: until then another attempt is still possible
+            writes.hold(r); // written with the first content: until then another attempt is still possible
             return;
         }
-        ctx.write(r, ctx.voidPromise());
-        unflushed = true; // the head goes when this read completes, with what it brought of the stream
+        writes.write(r); // the head goes when this read completes, with what it brought of the stream
+    }
+
+    /** Whether a stream's head is held back (see {@link #writeHead}). */
+    private boolean headHeld() {
+        return writes != null && writes.holding();
     }
 
     /** The held head of a stream goes to the client: from here the answer is this attempt's. */
     private void writeHead() {
-        HttpResponse r = pendingHead;
-        pendingHead = null;
         clientWritten = true;
         attempts.commit();
-        ctx.write(r, ctx.voidPromise());
-        unflushed = true;
+        writes.writeHeld();
     }
 
     @Override
@@ -565,7 +580,8 @@ final class ProxyCall implements ExchangeListener {
 
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
-        if (pendingHead != null) writeHead();
+        if (headHeld()) writeHead();
+        if (trail != null) trail.upstreamContent(content);
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -608,38 +624,21 @@ final class ProxyCall implements ExchangeListener {
         // Queued, and sent when the upstream read is done (onReadComplete): an upstream read that
         // brought several HTTP chunks (an event each, typically) leaves as one HTTP chunk in one write.
         if (outgoing != null) {
-            queued.add(outgoing);
+            writes.queue(outgoing);
             outgoing = null;
         }
-        if (queued.size() >= MAX_QUEUED) flushPending();
+        if (writes.full()) flushPending();
     }
-
-    /** Most bytes queued from one upstream read before they are sent anyway. */
-    private static final int MAX_QUEUED = 64 << 10;
 
     @Override
     public void onReadComplete() {
         if (!finished) flushPending();
     }
 
-    /** Writes what is queued as one HTTP chunk, without a flush: before anything else is written. */
-    private void writeQueued() {
-        if (pendingHead != null) writeHead();
-        ByteBuf q = queued == null ? null : queued.take();
-        if (q == null) return;
-        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
-        unflushed = true;
-    }
-
     /** Sends what is queued and flushes; follows the client's pace from there. */
     private void flushPending() {
-        if (pendingHead != null && queued.size() == 0) return; // a held head waits for the stream's first content
-        writeQueued();
-        if (!unflushed) return;
-        unflushed = false;
-        ctx.flush();
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (!ctx.channel().isWritable() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
     }
 
     private void relayEvent(ByteBuf event) {
@@ -647,11 +646,11 @@ final class ProxyCall implements ExchangeListener {
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
         out = relay.filter(out, ctx.alloc());
-        if (out != null) queued.add(out);
+        if (out != null) writes.queue(out);
     }
 
     private void releaseQueued() {
-        if (queued != null) queued.release();
+        if (writes != null) writes.release();
     }
 
     private void releaseOutgoing() {
@@ -672,9 +671,9 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void end() {
-        if (pendingHead != null && retryAttempt(dev.skiff.routing.Failure.TRANSPORT, status, null)) return; // a stream that ended empty
+        if (headHeld() && retryAttempt(dev.skiff.routing.Failure.TRANSPORT, status, null)) return; // a stream that ended empty
         if (streaming) {
-            writeQueued(); // what this read brought goes before the end
+            writes.writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
                 ByteBuf tail;
                 try {
@@ -691,7 +690,7 @@ final class ProxyCall implements ExchangeListener {
                 }
                 if (tail != null) {
                     if (storeFailure != null) tail.release();
-                    else ctx.write(new DefaultHttpContent(tail), ctx.voidPromise());
+                    else writes.write(new DefaultHttpContent(tail));
                 }
                 endTranslatedStream();
                 return;
@@ -701,7 +700,7 @@ final class ProxyCall implements ExchangeListener {
                 // The HTTP response ended cleanly but the stream did not: without its terminal event
                 // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
                 String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
-                ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")), ctx.voidPromise());
+                writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")));
                 writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
                 finish(status, relay.usage(), message);
                 return;
@@ -758,10 +757,7 @@ final class ProxyCall implements ExchangeListener {
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
-        writeQueued();
-        if (storeFailure != null) {
-            ctx.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")), ctx.voidPromise());
-        }
+        if (storeFailure != null) writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error());
     }
@@ -798,16 +794,19 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void failed(UpstreamFailure failure) {
+        gateway.observers().upstreamFailed(providerName(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
         if (attempts != null && !clientWritten) {
             if (retryAttempt(failure.kind() == UpstreamFailure.Kind.TIMEOUT ? dev.skiff.routing.Failure.TIMEOUT : dev.skiff.routing.Failure.TRANSPORT,
                     status, null)) {
                 return;
             }
             if (streaming) { // nothing of the stream was written: the client gets a status, not an in-band error
-                pendingHead = null;
                 releaseStreamState();
-                if (queued != null) queued.release();
-                queued = null;
+                if (writes != null) {
+                    writes.dropHeld();
+                    writes.release();
+                }
+                writes = null;
                 streaming = false;
             }
         }
@@ -842,11 +841,11 @@ final class ProxyCall implements ExchangeListener {
     /** As {@link #end(String, String)}, with what the log says of it ({@code detail}) apart from what the client reads. */
     private void end(String message, String code, String detail) {
         // The client already has a 200 and part of the stream: say what happened in-band, then end.
-        writeQueued();
+        writes.writeQueued();
         releaseStreamState();
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
-        ctx.write(new DefaultHttpContent(event), ctx.voidPromise());
+        writes.write(new DefaultHttpContent(event));
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail);
     }
@@ -876,9 +875,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void writeLast(LastHttpContent last) {
-        writeQueued();
-        unflushed = false;
-        var f = ctx.writeAndFlush(last);
+        var f = writes.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -1049,11 +1046,11 @@ final class ProxyCall implements ExchangeListener {
         if (limitGate != null) limitGate.settle(usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
         long now = System.nanoTime();
-        gateway.usageLog().record(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
+        gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : List.copyOf(attempts.log())));
+                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : List.copyOf(attempts.log())), trail);
         if (onFinished != null) onFinished.run();
     }
 }

@@ -53,8 +53,10 @@ public final class SkiffServer implements AutoCloseable {
                                 g.new BytesWatch(),
                                 new HttpServerCodec(8192, 32768, 65536),
                                 g,
-                                new BodyLimit(limits.maxBodyBytes(), gateway.usageLog()),
-                                new ConnectionHandler(gateway, g, limits.maxBodyBytes()));
+                                new BodyLimit(limits.maxBodyBytes(), gateway.observers()));
+                        // Only while the audit log is on: it sees every response written below it.
+                        if (gateway.observers().capturesResponses()) ch.pipeline().addLast(new dev.skiff.observe.audit.AuditTap());
+                        ch.pipeline().addLast(new ConnectionHandler(gateway, g, limits.maxBodyBytes()));
                     }
                 });
         Channel ch = b.bind(host, port).sync().channel();

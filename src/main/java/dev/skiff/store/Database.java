@@ -1,7 +1,5 @@
 package dev.skiff.store;
 
-import com.zaxxer.hikari.HikariConfig;
-import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +27,11 @@ import java.util.Locale;
  * be listed). Applied versions are recorded in {@code skiff_migrations}; a file is applied once, in
  * one transaction with its record, so a crash mid-migration leaves the old schema. On PostgreSQL an
  * advisory lock serialises replicas that start together.
+ *
+ * <p><b>One pool per database.</b> The stores that share a database (keys, limits, usage) each open
+ * it, and each gets a handle on the same pool (HikariCP on PostgreSQL, the one connection on SQLite): a second pool would hold a second set of
+ * PostgreSQL connections (each a server process) for no gain. The pool closes with its last handle.
+ * {@code :memory:} is never shared: each opening is a database of its own.
  */
 public final class Database implements AutoCloseable {
     /** Which engine a database runs on. */
@@ -40,19 +43,43 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Hikari reports every pool start and stop at INFO; only its warnings are news. Held: JUL keeps loggers weakly. */
-    private static final java.util.logging.Logger HIKARI_LOG = java.util.logging.Logger.getLogger("com.zaxxer.hikari");
+    /** Where connections come from: a pool for PostgreSQL, the one connection for SQLite. */
+    interface Source extends AutoCloseable {
+        Connection connection() throws SQLException;
 
-    static {
-        HIKARI_LOG.setLevel(java.util.logging.Level.WARNING);
+        @Override
+        void close();
     }
 
-    private final Kind kind;
-    private final HikariDataSource pool;
+    /** A pool and how many open handles use it. */
+    private static final class Shared {
+        final String key;
+        final Kind kind;
+        final String name;
+        final Source pool;
+        int handles; // guarded by OPEN
 
-    private Database(Kind kind, HikariDataSource pool) {
-        this.kind = kind;
-        this.pool = pool;
+        Shared(String key, Kind kind, String name, Source pool) {
+            this.key = key;
+            this.kind = kind;
+            this.name = name;
+            this.pool = pool;
+        }
+    }
+
+    /** The pools open now, by database (JDBC URL, or absolute SQLite path). */
+    private static final java.util.Map<String, Shared> OPEN = new java.util.HashMap<>();
+    private static final java.util.concurrent.atomic.AtomicInteger POOLS_MADE = new java.util.concurrent.atomic.AtomicInteger();
+
+    private final Kind kind;
+    private final Shared shared;
+    private final Source pool;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private Database(Shared shared) {
+        this.shared = shared;
+        this.kind = shared.kind;
+        this.pool = shared.pool;
     }
 
     /**
@@ -61,37 +88,66 @@ public final class Database implements AutoCloseable {
      */
     public static Database open(String url) throws SQLException, IOException {
         String jdbc = postgresJdbcUrl(url);
-        HikariConfig c = new HikariConfig();
-        c.setPoolName("skiff-db");
-        // Connections are opened on first use (store threads), never at start-up.
-        c.setInitializationFailTimeout(-1);
-        c.setMinimumIdle(0);
-        if (jdbc != null) {
-            c.setJdbcUrl(jdbc);
-            c.setMaximumPoolSize(8);
-            c.setConnectionTimeout(5_000);
-            return new Database(Kind.POSTGRES, new HikariDataSource(c));
+        String key = jdbc != null ? jdbc : url.equals(":memory:") ? null : Path.of(url).toAbsolutePath().normalize().toString();
+        synchronized (OPEN) {
+            Shared s = key == null ? null : OPEN.get(key);
+            if (s == null) {
+                s = create(url, jdbc, key);
+                if (key != null) OPEN.put(key, s);
+            }
+            s.handles++;
+            return new Database(s);
         }
+    }
+
+    /** How many pools are open on the database of {@code url} (0 or 1; :memory: databases are not counted). */
+    public static int poolsOpen(String url) {
+        String jdbc = postgresJdbcUrl(url);
+        String key = jdbc != null ? jdbc : Path.of(url).toAbsolutePath().normalize().toString();
+        synchronized (OPEN) {
+            Shared s = OPEN.get(key);
+            return s == null ? 0 : 1;
+        }
+    }
+
+    /** Pools made since the process started (each one a set of connections of its own). */
+    public static int poolsMade() {
+        return POOLS_MADE.get();
+    }
+
+    /** Whether this handle and {@code other} use one pool. */
+    public boolean sharesPoolWith(Database other) {
+        return other != null && other.pool == pool;
+    }
+
+    /** The PostgreSQL application name of this pool's connections (pg_stat_activity), unique per pool. */
+    public String applicationName() {
+        return shared.name;
+    }
+
+    private static Shared create(String url, String jdbc, String key) throws SQLException, IOException {
+        // Unique per process and pool: PostgreSQL shows it as each connection's application_name.
+        String name = "skiff-db-" + ProcessHandle.current().pid() + "-" + POOLS_MADE.incrementAndGet();
+        // Hikari and pgjdbc are loaded only here: an SQLite start-up does not pay for their classes.
+        if (jdbc != null) return new Shared(key, Kind.POSTGRES, name, PostgresPool.open(jdbc, name));
         if (!url.equals(":memory:")) {
             Path parent = Path.of(url).toAbsolutePath().getParent();
             if (parent != null) Files.createDirectories(parent);
         }
         // SQLite: one writer at a time anyway; a single connection kept open avoids SQLITE_BUSY between
         // our own threads, and is what keeps a :memory: database alive.
-        c.setJdbcUrl("jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
-        c.setMaximumPoolSize(1);
-        c.setMinimumIdle(1);
-        c.setIdleTimeout(0);
-        c.setMaxLifetime(0);
-        c.setConnectionTimeout(30_000);
-        c.setConnectionInitSql("PRAGMA busy_timeout=5000");
-        Database db = new Database(Kind.SQLITE, new HikariDataSource(c));
-        try (Connection conn = db.connection(); Statement s = conn.createStatement()) {
+        SqliteConnection one = new SqliteConnection(
+                "jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
+        try (Connection conn = one.connection(); Statement s = conn.createStatement()) {
+            s.execute("PRAGMA busy_timeout=5000");
             if (!url.equals(":memory:")) s.execute("PRAGMA journal_mode=WAL");
             s.execute("PRAGMA synchronous=NORMAL");
             s.execute("PRAGMA foreign_keys=ON");
+        } catch (SQLException | RuntimeException e) {
+            one.close();
+            throw e;
         }
-        return db;
+        return new Shared(key, Kind.SQLITE, name, one);
     }
 
     /** The JDBC form of a PostgreSQL URL, or null when {@code url} names no PostgreSQL database. */
@@ -128,7 +184,7 @@ public final class Database implements AutoCloseable {
 
     /** A connection from the pool; the caller closes it. Blocks: never call from an event loop. */
     public Connection connection() throws SQLException {
-        return pool.getConnection();
+        return pool.connection();
     }
 
     /**
@@ -223,8 +279,14 @@ public final class Database implements AutoCloseable {
         return out;
     }
 
+    /** Lets go of this handle; the pool closes with the last one. Closing twice does nothing more. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
+        synchronized (OPEN) {
+            if (--shared.handles > 0) return;
+            if (shared.key != null) OPEN.remove(shared.key, shared);
+        }
         pool.close();
     }
 }

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -526,7 +525,8 @@ public final class ResponseStore implements AutoCloseable {
                 throw new IOException("cannot create the folder " + parent + " (" + e.getClass().getSimpleName() + ")", e);
             }
         }
-        Connection c = DriverManager.getConnection("jdbc:sqlite:" + target);
+        // The driver directly: DriverManager would load every JDBC driver on the class path (pgjdbc).
+        Connection c = org.sqlite.JDBC.createConnection("jdbc:sqlite:" + target, new java.util.Properties());
         try {
             try (Statement s = c.createStatement()) {
                 // WAL: readers in other processes (backups, the dashboard) never block this writer.

@@ -16,6 +16,11 @@ final class ConnectionPool {
 
     private record Idle(Channel channel, long since) {}
 
+    // figures for /metrics, counted without a lock: connections opened, requests sent on a reused one, idle now
+    final java.util.concurrent.atomic.LongAdder opened = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder reused = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder idleNow = new java.util.concurrent.atomic.LongAdder();
+
     private final FastThreadLocal<ArrayDeque<Idle>> idle = new FastThreadLocal<>() {
         @Override
         protected ArrayDeque<Idle> initialValue() {
@@ -29,7 +34,11 @@ final class ConnectionPool {
         long now = System.nanoTime();
         Idle i;
         while ((i = q.pollLast()) != null) {
-            if (i.channel.isActive() && now - i.since < MAX_IDLE_NANOS) return i.channel;
+            idleNow.decrement();
+            if (i.channel.isActive() && now - i.since < MAX_IDLE_NANOS) {
+                reused.increment();
+                return i.channel;
+            }
             i.channel.close();
         }
         return null;
@@ -43,10 +52,11 @@ final class ConnectionPool {
             return;
         }
         q.addLast(new Idle(ch, System.nanoTime()));
+        idleNow.increment();
     }
 
     /** Forgets a connection that closed while idle. */
     void remove(Channel ch) {
-        idle.get().removeIf(i -> i.channel == ch);
+        if (idle.get().removeIf(i -> i.channel == ch)) idleNow.decrement();
     }
 }

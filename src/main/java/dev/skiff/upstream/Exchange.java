@@ -138,6 +138,7 @@ public final class Exchange implements Runnable, UpstreamCall {
     }
 
     private void attach(Channel ch, boolean wasPooled) {
+        listener.onConnected(wasPooled);
         channel = ch;
         reused = wasPooled;
         handler = ch.pipeline().get(UpstreamClient.UpstreamHandler.class);
@@ -206,6 +207,8 @@ public final class Exchange implements Runnable, UpstreamCall {
             phase = Phase.BODY;
             checkBy(lastReadNanos + timeouts.idle().toNanos());
             keepAlive = HttpUtil.isKeepAlive(response);
+            // A key answered 429/401/403 rests; the pool picks another for the next request.
+            provider.reportAnswer(head.headers(), response.status().code(), response.headers());
             if (body != null) {
                 body.release();
                 body = null;

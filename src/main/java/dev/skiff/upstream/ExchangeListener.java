@@ -31,4 +31,7 @@ public interface ExchangeListener {
      * wait for the next {@code true}. Called again after a retry on a fresh connection.
      */
     default void onSendable(boolean writable) {}
+
+    /** A connection was taken for the request, just before it is written: a new one, or one reused from the pool. */
+    default void onConnected(boolean reused) {}
 }

@@ -109,6 +109,13 @@ public final class UpstreamClient {
         return pools.get(p);
     }
 
+    /** Per provider name: connections opened, requests sent on a reused connection, idle connections now (for /metrics). */
+    public java.util.Map<String, long[]> poolFigures() {
+        java.util.Map<String, long[]> out = new java.util.TreeMap<>();
+        pools.forEach((p, pool) -> out.put(p.name(), new long[] {pool.opened.sum(), pool.reused.sum(), pool.idleNow.sum()}));
+        return out;
+    }
+
     /** Opens a new connection on {@code loop}; {@code done} receives the channel or the failure. */
     void connect(Provider p, EventLoop loop, BiConsumer<Channel, Throwable> done) {
         if (p.tls() && !ssl.isDone()) { // only in the first moments after start-up
@@ -131,6 +138,7 @@ public final class UpstreamClient {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline pl = ch.pipeline();
+                        pool(p).opened.increment();
                         if (via != null) pl.addLast(new HttpProxyHandler(via));
                         if (tls != null) pl.addLast(tls.newHandler(ch.alloc(), p.host(), p.port()));
                         pl.addLast(new HttpClientCodec(4096, 16384, 16384));

@@ -286,6 +286,56 @@ class ConfigLoaderTest {
         assertThat(c.providers()).extracting(ProviderConfig::name).containsExactly("openai", "local", "groq-fast");
     }
 
+    // ---- key pools -------------------------------------------------------------------------
+
+    @Test
+    void numberedKeysJoinTheProvidersPoolInOrder() {
+        Config c = load("OPENAI_API_KEY", "sk-1", "OPENAI_API_KEY_3", "sk-3", "OPENAI_API_KEY_2", "sk-2", "OPENAI_API_KEY_4", "",
+                "OPENAI_EAST_API_KEY", "e-1", "OPENAI_EAST_API_KEY_2", "e-2", "ANTHROPIC_API_KEY_2", "a-2");
+        ProviderConfig openai = provider(c, "openai");
+        assertThat(openai.apiKeys()).containsExactly("sk-1", "sk-2", "sk-3");
+        assertThat(openai.apiKey()).isEqualTo("sk-1");
+        assertThat(openai.keyCooldown()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(provider(c, "openai-east").apiKeys()).containsExactly("e-1", "e-2");
+        assertThat(provider(c, "anthropic").apiKeys()).as("numbered keys alone register the provider").containsExactly("a-2");
+        assertThat(c.warnings()).as("OPENAI_API_KEY_2 is a setting, not a near miss").noneMatch(w -> w.contains("API_KEY_"));
+        assertThat(c.providers().toString()).doesNotContain("sk-").doesNotContain("e-1");
+    }
+
+    @Test
+    void yamlApiKeysJoinTheKeyAndTheEnvironmentAndDuplicatesCountOnce() throws IOException {
+        yaml("skiff.yaml", """
+                key_cooldown: 20s
+                providers:
+                  openai:
+                    api_key: ${K1}
+                    api_keys: ["${K2}", "${K3:-}", "${K1}"]
+                  anthropic:
+                    api_keys: [a-1, a-2]
+                    key_cooldown: 5s
+                """);
+        Config c = load("SKIFF_CONFIG", "skiff.yaml", "K1", "sk-1", "K2", "sk-2", "OPENAI_API_KEY_2", "sk-env-2");
+        ProviderConfig openai = provider(c, "openai");
+        assertThat(openai.apiKeys()).containsExactly("sk-1", "sk-2", "sk-env-2");
+        assertThat(openai.keyCooldown()).isEqualTo(Duration.ofSeconds(20));
+        ProviderConfig anthropic = provider(c, "anthropic");
+        assertThat(anthropic.apiKeys()).containsExactly("a-1", "a-2");
+        assertThat(anthropic.apiKey()).isEqualTo("a-1");
+        assertThat(anthropic.keyCooldown()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(load("SKIFF_KEY_COOLDOWN", "2m", "OPENAI_API_KEY", "x").providers().getFirst().keyCooldown())
+                .isEqualTo(Duration.ofMinutes(2));
+    }
+
+    @Test
+    void apiKeysMustBeAListAndAPoolOfEmptyKeysLeavesTheProviderOut() throws IOException {
+        yaml("scalar.yaml", "providers:\n  openai:\n    api_keys: sk-1\n");
+        assertThat(failure("SKIFF_CONFIG", "scalar.yaml").getMessage()).contains("providers.openai.api_keys", "list");
+        yaml("empty.yaml", "providers:\n  openai:\n    api_keys: [\"${A:-}\", \"${B:-}\"]\n");
+        Config c = load("SKIFF_CONFIG", "empty.yaml");
+        assertThat(c.providers()).isEmpty();
+        assertThat(c.warnings()).anyMatch(w -> w.contains("provider openai is not configured"));
+    }
+
     @Test
     void unsetVariableInYamlIsNamed() throws IOException {
         yaml("skiff.yaml", "providers:\n  openai:\n    api_key: ${NOT_SET_ANYWHERE}\n");
@@ -636,6 +686,17 @@ class ConfigLoaderTest {
         assertThat(c.redisPrefix()).isEqualTo("skiff:");
         assertThat(c.failOpen()).isTrue();
         assertThat(c.endUserHeader()).isEqualTo("X-End-User");
+        assertThat(c.usageRetention()).as("usage rows kept 90 days").isEqualTo(java.time.Duration.ofDays(90));
+    }
+
+    @Test
+    void usageRetentionIsADurationOrOff() throws IOException {
+        assertThat(load("SKIFF_USAGE_RETENTION", "7d").control().usageRetention()).isEqualTo(java.time.Duration.ofDays(7));
+        assertThat(load("SKIFF_USAGE_RETENTION", "off").control().usageRetention()).as("kept forever").isZero();
+        assertThat(load("SKIFF_USAGE_RETENTION", "0").control().usageRetention()).as("kept forever").isZero();
+        yaml("skiff.yaml", "control:\n  usage_retention: 400d\n");
+        assertThat(load("SKIFF_CONFIG", dir.resolve("skiff.yaml").toString()).control().usageRetention()).isEqualTo(java.time.Duration.ofDays(400));
+        assertThat(failure("SKIFF_USAGE_RETENTION", "a while").getMessage()).contains("SKIFF_USAGE_RETENTION").contains("not a duration");
     }
 
     @Test

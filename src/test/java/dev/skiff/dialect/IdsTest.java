@@ -76,6 +76,20 @@ class IdsTest {
         }
     }
 
+    @Test
+    void orderedIdsAreTheTimeThen128RandomBitsAndSortInOrderOfCreation() throws Exception {
+        long before = System.currentTimeMillis();
+        String first = Ids.ordered("resp_");
+        Thread.sleep(2);
+        String second = Ids.ordered("resp_");
+        long after = System.currentTimeMillis();
+        assertThat(first).matches("resp_[0-9a-f]{44}");
+        assertThat(Long.parseLong(first.substring(5, 17), 16)).isBetween(before, after);
+        assertThat(first.compareTo(second)).isNegative();
+        // the random part is as unrelated as hex ids are
+        assertThat(first.substring(17)).isNotEqualTo(second.substring(17));
+    }
+
     /** Prints what an id costs on this machine (the figure the README gives); asserts only a generous bound. */
     @Test
     void idsAreCheap() {

@@ -65,8 +65,10 @@ class UsageStoreTest {
                 status >= 400 ? "upstream status " + status : null, null, new Caller("o", key, path, endUser, null), 1);
     }
 
+    private static final Pricing PRICES = Pricing.shipped(); // parsed once: tens of milliseconds a time
+
     static UsageRow row(UsageRecord r) {
-        return UsageRow.of(r, Pricing.shipped());
+        return UsageRow.of(r, PRICES);
     }
 
     @ParameterizedTest
@@ -163,6 +165,73 @@ class UsageStoreTest {
                 assertThat(plan.toLowerCase(Locale.ROOT)).as(sql.text()).doesNotContain("scan usage_requests\n").doesNotContain("seq scan");
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void rowsOlderThanTheRetentionAreDeletedInChunksAndTheRestKept(String kind) throws Exception {
+        UsageStore store = store(kind).retain(java.time.Duration.ofDays(1));
+        long now = System.currentTimeMillis() + 120_000; // past the first sweep's delay after start-up
+        List<UsageRow> rows = new ArrayList<>();
+        int old = UsageStore.SWEEP_CHUNK + 100; // more than one chunk
+        for (int i = 0; i < old; i++) rows.add(row(record(now - 2 * DAY - i, "old-" + i, "k1", "/a", null, "gpt-4o", 200, Usage.NONE)));
+        for (int i = 0; i < 30; i++) rows.add(row(record(now - DAY / 2 - i, "new-" + i, "k1", "/a", null, "gpt-4o", 200, Usage.NONE)));
+        store.write(rows);
+
+        store.sweepExpired(now); // one chunk: the writer's batches go on between chunks
+        assertThat(store.expiredDeleted()).isEqualTo(UsageStore.SWEEP_CHUNK);
+        store.sweepExpired(now); // the chunk was full: the next one is due at once, and comes back short
+        assertThat(store.expiredDeleted()).isEqualTo(old);
+        store.sweepExpired(now); // done until the next interval
+        assertThat(store.expiredDeleted()).isEqualTo(old);
+
+        UsageQuery.Result all = store.query(new UsageQuery(now - 10 * DAY, now + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get();
+        assertThat(all.total().requests()).isEqualTo(30);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void noRetentionKeepsEverything(String kind) throws Exception {
+        UsageStore store = store(kind).retain(java.time.Duration.ZERO);
+        long now = System.currentTimeMillis() + 120_000;
+        store.write(List.of(row(record(now - 3650 * DAY, "ancient", "k1", "/a", null, "gpt-4o", 200, Usage.NONE))));
+        store.sweepExpired(now);
+        assertThat(store.expiredDeleted()).isZero();
+        assertThat(store.query(new UsageQuery(0, now, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get().total().requests())
+                .isEqualTo(1);
+    }
+
+    @org.junit.jupiter.api.Test
+    void theUsageWriterSweepsBetweenBatches() throws Exception {
+        UsageStore store = store("sqlite").retain(java.time.Duration.ofDays(1));
+        long now = System.currentTimeMillis();
+        store.write(List.of(row(record(now - 2 * DAY, "old", "k1", "/a", null, "gpt-4o", 200, Usage.NONE))));
+        store.sweepSoon();
+        UsageLog log = UsageLog.open("off", Pricing.shipped(), store);
+        log.record(record(now, "fresh", "k1", "/a", null, "gpt-4o", 200, new Usage(10, 1, 11, 0, 0)));
+        // The sweep follows the batch's write, while the writer runs (not on shutdown: closing deletes nothing).
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (store.expiredDeleted() == 0 && System.nanoTime() < deadline) Thread.sleep(10);
+        log.close();
+        assertThat(store.expiredDeleted()).isEqualTo(1);
+        UsageQuery.Result all = store("sqlite").query(new UsageQuery(0, now + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get();
+        assertThat(all.total().requests()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void adminAndOwnUsageCallsAreNotStoredAsUsage(String kind) throws Exception {
+        UsageStore store = store(kind);
+        UsageLog log = UsageLog.open("off", Pricing.shipped(), store);
+        Caller caller = new Caller("o", "k1", "/a", null, null);
+        log.record(new UsageRecord(T0, "m", "chat", "openai", ProviderType.OPENAI, "gpt-4o", "gpt-4o", false, 200, new Usage(10, 1, 11, 0, 0),
+                1, 1, 1, null, null, caller, 1));
+        log.record(new UsageRecord(T0 + 1, "a", "admin", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1, null, null, caller, 1));
+        log.record(new UsageRecord(T0 + 2, "u", "usage", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1, null, null, caller, 1));
+        log.record(new UsageRecord(T0 + 3, "r", "admin", null, null, null, false, 403, Usage.NONE, -1, -1, "not an admin", null));
+        log.close();
+        UsageQuery.Result byKey = store(kind).query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get();
+        assertThat(byKey.total().requests()).as("only the chat request is usage").isEqualTo(1);
     }
 
     private static String explain(Connection c, Database.Kind kind, UsageStore.Sql sql) throws Exception {

@@ -65,7 +65,7 @@ class StoredResponsesEndToEndTest {
                 HttpResponse<String> r = gw.post("/v1/responses", turn("question " + i, previous));
                 assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
                 previous = JSON.readTree(r.body()).get("id").asText();
-                assertThat(previous).matches("resp_[0-9a-f]{32}");
+                assertThat(previous).matches("resp_[0-9a-f]{44}");
                 JsonNode messages = JSON.readTree(anthropic.take("/v1/messages").body()).get("messages");
                 assertThat(messages).hasSize(2 * i - 1);
                 for (int q = 1; q <= i; q++) assertThat(messages.get(2 * (q - 1)).toString()).contains("question " + q);

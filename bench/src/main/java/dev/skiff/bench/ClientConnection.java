@@ -34,7 +34,9 @@ final class ClientConnection {
 
     private final Bootstrap bootstrap;
     private final Target target;
-    private final ByteBuf request;
+    private final ByteBuf[] requests; // sent in turn: one, or several differing in a header
+    private int next;
+    private final int step;
     private final long timeoutNanos;
     private final boolean closeEach;
     private final EventLoop loop;
@@ -51,10 +53,21 @@ final class ClientConnection {
     /** @param closeEach the request asks for {@code Connection: close}: open a connection per request */
     ClientConnection(Bootstrap bootstrap, EventLoop loop, Target target, ByteBuf request, long timeoutNanos,
             boolean closeEach) {
+        this(bootstrap, loop, target, new ByteBuf[] {request}, 0, 1, timeoutNanos, closeEach);
+    }
+
+    /**
+     * Sends {@code requests} in turn, starting at {@code first} and moving by {@code step}: connection
+     * i of n, starting at i with step n, covers them all between the connections.
+     */
+    ClientConnection(Bootstrap bootstrap, EventLoop loop, Target target, ByteBuf[] requests, int first, int step, long timeoutNanos,
+            boolean closeEach) {
         this.bootstrap = bootstrap.clone(loop);
         this.loop = loop;
         this.target = target;
-        this.request = request;
+        this.requests = requests;
+        this.next = first % requests.length;
+        this.step = step;
         this.timeoutNanos = timeoutNanos;
         this.closeEach = closeEach;
         this.bootstrap.handler(new ChannelInitializer<Channel>() {
@@ -116,6 +129,8 @@ final class ClientConnection {
         snippet = null;
         sentAt = System.nanoTime();
         Channel on = channel;
+        ByteBuf request = requests[next];
+        next = (next + step) % requests.length;
         on.writeAndFlush(request.duplicate()).addListener(f -> {
             if (!f.isSuccess()) fail(on, f.cause());
         });

@@ -24,14 +24,16 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * LoadGen --url URL [--method POST] [--body JSON | --body-file F] [--header 'k: v']...
  *         [--concurrency 10] [--requests 10000] [--warmup 0] [--stream] [--threads 1]
- *         [--timeout-ms 30000] [--max-seconds 600]
+ *         [--timeout-ms 30000] [--max-seconds 600] [--vary-header 'k: v{n}' --vary-count N]
  * LoadGen coldstart --runs 5 --url URL ... -- CMD ARGS...     (see {@link ColdStart})
  * LoadGen freeport                                             prints a free TCP port on 127.0.0.1
  * </pre>
  *
  * The run prints one line, {@code RESULT rps=... p50_ms=... p90_ms=... p99_ms=... ok=...
  * non2xx=... errors=...}, plus {@code ttfb_*} figures with {@code --stream}; diagnostics go to
- * stderr. It exits 0 when at least one request succeeded, 1 otherwise, 2 on bad arguments.
+ * stderr. With {@code --vary-header}, requests carry that header besides the others, with
+ * {@code {n}} replaced by 0 .. N-1 in turn (e.g. a different end user on every request).
+ * It exits 0 when at least one request succeeded, 1 otherwise, 2 on bad arguments.
  */
 public final class LoadGen {
     static final Set<String> REQUEST_OPTIONS = Set.of("url", "method", "body", "body-file", "header");
@@ -58,7 +60,7 @@ public final class LoadGen {
 
     private static int load(String[] argv) throws Exception {
         Set<String> options = new java.util.HashSet<>(REQUEST_OPTIONS);
-        options.addAll(Set.of("concurrency", "requests", "warmup", "threads", "timeout-ms", "max-seconds"));
+        options.addAll(Set.of("concurrency", "requests", "warmup", "threads", "timeout-ms", "max-seconds", "vary-header", "vary-count"));
         Args args = Args.parse(argv, options, Set.of("stream"));
         Target target = Target.parse(required(args, "url"));
         int concurrency = args.integer("concurrency", 10);
@@ -68,7 +70,7 @@ public final class LoadGen {
             throw new IllegalArgumentException("--concurrency and --requests must be positive, --warmup not negative");
         }
         boolean stream = args.flag("stream");
-        ByteBuf request = HttpWire.shared(requestBytes(args, target, false));
+        ByteBuf[] wires = variedRequests(args, target);
         long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(args.integer("timeout-ms", 30_000));
         long maxSeconds = args.integer("max-seconds", 600);
 
@@ -83,7 +85,7 @@ public final class LoadGen {
             List<Future<?>> opening = new ArrayList<>();
             for (int i = 0; i < concurrency; i++) {
                 ClientConnection connection = new ClientConnection(
-                        bootstrap, group.next(), target, request, timeoutNanos, asksToClose(args));
+                        bootstrap, group.next(), target, wires, i, concurrency, timeoutNanos, asksToClose(args));
                 connections.add(connection);
                 opening.add(connection.open());
             }
@@ -118,6 +120,10 @@ public final class LoadGen {
 
     /** The request all modes send, from --url, --method, --body or --body-file and --header. */
     static byte[] requestBytes(Args args, Target target, boolean close) throws IOException {
+        return requestBytes(args, target, args.all("header"), close);
+    }
+
+    private static byte[] requestBytes(Args args, Target target, List<String> headers, boolean close) throws IOException {
         byte[] body = null;
         if (args.string("body-file", null) != null) {
             body = Files.readAllBytes(Path.of(args.string("body-file", null)));
@@ -125,7 +131,22 @@ public final class LoadGen {
             body = args.string("body", null).getBytes(StandardCharsets.UTF_8);
         }
         String method = args.string("method", body == null ? "GET" : "POST");
-        return HttpWire.request(method, target, args.all("header"), body, close);
+        return HttpWire.request(method, target, headers, body, close);
+    }
+
+    /** The request, or with --vary-header one per value of {n}, built ahead so that sending costs the same. */
+    private static ByteBuf[] variedRequests(Args args, Target target) throws IOException {
+        String varied = args.string("vary-header", null);
+        if (varied == null) return new ByteBuf[] {HttpWire.shared(requestBytes(args, target, false))};
+        int count = args.integer("vary-count", 1000);
+        if (count < 1 || !varied.contains("{n}")) throw new IllegalArgumentException("--vary-header needs {n} in it, and --vary-count >= 1");
+        ByteBuf[] out = new ByteBuf[count];
+        for (int n = 0; n < count; n++) {
+            List<String> headers = new ArrayList<>(args.all("header"));
+            headers.add(varied.replace("{n}", Integer.toString(n)));
+            out[n] = HttpWire.shared(requestBytes(args, target, headers, false));
+        }
+        return out;
     }
 
     private static boolean asksToClose(Args args) {

@@ -277,9 +277,10 @@ public final class ResponsesApi {
     /**
      * A fresh id in OpenAI's style: the prefix ({@code resp_}, {@code msg_}, {@code fc_}, {@code rs_})
      * and hex digits, unguessable (see {@link Ids}): a stored response is read back by its id alone.
+     * In order of creation ({@link Ids#ordered}), as the response store's indexes are cheapest to write.
      */
     public static String newId(String prefix) {
-        return Ids.hex(prefix);
+        return Ids.ordered(prefix);
     }
 
     /** Whether a finish makes the response incomplete rather than completed. */

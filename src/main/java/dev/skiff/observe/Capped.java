@@ -1,0 +1,70 @@
+package dev.skiff.observe;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * The first {@code cap} bytes of a body that may arrive in pieces, and its full size. Never copies
+ * more than the cap, and grows by doubling, so a short body costs a short array.
+ */
+public final class Capped {
+    private final int cap;
+    private byte[] bytes = EMPTY;
+    private int length;
+    private long total;
+
+    private static final byte[] EMPTY = new byte[0];
+
+    public Capped(int cap) {
+        this.cap = cap;
+    }
+
+    /** Copies what fits of {@code b}'s readable bytes; {@code b} is left as it was. */
+    public void add(ByteBuf b) {
+        int readable = b.readableBytes();
+        total += readable;
+        int take = Math.min(cap - length, readable);
+        if (take <= 0) return;
+        ensure(length + take);
+        b.getBytes(b.readerIndex(), bytes, length, take);
+        length += take;
+    }
+
+    public void add(byte[] b) {
+        total += b.length;
+        int take = Math.min(cap - length, b.length);
+        if (take <= 0) return;
+        ensure(length + take);
+        System.arraycopy(b, 0, bytes, length, take);
+        length += take;
+    }
+
+    private void ensure(int need) {
+        if (need <= bytes.length) return;
+        int size = Math.max(need, Math.min(cap, Math.max(256, bytes.length * 2)));
+        bytes = Arrays.copyOf(bytes, size);
+    }
+
+    /** Bytes captured so far. */
+    public int length() {
+        return length;
+    }
+
+    /** The body's whole size, captured or not. */
+    public long total() {
+        return total;
+    }
+
+    public boolean truncated() {
+        return total > length;
+    }
+
+    public byte[] bytes() {
+        return length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
+    }
+
+    public String text() {
+        return new String(bytes, 0, length, StandardCharsets.UTF_8);
+    }
+}

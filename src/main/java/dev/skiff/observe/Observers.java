@@ -1,0 +1,124 @@
+package dev.skiff.observe;
+
+import dev.skiff.observe.audit.AuditConfig;
+import dev.skiff.observe.trace.Span;
+import dev.skiff.observe.trace.Tracer;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpRequest;
+import java.util.Arrays;
+
+/**
+ * The one seam between the request path and what observes it. The server calls {@link #begin} when a
+ * request arrives (a trail, or null when nothing captures), a few capture hooks along the way, and
+ * {@link #finished} once per request with its usage record: the usage log gets the record, then each
+ * {@link CallObserver} (metrics, audit log, tracer) gets record and trail. Observers are added at
+ * start-up, before traffic.
+ */
+public final class Observers {
+    private final UsageLog usageLog;
+    private volatile CallObserver[] observers = new CallObserver[0];
+    private volatile AuditConfig audit = AuditConfig.OFF;
+    private volatile Tracer tracer;
+    private final java.util.concurrent.atomic.LongAdder inFlight = new java.util.concurrent.atomic.LongAdder();
+
+    public Observers(UsageLog usageLog) {
+        this.usageLog = usageLog;
+    }
+
+    public UsageLog usageLog() {
+        return usageLog;
+    }
+
+    public synchronized void add(CallObserver o) {
+        CallObserver[] next = Arrays.copyOf(observers, observers.length + 1);
+        next[next.length - 1] = o;
+        observers = next;
+    }
+
+    /** Requests are captured for the audit log at {@code a}'s level. */
+    public void audit(AuditConfig a) {
+        this.audit = a;
+    }
+
+    /** Whether client responses are captured (the server then adds the audit tap to each connection). */
+    public boolean capturesResponses() {
+        return audit.on();
+    }
+
+    /** Requests are traced (the tracer decides which are sampled). */
+    public void tracer(Tracer t) {
+        this.tracer = t;
+        add(t);
+    }
+
+    /** A request arrived: its trail, or null when neither the audit log nor a sampled trace wants it. */
+    public RequestTrail begin(HttpRequest req) {
+        AuditConfig a = audit;
+        Tracer tr = tracer;
+        Span server = tr == null ? null : tr.startServer(req);
+        if (!a.on() && server == null) return null;
+        int cap = a.level() == AuditConfig.Level.BODIES ? a.maxBodyBytes() : 0;
+        if (server != null && tr.config().captureContent()) cap = Math.max(cap, 64 << 10); // message content asked for in spans
+        RequestTrail t = new RequestTrail(a.on(), cap);
+        t.serverSpan = server;
+        t.request(req);
+        return t;
+    }
+
+    /**
+     * The request to a provider is about to be sent: captured, and a client span started whose
+     * {@code traceparent} the head carries to the provider.
+     */
+    public void upstream(RequestTrail t, HttpRequest head, ByteBuf body, String provider, String baseUrl) {
+        if (t == null) return;
+        Tracer tr = tracer;
+        if (tr != null && t.serverSpan != null) {
+            Tracer.supersede(t); // a retry or failover: the attempt before it ends here
+            t.clientSpan = tr.startClient(t, head, provider);
+            head.headers().set("traceparent", t.clientSpan.traceparent());
+        }
+        t.upstreamRequest(head, body);
+        t.upstreamHost(baseUrl);
+    }
+
+    /** A request answered before the gateway took it (refused on its head): captured and finished at once. */
+    public void refused(HttpRequest head, FullHttpResponse response, UsageRecord record) {
+        RequestTrail t = head == null ? null : begin(head);
+        if (t != null) t.clientWrite(response);
+        finished(record, t);
+    }
+
+    /** Once per request: the usage log, then every observer. */
+    public void finished(UsageRecord record, RequestTrail trail) {
+        usageLog.record(record);
+        if (trail != null) trail.finish();
+        for (CallObserver o : observers) {
+            try {
+                o.finished(record, trail);
+            } catch (RuntimeException e) { // an observer's bug must not break the request path
+                System.err.println("skiff: observer " + o.getClass().getSimpleName() + " failed: " + e);
+            }
+        }
+    }
+
+    /** A call started (ProxyCall, PassthroughCall): it counts as in flight until {@link #finishedCall}. */
+    public void started() {
+        inFlight.increment();
+    }
+
+    /** {@link #finished} for a call that {@link #started}. */
+    public void finishedCall(UsageRecord record, RequestTrail trail) {
+        inFlight.decrement();
+        finished(record, trail);
+    }
+
+    /** Calls in flight now. */
+    public long inFlight() {
+        return inFlight.sum();
+    }
+
+    public void upstreamFailed(String provider, String kind) {
+        for (CallObserver o : observers) o.upstreamFailed(provider, kind);
+    }
+}

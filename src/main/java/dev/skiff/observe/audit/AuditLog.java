@@ -1,0 +1,177 @@
+package dev.skiff.observe.audit;
+
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.observe.CallObserver;
+import dev.skiff.observe.Capped;
+import dev.skiff.observe.RequestTrail;
+import dev.skiff.observe.UsageRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The audit log's writer: event loops hand it each finished request (never blocking: a full queue,
+ * or more than {@value #MAX_QUEUED_BYTES} bytes of bodies waiting, drops the record and counts it),
+ * and one thread redacts, reassembles and stores them in batches of up to {@value #MAX_BATCH}, one
+ * transaction each, gathered for up to {@value #GATHER_MILLIS} ms. It also deletes what is older than
+ * the retention, at start and hourly. On close the queue is drained and the last batch stored.
+ */
+public final class AuditLog implements CallObserver, AutoCloseable {
+    static final int GATHER_MILLIS = 100;
+    static final int MAX_BATCH = 500;
+    static final long MAX_QUEUED_BYTES = 256L << 20;
+    private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
+
+    private static final String READS = dev.skiff.admin.AdminApi.PREFIX + "audit";
+
+    private record Entry(UsageRecord record, RequestTrail trail, long bytes) {}
+
+    private final AuditConfig config;
+    private final AuditStore store;
+    private final Redactor redactor;
+    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(16_384);
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private final Thread writer;
+    private volatile boolean closing;
+
+    public AuditLog(AuditConfig config, AuditStore store) {
+        this.config = config;
+        this.store = store;
+        this.redactor = new Redactor(config.redact());
+        writer = Thread.ofPlatform().name("skiff-audit").daemon(true).unstarted(this::drainLoop);
+        writer.start();
+    }
+
+    public AuditConfig config() {
+        return config;
+    }
+
+    public AuditStore store() {
+        return store;
+    }
+
+    /** Records dropped because the writer could not keep up. */
+    public long dropped() {
+        return dropped.get();
+    }
+
+    /** Records stored so far. */
+    public long written() {
+        return written.get();
+    }
+
+    @Override
+    public void finished(UsageRecord record, RequestTrail trail) {
+        if (trail != null && !trail.audited()) trail = null; // traced only: the record alone is kept
+        // Reading the audit log is not written to it: a dashboard polling it would fill it with itself.
+        if (trail != null && "GET".equals(trail.method()) && trail.uri() != null && trail.uri().startsWith(READS)) return;
+        long bytes = trail == null ? 0 : size(trail.requestBody()) + size(trail.upstreamRequestBody()) + size(trail.upstreamResponseBody())
+                + size(trail.clientResponseBody());
+        if (queuedBytes.addAndGet(bytes) > MAX_QUEUED_BYTES || !queue.offer(new Entry(record, trail, bytes))) {
+            queuedBytes.addAndGet(-bytes);
+            dropped.incrementAndGet();
+        }
+    }
+
+    private static long size(Capped c) {
+        return c == null ? 0 : c.length();
+    }
+
+    private void drainLoop() {
+        List<Entry> batch = new ArrayList<>(MAX_BATCH);
+        List<AuditRow> rows = new ArrayList<>(MAX_BATCH);
+        long purgeAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(1); // not at start: the database opens with the first record
+        long reportedDrops = 0;
+        while (true) {
+            try {
+                Entry first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first != null) {
+                    batch.add(first);
+                    gather(batch);
+                    for (Entry e : batch) {
+                        queuedBytes.addAndGet(-e.bytes());
+                        try {
+                            rows.add(AuditDocument.row(OpenAiChat.JSON, e.record(), e.trail(), redactor, config.level()));
+                        } catch (RuntimeException | StackOverflowError ex) {
+                            System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
+                        }
+                    }
+                    batch.clear();
+                    store(rows);
+                    rows.clear();
+                }
+                if (System.nanoTime() - purgeAt >= 0) {
+                    purgeAt = System.nanoTime() + PURGE_EVERY_NANOS;
+                    purge();
+                }
+                long drops = dropped.get();
+                if (drops > reportedDrops) {
+                    System.err.println("skiff: audit log dropped " + (drops - reportedDrops) + " records (writer behind); " + drops + " in all");
+                    reportedDrops = drops;
+                }
+                if (closing && queue.isEmpty()) break;
+            } catch (InterruptedException e) {
+                break;
+            }
+        }
+        store.close();
+    }
+
+    private void gather(List<Entry> batch) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS);
+        while (batch.size() < MAX_BATCH) {
+            queue.drainTo(batch, MAX_BATCH - batch.size());
+            long left = deadline - System.nanoTime();
+            if (batch.size() >= MAX_BATCH || left <= 0 || closing) return;
+            Entry e = queue.poll(left, TimeUnit.NANOSECONDS);
+            if (e == null) return;
+            batch.add(e);
+        }
+    }
+
+    /** One try, then one more a second later; after that the batch is lost (and said): audit rows are not queued without bound. */
+    private void store(List<AuditRow> rows) {
+        if (rows.isEmpty()) return;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                store.write(rows);
+                written.addAndGet(rows.size());
+                return;
+            } catch (Exception e) {
+                System.err.println("skiff: audit store " + store.describe() + " failed to write " + rows.size() + " records"
+                        + (attempt == 0 ? " (retrying): " : " (lost): ") + e.getMessage());
+                if (attempt == 0 && !closing) {
+                    try {
+                        Thread.sleep(1000);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private void purge() {
+        try {
+            store.purge(System.currentTimeMillis() - config.retention().toMillis());
+        } catch (Exception e) {
+            System.err.println("skiff: audit store " + store.describe() + " could not delete old records: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

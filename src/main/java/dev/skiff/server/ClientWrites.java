@@ -1,0 +1,114 @@
+package dev.skiff.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+
+/**
+ * What a relaying call writes to its client, coalesced per upstream read: pieces are queued as one
+ * {@link Gather} and leave as one HTTP chunk in one write when the read completes ({@link #flush}),
+ * or earlier once {@link #MAX_QUEUED} bytes wait. Whatever else is written (a head, an error event,
+ * the end) goes after what is queued, and a flush is made only when something was written since the
+ * last one. Event-loop only, like the call that owns it.
+ */
+final class ClientWrites {
+    /** Most bytes queued from one upstream read before they are sent anyway. */
+    static final int MAX_QUEUED = 64 << 10;
+
+    private final ChannelHandlerContext ctx;
+    private Gather queued; // made by the first piece: most answers are not streams
+    private boolean unflushed; // written since the last flush
+    private Object held; // a stream's head kept back while its call may still try another target (issue 13)
+
+    ClientWrites(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Queues {@code piece}, taking ownership of it. */
+    void queue(ByteBuf piece) {
+        if (queued == null) queued = new Gather(ctx.alloc());
+        queued.add(piece);
+    }
+
+    /** Whether enough is queued that it should be sent now, before the read completes. */
+    boolean full() {
+        return queued != null && queued.size() >= MAX_QUEUED;
+    }
+
+    /**
+     * Keeps {@code head} back: it is written before anything else is, but a flush with nothing else
+     * to send leaves it held, so that the call can still drop it ({@link #dropHeld}) and try again.
+     */
+    void hold(Object head) {
+        held = head;
+    }
+
+    boolean holding() {
+        return held != null;
+    }
+
+    /** The held head will not be sent: the attempt it belonged to failed before anything reached the client. */
+    void dropHeld() {
+        held = null;
+    }
+
+    /** Writes the held head now, without a flush. */
+    void writeHeld() {
+        Object h = held;
+        if (h == null) return;
+        held = null;
+        ctx.write(h, ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Writes what is queued as one HTTP chunk, without a flush. */
+    void writeQueued() {
+        writeHeld();
+        ByteBuf q = queued == null ? null : queued.take();
+        if (q == null) return;
+        ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Writes {@code msg} after what is queued, without a flush: it goes with the next {@link #flush}. */
+    void write(Object msg) {
+        writeQueued();
+        ctx.write(msg, ctx.voidPromise());
+        unflushed = true;
+    }
+
+    /** Writes {@code msg} after what is queued, and flushes. */
+    ChannelFuture writeAndFlush(Object msg) {
+        writeQueued();
+        unflushed = false;
+        return ctx.writeAndFlush(msg);
+    }
+
+    /** As {@link #writeAndFlush(Object)}, with nothing to wait for. */
+    void writeAndFlushVoid(Object msg) {
+        writeQueued();
+        unflushed = false;
+        ctx.writeAndFlush(msg, ctx.voidPromise());
+    }
+
+    /**
+     * Sends what is queued and flushes, if anything was written since the last flush.
+     *
+     * @return whether the client's socket still takes more: false asks the caller to stop reading upstream
+     */
+    boolean flush() {
+        if (held != null && (queued == null || queued.size() == 0)) return ctx.channel().isWritable(); // nothing to send it with yet
+        writeQueued();
+        if (unflushed) {
+            unflushed = false;
+            ctx.flush();
+        }
+        return ctx.channel().isWritable();
+    }
+
+    /** Drops what is queued (the client went away). */
+    void release() {
+        if (queued != null) queued.release();
+    }
+}

@@ -1,0 +1,162 @@
+package dev.skiff.observe.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.testing.MockUpstream;
+import dev.skiff.testing.TestGateway;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Traces exported to an in-test OTLP receiver: a server span continuing the client's traceparent, a
+ * client span per provider call with the GenAI attributes, and the provider seeing that client span's
+ * traceparent.
+ */
+class TraceEndToEndTest {
+    static final String MASTER = "master-secret";
+    static final String TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+    static final String PARENT = "00f067aa0ba902b7";
+
+    record Export(String contentType, byte[] body) {}
+
+    HttpServer receiver;
+    final List<Export> exports = new CopyOnWriteArrayList<>();
+    MockUpstream openai;
+    TestGateway gw;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        receiver.createContext("/v1/traces", ex -> {
+            exports.add(new Export(ex.getRequestHeaders().getFirst("Content-Type"), ex.getRequestBody().readAllBytes()));
+            ex.sendResponseHeaders(200, -1);
+            ex.close();
+        });
+        receiver.start();
+        openai = new MockUpstream().models("gpt-4o-mini");
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(200, "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\","
+                + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}"));
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (gw != null) gw.close();
+        openai.close();
+        receiver.stop(0);
+    }
+
+    TestGateway start(String... more) throws Exception {
+        List<String> env = new ArrayList<>(List.of("SKIFF_MASTER_KEY", MASTER, "OPENAI_API_KEY", "sk-openai", "OPENAI_BASE_URL", openai.baseUrl(),
+                "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + receiver.getAddress().getPort(), "OTEL_SERVICE_NAME", "skiff-test",
+                "OTEL_BSP_SCHEDULE_DELAY", "50"));
+        env.addAll(List.of(more));
+        return TestGateway.start(env.toArray(String[]::new)).awaitListings();
+    }
+
+    /** Every span exported so far (JSON exports). */
+    List<JsonNode> spans() throws Exception {
+        List<JsonNode> out = new ArrayList<>();
+        for (Export e : exports) {
+            JsonNode root = OpenAiChat.JSON.readTree(e.body());
+            for (JsonNode rs : root.path("resourceSpans")) {
+                assertThat(rs.at("/resource/attributes/0/key").asText()).isEqualTo("service.name");
+                assertThat(rs.at("/resource/attributes/0/value/stringValue").asText()).isEqualTo("skiff-test");
+                for (JsonNode ss : rs.path("scopeSpans")) ss.path("spans").forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    List<JsonNode> spansOf(String traceId, int atLeast) throws Exception {
+        for (int i = 0; i < 100; i++) {
+            List<JsonNode> found = spans().stream().filter(s -> s.get("traceId").asText().equals(traceId)).toList();
+            if (found.size() >= atLeast) return found;
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no " + atLeast + " spans of trace " + traceId + " exported: " + spans());
+    }
+
+    static String attr(JsonNode span, String key) {
+        for (JsonNode a : span.path("attributes")) {
+            if (a.get("key").asText().equals(key)) {
+                JsonNode v = a.get("value");
+                return v.has("stringValue") ? v.get("stringValue").asText() : v.has("intValue") ? v.get("intValue").asText()
+                        : v.has("boolValue") ? v.get("boolValue").asText() : v.path("doubleValue").asText();
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void serverAndClientSpansContinueTheIncomingTraceAndTheProviderSeesTheClientSpan() throws Exception {
+        gw = start("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"a secret question\"}]}";
+        var r = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "traceparent", "00-" + TRACE + "-" + PARENT + "-01");
+        assertThat(r.statusCode()).isEqualTo(200);
+        MockUpstream.Received got = openai.take("/v1/chat/completions");
+
+        List<JsonNode> spans = spansOf(TRACE, 2);
+        assertThat(exports.getFirst().contentType()).isEqualTo("application/json");
+        JsonNode server = spans.stream().filter(s -> s.get("kind").asInt() == 2).findFirst().orElseThrow();
+        JsonNode client = spans.stream().filter(s -> s.get("kind").asInt() == 3).findFirst().orElseThrow();
+        assertThat(server.get("parentSpanId").asText()).isEqualTo(PARENT);
+        assertThat(server.get("name").asText()).isEqualTo("POST /v1/chat/completions");
+        assertThat(attr(server, "http.response.status_code")).isEqualTo("200");
+        assertThat(client.get("parentSpanId").asText()).isEqualTo(server.get("spanId").asText());
+        assertThat(client.get("name").asText()).isEqualTo("chat gpt-4o-mini");
+        assertThat(attr(client, "gen_ai.operation.name")).isEqualTo("chat");
+        assertThat(attr(client, "gen_ai.provider.name")).isEqualTo("openai");
+        assertThat(attr(client, "gen_ai.request.model")).isEqualTo("gpt-4o-mini");
+        assertThat(attr(client, "gen_ai.response.model")).isEqualTo("gpt-4o-mini");
+        assertThat(attr(client, "gen_ai.usage.input_tokens")).isEqualTo("12");
+        assertThat(attr(client, "gen_ai.usage.output_tokens")).isEqualTo("3");
+        assertThat(attr(client, "server.address")).isEqualTo("127.0.0.1");
+        assertThat(Long.parseLong(client.get("startTimeUnixNano").asText())).isGreaterThanOrEqualTo(Long.parseLong(server.get("startTimeUnixNano").asText()));
+        assertThat(Long.parseLong(client.get("endTimeUnixNano").asText())).isLessThanOrEqualTo(Long.parseLong(server.get("endTimeUnixNano").asText()));
+        // the provider got the client span as its parent
+        assertThat(got.header("traceparent")).isEqualTo("00-" + TRACE + "-" + client.get("spanId").asText() + "-01");
+        // no bodies unless asked
+        assertThat(new String(exports.getFirst().body(), StandardCharsets.UTF_8)).doesNotContain("secret question");
+
+        // without a traceparent: a new trace, the server span its root; a refusal is traced too
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer wrong", "X-Request-ID", "t-refused").statusCode()).isEqualTo(401);
+        JsonNode refused = null;
+        for (int i = 0; i < 100 && refused == null; i++) {
+            refused = spans().stream().filter(s -> "401".equals(attr(s, "http.response.status_code"))).findFirst().orElse(null);
+            if (refused == null) Thread.sleep(50);
+        }
+        assertThat(refused).isNotNull();
+        assertThat(refused.has("parentSpanId")).isFalse();
+        assertThat(refused.get("traceId").asText()).isNotEqualTo(TRACE).hasSize(32);
+        assertThat(attr(refused, "skiff.request_id")).isEqualTo("t-refused");
+    }
+
+    @Test
+    void protobufIsTheDefaultAndAnUnsampledParentIsNotTraced() throws Exception {
+        gw = start();
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        // parent-based sampling: a parent that was not sampled is not traced, and no traceparent is made up
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "traceparent",
+                "00-" + TRACE + "-" + PARENT + "-00").statusCode()).isEqualTo(200);
+        assertThat(openai.take("/v1/chat/completions").header("traceparent")).isNull();
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER).statusCode()).isEqualTo(200);
+        assertThat(openai.take("/v1/chat/completions").header("traceparent")).startsWith("00-").endsWith("-01");
+        for (int i = 0; i < 100 && exports.isEmpty(); i++) Thread.sleep(50);
+        assertThat(exports).isNotEmpty();
+        Export e = exports.getFirst();
+        assertThat(e.contentType()).isEqualTo("application/x-protobuf");
+        String raw = new String(e.body(), StandardCharsets.ISO_8859_1);
+        assertThat(raw).contains("skiff-test").contains("chat gpt-4o-mini").contains("gen_ai.provider.name").doesNotContain(TRACE);
+        assertThat(raw).doesNotContain(new String(OtlpEncoding.hexBytes(TRACE), StandardCharsets.ISO_8859_1));
+    }
+}
