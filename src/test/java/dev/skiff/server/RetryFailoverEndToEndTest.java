@@ -230,4 +230,27 @@ class RetryFailoverEndToEndTest {
         assertThat(post.statusCode()).isEqualTo(503);
         assertThat(posts.get()).isEqualTo(1);
     }
+
+    @Test
+    void anAnthropicStreamFailsOverToOpenAiAndStaysInAnthropicsEvents() throws Exception {
+        MockUpstream anthropic = closing(new MockUpstream()).on("/v1/messages", (req, reply) ->
+                reply.json(529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"));
+        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> {
+            reply.startStream();
+            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                    + "\"delta\":{\"role\":\"assistant\",\"content\":\"from openai\"},\"finish_reason\":null}]}\n\n");
+            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                    + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+            reply.chunk("data: [DONE]\n\n");
+        });
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
+                "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"openai/gpt-4o-mini\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/messages", "{\"model\":\"anthropic/claude-x\",\"max_tokens\":20,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "anthropic-version", "2023-06-01");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("event: message_start").contains("from openai").contains("event: message_stop");
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai");
+        assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("2");
+    }
 }
