@@ -95,6 +95,11 @@ final class Attempts {
         return log;
     }
 
+    /** The log as the usage record keeps it; null when no attempt was sent (answered before any). */
+    List<Attempt> logCopy() {
+        return log.isEmpty() ? null : List.copyOf(log);
+    }
+
     /** The current attempt's request went out. */
     void sent(Route route) {
         count++;

@@ -501,7 +501,7 @@ final class PassthroughCall implements ExchangeListener {
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller,
-                attempts == null ? 1 : attempts.count(), attempts == null ? null : java.util.List.copyOf(attempts.log())), trail);
+                attempts == null ? 1 : attempts.count(), attempts == null ? null : attempts.logCopy()), trail);
         if (onFinished != null) onFinished.run();
     }
 }

@@ -1050,7 +1050,7 @@ final class ProxyCall implements ExchangeListener {
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : List.copyOf(attempts.log())), trail);
+                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : attempts.logCopy()), trail);
         if (onFinished != null) onFinished.run();
     }
 }
