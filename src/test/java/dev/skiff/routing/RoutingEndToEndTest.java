@@ -63,6 +63,12 @@ class RoutingEndToEndTest {
         return gw;
     }
 
+    /** A gateway over two providers, openai and openai-b, answering chat with these statuses and counting their calls. */
+    TestGateway twoProviders(String yaml, int statusA, AtomicInteger a, int statusB, AtomicInteger b) throws Exception {
+        MockUpstream pa = provider(statusA, a), pb = provider(statusB, b);
+        return gateway(yaml, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", pa.baseUrl(), "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", pb.baseUrl());
+    }
+
     static String chat(String model) {
         return "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
     }
@@ -77,8 +83,7 @@ class RoutingEndToEndTest {
     @Test
     void aVirtualModelSpreadsByWeightAndAnswersInItsOwnName() throws Exception {
         AtomicInteger a = new AtomicInteger(), b = new AtomicInteger();
-        MockUpstream pa = provider(200, a), pb = provider(200, b);
-        TestGateway gw = gateway("""
+        TestGateway gw = twoProviders("""
                 routing:
                   virtual_models:
                     smart:
@@ -88,7 +93,7 @@ class RoutingEndToEndTest {
                           weight: 3
                         - model: openai-b/gpt-4o-mini
                           weight: 1
-                """, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", pa.baseUrl(), "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", pb.baseUrl());
+                """, 200, a, 200, b);
         Map<String, Integer> byProvider = new HashMap<>();
         for (int i = 0; i < 8; i++) {
             HttpResponse<String> r = post(gw, "smart");
@@ -102,14 +107,13 @@ class RoutingEndToEndTest {
     @Test
     void aSessionStaysOnOneTarget() throws Exception {
         AtomicInteger a = new AtomicInteger(), b = new AtomicInteger();
-        MockUpstream pa = provider(200, a), pb = provider(200, b);
-        TestGateway gw = gateway("""
+        TestGateway gw = twoProviders("""
                 routing:
                   virtual_models:
                     smart:
                       strategy: round_robin
                       targets: [openai/gpt-4o-mini, openai-b/gpt-4o-mini]
-                """, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", pa.baseUrl(), "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", pb.baseUrl());
+                """, 200, a, 200, b);
         for (String session : List.of("s-1", "s-2", "s-3")) {
             String first = post(gw, "smart", "X-Session-Id", session).headers().firstValue("x-skiff-provider").orElseThrow();
             for (int i = 0; i < 4; i++) {
@@ -172,8 +176,7 @@ class RoutingEndToEndTest {
     @Test
     void aFailingTargetIsEjectedThenProbedAndTheAdminApiShowsIt() throws Exception {
         AtomicInteger a = new AtomicInteger(), b = new AtomicInteger();
-        MockUpstream pa = provider(500, a), pb = provider(200, b);
-        TestGateway gw = gateway("""
+        TestGateway gw = twoProviders("""
                 routing:
                   fallbacks:
                     openai/gpt-4o-mini: [openai-b/gpt-4o-mini]
@@ -181,7 +184,7 @@ class RoutingEndToEndTest {
                     failure_threshold: 2
                     success_threshold: 1
                     timeout: 400ms
-                """, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", pa.baseUrl(), "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", pb.baseUrl());
+                """, 500, a, 200, b);
         for (int i = 0; i < 2; i++) assertThat(post(gw, "openai/gpt-4o-mini").statusCode()).isEqualTo(200);
         assertThat(a.get()).isEqualTo(2);
         HttpResponse<String> r = post(gw, "openai/gpt-4o-mini");
