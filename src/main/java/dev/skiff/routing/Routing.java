@@ -106,6 +106,25 @@ public final class Routing {
         return healthy;
     }
 
+    /**
+     * A model listing ({@code {"object":"list","data":[...]}}) with the virtual models added, so that
+     * clients that check their model against the listing accept them (owned by {@code skiff}). A key
+     * allowed only some models is shown only the {@code provider/model} ids it may use, not these.
+     */
+    public byte[] withVirtualModels(byte[] listing) {
+        try {
+            var tree = (com.fasterxml.jackson.databind.node.ObjectNode) dev.skiff.dialect.openai.OpenAiChat.JSON.readTree(listing);
+            var data = tree.withArray("data");
+            for (RoutingConfig.VirtualModel v : config.virtualModels().values()) {
+                data.addObject().put("id", v.name()).put("object", "model").put("created", 0).put("owned_by", "skiff")
+                        .put("skiff_virtual", true);
+            }
+            return dev.skiff.dialect.openai.OpenAiChat.JSON.writeValueAsBytes(tree);
+        } catch (java.io.IOException | ClassCastException e) {
+            return listing; // a listing Skiff made itself is JSON; should it not be, it goes as it is
+        }
+    }
+
     /** A virtual model's targets in the order its strategy (or the session) picks for this request. */
     private List<Route> ordered(RoutingConfig.VirtualModel v, String session) throws RouteException {
         List<RoutingConfig.WeightedTarget> ts = v.targets();

@@ -390,6 +390,8 @@ public final class Gateway {
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         byte[] listing = catalog.snapshot().listingJson();
+                        dev.skiff.routing.Routing r = routing;
+                        if (r != null && !r.config().virtualModels().isEmpty()) listing = r.withVirtualModels(listing);
                         if (caller.key() != null && !caller.key().allowedModels().contains("*")) listing = allowedListing(listing, caller);
                         reply(ctx, Replies.json(HttpResponseStatus.OK, listing, requestId), keepAlive, requestId, "models", null);
                     }

@@ -102,6 +102,8 @@ class RoutingEndToEndTest {
             byProvider.merge(r.headers().firstValue("x-skiff-provider").orElseThrow(), 1, Integer::sum);
         }
         assertThat(byProvider).containsEntry("openai", 6).containsEntry("openai-b", 2);
+        JsonNode listing = JSON.readTree(gw.get("/v1/models", "Authorization", "Bearer " + MASTER).body());
+        assertThat(listing.findValuesAsText("id")).contains("smart");
     }
 
     @Test
