@@ -253,4 +253,25 @@ class RetryFailoverEndToEndTest {
         assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai");
         assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("2");
     }
+
+    @Test
+    void retriesEndAtTheRequestsDeadline() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        MockUpstream up = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> {
+            calls.incrementAndGet();
+            Thread.sleep(5000); // never answers in time
+        });
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", up.baseUrl(),
+                "SKIFF_FIRST_BYTE_TIMEOUT", "400ms", "SKIFF_TOTAL_TIMEOUT", "1s",
+                "RETRY_MAX_RETRIES", "20", "RETRY_INITIAL_BACKOFF", "1ms", "RETRY_MAX_BACKOFF", "5ms")).awaitListings();
+        long start = System.nanoTime();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT, "X-Request-ID", "deadline");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("upstream_timeout");
+        assertThat(millis).as("20 retries of 400 ms would take 8 s").isLessThan(4000);
+        assertThat(calls.get()).isBetween(2, 4);
+        JsonNode line = JSON.readTree(gw.usageLine("deadline"));
+        assertThat(line.get("attempt_log")).hasSize(line.get("attempts").asInt());
+    }
 }
