@@ -88,6 +88,15 @@ public final class Main {
         }
         sb.append("\nskiff: usage and cost ").append(skiff.usageStore() != null ? "recorded in " + skiff.usageStore().describe()
                 : "not stored (SKIFF_USAGE_STORE=off)");
+        if (skiff.auditLog() != null) {
+            sb.append("\nskiff: audit log (").append(skiff.auditLog().config().level().id()).append(") recorded in ")
+                    .append(skiff.auditLog().store().describe());
+        }
+        if (skiff.tracer() != null) {
+            var t = skiff.tracer().config();
+            sb.append("\nskiff: traces exported to ").append(Redact.url(t.endpoint())).append(" (").append(t.json() ? "http/json" : "http/protobuf")
+                    .append(", sampler ").append(t.sampler()).append(')');
+        }
         for (String w : config.warnings()) sb.append("\nskiff: WARNING: ").append(w);
         if (config.masterKey() == null) {
             sb.append("\nskiff: WARNING: SKIFF_MASTER_KEY is not set: /v1/* is open to ")

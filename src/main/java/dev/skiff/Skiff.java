@@ -135,6 +135,15 @@ public final class Skiff implements AutoCloseable {
             gateway.admin().register(new dev.skiff.control.limits.LimitsResource(opened.policies()));
             gateway.admin().register(new dev.skiff.control.limits.WarningsResource(opened.limitStore()));
             gateway.limits(limits);
+            if (config.routing().active()) {
+                // Prices are read now only when a virtual model picks the cheapest target.
+                boolean cheapest = config.routing().virtualModels().values().stream()
+                        .anyMatch(v -> v.strategy() == dev.skiff.config.RoutingConfig.Strategy.CHEAPEST);
+                dev.skiff.routing.Routing routing = new dev.skiff.routing.Routing(config.routing(), catalog,
+                        pricing != null ? pricing : cheapest ? dev.skiff.observe.Pricing.shipped() : null);
+                gateway.routing(routing);
+                gateway.admin().register(new dev.skiff.routing.RoutingResource(routing));
+            }
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),
                     new SkiffServer.Limits((int) config.maxBodyBytes(), config.headerTimeout(), config.keepAliveTimeout(), config.maxConnections()),
                     gateway);
@@ -311,6 +320,11 @@ public final class Skiff implements AutoCloseable {
     /** The usage recorder (JSON lines and the store). */
     public UsageLog usageLog() {
         return usageLog;
+    }
+
+    /** The tracer (OTEL_EXPORTER_OTLP_ENDPOINT), or null when tracing is off. */
+    public dev.skiff.observe.trace.Tracer tracer() {
+        return tracer;
     }
 
     /** The audit log (SKIFF_AUDIT), or null when it is off. */

@@ -30,14 +30,16 @@ import java.util.List;
  * @param translationMemory heap that translation may use at once, in bytes; 0 for half the maximum heap
  * @param providers      configured providers, in a stable order
  * @param warnings       what the configuration looks wrong in without being unservable, to print at start-up
+ * @param routing        retries, failover, circuit breakers and virtual models (see {@link RoutingConfig})
  */
 public record Config(String host, int port, int ioThreads, String transport, long maxBodyBytes, String masterKey, boolean allowOpen,
                      Timeouts timeouts,
                      Duration modelsRefresh, String usageLog, Path tlsCaFile, long imageFetchMaxBytes,
                      boolean imageFetchPrivate, String database, Duration responsesTtl, Duration readyTimeout, Duration headerTimeout, Duration keepAliveTimeout,
                      int maxConnections, Duration drainTimeout, List<ProviderConfig> providers,
-                     List<String> warnings, long translationMemory, ControlConfig control) {
+                     List<String> warnings, long translationMemory, ControlConfig control, RoutingConfig routing) {
     public Config {
+        if (routing == null) routing = RoutingConfig.defaults();
         providers = List.copyOf(providers);
         warnings = List.copyOf(warnings);
     }
@@ -47,6 +49,6 @@ public record Config(String host, int port, int ioThreads, String transport, lon
         return "Config[" + host + ":" + port + ", ioThreads=" + ioThreads + ", transport=" + transport + ", maxBodyBytes=" + maxBodyBytes
                 + ", masterKey=" + (masterKey == null ? "unset" : "set") + (allowOpen ? ", allowOpen" : "") + ", " + timeouts + ", modelsRefresh="
                 + modelsRefresh + ", usageLog=" + usageLog + ", database=" + database + ", responsesTtl=" + responsesTtl + ", readyTimeout=" + readyTimeout + ", headerTimeout=" + headerTimeout
-                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", " + control + ", providers=" + providers + "]";
+                + ", keepAliveTimeout=" + keepAliveTimeout + ", maxConnections=" + maxConnections + ", drainTimeout=" + drainTimeout + ", tlsCaFile=" + tlsCaFile + ", " + control + ", " + routing + ", providers=" + providers + "]";
     }
 }

@@ -145,7 +145,7 @@ public final class ConfigLoader {
         warnNearMisses();
         return new Config(host, port, ioThreads, transport, maxBody, masterKey, allowOpen, t, refresh, usageLog, caFile, imageMax,
                 imagePrivate.equals("allow"), database, responsesTtl, readyTimeout, headerTimeout, keepAliveTimeout, maxConnections, drainTimeout,
-                providers, warnings, translationMemory, control);
+                providers, warnings, translationMemory, control, RoutingSettings.read(env, section(yaml, "routing")));
     }
 
     /**

@@ -19,7 +19,7 @@ final class Names {
     /** YAML keys, by section; {@code ""} is the top level, {@code "providers.*"} any provider. */
     static final Map<String, List<String>> YAML_KEYS = Map.of(
             "", List.of("server", "timeouts", "providers", "models_refresh", "usage_log", "tls_ca_file", "image_fetch_max_bytes",
-                    "image_fetch_private", "database", "responses_ttl", "control", "key_cooldown"),
+                    "image_fetch_private", "database", "responses_ttl", "control", "key_cooldown", "routing"),
             "server", List.of("host", "port", "io_threads", "transport", "max_body_bytes", "master_key", "allow_open", "ready_timeout",
                     "header_timeout", "keepalive_timeout", "max_connections", "drain_timeout", "translation_memory"),
             "timeouts", List.of("connect", "first_byte", "idle", "total"),
@@ -34,7 +34,9 @@ final class Names {
             "SKIFF_RESPONSES_TTL", "SKIFF_TRANSLATION_MEMORY", "SKIFF_KEY_COOLDOWN",
             "SKIFF_DATABASE_URL", "SKIFF_REDIS_URL", "SKIFF_REDIS_PREFIX", "SKIFF_LIMITS_FAILURE", "SKIFF_END_USER_HEADER", "SKIFF_PRICING_FILE", "SKIFF_USAGE_STORE",
             "SKIFF_USAGE_RETENTION",
-            "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE",
+            "SKIFF_TLS_CA_FILE", "SKIFF_IMAGE_FETCH_MAX_BYTES", "SKIFF_IMAGE_FETCH_PRIVATE", "SKIFF_PROVIDER_PRIORITY", "SKIFF_SESSION_HEADER",
+            // observability (read by observe.audit.AuditConfig and observe.metrics.MetricsConfig)
+            "SKIFF_AUDIT", "SKIFF_AUDIT_MAX_BODY", "SKIFF_AUDIT_REDACT", "SKIFF_AUDIT_RETENTION", "SKIFF_METRICS", "SKIFF_METRICS_OPEN",
             // read by bin/skiff and the build scripts, not by the JVM
             "SKIFF_HEAP", "SKIFF_DIRECT_MEMORY", "SKIFF_JAVA_OPTS", "SKIFF_AOT", "SKIFF_LAUNCHER", "SKIFF_DIST_AOT");
 

@@ -13,6 +13,7 @@ public final class Capped {
     private byte[] bytes = EMPTY;
     private int length;
     private long total;
+    private long reserved; // of the CaptureBudget, released by release()
 
     private static final byte[] EMPTY = new byte[0];
 
@@ -26,7 +27,8 @@ public final class Capped {
         total += readable;
         int take = Math.min(cap - length, readable);
         if (take <= 0) return;
-        ensure(length + take);
+        take = ensure(length + take) - length;
+        if (take <= 0) return;
         b.getBytes(b.readerIndex(), bytes, length, take);
         length += take;
     }
@@ -35,15 +37,29 @@ public final class Capped {
         total += b.length;
         int take = Math.min(cap - length, b.length);
         if (take <= 0) return;
-        ensure(length + take);
+        take = ensure(length + take) - length;
+        if (take <= 0) return;
         System.arraycopy(b, 0, bytes, length, take);
         length += take;
     }
 
-    private void ensure(int need) {
-        if (need <= bytes.length) return;
+    /** Grows the array for {@code need} bytes if the budget allows; returns how many it can hold now. */
+    private int ensure(int need) {
+        if (need <= bytes.length) return need;
         int size = Math.max(need, Math.min(cap, Math.max(256, bytes.length * 2)));
+        if (!CaptureBudget.tryReserve(size - bytes.length)) {
+            size = need; // no room to double: exactly what is needed, if even that fits
+            if (!CaptureBudget.tryReserve(size - bytes.length)) return bytes.length;
+        }
+        reserved += size - bytes.length;
         bytes = Arrays.copyOf(bytes, size);
+        return need;
+    }
+
+    /** Gives the array's bytes back to the budget (the bytes stay readable); once its record is made. */
+    public void release() {
+        CaptureBudget.release(reserved);
+        reserved = 0;
     }
 
     /** Bytes captured so far. */

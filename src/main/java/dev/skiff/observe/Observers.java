@@ -60,7 +60,7 @@ public final class Observers {
         if (!a.on() && server == null) return null;
         int cap = a.level() == AuditConfig.Level.BODIES ? a.maxBodyBytes() : 0;
         if (server != null && tr.config().captureContent()) cap = Math.max(cap, 64 << 10); // message content asked for in spans
-        RequestTrail t = new RequestTrail(a.on(), cap);
+        RequestTrail t = new RequestTrail(a.on(), cap, a.level() == AuditConfig.Level.BODIES);
         t.serverSpan = server;
         t.request(req);
         return t;
@@ -100,6 +100,8 @@ public final class Observers {
                 System.err.println("skiff: observer " + o.getClass().getSimpleName() + " failed: " + e);
             }
         }
+        // The audit log releases the trails it is given once their records are made; any other is done with here.
+        if (trail != null && !audit.on()) trail.release();
     }
 
     /** A call started (ProxyCall, PassthroughCall): it counts as in flight until {@link #finishedCall}. */

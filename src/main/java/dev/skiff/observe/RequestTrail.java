@@ -25,6 +25,8 @@ public final class RequestTrail {
     /** Bytes of each body kept; 0 keeps no bodies (audit level metadata, or traced only). */
     private final int cap;
     private final boolean audited;
+    /** Headers are copied at the bodies level only: metadata stays cheap (measured: headers were most of a metadata record). */
+    private final boolean keepHeaders;
 
     String method;
     String uri;
@@ -63,8 +65,9 @@ public final class RequestTrail {
     /** Client spans of attempts that were superseded by a retry or failover; null until there is one. */
     public java.util.List<Span> earlierClientSpans;
 
-    RequestTrail(boolean audited, int cap) {
+    RequestTrail(boolean audited, int cap, boolean keepHeaders) {
         this.audited = audited;
+        this.keepHeaders = keepHeaders;
         this.cap = cap;
     }
 
@@ -80,7 +83,7 @@ public final class RequestTrail {
     public void request(HttpRequest req) {
         method = req.method().name();
         uri = req.uri();
-        if (audited) requestHeaders = headers(req.headers());
+        if (keepHeaders) requestHeaders = headers(req.headers());
         if (cap > 0 && req instanceof FullHttpRequest full) {
             requestBody = new Capped(cap);
             requestBody.add(full.content());
@@ -103,11 +106,14 @@ public final class RequestTrail {
         upstreamFirstContentNanos = -1;
         upstreamStatus = 0;
         upstreamResponseHeaders = null;
+        if (upstreamResponseBody != null) upstreamResponseBody.release(); // the attempt before: no longer kept
+        if (upstreamRequestBody != null) upstreamRequestBody.release();
+        upstreamRequestBody = null;
         upstreamResponseBody = null;
         if (!audited) return;
         upstreamMethod = head.method().name();
         upstreamUri = head.uri();
-        upstreamRequestHeaders = headers(head.headers());
+        if (keepHeaders) upstreamRequestHeaders = headers(head.headers());
         if (cap > 0 && body != null) {
             upstreamRequestBody = new Capped(cap);
             upstreamRequestBody.add(body);
@@ -127,8 +133,7 @@ public final class RequestTrail {
     public void upstreamHead(HttpResponse head) {
         upstreamFirstByteNanos = System.nanoTime();
         upstreamStatus = head.status().code();
-        if (!audited) return;
-        upstreamResponseHeaders = headers(head.headers());
+        if (keepHeaders) upstreamResponseHeaders = headers(head.headers());
     }
 
     public void upstreamContent(ByteBuf piece) {
@@ -143,7 +148,7 @@ public final class RequestTrail {
         if (finished || !audited) return;
         if (msg instanceof HttpResponse r) {
             clientStatus = r.status().code();
-            clientResponseHeaders = headers(r.headers());
+            if (keepHeaders) clientResponseHeaders = headers(r.headers());
         }
         if (msg instanceof HttpContent c) {
             ByteBuf b = c.content();
@@ -165,6 +170,15 @@ public final class RequestTrail {
     }
 
     private static final int MAX_PIECES = 8192;
+
+    private boolean released;
+
+    /** Gives the captured bodies' heap back to the budget (see CaptureBudget); once, by whoever last needs them. */
+    public void release() {
+        if (released) return;
+        released = true;
+        for (Capped c : new Capped[] {requestBody, upstreamRequestBody, upstreamResponseBody, clientResponseBody}) if (c != null) c.release();
+    }
 
     /** Ends the capture: called once, when the request's record is made. */
     public void finish() {

@@ -241,6 +241,20 @@ public final class UsageLog implements AutoCloseable {
         if (r.ttftMs() >= 0) g.writeNumberField("ttft_ms", Math.round(r.ttftMs() * 1000) / 1000.0);
         if (r.error() != null) g.writeStringField("error", r.error());
         if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
+        if (r.attemptLog() != null) {
+            g.writeNumberField("attempts", r.attempts());
+            g.writeArrayFieldStart("attempt_log");
+            for (dev.skiff.routing.Attempt a : r.attemptLog()) {
+                g.writeStartObject();
+                g.writeStringField("provider", a.provider());
+                g.writeStringField("model", a.model());
+                g.writeNumberField("status", a.status());
+                if (a.error() != null) g.writeStringField("error", a.error());
+                g.writeNumberField("duration_ms", Math.round(a.durationMs() * 1000) / 1000.0);
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
         g.writeEndObject();
         g.writeRaw('\n');
     }

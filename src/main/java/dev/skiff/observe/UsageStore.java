@@ -34,10 +34,12 @@ import java.util.concurrent.TimeUnit;
 public final class UsageStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
             + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
-            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error) VALUES ";
-    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log) VALUES ";
+    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     /** Rows per INSERT statement: one statement per row cost as much again as the rows themselves (measured, SQLite). */
     private static final int ROWS_PER_STATEMENT = 64;
+    /** Values per row, as ROW has them. */
+    private static final int COLUMNS = 22;
     private static final String INSERT_FULL = insert(ROWS_PER_STATEMENT);
 
     private static String insert(int rows) {
@@ -205,14 +207,14 @@ public final class UsageStore implements AutoCloseable {
                 if (full > 0) {
                     try (PreparedStatement s = c.prepareStatement(INSERT_FULL)) {
                         for (int at = 0; at < full; at += ROWS_PER_STATEMENT) {
-                            for (int i = 0; i < ROWS_PER_STATEMENT; i++) bind(s, i * 21 + 1, rows.get(at + i), pg);
+                            for (int i = 0; i < ROWS_PER_STATEMENT; i++) bind(s, i * COLUMNS + 1, rows.get(at + i), pg);
                             s.executeUpdate();
                         }
                     }
                 }
                 if (full < rows.size()) {
                     try (PreparedStatement s = c.prepareStatement(insert(rows.size() - full))) {
-                        for (int i = full; i < rows.size(); i++) bind(s, (i - full) * 21 + 1, rows.get(i), pg);
+                        for (int i = full; i < rows.size(); i++) bind(s, (i - full) * COLUMNS + 1, rows.get(i), pg);
                         s.executeUpdate();
                     }
                 }
@@ -227,7 +229,7 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
-    /** Binds a row's 21 values from parameter {@code i} on. */
+    /** Binds a row's 22 values from parameter {@code i} on. */
     private static void bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
         UsageRecord r = row.record();
         Tokens t = row.tokens();
@@ -254,7 +256,19 @@ public final class UsageStore implements AutoCloseable {
         else s.setLong(i++, row.costNanos());
         s.setInt(i++, r.attempts());
         String error = r.error();
-        s.setString(i, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
+        s.setString(i++, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
+        s.setString(i, attemptLog(r.attemptLog()));
+    }
+
+    /** The attempts as a JSON array, or null for a request of one attempt. */
+    static String attemptLog(List<dev.skiff.routing.Attempt> log) {
+        if (log == null || log.isEmpty()) return null;
+        var array = dev.skiff.dialect.openai.OpenAiChat.JSON.createArrayNode();
+        for (dev.skiff.routing.Attempt a : log) {
+            array.addObject().put("provider", a.provider()).put("model", a.model()).put("status", a.status()).put("error", a.error())
+                    .put("duration_ms", Math.round(a.durationMs() * 1000) / 1000.0);
+        }
+        return array.toString();
     }
 
     private static void micros(PreparedStatement s, int i, double ms) throws SQLException {

@@ -19,6 +19,7 @@ final class ClientWrites {
     private final ChannelHandlerContext ctx;
     private Gather queued; // made by the first piece: most answers are not streams
     private boolean unflushed; // written since the last flush
+    private Object held; // a stream's head kept back while its call may still try another target (issue 13)
 
     ClientWrites(ChannelHandlerContext ctx) {
         this.ctx = ctx;
@@ -35,8 +36,35 @@ final class ClientWrites {
         return queued != null && queued.size() >= MAX_QUEUED;
     }
 
+    /**
+     * Keeps {@code head} back: it is written before anything else is, but a flush with nothing else
+     * to send leaves it held, so that the call can still drop it ({@link #dropHeld}) and try again.
+     */
+    void hold(Object head) {
+        held = head;
+    }
+
+    boolean holding() {
+        return held != null;
+    }
+
+    /** The held head will not be sent: the attempt it belonged to failed before anything reached the client. */
+    void dropHeld() {
+        held = null;
+    }
+
+    /** Writes the held head now, without a flush. */
+    void writeHeld() {
+        Object h = held;
+        if (h == null) return;
+        held = null;
+        ctx.write(h, ctx.voidPromise());
+        unflushed = true;
+    }
+
     /** Writes what is queued as one HTTP chunk, without a flush. */
     void writeQueued() {
+        writeHeld();
         ByteBuf q = queued == null ? null : queued.take();
         if (q == null) return;
         ctx.write(new DefaultHttpContent(q), ctx.voidPromise());
@@ -70,6 +98,7 @@ final class ClientWrites {
      * @return whether the client's socket still takes more: false asks the caller to stop reading upstream
      */
     boolean flush() {
+        if (held != null && (queued == null || queued.size() == 0)) return ctx.channel().isWritable(); // nothing to send it with yet
         writeQueued();
         if (unflushed) {
             unflushed = false;

@@ -160,6 +160,7 @@ public final class Gateway {
     private final StoredResponses storedResponses;
     private final TranslationBudget budget;
     private volatile Limits limits; // null: no limits stage at all
+    private volatile dev.skiff.routing.Routing routing; // null: no retries, failover or virtual models (the router alone)
     private volatile dev.skiff.observe.metrics.Metrics metrics; // null: /metrics is not served
     private volatile dev.skiff.observe.metrics.MetricsConfig.Open metricsOpen = dev.skiff.observe.metrics.MetricsConfig.Open.OFF;
     private final AdminApi admin = new AdminApi();
@@ -194,6 +195,16 @@ public final class Gateway {
     public void limits(Limits l) {
         this.limits = l;
         passthrough.limits(l);
+    }
+
+    /** Turns routing on (retries, failover, circuit breakers, virtual models); null turns it off. */
+    public void routing(dev.skiff.routing.Routing r) {
+        this.routing = r;
+        passthrough.routing(r);
+    }
+
+    public dev.skiff.routing.Routing routing() {
+        return routing;
     }
 
     /** Serves {@code /metrics} from {@code m}, to the master or an admin key, or without a key as {@code open} says. */
@@ -379,6 +390,8 @@ public final class Gateway {
                 case "/v1/models" -> {
                     if (allow(ctx, req, dialect, requestId, keepAlive, HttpMethod.GET)) {
                         byte[] listing = catalog.snapshot().listingJson();
+                        dev.skiff.routing.Routing r = routing;
+                        if (r != null && !r.config().virtualModels().isEmpty()) listing = r.withVirtualModels(listing);
                         if (caller.key() != null && !caller.key().allowedModels().contains("*")) listing = allowedListing(listing, caller);
                         reply(ctx, Replies.json(HttpResponseStatus.OK, listing, requestId), keepAlive, requestId, "models", null);
                     }
@@ -572,10 +585,18 @@ public final class Gateway {
         ByteBuf body = req.content();
         RequestScan scan;
         Route route;
+        dev.skiff.routing.Plan plan = null;
+        dev.skiff.routing.Routing routing = this.routing;
         try {
             scan = RequestScan.of(body, endpoint.fieldTypes);
             if (scan.stream() && !endpoint.canStream) throw new BadRequestException("This endpoint does not stream.", "stream");
-            route = router.resolve(scan.model());
+            if (routing == null) {
+                route = router.resolve(scan.model());
+            } else {
+                plan = allowedPart(routing.plan(scan.model(), req.headers().get(routing.config().sessionHeader())), caller);
+                route = plan.first();
+                if (!plan.canRetry()) plan = null;
+            }
             // identify: the end user the body names, when no header named one (see ClientGate).
             if (caller.endUser() == null && scan.endUser() != null) {
                 caller = caller.identified(caller.userPath(), Identification.endUser(scan.endUser(), "body"));
@@ -585,8 +606,13 @@ public final class Gateway {
                     requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         } catch (RouteException e) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(), "invalid_request_error", "model", e.code(), requestId),
-                    keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
+            FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, e.status(), e.getMessage(),
+                    e.status() == 503 ? "server_error" : "invalid_request_error", "model", e.code(), requestId);
+            // Every target resting: the client may come back once the first can be probed again.
+            if (e.status() == 503 && routing != null) {
+                refusal.headers().set("retry-after", Math.max(1, routing.breaker().timeoutNanos() / 1_000_000_000L));
+            }
+            reply(ctx, refusal, keepAlive, requestId, endpoint.usageName, e.getMessage(), caller);
             return null;
         }
         // authorize: a managed key reaches only the models its selectors allow.
@@ -624,18 +650,75 @@ public final class Gateway {
             }
         }
         ProxyCall call;
+        Attempts attempts = plan == null ? null : attempts(ctx, req, endpoint, scan, plan, requestId, caller);
         try {
-            call = proxy(ctx, req, endpoint, scan, route, requestId, keepAlive, caller, gate);
+            call = proxy(ctx, req, endpoint, scan, route, requestId, keepAlive, caller, gate, attempts);
         } catch (RuntimeException | Error e) {
             if (gate != null) gate.settle(Usage.NONE, false, 500); // a bug must not hold a concurrency slot for ever
+            if (attempts != null) attempts.commit();
             throw e;
         }
+        // A path that does not re-send (or no call at all) lets go of what re-sending would have needed.
+        if (attempts != null && (call == null || !call.isAttempting(attempts))) attempts.commit();
         if (call == null && gate != null) gate.settle(Usage.NONE, false, 400); // answered without a call: nothing was used
         return call;
     }
 
+    /**
+     * The part of a plan a managed key may use; the whole plan when none of it is allowed, so that
+     * the refusal names the model the client asked for.
+     */
+    private static dev.skiff.routing.Plan allowedPart(dev.skiff.routing.Plan plan, Caller caller) {
+        if (caller.key() == null || caller.key().allowedModels().contains("*")) return plan;
+        List<Route> allowed = new ArrayList<>(plan.routes().size());
+        for (Route r : plan.routes()) {
+            if (ModelSelectors.allows(caller.key().allowedModels(), r.provider().name(), r.upstreamModel())) allowed.add(r);
+        }
+        return allowed.isEmpty() || allowed.size() == plan.routes().size() ? plan : new dev.skiff.routing.Plan(allowed, plan.retries());
+    }
+
+    /**
+     * What a request needs to be sent again: its body (kept until the answer is committed), its
+     * headers, and a way to send it to another target, re-translated when that target speaks
+     * another dialect.
+     */
+    private Attempts attempts(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, dev.skiff.routing.Plan plan,
+                              String requestId, Caller caller) {
+        ByteBuf kept = req.content().retainedDuplicate();
+        HttpHeaders headers = req.headers();
+        return new Attempts(routing, plan, System.nanoTime() + upstream.timeouts().total().toNanos(), scan.stream(), kept::release,
+                (call, route) -> redo(ctx, call, headers, kept, endpoint, scan, route, requestId, caller));
+    }
+
+    /** Sends a request again, to {@code route}: as the client wrote it when the target speaks its dialect, else translated. */
+    private void redo(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders headers, ByteBuf body, Endpoint endpoint, RequestScan scan,
+                      Route route, String requestId, Caller caller) {
+        boolean isNative = endpoint.isNativeTo(route.provider())
+                && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body))
+                && !(endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
+                        && !MidConversationSystem.betaAllows(headers.get(ANTHROPIC_BETA)));
+        if (isNative) {
+            startForward(ctx, call, headers, body.retainedDuplicate(), endpoint, scan, route, requestId);
+            return;
+        }
+        // Translation reads the body into trees again: reserved like the first time, but without waiting.
+        TranslationBudget.Reservation reservation;
+        try {
+            reservation = budget.tryReserve(TranslationBudget.estimate(body.readableBytes(), JsonLimits.countRequest(body)));
+        } catch (BadRequestException e) {
+            call.refuse(400, e.getMessage(), e.param(), null);
+            return;
+        }
+        if (reservation == null) {
+            call.refuseBusy("Skiff had no translation memory free to send this request to its next target; try again.");
+            return;
+        }
+        call.admit(reservation);
+        translated(ctx, call, headers, body, endpoint, scan, route, requestId, caller);
+    }
+
     private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
-                            String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
+                            String requestId, boolean keepAlive, Caller caller, LimitGate gate, Attempts attempts) {
         ByteBuf body = req.content();
         boolean isNative = endpoint.isNativeTo(route.provider())
                 && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body));
@@ -647,9 +730,11 @@ public final class Gateway {
                 && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
             return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller, gate);
         }
-        if (isNative && !followUp) return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller, gate);
+        if (isNative && !followUp) {
+            return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller, gate, attempts);
+        }
         // ... another dialect gets a translated request, once it is admitted to translation memory.
-        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller, gate);
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller, gate, followUp ? null : attempts);
     }
 
     /**
@@ -659,7 +744,7 @@ public final class Gateway {
      * (503, {@code retry-after}). The reservation is let go once the provider's request is sent.
      */
     private ProxyCall admit(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route, boolean isNative,
-                            boolean followUp, String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
+                            boolean followUp, String requestId, boolean keepAlive, Caller caller, LimitGate gate, Attempts attempts) {
         ByteBuf body = req.content();
         long need;
         try {
@@ -677,8 +762,9 @@ public final class Gateway {
                     requestId, endpointName(pathOf(req.uri())), "translation would need about " + Bytes.describeSize(need));
             return null;
         }
-        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), false, caller)
-                .limitedBy(gate);
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(),
+                attempts != null && injectsUsage(endpoint, scan), caller).limitedBy(gate);
+        if (attempts != null) call.attempting(attempts);
         call.admittedBytes(need);
         ByteBuf held = body.retain(); // outlives the request while it waits
         Runnable releaseBody = ProxyCall.once(held::release);
@@ -730,7 +816,7 @@ public final class Gateway {
             folded = MidConversationSystem.fold(req.content(), dropped);
             if (folded == null) { // the bytes were in a string after all
                 scan = RequestScan.of(req.content());
-                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller, gate);
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller, gate, null);
             }
             scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
         } catch (BadRequestException e) {
@@ -744,7 +830,7 @@ public final class Gateway {
         } finally {
             if (reservation != null) reservation.release();
         }
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate)
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate, null)
                 .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
         startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
         return call;
@@ -757,16 +843,22 @@ public final class Gateway {
      * Takes ownership of {@code body}.
      */
     private ProxyCall forward(ChannelHandlerContext ctx, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint, RequestScan scan, Route route,
-                              String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate);
+                              String requestId, boolean keepAlive, Caller caller, LimitGate gate, Attempts attempts) {
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate, attempts);
         startForward(ctx, call, clientHeaders, body, endpoint, scan, route, requestId);
         return call;
     }
 
     private ProxyCall forwardingCall(ChannelHandlerContext ctx, Endpoint endpoint, RequestScan scan, Route route, String requestId,
-                                     boolean keepAlive, Caller caller, LimitGate gate) {
-        boolean injectUsage = endpoint == Endpoint.CHAT && scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
-        return new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectUsage, caller).limitedBy(gate);
+                                     boolean keepAlive, Caller caller, LimitGate gate, Attempts attempts) {
+        ProxyCall call = new ProxyCall(ctx, this, requestId, keepAlive, endpoint, route, scan.model(), scan.stream(), injectsUsage(endpoint, scan), caller);
+        if (attempts != null) call.attempting(attempts);
+        return call.limitedBy(gate);
+    }
+
+    /** Whether a forwarded stream asks for usage on the client's behalf (and hides it again). */
+    private static boolean injectsUsage(Endpoint endpoint, RequestScan scan) {
+        return endpoint == Endpoint.CHAT && scan.stream() && !Boolean.TRUE.equals(scan.includeUsage());
     }
 
     private void startForward(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders clientHeaders, ByteBuf body, Endpoint endpoint,

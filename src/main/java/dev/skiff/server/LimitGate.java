@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -120,9 +121,7 @@ final class LimitGate {
     /** The remaining-quota headers of an admitted request, replacing the provider's of the same names. */
     void decorate(HttpHeaders h) {
         if (decision instanceof Decision.Admitted a && !a.counters().isEmpty()) {
-            Map<String, String> headers = new LinkedHashMap<>();
-            rateHeaders(a.counters(), System.currentTimeMillis(), headers, anthropic);
-            headers.forEach(h::set);
+            rateHeaders(a.counters(), System.currentTimeMillis(), h::set, anthropic);
         }
     }
 
@@ -134,6 +133,11 @@ final class LimitGate {
      * {@code -reset} as an RFC 3339 time, and the tokens forms).
      */
     static void rateHeaders(List<Counter> counters, long nowMs, Map<String, String> out, boolean anthropic) {
+        rateHeaders(counters, nowMs, (BiConsumer<CharSequence, String>) (k, v) -> out.put(k.toString(), v), anthropic);
+    }
+
+    /** As above, each header handed to {@code out} (straight into a response's headers: no map on the way). */
+    static void rateHeaders(List<Counter> counters, long nowMs, BiConsumer<CharSequence, String> out, boolean anthropic) {
         Counter requests = null, tokens = null, cost = null;
         for (Counter c : counters) {
             Metric m = c.charge().metric();
@@ -141,20 +145,32 @@ final class LimitGate {
             if (m == Metric.TOKENS && (tokens == null || c.remaining() < tokens.remaining())) tokens = c;
             if (m == Metric.COST && (cost == null || c.remaining() < cost.remaining())) cost = c;
         }
-        if (requests != null) put(out, "requests", requests, nowMs, anthropic);
-        if (tokens != null) put(out, "tokens", tokens, nowMs, anthropic);
-        if (cost != null) out.put("x-skiff-budget-remaining-usd", String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
+        if (requests != null) put(out, REQUESTS, requests, nowMs, anthropic);
+        if (tokens != null) put(out, TOKENS, tokens, nowMs, anthropic);
+        if (cost != null) out.accept("x-skiff-budget-remaining-usd", String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
     }
 
-    private static void put(Map<String, String> out, String what, Counter c, long nowMs, boolean anthropic) {
-        out.put("x-ratelimit-limit-" + what, Long.toString(c.charge().limit()));
-        out.put("x-ratelimit-remaining-" + what, Long.toString(c.remaining()));
-        out.put("x-ratelimit-reset-" + what, Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000) + "s");
+    /** The header names of one metric, made once (they were concatenated on every response). */
+    private record Names(String limit, String remaining, String reset, String anthropicLimit, String anthropicRemaining, String anthropicReset) {
+        static Names of(String what) {
+            return new Names("x-ratelimit-limit-" + what, "x-ratelimit-remaining-" + what, "x-ratelimit-reset-" + what,
+                    "anthropic-ratelimit-" + what + "-limit", "anthropic-ratelimit-" + what + "-remaining", "anthropic-ratelimit-" + what + "-reset");
+        }
+    }
+
+    private static final Names REQUESTS = Names.of("requests"), TOKENS = Names.of("tokens");
+
+    private static void put(BiConsumer<CharSequence, String> out, Names n, Counter c, long nowMs, boolean anthropic) {
+        String limit = Long.toString(c.charge().limit());
+        String remaining = Long.toString(c.remaining());
+        out.accept(n.limit(), limit);
+        out.accept(n.remaining(), remaining);
+        out.accept(n.reset(), Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000) + "s");
         if (anthropic) {
-            out.put("anthropic-ratelimit-" + what + "-limit", Long.toString(c.charge().limit()));
-            out.put("anthropic-ratelimit-" + what + "-remaining", Long.toString(c.remaining()));
+            out.accept(n.anthropicLimit(), limit);
+            out.accept(n.anthropicRemaining(), remaining);
             long reset = c.resetAtMs() > 0 ? c.resetAtMs() : nowMs;
-            out.put("anthropic-ratelimit-" + what + "-reset", java.time.Instant.ofEpochSecond((reset + 999) / 1000).toString());
+            out.accept(n.anthropicReset(), java.time.Instant.ofEpochSecond((reset + 999) / 1000).toString());
         }
     }
 

@@ -33,6 +33,8 @@ import java.util.Map;
  * and the body streams like any other.
  */
 final class Passthrough {
+    /** The model a passthrough target is known by in the attempt log and the circuit breakers: its body is never read. */
+    static final String PASSTHROUGH_MODEL = "(passthrough)";
     private static final AsciiString ANTHROPIC_VERSION = AsciiString.cached("anthropic-version");
 
     private final Map<String, Provider> providers = new LinkedHashMap<>();
@@ -40,8 +42,14 @@ final class Passthrough {
     private final dev.skiff.observe.Observers observers;
     private volatile dev.skiff.control.limits.Limits limits; // null: no limits
 
+    private volatile dev.skiff.routing.Routing routing; // null: one attempt per request
+
     void limits(dev.skiff.control.limits.Limits l) {
         limits = l;
+    }
+
+    void routing(dev.skiff.routing.Routing r) {
+        routing = r;
     }
 
     Passthrough(List<Provider> providers, UpstreamClient upstream, dev.skiff.observe.Observers observers) {
@@ -148,6 +156,16 @@ final class Passthrough {
         String type = req.headers().get(HttpHeaderNames.CONTENT_TYPE);
         boolean jsonBody = hasBody && type != null && type.contains("json");
         call.streamsOf(target.rest());
+        dev.skiff.routing.Routing routing = this.routing;
+        // Only a request that can be sent again unchanged is retried: one without a body, of a method
+        // that changes nothing (a POST may have been acted on before its connection broke).
+        if (routing != null && routing.config().retry().maxRetries() > 0 && !hasBody
+                && (req.method().equals(io.netty.handler.codec.http.HttpMethod.GET) || req.method().equals(io.netty.handler.codec.http.HttpMethod.HEAD)
+                || req.method().equals(io.netty.handler.codec.http.HttpMethod.OPTIONS))) {
+            dev.skiff.routing.Plan plan = new dev.skiff.routing.Plan(List.of(new dev.skiff.routing.Route(provider, PASSTHROUGH_MODEL)), true);
+            call.retrying(Attempts.passthrough(routing, plan, System.nanoTime() + upstream.timeouts().total().toNanos(),
+                    (c, route) -> c.start(upstream, provider, head, false)));
+        }
         if (signing != null) call.gather(upstream, provider, head, jsonBody, signing, maxBodyBytes);
         else call.start(upstream, provider, head, jsonBody);
         return call;

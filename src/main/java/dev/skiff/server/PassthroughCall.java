@@ -83,6 +83,8 @@ final class PassthroughCall implements ExchangeListener {
 
     private boolean finished;
     private Runnable onFinished;
+    private Attempts attempts; // null: one attempt (no retries configured, or a request that cannot be replayed)
+    private boolean discarding; // the current attempt's response is a retried error: drained, not relayed
     private final Caller caller; // who the request acts for, as the gate authenticated it
 
     /** Who the request acts for: its usage is theirs. */
@@ -117,11 +119,17 @@ final class PassthroughCall implements ExchangeListener {
         else if (p.endsWith("/responses")) streamDialect = ClientDialect.OPENAI_RESPONSES;
     }
 
+    /** Lets a bodiless, idempotent request be sent again when it fails before its response starts. */
+    void retrying(Attempts a) {
+        attempts = a;
+    }
+
     void start(UpstreamClient client, Provider provider, HttpRequest head, boolean jsonBody) {
         this.provider = provider;
         if (jsonBody) modelScan = new StreamingModelScan();
         observeUpstream(head, null); // the body streams through: the client's, captured as it arrives
         exchange = client.sendStreamed(provider, ctx.channel().eventLoop(), head, this);
+        if (attempts != null) attempts.sent(attempts.route());
         // A pooled connection is ready at once, before the exchange was known here.
         if (!finished && exchange.isWritable()) onSendable(true);
     }
@@ -256,6 +264,14 @@ final class PassthroughCall implements ExchangeListener {
 
     @Override
     public void onHead(HttpResponse head) {
+        if (attempts != null && attempts.classify(head.status().code(), io.netty.buffer.Unpooled.EMPTY_BUFFER) != null) {
+            long delay = attempts.failed(dev.skiff.routing.Failure.STATUS, head.status().code(), head.headers());
+            if (delay >= 0) { // drained, then sent again (onEnd)
+                discarding = true;
+                retryDelay = delay;
+                return;
+            }
+        }
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
@@ -264,7 +280,8 @@ final class PassthroughCall implements ExchangeListener {
         HttpHeaders h = r.headers();
         h.set(head.headers());
         PassthroughHeaders.stripForClient(h);
-        h.set(Replies.X_REQUEST_ID, requestId).set("x-skiff-provider", provider.name());
+        h.set(Replies.X_REQUEST_ID, requestId).set(ProxyCall.X_PROVIDER, provider.name());
+        if (attempts != null) h.set(ProxyCall.X_ATTEMPTS, Integer.toString(attempts.count()));
         if (!h.contains(HttpHeaderNames.CONTENT_LENGTH) && mayHaveBody()) h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         // A response before the whole request arrived: the rest of it is not read, so the connection ends.
         if (bodyPending) keepAlive = false;
@@ -302,7 +319,7 @@ final class PassthroughCall implements ExchangeListener {
 
     @Override
     public void onContent(ByteBuf content) {
-        if (finished) {
+        if (finished || discarding) {
             content.release();
             return;
         }
@@ -351,6 +368,11 @@ final class PassthroughCall implements ExchangeListener {
     @Override
     public void onEnd() {
         if (finished) return;
+        if (discarding) {
+            discarding = false;
+            again(retryDelay);
+            return;
+        }
         if (streamEnd != null && !streamEnd.complete()) {
             // Still in the provider's framing (chunks of SSE), so an event in the dialect's own error
             // form can be added: the client learns the answer is cut rather than taking it for whole.
@@ -370,6 +392,15 @@ final class PassthroughCall implements ExchangeListener {
     public void onFailure(UpstreamFailure failure) {
         if (finished) return;
         if (provider != null) observers.upstreamFailed(provider.name(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
+        if (attempts != null && !responseStarted) {
+            long delay = discarding ? retryDelay : attempts.failed(failure.kind() == UpstreamFailure.Kind.TIMEOUT
+                    ? dev.skiff.routing.Failure.TIMEOUT : dev.skiff.routing.Failure.TRANSPORT, 0, null);
+            discarding = false;
+            if (delay >= 0) {
+                again(delay);
+                return;
+            }
+        }
         if (!responseStarted) {
             String code = failure.kind() == UpstreamFailure.Kind.TIMEOUT ? "upstream_timeout"
                     : failure.kind() == UpstreamFailure.Kind.UNREACHABLE ? "upstream_unreachable" : "upstream_error";
@@ -418,9 +449,33 @@ final class PassthroughCall implements ExchangeListener {
         return Usage.NONE;
     }
 
+    private long retryDelay;
+
+    /** Sends the request again after {@code delayNanos}, on this event loop. */
+    private void again(long delayNanos) {
+        exchange = null;
+        attempts.armDeadline(ctx.executor(), () -> {
+            if (finished) return;
+            attempts.expire();
+            attempts.cancelTimer();
+            discarding = false;
+            if (exchange != null) exchange.cancel();
+            onFailure(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, "The request did not finish within its deadline (SKIFF_TOTAL_TIMEOUT)."));
+        });
+        attempts.schedule(ctx.executor(), () -> {
+            if (finished) return;
+            try {
+                attempts.redo(this);
+            } catch (Throwable t) {
+                onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "Skiff could not send the request again: " + t.getMessage()));
+            }
+        }, delayNanos);
+    }
+
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
+        if (attempts != null) attempts.finish(finalStatus, error, finalStatus == 429 || finalStatus >= 500);
         if (writes != null) writes.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();
@@ -445,7 +500,8 @@ final class PassthroughCall implements ExchangeListener {
         observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
-                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller, 1), trail);
+                firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, null, caller,
+                attempts == null ? 1 : attempts.count(), attempts == null ? null : attempts.logCopy()), trail);
         if (onFinished != null) onFinished.run();
     }
 }

@@ -50,7 +50,9 @@ final class ProxyCall implements ExchangeListener {
     private final String requestId;
     private final boolean keepAlive;
     private final Gateway.Endpoint endpoint;
-    private final Route route;
+    private Route route; // the current attempt's target
+    private Attempts attempts; // null: one attempt, as with no routing configured (the hot path pays nothing)
+    private boolean clientWritten; // the stream's head went to the client: no other attempt from here
     private final String clientModel;
     private final boolean stream;
     private final boolean injectedUsage;
@@ -112,6 +114,17 @@ final class ProxyCall implements ExchangeListener {
         gateway.observers().started();
     }
 
+    /** Lets the call make further attempts when this one fails before the client has anything. */
+    ProxyCall attempting(Attempts a) {
+        assert exchange == null : "set before start";
+        this.attempts = a;
+        return this;
+    }
+
+    boolean isAttempting(Attempts a) {
+        return attempts == a;
+    }
+
     /** Who the request acts for: its usage is theirs. */
     Caller caller() {
         return caller;
@@ -135,20 +148,110 @@ final class ProxyCall implements ExchangeListener {
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
+        if (attempts != null && attempts.started() && exchange == null && !finished) { // a further attempt: admitted already
+            exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+            sent();
+            releaseAdmission();
+            return;
+        }
         admitted(() -> {
             if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+            sent();
             releaseAdmission();
         }, body::release);
     }
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
+        if (attempts != null && attempts.started() && exchange == null && !finished) {
+            exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+            sent();
+            releaseAdmission();
+            return;
+        }
         admitted(() -> {
             if (trail != null && !parts.isEmpty()) gateway.observers().upstream(trail, parts.getFirst().head(), parts.getFirst().body(), providerName(), baseUrl());
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
+            sent();
             releaseAdmission();
         }, () -> parts.forEach(p -> p.body().release()));
+    }
+
+    /** An attempt's request went out: counted, and a stream's wait for its first token is timed. */
+    private void sent() {
+        if (attempts == null || finished) return;
+        attempts.sent(route);
+        long ttft = attempts.firstTokenNanos();
+        if (ttft > 0) attempts.schedule(ctx.executor(), this::firstTokenTimedOut, ttft);
+    }
+
+    private void firstTokenTimedOut() {
+        if (finished || clientWritten || firstContentNanos >= 0) return;
+        if (exchange != null) exchange.cancel();
+        exchange = null;
+        if (retryAttempt(dev.skiff.routing.Failure.FIRST_TOKEN_TIMEOUT, 0, null)) return;
+        failed(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, providerName() + " sent no answer within the first-token timeout (FAILOVER_FIRST_TOKEN_TIMEOUT)."));
+    }
+
+    /**
+     * The current attempt failed before anything reached the client: when the plan has another
+     * attempt, this one's state is dropped and the next is sent after its wait (a timer on this
+     * event loop). False when the failure is the answer.
+     */
+    private boolean retryAttempt(dev.skiff.routing.Failure kind, int upstreamStatus, HttpHeaders headers) {
+        if (attempts == null || clientWritten || finished) return false;
+        long delay = attempts.failed(kind, upstreamStatus, headers);
+        if (delay < 0) return false;
+        if (exchange != null) exchange.cancel();
+        resetAttempt();
+        attempts.schedule(ctx.executor(), this::nextAttempt, delay);
+        attempts.armDeadline(ctx.executor(), this::deadlinePassed);
+        return true;
+    }
+
+    /** The request's deadline passed during a later attempt (or the wait before it): it ends now, as a timeout. */
+    private void deadlinePassed() {
+        if (finished) return;
+        attempts.expire();
+        attempts.cancelTimer();
+        if (exchange != null) exchange.cancel();
+        onFailure(new UpstreamFailure(UpstreamFailure.Kind.TIMEOUT, "The request did not finish within its deadline (SKIFF_TOTAL_TIMEOUT) after "
+                + attempts.count() + " attempts."));
+    }
+
+    private void nextAttempt() {
+        if (finished) return;
+        route = attempts.route();
+        try {
+            attempts.redo(this);
+        } catch (Throwable t) {
+            failInternally(t);
+        }
+    }
+
+    /** Forgets what the failed attempt left: the next one starts as the first did. */
+    private void resetAttempt() {
+        exchange = null;
+        status = 0;
+        upstreamHeaders = null;
+        firstByteNanos = -1;
+        firstContentNanos = -1;
+        streaming = false;
+        closeDelimited = false;
+        releaseStreamState();
+        splitter = null;
+        relay = null;
+        if (writes != null) {
+            writes.dropHeld();
+            writes.release();
+        }
+        writes = null;
+        releaseOutgoing();
+        releaseBuffered();
+        translator = null;
+        streamTranslator = null;
+        extraHeaders = Map.of();
     }
 
     /**
@@ -443,7 +546,23 @@ final class ProxyCall implements ExchangeListener {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
         decorate(h);
+        if (attempts != null) {
+            writes.hold(r); // written with the first content: until then another attempt is still possible
+            return;
+        }
         writes.write(r); // the head goes when this read completes, with what it brought of the stream
+    }
+
+    /** Whether a stream's head is held back (see {@link #writeHead}). */
+    private boolean headHeld() {
+        return writes != null && writes.holding();
+    }
+
+    /** The held head of a stream goes to the client: from here the answer is this attempt's. */
+    private void writeHead() {
+        clientWritten = true;
+        attempts.commit();
+        writes.writeHeld();
     }
 
     @Override
@@ -461,6 +580,7 @@ final class ProxyCall implements ExchangeListener {
 
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
+        if (headHeld()) writeHead();
         if (trail != null) trail.upstreamContent(content);
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
@@ -551,6 +671,7 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void end() {
+        if (headHeld() && retryAttempt(dev.skiff.routing.Failure.TRANSPORT, status, null)) return; // a stream that ended empty
         if (streaming) {
             writes.writeQueued(); // what this read brought goes before the end
             if (streamTranslator != null) {
@@ -590,6 +711,13 @@ final class ProxyCall implements ExchangeListener {
         }
         ByteBuf body = buffered;
         buffered = null;
+        if (attempts != null && status / 100 != 2) {
+            dev.skiff.routing.Failure kind = attempts.classify(status, body);
+            if (kind != null && retryAttempt(kind, status, upstreamHeaders)) {
+                body.release();
+                return;
+            }
+        }
         if (status / 100 != 2 && !startsLikeJson(body)) {
             replyNonJsonError(body);
             return;
@@ -667,6 +795,21 @@ final class ProxyCall implements ExchangeListener {
 
     private void failed(UpstreamFailure failure) {
         gateway.observers().upstreamFailed(providerName(), failure.kind().name().toLowerCase(java.util.Locale.ROOT));
+        if (attempts != null && !clientWritten) {
+            if (retryAttempt(failure.kind() == UpstreamFailure.Kind.TIMEOUT ? dev.skiff.routing.Failure.TIMEOUT : dev.skiff.routing.Failure.TRANSPORT,
+                    status, null)) {
+                return;
+            }
+            if (streaming) { // nothing of the stream was written: the client gets a status, not an in-band error
+                releaseStreamState();
+                if (writes != null) {
+                    writes.dropHeld();
+                    writes.release();
+                }
+                writes = null;
+                streaming = false;
+            }
+        }
         String code = switch (failure.kind()) {
             case TIMEOUT -> "upstream_timeout";
             case UNREACHABLE -> "upstream_unreachable";
@@ -720,7 +863,9 @@ final class ProxyCall implements ExchangeListener {
             buffered.release();
             buffered = null;
         }
-        Replies.send(ctx, Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId), keepAlive);
+        FullHttpResponse r = Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId);
+        describeAttempts(r.headers());
+        Replies.send(ctx, r, keepAlive);
         finish(httpStatus, Usage.NONE, detail);
     }
 
@@ -734,11 +879,24 @@ final class ProxyCall implements ExchangeListener {
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** Headers every relayed response carries: our request id, the provider, its rate-limit state. */
+    static final io.netty.util.AsciiString X_PROVIDER = io.netty.util.AsciiString.cached("x-skiff-provider");
+    static final io.netty.util.AsciiString X_MODEL = io.netty.util.AsciiString.cached("x-skiff-model");
+    static final io.netty.util.AsciiString X_ATTEMPTS = io.netty.util.AsciiString.cached("x-skiff-attempts");
+    private static final io.netty.util.AsciiString ONE = io.netty.util.AsciiString.cached("1");
+
+    /** Says which target answered, and after how many attempts, on an error Skiff wrote for a provider's failure. */
+    private void describeAttempts(HttpHeaders h) {
+        if (route.provider() == null) return;
+        h.set(X_PROVIDER, route.provider().name());
+        if (route.upstreamModel() != null) h.set(X_MODEL, route.upstreamModel()); // none for a stored response fetched by id
+        h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
+    }
+
+    /** Headers every relayed response carries: our request id, the provider, its rate-limit state, the attempts. */
     private void decorate(HttpHeaders h) {
         h.set(Replies.X_REQUEST_ID, requestId);
         if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) h.set(TOKEN_COUNT, "exact");
-        if (route.provider() != null) h.set("x-skiff-provider", route.provider().name());
+        describeAttempts(h);
         extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         for (Map.Entry<String, String> e : upstreamHeaders) {
@@ -868,6 +1026,13 @@ final class ProxyCall implements ExchangeListener {
 
     private static final byte[] ERROR_KEY = "\"error\"".getBytes(StandardCharsets.US_ASCII);
 
+    /** Whether the call ended because of its target (which its breaker counts), not the client or Skiff. */
+    private boolean upstreamFailed(int finalStatus, String error) {
+        if (status == 429 || status >= 500) return true; // the last attempt's upstream status
+        if (status == 0) return finalStatus == 502 || finalStatus == 504; // no response: unreachable, broken or timed out
+        return status / 100 == 2 && error != null && finalStatus != 499; // an answer the provider broke
+    }
+
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
@@ -878,13 +1043,14 @@ final class ProxyCall implements ExchangeListener {
             parkedDiscard.run();
             parkedDiscard = null;
         }
-        if (limitGate != null) limitGate.settle(usage, exchange != null, finalStatus);
+        if (limitGate != null) limitGate.settle(usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
         long now = System.nanoTime();
         gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
                 firstContentNanos < 0 ? -1 : (firstContentNanos - startNanos) / 1e6, error, extraHeaders.get(ChatAdapter.DROPPED_HEADER),
-                caller, 1), trail);
+                caller, attempts == null ? 1 : attempts.count(), attempts == null ? null : attempts.logCopy()), trail);
         if (onFinished != null) onFinished.run();
     }
 }

@@ -28,6 +28,5 @@ CREATE TABLE audit_requests (
 );
 CREATE INDEX audit_requests_ts ON audit_requests (ts);
 CREATE INDEX audit_requests_request_id ON audit_requests (request_id);
+-- Few indexes: each one costs every insert. Lists walk id backwards; a key's list has its own index.
 CREATE INDEX audit_requests_key ON audit_requests (key_id, id);
-CREATE INDEX audit_requests_path ON audit_requests (user_path, id);
-CREATE INDEX audit_requests_model ON audit_requests (model, id);

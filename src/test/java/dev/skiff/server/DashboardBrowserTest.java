@@ -21,6 +21,7 @@ import org.junit.jupiter.api.TestInfo;
  */
 class DashboardBrowserTest {
     static final Duration WAIT = Duration.ofSeconds(15);
+    static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     static final String MASTER = "mk-dashboard-test";
 
     MockUpstream upstream;
@@ -34,7 +35,8 @@ class DashboardBrowserTest {
         upstream = new MockUpstream();
         upstream.on("/v1/chat/completions", (req, reply) -> reply.json(200, """
                 {"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}"""));
-        gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "OPENAI_API_KEY", "sk-up", "OPENAI_BASE_URL", upstream.baseUrl()).awaitListings();
+        gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "OPENAI_API_KEY", "sk-up", "OPENAI_BASE_URL", upstream.baseUrl(),
+                "SKIFF_AUDIT", "bodies").awaitListings();
         browser = Chromium.start(binary);
     }
 
@@ -199,5 +201,75 @@ class DashboardBrowserTest {
         assertThat(link.get("back").asBoolean()).as("the result links back to its call").isTrue();
         assertThat(link.get("call").asText()).contains(name);
         assertThat(link.get("result").asText()).contains("result of", name);
+    }
+    static final String WEATHER_CALL = """
+            {"id":"c-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":null,
+            "tool_calls":[{"id":"call_w1","type":"function","function":{"name":"get_weather","arguments":"{\\"city\\":\\"Paris\\"}"}}]},"finish_reason":"tool_calls"}],
+            "usage":{"prompt_tokens":40,"completion_tokens":12,"total_tokens":52}}""";
+
+    static String chunk(String json) {
+        return "data: " + json + "\n\n";
+    }
+
+    /** The provider of a tool loop: a call to get_weather first, then, given its result, a streamed answer. */
+    void toolLoopProvider() {
+        upstream.on("/v1/chat/completions", (req, reply) -> {
+            if (!req.body().contains("\"role\":\"tool\"")) {
+                reply.json(200, WEATHER_CALL);
+                return;
+            }
+            reply.startStream();
+            for (String piece : new String[] {"It is ", "18 C in Paris."}) {
+                reply.chunk(chunk("{\"id\":\"c-2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + piece + "\"},\"finish_reason\":null}]}"));
+                Thread.sleep(20);
+            }
+            reply.chunk(chunk("{\"id\":\"c-2\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":70,\"completion_tokens\":8,\"total_tokens\":78}}"));
+            reply.chunk("data: [DONE]\n\n");
+        });
+    }
+
+    @Test
+    void aToolLoopIsListedAndDrawnTurnByTurnWithItsCallLinkedToItsResult() throws Exception {
+        toolLoopProvider();
+        String system = "{\"role\":\"system\",\"content\":\"You answer weather questions.\"}";
+        String user = "{\"role\":\"user\",\"content\":\"What is the weather in Paris?\"}";
+        String tools = ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        var first = gw.post("/v1/chat/completions", "{\"model\":\"gpt-4o-mini\",\"messages\":[" + system + "," + user + "]" + tools + "}",
+                "Authorization", "Bearer " + MASTER, "X-Request-ID", "loop-turn-1", "X-End-User", "alice");
+        assertThat(first.statusCode()).isEqualTo(200);
+        JsonNode call = JSON.readTree(first.body()).path("choices").path(0).path("message");
+        String second = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[" + system + "," + user + "," + call
+                + ",{\"role\":\"tool\",\"tool_call_id\":\"call_w1\",\"content\":\"18 C, cloudy\"}]" + tools + "}";
+        assertThat(gw.post("/v1/chat/completions", second, "Authorization", "Bearer " + MASTER, "X-Request-ID", "loop-turn-2",
+                "X-End-User", "alice").body()).contains("18 C in Paris.");
+
+        logIn(); // the list is the first view
+        browser.waitFor("document.querySelector('#requests tr[data-request-id=\"loop-turn-2\"]') || (document.getElementById('refresh').click(), false)", WAIT);
+        assertThat(browser.eval("[...document.querySelectorAll('#requests tr.row')].map(r => r.dataset.requestId).join(',')").asText())
+                .as("newest first, the dashboard's own calls hidden").isEqualTo("loop-turn-2,loop-turn-1");
+        assertThat(browser.eval("document.querySelector('#requests tr[data-request-id=\"loop-turn-2\"]').innerText").asText())
+                .contains("200", "chat", "gpt-4o-mini", "openai", "alice", "70 / 8");
+
+        // A filter narrows the list (kept in the address).
+        browser.navigate(gw.url("/ui#/requests?end_user=bob"));
+        browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelector('#requests tr.empty')", WAIT);
+        browser.navigate(gw.url("/ui#/requests?end_user=alice&status=2xx"));
+        browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelectorAll('#requests tr.row').length === 2", WAIT);
+
+        browser.eval("document.querySelector('#requests tr[data-request-id=\"loop-turn-2\"]').click(); true");
+        browser.waitFor("document.querySelector('.request-view') && document.getElementById('main').dataset.ready === 'true'", WAIT);
+        assertThat(browser.eval("[...document.querySelectorAll('li.turn')].map(t => t.dataset.role + (t.classList.contains('answer') ? '*' : '')).join(',')")
+                .asText()).as("each turn, the answer last").isEqualTo("system,user,assistant,tool,assistant*");
+        assertThat(browser.eval("document.querySelector('li.turn[data-role=user]').innerText").asText()).contains("What is the weather in Paris?");
+        assertLinked("call_w1", "get_weather");
+        assertThat(browser.eval("document.querySelector('.tool-result').innerText").asText()).contains("18 C, cloudy");
+        assertThat(browser.eval("document.querySelector('li.turn.answer').innerText").asText()).contains("It is 18 C in Paris.", "stop");
+        assertThat(browser.eval("document.querySelectorAll('svg.timing rect').length").asInt()).as("timing segments").isGreaterThanOrEqualTo(3);
+        assertThat(browser.eval("document.querySelectorAll('svg.timing line.tick').length").asInt()).as("stream events").isGreaterThan(0);
+        assertThat(browser.eval("document.querySelector('dl.tokens').innerText").asText()).contains("70", "8");
+        assertThat(browser.eval("document.querySelector('.sides').textContent").asText()).contains("OpenAI chat", "/v1/chat/completions", "[redacted]")
+                .doesNotContain(MASTER).doesNotContain("sk-up");
+        assertThat(browser.consoleErrors()).isEmpty();
     }
 }

@@ -32,8 +32,15 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
     private boolean malformed;
     private ByteBuf body;
 
+    private final double failRate;
+
     MockHandler(MockResponses responses) {
+        this(responses, 0);
+    }
+
+    MockHandler(MockResponses responses, double failRate) {
         this.responses = responses;
+        this.failRate = failRate;
     }
 
     @Override
@@ -87,6 +94,11 @@ final class MockHandler extends SimpleChannelInboundHandler<HttpObject> {
             return;
         }
         boolean stream = body != null && JsonScan.isTrue(body, "stream");
+        if (failRate > 0 && route != Route.MODELS && route != Route.ANTHROPIC_MODELS && route != Route.NOT_FOUND
+                && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < failRate) {
+            send(ctx, responses.unavailable);
+            return;
+        }
         switch (route) {
             case CHAT -> {
                 if (!stream) send(ctx, responses.chat);

@@ -28,7 +28,7 @@ public final class MockProvider {
     public static void main(String[] argv) throws InterruptedException {
         Args args;
         try {
-            args = Args.parse(argv, Set.of("port", "host", "threads", "delay-ms", "chunks", "chunk-delay-ms"),
+            args = Args.parse(argv, Set.of("port", "host", "threads", "delay-ms", "chunks", "chunk-delay-ms", "fail-rate"),
                     Set.of("help"));
         } catch (IllegalArgumentException e) {
             System.err.println("MockProvider: " + e.getMessage());
@@ -37,11 +37,13 @@ public final class MockProvider {
         }
         if (args.flag("help")) {
             System.out.println("MockProvider [--port 0] [--host 127.0.0.1] [--threads 1] [--delay-ms 0]"
-                    + " [--chunks 10] [--chunk-delay-ms 0]");
+                    + " [--chunks 10] [--chunk-delay-ms 0] [--fail-rate 0.0]");
             return;
         }
         MockResponses responses = new MockResponses(
                 args.integer("chunks", 10), args.integer("delay-ms", 0), args.integer("chunk-delay-ms", 0));
+        // A share of the generating requests answered 503, for failover measurements.
+        double failRate = Double.parseDouble(args.string("fail-rate", "0"));
         EventLoopGroup group = Transports.group(args.integer("threads", 1), "mock");
         try {
             Channel server = new ServerBootstrap()
@@ -54,7 +56,7 @@ public final class MockProvider {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new HttpRequestDecoder(), new MockHandler(responses));
+                            ch.pipeline().addLast(new HttpRequestDecoder(), new MockHandler(responses, failRate));
                         }
                     })
                     .bind(args.string("host", "127.0.0.1"), args.integer("port", 0))

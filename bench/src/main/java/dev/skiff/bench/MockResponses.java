@@ -21,6 +21,8 @@ final class MockResponses {
     final ByteBuf anthropicModels;
     final ByteBuf notFound;
     final ByteBuf badRequest;
+    /** A 503 for the requests --fail-rate fails on purpose. */
+    final ByteBuf unavailable;
     final Stream chatStream;
     final Stream chatStreamWithUsage;
     final Stream messageStream;
@@ -39,6 +41,9 @@ final class MockResponses {
         models = json(payloads.models());
         anthropicModels = json(payloads.anthropicModels());
         notFound = HttpWire.fixedResponse(404, "Not Found", "application/json", MockPayloads.notFound());
+        unavailable = HttpWire.fixedResponse(503, "Service Unavailable", "application/json", """
+                {"error":{"message":"The mock provider failed this request on purpose (--fail-rate).",\
+                "type":"server_error","param":null,"code":null}}""");
         badRequest = HttpWire.fixedResponse(400, "Bad Request", "application/json", """
                 {"error":{"message":"The mock provider could not parse this request.",\
                 "type":"invalid_request_error","param":null,"code":null}}""");

@@ -73,7 +73,8 @@ public final class PolicySet {
     }
 
     private void add(List<Charge> out, List<LimitPolicy> policies, Scope within, Request r, long tokens, long costMicros) {
-        List<LimitPolicy> own = r.endUser() == null ? null : overrides.get(within.id() + "|" + r.endUser());
+        // The override's name is built only when there are overrides at all (it is a string per request).
+        List<LimitPolicy> own = r.endUser() == null || overrides.isEmpty() ? null : overrides.get(within.id() + "|" + r.endUser());
         if (policies == null && own == null) return;
         if (policies != null) {
             for (LimitPolicy p : policies) {

@@ -19,7 +19,12 @@ public sealed interface Window permits Window.Calendar, Window.Rolling, Window.N
     String id();
 
     /** UTC periods. */
-    enum Unit { MINUTE, HOUR, DAY, MONTH }
+    enum Unit {
+        MINUTE, HOUR, DAY, MONTH;
+
+        /** The name in counters and JSON, made once: counters are named per request. */
+        final String id = name().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * A calendar period of UTC.
@@ -27,7 +32,7 @@ public sealed interface Window permits Window.Calendar, Window.Rolling, Window.N
     record Calendar(Unit unit) implements Window {
         @Override
         public String id() {
-            return unit.name().toLowerCase(Locale.ROOT);
+            return unit.id;
         }
 
         /** The start of the period {@code nowMs} falls in, in epoch milliseconds. */

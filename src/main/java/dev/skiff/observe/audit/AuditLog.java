@@ -2,7 +2,6 @@ package dev.skiff.observe.audit;
 
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.observe.CallObserver;
-import dev.skiff.observe.Capped;
 import dev.skiff.observe.RequestTrail;
 import dev.skiff.observe.UsageRecord;
 import java.util.ArrayList;
@@ -13,27 +12,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The audit log's writer: event loops hand it each finished request (never blocking: a full queue,
- * or more than {@value #MAX_QUEUED_BYTES} bytes of bodies waiting, drops the record and counts it),
+ * The audit log's writer: event loops hand it each finished request (never blocking: a full queue
+ * drops the record and counts it; the bodies' heap is bounded apart, see CaptureBudget),
  * and one thread redacts, reassembles and stores them in batches of up to {@value #MAX_BATCH}, one
  * transaction each, gathered for up to {@value #GATHER_MILLIS} ms. It also deletes what is older than
  * the retention, at start and hourly. On close the queue is drained and the last batch stored.
  */
 public final class AuditLog implements CallObserver, AutoCloseable {
     static final int GATHER_MILLIS = 100;
-    static final int MAX_BATCH = 500;
-    static final long MAX_QUEUED_BYTES = 256L << 20;
+    static final int MAX_BATCH = 200;
+    /** Records waiting at most: about 32 KB of heap per record (headers, the trail) against the heap's size, within 256 to 8192. */
+    static final int CAPACITY = (int) Math.max(256, Math.min(8192, Runtime.getRuntime().maxMemory() / (32 << 10)));
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);
 
     private static final String READS = dev.skiff.admin.AdminApi.PREFIX + "audit";
 
-    private record Entry(UsageRecord record, RequestTrail trail, long bytes) {}
+    private record Entry(UsageRecord record, RequestTrail trail) {}
 
     private final AuditConfig config;
     private final AuditStore store;
     private final Redactor redactor;
-    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(16_384);
-    private final AtomicLong queuedBytes = new AtomicLong();
+    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(CAPACITY);
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final Thread writer;
@@ -67,19 +66,19 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     @Override
     public void finished(UsageRecord record, RequestTrail trail) {
-        if (trail != null && !trail.audited()) trail = null; // traced only: the record alone is kept
+        if (trail != null && !trail.audited()) {
+            trail.release(); // traced only: the record alone is kept
+            trail = null;
+        }
         // Reading the audit log is not written to it: a dashboard polling it would fill it with itself.
-        if (trail != null && "GET".equals(trail.method()) && trail.uri() != null && trail.uri().startsWith(READS)) return;
-        long bytes = trail == null ? 0 : size(trail.requestBody()) + size(trail.upstreamRequestBody()) + size(trail.upstreamResponseBody())
-                + size(trail.clientResponseBody());
-        if (queuedBytes.addAndGet(bytes) > MAX_QUEUED_BYTES || !queue.offer(new Entry(record, trail, bytes))) {
-            queuedBytes.addAndGet(-bytes);
+        if (trail != null && "GET".equals(trail.method()) && trail.uri() != null && trail.uri().startsWith(READS)) {
+            trail.release();
+            return;
+        }
+        if (!queue.offer(new Entry(record, trail))) {
+            if (trail != null) trail.release();
             dropped.incrementAndGet();
         }
-    }
-
-    private static long size(Capped c) {
-        return c == null ? 0 : c.length();
     }
 
     private void drainLoop() {
@@ -94,11 +93,12 @@ public final class AuditLog implements CallObserver, AutoCloseable {
                     batch.add(first);
                     gather(batch);
                     for (Entry e : batch) {
-                        queuedBytes.addAndGet(-e.bytes());
                         try {
                             rows.add(AuditDocument.row(OpenAiChat.JSON, e.record(), e.trail(), redactor, config.level()));
                         } catch (RuntimeException | StackOverflowError ex) {
                             System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
+                        } finally {
+                            if (e.trail() != null) e.trail().release();
                         }
                     }
                     batch.clear();

@@ -1,0 +1,187 @@
+package dev.skiff.routing;
+
+import dev.skiff.config.RoutingConfig;
+import dev.skiff.observe.Pricing;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Plans requests when routing is configured ({@link RoutingConfig#active()}): which targets a model
+ * name stands for and in which order they are tried (virtual models and their strategies, per-model
+ * fallbacks, the provider priority for bare names), and what is known of each target's health. The
+ * state is per process: each replica ejects and balances on what it sees itself.
+ */
+public final class Routing {
+    private final RoutingConfig config;
+    private final ModelRouter router;
+    private final RoutingBreaker breaker;
+    private final Map<String, TargetState> targets = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> turns = new ConcurrentHashMap<>(); // round robin, per virtual model
+    private final Pricing pricing; // null: prices unknown (cheapest keeps the configured order)
+
+    public Routing(RoutingConfig config, ModelCatalog catalog, Pricing pricing) {
+        this.config = config;
+        this.router = new ModelRouter(catalog, config.providerPriority());
+        this.breaker = RoutingBreaker.of(config.breaker());
+        this.pricing = pricing;
+        for (RoutingConfig.VirtualModel v : config.virtualModels().values()) turns.put(v.name(), new AtomicLong());
+    }
+
+    public RoutingConfig config() {
+        return config;
+    }
+
+    public RoutingBreaker breaker() {
+        return breaker;
+    }
+
+    /** The state of {@code route}'s target, made on first use. */
+    public TargetState target(Route route) {
+        String key = route.provider().name() + "/" + route.upstreamModel();
+        TargetState t = targets.get(key);
+        return t != null ? t : targets.computeIfAbsent(key, TargetState::new);
+    }
+
+    /** Every target seen so far, for the admin API and metrics. */
+    public List<TargetState.Snapshot> snapshot() {
+        List<TargetState.Snapshot> out = new ArrayList<>();
+        for (TargetState t : targets.values()) out.add(t.snapshot(breaker));
+        out.sort(Comparator.comparing(TargetState.Snapshot::target));
+        return out;
+    }
+
+    /**
+     * The targets for {@code model}, best first; {@code session} (may be null) keeps a session on one
+     * target of a virtual model. Targets whose circuit is open are left out; when that leaves none,
+     * the request is refused (503) rather than sent where it is known to fail.
+     */
+    public Plan plan(String model, String session) throws RouteException {
+        RoutingConfig.VirtualModel v = config.virtualModels().get(model);
+        List<Route> routes;
+        if (v != null) {
+            routes = ordered(v, session);
+        } else {
+            List<Route> primary = router.resolveAll(model);
+            List<String> more = config.fallbacks().get(model);
+            if (more == null) {
+                Route first = primary.getFirst();
+                more = config.fallbacks().get(first.provider().name() + "/" + first.upstreamModel());
+            }
+            if (more == null) {
+                routes = primary;
+            } else {
+                routes = new ArrayList<>(primary);
+                for (String m : more) addAll(routes, m);
+            }
+        }
+        return new Plan(available(model, routes), config.retry().maxRetries() > 0);
+    }
+
+    private void addAll(List<Route> routes, String model) throws RouteException {
+        for (Route r : router.resolveAll(model)) if (!routes.contains(r)) routes.add(r);
+    }
+
+    private List<Route> available(String model, List<Route> routes) throws RouteException {
+        if (!breaker.enabled()) return routes;
+        long now = System.nanoTime();
+        List<Route> open = null;
+        for (Route r : routes) {
+            if (!target(r).available(now, breaker)) {
+                if (open == null) open = new ArrayList<>(routes.size());
+                open.add(r);
+            }
+        }
+        if (open == null) return routes;
+        if (open.size() == routes.size()) {
+            throw new RouteException(503, "circuit_open", "Every target of the model '" + model + "' failed repeatedly and is resting ("
+                    + String.join(", ", routes.stream().map(r -> r.provider().name() + "/" + r.upstreamModel()).toList())
+                    + "); try again in " + Math.max(1, breaker.timeoutNanos() / 1_000_000_000L) + " s.");
+        }
+        List<Route> healthy = new ArrayList<>(routes);
+        healthy.removeAll(open);
+        return healthy;
+    }
+
+    /**
+     * A model listing ({@code {"object":"list","data":[...]}}) with the virtual models added, so that
+     * clients that check their model against the listing accept them (owned by {@code skiff}). A key
+     * allowed only some models is shown only the {@code provider/model} ids it may use, not these.
+     */
+    public byte[] withVirtualModels(byte[] listing) {
+        try {
+            var tree = (com.fasterxml.jackson.databind.node.ObjectNode) dev.skiff.dialect.openai.OpenAiChat.JSON.readTree(listing);
+            var data = tree.withArray("data");
+            for (RoutingConfig.VirtualModel v : config.virtualModels().values()) {
+                data.addObject().put("id", v.name()).put("object", "model").put("created", 0).put("owned_by", "skiff")
+                        .put("skiff_virtual", true);
+            }
+            return dev.skiff.dialect.openai.OpenAiChat.JSON.writeValueAsBytes(tree);
+        } catch (java.io.IOException | ClassCastException e) {
+            return listing; // a listing Skiff made itself is JSON; should it not be, it goes as it is
+        }
+    }
+
+    /** A virtual model's targets in the order its strategy (or the session) picks for this request. */
+    private List<Route> ordered(RoutingConfig.VirtualModel v, String session) throws RouteException {
+        List<RoutingConfig.WeightedTarget> ts = v.targets();
+        List<Route> routes = new ArrayList<>(ts.size());
+        List<Integer> weights = new ArrayList<>(ts.size());
+        for (RoutingConfig.WeightedTarget t : ts) {
+            for (Route r : router.resolveAll(t.model())) {
+                if (routes.contains(r)) continue;
+                routes.add(r);
+                weights.add(t.weight());
+            }
+        }
+        int total = 0;
+        for (int w : weights) total += w;
+        int pick = -1;
+        if (session != null && total > 0) {
+            pick = weighted(weights, Math.floorMod(mix(session.hashCode() * 31L + v.name().hashCode()), total));
+        } else {
+            switch (v.strategy()) {
+                case FAILOVER -> pick = -1;
+                case ROUND_ROBIN -> {
+                    if (total > 0) pick = weighted(weights, (int) Math.floorMod(turns.get(v.name()).getAndIncrement(), (long) total));
+                }
+                case LEAST_LATENCY -> routes.sort(Comparator.comparingDouble(r -> target(r).latencyMs()));
+                case LEAST_BUSY -> routes.sort(Comparator.comparingInt(r -> target(r).inFlight()));
+                case CHEAPEST -> routes.sort(Comparator.comparingLong(this::price));
+            }
+        }
+        if (pick > 0) routes.addFirst(routes.remove(pick));
+        return routes;
+    }
+
+    /** The index whose share of the total weight holds {@code n}. */
+    private static int weighted(List<Integer> weights, int n) {
+        for (int i = 0; i < weights.size(); i++) {
+            n -= weights.get(i);
+            if (n < 0) return i;
+        }
+        return 0;
+    }
+
+    private static long mix(long h) {
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        return h & Long.MAX_VALUE;
+    }
+
+    /** Input plus output price per token, in nanodollars; unknown prices sort last. */
+    private long price(Route r) {
+        TargetState t = target(r);
+        Long p = t.priceNanos;
+        if (p == null) {
+            Pricing.Price price = pricing == null ? null : pricing.find(r.provider().type(), r.upstreamModel());
+            p = price == null ? Long.MAX_VALUE : price.input() + price.output();
+            t.priceNanos = p;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,247 @@
+package dev.skiff.server;
+
+import dev.skiff.config.RoutingConfig;
+import dev.skiff.routing.Attempt;
+import dev.skiff.routing.Backoff;
+import dev.skiff.routing.Failure;
+import dev.skiff.routing.Plan;
+import dev.skiff.routing.Route;
+import dev.skiff.routing.Routing;
+import dev.skiff.routing.TargetState;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.concurrent.EventExecutor;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The attempts of one request that may take more than one (a {@link Plan} that can retry): which
+ * target is next, how long to wait before it, and what each attempt did, for the usage record and
+ * the {@code x-skiff-attempts} header. Runs on the request's event loop; its waits are timers there,
+ * never a sleep. Only requests with routing configured have one: the others pay for none of this.
+ */
+final class Attempts {
+    /** Sends the request again, to {@code route}, through the same call (re-translated if its dialect differs). */
+    interface Redo {
+        void send(ProxyCall call, Route route);
+    }
+
+    /** The same for a passthrough call. */
+    interface PassthroughRedo {
+        void send(PassthroughCall call, Route route);
+    }
+
+    private final Routing routing;
+    private final RoutingConfig.Retry retry;
+    private final RoutingConfig.Failover failover;
+    private final List<Route> routes;
+    private final Redo redo;
+    private final PassthroughRedo passthroughRedo;
+    private final long deadlineNanos;
+    private final long firstTokenNanos;
+    private final List<Attempt> log = new ArrayList<>(4);
+    private Runnable releaseBody; // what a re-send needs of the client's request, kept until nothing can be re-sent
+    private int index; // the current target
+    private int targetsTried = 1;
+    private int retries; // of the current target
+    private int count; // attempts sent
+    private long sentNanos;
+    private TargetState current; // the current attempt's target, while it is in flight
+    private boolean exhausted; // the last failure was the answer: no more attempts
+    private Future<?> timer;
+    private Future<?> deadline; // armed with the first retry: the exchanges' own timeouts bound only the first attempt
+
+    Attempts(Routing routing, Plan plan, long deadlineNanos, boolean stream, Runnable releaseBody, Redo redo) {
+        this(routing, plan, deadlineNanos, stream, releaseBody, redo, null);
+    }
+
+    static Attempts passthrough(Routing routing, Plan plan, long deadlineNanos, PassthroughRedo redo) {
+        return new Attempts(routing, plan, deadlineNanos, false, null, null, redo);
+    }
+
+    private Attempts(Routing routing, Plan plan, long deadlineNanos, boolean stream, Runnable releaseBody, Redo redo,
+                     PassthroughRedo passthroughRedo) {
+        this.passthroughRedo = passthroughRedo;
+        this.routing = routing;
+        this.retry = routing.config().retry();
+        this.failover = routing.config().failover();
+        this.routes = plan.routes();
+        this.redo = redo;
+        this.deadlineNanos = deadlineNanos;
+        this.releaseBody = releaseBody;
+        this.firstTokenNanos = stream && failover.firstTokenTimeout() != null ? failover.firstTokenTimeout().toNanos() : 0;
+    }
+
+    Route route() {
+        return routes.get(index);
+    }
+
+    /** Attempts so far, as {@code x-skiff-attempts} says it: at least one. */
+    int count() {
+        return Math.max(1, count);
+    }
+
+    /** Whether a first attempt was sent: a further one is admitted already (limits, translation memory). */
+    boolean started() {
+        return count > 0;
+    }
+
+    /** Each attempt so far, the last one included once the call has finished. */
+    List<Attempt> log() {
+        return log;
+    }
+
+    /** The log as the usage record keeps it; null when no attempt was sent (answered before any). */
+    List<Attempt> logCopy() {
+        return log.isEmpty() ? null : List.copyOf(log);
+    }
+
+    /** The current attempt's request went out. */
+    void sent(Route route) {
+        count++;
+        sentNanos = System.nanoTime();
+        current = routing.target(route);
+        // A half-open target whose probe is already in flight is called anyway: the plan chose it.
+        current.tryAcquire(sentNanos, routing.breaker());
+        current.started();
+    }
+
+    /** A stream without its first byte of answer after this long fails over; 0 for no such limit. */
+    long firstTokenNanos() {
+        return firstTokenNanos;
+    }
+
+    void redo(ProxyCall call) {
+        redo.send(call, route());
+    }
+
+    void redo(PassthroughCall call) {
+        passthroughRedo.send(call, route());
+    }
+
+    /**
+     * The failure an error answer is, as far as retrying and failing over care; null when it is the
+     * client's answer (a 400 for a bad request goes back as it is).
+     */
+    Failure classify(int status, ByteBuf body) {
+        if (retry.statuses().contains(status) || failover.enabled() && failover.statuses().contains(status)) return Failure.STATUS;
+        if (status != 400 && status != 404 && status != 413 && status != 422) return null;
+        if (!failover.enabled() || index + 1 >= routes.size()) return null; // nothing to fail over to
+        String text = body.toString(body.readerIndex(), Math.min(body.readableBytes(), 4096), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT);
+        if (text.contains("context_length") || text.contains("context length") || text.contains("prompt is too long")
+                || text.contains("too many tokens") || text.contains("maximum context") || text.contains("input is too long")) {
+            return Failure.CONTEXT_LENGTH;
+        }
+        if (text.contains("model_not_found") || text.contains("not_found_error") && text.contains("model")
+                || text.contains("model") && (text.contains("does not exist") || text.contains("not found"))) {
+            return Failure.MODEL_NOT_FOUND;
+        }
+        return null;
+    }
+
+    /**
+     * The current attempt failed before anything reached the client. Returns the wait, in
+     * nanoseconds, before the next attempt (to {@link #route()}), or -1 when this failure is the
+     * answer: no retries or targets left, or no time left before the request's deadline.
+     */
+    long failed(Failure kind, int status, HttpHeaders headers) {
+        if (exhausted) return -1;
+        long now = System.nanoTime();
+        long delay = next(kind, status, headers, now);
+        if (delay < 0 || now + delay >= deadlineNanos) {
+            exhausted = true;
+            return -1;
+        }
+        Route was = routes.get(lastIndex);
+        log.add(new Attempt(was.provider().name(), was.upstreamModel(), status, kind.id(), (now - sentNanos) / 1e6));
+        if (current != null) {
+            current.ended(now, now - sentNanos, kind, routing.breaker());
+            current = null;
+        }
+        return delay;
+    }
+
+    private int lastIndex;
+
+    private long next(Failure kind, int status, HttpHeaders headers, long now) {
+        lastIndex = index;
+        boolean sameTargetHelps = kind == Failure.TRANSPORT || kind == Failure.TIMEOUT
+                || kind == Failure.STATUS && retry.statuses().contains(status);
+        if (sameTargetHelps && retries < retry.maxRetries()) {
+            long asked = Backoff.askedNanos(headers, status, System.currentTimeMillis());
+            // A provider that asks for a longer wait than Skiff would ever make is failed over instead.
+            if (asked <= retry.maxBackoff().toNanos()) {
+                retries++;
+                return asked >= 0 ? asked : Backoff.jitteredNanos(retry, retries);
+            }
+        }
+        boolean failsOver = failover.enabled() && (kind != Failure.STATUS || failover.statuses().contains(status));
+        if (!failsOver) return -1;
+        while (index + 1 < routes.size()) {
+            if (failover.maxAttempts() > 0 && targetsTried >= failover.maxAttempts()) return -1;
+            index++;
+            targetsTried++;
+            retries = 0;
+            if (routing.target(routes.get(index)).circuit() != TargetState.Circuit.OPEN || routes.size() == index + 1) return 0;
+        }
+        return -1;
+    }
+
+    /** Runs {@code task} on {@code loop} after {@code delayNanos} (at once for 0), replacing any pending timer. */
+    void schedule(EventExecutor loop, Runnable task, long delayNanos) {
+        cancelTimer();
+        if (delayNanos <= 0) loop.execute(task);
+        else timer = loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Runs {@code task} when the request's deadline passes, unless {@link #finish} comes first; armed once. */
+    void armDeadline(EventExecutor loop, Runnable task) {
+        if (deadline != null) return;
+        deadline = loop.schedule(task, Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    }
+
+    /** No attempt after this one: the deadline passed. */
+    void expire() {
+        exhausted = true;
+    }
+
+    void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    /** Something of the answer reached the client: nothing is sent again, so the request is let go. */
+    void commit() {
+        cancelTimer();
+        if (releaseBody != null) {
+            releaseBody.run();
+            releaseBody = null;
+        }
+    }
+
+    /** The call finished with {@code status}: the last attempt is logged and its target told. */
+    void finish(int status, String error, boolean upstreamFailure) {
+        commit();
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
+        exhausted = true;
+        if (count == 0) return; // answered before any attempt (refused, or the client left while waiting)
+        long now = System.nanoTime();
+        if (current != null) {
+            Route r = routes.get(index);
+            log.add(new Attempt(r.provider().name(), r.upstreamModel(), status, error == null ? null : upstreamFailure ? "upstream" : "other",
+                    (now - sentNanos) / 1e6));
+            if (status == 499) current.ended(now, now - sentNanos, Failure.CIRCUIT_OPEN, routing.breaker()); // neither health nor sickness
+            else current.ended(now, now - sentNanos, upstreamFailure ? Failure.STATUS : null, routing.breaker());
+            current = null;
+        }
+    }
+}

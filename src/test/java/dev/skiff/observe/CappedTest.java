@@ -1,0 +1,39 @@
+package dev.skiff.observe;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+/** A capture keeps at most its cap, and at most what the heap budget has left; released, the budget is whole again. */
+class CappedTest {
+    @Test
+    void keepsTheCapAndCountsTheWhole() {
+        Capped c = new Capped(10);
+        c.add(Unpooled.wrappedBuffer("hello ".getBytes()));
+        c.add("world, and more".getBytes());
+        assertThat(c.text()).isEqualTo("hello worl");
+        assertThat(c.total()).isEqualTo(21);
+        assertThat(c.truncated()).isTrue();
+        c.release();
+    }
+
+    @Test
+    void stopsWhenTheBudgetIsSpentAndGivesItBack() {
+        long before = CaptureBudget.held();
+        long hog = CaptureBudget.LIMIT - before - 300;
+        assertThat(CaptureBudget.tryReserve(hog)).isTrue();
+        try {
+            Capped c = new Capped(64 << 10);
+            c.add(new byte[200]);
+            c.add(new byte[5000]); // no room for it: the capture stops, the size is still counted
+            assertThat(c.length()).isLessThanOrEqualTo(300);
+            assertThat(c.total()).isEqualTo(5200);
+            assertThat(c.truncated()).isTrue();
+            c.release();
+        } finally {
+            CaptureBudget.release(hog);
+        }
+        assertThat(CaptureBudget.held()).isLessThanOrEqualTo(before);
+    }
+}
