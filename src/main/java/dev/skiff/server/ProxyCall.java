@@ -149,6 +149,7 @@ final class ProxyCall implements ExchangeListener {
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
         if (attempts != null && attempts.started() && exchange == null && !finished) { // a further attempt: admitted already
+            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl()); // its own client span
             exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
             sent();
             releaseAdmission();
@@ -165,6 +166,7 @@ final class ProxyCall implements ExchangeListener {
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
     void start(UpstreamClient client, List<MultiExchange.Part> parts) {
         if (attempts != null && attempts.started() && exchange == null && !finished) {
+            if (trail != null && !parts.isEmpty()) gateway.observers().upstream(trail, parts.getFirst().head(), parts.getFirst().body(), providerName(), baseUrl());
             exchange = MultiExchange.send(client, route.provider(), ctx.channel().eventLoop(), ctx.alloc(), parts, this);
             sent();
             releaseAdmission();

@@ -151,12 +151,56 @@ class TraceEndToEndTest {
         assertThat(openai.take("/v1/chat/completions").header("traceparent")).isNull();
         assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER).statusCode()).isEqualTo(200);
         assertThat(openai.take("/v1/chat/completions").header("traceparent")).startsWith("00-").endsWith("-01");
-        for (int i = 0; i < 100 && exports.isEmpty(); i++) Thread.sleep(50);
-        assertThat(exports).isNotEmpty();
-        Export e = exports.getFirst();
-        assertThat(e.contentType()).isEqualTo("application/x-protobuf");
-        String raw = new String(e.body(), StandardCharsets.ISO_8859_1);
+        // the spans of one request may leave in two exports (a batch is cut when the exporter wakes): all of them, read together
+        String raw = "";
+        for (int i = 0; i < 100 && !raw.contains("chat gpt-4o-mini"); i++) {
+            Thread.sleep(50);
+            StringBuilder all = new StringBuilder();
+            for (Export e : exports) all.append(new String(e.body(), StandardCharsets.ISO_8859_1));
+            raw = all.toString();
+        }
+        assertThat(exports).isNotEmpty().allMatch(e -> e.contentType().equals("application/x-protobuf"));
         assertThat(raw).contains("skiff-test").contains("chat gpt-4o-mini").contains("gen_ai.provider.name").doesNotContain(TRACE);
         assertThat(raw).doesNotContain(new String(OtlpEncoding.hexBytes(TRACE), StandardCharsets.ISO_8859_1));
+    }
+
+    @Test
+    void eachRetriedAttemptHasItsClientSpanAndTheAuditRecordCountsThem() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> parents = new CopyOnWriteArrayList<>();
+        openai.on("/v1/chat/completions", (req, reply) -> {
+            parents.add(req.header("traceparent"));
+            if (calls.incrementAndGet() <= 2) {
+                reply.json(503, "{\"error\":{\"message\":\"busy\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+                return;
+            }
+            reply.json(200, "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}");
+        });
+        gw = start("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "RETRY_MAX_RETRIES", "3", "RETRY_INITIAL_BACKOFF", "5ms", "RETRY_MAX_BACKOFF", "20ms",
+                "SKIFF_AUDIT", "metadata");
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        var r = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "traceparent", "00-" + TRACE + "-" + PARENT + "-01",
+                "X-Request-ID", "t-retried");
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<JsonNode> spans = spansOf(TRACE, 4);
+        JsonNode server = spans.stream().filter(s -> s.get("kind").asInt() == 2).findFirst().orElseThrow();
+        List<JsonNode> clients = spans.stream().filter(s -> s.get("kind").asInt() == 3).toList();
+        assertThat(clients).hasSize(3).allMatch(c -> c.get("parentSpanId").asText().equals(server.get("spanId").asText()));
+        assertThat(clients.stream().map(c -> attr(c, "http.response.status_code")).toList()).containsExactlyInAnyOrder("503", "503", "200");
+        assertThat(clients.stream().filter(c -> c.path("status").path("code").asInt() == 2).count()).isEqualTo(2);
+        // each attempt carried its own client span to the provider
+        assertThat(parents).hasSize(3).doesNotHaveDuplicates()
+                .allMatch(p -> clients.stream().anyMatch(c -> p.equals("00-" + TRACE + "-" + c.get("spanId").asText() + "-01")));
+        JsonNode audit = null;
+        for (int i = 0; i < 100 && audit == null; i++) {
+            var a = gw.request("GET", "/admin/v1/audit/t-retried", null, "Authorization", "Bearer " + MASTER);
+            if (a.statusCode() == 200) audit = dev.skiff.dialect.openai.OpenAiChat.JSON.readTree(a.body());
+            else Thread.sleep(50);
+        }
+        assertThat(audit).isNotNull();
+        assertThat(audit.get("attempts").asInt()).isEqualTo(3);
+        assertThat(audit.get("trace_id").asText()).isEqualTo(TRACE);
+        assertThat(audit.at("/provider/response/status").asInt()).isEqualTo(200);
     }
 }
