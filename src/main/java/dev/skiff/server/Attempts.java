@@ -172,6 +172,12 @@ final class Attempts {
         boolean sameTargetHelps = kind == Failure.TRANSPORT || kind == Failure.TIMEOUT
                 || kind == Failure.STATUS && retry.statuses().contains(status);
         if (sameTargetHelps && retries < retry.maxRetries()) {
+            // The key the provider rate-limited now rests in its pool (provider/KeyPool): with another key
+            // ready, the same target is tried again at once, whatever Retry-After said about the key used.
+            if (kind == Failure.STATUS && status == 429 && routes.get(lastIndex).provider().hasReadyKey()) {
+                retries++;
+                return 0;
+            }
             long asked = Backoff.askedNanos(headers, status, System.currentTimeMillis());
             // A provider that asks for a longer wait than Skiff would ever make is failed over instead.
             if (asked <= retry.maxBackoff().toNanos()) {

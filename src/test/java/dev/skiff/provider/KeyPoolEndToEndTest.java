@@ -63,6 +63,28 @@ class KeyPoolEndToEndTest {
     }
 
     @Test
+    void withRetriesOnTheClientSeesNoErrorTheRateLimitedKeysRequestIsResentAtOnceWithAnother() throws Exception {
+        upstream = new MockUpstream();
+        upstream.on("/v1/chat/completions", (req, reply) -> {
+            if ("Bearer sk-limited".equals(req.header("authorization"))) {
+                reply.header("retry-after", "30"); // far longer than any backoff: only another key can serve now
+                reply.json(429, LIMITED);
+            } else {
+                reply.json(200, OK);
+            }
+        });
+        gw = TestGateway.start("OPENAI_API_KEY", "sk-limited", "OPENAI_API_KEY_2", "sk-fresh", "OPENAI_BASE_URL", upstream.baseUrl(),
+                "RETRY_MAX_RETRIES", "2").awaitListings();
+        upstream.clearReceived();
+        List<HttpResponse<String>> answers = new ArrayList<>();
+        for (int i = 0; i < 6; i++) answers.add(gw.post("/v1/chat/completions", CHAT.formatted("gpt-4o-mini")));
+        assertThat(answers).extracting(HttpResponse::statusCode).containsOnly(200);
+        assertThat(answers).extracting(r -> r.headers().firstValue("x-skiff-attempts").orElse("1")).containsOnlyOnce("2");
+        List<String> keysSent = upstream.receivedSoFar().stream().map(r -> r.header("authorization")).toList();
+        assertThat(keysSent).containsOnlyOnce("Bearer sk-limited").hasSize(7);
+    }
+
+    @Test
     void aRevokedAnthropicKeyIsSkippedOnTheTranslatedPath() throws Exception {
         upstream = new MockUpstream().models("claude-sonnet-4-5");
         upstream.on("/v1/messages", (req, reply) -> {
