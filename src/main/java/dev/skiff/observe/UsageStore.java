@@ -35,18 +35,8 @@ public final class UsageStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
             + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
             + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log) VALUES ";
-    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    /** Rows per INSERT statement: one statement per row cost as much again as the rows themselves (measured, SQLite). */
-    private static final int ROWS_PER_STATEMENT = 64;
-    /** Values per row, as ROW has them. */
-    private static final int COLUMNS = 22;
-    private static final String INSERT_FULL = insert(ROWS_PER_STATEMENT);
-
-    private static String insert(int rows) {
-        StringBuilder b = new StringBuilder(INSERT.length() + rows * (ROW.length() + 2)).append(INSERT);
-        for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(ROW);
-        return b.toString();
-    }
+    /** 64 rows per statement; 22 values per row, as {@link #bind} binds them. */
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 22, 64);
 
     /** Rows deleted per statement by the retention sweep: short transactions between the writer's batches. */
     static final int SWEEP_CHUNK = 5_000;
@@ -203,21 +193,7 @@ public final class UsageStore implements AutoCloseable {
             c.setAutoCommit(false);
             try {
                 boolean pg = d.kind() == Database.Kind.POSTGRES;
-                int full = rows.size() / ROWS_PER_STATEMENT * ROWS_PER_STATEMENT;
-                if (full > 0) {
-                    try (PreparedStatement s = c.prepareStatement(INSERT_FULL)) {
-                        for (int at = 0; at < full; at += ROWS_PER_STATEMENT) {
-                            for (int i = 0; i < ROWS_PER_STATEMENT; i++) bind(s, i * COLUMNS + 1, rows.get(at + i), pg);
-                            s.executeUpdate();
-                        }
-                    }
-                }
-                if (full < rows.size()) {
-                    try (PreparedStatement s = c.prepareStatement(insert(rows.size() - full))) {
-                        for (int i = full; i < rows.size(); i++) bind(s, (i - full) * COLUMNS + 1, rows.get(i), pg);
-                        s.executeUpdate();
-                    }
-                }
+                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
                 c.commit();
                 batches.incrementAndGet();
             } catch (SQLException | RuntimeException e) {

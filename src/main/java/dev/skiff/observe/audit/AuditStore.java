@@ -33,17 +33,8 @@ public final class AuditStore implements AutoCloseable {
     private static final String COLUMNS = "ts, request_id, key_id, user_path, end_user, method, path, endpoint, provider, model, "
             + "requested_model, stream, status, latency_us, ttft_us, input_tokens, output_tokens, error, level, trace_id";
     private static final String INSERT = "INSERT INTO audit_requests (" + COLUMNS + ", detail) VALUES ";
-    private static final String ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    private static final int PARAMS_PER_ROW = 21;
-    /** Rows per INSERT: one statement per row costs about as much again as the rows (as the usage store found). */
-    private static final int ROWS_PER_STATEMENT = 32;
-    private static final String INSERT_FULL = insert(ROWS_PER_STATEMENT);
-
-    private static String insert(int rows) {
-        StringBuilder b = new StringBuilder(INSERT.length() + rows * (ROW.length() + 2)).append(INSERT);
-        for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(ROW);
-        return b.toString();
-    }
+    /** 32 rows per statement; 21 values per row, as {@link #bind} binds them. */
+    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 21, 32);
 
     private final String url;
     private final String description;
@@ -105,21 +96,7 @@ public final class AuditStore implements AutoCloseable {
         try (Connection c = d.connection()) {
             c.setAutoCommit(false);
             try {
-                int full = rows.size() / ROWS_PER_STATEMENT * ROWS_PER_STATEMENT;
-                if (full > 0) {
-                    try (PreparedStatement s = c.prepareStatement(INSERT_FULL)) {
-                        for (int at = 0; at < full; at += ROWS_PER_STATEMENT) {
-                            for (int i = 0; i < ROWS_PER_STATEMENT; i++) bind(s, i * PARAMS_PER_ROW + 1, rows.get(at + i), pg);
-                            s.executeUpdate();
-                        }
-                    }
-                }
-                if (full < rows.size()) {
-                    try (PreparedStatement s = c.prepareStatement(insert(rows.size() - full))) {
-                        for (int i = full; i < rows.size(); i++) bind(s, (i - full) * PARAMS_PER_ROW + 1, rows.get(i), pg);
-                        s.executeUpdate();
-                    }
-                }
+                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();

@@ -1,0 +1,41 @@
+package dev.skiff.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class MultiRowInsertTest {
+    private record Pair(int a, String b) {}
+
+    private static final MultiRowInsert<Pair> INSERT = new MultiRowInsert<>("INSERT INTO t (a, b) VALUES ", 2, 4);
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 3, 4, 5, 8, 11})
+    void everyRowLandsOnceWithItsOwnValues(int count) throws Exception {
+        try (Database db = Database.open(":memory:"); Connection c = db.connection()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL)");
+            }
+            List<Pair> rows = IntStream.range(0, count).mapToObj(i -> new Pair(i, "row" + i)).toList();
+            INSERT.insert(c, rows, (st, first, p) -> {
+                st.setInt(first, p.a());
+                st.setString(first + 1, p.b());
+            });
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a, b FROM t ORDER BY a")) {
+                int seen = 0;
+                while (rs.next()) {
+                    assertThat(rs.getInt(1)).isEqualTo(seen);
+                    assertThat(rs.getString(2)).isEqualTo("row" + seen);
+                    seen++;
+                }
+                assertThat(seen).isEqualTo(count);
+            }
+        }
+    }
+}
