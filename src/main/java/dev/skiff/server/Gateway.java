@@ -354,7 +354,15 @@ public final class Gateway {
                 default -> {
                 }
             }
-            // observe: health probes aside, every request may leave a trail (audit log, trace).
+            if (Dashboard.matches(path)) { // off the /v1 path: the dashboard costs API requests nothing
+                // Its pages and files leave no trail: a trail begun here would capture the answer and never
+                // be stored. The admin calls the pages make are observed as any other.
+                Dashboard d = dashboard;
+                if (d == null) dashboard = d = new Dashboard(dashboardSessions); // a race makes two; either serves
+                d.handle(ctx, req, path, requestId, keepAlive, this);
+                return null;
+            }
+            // observe: health probes and dashboard files aside, every request may leave a trail (audit log, trace).
             trail = observers.begin(req);
             if (trail != null) {
                 CURRENT.set(trail);
@@ -362,12 +370,6 @@ public final class Gateway {
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {
-                if (Dashboard.matches(path)) { // off the /v1 path: the dashboard costs API requests nothing
-                    Dashboard d = dashboard;
-                    if (d == null) dashboard = d = new Dashboard(dashboardSessions); // a race makes two; either serves
-                    d.handle(ctx, req, path, requestId, keepAlive, this);
-                    return null;
-                }
                 reply(ctx, Replies.openAiError(ctx, 404, "Unknown path " + path + ".", "unknown_url", requestId), keepAlive, requestId,
                         "unknown", "unknown path");
                 return null;
