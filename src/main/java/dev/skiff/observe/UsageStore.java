@@ -189,20 +189,9 @@ public final class UsageStore implements AutoCloseable {
     /** Inserts rows in one transaction. Blocks: called by the usage writer thread. */
     void write(List<UsageRow> rows) throws SQLException, IOException {
         Database d = database();
-        try (Connection c = d.connection()) {
-            c.setAutoCommit(false);
-            try {
-                boolean pg = d.kind() == Database.Kind.POSTGRES;
-                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
-                c.commit();
-                batches.incrementAndGet();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
-        }
+        boolean pg = d.kind() == Database.Kind.POSTGRES;
+        d.inTransaction(c -> INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg)));
+        batches.incrementAndGet();
     }
 
     /** Binds a row's 22 values from parameter {@code i} on. */

@@ -187,6 +187,28 @@ public final class Database implements AutoCloseable {
         return pool.connection();
     }
 
+    /** Work done on one connection inside a transaction. */
+    @FunctionalInterface
+    public interface Transaction {
+        void run(Connection c) throws SQLException;
+    }
+
+    /** Runs {@code work} in one transaction: committed when it returns, rolled back when it throws. Blocks. */
+    public void inTransaction(Transaction work) throws SQLException {
+        try (Connection c = connection()) {
+            c.setAutoCommit(false);
+            try {
+                work.run(c);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
     /**
      * Applies {@code module}'s migrations not yet applied, in order.
      *

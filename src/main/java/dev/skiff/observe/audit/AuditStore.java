@@ -93,18 +93,7 @@ public final class AuditStore implements AutoCloseable {
     void write(List<AuditRow> rows) throws SQLException, IOException {
         Database d = database();
         boolean pg = d.kind() == Database.Kind.POSTGRES;
-        try (Connection c = d.connection()) {
-            c.setAutoCommit(false);
-            try {
-                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
-            }
-        }
+        d.inTransaction(c -> INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg)));
     }
 
     /** Binds a row's 21 values from parameter {@code i} on. */
