@@ -73,8 +73,10 @@ public final class Tracer implements CallObserver, AutoCloseable {
     @Override
     public void finished(UsageRecord r, RequestTrail t) {
         if (t == null || t.serverSpan == null) return;
-        long end = t.receivedMs * 1_000_000L + (t.finishedNanos() - t.receivedNanos);
         Span server = t.serverSpan;
+        // anchored on the server span's own start (taken just after receipt, with the clock's full precision):
+        // the millisecond receipt time could put the end before a client span that began within the same millisecond
+        long end = server.startEpochNanos + (t.finishedNanos() - t.receivedNanos);
         server.endEpochNanos = Math.max(end, server.startEpochNanos);
         String operation = operation(r.endpoint());
         String provider = providerName(r.providerType(), r.provider());
