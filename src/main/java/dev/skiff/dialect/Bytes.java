@@ -6,20 +6,64 @@ import io.netty.buffer.ByteBuf;
 public final class Bytes {
     private Bytes() {}
 
+    /**
+     * The window {@link #indexOf} copies a buffer's bytes into, one per thread: searching a plain array
+     * is a tight loop, where searching the buffer costs a bounds-checked call per candidate byte, and a
+     * JSON needle starts with a quote, which is every few bytes of a body.
+     */
+    static final int WINDOW = 2048;
+
+    private static final io.netty.util.concurrent.FastThreadLocal<byte[]> WINDOWS = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[WINDOW];
+        }
+    };
+
     /** Index of {@code needle} in {@code [from, to)} of {@code buf}, or -1. */
     public static int indexOf(ByteBuf buf, int from, int to, byte[] needle) {
+        int n = needle.length;
+        if (n == 0) return from <= to ? from : -1;
+        if (to - from < n) return -1;
+        if (buf.hasArray()) {
+            int base = buf.arrayOffset();
+            int at = indexOf(buf.array(), base + from, base + to, needle);
+            return at < 0 ? -1 : at - base;
+        }
+        byte[] window = WINDOWS.get();
+        if (n > WINDOW / 2) return slowIndexOf(buf, from, to, needle);
+        // Windows overlap by n - 1 bytes, so a match straddling two of them is found in the second.
+        for (int start = from; ; start += WINDOW - n + 1) {
+            int len = Math.min(WINDOW, to - start);
+            buf.getBytes(start, window, 0, len);
+            int at = indexOf(window, 0, len, needle);
+            if (at >= 0) return start + at;
+            if (start + len >= to) return -1;
+        }
+    }
+
+    /** Index of {@code needle} in {@code [from, to)} of {@code a}, or -1. */
+    static int indexOf(byte[] a, int from, int to, byte[] needle) {
         byte first = needle[0];
         int last = to - needle.length;
-        int i = from;
         outer:
-        while (i <= last) {
-            i = buf.indexOf(i, last + 1, first); // bulk scan for the first byte, then compare the rest
-            if (i < 0) return -1;
+        for (int i = from; i <= last; i++) {
+            if (a[i] != first) continue;
             for (int j = 1; j < needle.length; j++) {
-                if (buf.getByte(i + j) != needle[j]) {
-                    i++;
-                    continue outer;
-                }
+                if (a[i + j] != needle[j]) continue outer;
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    /** For needles too long for the window (none on the hot path). */
+    private static int slowIndexOf(ByteBuf buf, int from, int to, byte[] needle) {
+        int last = to - needle.length;
+        outer:
+        for (int i = from; i <= last; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (buf.getByte(i + j) != needle[j]) continue outer;
             }
             return i;
         }
