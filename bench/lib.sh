@@ -229,3 +229,27 @@ cpu_ticks() {
   echo "$total"
 }
 CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_groups PID...: CPU ticks of these processes (and their children) by thread group, as
+# "loops=N jit=N gc=N other=N total=N": Netty's event loops, the JIT compilers, the collector and
+# safepoint work, everything else (store, usage and other threads; a non-JVM process is all "other").
+# JIT compilation is start-up work that a short run still pays for; split out, it does not blur what
+# a request costs once compiled.
+cpu_groups() {
+  local pid p
+  for pid in "$@"; do
+    [ -n "$pid" ] || continue
+    for p in "$pid" $(pgrep -P "$pid" 2>/dev/null || true); do
+      for t in /proc/"$p"/task/*; do
+        # comm, then the fields after the command (which may hold spaces): utime 12th, stime 13th
+        [ -r "$t/stat" ] && printf '%s\t%s\n' "$(cat "$t/comm" 2>/dev/null)" "$(sed 's/^.*) //' "$t/stat" 2>/dev/null)"
+      done
+    done
+  done | awk -F'\t' '
+    { split($2, f, " "); n = f[12] + f[13]; total += n
+      if ($1 ~ /^(C1|C2) CompilerThre/) jit += n
+      else if ($1 ~ /^(GC Thread|G1 |VM Thread)/) gc += n
+      else if ($1 ~ /^multiThreadIoEv/) loops += n
+      else other += n }
+    END { printf "loops=%d jit=%d gc=%d other=%d total=%d\n", loops, jit, gc, other, total }'
+}
