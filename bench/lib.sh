@@ -98,10 +98,16 @@ start_skiff() {
 # start_skiff_as NAME PORT LOG [VAR=VALUE...]: as start_skiff, with a response store of its own
 # named NAME (several Skiffs in one run); sets STARTED_PID.
 start_skiff_as() {
-  local name=$1 port=$2 log=$3
-  shift 3
+  start_skiff_in "$ROOT" "$@"
+}
+
+# start_skiff_in DIR NAME PORT LOG [VAR=VALUE...]: as start_skiff_as, with the Skiff built in DIR (a
+# baseline's worktree, or the tree itself); sets STARTED_PID.
+start_skiff_in() {
+  local dir=$1 name=$2 port=$3 log=$4
+  shift 4
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$dir/bin/skiff") >"$log" 2>&1 &
   STARTED_PID=$!
   STARTED_PIDS+=("$STARTED_PID")
 }

@@ -142,6 +142,10 @@ public final class Skiff implements AutoCloseable {
                 dev.skiff.routing.Routing routing = new dev.skiff.routing.Routing(config.routing(), catalog,
                         pricing != null ? pricing : cheapest ? dev.skiff.observe.Pricing.shipped() : null);
                 gateway.routing(routing);
+                if (metrics != null) {
+                    metrics.family("skiff_circuit_breaker_state", "Each target's circuit breaker (provider/model, targets called so far): "
+                            + "0 closed, 1 open, 2 half-open.", "target", routing::circuitStates);
+                }
                 gateway.admin().register(new dev.skiff.routing.RoutingResource(routing));
             }
             SkiffServer server = SkiffServer.start(transport, group, config.host(), config.port(),

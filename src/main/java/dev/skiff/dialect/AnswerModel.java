@@ -33,6 +33,9 @@ public final class AnswerModel {
     // so the unescaped bytes can only be the member itself.
     private byte[] member;
     private int memberValueAt; // where the quoted value starts within member
+    // The model the provider said answered (a dated snapshot, often), noted from the bytes this class
+    // searches anyway: the span of a value it finds, or the client's name when every member had it.
+    private String providerModel;
 
     public AnswerModel(String clientModel) {
         this.clientModel = clientModel;
@@ -53,12 +56,15 @@ public final class AnswerModel {
      * followed by a colon is a member.
      */
     private boolean namesNoOtherModel(ByteBuf buf, int from, int to) {
+        boolean named = false;
         for (int at = Bytes.indexOf(buf, from, to, MODEL_KEY); at >= 0; at = Bytes.indexOf(buf, at + 1, to, MODEL_KEY)) {
             int i = Bytes.skipWhitespace(buf, at + MODEL_KEY.length, to);
             if (i >= to || buf.getByte(i) != ':') continue; // the word as a value ("object":"model"), not a key
             i = Bytes.skipWhitespace(buf, i + 1, to);
             if (!equalsQuoted(buf, i, Math.min(to, i + quoted.length))) return false;
+            named = true;
         }
+        if (named && providerModel == null) providerModel = clientModel;
         return true;
     }
 
@@ -78,6 +84,7 @@ public final class AnswerModel {
         long span = find(event, data, to);
         if (span < 0) return event;
         int valueStart = data + (int) (span >>> 32), valueEnd = data + (int) span;
+        note(event, valueStart, valueEnd);
         remember(event, data, valueStart, valueEnd);
         return replace(event, valueStart, valueEnd, alloc);
     }
@@ -85,6 +92,7 @@ public final class AnswerModel {
     private ByteBuf rename(ByteBuf buf, int from, int to, ByteBufAllocator alloc) {
         long span = find(buf, from, to);
         if (span < 0) return buf;
+        note(buf, from + (int) (span >>> 32), from + (int) span);
         return replace(buf, from + (int) (span >>> 32), from + (int) span, alloc);
     }
 
@@ -165,5 +173,27 @@ public final class AnswerModel {
 
     public String clientModel() {
         return clientModel;
+    }
+
+    /**
+     * The model the provider's answer named (its {@code model} member, before renaming), or null when
+     * no answer with one went by. Read for traces and the audit log: no parse of its own.
+     */
+    public String providerModel() {
+        return providerModel;
+    }
+
+    /** Keeps the first model value found, decoded from its quoted bytes (a parse only for the rare escaped one). */
+    private void note(ByteBuf buf, int valueStart, int valueEnd) {
+        if (providerModel != null || valueEnd - valueStart < 2) return;
+        if (buf.indexOf(valueStart, valueEnd, (byte) '\\') < 0) {
+            providerModel = buf.toString(valueStart + 1, valueEnd - valueStart - 2, StandardCharsets.UTF_8);
+            return;
+        }
+        try (InputStream in = new ByteBufInputStream(buf.slice(valueStart, valueEnd - valueStart)); JsonParser p = Json.FACTORY.createParser(in)) {
+            if (p.nextToken() == JsonToken.VALUE_STRING) providerModel = p.getText();
+        } catch (IOException | RuntimeException e) {
+            // a value we cannot read names no model
+        }
     }
 }

@@ -59,6 +59,9 @@ public final class RequestTrail {
 
     private boolean finished;
 
+    /** The model the provider's answer named (it may differ from the one asked: a dated snapshot); null when none did. */
+    public String responseModel;
+
     // tracing: the server span, and the current attempt's client span
     public Span serverSpan;
     public Span clientSpan;

@@ -44,7 +44,7 @@ public final class TranslatedResponses {
                 JsonNode tree = OpenAiChat.read(body);
                 if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
                 ChatResponse r = parser.parse(tree);
-                return new ResponseTranslator.Result(200, egress.response(r, alloc), r.usage(), null);
+                return new ResponseTranslator.Result(200, egress.response(r, alloc), r.usage(), null, r.model());
             } catch (IOException | RuntimeException e) {
                 String message = "The provider's answer could not be translated: " + e.getMessage();
                 return new ResponseTranslator.Result(502,

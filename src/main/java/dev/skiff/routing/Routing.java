@@ -54,6 +54,19 @@ public final class Routing {
         return out;
     }
 
+    /** Each target's circuit as the {@code skiff_circuit_breaker_state} gauge reads it: 0 closed, 1 open, 2 half-open. */
+    public Map<String, Integer> circuitStates() {
+        Map<String, Integer> out = new java.util.TreeMap<>();
+        for (TargetState t : targets.values()) {
+            out.put(t.key(), switch (t.circuit()) {
+                case CLOSED -> 0;
+                case OPEN -> 1;
+                case HALF_OPEN -> 2;
+            });
+        }
+        return out;
+    }
+
     /**
      * The targets for {@code model}, best first; {@code session} (may be null) keeps a session on one
      * target of a virtual model. Targets whose circuit is open are left out; when that leaves none,

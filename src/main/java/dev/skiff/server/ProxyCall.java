@@ -959,6 +959,7 @@ final class ProxyCall implements ExchangeListener {
                         return;
                     }
                     Replies.send(ctx, r, keepAlive);
+                    if (trail != null) trail.responseModel = t.model();
                     finish(t.status(), t.usage(), t.error());
                 };
                 if (holding) { // stored: the answer goes once the store has committed it (see holdUntil)
@@ -1047,6 +1048,9 @@ final class ProxyCall implements ExchangeListener {
         }
         if (limitGate != null) limitGate.settle(usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
+        if (trail != null && trail.responseModel == null && answerModel != null && finalStatus / 100 == 2) {
+            trail.responseModel = answerModel.providerModel();
+        }
         long now = System.nanoTime();
         gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,

@@ -37,6 +37,37 @@ class AnswerModelTest {
     }
 
     @Test
+    void theProvidersModelIsNotedFromTheBytesSearchedAnyway() {
+        assertThat(model.providerModel()).isNull();
+        body("{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[]}");
+        assertThat(model.providerModel()).isEqualTo("claude-sonnet-4-5-20250929");
+
+        AnswerModel same = new AnswerModel("gpt-4o-mini");
+        ByteBuf named = buf("{\"model\":\"gpt-4o-mini\",\"choices\":[]}");
+        assertThat(same.body(named, ALLOC)).isSameAs(named); // no parse: every member already has the client's name
+        named.release();
+        assertThat(same.providerModel()).isEqualTo("gpt-4o-mini");
+
+        AnswerModel none = new AnswerModel("gpt-4o-mini");
+        none.body(buf("{\"data\":[{\"embedding\":[0.1]}]}"), ALLOC).release();
+        assertThat(none.providerModel()).isNull();
+
+        AnswerModel escaped = new AnswerModel("x");
+        escaped.body(buf("{\"model\":\"a\\u002Fb\"}"), ALLOC).release();
+        assertThat(escaped.providerModel()).isEqualTo("a/b");
+    }
+
+    @Test
+    void aStreamsModelIsNotedFromItsFirstEventThatNamesOne() {
+        AnswerModel m = new AnswerModel("gpt-4o-mini");
+        m.event(buf("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"), ALLOC).release();
+        assertThat(m.providerModel()).isNull();
+        m.event(buf("data: {\"id\":\"c\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[]}\n\n"), ALLOC).release();
+        m.event(buf("data: {\"id\":\"c\",\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[]}\n\n"), ALLOC).release();
+        assertThat(m.providerModel()).isEqualTo("gpt-4o-mini-2024-07-18");
+    }
+
+    @Test
     void onlyTheTopLevelModelValueChanges() {
         String answer = "{\"id\":\"msg_1\",\"model\" : \"claude-sonnet-4-5-20250929\",\"content\":[{\"type\":\"tool_use\","
                 + "\"input\":{\"model\":\"gpt-4o\"}}],\"future\":{\"model\":\"x\"}}";

@@ -29,6 +29,7 @@ final class AuditDocument {
         boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
         d.put("attempts", t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts());
         if (r.droppedFields() != null) d.put("dropped_fields", r.droppedFields());
+        if (t != null && t.responseModel != null) d.put("response_model", t.responseModel);
         d.set("usage", usage(json, r.usage()));
         if (t != null) {
             d.set("timing", timing(json, r, t, bodies));

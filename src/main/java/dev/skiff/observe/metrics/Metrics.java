@@ -6,6 +6,7 @@ import dev.skiff.observe.Pricing;
 import dev.skiff.observe.RequestTrail;
 import dev.skiff.observe.Tokens;
 import dev.skiff.observe.UsageRecord;
+import dev.skiff.routing.Attempt;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,10 @@ public final class Metrics implements CallObserver {
 
     private record ErrorKey(String provider, String kind) {}
 
+    private record TargetKey(String provider, String model) {}
+
+    private record FailoverKey(String from, String to) {}
+
     private record Timing(Histogram latency, Histogram ttft) {}
 
     private record Gauge(String name, String help, DoubleSupplier value) {}
@@ -51,6 +56,8 @@ public final class Metrics implements CallObserver {
     private final Map<CallKey, Timing> timings = new ConcurrentHashMap<>();
     private final Map<TokenKey, LongAdder[]> tokens = new ConcurrentHashMap<>();
     private final Map<ErrorKey, LongAdder> upstreamErrors = new ConcurrentHashMap<>();
+    private final Map<TargetKey, LongAdder> retries = new ConcurrentHashMap<>();
+    private final Map<FailoverKey, LongAdder> failovers = new ConcurrentHashMap<>();
     private final List<Gauge> gauges = new ArrayList<>();
     private final List<Labeled> labeled = new ArrayList<>();
     private final Supplier<Pricing> pricing;
@@ -104,6 +111,27 @@ public final class Metrics implements CallObserver {
             add(a[2], tk.cacheWrite());
             add(a[3], tk.output());
             add(a[4], tk.reasoning());
+        }
+        if (r.attemptLog() != null && r.attemptLog().size() > 1) attempts(r.attemptLog());
+    }
+
+    /**
+     * Retries and failovers from a request's attempt log (only requests routing could send more than
+     * once have one): an attempt to the same target as the one before it is a retry of that target,
+     * to another target a failover from the one to the other. Targets are configured, so the label
+     * sets stay small.
+     */
+    private void attempts(List<Attempt> log) {
+        Attempt was = log.getFirst();
+        for (int i = 1; i < log.size(); i++) {
+            Attempt a = log.get(i);
+            if (a.provider().equals(was.provider()) && a.model().equals(was.model())) {
+                retries.computeIfAbsent(new TargetKey(a.provider(), a.model()), k -> new LongAdder()).increment();
+            } else {
+                failovers.computeIfAbsent(new FailoverKey(was.provider() + "/" + was.model(), a.provider() + "/" + a.model()),
+                        k -> new LongAdder()).increment();
+            }
+            was = a;
         }
     }
 
@@ -159,6 +187,14 @@ public final class Metrics implements CallObserver {
         e.family("skiff_upstream_errors_total", "counter", "Upstream calls that failed, by provider and kind (timeout, unreachable, broken).");
         for (var en : sorted(upstreamErrors).entrySet()) {
             e.sample("skiff_upstream_errors_total", en.getValue().sum(), "provider", en.getKey().provider, "kind", en.getKey().kind);
+        }
+        e.family("skiff_upstream_retries_total", "counter", "Attempts sent again to the same target after it failed, by provider and model.");
+        for (var en : sorted(retries).entrySet()) {
+            e.sample("skiff_upstream_retries_total", en.getValue().sum(), "provider", en.getKey().provider, "model", en.getKey().model);
+        }
+        e.family("skiff_failovers_total", "counter", "Attempts sent to the next target after one failed, by the target left (from) and the one tried (to).");
+        for (var en : sorted(failovers).entrySet()) {
+            e.sample("skiff_failovers_total", en.getValue().sum(), "from", en.getKey().from, "to", en.getKey().to);
         }
         List<Gauge> gs;
         List<Labeled> ls;

@@ -93,7 +93,7 @@ public final class Tracer implements CallObserver, AutoCloseable {
             String model = r.model();
             c.name = (operation != null ? operation : r.endpoint()) + (model != null ? " " + model : "");
             c.set("gen_ai.operation.name", operation).set("gen_ai.provider.name", provider).set("gen_ai.system", provider)
-                    .set("gen_ai.request.model", model).set("gen_ai.response.model", r.status() / 100 == 2 ? model : null)
+                    .set("gen_ai.request.model", model).set("gen_ai.response.model", r.status() / 100 == 2 ? t.responseModel : null)
                     .set("skiff.provider", r.provider()).set("skiff.stream", r.stream());
             if (r.usage().promptTokens() >= 0) c.set("gen_ai.usage.input_tokens", r.usage().promptTokens());
             if (r.usage().completionTokens() >= 0) c.set("gen_ai.usage.output_tokens", r.usage().completionTokens());

@@ -102,6 +102,43 @@ class MetricsEndToEndTest {
     }
 
     @Test
+    void retriesFailoversAndBreakerStateFollowAFailingFirstTarget() throws Exception {
+        String ok = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}";
+        openai = new MockUpstream().models("gpt-4o-mini");
+        openai.on("/v1/chat/completions", (req, reply) -> reply.json(503, "{\"error\":{\"message\":\"busy\",\"type\":\"server_error\"}}"));
+        try (MockUpstream second = new MockUpstream().models("gpt-4o-mini")) {
+            second.on("/v1/chat/completions", (req, reply) -> reply.json(200, ok));
+            gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
+                    "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", second.baseUrl(),
+                    "RETRY_MAX_RETRIES", "1", "RETRY_INITIAL_BACKOFF", "1ms",
+                    "CIRCUIT_BREAKER_FAILURE_THRESHOLD", "2", "CIRCUIT_BREAKER_TIMEOUT", "60s",
+                    "FAILOVER_RULES_JSON", "{\"openai/gpt-4o-mini\":[\"openai-b/gpt-4o-mini\"]}").awaitListings();
+            String chat = "{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+            // The first request: openai fails, is retried once, fails again (its circuit opens at 2), openai-b answers.
+            HttpResponse<String> first = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER);
+            assertThat(first.statusCode()).isEqualTo(200);
+            assertThat(first.headers().firstValue("x-skiff-attempts")).hasValue("3");
+            // The next two skip the open target: no retry, no failover.
+            for (int i = 0; i < 2; i++) {
+                HttpResponse<String> r = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("1");
+            }
+            assertThat(openai.received().stream().filter(x -> x.path().equals("/v1/chat/completions")).count()).isEqualTo(2);
+
+            Map<String, Double> m = parse(gw.get("/metrics", "Authorization", "Bearer " + MASTER).body());
+            assertThat(m.get("skiff_upstream_retries_total{provider=\"openai\",model=\"gpt-4o-mini\"}")).isEqualTo(1.0);
+            assertThat(m.get("skiff_failovers_total{from=\"openai/gpt-4o-mini\",to=\"openai-b/gpt-4o-mini\"}")).isEqualTo(1.0);
+            assertThat(m.get("skiff_circuit_breaker_state{target=\"openai/gpt-4o-mini\"}")).isEqualTo(1.0);
+            assertThat(m.get("skiff_circuit_breaker_state{target=\"openai-b/gpt-4o-mini\"}")).isEqualTo(0.0);
+            assertThat(m.get("skiff_requests_total{provider=\"openai-b\",model=\"gpt-4o-mini\",endpoint=\"chat\",status=\"200\"}")).isEqualTo(3.0);
+            assertThat(m.keySet()).noneMatch(k -> k.startsWith("skiff_upstream_retries_total{provider=\"openai-b\""));
+        }
+    }
+
+    @Test
     void loopbackScrapersNeedNoKeyWhenOpenedAndMetricsCanBeTurnedOff() throws Exception {
         gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_METRICS_OPEN", "loopback");
         HttpResponse<String> r = gw.get("/metrics");

@@ -203,4 +203,45 @@ class TraceEndToEndTest {
         assertThat(audit.get("trace_id").asText()).isEqualTo(TRACE);
         assertThat(audit.at("/provider/response/status").asInt()).isEqualTo(200);
     }
+
+    @Test
+    void theResponseModelIsTheOneTheProviderNamedNotTheOneAsked() throws Exception {
+        String snapshot = "gpt-4o-mini-2024-07-18";
+        openai.on("/v1/chat/completions", (req, reply) -> {
+            if (req.body().contains("\"stream\":true")) {
+                reply.startStream();
+                reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"" + snapshot
+                        + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n");
+                reply.chunk("data: [DONE]\n\n");
+                return;
+            }
+            reply.json(200, "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"" + snapshot + "\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
+                    + "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}");
+        });
+        gw = start("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "SKIFF_AUDIT", "metadata");
+        String chat = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        String streamTrace = "5bf92f3577b34da6a3ce929d0e0e4737";
+        var r = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER, "traceparent", "00-" + TRACE + "-" + PARENT + "-01",
+                "X-Request-ID", "t-snapshot");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"model\":\"gpt-4o-mini\""); // the client is answered with the name it asked for
+        var s = gw.post("/v1/chat/completions", chat.replace("{\"model\"", "{\"stream\":true,\"model\""), "Authorization", "Bearer " + MASTER,
+                "traceparent", "00-" + streamTrace + "-" + PARENT + "-01");
+        assertThat(s.statusCode()).isEqualTo(200);
+        for (String trace : List.of(TRACE, streamTrace)) {
+            JsonNode client = spansOf(trace, 2).stream().filter(x -> x.get("kind").asInt() == 3).findFirst().orElseThrow();
+            assertThat(attr(client, "gen_ai.request.model")).isEqualTo("gpt-4o-mini");
+            assertThat(attr(client, "gen_ai.response.model")).as(trace).isEqualTo(snapshot);
+        }
+        JsonNode audit = null;
+        for (int i = 0; i < 100 && audit == null; i++) {
+            var a = gw.request("GET", "/admin/v1/audit/t-snapshot", null, "Authorization", "Bearer " + MASTER);
+            if (a.statusCode() == 200) audit = OpenAiChat.JSON.readTree(a.body());
+            else Thread.sleep(50);
+        }
+        assertThat(audit).isNotNull();
+        assertThat(audit.get("model").asText()).isEqualTo("gpt-4o-mini");
+        assertThat(audit.get("response_model").asText()).isEqualTo(snapshot);
+    }
 }
