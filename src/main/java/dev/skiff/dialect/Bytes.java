@@ -20,6 +20,11 @@ public final class Bytes {
         }
     };
 
+    /** This thread's copy window, for scans of buffers without an array (see {@link #indexOf}); its contents are scratch. */
+    static byte[] window() {
+        return WINDOWS.get();
+    }
+
     /** Index of {@code needle} in {@code [from, to)} of {@code buf}, or -1. */
     public static int indexOf(ByteBuf buf, int from, int to, byte[] needle) {
         int n = needle.length;
@@ -30,7 +35,7 @@ public final class Bytes {
             int at = indexOf(buf.array(), base + from, base + to, needle);
             return at < 0 ? -1 : at - base;
         }
-        byte[] window = WINDOWS.get();
+        byte[] window = window();
         if (n > WINDOW / 2) return slowIndexOf(buf, from, to, needle);
         // Windows overlap by n - 1 bytes, so a match straddling two of them is found in the second.
         for (int start = from; ; start += WINDOW - n + 1) {
