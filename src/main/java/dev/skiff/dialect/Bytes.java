@@ -20,6 +20,32 @@ public final class Bytes {
         }
     };
 
+    /** Largest copy {@link #readable} makes; larger bodies are read where they lie. */
+    static final int MAX_COPY = 64 << 10;
+
+    private static final io.netty.util.concurrent.FastThreadLocal<byte[][]> COPIES = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected byte[][] initialValue() {
+            return new byte[][] {new byte[WINDOW]};
+        }
+    };
+
+    /**
+     * The readable bytes of {@code buf} as an array to scan, from index 0 (or its backing array's
+     * offset) to {@code readableBytes()}: a heap buffer's own array, else this thread's scratch copy
+     * (valid until the next call on this thread). Null when the buffer is larger than {@link #MAX_COPY}
+     * and has no array: callers then read the buffer itself.
+     */
+    static byte[] readable(ByteBuf buf) {
+        if (buf.hasArray() && buf.arrayOffset() + buf.readerIndex() == 0) return buf.array();
+        int n = buf.readableBytes();
+        if (n > MAX_COPY) return null;
+        byte[][] holder = COPIES.get();
+        if (holder[0].length < n) holder[0] = new byte[Math.min(MAX_COPY, Math.max(n, holder[0].length * 2))];
+        buf.getBytes(buf.readerIndex(), holder[0], 0, n);
+        return holder[0];
+    }
+
     /** This thread's copy window, for scans of buffers without an array (see {@link #indexOf}); its contents are scratch. */
     static byte[] window() {
         return WINDOWS.get();
