@@ -187,14 +187,31 @@ final class Attempts {
         }
         boolean failsOver = failover.enabled() && (kind != Failure.STATUS || failover.statuses().contains(status));
         if (!failsOver) return -1;
-        while (index + 1 < routes.size()) {
+        for (int i = index + 1; i < routes.size(); i++) {
             if (failover.maxAttempts() > 0 && targetsTried >= failover.maxAttempts()) return -1;
-            index++;
+            if (pinned != null && routes.get(i).provider() != pinned) continue;
+            index = i;
             targetsTried++;
             retries = 0;
-            if (routing.target(routes.get(index)).circuit() != TargetState.Circuit.OPEN || routes.size() == index + 1) return 0;
+            if (routing.target(routes.get(index)).circuit() != TargetState.Circuit.OPEN || lastOfPinned(index)) return 0;
         }
         return -1;
+    }
+
+    /** Whether no target after {@code i} may be tried: the last is called even with its circuit open. */
+    private boolean lastOfPinned(int i) {
+        for (int j = i + 1; j < routes.size(); j++) if (pinned == null || routes.get(j).provider() == pinned) return false;
+        return true;
+    }
+
+    private dev.skiff.provider.Provider pinned; // the provider every further attempt must go to, when only it can answer
+
+    /**
+     * Further attempts go only to the current target's provider: the request names something only
+     * it keeps (a response it stored, which another provider would not know).
+     */
+    void stayWithProvider() {
+        pinned = routes.get(index).provider();
     }
 
     /** Runs {@code task} on {@code loop} after {@code delayNanos} (at once for 0), replacing any pending timer. */
