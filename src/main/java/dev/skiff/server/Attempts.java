@@ -11,10 +11,8 @@ import dev.skiff.routing.TargetState;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.concurrent.EventExecutor;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -131,16 +129,7 @@ final class Attempts {
         if (retry.statuses().contains(status) || failover.enabled() && failover.statuses().contains(status)) return Failure.STATUS;
         if (status != 400 && status != 404 && status != 413 && status != 422) return null;
         if (!failover.enabled() || index + 1 >= routes.size()) return null; // nothing to fail over to
-        String text = body.toString(body.readerIndex(), Math.min(body.readableBytes(), 4096), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT);
-        if (text.contains("context_length") || text.contains("context length") || text.contains("prompt is too long")
-                || text.contains("too many tokens") || text.contains("maximum context") || text.contains("input is too long")) {
-            return Failure.CONTEXT_LENGTH;
-        }
-        if (text.contains("model_not_found") || text.contains("not_found_error") && text.contains("model")
-                || text.contains("model") && (text.contains("does not exist") || text.contains("not found"))) {
-            return Failure.MODEL_NOT_FOUND;
-        }
-        return null;
+        return dev.skiff.routing.ProviderErrors.classify(body);
     }
 
     /**

@@ -380,4 +380,35 @@ class RetryFailoverEndToEndTest {
         }
         assertThat(JSON.readTree(gw.usageLine("folded")).get("attempt_log")).hasSize(2);
     }
+
+    @Test
+    void anthropicsContextLimitErrorFailsOverByItsType() throws Exception {
+        MockUpstream small = closing(new MockUpstream()).on("/v1/messages", (req, reply) ->
+                reply.json(400, dev.skiff.testing.Recorded.read("anthropic", "error_exceed_context_limit.json")));
+        MockUpstream large = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> reply.json(200, ANTHROPIC_OK));
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", small.baseUrl(),
+                "ANTHROPIC_B_API_KEY", "k", "ANTHROPIC_B_BASE_URL", large.baseUrl(), "RETRY_MAX_RETRIES", "2",
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"anthropic-b/claude-y\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/messages", "{\"model\":\"anthropic/claude-x\",\"max_tokens\":32000,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "anthropic-version", "2023-06-01", "X-Request-ID", "context-limit");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("anthropic-b");
+        assertThat(small.receivedSoFar()).hasSize(1); // not retried on the same target
+        assertThat(JSON.readTree(gw.usageLine("context-limit")).at("/attempt_log/0/error").asText()).isEqualTo("context_length");
+    }
+
+    @Test
+    void aClientErrorWhoseMessageMentionsAModelIsNotFailedOver() throws Exception {
+        MockUpstream first = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) ->
+                reply.json(400, dev.skiff.testing.Recorded.read("openai", "error_invalid_value.json")));
+        MockUpstream second = failing(0, 200);
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", first.baseUrl(),
+                "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", second.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"openai/gpt-4o-mini\":[\"openai-b/gpt-4o-mini\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("invalid_value");
+        assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("1");
+        assertThat(second.receivedSoFar()).isEmpty();
+    }
 }
