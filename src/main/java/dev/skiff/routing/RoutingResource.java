@@ -14,7 +14,8 @@ import java.util.Locale;
  * {@code GET /admin/v1/routing}: the routing configuration in effect (virtual models, fallbacks,
  * retry and breaker settings); {@code GET /admin/v1/routing/targets}: every target this replica has
  * called, with its circuit (closed, open, half_open), consecutive failures, requests in flight and
- * average latency.
+ * average latency. That state lives in this replica's memory and is not shared with other replicas;
+ * the description in the OpenAPI document says so, for operators who see one replica's answer.
  */
 public final class RoutingResource implements AdminResource {
     private final Routing routing;
@@ -89,7 +90,10 @@ public final class RoutingResource implements AdminResource {
         ObjectNode paths = doc.putObject("paths");
         paths.putObject("/admin/v1/routing").putObject("get").put("summary", "The routing configuration in effect");
         paths.putObject("/admin/v1/routing/targets").putObject("get")
-                .put("summary", "Every target called so far: circuit state, consecutive failures, in flight, average latency");
+                .put("summary", "Every target called so far: circuit state, consecutive failures, in flight, average latency")
+                .put("description", "Circuit breaker state is per replica: each replica keeps its own, from the requests it sent, "
+                        + "and it is not shared across replicas. This answer is the state of the replica that served it; with "
+                        + "several replicas, ask each one.");
         return doc;
     }
 }

@@ -11,10 +11,8 @@ import dev.skiff.routing.TargetState;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.concurrent.EventExecutor;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -131,16 +129,7 @@ final class Attempts {
         if (retry.statuses().contains(status) || failover.enabled() && failover.statuses().contains(status)) return Failure.STATUS;
         if (status != 400 && status != 404 && status != 413 && status != 422) return null;
         if (!failover.enabled() || index + 1 >= routes.size()) return null; // nothing to fail over to
-        String text = body.toString(body.readerIndex(), Math.min(body.readableBytes(), 4096), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT);
-        if (text.contains("context_length") || text.contains("context length") || text.contains("prompt is too long")
-                || text.contains("too many tokens") || text.contains("maximum context") || text.contains("input is too long")) {
-            return Failure.CONTEXT_LENGTH;
-        }
-        if (text.contains("model_not_found") || text.contains("not_found_error") && text.contains("model")
-                || text.contains("model") && (text.contains("does not exist") || text.contains("not found"))) {
-            return Failure.MODEL_NOT_FOUND;
-        }
-        return null;
+        return dev.skiff.routing.ProviderErrors.classify(body);
     }
 
     /**
@@ -187,14 +176,31 @@ final class Attempts {
         }
         boolean failsOver = failover.enabled() && (kind != Failure.STATUS || failover.statuses().contains(status));
         if (!failsOver) return -1;
-        while (index + 1 < routes.size()) {
+        for (int i = index + 1; i < routes.size(); i++) {
             if (failover.maxAttempts() > 0 && targetsTried >= failover.maxAttempts()) return -1;
-            index++;
+            if (pinned != null && routes.get(i).provider() != pinned) continue;
+            index = i;
             targetsTried++;
             retries = 0;
-            if (routing.target(routes.get(index)).circuit() != TargetState.Circuit.OPEN || routes.size() == index + 1) return 0;
+            if (routing.target(routes.get(index)).circuit() != TargetState.Circuit.OPEN || lastOfPinned(index)) return 0;
         }
         return -1;
+    }
+
+    /** Whether no target after {@code i} may be tried: the last is called even with its circuit open. */
+    private boolean lastOfPinned(int i) {
+        for (int j = i + 1; j < routes.size(); j++) if (pinned == null || routes.get(j).provider() == pinned) return false;
+        return true;
+    }
+
+    private dev.skiff.provider.Provider pinned; // the provider every further attempt must go to, when only it can answer
+
+    /**
+     * Further attempts go only to the current target's provider: the request names something only
+     * it keeps (a response it stored, which another provider would not know).
+     */
+    void stayWithProvider() {
+        pinned = routes.get(index).provider();
     }
 
     /** Runs {@code task} on {@code loop} after {@code delayNanos} (at once for 0), replacing any pending timer. */

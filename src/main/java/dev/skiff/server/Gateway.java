@@ -692,14 +692,21 @@ public final class Gateway {
                 (call, route) -> redo(ctx, call, headers, kept, endpoint, scan, route, requestId, caller));
     }
 
-    /** Sends a request again, to {@code route}: as the client wrote it when the target speaks its dialect, else translated. */
+    /**
+     * Sends a request again, to {@code route}, made for that target as the first attempt was for its
+     * own: as the client wrote it when the target speaks its dialect (system turns folded again for
+     * Anthropic), else translated; a follow-up reads its conversation from the store again.
+     */
     private void redo(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders headers, ByteBuf body, Endpoint endpoint, RequestScan scan,
                       Route route, String requestId, Caller caller) {
         boolean isNative = endpoint.isNativeTo(route.provider())
-                && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body))
-                && !(endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
-                        && !MidConversationSystem.betaAllows(headers.get(ANTHROPIC_BETA)));
-        if (isNative) {
+                && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body));
+        boolean followUp = isFollowUp(endpoint, body);
+        if (isNative && foldsSystemTurns(endpoint, body, headers)) {
+            refold(ctx, call, headers, body, endpoint, scan, route, requestId);
+            return;
+        }
+        if (isNative && !followUp) {
             startForward(ctx, call, headers, body.retainedDuplicate(), endpoint, scan, route, requestId);
             return;
         }
@@ -716,7 +723,19 @@ public final class Gateway {
             return;
         }
         call.admit(reservation);
-        translated(ctx, call, headers, body, endpoint, scan, route, requestId, caller);
+        if (followUp) followUp(ctx, call, headers, body, scan, route, isNative, requestId, caller);
+        else translated(ctx, call, headers, body, endpoint, scan, route, requestId, caller);
+    }
+
+    /** A Responses request continuing a stored conversation: it needs that conversation first. */
+    private static boolean isFollowUp(Endpoint endpoint, ByteBuf body) {
+        return endpoint == Endpoint.RESPONSES && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0;
+    }
+
+    /** Messages whose system turns Anthropic takes only at the top (no beta allows them where they are). */
+    private static boolean foldsSystemTurns(Endpoint endpoint, ByteBuf body, HttpHeaders headers) {
+        return endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
+                && !MidConversationSystem.betaAllows(headers.get(ANTHROPIC_BETA));
     }
 
     private ProxyCall proxy(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, RequestScan scan, Route route,
@@ -725,18 +744,16 @@ public final class Gateway {
         boolean isNative = endpoint.isNativeTo(route.provider())
                 && !(endpoint == Endpoint.CHAT && OpenAiChatAdapter.mustDropEchoedReasoning(route.provider().type(), body));
         // A follow-up to a response Skiff stored needs that response's conversation first.
-        boolean followUp = endpoint == Endpoint.RESPONSES
-                && Bytes.indexOf(body, body.readerIndex(), body.writerIndex(), PREVIOUS_RESPONSE_ID) >= 0;
+        boolean followUp = isFollowUp(endpoint, body);
         // provider adapter: the same dialect takes the client's bytes as they are ...
-        if (isNative && endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES && MidConversationSystem.mayHave(body)
-                && !MidConversationSystem.betaAllows(req.headers().get(ANTHROPIC_BETA))) {
-            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller, gate);
+        if (isNative && foldsSystemTurns(endpoint, body, req.headers())) {
+            return forwardFoldingSystemTurns(ctx, req, endpoint, route, requestId, keepAlive, caller, gate, attempts);
         }
         if (isNative && !followUp) {
             return forward(ctx, req.headers(), body.retain(), endpoint, scan, route, requestId, keepAlive, caller, gate, attempts);
         }
         // ... another dialect gets a translated request, once it is admitted to translation memory.
-        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller, gate, followUp ? null : attempts);
+        return admit(ctx, req, endpoint, scan, route, isNative, followUp, requestId, keepAlive, caller, gate, attempts);
     }
 
     /**
@@ -796,46 +813,94 @@ public final class Gateway {
      * Anthropic take them there: they join the top-level system, the rest goes as the client wrote it.
      */
     private ProxyCall forwardFoldingSystemTurns(ChannelHandlerContext ctx, FullHttpRequest req, Endpoint endpoint, Route route,
-                                                String requestId, boolean keepAlive, Caller caller, LimitGate gate) {
+                                                String requestId, boolean keepAlive, Caller caller, LimitGate gate, Attempts attempts) {
         Dropped dropped = new Dropped();
         byte[] folded;
         RequestScan scan;
-        TranslationBudget.Reservation reservation = null;
         try {
-            // Folding reads the body into a tree: bounded and reserved like a translation, briefly.
-            long need = TranslationBudget.estimate(req.content().readableBytes(), JsonLimits.countRequest(req.content()));
-            reservation = budget.tryReserve(need);
-            if (reservation == null) {
-                FullHttpResponse busy = Replies.error(ctx, endpoint.dialect, budget.couldFit(need) ? 503 : 413,
-                        "This request's system messages must be moved for the provider, and that needs about " + Bytes.describeSize(need)
-                                + " of Skiff's translation memory, which is " + (budget.couldFit(need) ? "busy; try again." : "too little."),
-                        budget.couldFit(need) ? "overloaded_error" : "invalid_request_error", null,
-                        budget.couldFit(need) ? "overloaded" : "request_too_large", requestId);
-                if (busy.status().code() == 503) busy.headers().set("retry-after", "1");
-                reply(ctx, busy, keepAlive, requestId, endpointName(pathOf(req.uri())), "no translation memory to fold system messages");
-                return null;
-            }
-            folded = MidConversationSystem.fold(req.content(), dropped);
+            folded = fold(req.content(), dropped);
             if (folded == null) { // the bytes were in a string after all
                 scan = RequestScan.of(req.content());
-                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller, gate, null);
+                return forward(ctx, req.headers(), req.content().retain(), endpoint, scan, route, requestId, keepAlive, caller, gate, attempts);
             }
             scan = RequestScan.of(Unpooled.wrappedBuffer(folded));
+        } catch (FoldRefusal r) {
+            FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status, r.getMessage(), r.type, r.param, r.code, requestId);
+            if (r.status == 503) refusal.headers().set("retry-after", "1");
+            reply(ctx, refusal, keepAlive, requestId, endpointName(pathOf(req.uri())), r.logged);
+            return null;
         } catch (BadRequestException e) {
             reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId),
                     keepAlive, requestId, endpointName(pathOf(req.uri())), e.getMessage());
             return null;
-        } catch (IOException e) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, "The request body is not valid JSON.", "invalid_request_error", null,
-                    null, requestId), keepAlive, requestId, endpointName(pathOf(req.uri())), "body is not valid JSON");
-            return null;
-        } finally {
-            if (reservation != null) reservation.release();
         }
-        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate, null)
+        ProxyCall call = forwardingCall(ctx, endpoint, scan, route, requestId, keepAlive, caller, gate, attempts)
                 .reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString()));
         startForward(ctx, call, req.headers(), Unpooled.wrappedBuffer(folded), endpoint, scan, route, requestId);
         return call;
+    }
+
+    /** {@link #forwardFoldingSystemTurns} for a further attempt: the kept request is folded again, for this target. */
+    private void refold(ChannelHandlerContext ctx, ProxyCall call, HttpHeaders headers, ByteBuf body, Endpoint endpoint, RequestScan scan,
+                        Route route, String requestId) {
+        Dropped dropped = new Dropped();
+        try {
+            byte[] folded = fold(body, dropped);
+            if (folded == null) {
+                startForward(ctx, call, headers, body.retainedDuplicate(), endpoint, scan, route, requestId);
+                return;
+            }
+            RequestScan foldedScan = RequestScan.of(Unpooled.wrappedBuffer(folded));
+            call.reporting(Map.of(ChatAdapter.DROPPED_HEADER, dropped.toString())); // the failed attempt's headers were dropped with it
+            startForward(ctx, call, headers, Unpooled.wrappedBuffer(folded), endpoint, foldedScan, route, requestId);
+        } catch (FoldRefusal r) {
+            if (r.status == 503) call.refuseBusy(r.getMessage());
+            else call.refuse(r.status, r.getMessage(), r.param, r.code);
+        } catch (BadRequestException e) {
+            call.refuse(400, e.getMessage(), e.param(), null);
+        }
+    }
+
+    /** Why a body's system turns could not be folded: the error the client gets. */
+    private static final class FoldRefusal extends Exception {
+        final int status;
+        final String type, param, code, logged;
+
+        FoldRefusal(int status, String message, String type, String param, String code, String logged) {
+            super(message, null, false, false);
+            this.status = status;
+            this.type = type;
+            this.param = param;
+            this.code = code;
+            this.logged = logged;
+        }
+    }
+
+    /**
+     * The body with its mid-conversation system turns joined to the top-level system; null when
+     * there were none after all. Folding reads the body into a tree: bounded and reserved like a
+     * translation, briefly, without waiting.
+     */
+    private byte[] fold(ByteBuf body, Dropped dropped) throws FoldRefusal {
+        TranslationBudget.Reservation reservation = null;
+        try {
+            long need = TranslationBudget.estimate(body.readableBytes(), JsonLimits.countRequest(body));
+            reservation = budget.tryReserve(need);
+            if (reservation == null) {
+                boolean busy = budget.couldFit(need);
+                throw new FoldRefusal(busy ? 503 : 413, "This request's system messages must be moved for the provider, and that needs about "
+                        + Bytes.describeSize(need) + " of Skiff's translation memory, which is " + (busy ? "busy; try again." : "too little."),
+                        busy ? "overloaded_error" : "invalid_request_error", null, busy ? "overloaded" : "request_too_large",
+                        "no translation memory to fold system messages");
+            }
+            return MidConversationSystem.fold(body, dropped);
+        } catch (BadRequestException e) {
+            throw new FoldRefusal(400, e.getMessage(), "invalid_request_error", e.param(), null, e.getMessage());
+        } catch (IOException e) {
+            throw new FoldRefusal(400, "The request body is not valid JSON.", "invalid_request_error", null, null, "body is not valid JSON");
+        } finally {
+            if (reservation != null) reservation.release();
+        }
     }
 
     private static final byte[] PREVIOUS_RESPONSE_ID = "\"previous_response_id\"".getBytes(StandardCharsets.US_ASCII);
@@ -1072,6 +1137,7 @@ public final class Gateway {
             return;
         }
         if (found instanceof ResponseStore.Found.Absent && body != null) { // not Skiff's: the provider's own
+            call.stayWithProvider(); // which no other provider would know
             startForward(ctx, call, headers, body, Endpoint.RESPONSES, scan, route, requestId);
             return;
         }

@@ -121,6 +121,11 @@ final class ProxyCall implements ExchangeListener {
         return this;
     }
 
+    /** Further attempts, if any, go only to this attempt's provider (see {@link Attempts#stayWithProvider}). */
+    void stayWithProvider() {
+        if (attempts != null) attempts.stayWithProvider();
+    }
+
     boolean isAttempting(Attempts a) {
         return attempts == a;
     }

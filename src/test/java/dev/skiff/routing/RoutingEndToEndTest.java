@@ -202,6 +202,10 @@ class RoutingEndToEndTest {
         assertThat(a.get()).isEqualTo(3);
         JsonNode config = JSON.readTree(gw.request("GET", "/admin/v1/routing", null, "Authorization", "Bearer " + MASTER).body());
         assertThat(config.at("/circuit_breaker/failure_threshold").asInt()).isEqualTo(2);
+        // The admin API's description says the breaker state is this replica's own.
+        JsonNode openApi = JSON.readTree(gw.request("GET", "/admin/v1/openapi.json", null, "Authorization", "Bearer " + MASTER).body());
+        assertThat(openApi.at("/paths/~1admin~1v1~1routing~1targets/get/description").asText()).contains("per replica")
+                .contains("not shared across replicas");
     }
 
     @Test

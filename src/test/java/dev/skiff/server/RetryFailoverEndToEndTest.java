@@ -274,4 +274,141 @@ class RetryFailoverEndToEndTest {
         JsonNode line = JSON.readTree(gw.usageLine("deadline"));
         assertThat(line.get("attempt_log")).hasSize(line.get("attempts").asInt());
     }
+
+    /** An Anthropic answer saying {@code text}. */
+    static String anthropicText(String text) {
+        return ANTHROPIC_OK.replace("from claude", text);
+    }
+
+    static final String OVERLOADED = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}";
+
+    @Test
+    void aFollowUpToAStoredConversationFailsOverWithItsHistory() throws Exception {
+        AtomicInteger anthropicCalls = new AtomicInteger();
+        MockUpstream anthropic = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> {
+            if (anthropicCalls.incrementAndGet() == 1) reply.json(200, anthropicText("Paris."));
+            else reply.json(529, OVERLOADED); // overloaded from the second turn on
+        });
+        MockUpstream openai = failing(0, 200);
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
+                "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"openai/gpt-4o-mini\"]}")).awaitListings();
+        HttpResponse<String> first = gw.post("/v1/responses", "{\"model\":\"anthropic/claude-x\",\"input\":\"Capital of France?\"}");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        String id = JSON.readTree(first.body()).get("id").asText();
+
+        HttpResponse<String> second = gw.post("/v1/responses", "{\"model\":\"anthropic/claude-x\",\"input\":\"And Germany?\","
+                + "\"previous_response_id\":\"" + id + "\"}", "X-Request-ID", "follow-up-failover");
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-skiff-provider")).hasValue("openai");
+        assertThat(second.headers().firstValue("x-skiff-attempts")).hasValue("2");
+        assertThat(anthropicCalls.get()).isEqualTo(2);
+        JsonNode answer = JSON.readTree(second.body());
+        assertThat(answer.get("previous_response_id").asText()).isEqualTo(id);
+        assertThat(answer.at("/output/0/content/0/text").asText()).isEqualTo("hi");
+        // The second target got the conversation so far, translated for it: turn one, its answer, turn two.
+        JsonNode sent = JSON.readTree(openai.take("/v1/chat/completions").body());
+        assertThat(sent.get("model").asText()).isEqualTo("gpt-4o-mini");
+        JsonNode messages = sent.get("messages");
+        assertThat(messages).hasSize(3);
+        assertThat(messages.get(0).toString()).contains("Capital of France?");
+        assertThat(messages.get(1).get("role").asText()).isEqualTo("assistant");
+        assertThat(messages.get(1).toString()).contains("Paris.");
+        assertThat(messages.get(2).toString()).contains("And Germany?");
+        JsonNode log = JSON.readTree(gw.usageLine("follow-up-failover")).get("attempt_log");
+        assertThat(log.get(0).get("provider").asText()).isEqualTo("anthropic");
+        assertThat(log.get(0).get("status").asInt()).isEqualTo(529);
+        assertThat(log.get(1).get("provider").asText()).isEqualTo("openai");
+
+        // The answer the second target gave was stored: the conversation goes on from it.
+        String secondId = answer.get("id").asText();
+        HttpResponse<String> third = gw.post("/v1/responses", "{\"model\":\"anthropic/claude-x\",\"input\":\"And Spain?\","
+                + "\"previous_response_id\":\"" + secondId + "\"}");
+        assertThat(third.statusCode()).as(third.body()).isEqualTo(200);
+        assertThat(JSON.readTree(openai.take("/v1/chat/completions").body()).get("messages")).hasSize(5);
+    }
+
+    @Test
+    void aFollowUpToAProvidersOwnResponseIsRetriedThereButNeverFailedOverElsewhere() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        MockUpstream openai = closing(new MockUpstream()).on("/v1/responses", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            if (n == 1) reply.json(503, BUSY); // retried
+            else if (n == 2) reply.json(200, "{\"id\":\"resp_2\",\"object\":\"response\",\"status\":\"completed\",\"output\":[]}");
+            else reply.json(500, BUSY); // would fail over, but only OpenAI knows resp_openai_1
+        });
+        AtomicInteger anthropicCalls = new AtomicInteger();
+        MockUpstream anthropic = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> {
+            anthropicCalls.incrementAndGet();
+            reply.json(200, ANTHROPIC_OK);
+        });
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
+                "ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
+                "RETRY_MAX_RETRIES", "1", "RETRY_INITIAL_BACKOFF", "5ms",
+                "FAILOVER_RULES_JSON", "{\"openai/gpt-4o-mini\":[\"anthropic/claude-x\"]}")).awaitListings();
+        String followUp = "{\"model\":\"openai/gpt-4o-mini\",\"input\":\"more\",\"previous_response_id\":\"resp_openai_1\"}";
+        HttpResponse<String> retried = gw.post("/v1/responses", followUp);
+        assertThat(retried.statusCode()).as(retried.body()).isEqualTo(200);
+        assertThat(retried.headers().firstValue("x-skiff-attempts")).hasValue("2");
+        assertThat(JSON.readTree(openai.take("/v1/responses").body()).get("previous_response_id").asText()).isEqualTo("resp_openai_1");
+        assertThat(JSON.readTree(openai.take("/v1/responses").body()).get("previous_response_id").asText()).isEqualTo("resp_openai_1");
+
+        HttpResponse<String> failed = gw.post("/v1/responses", followUp);
+        assertThat(failed.statusCode()).isEqualTo(500);
+        assertThat(anthropicCalls.get()).isZero();
+    }
+
+    @Test
+    void messagesWithFoldedSystemTurnsFailOverFoldedAgain() throws Exception {
+        MockUpstream first = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> reply.json(529, OVERLOADED));
+        MockUpstream second = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> reply.json(200, ANTHROPIC_OK));
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", first.baseUrl(),
+                "ANTHROPIC_B_API_KEY", "k", "ANTHROPIC_B_BASE_URL", second.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"anthropic-b/claude-y\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/messages", "{\"model\":\"anthropic/claude-x\",\"max_tokens\":20,\"system\":\"Be brief.\","
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":\"Answer in French.\"},"
+                + "{\"role\":\"user\",\"content\":\"again\"}]}", "anthropic-version", "2023-06-01", "X-Request-ID", "folded");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("anthropic-b");
+        assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("2");
+        assertThat(r.headers().firstValue("x-skiff-dropped-fields")).isPresent(); // the move is still said
+        for (MockUpstream up : List.of(first, second)) {
+            JsonNode sent = JSON.readTree(up.take("/v1/messages").body());
+            assertThat(sent.get("model").asText()).isEqualTo(up == first ? "claude-x" : "claude-y");
+            assertThat(sent.get("system").toString()).contains("Be brief.").contains("Answer in French.");
+            assertThat(sent.get("messages").toString()).doesNotContain("\"system\"");
+        }
+        assertThat(JSON.readTree(gw.usageLine("folded")).get("attempt_log")).hasSize(2);
+    }
+
+    @Test
+    void anthropicsContextLimitErrorFailsOverByItsType() throws Exception {
+        MockUpstream small = closing(new MockUpstream()).on("/v1/messages", (req, reply) ->
+                reply.json(400, dev.skiff.testing.Recorded.read("anthropic", "error_exceed_context_limit.json")));
+        MockUpstream large = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> reply.json(200, ANTHROPIC_OK));
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", small.baseUrl(),
+                "ANTHROPIC_B_API_KEY", "k", "ANTHROPIC_B_BASE_URL", large.baseUrl(), "RETRY_MAX_RETRIES", "2",
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"anthropic-b/claude-y\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/messages", "{\"model\":\"anthropic/claude-x\",\"max_tokens\":32000,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "anthropic-version", "2023-06-01", "X-Request-ID", "context-limit");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("anthropic-b");
+        assertThat(small.receivedSoFar()).hasSize(1); // not retried on the same target
+        assertThat(JSON.readTree(gw.usageLine("context-limit")).at("/attempt_log/0/error").asText()).isEqualTo("context_length");
+    }
+
+    @Test
+    void aClientErrorWhoseMessageMentionsAModelIsNotFailedOver() throws Exception {
+        MockUpstream first = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) ->
+                reply.json(400, dev.skiff.testing.Recorded.read("openai", "error_invalid_value.json")));
+        MockUpstream second = failing(0, 200);
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", first.baseUrl(),
+                "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", second.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"openai/gpt-4o-mini\":[\"openai-b/gpt-4o-mini\"]}")).awaitListings();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT);
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("invalid_value");
+        assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("1");
+        assertThat(second.receivedSoFar()).isEmpty();
+    }
 }
