@@ -17,19 +17,19 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Offering never blocks and never takes a lock: one CAS on the size, one on the list, and a
  * volatile read of whether the writer sleeps.
  */
-final class RecordQueue<T> {
+public final class RecordQueue<T> {
     private final ConcurrentLinkedQueue<T> items = new ConcurrentLinkedQueue<>();
     private final AtomicInteger size = new AtomicInteger();
     private final int capacity;
     /** The consumer while it sleeps waiting for a first item, else null; whoever takes it out wakes it. */
     private final AtomicReference<Thread> sleeper = new AtomicReference<>();
 
-    RecordQueue(int capacity) {
+    public RecordQueue(int capacity) {
         this.capacity = capacity;
     }
 
     /** Adds {@code item} unless the queue is full (false). */
-    boolean offer(T item) {
+    public boolean offer(T item) {
         if (size.getAndIncrement() >= capacity) {
             size.decrementAndGet();
             return false;
@@ -42,12 +42,12 @@ final class RecordQueue<T> {
         return true;
     }
 
-    boolean isEmpty() {
+    public boolean isEmpty() {
         return items.isEmpty();
     }
 
     /** Moves up to {@code max} items to {@code out}; how many. Consumer only. */
-    int drainTo(List<T> out, int max) {
+    public int drainTo(List<T> out, int max) {
         int n = 0;
         T item;
         while (n < max && (item = items.poll()) != null) {
@@ -59,7 +59,7 @@ final class RecordQueue<T> {
     }
 
     /** Sleeps until an item is offered, {@link #wake} is called or {@code nanos} pass. Consumer only. */
-    void await(long nanos) {
+    public void await(long nanos) {
         Thread me = Thread.currentThread();
         sleeper.set(me);
         if (!items.isEmpty()) {
@@ -71,7 +71,7 @@ final class RecordQueue<T> {
     }
 
     /** Wakes the consumer if it waits in {@link #await}. */
-    void wake() {
+    public void wake() {
         Thread s = sleeper.getAndSet(null);
         if (s != null) LockSupport.unpark(s);
     }

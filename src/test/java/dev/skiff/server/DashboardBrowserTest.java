@@ -239,6 +239,10 @@ class DashboardBrowserTest {
                 "Authorization", "Bearer " + MASTER, "X-Request-ID", "loop-turn-1", "X-End-User", "alice");
         assertThat(first.statusCode()).isEqualTo(200);
         JsonNode call = JSON.readTree(first.body()).path("choices").path(0).path("message");
+        // A moment between the two turns (records keep their receipt time in milliseconds), for the time filter.
+        Thread.sleep(5);
+        String between = java.time.Instant.ofEpochMilli(System.currentTimeMillis()).toString();
+        Thread.sleep(5);
         String second = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"messages\":[" + system + "," + user + "," + call
                 + ",{\"role\":\"tool\",\"tool_call_id\":\"call_w1\",\"content\":\"18 C, cloudy\"}]" + tools + "}";
         assertThat(gw.post("/v1/chat/completions", second, "Authorization", "Bearer " + MASTER, "X-Request-ID", "loop-turn-2",
@@ -255,6 +259,23 @@ class DashboardBrowserTest {
         browser.navigate(gw.url("/ui#/requests?end_user=bob"));
         browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelector('#requests tr.empty')", WAIT);
         browser.navigate(gw.url("/ui#/requests?end_user=alice&status=2xx"));
+        browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelectorAll('#requests tr.row').length === 2", WAIT);
+        // The time range, typed into the form: from the moment between the turns only the second is listed, up to it only the first.
+        browser.eval("{ const f = document.getElementById('filters'); f.elements.from.value = '" + between + "'; f.requestSubmit(); } true");
+        browser.waitFor("location.hash.includes('from=') && document.getElementById('main').dataset.ready === 'true'"
+                + " && document.querySelectorAll('#requests tr.row').length === 1", WAIT);
+        assertThat(browser.eval("document.querySelector('#requests tr.row').dataset.requestId").asText()).isEqualTo("loop-turn-2");
+        assertThat(browser.eval("document.getElementById('filters').elements.from.value").asText()).as("kept in the form").isEqualTo(between);
+        browser.eval("{ const f = document.getElementById('filters'); f.elements.from.value = ''; f.elements.to.value = '" + between
+                + "'; f.requestSubmit(); } true");
+        browser.waitFor("location.hash.includes('to=') && !location.hash.includes('from=') && document.getElementById('main').dataset.ready === 'true'"
+                + " && document.querySelectorAll('#requests tr.row').length === 1", WAIT);
+        assertThat(browser.eval("document.querySelector('#requests tr.row').dataset.requestId").asText()).isEqualTo("loop-turn-1");
+        // A range that is not one is said, not shown as an empty list.
+        browser.navigate(gw.url("/ui#/requests?from=2026-12-06&to=2026-12-05"));
+        browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelector('#main .notice.error')", WAIT);
+        assertThat(browser.eval("document.querySelector('#main .notice.error').innerText").asText()).contains("'to' must be after 'from'");
+        browser.navigate(gw.url("/ui#/requests"));
         browser.waitFor("document.getElementById('main').dataset.ready === 'true' && document.querySelectorAll('#requests tr.row').length === 2", WAIT);
 
         browser.eval("document.querySelector('#requests tr[data-request-id=\"loop-turn-2\"]').click(); true");

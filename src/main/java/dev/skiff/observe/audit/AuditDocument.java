@@ -1,13 +1,17 @@
 package dev.skiff.observe.audit;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.Json;
 import dev.skiff.dialect.Usage;
 import dev.skiff.observe.Capped;
 import dev.skiff.observe.RequestTrail;
 import dev.skiff.observe.UsageRecord;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -24,48 +28,167 @@ import java.util.Map;
 final class AuditDocument {
     private AuditDocument() {}
 
-    static AuditRow row(ObjectMapper json, UsageRecord r, RequestTrail t, Redactor red, AuditConfig.Level level) {
-        ObjectNode d = json.createObjectNode();
-        boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
-        d.put("attempts", t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts());
-        if (r.droppedFields() != null) d.put("dropped_fields", r.droppedFields());
-        if (t != null && t.responseModel != null) d.put("response_model", t.responseModel);
-        d.set("usage", usage(json, r.usage()));
-        if (t != null) {
-            d.set("timing", timing(json, r, t, bodies));
-            ObjectNode client = d.putObject("client");
-            ObjectNode req = client.putObject("request");
-            req.put("method", t.method());
-            req.put("url", red.url(t.uri()));
-            req.set("headers", headers(json, red, t.requestHeaders()));
-            req.set("body", body(json, red, bodies ? t.requestBody() : null, false));
-            ObjectNode res = client.putObject("response");
-            res.put("status", t.clientStatus() != 0 ? t.clientStatus() : r.status());
-            res.set("headers", headers(json, red, t.clientResponseHeaders()));
-            res.set("body", body(json, red, bodies ? t.clientResponseBody() : null, true));
-            if (t.upstreamMethod() != null) {
-                ObjectNode p = d.putObject("provider");
-                ObjectNode preq = p.putObject("request");
-                preq.put("method", t.upstreamMethod());
-                preq.put("url", red.url(t.upstreamUri()));
-                preq.set("headers", headers(json, red, t.upstreamRequestHeaders()));
-                preq.set("body", body(json, red, bodies ? t.upstreamRequestBody() : null, false));
-                ObjectNode pres = p.putObject("response");
-                if (t.upstreamStatus() != 0) pres.put("status", t.upstreamStatus());
-                else pres.putNull("status");
-                pres.set("headers", headers(json, red, t.upstreamResponseHeaders()));
-                pres.set("body", body(json, red, bodies ? t.upstreamResponseBody() : null, true));
-            } else {
-                d.putNull("provider");
-            }
+    /**
+     * Makes rows on the audit writer's thread, one after another: the detail is written straight to
+     * text with a streaming generator (no tree of nodes built and then serialised), into a buffer
+     * kept from row to row.
+     */
+    static final class Writer {
+        private final Redactor red;
+        private final AuditConfig.Level level;
+        private final StringWriter text = new StringWriter(1024);
+
+        Writer(Redactor red, AuditConfig.Level level) {
+            this.red = red;
+            this.level = level;
         }
-        String path = t == null || t.uri() == null ? null : pathOf(t.uri());
-        long input = r.usage().promptTokens();
-        long output = r.usage().completionTokens();
-        String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
-        return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
-                t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), r.status(),
-                micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, d.toString());
+
+        AuditRow row(UsageRecord r, RequestTrail t) {
+            text.getBuffer().setLength(0);
+            try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
+                detail(g, r, t);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // a StringWriter does not fail
+            }
+            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
+            long input = r.usage().promptTokens();
+            long output = r.usage().completionTokens();
+            String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
+            return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
+                    t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), r.status(),
+                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.toString());
+        }
+
+        private void detail(JsonGenerator g, UsageRecord r, RequestTrail t) throws IOException {
+            boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
+            g.writeStartObject();
+            g.writeNumberField("attempts", t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts());
+            if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
+            if (t != null && t.responseModel != null) g.writeStringField("response_model", t.responseModel);
+            g.writeFieldName("usage");
+            usage(g, r.usage());
+            if (t != null) {
+                g.writeFieldName("timing");
+                timing(g, t, bodies);
+                g.writeObjectFieldStart("client");
+                g.writeObjectFieldStart("request");
+                g.writeStringField("method", t.method());
+                g.writeStringField("url", red.url(t.uri()));
+                headers(g, t.requestHeaders());
+                body(g, bodies ? t.requestBody() : null);
+                g.writeEndObject();
+                g.writeObjectFieldStart("response");
+                g.writeNumberField("status", t.clientStatus() != 0 ? t.clientStatus() : r.status());
+                headers(g, t.clientResponseHeaders());
+                body(g, bodies ? t.clientResponseBody() : null);
+                g.writeEndObject();
+                g.writeEndObject();
+                if (t.upstreamMethod() != null) {
+                    g.writeObjectFieldStart("provider");
+                    g.writeObjectFieldStart("request");
+                    g.writeStringField("method", t.upstreamMethod());
+                    g.writeStringField("url", red.url(t.upstreamUri()));
+                    headers(g, t.upstreamRequestHeaders());
+                    body(g, bodies ? t.upstreamRequestBody() : null);
+                    g.writeEndObject();
+                    g.writeObjectFieldStart("response");
+                    g.writeFieldName("status");
+                    if (t.upstreamStatus() != 0) g.writeNumber(t.upstreamStatus());
+                    else g.writeNull();
+                    headers(g, t.upstreamResponseHeaders());
+                    body(g, bodies ? t.upstreamResponseBody() : null);
+                    g.writeEndObject();
+                    g.writeEndObject();
+                } else {
+                    g.writeNullField("provider");
+                }
+            }
+            g.writeEndObject();
+        }
+
+        private static void usage(JsonGenerator g, Usage u) throws IOException {
+            g.writeStartObject();
+            count(g, "input_tokens", u.promptTokens());
+            count(g, "output_tokens", u.completionTokens());
+            count(g, "total_tokens", u.totalTokens());
+            count(g, "cached_tokens", u.cachedTokens());
+            count(g, "cache_write_tokens", u.cacheCreationTokens());
+            count(g, "reasoning_tokens", u.reasoningTokens());
+            g.writeEndObject();
+        }
+
+        private static void count(JsonGenerator g, String name, long n) throws IOException {
+            if (n >= 0) g.writeNumberField(name, n);
+        }
+
+        private static void timing(JsonGenerator g, RequestTrail t, boolean bodies) throws IOException {
+            g.writeStartObject();
+            g.writeStringField("received_at", java.time.Instant.ofEpochMilli(t.receivedMs).toString());
+            ms(g, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
+            ms(g, "upstream_connected_ms", t.upstreamConnectedNanos(), t.receivedNanos);
+            if (t.upstreamConnectedNanos() >= 0) g.writeBooleanField("connection_reused", t.upstreamReused());
+            ms(g, "first_byte_ms", t.upstreamFirstByteNanos(), t.receivedNanos);
+            ms(g, "first_token_ms", t.upstreamFirstContentNanos(), t.receivedNanos);
+            ms(g, "finished_ms", t.finishedNanos(), t.receivedNanos);
+            // When each piece of the response left for the client (one per upstream read; a stream's events ride in them).
+            g.writeArrayFieldStart("chunks_ms");
+            for (int i = 0; i < t.pieceCount(); i++) g.writeNumber(round(t.pieceMicros(i) / 1000.0));
+            g.writeEndArray();
+            Capped body = t.clientResponseBody();
+            if (body != null && t.pieceCount() > 0 && bodies) {
+                g.writeArrayFieldStart("events_ms");
+                byte[] b = body.bytes();
+                int piece = 0;
+                for (int i = 0; i + 1 < b.length; i++) {
+                    if (b[i] == '\n' && b[i + 1] == '\n') {
+                        while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
+                        g.writeNumber(round(t.pieceMicros(piece) / 1000.0));
+                        i++;
+                    }
+                }
+                g.writeEndArray();
+            }
+            g.writeEndObject();
+        }
+
+        private static void ms(JsonGenerator g, String name, long nanos, long from) throws IOException {
+            g.writeFieldName(name);
+            if (nanos < 0) g.writeNull();
+            else g.writeNumber(round((nanos - from) / 1e6));
+        }
+
+        /** Headers as an object, name to value, secrets redacted; null when none were kept (metadata level). */
+        private void headers(JsonGenerator g, String[] pairs) throws IOException {
+            g.writeFieldName("headers");
+            if (pairs == null) {
+                g.writeNull();
+                return;
+            }
+            g.writeStartObject();
+            for (Map.Entry<String, String> e : red.headers(pairs).entrySet()) g.writeStringField(e.getKey(), e.getValue());
+            g.writeEndObject();
+        }
+
+        /**
+         * A body as it is stored: {@code size}, {@code truncated}, and its {@code text} (redacted) or
+         * {@code base64}. Kept as text here, not parsed: the writer does as little per record as it can,
+         * and {@link #expand} makes the API's form when a record is read.
+         */
+        private void body(JsonGenerator g, Capped c) throws IOException {
+            g.writeFieldName("body");
+            if (c == null) {
+                g.writeNull();
+                return;
+            }
+            g.writeStartObject();
+            g.writeNumberField("size", c.total());
+            g.writeBooleanField("truncated", c.truncated());
+            byte[] bytes = c.bytes();
+            String text = utf8(bytes, c.truncated());
+            if (text == null) g.writeStringField("base64", Base64.getEncoder().encodeToString(bytes));
+            else g.writeStringField("text", red.text(text));
+            g.writeEndObject();
+        }
     }
 
     private static long micros(double ms) {
@@ -77,76 +200,8 @@ final class AuditDocument {
         return q < 0 ? uri : uri.substring(0, q);
     }
 
-    private static ObjectNode usage(ObjectMapper json, Usage u) {
-        ObjectNode o = json.createObjectNode();
-        if (u.promptTokens() >= 0) o.put("input_tokens", u.promptTokens());
-        if (u.completionTokens() >= 0) o.put("output_tokens", u.completionTokens());
-        if (u.totalTokens() >= 0) o.put("total_tokens", u.totalTokens());
-        if (u.cachedTokens() >= 0) o.put("cached_tokens", u.cachedTokens());
-        if (u.cacheCreationTokens() >= 0) o.put("cache_write_tokens", u.cacheCreationTokens());
-        if (u.reasoningTokens() >= 0) o.put("reasoning_tokens", u.reasoningTokens());
-        return o;
-    }
-
-    private static ObjectNode timing(ObjectMapper json, UsageRecord r, RequestTrail t, boolean bodies) {
-        ObjectNode o = json.createObjectNode();
-        o.put("received_at", java.time.Instant.ofEpochMilli(t.receivedMs).toString());
-        ms(o, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
-        ms(o, "upstream_connected_ms", t.upstreamConnectedNanos(), t.receivedNanos);
-        if (t.upstreamConnectedNanos() >= 0) o.put("connection_reused", t.upstreamReused());
-        ms(o, "first_byte_ms", t.upstreamFirstByteNanos(), t.receivedNanos);
-        ms(o, "first_token_ms", t.upstreamFirstContentNanos(), t.receivedNanos);
-        ms(o, "finished_ms", t.finishedNanos(), t.receivedNanos);
-        // When each piece of the response left for the client (one per upstream read; a stream's events ride in them).
-        ArrayNode pieces = o.putArray("chunks_ms");
-        for (int i = 0; i < t.pieceCount(); i++) pieces.add(round(t.pieceMicros(i) / 1000.0));
-        Capped body = t.clientResponseBody();
-        if (body != null && t.pieceCount() > 0 && bodies) {
-            ArrayNode events = o.putArray("events_ms");
-            byte[] b = body.bytes();
-            int piece = 0;
-            for (int i = 0; i + 1 < b.length; i++) {
-                if (b[i] == '\n' && b[i + 1] == '\n') {
-                    while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
-                    events.add(round(t.pieceMicros(piece) / 1000.0));
-                    i++;
-                }
-            }
-        }
-        return o;
-    }
-
-    private static void ms(ObjectNode o, String name, long nanos, long from) {
-        if (nanos < 0) o.putNull(name);
-        else o.put(name, round((nanos - from) / 1e6));
-    }
-
     private static double round(double ms) {
         return Math.round(ms * 10) / 10.0;
-    }
-
-    private static JsonNode headers(ObjectMapper json, Redactor red, String[] pairs) {
-        if (pairs == null) return json.nullNode();
-        ObjectNode o = json.createObjectNode();
-        for (Map.Entry<String, String> e : red.headers(pairs).entrySet()) o.put(e.getKey(), e.getValue());
-        return o;
-    }
-
-    /**
-     * A body as it is stored: {@code size}, {@code truncated}, and its {@code text} (redacted) or
-     * {@code base64}. Kept as text here, not parsed: the writer does as little per record as it can,
-     * and {@link #expand} makes the API's form when a record is read.
-     */
-    private static JsonNode body(ObjectMapper json, Redactor red, Capped c, boolean response) {
-        if (c == null) return json.nullNode();
-        ObjectNode o = json.createObjectNode();
-        o.put("size", c.total());
-        o.put("truncated", c.truncated());
-        byte[] bytes = c.bytes();
-        String text = utf8(bytes, c.truncated());
-        if (text == null) o.put("base64", Base64.getEncoder().encodeToString(bytes));
-        else o.put("text", red.text(text));
-        return o;
     }
 
     /**
@@ -184,6 +239,7 @@ final class AuditDocument {
 
     /** The bytes as UTF-8 text, or null when they are not; a capture cut inside a character is taken up to it. */
     private static String utf8(byte[] b, boolean truncated) {
+        if (ascii(b)) return new String(b, StandardCharsets.ISO_8859_1); // most bodies (JSON escapes what is not ASCII): no decoder
         for (int cut = 0; cut <= (truncated ? 3 : 0) && cut <= b.length; cut++) {
             try {
                 return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
@@ -193,5 +249,10 @@ final class AuditDocument {
             }
         }
         return null;
+    }
+
+    private static boolean ascii(byte[] b) {
+        for (byte x : b) if (x < 0) return false;
+        return true;
     }
 }

@@ -1,25 +1,29 @@
 package dev.skiff.observe.audit;
 
-import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.observe.CallObserver;
+import dev.skiff.observe.RecordQueue;
 import dev.skiff.observe.RequestTrail;
 import dev.skiff.observe.UsageRecord;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The audit log's writer: event loops hand it each finished request (never blocking: a full queue
  * drops the record and counts it; the bodies' heap is bounded apart, see CaptureBudget),
  * and one thread redacts, reassembles and stores them in batches of up to {@value #MAX_BATCH}, one
- * transaction each, gathered for up to {@value #GATHER_MILLIS} ms. It also deletes what is older than
- * the retention, at start and hourly. On close the queue is drained and the last batch stored.
+ * transaction each. The queue is the usage writer's {@link RecordQueue}: the writer gathers a batch
+ * asleep for {@value #GATHER_MILLIS} ms, unseen by producers, so a busy gateway wakes it about once
+ * per batch instead of once every request or two (a blocking queue signals a waiting consumer on
+ * each offer). It also deletes what is older than the retention, hourly. On close the queue is
+ * drained and the last batch stored.
  */
 public final class AuditLog implements CallObserver, AutoCloseable {
     static final int GATHER_MILLIS = 100;
+    /** How long an idle writer sleeps before looking at the purge and the drop count again. */
+    private static final int IDLE_MILLIS = 200;
     static final int MAX_BATCH = 200;
     /** Records waiting at most: about 32 KB of heap per record (headers, the trail) against the heap's size, within 256 to 8192. */
     static final int CAPACITY = (int) Math.max(256, Math.min(8192, Runtime.getRuntime().maxMemory() / (32 << 10)));
@@ -32,7 +36,7 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     private final AuditConfig config;
     private final AuditStore store;
     private final Redactor redactor;
-    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(CAPACITY);
+    private final RecordQueue<Entry> queue = new RecordQueue<>(CAPACITY);
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final Thread writer;
@@ -84,17 +88,18 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     private void drainLoop() {
         List<Entry> batch = new ArrayList<>(MAX_BATCH);
         List<AuditRow> rows = new ArrayList<>(MAX_BATCH);
+        AuditDocument.Writer documents = new AuditDocument.Writer(redactor, config.level());
         long purgeAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(1); // not at start: the database opens with the first record
         long reportedDrops = 0;
         while (true) {
-            try {
-                Entry first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    batch.add(first);
-                    gather(batch);
+            if (queue.isEmpty() && !closing) queue.await(TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS));
+            if (!queue.isEmpty()) {
+                // Let a batch gather, asleep: producers do not wake a writer that is not idle.
+                pause(TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS));
+                while (queue.drainTo(batch, MAX_BATCH) > 0) {
                     for (Entry e : batch) {
                         try {
-                            rows.add(AuditDocument.row(OpenAiChat.JSON, e.record(), e.trail(), redactor, config.level()));
+                            rows.add(documents.row(e.record(), e.trail()));
                         } catch (RuntimeException | StackOverflowError ex) {
                             System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
                         } finally {
@@ -105,33 +110,24 @@ public final class AuditLog implements CallObserver, AutoCloseable {
                     store(rows);
                     rows.clear();
                 }
-                if (System.nanoTime() - purgeAt >= 0) {
-                    purgeAt = System.nanoTime() + PURGE_EVERY_NANOS;
-                    purge();
-                }
-                long drops = dropped.get();
-                if (drops > reportedDrops) {
-                    System.err.println("skiff: audit log dropped " + (drops - reportedDrops) + " records (writer behind); " + drops + " in all");
-                    reportedDrops = drops;
-                }
-                if (closing && queue.isEmpty()) break;
-            } catch (InterruptedException e) {
-                break;
             }
+            if (System.nanoTime() - purgeAt >= 0) {
+                purgeAt = System.nanoTime() + PURGE_EVERY_NANOS;
+                purge();
+            }
+            long drops = dropped.get();
+            if (drops > reportedDrops) {
+                System.err.println("skiff: audit log dropped " + (drops - reportedDrops) + " records (writer behind); " + drops + " in all");
+                reportedDrops = drops;
+            }
+            if (closing && queue.isEmpty()) break;
         }
         store.close();
     }
 
-    private void gather(List<Entry> batch) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS);
-        while (batch.size() < MAX_BATCH) {
-            queue.drainTo(batch, MAX_BATCH - batch.size());
-            long left = deadline - System.nanoTime();
-            if (batch.size() >= MAX_BATCH || left <= 0 || closing) return;
-            Entry e = queue.poll(left, TimeUnit.NANOSECONDS);
-            if (e == null) return;
-            batch.add(e);
-        }
+    private void pause(long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        for (long left = nanos; left > 0 && !closing; left = deadline - System.nanoTime()) LockSupport.parkNanos(this, left);
     }
 
     /** One try, then one more a second later; after that the batch is lost (and said): audit rows are not queued without bound. */
@@ -168,6 +164,8 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        queue.wake();
+        LockSupport.unpark(writer); // out of a gathering pause
         try {
             writer.join(10_000);
         } catch (InterruptedException e) {

@@ -1,0 +1,74 @@
+package dev.skiff.observe.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.skiff.dialect.Usage;
+import dev.skiff.dialect.openai.OpenAiChat;
+import dev.skiff.observe.Observers;
+import dev.skiff.observe.RequestTrail;
+import dev.skiff.observe.UsageRecord;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The detail the writer streams out: its shape, and bodies kept as text (ASCII or not), base64, or cut inside a character. */
+class AuditDocumentTest {
+    static RequestTrail trail(int cap, byte[] requestBody, byte[] responseBody) {
+        Observers o = new Observers(null);
+        o.audit(new AuditConfig(AuditConfig.Level.BODIES, cap, Pattern.compile("sk-[a-z0-9]+"), Duration.ofDays(1)));
+        var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions?key=abc",
+                Unpooled.wrappedBuffer(requestBody));
+        req.headers().set("authorization", "Bearer sk-secret").set("x-note", "uses sk-abc123");
+        RequestTrail t = o.begin(req);
+        var res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(responseBody));
+        t.clientWrite(res);
+        t.finish();
+        return t;
+    }
+
+    static JsonNode detail(RequestTrail t) throws Exception {
+        UsageRecord r = new UsageRecord(1, "req-1", "chat", null, "gpt-4o-mini", "gpt-4o-mini", false, 200,
+                new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        AuditRow row = new AuditDocument.Writer(new Redactor(Pattern.compile("sk-[a-z0-9]+")), AuditConfig.Level.BODIES).row(r, t);
+        assertThat(row.path()).isEqualTo("/v1/chat/completions");
+        return OpenAiChat.JSON.readTree(row.detail());
+    }
+
+    @Test
+    void textBodiesAsciiOrNotAreKeptRedactedAndOthersAsBase64() throws Exception {
+        byte[] invalid = {'{', (byte) 0xff, (byte) 0xfe, '}'};
+        JsonNode d = detail(trail(1024, "{\"q\":\"my key sk-abc123 and café\"}".getBytes(StandardCharsets.UTF_8), invalid));
+        assertThat(d.get("attempts").asInt()).isEqualTo(1);
+        assertThat(d.at("/usage/input_tokens").asLong()).isEqualTo(3);
+        assertThat(d.at("/usage/total_tokens").asLong()).isEqualTo(5);
+        assertThat(d.at("/usage").has("cached_tokens")).isFalse();
+        assertThat(d.at("/client/request/url").asText()).isEqualTo("/v1/chat/completions?key=[redacted]");
+        assertThat(d.at("/client/request/headers/authorization").asText()).isEqualTo("[redacted]");
+        assertThat(d.at("/client/request/headers/x-note").asText()).isEqualTo("uses [redacted]");
+        assertThat(d.at("/client/request/body/text").asText()).isEqualTo("{\"q\":\"my key [redacted] and café\"}");
+        assertThat(d.at("/client/response/status").asInt()).isEqualTo(200);
+        assertThat(d.at("/client/response/body/base64").asText()).isEqualTo(java.util.Base64.getEncoder().encodeToString(invalid));
+        assertThat(d.at("/client/response/body/size").asInt()).isEqualTo(4);
+        assertThat(d.get("provider").isNull()).isTrue();
+        assertThat(d.at("/timing/chunks_ms")).hasSize(1);
+        assertThat(d.at("/timing/upstream_sent_ms").isNull()).isTrue();
+    }
+
+    @Test
+    void aBodyCutInsideACharacterIsTextUpToIt() throws Exception {
+        byte[] body = "{\"a\":\"éé\"}".getBytes(StandardCharsets.UTF_8); // é is two bytes: a cap of 9 cuts the second in half
+        JsonNode d = detail(trail(9, body, "ascii".getBytes(StandardCharsets.US_ASCII)));
+        assertThat(d.at("/client/request/body/truncated").asBoolean()).isTrue();
+        assertThat(d.at("/client/request/body/size").asInt()).isEqualTo(body.length);
+        assertThat(d.at("/client/request/body/text").asText()).isEqualTo("{\"a\":\"é");
+        assertThat(d.at("/client/response/body/text").asText()).isEqualTo("ascii");
+    }
+}
