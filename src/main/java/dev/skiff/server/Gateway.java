@@ -631,8 +631,9 @@ public final class Gateway {
         Limits limits = this.limits;
         JsonNode keyLimits = caller.key() == null ? null : caller.key().limits();
         if (limits != null && !limits.idle(keyLimits)) {
-            List<Charge> charges = limits.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(), new Limits.Call(
-                    route.provider().type(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(), endpoint.generates()));
+            Limits.Call estimated = new Limits.Call(route.provider().type(), route.upstreamModel(), body.readableBytes(), scan.maxTokens(),
+                    endpoint.generates(), plan == null ? List.of() : alternatives(plan));
+            List<Charge> charges = limits.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(), estimated);
             if (!charges.isEmpty()) {
                 java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);
                 if (pending.isDone() && !pending.isCompletedExceptionally()) { // in process: decided already
@@ -645,9 +646,9 @@ public final class Gateway {
                         reply(ctx, refusal, keepAlive, requestId, endpoint.usageName, r.message(), caller); // the key's usage shows its refusals
                         return null;
                     }
-                    gate = LimitGate.decided(limits, d);
+                    gate = LimitGate.decided(limits, d, estimated);
                 } else {
-                    gate = LimitGate.pending(limits, pending, ctx.executor());
+                    gate = LimitGate.pending(limits, pending, ctx.executor(), estimated);
                 }
             }
         }
@@ -664,6 +665,14 @@ public final class Gateway {
         if (attempts != null && (call == null || !call.isAttempting(attempts))) attempts.commit();
         if (call == null && gate != null) gate.settle(Usage.NONE, false, 400); // answered without a call: nothing was used
         return call;
+    }
+
+    /** The targets after the first a plan may fail over to, for a money budget's estimate. */
+    private static List<Limits.Target> alternatives(dev.skiff.routing.Plan plan) {
+        List<Route> routes = plan.routes();
+        List<Limits.Target> others = new ArrayList<>(routes.size() - 1);
+        for (int i = 1; i < routes.size(); i++) others.add(new Limits.Target(routes.get(i).provider().type(), routes.get(i).upstreamModel()));
+        return others;
     }
 
     /**

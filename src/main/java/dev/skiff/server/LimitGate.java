@@ -30,39 +30,37 @@ final class LimitGate {
     private ProxyCall call;
     private boolean ended; // the call ended before the decision came
     private boolean settled;
-    private dev.skiff.config.ProviderType provider;
-    private String model;
+    private final Limits.Call estimated; // what was reserved for: the first target, and the others it may fail over to
     private boolean anthropic; // the client speaks Anthropic's API: its rate-limit headers too
 
-    private LimitGate(Limits limits, Decision decision) {
+    private LimitGate(Limits limits, Decision decision, Limits.Call estimated) {
         this.limits = limits;
         this.decision = decision;
+        this.estimated = estimated;
     }
 
     /** A gate whose decision came at once (in process). */
-    static LimitGate decided(Limits limits, Decision d) {
-        return new LimitGate(limits, d);
+    static LimitGate decided(Limits limits, Decision d, Limits.Call estimated) {
+        return new LimitGate(limits, d, estimated);
     }
 
     /** A gate waiting for {@code pending}; the decision is handed to {@code loop}. */
-    static LimitGate pending(Limits limits, CompletableFuture<Decision> pending, Executor loop) {
-        LimitGate g = new LimitGate(limits, null);
+    static LimitGate pending(Limits limits, CompletableFuture<Decision> pending, Executor loop, Limits.Call estimated) {
+        LimitGate g = new LimitGate(limits, null, estimated);
         pending.whenComplete((d, error) -> loop.execute(() -> g.decide(d != null ? d
                 : new Decision.Unavailable("the limiter failed: " + error))));
         return g;
     }
 
-    void attach(ProxyCall call, dev.skiff.config.ProviderType provider, String model, boolean anthropic) {
+    void attach(ProxyCall call, boolean anthropic) {
         this.call = call;
         this.anthropic = anthropic;
-        this.provider = provider;
-        this.model = model;
     }
 
     private void decide(Decision d) {
         decision = d;
         if (ended) { // the client left meanwhile: nothing was called
-            if (d instanceof Decision.Admitted a) limits.settle(a.ticket(), provider, model, Usage.NONE, false, 499);
+            if (d instanceof Decision.Admitted a) limits.settle(a.ticket(), estimated, Usage.NONE, false, 499);
             return;
         }
         Refusal r = refusal(limits, d, anthropic);
@@ -174,8 +172,16 @@ final class LimitGate {
         }
     }
 
-    /** The call ended: settle with what it used. */
+    /** The call ended without any target answering: settle with what it used. */
     void settle(Usage usage, boolean providerCalled, int status) {
+        settle(null, usage, providerCalled, status);
+    }
+
+    /**
+     * The call ended: settle with what it used, at the price of {@code answered}, the target its last
+     * attempt went to (null: the first), which after a failover is not the one reserved for.
+     */
+    void settle(Limits.Target answered, Usage usage, boolean providerCalled, int status) {
         if (settled) return; // once, whichever end comes first
         settled = true;
         if (decision == null) {
@@ -183,6 +189,8 @@ final class LimitGate {
             parked = null;
             return;
         }
-        if (decision instanceof Decision.Admitted a) limits.settle(a.ticket(), provider, model, usage, providerCalled, status);
+        if (decision instanceof Decision.Admitted a) {
+            limits.settle(a.ticket(), answered == null ? estimated : estimated.at(answered), usage, providerCalled, status);
+        }
     }
 }

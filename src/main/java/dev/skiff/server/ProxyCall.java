@@ -1,5 +1,7 @@
 package dev.skiff.server;
 
+import dev.skiff.control.limits.Limits;
+
 import dev.skiff.control.Caller;
 import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
@@ -289,8 +291,7 @@ final class ProxyCall implements ExchangeListener {
     ProxyCall limitedBy(LimitGate gate) {
         if (gate != null) {
             limitGate = gate;
-            gate.attach(this, route.provider() == null ? null : route.provider().type(), route.upstreamModel(),
-                    dialect == ClientDialect.ANTHROPIC_MESSAGES);
+            gate.attach(this, dialect == ClientDialect.ANTHROPIC_MESSAGES);
         }
         return this;
     }
@@ -1051,7 +1052,10 @@ final class ProxyCall implements ExchangeListener {
             parkedDiscard.run();
             parkedDiscard = null;
         }
-        if (limitGate != null) limitGate.settle(usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        if (limitGate != null) { // at the price of the target the last attempt went to
+            limitGate.settle(route.provider() == null ? null : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
+                    exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        }
         if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
         if (trail != null && trail.responseModel == null && answerModel != null && finalStatus / 100 == 2) {
             trail.responseModel = answerModel.providerModel();

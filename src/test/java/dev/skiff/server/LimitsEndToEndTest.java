@@ -316,4 +316,43 @@ class LimitsEndToEndTest {
         long intoMinuteMs = System.currentTimeMillis() % 60_000;
         if (intoMinuteMs > 40_000) Thread.sleep(60_000 - intoMinuteMs + 50);
     }
+
+    /**
+     * A money budget with a failover from a cheap model to a dear one ($1 and $100 per million output
+     * tokens): the reservation is the dear target's estimate, and the call that the dear target
+     * answered is settled at its price, not at the cheap one's it was first sent to.
+     */
+    @Test
+    void aFailedOverCallReservesForTheDearestTargetAndIsSettledAtThePriceOfTheOneThatAnswered() throws Exception {
+        java.nio.file.Path prices = java.nio.file.Files.createTempFile("prices", ".yaml");
+        java.nio.file.Files.writeString(prices, "providers:\n  openai:\n    cheap-model: {input: 0, output: 1.00}\n"
+                + "  anthropic:\n    dear-model: {input: 0, output: 100.00}\n");
+        try {
+            TestGateway gw = start("SKIFF_PRICING_FILE", prices.toString(),
+                    "FAILOVER_RULES_JSON", "{\"openai/cheap-model\":[\"anthropic/dear-model\"]}");
+            openai.on("/v1/chat/completions", (req, reply) ->
+                    reply.json(503, "{\"error\":{\"message\":\"busy\",\"type\":\"server_error\",\"param\":null,\"code\":null}}"));
+            anthropic.on("/v1/messages", (req, reply) -> reply.json(200, MESSAGES_ANSWER.replace("\"output_tokens\":2", "\"output_tokens\":1000")));
+            gw.skiff.limits().policies(policies("{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"cost\",\"window\":\"day\",\"limit_usd\":1}"));
+            HttpResponse<String> r = gw.post("/v1/chat/completions", "{\"model\":\"openai/cheap-model\",\"max_tokens\":2000,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "Authorization", "Bearer " + KEY);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("anthropic");
+            // 2000 output tokens reserved at the dear target's $100 per million: $0.2 of the $1
+            assertThat(r.headers().firstValue("x-skiff-budget-remaining-usd")).hasValue("0.800000");
+            // settled: 1000 tokens at $100 per million, $0.1 (at the cheap model's price it would be $0.001)
+            dev.skiff.control.limits.Limits limits = gw.skiff.limits();
+            dev.skiff.control.limits.Charge charge = limits.charges(null, null, "/", null,
+                    new dev.skiff.control.limits.Limits.Call(dev.skiff.config.ProviderType.OPENAI, "cheap-model", 0, 0, true)).getFirst();
+            long used = -1;
+            for (long deadline = System.nanoTime() + 3_000_000_000L; System.nanoTime() < deadline; Thread.sleep(20)) {
+                var probe = (dev.skiff.control.limits.Decision.Admitted) limits.reserve(List.of(charge.withAmount(0))).join();
+                used = probe.counters().getFirst().used();
+                if (used != 200_000) break; // the reservation was settled
+            }
+            assertThat(used).isEqualTo(100_000);
+        } finally {
+            java.nio.file.Files.deleteIfExists(prices);
+        }
+    }
 }

@@ -85,8 +85,28 @@ public final class Limits implements AutoCloseable {
         return policies.isEmpty() && (keyLimits == null || keyLimits.isNull() || keyLimits.isEmpty());
     }
 
-    /** What a request is about to ask of a provider, for the estimate. */
-    public record Call(dev.skiff.config.ProviderType provider, String model, long bodyBytes, long maxTokens, boolean generates) {
+    /** A provider and model a call may be sent to: what its price is looked up by. */
+    public record Target(dev.skiff.config.ProviderType provider, String model) {}
+
+    /**
+     * What a request is about to ask of a provider, for the estimate. {@code alternatives}: the other
+     * targets it may fail over to, each possibly dearer than the first; empty for a single target.
+     */
+    public record Call(dev.skiff.config.ProviderType provider, String model, long bodyBytes, long maxTokens, boolean generates,
+                       List<Target> alternatives) {
+        public Call {
+            alternatives = List.copyOf(alternatives);
+        }
+
+        public Call(dev.skiff.config.ProviderType provider, String model, long bodyBytes, long maxTokens, boolean generates) {
+            this(provider, model, bodyBytes, maxTokens, generates, List.of());
+        }
+
+        /** The same request, sent to {@code target}. */
+        public Call at(Target target) {
+            return new Call(target.provider(), target.model(), bodyBytes, maxTokens, generates, List.of());
+        }
+
         /** Input tokens: about four bytes of JSON per token, which errs high (JSON syntax counts too). */
         long inputTokens() {
             return (bodyBytes + 3) / 4;
@@ -112,7 +132,7 @@ public final class Limits implements AutoCloseable {
         for (int i = 0; i < charges.size(); i++) {
             Charge c = charges.get(i);
             if (c.metric() != Metric.COST) continue;
-            long cost = costs.estimateMicros(call.provider(), call.model(), call.inputTokens(), call.outputTokens());
+            long cost = dearestEstimate(call);
             if (cost < 0) {
                 logAtMostEveryMinute(lastUnpricedLog, "skiff: no price is known for " + call.model() + " at " + call.provider()
                         + ": its calls are not counted against money budgets");
@@ -127,6 +147,21 @@ public final class Limits implements AutoCloseable {
         return charges;
     }
 
+    /**
+     * The estimate reserved against money budgets: that of the dearest target the call may end at
+     * (it may fail over to any of them), so that a failover cannot spend more than was admitted;
+     * settling gives back what the target that answered did not use. -1 when none is priced.
+     */
+    long dearestEstimate(Call call) {
+        long cost = estimateMicros(call);
+        for (Target t : call.alternatives()) cost = Math.max(cost, estimateMicros(call.at(t)));
+        return cost;
+    }
+
+    private long estimateMicros(Call call) {
+        return costs.estimateMicros(call.provider(), call.model(), call.inputTokens(), call.outputTokens());
+    }
+
     public CompletableFuture<Decision> reserve(List<Charge> charges) {
         return limiter.reserve(charges).toCompletableFuture().thenApply(d -> {
             if (d instanceof Decision.Admitted a) warnings.check(a.counters(), c -> c.charge().amount(), a.ticket().reservedAtMs());
@@ -135,12 +170,16 @@ public final class Limits implements AutoCloseable {
     }
 
     /**
-     * Settles an admitted request. {@code providerCalled}: whether a provider was asked at all (a
-     * request refused before it costs nothing); a usage the provider never reported keeps the
-     * estimate when it may have run (a cancelled stream), and is 0 when it answered an error.
+     * Settles an admitted request at the price of {@code answered}, the call as sent to the target
+     * that answered it last (after failovers, not necessarily the one reserved for).
+     * {@code providerCalled}: whether a provider was asked at all (a request refused before it costs
+     * nothing); a usage the provider never reported keeps the estimate when it may have run (a
+     * cancelled stream), and is 0 when it answered an error.
      */
-    public void settle(Ticket ticket, dev.skiff.config.ProviderType provider, String model, Usage usage, boolean providerCalled, int status) {
+    public void settle(Ticket ticket, Call answered, Usage usage, boolean providerCalled, int status) {
         if (ticket.charges().isEmpty()) return;
+        dev.skiff.config.ProviderType provider = answered.provider();
+        String model = answered.model();
         long tokens, cost;
         boolean reported = usage.promptTokens() >= 0 || usage.completionTokens() >= 0 || usage.totalTokens() >= 0;
         if (!providerCalled || !reported && status >= 400 && status != 499) {
@@ -148,14 +187,15 @@ public final class Limits implements AutoCloseable {
             cost = 0;
         } else if (!reported) {
             tokens = -1;
-            cost = -1;
+            cost = estimateAt(ticket, answered); // the answering target's estimate, not the dearest one's
         } else {
             tokens = usage.totalTokens() >= 0 ? usage.totalTokens() : Math.max(0, usage.promptTokens()) + Math.max(0, usage.completionTokens());
             cost = costs.costMicros(provider, model, usage);
             if (cost < 0 && ticket.reserved(Metric.COST) == 0) cost = 0;
             if (status == 499) { // cut short: the provider may bill more than it reported before the client left
                 tokens = Math.max(tokens, ticket.reserved(Metric.TOKENS));
-                cost = cost < 0 ? -1 : Math.max(cost, ticket.reserved(Metric.COST));
+                long estimate = estimateAt(ticket, answered);
+                cost = cost < 0 ? -1 : Math.max(cost, estimate < 0 ? ticket.reserved(Metric.COST) : estimate);
             }
         }
         long t = tokens, m = cost;
@@ -164,6 +204,13 @@ public final class Limits implements AutoCloseable {
                 warnings.check(after, c -> Limiter.delta(c.charge(), t, m), System.currentTimeMillis());
             }
         });
+    }
+
+    /** What a money budget keeps of a call whose usage is not known: its estimate at the target that answered; -1 for the reservation. */
+    private long estimateAt(Ticket ticket, Call answered) {
+        if (ticket.reserved(Metric.COST) == 0) return -1;
+        long estimate = estimateMicros(answered);
+        return estimate < 0 ? -1 : Math.min(estimate, ticket.reserved(Metric.COST));
     }
 
     /**
