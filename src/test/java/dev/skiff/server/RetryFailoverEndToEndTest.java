@@ -329,6 +329,35 @@ class RetryFailoverEndToEndTest {
     }
 
     @Test
+    void aStreamedFollowUpFailsOverBeforeItsFirstEvent() throws Exception {
+        AtomicInteger anthropicCalls = new AtomicInteger();
+        MockUpstream anthropic = closing(new MockUpstream()).on("/v1/messages", (req, reply) -> {
+            if (anthropicCalls.incrementAndGet() == 1) reply.json(200, anthropicText("Paris."));
+            else reply.json(529, OVERLOADED);
+        });
+        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> {
+            reply.startStream();
+            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                    + "\"delta\":{\"role\":\"assistant\",\"content\":\"Berlin.\"},\"finish_reason\":null}]}\n\n");
+            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
+                    + "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n");
+            reply.chunk("data: [DONE]\n\n");
+        });
+        TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
+                "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
+                "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"openai/gpt-4o-mini\"]}")).awaitListings();
+        HttpResponse<String> first = gw.post("/v1/responses", "{\"model\":\"anthropic/claude-x\",\"input\":\"Capital of France?\"}");
+        String id = JSON.readTree(first.body()).get("id").asText();
+        HttpResponse<String> second = gw.post("/v1/responses", "{\"model\":\"anthropic/claude-x\",\"input\":\"And Germany?\",\"stream\":true,"
+                + "\"previous_response_id\":\"" + id + "\"}");
+        assertThat(second.statusCode()).isEqualTo(200);
+        assertThat(second.headers().firstValue("x-skiff-provider")).hasValue("openai");
+        assertThat(second.body()).contains("event: response.created").contains("Berlin.").contains("event: response.completed")
+                .doesNotContain("Overloaded");
+        assertThat(JSON.readTree(openai.take("/v1/chat/completions").body()).get("messages")).hasSize(3);
+    }
+
+    @Test
     void aFollowUpToAProvidersOwnResponseIsRetriedThereButNeverFailedOverElsewhere() throws Exception {
         AtomicInteger calls = new AtomicInteger();
         MockUpstream openai = closing(new MockUpstream()).on("/v1/responses", (req, reply) -> {
