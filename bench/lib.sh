@@ -87,6 +87,10 @@ fresh_db() {
   rm -rf "$dir" && mkdir -p "$dir" && echo "$dir/skiff.db"
 }
 
+# The launcher start_skiff runs: bin/skiff of this checkout unless SKIFF_LAUNCHER names another (bin/make-dist
+# trains the distribution's AOT cache through the distribution's own launcher and runtime).
+SKIFF_LAUNCHER=${SKIFF_LAUNCHER:-$ROOT/bin/skiff}
+
 # Starts Skiff on port $1 with its output in $2, extra environment words after; sets SKIFF_PID.
 # It runs in bench/target so that no skiff.yaml lying in the caller's folder changes what is
 # measured; the subshell execs env, which execs bin/skiff, which execs java: one PID, the JVM's.
@@ -101,7 +105,7 @@ start_skiff_as() {
   local name=$1 port=$2 log=$3
   shift 3
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$ROOT/bin/skiff") >"$log" 2>&1 &
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$SKIFF_LAUNCHER") >"$log" 2>&1 &
   STARTED_PID=$!
   STARTED_PIDS+=("$STARTED_PID")
 }
