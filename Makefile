@@ -10,7 +10,7 @@ SOURCES := $(shell find src/main -type f 2>/dev/null) pom.xml
 jdk:
 	@test -n "$(JAVA_HOME)" || { bin/find-jdk >/dev/null; exit 1; }
 
-build: jdk target/skiff.jar target/java-home aot
+build: jdk target/skiff.jar target/java-home target/native aot
 
 target/skiff.jar: $(SOURCES)
 	$(MVN) -q -DskipTests package
@@ -20,10 +20,14 @@ target/skiff.jar: $(SOURCES)
 target/java-home: target/skiff.jar
 	@echo "$(JAVA_HOME)" > $@
 
+# SQLite's native library, out of the driver's jar once instead of into /tmp at every start.
+target/native: target/skiff.jar bin/extract-natives
+	@mkdir -p $@ && { bin/extract-natives target/lib $@ || echo "make: SQLite's library stays in its jar (extracted at each start)" >&2; } && touch $@
+
 # A JDK AOT cache, trained on a short run against the bench's mock provider, halves the cold start.
 # If training fails Skiff still runs, only slower to start.
 aot: target/skiff.aot
-target/skiff.aot: target/skiff.jar bench/train-aot bench/lib.sh
+target/skiff.aot: target/skiff.jar target/native bench/train-aot bench/lib.sh bin/skiff
 	@bench/train-aot $@ || { echo "make: AOT training failed; Skiff will start without a cache" >&2; rm -f $@; }
 
 run: build

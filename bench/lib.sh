@@ -87,6 +87,10 @@ fresh_db() {
   rm -rf "$dir" && mkdir -p "$dir" && echo "$dir/skiff.db"
 }
 
+# The launcher start_skiff runs: bin/skiff of this checkout unless SKIFF_LAUNCHER names another (bin/make-dist
+# trains the distribution's AOT cache through the distribution's own launcher and runtime).
+SKIFF_LAUNCHER=${SKIFF_LAUNCHER:-$ROOT/bin/skiff}
+
 # Starts Skiff on port $1 with its output in $2, extra environment words after; sets SKIFF_PID.
 # It runs in bench/target so that no skiff.yaml lying in the caller's folder changes what is
 # measured; the subshell execs env, which execs bin/skiff, which execs java: one PID, the JVM's.
@@ -106,8 +110,12 @@ start_skiff_as() {
 start_skiff_in() {
   local dir=$1 name=$2 port=$3 log=$4
   shift 4
+  # this tree's Skiff starts through $SKIFF_LAUNCHER (the dist's launcher when one is measured); a
+  # baseline's through its own bin/skiff
+  local launcher="$dir/bin/skiff"
+  [ "$dir" != "$ROOT" ] || launcher=$SKIFF_LAUNCHER
   # shellcheck disable=SC2046  # skiff_env is a list of words by design
-  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$dir/bin/skiff") >"$log" 2>&1 &
+  (cd "$OUT" && exec env $(skiff_env) SKIFF_DB="$(fresh_db "$name")" PORT="$port" "$@" "$launcher") >"$log" 2>&1 &
   STARTED_PID=$!
   STARTED_PIDS+=("$STARTED_PID")
 }
