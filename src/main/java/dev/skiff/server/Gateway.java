@@ -635,9 +635,8 @@ public final class Gateway {
                     endpoint.generates(), plan == null ? List.of() : alternatives(plan));
             List<Charge> charges = limits.charges(caller.keyId(), keyLimits, caller.userPath(), caller.endUser(), estimated);
             if (!charges.isEmpty()) {
-                java.util.concurrent.CompletableFuture<Decision> pending = limits.reserve(charges);
-                if (pending.isDone() && !pending.isCompletedExceptionally()) { // in process: decided already
-                    Decision d = pending.join();
+                Decision d = limits.reserveNow(charges); // in process: decided at once; null when Redis decides
+                if (d != null) {
                     LimitGate.Refusal r = LimitGate.refusal(limits, d, endpoint.dialect == ClientDialect.ANTHROPIC_MESSAGES);
                     if (r != null) {
                         FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status(), r.message(),
@@ -648,7 +647,7 @@ public final class Gateway {
                     }
                     gate = LimitGate.decided(limits, d, estimated);
                 } else {
-                    gate = LimitGate.pending(limits, pending, ctx.executor(), estimated);
+                    gate = LimitGate.pending(limits, limits.reserve(charges), ctx.executor(), estimated);
                 }
             }
         }

@@ -49,9 +49,14 @@ public final class KeySecrets {
 
     /** SHA-256 of a presented secret. */
     public static byte[] hash(String secret) {
+        return hash(secret.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** SHA-256 of a presented secret's UTF-8 bytes. */
+    public static byte[] hash(byte[] secret) {
         MessageDigest md = SHA256.get();
         md.reset();
-        return md.digest(secret.getBytes(StandardCharsets.UTF_8));
+        return md.digest(secret);
     }
 
     public static String hex(byte[] hash) {

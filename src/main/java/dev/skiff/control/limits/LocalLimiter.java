@@ -124,6 +124,7 @@ public final class LocalLimiter implements Limiter {
     }
 
     private int[] stripes(List<Charge> charges) {
+        if (charges.size() == 1) return new int[] {stripe(charges.get(0).counter())}; // the common case: nothing to sort
         int[] s = new int[charges.size()];
         for (int i = 0; i < s.length; i++) s[i] = stripe(charges.get(i).counter());
         Arrays.sort(s);

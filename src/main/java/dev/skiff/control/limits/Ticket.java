@@ -10,6 +10,16 @@ import java.util.List;
  * @param reservedAtMs the clock of the limiter when it reserved
  */
 public record Ticket(String id, List<Charge> charges, long reservedAtMs) {
+    /**
+     * Whether settling moves anything: a token or cost estimate to correct, or a concurrency slot to
+     * give back. A ticket of request counts alone is settled by doing nothing (no price lookup, no lock,
+     * no round trip to Redis).
+     */
+    public boolean settles() {
+        for (Charge c : charges) if (c.metric() != Metric.REQUESTS) return true;
+        return false;
+    }
+
     /** The estimate reserved for {@code metric} (the largest over the counters that count it), or 0. */
     public long reserved(Metric metric) {
         long r = 0;

@@ -43,6 +43,19 @@ class KeyRegistryTest {
     }
 
     @Test
+    void aSecretVerifiedAMomentAgoIsRefusedOnceItsKeyIsRotated() {
+        KeyRegistry r = new KeyRegistry();
+        r.apply(List.of(key(1, 0, 0)));
+        r.setLoadedForTest();
+        for (int i = 0; i < 3; i++) assertThat(r.verdict(SECRET)).isInstanceOf(MasterKeyAuth.Allowed.class); // remembered by this thread
+        String rotated = KeySecrets.generate();
+        r.apply(List.of(new ManagedKey("key_1", "k", KeySecrets.hex(KeySecrets.hash(rotated)), KeySecrets.display(rotated), "/", 0, 0,
+                List.of("*"), Map.of(), Set.of(), null, 1, 2)));
+        assertThat(r.verdict(SECRET)).isSameAs(MasterKeyAuth.WRONG_UNKNOWN); // the old secret is not taken from memory
+        assertThat(r.verdict(rotated)).isInstanceOf(MasterKeyAuth.Allowed.class);
+    }
+
+    @Test
     void secretsAreLongRandomAndBase62() {
         String a = KeySecrets.generate(), b = KeySecrets.generate();
         assertThat(a).isNotEqualTo(b).matches("sk-skiff-[0-9A-Za-z]{43}");
