@@ -21,6 +21,7 @@ public abstract class SseStreamTranslator implements StreamTranslator {
     private ByteBuf pending;
     private int maxEventBytes = Integer.MAX_VALUE;
     private EventMemory memory = EventMemory.UNACCOUNTED;
+    private String model; // the first one an event named: read off the tree each event is parsed into anyway
 
     @Override
     public final void limitEvents(int maxBytes, EventMemory memory) {
@@ -68,6 +69,7 @@ public abstract class SseStreamTranslator implements StreamTranslator {
             } finally {
                 event.release();
             }
+            if (model == null && data != null) model = modelOf(data);
             return done ? onDone(alloc) : onData(data, alloc);
         } finally {
             if (reserved != null) reserved.run();
@@ -75,6 +77,24 @@ public abstract class SseStreamTranslator implements StreamTranslator {
     }
 
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+
+    @Override
+    public String model() {
+        return model;
+    }
+
+    /**
+     * Where the dialects name the model in a stream: at the top of an event (chat chunks), in
+     * Anthropic's {@code message_start} message, in a Responses event's response, or Gemini's
+     * {@code modelVersion}.
+     */
+    static String modelOf(JsonNode data) {
+        JsonNode m = data.get("model");
+        if (m == null) m = data.path("message").get("model");
+        if (m == null) m = data.path("response").get("model");
+        if (m == null) m = data.get("modelVersion");
+        return m != null && m.isTextual() && !m.asText().isEmpty() ? m.asText() : null;
+    }
 
     /** Whether the event's data is the {@code [DONE]} terminator. */
     static boolean isDone(ByteBuf event) {

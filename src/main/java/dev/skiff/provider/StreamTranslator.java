@@ -55,4 +55,9 @@ public interface StreamTranslator {
 
     /** An error message when the stream failed in-band (provider error event, or cut short); else null. */
     String error();
+
+    /** The model the provider's events named (for traces and the audit log), or null when none did yet. */
+    default String model() {
+        return null;
+    }
 }

@@ -1057,8 +1057,8 @@ final class ProxyCall implements ExchangeListener {
                     exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         }
         if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
-        if (trail != null && trail.responseModel == null && answerModel != null && finalStatus / 100 == 2) {
-            trail.responseModel = answerModel.providerModel();
+        if (trail != null && trail.responseModel == null && finalStatus / 100 == 2) {
+            trail.responseModel = streamTranslator != null ? streamTranslator.model() : answerModel != null ? answerModel.providerModel() : null;
         }
         long now = System.nanoTime();
         gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,

@@ -14,6 +14,20 @@ class SseStreamTranslatorTest {
     }
 
     @Test
+    void theModelIsReadWhereEachDialectNamesIt() {
+        assertThat(SseStreamTranslator.modelOf(SseStreamTranslator.data(event("data: {\"model\":\"gpt-4o-2024-08-06\",\"choices\":[]}\n\n"))))
+                .isEqualTo("gpt-4o-2024-08-06");
+        assertThat(SseStreamTranslator.modelOf(SseStreamTranslator.data(event(
+                "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-sonnet-4-5-20250929\"}}\n\n"))))
+                .isEqualTo("claude-sonnet-4-5-20250929");
+        assertThat(SseStreamTranslator.modelOf(SseStreamTranslator.data(event(
+                "data: {\"type\":\"response.created\",\"response\":{\"model\":\"gpt-5-2025-08-07\"}}\n\n")))).isEqualTo("gpt-5-2025-08-07");
+        assertThat(SseStreamTranslator.modelOf(SseStreamTranslator.data(event("data: {\"candidates\":[],\"modelVersion\":\"gemini-2.5-flash\"}\n\n"))))
+                .isEqualTo("gemini-2.5-flash");
+        assertThat(SseStreamTranslator.modelOf(SseStreamTranslator.data(event("data: {\"type\":\"content_block_delta\",\"delta\":{}}\n\n")))).isNull();
+    }
+
+    @Test
     void singleDataLineWithOrWithoutSpaceAndCrLf() {
         assertThat(SseStreamTranslator.data(event("event: x\ndata: {\"a\":1}\n\n")).get("a").asInt()).isEqualTo(1);
         assertThat(SseStreamTranslator.data(event("data:{\"a\":2}\r\n\r\n")).get("a").asInt()).isEqualTo(2);

@@ -24,7 +24,8 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     static final int GATHER_MILLIS = 100;
     /** How long an idle writer sleeps before looking at the purge and the drop count again. */
     private static final int IDLE_MILLIS = 200;
-    static final int MAX_BATCH = 200;
+    /** Records per transaction at most: a bigger transaction writes each page it touches (the table's last ones, index pages) once for more rows. */
+    static final int MAX_BATCH = 2_000;
     /** Records waiting at most: about 32 KB of heap per record (headers, the trail) against the heap's size, within 256 to 8192. */
     static final int CAPACITY = (int) Math.max(256, Math.min(8192, Runtime.getRuntime().maxMemory() / (32 << 10)));
     private static final long PURGE_EVERY_NANOS = TimeUnit.HOURS.toNanos(1);

@@ -44,6 +44,7 @@ final class Redactor {
 
     String url(String url) {
         if (url == null) return null;
+        if (url.indexOf('?') < 0 && url.indexOf('&') < 0) return text(url); // no parameters: nothing for the query pattern to find
         return text(QUERY_SECRET.matcher(url).replaceAll("$1" + REDACTED));
     }
 
