@@ -7,6 +7,7 @@ import dev.skiff.control.limits.Limits;
 import dev.skiff.control.limits.Metric;
 import dev.skiff.dialect.Usage;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -145,17 +146,24 @@ final class LimitGate {
         }
         if (requests != null) put(out, REQUESTS, requests, nowMs, anthropic);
         if (tokens != null) put(out, TOKENS, tokens, nowMs, anthropic);
-        if (cost != null) out.accept("x-skiff-budget-remaining-usd", String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
+        if (cost != null) out.accept(BUDGET_REMAINING, String.format(java.util.Locale.ROOT, "%.6f", cost.remaining() / 1e6));
     }
 
-    /** The header names of one metric, made once (they were concatenated on every response). */
-    private record Names(String limit, String remaining, String reset, String anthropicLimit, String anthropicRemaining, String anthropicReset) {
+    /**
+     * The header names of one metric, made once (they were concatenated on every response), as
+     * AsciiStrings: their hash is kept and the encoder copies their bytes, where a String name is
+     * hashed and encoded character by character on every response.
+     */
+    private record Names(AsciiString limit, AsciiString remaining, AsciiString reset, AsciiString anthropicLimit,
+                         AsciiString anthropicRemaining, AsciiString anthropicReset) {
         static Names of(String what) {
-            return new Names("x-ratelimit-limit-" + what, "x-ratelimit-remaining-" + what, "x-ratelimit-reset-" + what,
-                    "anthropic-ratelimit-" + what + "-limit", "anthropic-ratelimit-" + what + "-remaining", "anthropic-ratelimit-" + what + "-reset");
+            return new Names(AsciiString.cached("x-ratelimit-limit-" + what), AsciiString.cached("x-ratelimit-remaining-" + what),
+                    AsciiString.cached("x-ratelimit-reset-" + what), AsciiString.cached("anthropic-ratelimit-" + what + "-limit"),
+                    AsciiString.cached("anthropic-ratelimit-" + what + "-remaining"), AsciiString.cached("anthropic-ratelimit-" + what + "-reset"));
         }
     }
 
+    private static final AsciiString BUDGET_REMAINING = AsciiString.cached("x-skiff-budget-remaining-usd");
     private static final Names REQUESTS = Names.of("requests"), TOKENS = Names.of("tokens");
 
     private static void put(BiConsumer<CharSequence, String> out, Names n, Counter c, long nowMs, boolean anthropic) {
