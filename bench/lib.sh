@@ -65,6 +65,10 @@ build_bench() {
 start_mock() {
   local port=$1 log="${MOCK_LOG:-$OUT/mock.log}" i
   shift
+  # Emptied here, before the mock starts: the redirection below happens in the background child, and
+  # the loop could otherwise read the port an earlier mock (of this run or the last) left in the file,
+  # and point Skiff at a port nobody listens on (bench/failover's plain run failed so, now and then).
+  : >"$log.out"
   "$JAVA" "${MOCK_JVM[@]}" -cp "$JAR" dev.skiff.bench.MockProvider --port "$port" "$@" \
     >"$log.out" 2>"$log" &
   MOCK_PID=$!
