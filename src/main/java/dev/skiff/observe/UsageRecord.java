@@ -16,8 +16,8 @@ import java.util.List;
  * request acts for (null when it was refused before anyone was identified), {@code providerType}
  * what prices its tokens (null when no provider was called). The cost is not here: the usage writer
  * prices the record off the request path. {@code attempts} counts the upstream attempts; {@code
- * attemptLog} lists them (target, status, why it was not the last, duration) when routing sent more
- * than one, else it is null.
+ * attemptLog} lists them (target, status, why it was not the last, duration) when routing made more
+ * than one possible, else it is null.
  */
 public record UsageRecord(long timestampMs, String requestId, String endpoint, String provider, ProviderType providerType,
                           String requestedModel, String model, boolean stream, int status, Usage usage, double latencyMs,

@@ -93,13 +93,9 @@ final class Attempts {
         return log;
     }
 
-    /**
-     * The log as the usage record keeps it: null unless more than one attempt was sent. One attempt's
-     * entry would only repeat the record's own provider, model, status and latency, and every request
-     * of a plan that could fail over paid for it in its usage row (a JSON array, a longer row).
-     */
+    /** The log as the usage record keeps it; null when no attempt was sent (answered before any). */
     List<Attempt> logCopy() {
-        return log.size() < 2 ? null : List.copyOf(log);
+        return log.isEmpty() ? null : List.copyOf(log);
     }
 
     /** The current attempt's request went out. */
