@@ -298,8 +298,9 @@ public final class Skiff implements AutoCloseable {
 
     /** Expired responses go within a quarter of their lifetime, looked for at most hourly and at least every second. */
     static java.time.Duration sweepInterval(java.time.Duration ttl) {
-        java.time.Duration quarter = ttl.dividedBy(4);
-        if (quarter.compareTo(java.time.Duration.ofHours(1)) > 0) return java.time.Duration.ofHours(1);
+        // Not Duration.dividedBy: it divides through BigDecimal, the only BigDecimal work on the start path.
+        if (ttl.compareTo(java.time.Duration.ofHours(4)) > 0) return java.time.Duration.ofHours(1);
+        java.time.Duration quarter = java.time.Duration.ofNanos(ttl.toNanos() / 4);
         return quarter.compareTo(java.time.Duration.ofSeconds(1)) < 0 ? java.time.Duration.ofSeconds(1) : quarter;
     }
 
