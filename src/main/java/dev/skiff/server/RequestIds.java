@@ -2,7 +2,7 @@ package dev.skiff.server;
 
 import dev.skiff.dialect.Ids;
 
-/** Request ids: the client's when it sent a sane one, else a new random one. */
+/** Request ids: the client's when it sent a sane one, else a new unguessable one in time order. */
 final class RequestIds {
     private RequestIds() {}
 
@@ -11,9 +11,15 @@ final class RequestIds {
         return generate();
     }
 
-    /** Unguessable like every id Skiff makes: a request id seen on /health says nothing of the next response id. */
+    /**
+     * {@code req_} and 32 hex digits as before, now the time (12 digits of milliseconds) then 80 random
+     * bits ({@link Ids#orderedCompact}). Unguessable like every id Skiff makes: a request id seen on
+     * /health says nothing of the next one. In time order because the audit store indexes request_id:
+     * random ids put each row on a random page of that index, which made the audit writer's inserts
+     * cost most of its CPU; ordered ones append. Ids clients send stay as they are.
+     */
     static String generate() {
-        return Ids.hex("req_");
+        return Ids.orderedCompact("req_");
     }
 
     private static boolean printable(String s) {

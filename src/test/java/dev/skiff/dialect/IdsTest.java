@@ -90,6 +90,19 @@ class IdsTest {
         assertThat(first.substring(17)).isNotEqualTo(second.substring(17));
     }
 
+    @Test
+    void compactOrderedIdsAreTheTimeThen80RandomBitsIn32HexDigits() throws Exception {
+        long before = System.currentTimeMillis();
+        String first = Ids.orderedCompact("req_");
+        Thread.sleep(2);
+        String second = Ids.orderedCompact("req_");
+        long after = System.currentTimeMillis();
+        assertThat(first).matches("req_[0-9a-f]{32}");
+        assertThat(Long.parseLong(first.substring(4, 16), 16)).isBetween(before, after);
+        assertThat(first.compareTo(second)).isNegative();
+        assertThat(first.substring(16)).isNotEqualTo(second.substring(16));
+    }
+
     /** Prints what an id costs on this machine (the figure the README gives); asserts only a generous bound. */
     @Test
     void idsAreCheap() {
