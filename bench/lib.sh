@@ -260,7 +260,11 @@ cpu_groups() {
     for p in "$pid" $(pgrep -P "$pid" 2>/dev/null || true); do
       for t in /proc/"$p"/task/*; do
         # comm, then the fields after the command (which may hold spaces): utime 12th, stime 13th
-        [ -r "$t/stat" ] && printf '%s\t%s\n' "$(cat "$t/comm" 2>/dev/null)" "$(sed 's/^.*) //' "$t/stat" 2>/dev/null)"
+        # A thread may end between the glob and the read (the JVM retires idle compiler threads): skip
+        # it. An `[ ] && printf` here made the loop, and under pipefail the whole bench, fail silently.
+        if [ -r "$t/stat" ]; then
+          printf '%s\t%s\n' "$(cat "$t/comm" 2>/dev/null)" "$(sed 's/^.*) //' "$t/stat" 2>/dev/null)"
+        fi
       done
     done
   done | awk -F'\t' '
