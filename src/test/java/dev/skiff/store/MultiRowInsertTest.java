@@ -38,4 +38,31 @@ class MultiRowInsertTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void batchesAfterBatchOnOneConnectionReuseItsStatementsAndKeepEveryRow() throws Exception {
+        try (Database db = Database.open(":memory:"); Connection c = db.connection()) {
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL)");
+            }
+            int next = 0;
+            for (int count : new int[] {7, 3, 11, 1, 4, 7, 0, 9}) { // sizes the kept statements must combine into
+                List<Pair> rows = IntStream.range(next, next + count).mapToObj(i -> new Pair(i, "row" + i)).toList();
+                INSERT.insert(c, rows, (st, first, p) -> {
+                    st.setInt(first, p.a());
+                    st.setString(first + 1, p.b());
+                });
+                next += count;
+            }
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a, b FROM t ORDER BY a")) {
+                int seen = 0;
+                while (rs.next()) {
+                    assertThat(rs.getInt(1)).isEqualTo(seen);
+                    assertThat(rs.getString(2)).isEqualTo("row" + seen);
+                    seen++;
+                }
+                assertThat(seen).isEqualTo(next);
+            }
+        }
+    }
 }
