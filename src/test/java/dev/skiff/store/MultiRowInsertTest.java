@@ -23,19 +23,8 @@ class MultiRowInsertTest {
                 s.execute("CREATE TABLE t (a INTEGER NOT NULL, b TEXT NOT NULL)");
             }
             List<Pair> rows = IntStream.range(0, count).mapToObj(i -> new Pair(i, "row" + i)).toList();
-            INSERT.insert(c, rows, (st, first, p) -> {
-                st.setInt(first, p.a());
-                st.setString(first + 1, p.b());
-            });
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a, b FROM t ORDER BY a")) {
-                int seen = 0;
-                while (rs.next()) {
-                    assertThat(rs.getInt(1)).isEqualTo(seen);
-                    assertThat(rs.getString(2)).isEqualTo("row" + seen);
-                    seen++;
-                }
-                assertThat(seen).isEqualTo(count);
-            }
+            INSERT.insert(c, rows, MultiRowInsertTest::bind);
+            assertRowsAre(c, count);
         }
     }
 
@@ -48,21 +37,28 @@ class MultiRowInsertTest {
             int next = 0;
             for (int count : new int[] {7, 3, 11, 1, 4, 7, 0, 9}) { // sizes the kept statements must combine into
                 List<Pair> rows = IntStream.range(next, next + count).mapToObj(i -> new Pair(i, "row" + i)).toList();
-                INSERT.insert(c, rows, (st, first, p) -> {
-                    st.setInt(first, p.a());
-                    st.setString(first + 1, p.b());
-                });
+                INSERT.insert(c, rows, MultiRowInsertTest::bind);
                 next += count;
             }
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a, b FROM t ORDER BY a")) {
-                int seen = 0;
-                while (rs.next()) {
-                    assertThat(rs.getInt(1)).isEqualTo(seen);
-                    assertThat(rs.getString(2)).isEqualTo("row" + seen);
-                    seen++;
-                }
-                assertThat(seen).isEqualTo(next);
+            assertRowsAre(c, next);
+        }
+    }
+
+    private static void bind(java.sql.PreparedStatement st, int first, Pair p) throws java.sql.SQLException {
+        st.setInt(first, p.a());
+        st.setString(first + 1, p.b());
+    }
+
+    /** Rows 0 .. count-1, each once with its own values, in table t. */
+    private static void assertRowsAre(Connection c, int count) throws java.sql.SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a, b FROM t ORDER BY a")) {
+            int seen = 0;
+            while (rs.next()) {
+                assertThat(rs.getInt(1)).isEqualTo(seen);
+                assertThat(rs.getString(2)).isEqualTo("row" + seen);
+                seen++;
             }
+            assertThat(seen).isEqualTo(count);
         }
     }
 }
