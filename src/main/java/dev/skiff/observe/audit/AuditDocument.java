@@ -70,39 +70,35 @@ final class AuditDocument {
             if (t != null) {
                 g.writeFieldName("timing");
                 timing(g, t, bodies);
-                g.writeObjectFieldStart("client");
-                g.writeObjectFieldStart("request");
-                g.writeStringField("method", t.method());
-                g.writeStringField("url", red.url(t.uri()));
-                headers(g, t.requestHeaders());
-                body(g, bodies ? t.requestBody() : null);
-                g.writeEndObject();
-                g.writeObjectFieldStart("response");
-                g.writeNumberField("status", t.clientStatus() != 0 ? t.clientStatus() : r.status());
-                headers(g, t.clientResponseHeaders());
-                body(g, bodies ? t.clientResponseBody() : null);
-                g.writeEndObject();
-                g.writeEndObject();
+                exchange(g, "client", t.method(), t.uri(), t.requestHeaders(), bodies ? t.requestBody() : null,
+                        t.clientStatus() != 0 ? t.clientStatus() : r.status(), t.clientResponseHeaders(), bodies ? t.clientResponseBody() : null);
                 if (t.upstreamMethod() != null) {
-                    g.writeObjectFieldStart("provider");
-                    g.writeObjectFieldStart("request");
-                    g.writeStringField("method", t.upstreamMethod());
-                    g.writeStringField("url", red.url(t.upstreamUri()));
-                    headers(g, t.upstreamRequestHeaders());
-                    body(g, bodies ? t.upstreamRequestBody() : null);
-                    g.writeEndObject();
-                    g.writeObjectFieldStart("response");
-                    g.writeFieldName("status");
-                    if (t.upstreamStatus() != 0) g.writeNumber(t.upstreamStatus());
-                    else g.writeNull();
-                    headers(g, t.upstreamResponseHeaders());
-                    body(g, bodies ? t.upstreamResponseBody() : null);
-                    g.writeEndObject();
-                    g.writeEndObject();
+                    exchange(g, "provider", t.upstreamMethod(), t.upstreamUri(), t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null,
+                            t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null);
                 } else {
                     g.writeNullField("provider");
                 }
             }
+            g.writeEndObject();
+        }
+
+        /** One side's request and response ({@code client}: as the client saw them; {@code provider}: as sent and answered); status 0 is null. */
+        private void exchange(JsonGenerator g, String side, String method, String uri, String[] requestHeaders, Capped requestBody,
+                              int status, String[] responseHeaders, Capped responseBody) throws IOException {
+            g.writeObjectFieldStart(side);
+            g.writeObjectFieldStart("request");
+            g.writeStringField("method", method);
+            g.writeStringField("url", red.url(uri));
+            headers(g, requestHeaders);
+            body(g, requestBody);
+            g.writeEndObject();
+            g.writeObjectFieldStart("response");
+            g.writeFieldName("status");
+            if (status != 0) g.writeNumber(status);
+            else g.writeNull();
+            headers(g, responseHeaders);
+            body(g, responseBody);
+            g.writeEndObject();
             g.writeEndObject();
         }
 
