@@ -52,6 +52,8 @@ public final class UsageStore implements AutoCloseable {
     private Database db; // guarded by this; opened on first use
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicLong batches = new java.util.concurrent.atomic.AtomicLong();
+    /** SQLite's lookup by end user, merged by the writer (see {@link EndUserIndex}); PostgreSQL indexes the table. */
+    private final EndUserIndex endUsers = new EndUserIndex();
 
     private UsageStore(String url, String description) {
         this.url = url;
@@ -141,6 +143,8 @@ public final class UsageStore implements AutoCloseable {
             s.setLong(1, cutoffMs);
             int n = s.executeUpdate();
             expiredDeleted.addAndGet(n);
+            // The last chunk: the end users' entries of all the rows deleted go at once (their ts index).
+            if (n < SWEEP_CHUNK && database().kind() == Database.Kind.SQLITE) EndUserIndex.sweep(c, cutoffMs);
             return n;
         }
     }
@@ -173,12 +177,11 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * A larger SQLite page cache for the usage file: rows of thousands of end users land all over the
-     * (end_user, ts) index, so a batch touches about one index page per row; with SQLite's default
-     * 2 MB cache those pages were read back from the file for every batch. Measured with 1,000 end
-     * users in turn (30,000-40,000 chat requests, writer thread's CPU): 38 us per request with the
-     * default, 27 with 16 MB; 8 MB holds the (end_user, ts) index of about a million rows. The cache
-     * fills only with pages used, and the usage file is Skiff's alone.
+     * A larger SQLite page cache for the usage file: a merge of end users' entries ({@link EndUserIndex})
+     * touches pages all over their table; with SQLite's default 2 MB cache those pages were read back
+     * from the file each time (measured when this was an index written with every batch, 1,000 end
+     * users: 38 us per request with the default, 27 with 16 MB). 8 MB holds the entries of about a
+     * million rows. The cache fills only with pages used, and the usage file is Skiff's alone.
      */
     private static void tuneSqlite(Database d) throws SQLException {
         try (Connection c = d.connection(); java.sql.Statement s = c.createStatement()) {
@@ -192,6 +195,21 @@ public final class UsageStore implements AutoCloseable {
         boolean pg = d.kind() == Database.Kind.POSTGRES;
         d.inTransaction(c -> INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg)));
         batches.incrementAndGet();
+        long now = System.currentTimeMillis();
+        if (!pg && endUsers.due(now, rows.size())) mergeEndUsers(d, now);
+    }
+
+    /**
+     * Copies the rows stored since the last merge into the end users' table, in a transaction of its own
+     * so that a failed merge never costs a batch: lookups read unmerged rows by id, and the next merge
+     * takes them. Writer thread (and {@link #close}) only.
+     */
+    private void mergeEndUsers(Database d, long nowMs) {
+        try {
+            d.inTransaction(c -> endUsers.merge(c, nowMs));
+        } catch (SQLException | RuntimeException e) {
+            System.err.println("skiff: usage store " + description + " could not index end users: " + e.getMessage() + "; retried later");
+        }
     }
 
     /** Binds a row's 22 values from parameter {@code i} on. */
@@ -255,7 +273,7 @@ public final class UsageStore implements AutoCloseable {
     /** The SQL of a query and its parameters, apart so that tests can EXPLAIN it. */
     record Sql(String text, List<Object> params) {}
 
-    static Sql sql(UsageQuery q) {
+    static Sql sql(UsageQuery q, Database.Kind kind) {
         String group = switch (q.groupBy()) {
             case NONE -> "NULL";
             case KEY -> "key_id";
@@ -285,6 +303,10 @@ public final class UsageStore implements AutoCloseable {
             params.add(q.path() + "/");
         }
         if (q.endUser() != null) {
+            if (kind == Database.Kind.SQLITE) {
+                b.append(" AND ").append(EndUserIndex.LOOKUP);
+                params.addAll(List.of(EndUserIndex.params(q.endUser(), q.fromMs(), q.toMs())));
+            }
             b.append(" AND end_user = ?");
             params.add(q.endUser());
         }
@@ -301,9 +323,10 @@ public final class UsageStore implements AutoCloseable {
     }
 
     private UsageQuery.Result run(UsageQuery q) throws SQLException, IOException {
-        Sql sql = sql(q);
+        Database d = database();
+        Sql sql = sql(q, d.kind());
         List<UsageQuery.Totals> rows = new ArrayList<>();
-        try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement(sql.text())) {
+        try (Connection c = d.connection(); PreparedStatement s = c.prepareStatement(sql.text())) {
             for (int i = 0; i < sql.params().size(); i++) s.setObject(i + 1, sql.params().get(i));
             try (ResultSet rs = s.executeQuery()) {
                 while (rs.next()) {
@@ -330,6 +353,8 @@ public final class UsageStore implements AutoCloseable {
     public synchronized void close() {
         closed = true;
         queries.shutdownNow();
+        // Merged now, the next start's lookups by end user have no rows to read one by one.
+        if (db != null && db.kind() == Database.Kind.SQLITE) mergeEndUsers(db, System.currentTimeMillis());
         if (db != null) db.close();
         db = null;
     }

@@ -154,12 +154,14 @@ class UsageStoreTest {
         List<Case> cases = List.of(
                 new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.MODEL, 0, "k1", null, null, null, null), "usage_requests_key_ts"),
                 new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.NONE, 0, null, "/org3", null, null, null), "usage_requests_path_ts"),
-                new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null), "usage_requests_end_user_ts"),
+                // SQLite: the end users' table the writer merges into (EndUserIndex); PostgreSQL: an index of the table.
+                new Case(new UsageQuery(T0, T0 + 30 * DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null),
+                        kind.equals("sqlite") ? "usage_end_users" : "usage_requests_end_user_ts"),
                 new Case(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.KEY, 0, null, null, null, null, null), "usage_requests_ts"));
         Database db = store.database();
         try (Connection c = db.connection()) {
             for (Case k : cases) {
-                UsageStore.Sql sql = UsageStore.sql(k.q());
+                UsageStore.Sql sql = UsageStore.sql(k.q(), db.kind());
                 String plan = explain(c, db.kind(), sql);
                 assertThat(plan).as(sql.text()).contains(k.index());
                 assertThat(plan.toLowerCase(Locale.ROOT)).as(sql.text()).doesNotContain("scan usage_requests\n").doesNotContain("seq scan");
@@ -187,6 +189,56 @@ class UsageStoreTest {
 
         UsageQuery.Result all = store.query(new UsageQuery(now - 10 * DAY, now + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get();
         assertThat(all.total().requests()).isEqualTo(30);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anEndUsersRowsAreFoundMergedOrNotAndTheMergeKeepsUpWithTheWriter() throws Exception {
+        UsageStore store = store("sqlite");
+        // The first batch after opening merges at once; the next ones wait for the interval.
+        store.write(List.of(row(record(T0, "a1", "k1", "/a", "alice", "gpt-4o", 200, Usage.NONE)),
+                row(record(T0 + 1, "b1", "k1", "/a", "bob", "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).as("merged by the first batch").isEqualTo(2);
+        store.write(List.of(row(record(T0 + 2, "a2", "k1", "/a", "alice", "gpt-4o", 200, Usage.NONE)),
+                row(record(T0 + 3, "n1", "k1", "/a", null, "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).isEqualTo(2);
+        UsageQuery aliceQuery = new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null);
+        assertThat(store.query(aliceQuery).get().total().requests()).as("one merged row, one read above the mark").isEqualTo(2);
+        UsageQuery.Result narrow = store.query(new UsageQuery(T0 + 1, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null)).get();
+        assertThat(narrow.total().requests()).as("the time range holds for merged and unmerged rows").isEqualTo(1);
+
+        store.close(); // a graceful stop merges the rest
+        UsageStore reopened = store("sqlite");
+        assertThat(count(reopened, "SELECT COUNT(*) FROM usage_end_users")).as("rows without an end user have no entry").isEqualTo(3);
+        assertThat(count(reopened, "SELECT id FROM usage_end_users_merged")).isEqualTo(4);
+        assertThat(reopened.query(aliceQuery).get().total().requests()).isEqualTo(2);
+        assertThat(reopened.query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.END_USER, 0, null, null, "bob", null, null)).get().total().requests())
+                .isEqualTo(1);
+    }
+
+    @org.junit.jupiter.api.Test
+    void theSweepDeletesExpiredEndUserEntriesAndNewRowsAreMergedAfterIt() throws Exception {
+        UsageStore store = store("sqlite").retain(java.time.Duration.ofDays(1));
+        long now = System.currentTimeMillis() + 120_000;
+        store.write(List.of(row(record(now - 2 * DAY, "old", "k1", "/a", "alice", "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(1);
+        store.sweepExpired(now);
+        assertThat(store.expiredDeleted()).isEqualTo(1);
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).as("the expired row's entry goes with it").isZero();
+        // The table is empty: SQLite gives the next row the id of the deleted one, below the old mark.
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).as("the mark follows the highest id left").isZero();
+        store.write(List.of(row(record(now, "new", "k1", "/a", "alice", "gpt-4o", 200, Usage.NONE))));
+        store.close();
+        UsageStore reopened = store("sqlite");
+        assertThat(count(reopened, "SELECT COUNT(*) FROM usage_end_users")).as("the reused id is merged").isEqualTo(1);
+        assertThat(reopened.query(new UsageQuery(now - 10 * DAY, now + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "alice", null, null)).get()
+                .total().requests()).isEqualTo(1);
+    }
+
+    private static long count(UsageStore store, String sql) throws Exception {
+        try (Connection c = store.database().connection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
     }
 
     @ParameterizedTest

@@ -1,0 +1,101 @@
+package dev.skiff.observe;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The SQLite usage store's lookup by end user: table {@code usage_end_users} (end user, time, row id),
+ * filled by the usage writer in bulk rather than by an index of {@code usage_requests} on every insert
+ * (migration {@code 003_end_user_index_merged.sql} says why: thousands of end users spread each batch
+ * over the whole index, about one page written per row). A merge copies the rows stored since the last
+ * one, sorted, in one transaction with the mark of how far it got ({@code usage_end_users_merged}), so
+ * a crash loses nothing here: what was not merged is merged after restart. A lookup reads the table for
+ * what is merged and the rows above the mark through the primary key: never a scan, and at most
+ * {@value #MERGE_ROWS} rows plus a batch read row by row.
+ *
+ * <p>PostgreSQL keeps its {@code (end_user, ts)} index: there several replicas write the shared table,
+ * whose ids commit out of order, so a single mark of how far a merge got would skip rows.
+ */
+final class EndUserIndex {
+    /** A merge is due this long after the last one... */
+    static final long MERGE_MILLIS = 5_000;
+    /** ...or once this many rows were stored since, whichever comes first: the bound of a lookup's unmerged rows. */
+    static final int MERGE_ROWS = 50_000;
+
+    private long lastMergeMs = Long.MIN_VALUE / 2; // the first batch after opening merges what a crash left behind
+    private long rowsSince;
+
+    /** Counts {@code rows} just stored; whether a merge is due now. Writer thread only. */
+    boolean due(long nowMs, int rows) {
+        rowsSince += rows;
+        return rowsSince >= MERGE_ROWS || nowMs - lastMergeMs >= MERGE_MILLIS;
+    }
+
+    /** Copies the rows stored since the last merge, in the caller's transaction; how many. */
+    int merge(Connection c, long nowMs) throws SQLException {
+        long from = merged(c);
+        long to;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COALESCE(MAX(id), 0) FROM usage_requests")) {
+            rs.next();
+            to = rs.getLong(1);
+        }
+        int n = 0;
+        if (to > from) {
+            // Sorted as the table is, the insert walks the B-tree once from left to right.
+            try (PreparedStatement s = c.prepareStatement("INSERT OR IGNORE INTO usage_end_users (end_user, ts, id) SELECT end_user, ts, id "
+                    + "FROM usage_requests WHERE id > ? AND id <= ? AND end_user IS NOT NULL ORDER BY end_user, ts, id")) {
+                s.setLong(1, from);
+                s.setLong(2, to);
+                n = s.executeUpdate();
+            }
+            setMerged(c, to);
+        }
+        lastMergeMs = nowMs;
+        rowsSince = 0;
+        return n;
+    }
+
+    /**
+     * After the retention sweep deleted rows older than {@code cutoffMs}: deletes their entries, and
+     * lowers the mark to the highest id left, since SQLite gives a new row the highest id + 1 and would
+     * otherwise reuse ids of deleted rows below the mark, rows a merge would then never copy.
+     */
+    static int sweep(Connection c, long cutoffMs) throws SQLException {
+        int n;
+        try (PreparedStatement s = c.prepareStatement("DELETE FROM usage_end_users WHERE ts < ?")) {
+            s.setLong(1, cutoffMs);
+            n = s.executeUpdate();
+        }
+        try (Statement s = c.createStatement()) {
+            s.executeUpdate("UPDATE usage_end_users_merged SET id = MIN(id, (SELECT COALESCE(MAX(id), 0) FROM usage_requests))");
+        }
+        return n;
+    }
+
+    /**
+     * The condition on {@code usage_requests} for one end user's rows in a time range, for a query's
+     * WHERE; its parameters are end user, from, to, end user (see {@link #params}).
+     */
+    static final String LOOKUP = "id IN (SELECT id FROM usage_end_users WHERE end_user = ? AND ts >= ? AND ts < ? "
+            + "UNION ALL SELECT id FROM usage_requests WHERE id > (SELECT id FROM usage_end_users_merged) AND end_user = ?)";
+
+    static Object[] params(String endUser, long fromMs, long toMs) {
+        return new Object[] {endUser, fromMs, toMs, endUser};
+    }
+
+    static long merged(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id FROM usage_end_users_merged")) {
+            return rs.next() ? rs.getLong(1) : 0;
+        }
+    }
+
+    private static void setMerged(Connection c, long id) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement("UPDATE usage_end_users_merged SET id = ?")) {
+            s.setLong(1, id);
+            s.executeUpdate();
+        }
+    }
+}
