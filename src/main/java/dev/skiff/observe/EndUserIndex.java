@@ -58,21 +58,46 @@ final class EndUserIndex {
         return n;
     }
 
+    /** End users whose expired entries one {@link #sweep} call deletes: a short transaction between the writer's batches. */
+    static final int SWEEP_USERS = 1_000;
+
+    /** The last end user the sweep went through, when a sweep is under way; null between sweeps. */
+    private String sweptTo;
+
     /**
-     * After the retention sweep deleted rows older than {@code cutoffMs}: deletes their entries, and
-     * lowers the mark to the highest id left, since SQLite gives a new row the highest id + 1 and would
-     * otherwise reuse ids of deleted rows below the mark, rows a merge would then never copy.
+     * After the retention sweep deleted rows older than {@code cutoffMs}: deletes the entries of up to
+     * {@value #SWEEP_USERS} end users older than that, resuming after the last call's; true once the
+     * last end user is done. The table has no index by time (a merge would write it too): end users
+     * are visited in key order, a seek each, and each one's expired entries are the start of its range.
+     * Also lowers the merge mark to the highest id left, since SQLite gives a new row the highest
+     * id + 1 and would otherwise reuse ids of deleted rows below the mark, rows a merge would then
+     * never copy. In the caller's transaction.
      */
-    static int sweep(Connection c, long cutoffMs) throws SQLException {
-        int n;
-        try (PreparedStatement s = c.prepareStatement("DELETE FROM usage_end_users WHERE ts < ?")) {
-            s.setLong(1, cutoffMs);
-            n = s.executeUpdate();
-        }
+    boolean sweep(Connection c, long cutoffMs) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.executeUpdate("UPDATE usage_end_users_merged SET id = MIN(id, (SELECT COALESCE(MAX(id), 0) FROM usage_requests))");
         }
-        return n;
+        String after = sweptTo;
+        try (PreparedStatement first = c.prepareStatement("SELECT end_user FROM usage_end_users ORDER BY end_user LIMIT 1");
+             PreparedStatement next = c.prepareStatement("SELECT end_user FROM usage_end_users WHERE end_user > ? ORDER BY end_user LIMIT 1");
+             PreparedStatement delete = c.prepareStatement("DELETE FROM usage_end_users WHERE end_user = ? AND ts < ?")) {
+            for (int i = 0; i < SWEEP_USERS; i++) {
+                PreparedStatement q = after == null ? first : next;
+                if (after != null) next.setString(1, after);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (!rs.next()) {
+                        sweptTo = null;
+                        return true;
+                    }
+                    after = rs.getString(1);
+                }
+                delete.setString(1, after);
+                delete.setLong(2, cutoffMs);
+                delete.executeUpdate();
+            }
+        }
+        sweptTo = after;
+        return false;
     }
 
     /**

@@ -120,16 +120,21 @@ public final class UsageStore implements AutoCloseable {
 
     /**
      * Deletes one chunk of expired rows when a sweep is due; the next chunk follows on the writer's
-     * next round (so writes are never held up for long), and when a chunk comes back short the sweep
-     * is done until the next interval. Failures are reported and retried at the next interval.
+     * next round (so writes are never held up for long), and when a chunk comes back short (and, on
+     * SQLite, the end users' entries of the rows deleted are gone, {@value EndUserIndex#SWEEP_USERS}
+     * end users a round) the sweep is done until the next interval. Failures are reported and retried
+     * at the next interval.
      * Called by the usage writer only.
      */
     void sweepExpired(long nowMs) {
         java.time.Duration keep = retention;
         if (keep.isZero() || nowMs < sweepAtMs) return;
         try {
-            int deleted = deleteOlderThan(nowMs - keep.toMillis());
-            sweepAtMs = deleted == SWEEP_CHUNK ? nowMs : nowMs + sweepInterval(keep);
+            long cutoff = nowMs - keep.toMillis();
+            boolean more = deleteOlderThan(cutoff) == SWEEP_CHUNK;
+            // Once the rows are gone, their end users' entries (SQLite), some end users per round.
+            if (!more && database().kind() == Database.Kind.SQLITE) more = !sweepEndUsers(cutoff);
+            sweepAtMs = more ? nowMs : nowMs + sweepInterval(keep);
         } catch (SQLException | IOException | RuntimeException e) {
             System.err.println("skiff: usage store " + description + " could not delete rows older than the retention ("
                     + keep + "): " + e.getMessage() + "; retried later");
@@ -143,10 +148,15 @@ public final class UsageStore implements AutoCloseable {
             s.setLong(1, cutoffMs);
             int n = s.executeUpdate();
             expiredDeleted.addAndGet(n);
-            // The last chunk: the end users' entries of all the rows deleted go at once (their ts index).
-            if (n < SWEEP_CHUNK && database().kind() == Database.Kind.SQLITE) EndUserIndex.sweep(c, cutoffMs);
             return n;
         }
+    }
+
+    /** One round of the end users' sweep ({@link EndUserIndex#sweep}), in a transaction; true when it is done. */
+    private boolean sweepEndUsers(long cutoffMs) throws SQLException, IOException {
+        boolean[] done = {false};
+        database().inTransaction(c -> done[0] = endUsers.sweep(c, cutoffMs));
+        return done[0];
     }
 
     /** Transactions committed so far, one per batch. */

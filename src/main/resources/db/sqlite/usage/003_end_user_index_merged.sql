@@ -11,8 +11,8 @@ CREATE TABLE usage_end_users (
     id INTEGER NOT NULL,
     PRIMARY KEY (end_user, ts, id)
 ) WITHOUT ROWID;
--- For the retention sweep: entries older than the retention, oldest first.
-CREATE INDEX usage_end_users_ts ON usage_end_users (ts);
+-- No index by time: it took 40% of a merge's CPU (its entries arrive in end-user order). The retention
+-- sweep visits the end users one by one instead; each one's expired entries start its range.
 -- One row: usage_requests rows up to this id are in usage_end_users.
 CREATE TABLE usage_end_users_merged (id INTEGER NOT NULL);
 INSERT INTO usage_end_users (end_user, ts, id) SELECT end_user, ts, id FROM usage_requests WHERE end_user IS NOT NULL;

@@ -234,6 +234,27 @@ class UsageStoreTest {
                 .total().requests()).isEqualTo(1);
     }
 
+    @org.junit.jupiter.api.Test
+    void theEndUsersSweepGoesThroughThemSomeThousandsARound() throws Exception {
+        UsageStore store = store("sqlite").retain(java.time.Duration.ofDays(1));
+        long now = System.currentTimeMillis() + 120_000;
+        int expired = 2 * EndUserIndex.SWEEP_USERS + 500;
+        List<UsageRow> rows = new ArrayList<>();
+        for (int i = 0; i < expired; i++) rows.add(row(record(now - 2 * DAY, "old-" + i, "k1", "/a", "user-" + i, "gpt-4o", 200, Usage.NONE)));
+        rows.add(row(record(now, "new", "k1", "/a", "zed", "gpt-4o", 200, Usage.NONE)));
+        store.write(rows); // the first batch merges: every row has its entry
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(expired + 1);
+        store.sweepExpired(now); // the rows at once (fewer than a chunk), then the first end users' entries
+        assertThat(store.expiredDeleted()).isEqualTo(expired);
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(expired + 1 - EndUserIndex.SWEEP_USERS);
+        store.sweepExpired(now); // not done: due again at once, resuming after the last end user
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(expired + 1 - 2 * EndUserIndex.SWEEP_USERS);
+        store.sweepExpired(now);
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).as("only the fresh row's entry is left").isEqualTo(1);
+        assertThat(store.query(new UsageQuery(now - 10 * DAY, now + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "zed", null, null)).get()
+                .total().requests()).isEqualTo(1);
+    }
+
     private static long count(UsageStore store, String sql) throws Exception {
         try (Connection c = store.database().connection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
