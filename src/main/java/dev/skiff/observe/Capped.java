@@ -76,6 +76,11 @@ public final class Capped {
         return total > length;
     }
 
+    /** Whether {@code o} holds the same body: size and bytes kept (a provider body forwarded as the client's). */
+    public boolean sameAs(Capped o) {
+        return total == o.total && Arrays.equals(bytes, 0, length, o.bytes, 0, o.length);
+    }
+
     public byte[] bytes() {
         return length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
     }
