@@ -3,6 +3,7 @@ package dev.skiff.observe;
 import dev.skiff.observe.trace.Span;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -118,8 +119,11 @@ public final class RequestTrail {
         upstreamUri = head.uri();
         if (keepHeaders) upstreamRequestHeaders = headers(head.headers());
         if (cap > 0 && body != null) {
-            upstreamRequestBody = new Capped(cap);
-            upstreamRequestBody.add(body);
+            upstreamRequestBody = Capped.shareIfSame(requestBody, body); // sent on untranslated: no second copy
+            if (upstreamRequestBody == null) {
+                upstreamRequestBody = new Capped(cap);
+                upstreamRequestBody.add(body);
+            }
         }
     }
 
@@ -157,8 +161,17 @@ public final class RequestTrail {
             ByteBuf b = c.content();
             if (b.readableBytes() == 0) return;
             if (cap > 0) {
-                if (clientResponseBody == null) clientResponseBody = new Capped(cap);
-                clientResponseBody.add(b);
+                if (clientResponseBody == null && msg instanceof FullHttpResponse) {
+                    // A whole answer passed on as the provider gave it: its capture is the provider's, not a copy.
+                    clientResponseBody = Capped.shareIfSame(upstreamResponseBody, b);
+                    if (clientResponseBody == null) {
+                        clientResponseBody = new Capped(cap);
+                        clientResponseBody.add(b);
+                    }
+                } else {
+                    if (clientResponseBody == null) clientResponseBody = new Capped(cap);
+                    clientResponseBody.add(b);
+                }
             }
             if (pieces == null) pieces = new long[16];
             else if (pieceCount * 2 + 2 > pieces.length) {

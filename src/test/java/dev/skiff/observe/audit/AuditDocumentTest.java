@@ -130,4 +130,20 @@ class AuditDocumentTest {
         assertThat(d.at("/provider/response/body/text").asText()).isEqualTo("{\"id\":\"up\"}");
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"translated\"}");
     }
+
+    @Test
+    void anAnswerPassedOnWholeIsStoredOnceForBothSides() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] answer = "{\"id\":\"same-answer\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-4", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, answer, answer);
+        AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
+        t.release();
+        assertThat(row.detail()).containsOnlyOnce("same-answer").containsOnlyOnce("\\\"model\\\"");
+        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
+        AuditDocument.complete(d, row);
+        assertThat(d.at("/provider/response/body")).isEqualTo(d.at("/client/response/body"));
+        assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"same-answer\"}");
+        assertThat(d.at("/client/response/body/size").asInt()).isEqualTo(answer.length);
+    }
 }
