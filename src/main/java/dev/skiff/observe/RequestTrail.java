@@ -44,6 +44,8 @@ public final class RequestTrail {
     boolean upstreamReused;
     String upstreamMethod;
     String upstreamUri;
+    /** The provider's base URL when the head's URI is relative: joined by the writer, not on the event loop. */
+    String upstreamBase;
     String[] upstreamRequestHeaders;
     Capped upstreamRequestBody;
     int upstreamStatus;
@@ -117,6 +119,7 @@ public final class RequestTrail {
         if (!audited) return;
         upstreamMethod = head.method().name();
         upstreamUri = head.uri();
+        upstreamBase = null;
         if (keepHeaders) upstreamRequestHeaders = headers(head.headers());
         if (cap > 0 && body != null) {
             upstreamRequestBody = Capped.shareIfSame(requestBody, body); // sent on untranslated: no second copy
@@ -129,7 +132,7 @@ public final class RequestTrail {
 
     /** The host the request goes to, when the head's URI is relative (it names the path only). */
     public void upstreamHost(String base) {
-        if (upstreamUri != null && upstreamUri.startsWith("/") && base != null) upstreamUri = base + upstreamUri;
+        if (upstreamUri != null && upstreamUri.startsWith("/")) upstreamBase = base;
     }
 
     public void upstreamConnected(boolean reused) {
@@ -233,7 +236,7 @@ public final class RequestTrail {
     /** Whether the last attempt went on a pooled connection rather than a new one. */
     public boolean upstreamReused() { return upstreamReused; }
     public String upstreamMethod() { return upstreamMethod; }
-    public String upstreamUri() { return upstreamUri; }
+    public String upstreamUri() { return upstreamBase == null ? upstreamUri : upstreamBase + upstreamUri; }
     public String[] upstreamRequestHeaders() { return upstreamRequestHeaders; }
     public Capped upstreamRequestBody() { return upstreamRequestBody; }
     public int upstreamStatus() { return upstreamStatus; }

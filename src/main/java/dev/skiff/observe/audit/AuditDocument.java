@@ -17,7 +17,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.Map;
 
 /**
  * Turns a finished request (its usage record and trail) into the row the audit store keeps: redacted,
@@ -173,7 +172,7 @@ final class AuditDocument {
         private void headers(JsonGenerator g, String[] pairs) throws IOException {
             if (pairs == null) return;
             g.writeObjectFieldStart("headers");
-            for (Map.Entry<String, String> e : red.headers(pairs).entrySet()) g.writeStringField(e.getKey(), e.getValue());
+            red.eachHeader(pairs, g::writeStringField);
             g.writeEndObject();
         }
 
