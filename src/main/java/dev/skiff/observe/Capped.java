@@ -14,11 +14,33 @@ public final class Capped {
     private int length;
     private long total;
     private long reserved; // of the CaptureBudget, released by release()
+    /** Whether {@link #bytes} is also another capture's (see {@link #shareIfSame}): copied before either writes to it. */
+    private boolean shared;
 
     private static final byte[] EMPTY = new byte[0];
 
     public Capped(int cap) {
         this.cap = cap;
+    }
+
+    /**
+     * A capture of {@code b} (whole, readable bytes) that holds the same array as {@code kept} when
+     * {@code b} is what {@code kept} holds, else null. A body forwarded as it came (the provider's answer
+     * written to the client, the client's request sent on) is then one array in the heap, not two:
+     * a comparison is cheaper on the event loop than an allocation and a copy, and the audit writer
+     * stores such a body once. Either capture copies the array before it adds to it.
+     */
+    public static Capped shareIfSame(Capped kept, ByteBuf b) {
+        if (kept == null || kept.truncated() || kept.length != b.readableBytes() || kept.length == 0) return null;
+        if (!io.netty.buffer.ByteBufUtil.equals(io.netty.buffer.Unpooled.wrappedBuffer(kept.bytes, 0, kept.length), 0, b, b.readerIndex(), kept.length)) {
+            return null;
+        }
+        Capped c = new Capped(kept.cap);
+        c.bytes = kept.bytes;
+        c.length = kept.length;
+        c.total = kept.total;
+        c.shared = kept.shared = true;
+        return c;
     }
 
     /** Copies what fits of {@code b}'s readable bytes; {@code b} is left as it was. */
@@ -27,6 +49,7 @@ public final class Capped {
         total += readable;
         int take = Math.min(cap - length, readable);
         if (take <= 0) return;
+        unshare();
         take = ensure(length + take) - length;
         if (take <= 0) return;
         b.getBytes(b.readerIndex(), bytes, length, take);
@@ -37,10 +60,25 @@ public final class Capped {
         total += b.length;
         int take = Math.min(cap - length, b.length);
         if (take <= 0) return;
+        unshare();
         take = ensure(length + take) - length;
         if (take <= 0) return;
         System.arraycopy(b, 0, bytes, length, take);
         length += take;
+    }
+
+    /** An array of its own before writing to it (the other capture's bytes stay as they are). */
+    private void unshare() {
+        if (!shared) return;
+        shared = false;
+        byte[] own = EMPTY;
+        if (length > 0 && CaptureBudget.tryReserve(length)) {
+            reserved += length;
+            own = Arrays.copyOf(bytes, length);
+        } else {
+            length = 0; // no room: what it had is given up with the array, and counted as cut (total stays)
+        }
+        bytes = own;
     }
 
     /** Grows the array for {@code need} bytes if the budget allows; returns how many it can hold now. */
@@ -74,6 +112,12 @@ public final class Capped {
 
     public boolean truncated() {
         return total > length;
+    }
+
+    /** Whether {@code o} holds the same body: size and bytes kept (a provider body forwarded as the client's). */
+    public boolean sameAs(Capped o) {
+        if (bytes == o.bytes && length == o.length) return total == o.total; // shared on the event loop
+        return total == o.total && Arrays.equals(bytes, 0, length, o.bytes, 0, o.length);
     }
 
     public byte[] bytes() {

@@ -3,6 +3,7 @@ package dev.skiff.observe;
 import dev.skiff.observe.trace.Span;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -43,6 +44,8 @@ public final class RequestTrail {
     boolean upstreamReused;
     String upstreamMethod;
     String upstreamUri;
+    /** The provider's base URL when the head's URI is relative: joined by the writer, not on the event loop. */
+    String upstreamBase;
     String[] upstreamRequestHeaders;
     Capped upstreamRequestBody;
     int upstreamStatus;
@@ -116,16 +119,20 @@ public final class RequestTrail {
         if (!audited) return;
         upstreamMethod = head.method().name();
         upstreamUri = head.uri();
+        upstreamBase = null;
         if (keepHeaders) upstreamRequestHeaders = headers(head.headers());
         if (cap > 0 && body != null) {
-            upstreamRequestBody = new Capped(cap);
-            upstreamRequestBody.add(body);
+            upstreamRequestBody = Capped.shareIfSame(requestBody, body); // sent on untranslated: no second copy
+            if (upstreamRequestBody == null) {
+                upstreamRequestBody = new Capped(cap);
+                upstreamRequestBody.add(body);
+            }
         }
     }
 
     /** The host the request goes to, when the head's URI is relative (it names the path only). */
     public void upstreamHost(String base) {
-        if (upstreamUri != null && upstreamUri.startsWith("/") && base != null) upstreamUri = base + upstreamUri;
+        if (upstreamUri != null && upstreamUri.startsWith("/")) upstreamBase = base;
     }
 
     public void upstreamConnected(boolean reused) {
@@ -157,8 +164,17 @@ public final class RequestTrail {
             ByteBuf b = c.content();
             if (b.readableBytes() == 0) return;
             if (cap > 0) {
-                if (clientResponseBody == null) clientResponseBody = new Capped(cap);
-                clientResponseBody.add(b);
+                if (clientResponseBody == null && msg instanceof FullHttpResponse) {
+                    // A whole answer passed on as the provider gave it: its capture is the provider's, not a copy.
+                    clientResponseBody = Capped.shareIfSame(upstreamResponseBody, b);
+                    if (clientResponseBody == null) {
+                        clientResponseBody = new Capped(cap);
+                        clientResponseBody.add(b);
+                    }
+                } else {
+                    if (clientResponseBody == null) clientResponseBody = new Capped(cap);
+                    clientResponseBody.add(b);
+                }
             }
             if (pieces == null) pieces = new long[16];
             else if (pieceCount * 2 + 2 > pieces.length) {
@@ -220,7 +236,7 @@ public final class RequestTrail {
     /** Whether the last attempt went on a pooled connection rather than a new one. */
     public boolean upstreamReused() { return upstreamReused; }
     public String upstreamMethod() { return upstreamMethod; }
-    public String upstreamUri() { return upstreamUri; }
+    public String upstreamUri() { return upstreamBase == null ? upstreamUri : upstreamBase + upstreamUri; }
     public String[] upstreamRequestHeaders() { return upstreamRequestHeaders; }
     public Capped upstreamRequestBody() { return upstreamRequestBody; }
     public int upstreamStatus() { return upstreamStatus; }

@@ -283,6 +283,11 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /** {@link #statements}, for tests that build an older schema from its migration file. */
+    public static List<String> statementsOf(String script) {
+        return statements(script);
+    }
+
     /** Splits a migration file on semicolons that end a line; lines starting with -- are comments. */
     static List<String> statements(String script) {
         List<String> out = new ArrayList<>();

@@ -36,4 +36,27 @@ class CappedTest {
         }
         assertThat(CaptureBudget.held()).isLessThanOrEqualTo(before);
     }
+
+    @Test
+    void aSameBodyIsSharedNotCopiedAndEachCopiesBeforeItGrows() {
+        long before = CaptureBudget.held();
+        Capped first = new Capped(1024);
+        first.add(Unpooled.wrappedBuffer("{\"a\":1}".getBytes()));
+        long one = CaptureBudget.held() - before;
+        assertThat(Capped.shareIfSame(first, Unpooled.wrappedBuffer("{\"a\":2}".getBytes()))).isNull();
+        assertThat(Capped.shareIfSame(first, Unpooled.wrappedBuffer("{\"a\":1} ".getBytes()))).isNull();
+        Capped second = Capped.shareIfSame(first, Unpooled.wrappedBuffer("xx{\"a\":1}".getBytes()).skipBytes(2));
+        assertThat(second).isNotNull();
+        assertThat(CaptureBudget.held() - before).isEqualTo(one); // no second array
+        assertThat(second.sameAs(first)).isTrue();
+        assertThat(second.text()).isEqualTo("{\"a\":1}");
+        second.add(" more".getBytes());
+        first.add("!".getBytes());
+        assertThat(second.text()).isEqualTo("{\"a\":1} more");
+        assertThat(first.text()).isEqualTo("{\"a\":1}!");
+        assertThat(second.sameAs(first)).isFalse();
+        first.release();
+        second.release();
+        assertThat(CaptureBudget.held()).isEqualTo(before);
+    }
 }

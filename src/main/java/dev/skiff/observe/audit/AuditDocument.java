@@ -17,7 +17,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.Map;
 
 /**
  * Turns a finished request (its usage record and trail) into the row the audit store keeps: redacted,
@@ -44,25 +43,34 @@ final class AuditDocument {
         }
 
         AuditRow row(UsageRecord r, RequestTrail t) {
+            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
+            int status = r.status();
             text.getBuffer().setLength(0);
             try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
-                detail(g, r, t);
+                detail(g, r, t, path);
             } catch (IOException e) {
                 throw new UncheckedIOException(e); // a StringWriter does not fail
             }
-            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
             long input = r.usage().promptTokens();
             long output = r.usage().completionTokens();
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
             return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
-                    t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), r.status(),
+                    t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), status,
                     micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.toString());
         }
 
-        private void detail(JsonGenerator g, UsageRecord r, RequestTrail t) throws IOException {
+        /**
+         * The stored detail, in its short form: what the row's columns already say (method, path, status,
+         * input and output tokens, the receipt time), what is null and what repeats the client's side is
+         * left out, and {@link #complete} puts it back when a record is read. Most records are written and
+         * never read: each byte left out here is one the writer neither formats nor stores (a metadata
+         * record went from about 700 bytes to about 250).
+         */
+        private void detail(JsonGenerator g, UsageRecord r, RequestTrail t, String path) throws IOException {
             boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
             g.writeStartObject();
-            g.writeNumberField("attempts", t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts());
+            int attempts = t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts();
+            if (attempts != 1) g.writeNumberField("attempts", attempts);
             if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
             if (t != null && t.responseModel != null) g.writeStringField("response_model", t.responseModel);
             g.writeFieldName("usage");
@@ -70,42 +78,51 @@ final class AuditDocument {
             if (t != null) {
                 g.writeFieldName("timing");
                 timing(g, t, bodies);
-                exchange(g, "client", t.method(), t.uri(), t.requestHeaders(), bodies ? t.requestBody() : null,
-                        t.clientStatus() != 0 ? t.clientStatus() : r.status(), t.clientResponseHeaders(), bodies ? t.clientResponseBody() : null);
+                Capped clientRequest = bodies ? t.requestBody() : null;
+                Capped clientResponse = bodies ? t.clientResponseBody() : null;
+                int clientStatus = t.clientStatus() != 0 ? t.clientStatus() : r.status();
+                exchange(g, "client", null, urlUnlessPath(t.uri(), path), t.requestHeaders(), clientRequest, null,
+                        clientStatus == r.status() ? 0 : clientStatus, t.clientResponseHeaders(), clientResponse, null);
                 if (t.upstreamMethod() != null) {
-                    exchange(g, "provider", t.upstreamMethod(), t.upstreamUri(), t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null,
-                            t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null);
-                } else {
-                    g.writeNullField("provider");
+                    exchange(g, "provider", t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), red.url(t.upstreamUri()),
+                            t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null, clientRequest,
+                            t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null, clientResponse);
                 }
             }
             g.writeEndObject();
         }
 
-        /** One side's request and response ({@code client}: as the client saw them; {@code provider}: as sent and answered); status 0 is null. */
-        private void exchange(JsonGenerator g, String side, String method, String uri, String[] requestHeaders, Capped requestBody,
-                              int status, String[] responseHeaders, Capped responseBody) throws IOException {
+        /** The client's URL redacted, or null when that is the path column as it is (no query, nothing redacted). */
+        private String urlUnlessPath(String uri, String path) {
+            String url = red.url(uri);
+            return url != null && url.equals(path) ? null : url;
+        }
+
+        /**
+         * One side's request and response ({@code client}: as the client saw them; {@code provider}: as sent
+         * and answered). Null members and status 0 are left out; a provider body the same as the client's
+         * ({@code sameRequest}, {@code sameResponse}: forwarded untranslated) is written as {@code {"same_as_client": true}}.
+         */
+        private void exchange(JsonGenerator g, String side, String method, String url, String[] requestHeaders, Capped requestBody,
+                              Capped sameRequest, int status, String[] responseHeaders, Capped responseBody, Capped sameResponse)
+                throws IOException {
             g.writeObjectFieldStart(side);
             g.writeObjectFieldStart("request");
-            g.writeStringField("method", method);
-            g.writeStringField("url", red.url(uri));
+            if (method != null) g.writeStringField("method", method);
+            if (url != null) g.writeStringField("url", url);
             headers(g, requestHeaders);
-            body(g, requestBody);
+            body(g, requestBody, sameRequest);
             g.writeEndObject();
             g.writeObjectFieldStart("response");
-            g.writeFieldName("status");
-            if (status != 0) g.writeNumber(status);
-            else g.writeNull();
+            if (status != 0) g.writeNumberField("status", status);
             headers(g, responseHeaders);
-            body(g, responseBody);
+            body(g, responseBody, sameResponse);
             g.writeEndObject();
             g.writeEndObject();
         }
 
         private static void usage(JsonGenerator g, Usage u) throws IOException {
-            g.writeStartObject();
-            count(g, "input_tokens", u.promptTokens());
-            count(g, "output_tokens", u.completionTokens());
+            g.writeStartObject(); // input and output tokens are columns
             count(g, "total_tokens", u.totalTokens());
             count(g, "cached_tokens", u.cachedTokens());
             count(g, "cache_write_tokens", u.cacheCreationTokens());
@@ -119,7 +136,6 @@ final class AuditDocument {
 
         private static void timing(JsonGenerator g, RequestTrail t, boolean bodies) throws IOException {
             g.writeStartObject();
-            g.writeStringField("received_at", java.time.Instant.ofEpochMilli(t.receivedMs).toString());
             ms(g, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
             ms(g, "upstream_connected_ms", t.upstreamConnectedNanos(), t.receivedNanos);
             if (t.upstreamConnectedNanos() >= 0) g.writeBooleanField("connection_reused", t.upstreamReused());
@@ -147,21 +163,16 @@ final class AuditDocument {
             g.writeEndObject();
         }
 
+        /** A step's time in ms since receipt; left out when the step did not happen. */
         private static void ms(JsonGenerator g, String name, long nanos, long from) throws IOException {
-            g.writeFieldName(name);
-            if (nanos < 0) g.writeNull();
-            else g.writeNumber(round((nanos - from) / 1e6));
+            if (nanos >= 0) g.writeNumberField(name, round((nanos - from) / 1e6));
         }
 
-        /** Headers as an object, name to value, secrets redacted; null when none were kept (metadata level). */
+        /** Headers as an object, name to value, secrets redacted; left out when none were kept (metadata level). */
         private void headers(JsonGenerator g, String[] pairs) throws IOException {
-            g.writeFieldName("headers");
-            if (pairs == null) {
-                g.writeNull();
-                return;
-            }
-            g.writeStartObject();
-            for (Map.Entry<String, String> e : red.headers(pairs).entrySet()) g.writeStringField(e.getKey(), e.getValue());
+            if (pairs == null) return;
+            g.writeObjectFieldStart("headers");
+            red.eachHeader(pairs, g::writeStringField);
             g.writeEndObject();
         }
 
@@ -170,13 +181,14 @@ final class AuditDocument {
          * {@code base64}. Kept as text here, not parsed: the writer does as little per record as it can,
          * and {@link #expand} makes the API's form when a record is read.
          */
-        private void body(JsonGenerator g, Capped c) throws IOException {
-            g.writeFieldName("body");
-            if (c == null) {
-                g.writeNull();
+        private void body(JsonGenerator g, Capped c, Capped clients) throws IOException {
+            if (c == null) return;
+            g.writeObjectFieldStart("body");
+            if (clients != null && c.sameAs(clients)) {
+                g.writeBooleanField(SAME_AS_CLIENT, true);
+                g.writeEndObject();
                 return;
             }
-            g.writeStartObject();
             g.writeNumberField("size", c.total());
             g.writeBooleanField("truncated", c.truncated());
             byte[] bytes = c.bytes();
@@ -185,6 +197,55 @@ final class AuditDocument {
             else g.writeStringField("text", red.text(text));
             g.writeEndObject();
         }
+    }
+
+    private static final String SAME_AS_CLIENT = "same_as_client";
+    private static final String[] TIMES = {"upstream_sent_ms", "upstream_connected_ms", "first_byte_ms", "first_token_ms", "finished_ms"};
+
+    /**
+     * A stored detail in the API's full form (docs/audit.md): what {@link Writer} left out of it put
+     * back from the row's columns, nulls where nothing was kept, and a provider body that was the
+     * client's copied from it. A detail already whole (written before the short form) is left as it is.
+     */
+    static void complete(ObjectNode d, AuditRow r) {
+        if (!d.has("attempts")) d.put("attempts", 1);
+        ObjectNode usage = object(d, "usage");
+        if (!usage.has("input_tokens") && r.inputTokens() >= 0) usage.put("input_tokens", r.inputTokens());
+        if (!usage.has("output_tokens") && r.outputTokens() >= 0) usage.put("output_tokens", r.outputTokens());
+        if (!(d.get("client") instanceof ObjectNode client)) return; // no trail: a refusal without a head
+        if (d.get("timing") instanceof ObjectNode timing) {
+            if (!timing.has("received_at")) timing.put("received_at", java.time.Instant.ofEpochMilli(r.ts()).toString());
+            for (String name : TIMES) if (!timing.has(name)) timing.putNull(name);
+        }
+        ObjectNode request = object(client, "request");
+        if (!request.has("method")) request.put("method", r.method());
+        if (!request.has("url")) request.put("url", r.path());
+        ObjectNode response = object(client, "response");
+        if (!response.has("status")) response.put("status", r.status());
+        side(request, null);
+        side(response, null);
+        if (!(d.get("provider") instanceof ObjectNode provider)) {
+            d.putNull("provider");
+            return;
+        }
+        ObjectNode upRequest = object(provider, "request");
+        if (!upRequest.has("method")) upRequest.put("method", r.method());
+        ObjectNode upResponse = object(provider, "response");
+        if (!upResponse.has("status")) upResponse.putNull("status");
+        side(upRequest, request);
+        side(upResponse, response);
+    }
+
+    /** Null headers and body where none were kept; a body marked the same as the client's, a copy of it. */
+    private static void side(ObjectNode o, ObjectNode clients) {
+        if (!o.has("headers")) o.putNull("headers");
+        JsonNode body = o.get("body");
+        if (body == null) o.putNull("body");
+        else if (clients != null && body.path(SAME_AS_CLIENT).asBoolean()) o.set("body", clients.get("body").deepCopy());
+    }
+
+    private static ObjectNode object(ObjectNode parent, String name) {
+        return parent.get(name) instanceof ObjectNode o ? o : parent.putObject(name);
     }
 
     private static long micros(double ms) {

@@ -88,7 +88,6 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     private void drainLoop() {
         List<Entry> batch = new ArrayList<>(MAX_BATCH);
-        List<AuditRow> rows = new ArrayList<>(MAX_BATCH);
         AuditDocument.Writer documents = new AuditDocument.Writer(redactor, config.level());
         long purgeAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(1); // not at start: the database opens with the first record
         long reportedDrops = 0;
@@ -98,18 +97,12 @@ public final class AuditLog implements CallObserver, AutoCloseable {
                 // Let a batch gather, asleep: producers do not wake a writer that is not idle.
                 pause(TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS));
                 while (queue.drainTo(batch, MAX_BATCH) > 0) {
-                    for (Entry e : batch) {
-                        try {
-                            rows.add(documents.row(e.record(), e.trail()));
-                        } catch (RuntimeException | StackOverflowError ex) {
-                            System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
-                        } finally {
-                            if (e.trail() != null) e.trail().release();
-                        }
+                    try {
+                        store(batch, e -> row(documents, e));
+                    } finally {
+                        for (Entry e : batch) if (e.trail() != null) e.trail().release();
+                        batch.clear();
                     }
-                    batch.clear();
-                    store(rows);
-                    rows.clear();
                 }
             }
             if (System.nanoTime() - purgeAt >= 0) {
@@ -131,16 +124,29 @@ public final class AuditLog implements CallObserver, AutoCloseable {
         for (long left = nanos; left > 0 && !closing; left = deadline - System.nanoTime()) LockSupport.parkNanos(this, left);
     }
 
-    /** One try, then one more a second later; after that the batch is lost (and said): audit rows are not queued without bound. */
-    private void store(List<AuditRow> rows) {
-        if (rows.isEmpty()) return;
+    /** The record's row, or null (said) when it cannot be made. */
+    private static AuditRow row(AuditDocument.Writer documents, Entry e) {
+        try {
+            return documents.row(e.record(), e.trail());
+        } catch (RuntimeException | StackOverflowError ex) {
+            System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
+            return null;
+        }
+    }
+
+    /**
+     * One try, then one more a second later; after that the batch is lost (and said): audit rows are
+     * not queued without bound. Rows are made as they are stored (see {@link AuditStore#write(List, java.util.function.Function)}),
+     * so the entries' trails are released by the caller once this returns.
+     */
+    private void store(List<Entry> batch, java.util.function.Function<Entry, AuditRow> make) {
+        if (batch.isEmpty()) return;
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
-                store.write(rows);
-                written.addAndGet(rows.size());
+                written.addAndGet(store.write(batch, make));
                 return;
             } catch (Exception e) {
-                System.err.println("skiff: audit store " + store.describe() + " failed to write " + rows.size() + " records"
+                System.err.println("skiff: audit store " + store.describe() + " failed to write " + batch.size() + " records"
                         + (attempt == 0 ? " (retrying): " : " (lost): ") + e.getMessage());
                 if (attempt == 0 && !closing) {
                     try {

@@ -33,8 +33,9 @@ public final class AuditStore implements AutoCloseable {
     private static final String COLUMNS = "ts, request_id, key_id, user_path, end_user, method, path, endpoint, provider, model, "
             + "requested_model, stream, status, latency_us, ttft_us, input_tokens, output_tokens, error, level, trace_id";
     private static final String INSERT = "INSERT INTO audit_requests (" + COLUMNS + ", detail) VALUES ";
-    /** 32 rows per statement; 21 values per row, as {@link #bind} binds them. */
-    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 21, 32);
+    private static final int ROWS_PER_STATEMENT = 32;
+    /** 21 values per row, as {@link #bind} binds them. */
+    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 21, ROWS_PER_STATEMENT);
 
     private final String url;
     private final String description;
@@ -106,9 +107,32 @@ public final class AuditStore implements AutoCloseable {
 
     /** Inserts rows in one transaction. Blocks: the audit writer's thread. */
     void write(List<AuditRow> rows) throws SQLException, IOException {
+        write(rows, r -> r);
+    }
+
+    /**
+     * Inserts the rows {@code make} turns {@code items} into, in one transaction, made a statement's
+     * worth at a time (an item it turns into null is left out): a batch's rows, each with its detail
+     * text, are never all in the heap at once, so a young collection during a write copies a few of
+     * them rather than the batch's thousands. Returns how many rows were stored. Blocks: the writer's thread.
+     */
+    <T> int write(List<T> items, java.util.function.Function<T, AuditRow> make) throws SQLException, IOException {
         Database d = database();
         boolean pg = d.kind() == Database.Kind.POSTGRES;
-        d.inTransaction(c -> INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg)));
+        int[] stored = {0};
+        d.inTransaction(c -> {
+            List<AuditRow> rows = new ArrayList<>(ROWS_PER_STATEMENT);
+            for (int at = 0; at < items.size(); at += ROWS_PER_STATEMENT) {
+                for (T item : items.subList(at, Math.min(items.size(), at + ROWS_PER_STATEMENT))) {
+                    AuditRow row = make.apply(item);
+                    if (row != null) rows.add(row);
+                }
+                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
+                stored[0] += rows.size();
+                rows.clear();
+            }
+        });
+        return stored[0];
     }
 
     /** Binds a row's 21 values from parameter {@code i} on. */

@@ -30,14 +30,43 @@ final class Redactor {
                 || n.contains("key") || n.contains("token") || n.contains("secret");
     }
 
+    /** Receives headers one by one (a JSON generator's {@code writeStringField}). */
+    interface HeaderSink {
+        void header(String name, String value) throws java.io.IOException;
+    }
+
+    /**
+     * Each header once, in order, its name lower case and its value redacted; a repeated name's values
+     * joined by ", " in its first place. Straight to {@code sink}: no map is built per record (headers
+     * are few, so looking for repeats costs less than hashing them).
+     */
+    void eachHeader(String[] pairs, HeaderSink sink) throws java.io.IOException {
+        if (pairs == null) return;
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            if (repeats(pairs, i)) continue; // already joined into its first place
+            String name = pairs[i].toLowerCase(Locale.ROOT);
+            boolean secret = secretHeader(name);
+            String value = secret ? REDACTED : text(pairs[i + 1]);
+            for (int j = i + 2; j + 1 < pairs.length; j += 2) {
+                if (pairs[j].equalsIgnoreCase(name)) value = value + ", " + (secret ? REDACTED : text(pairs[j + 1]));
+            }
+            sink.header(name, value);
+        }
+    }
+
+    /** Whether the name at {@code i} came before. */
+    private static boolean repeats(String[] pairs, int i) {
+        for (int j = 0; j < i; j += 2) if (pairs[j].equalsIgnoreCase(pairs[i])) return true;
+        return false;
+    }
+
     /** Headers as an object, name to value (repeated names joined by ", "), secrets redacted. */
     Map<String, String> headers(String[] pairs) {
         Map<String, String> out = new LinkedHashMap<>();
-        if (pairs == null) return out;
-        for (int i = 0; i + 1 < pairs.length; i += 2) {
-            String name = pairs[i].toLowerCase(Locale.ROOT);
-            String value = secretHeader(name) ? REDACTED : text(pairs[i + 1]);
-            out.merge(name, value, (a, b) -> a + ", " + b);
+        try {
+            eachHeader(pairs, out::put);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // a map does not fail
         }
         return out;
     }

@@ -39,7 +39,9 @@ class AuditDocumentTest {
                 new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
         AuditRow row = new AuditDocument.Writer(new Redactor(Pattern.compile("sk-[a-z0-9]+")), AuditConfig.Level.BODIES).row(r, t);
         assertThat(row.path()).isEqualTo("/v1/chat/completions");
-        return OpenAiChat.JSON.readTree(row.detail());
+        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
+        AuditDocument.complete(d, row); // the stored short form, whole again as the API reads it
+        return d;
     }
 
     @Test
@@ -70,5 +72,78 @@ class AuditDocumentTest {
         assertThat(d.at("/client/request/body/size").asInt()).isEqualTo(body.length);
         assertThat(d.at("/client/request/body/text").asText()).isEqualTo("{\"a\":\"é");
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo("ascii");
+    }
+
+    /** A trail at {@code level} with a provider call that forwarded the client's body and answered with {@code upstreamAnswer}. */
+    static RequestTrail forwarded(AuditConfig.Level level, byte[] body, byte[] upstreamAnswer, byte[] answer) {
+        Observers o = new Observers(null);
+        o.audit(new AuditConfig(level, 1024, null, Duration.ofDays(1)));
+        var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
+        RequestTrail t = o.begin(req);
+        var up = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
+        o.upstream(t, up, up.content(), "openai", "http://127.0.0.1:9");
+        t.upstreamHead(new io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+        t.upstreamContent(Unpooled.wrappedBuffer(upstreamAnswer));
+        t.clientWrite(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(answer)));
+        t.finish();
+        return t;
+    }
+
+    @Test
+    void metadataIsStoredShortAndReadWhole() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-2", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.METADATA).row(r, forwarded(AuditConfig.Level.METADATA, body, body, body));
+        assertThat(row.detail()).doesNotContain("headers", "body", "received_at", "input_tokens", "null", "\"method\"", "\"url\":\"/v1");
+        assertThat(row.detail().length()).isLessThan(300);
+        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
+        AuditDocument.complete(d, row);
+        assertThat(d.get("attempts").asInt()).isEqualTo(1);
+        assertThat(d.at("/usage/input_tokens").asLong()).isEqualTo(3);
+        assertThat(d.at("/usage/output_tokens").asLong()).isEqualTo(2);
+        assertThat(d.at("/timing/received_at").asText()).isEqualTo(java.time.Instant.ofEpochMilli(row.ts()).toString());
+        assertThat(d.at("/timing/upstream_connected_ms").isNull()).isTrue();
+        assertThat(d.at("/timing/first_byte_ms").isNumber()).isTrue();
+        assertThat(d.at("/client/request/method").asText()).isEqualTo("POST");
+        assertThat(d.at("/client/request/url").asText()).isEqualTo("/v1/chat/completions");
+        assertThat(d.at("/client/request/headers").isNull()).isTrue();
+        assertThat(d.at("/client/request/body").isNull()).isTrue();
+        assertThat(d.at("/client/response/status").asInt()).isEqualTo(200);
+        assertThat(d.at("/provider/request/method").asText()).isEqualTo("POST");
+        assertThat(d.at("/provider/request/url").asText()).isEqualTo("http://127.0.0.1:9/v1/chat/completions");
+        assertThat(d.at("/provider/response/status").asInt()).isEqualTo(200);
+        assertThat(d.at("/provider/response/body").isNull()).isTrue();
+    }
+
+    @Test
+    void aProviderBodyTheSameAsTheClientsIsStoredOnceAndReadAsBoth() throws Exception {
+        byte[] body = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
+        byte[] upstream = "{\"id\":\"up\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] answer = "{\"id\":\"translated\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-3", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, forwarded(AuditConfig.Level.BODIES, body, upstream, answer));
+        assertThat(row.detail()).containsOnlyOnce("messages").contains("same_as_client").contains("up").contains("translated");
+        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
+        AuditDocument.complete(d, row);
+        assertThat(d.at("/provider/request/body")).isEqualTo(d.at("/client/request/body"));
+        assertThat(d.at("/provider/request/body/text").asText()).isEqualTo(new String(body, StandardCharsets.UTF_8));
+        assertThat(d.at("/provider/response/body/text").asText()).isEqualTo("{\"id\":\"up\"}");
+        assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"translated\"}");
+    }
+
+    @Test
+    void anAnswerPassedOnWholeIsStoredOnceForBothSides() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] answer = "{\"id\":\"same-answer\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-4", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, answer, answer);
+        AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
+        t.release();
+        assertThat(row.detail()).containsOnlyOnce("same-answer").containsOnlyOnce("\\\"model\\\"");
+        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
+        AuditDocument.complete(d, row);
+        assertThat(d.at("/provider/response/body")).isEqualTo(d.at("/client/response/body"));
+        assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"same-answer\"}");
+        assertThat(d.at("/client/response/body/size").asInt()).isEqualTo(answer.length);
     }
 }

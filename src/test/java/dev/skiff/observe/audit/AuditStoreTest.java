@@ -102,6 +102,34 @@ class AuditStoreTest {
         assertThat(store.find("new").get()).isNotNull();
     }
 
+    @org.junit.jupiter.api.Test
+    void anSqliteFileOfTheFirstSchemaKeepsItsRowsAndIdsGrowOnFromThem() throws Exception {
+        String file = dir.resolve("skiff-audit.db").toString();
+        try (Database db = Database.open(file); Connection c = db.connection(); Statement s = c.createStatement()) {
+            // the file as the first migration left it, with a row
+            String first;
+            try (var in = getClass().getClassLoader().getResourceAsStream("db/sqlite/audit/001_audit_requests.sql")) {
+                first = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            for (String sql : Database.statementsOf(first)) s.execute(sql);
+            s.execute("CREATE TABLE skiff_migrations (module VARCHAR(64) NOT NULL, version INTEGER NOT NULL, name VARCHAR(200) NOT NULL, "
+                    + "applied_at BIGINT NOT NULL, PRIMARY KEY (module, version))");
+            s.execute("INSERT INTO skiff_migrations VALUES ('audit', 1, '001_audit_requests.sql', 0)");
+            s.execute("INSERT INTO audit_requests (id, ts, request_id, endpoint, stream, status, level, detail) "
+                    + "VALUES (41, " + T0 + ", 'before', 'chat', 0, 200, 'metadata', '{}')");
+        }
+        AuditStore store = AuditStore.open(null, dir.resolve("skiff.db").toString());
+        open.add(store);
+        store.write(List.of(row(T0 + 1, "after")));
+        assertThat(store.find("before").get().id()).isEqualTo(41);
+        assertThat(store.find("after").get().id()).isEqualTo(42);
+        try (Connection c = store.database().connection(); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE name = 'audit_requests'")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).doesNotContainIgnoringCase("autoincrement");
+        }
+    }
+
     static AuditRow row(long ts, String id) {
         return new AuditRow(0, ts, id, null, null, null, "POST", "/v1/chat/completions", "chat", null, null, null, false, 401, -1, -1, -1, -1,
                 "no key", "metadata", null, "{}");
