@@ -1267,7 +1267,8 @@ public final class Gateway {
         // has the whole answer can continue it, even if Skiff is killed right after.
         BiConsumer<ObjectNode, String> onFinal = !request.path("store").asBoolean(true) ? (r, json) -> {}
                 : (r, json) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created, route.provider().name(), scan.model(),
-                        json != null ? json : r.toString(), StoredResponses.json(input), previousId)));
+                        json != null ? json : r.toString(), StoredResponses.json(input), previousId, StoredResponses.ids(input),
+                        StoredResponses.ids(r.path("output")))));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

@@ -205,6 +205,19 @@ final class StoredResponses {
     }
 
     /**
+     * The ids of items (the store indexes them, for {@code item_reference} inputs naming them), from
+     * the trees at hand; references are left out, as they are not the items they name.
+     */
+    static List<String> ids(Iterable<? extends JsonNode> items) {
+        List<String> ids = new ArrayList<>(2);
+        for (JsonNode item : items) {
+            JsonNode id = item.get("id");
+            if (id != null && id.isTextual() && !"item_reference".equals(item.path("type").asText())) ids.add(id.asText());
+        }
+        return ids;
+    }
+
+    /**
      * Gives every input item an id, as the API does, so {@code input_items} pages can name them
      * ({@code after}); items that have one keep it.
      */

@@ -258,7 +258,7 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private static List<String> index(String folder) throws IOException {
+    static List<String> index(String folder) throws IOException {
         List<String> files = new ArrayList<>();
         for (String line : read(folder + "index").split("\n")) {
             String name = line.strip();
@@ -267,7 +267,7 @@ public final class Database implements AutoCloseable {
         return files;
     }
 
-    private static int version(String folder, String file) throws IOException {
+    static int version(String folder, String file) throws IOException {
         int underscore = file.indexOf('_');
         try {
             return Integer.parseInt(file.substring(0, underscore < 0 ? file.length() : underscore));
@@ -276,7 +276,7 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private static String read(String resource) throws IOException {
+    static String read(String resource) throws IOException {
         try (InputStream in = Database.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) throw new IOException("missing resource " + resource);
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

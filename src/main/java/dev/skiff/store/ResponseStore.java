@@ -29,11 +29,12 @@ import java.util.concurrent.TimeUnit;
  * log, written but not fsynced: it survives the process being killed, not the machine losing power).
  *
  * <p>Each response keeps only its own input items and output, with a link to the response it
- * continues; a conversation is rebuilt by walking the links. Items live once each, in their own
- * table indexed by item id ({@code response_items}): an {@code item_reference} is an index lookup,
- * and a request that refers to earlier items is stored with its references, not with copies of
- * what they name, so a client that sends its whole conversation as references each turn (the AI
- * SDK with store on) does not store the conversation again at every turn. Responses are scoped to their owner (the
+ * continues; a conversation is rebuilt by walking the links. A response is one row (its output inside
+ * it, its input beside it), and a small table of item ids says which response holds each item: an
+ * {@code item_reference} is an index lookup, and a request that refers to earlier items is stored
+ * with its references, not with copies of what they name, so a client that sends its whole
+ * conversation as references each turn (the AI SDK with store on) does not store the conversation
+ * again at every turn. Responses are scoped to their owner (the
  * key that made them): another owner's lookup finds nothing. A response can be named for
  * {@code ttl} after it was made; its rows are deleted once its whole conversation (every response
  * linked to it) is older than that, so a live conversation never loses its beginning.
@@ -42,7 +43,9 @@ public final class ResponseStore implements AutoCloseable {
     /** The owner of what requests authenticated with the master key store. */
     public static final String MASTER = MasterKeyAuth.MASTER;
     /** The newest schema this code writes; see {@link #migrate}. */
-    static final int SCHEMA_VERSION = 3;
+    static final int SCHEMA_VERSION = 4;
+    /** Schema migrations after 3, as files: {@code db/sqlite/responses/NNN_what.sql}, listed in its {@code index}. */
+    private static final String MIGRATIONS = "db/sqlite/responses/";
     /** Longest chain of responses rebuilt for a follow-up. */
     public static final int MAX_CHAIN = 5000;
     /** Most characters of stored JSON a rebuilt conversation may take (it is held on the heap while translated). */
@@ -55,7 +58,12 @@ public final class ResponseStore implements AutoCloseable {
     private final List<Pending> pending = new ArrayList<>();
     private boolean flushScheduled;
     private Connection db;
-    private PreparedStatement insert, insertItems, count, touchConversation; // prepared once: a batch is often one response
+    private PreparedStatement insert, itemsFromJson, count, touchConversation; // prepared once: a batch is often one response
+    /** The item ids of a batch, in as few statements as their count allows. */
+    private static final MultiRowInsert<ItemId> ITEM_IDS = new MultiRowInsert<>(
+            "INSERT OR IGNORE INTO item_ids (item_id, response_id, output) VALUES ", 3, 32);
+
+    private record ItemId(String itemId, String responseId, boolean output) {}
 
     private record Pending(StoredResponse response, CompletableFuture<Void> committed) {}
 
@@ -191,15 +199,13 @@ public final class ResponseStore implements AutoCloseable {
         return call(() -> {
             flush();
             java.util.Map<String, String> found = new java.util.HashMap<>();
-            try (PreparedStatement q = db().prepareStatement("SELECT x.item FROM response_items x JOIN responses r ON r.id = x.response_id "
-                    + "WHERE x.item_id = ? AND " + VISIBLE.replace("owner", "r.owner") + " ORDER BY x.output DESC LIMIT 1")) {
-                for (String id : ids) {
-                    if (found.containsKey(id)) continue;
-                    q.setString(1, id);
-                    bindOwner(q, 2, owner);
-                    try (ResultSet rs = q.executeQuery()) {
-                        if (rs.next()) found.put(id, rs.getString(1));
-                    }
+            PreparedStatement q = statement(FIND_ITEM);
+            for (String id : ids) {
+                if (found.containsKey(id)) continue;
+                q.setString(1, id);
+                bindOwner(q, 2, owner);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (rs.next()) found.put(id, rs.getString(1));
                 }
             }
             return found;
@@ -209,9 +215,8 @@ public final class ResponseStore implements AutoCloseable {
     /** The query {@link #findItems} runs, for tests that check it is an index lookup. */
     static String explainItemLookup(Connection c) throws SQLException {
         StringBuilder plan = new StringBuilder();
-        try (PreparedStatement q = c.prepareStatement("EXPLAIN QUERY PLAN SELECT x.item FROM response_items x JOIN responses r "
-                + "ON r.id = x.response_id WHERE x.item_id = 'x' AND " + VISIBLE.replace("owner", "r.owner").replace("?", "NULL")
-                + " ORDER BY x.output DESC LIMIT 1"); ResultSet rs = q.executeQuery()) {
+        try (PreparedStatement q = c.prepareStatement("EXPLAIN QUERY PLAN " + FIND_ITEM.replace("?1", "'x'").replace("?2", "NULL").replace("?3", "NULL"));
+             ResultSet rs = q.executeQuery()) {
             while (rs.next()) plan.append(rs.getString(4)).append('\n');
         }
         return plan.toString();
@@ -248,18 +253,21 @@ public final class ResponseStore implements AutoCloseable {
     /** Completes with whether there was such a response that {@code owner} may delete. */
     public CompletableFuture<Boolean> delete(String id, String owner) {
         return call(() -> {
-            try (PreparedStatement d = db().prepareStatement("DELETE FROM responses WHERE id = ? AND " + VISIBLE);
-                 PreparedStatement di = db.prepareStatement("DELETE FROM response_items WHERE response_id = ?")) {
-                d.setString(1, id);
-                bindOwner(d, 2, owner);
-                int n = d.executeUpdate();
-                if (n > 0) {
-                    di.setString(1, id);
-                    di.executeUpdate();
+            try (PreparedStatement q = db().prepareStatement("SELECT 1 FROM responses WHERE id = ? AND " + VISIBLE)) {
+                q.setString(1, id);
+                bindOwner(q, 2, owner);
+                try (ResultSet rs = q.executeQuery()) {
+                    if (!rs.next()) return false;
                 }
-                db.commit();
-                return n > 0;
             }
+            try {
+                deleteResponse(id);
+                db.commit();
+            } catch (SQLException e) {
+                db.rollback();
+                throw e;
+            }
+            return true;
         });
     }
 
@@ -271,26 +279,39 @@ public final class ResponseStore implements AutoCloseable {
     // ---- on the store thread ----------------------------------------------------------------
 
     /**
-     * A reference {@code i} in the input of response {@code r}, resolved to the item it names among
-     * what {@code r}'s owner may read (an original output before a copy sent back as input).
+     * The item a reference names (%1$s: its id), among what the owner of response {@code r} may read:
+     * the item as the response holding it has it (an original output before a copy sent back as
+     * input), or null when no response holding it is left.
      */
-    private static final String RESOLVED = "(SELECT x.item FROM response_items x JOIN responses xr ON xr.id = x.response_id"
-            + " WHERE x.item_id = i.reference AND (xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '"
-            + MASTER + "'))) ORDER BY x.output DESC LIMIT 1)";
+    private static final String RESOLVED = "(SELECT k.value FROM item_ids x JOIN responses xr ON xr.id = x.response_id,"
+            + " json_each(CASE x.output WHEN 1 THEN json_extract(xr.response, '$.output') ELSE xr.input_items END) k"
+            + " WHERE x.item_id = %1$s AND (xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '" + MASTER + "')))"
+            + " AND k.type = 'object' AND json_extract(k.value, '$.id') = x.item_id"
+            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1)";
+    private static final String RESOLVED_J = RESOLVED.formatted("json_extract(j.value, '$.id')");
+    private static final String IS_REFERENCE = "json_extract(j.value, '$.type') = 'item_reference'";
+    /** Whether input items (%1$s) hold a reference at all: most do not, and are read back as they are. */
+    private static final String HAS_REFERENCES = "instr(%1$s, '\"item_reference\"') > 0";
 
     /**
-     * A response as the client received it: its output items put back into it, its input items in
-     * order with references resolved, and the first reference that no longer resolves (else null).
+     * A response as the client received it, its input items in order with references resolved, and
+     * the first reference that no longer resolves (else null).
      */
-    private static final String SELECT = "SELECT r.id, r.owner, r.created_at, r.provider, r.model,"
-            + " json_set(r.response, '$.output', json((SELECT json_group_array(json(o.item) ORDER BY o.position) FROM response_items o"
-            + " WHERE o.response_id = r.id AND o.output = 1))),"
-            + " (SELECT json_group_array(json(CASE WHEN i.reference IS NULL THEN i.item ELSE coalesce(" + RESOLVED + ", i.item) END)"
-            + " ORDER BY i.position) FROM response_items i WHERE i.response_id = r.id AND i.output = 0),"
+    private static final String SELECT = "SELECT r.id, r.owner, r.created_at, r.provider, r.model, r.response,"
+            + " CASE WHEN " + HAS_REFERENCES.formatted("r.input_items") + " THEN (SELECT json_group_array(json(CASE WHEN " + IS_REFERENCE
+            + " THEN coalesce(" + RESOLVED_J + ", j.value) ELSE j.value END) ORDER BY j.key) FROM json_each(r.input_items) j)"
+            + " ELSE r.input_items END,"
             + " r.previous_id,"
-            + " (SELECT i.reference FROM response_items i WHERE i.response_id = r.id AND i.output = 0 AND i.reference IS NOT NULL"
-            + " AND " + RESOLVED + " IS NULL LIMIT 1)"
+            + " CASE WHEN " + HAS_REFERENCES.formatted("r.input_items") + " THEN (SELECT json_extract(j.value, '$.id') FROM json_each(r.input_items) j"
+            + " WHERE " + IS_REFERENCE + " AND " + RESOLVED_J + " IS NULL LIMIT 1) END"
             + " FROM responses r";
+
+    /** An item by id (?1), among what an owner (?2, ?3: see {@link #VISIBLE}) may read. */
+    private static final String FIND_ITEM = "SELECT k.value FROM item_ids x JOIN responses r ON r.id = x.response_id,"
+            + " json_each(CASE x.output WHEN 1 THEN json_extract(r.response, '$.output') ELSE r.input_items END) k"
+            + " WHERE x.item_id = ?1 AND (r.owner IS ?2 OR (r.owner IS NULL AND ?3))"
+            + " AND k.type = 'object' AND json_extract(k.value, '$.id') = x.item_id"
+            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1";
 
     /**
      * Rows made before owners existed (schema 1) have none: the master key, or open serving, may read
@@ -394,48 +415,62 @@ public final class ResponseStore implements AutoCloseable {
         try {
             Connection c = db();
             if (insert == null) {
+                // OR REPLACE, here and for the item ids, for the (never seen) case of an id saved twice.
                 insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
-                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, chars) "
-                        + "VALUES (?, ?, COALESCE((SELECT conversation FROM responses WHERE id = ?), ?), ?, ?, ?, ?, "
-                        + "json_set(?, '$.output', json('[]')), ?)");
-                // One statement for both (each statement costs a round of JNI calls); OR REPLACE, like the
-                // response's own row, for the (never seen) case of an id saved twice.
-                insertItems = c.prepareStatement("INSERT OR REPLACE" + INSERT_ITEMS.substring("INSERT".length())
-                        + INPUT_ROWS.formatted("?1", "json_each(?2)") + " UNION ALL " + OUTPUT_ROWS.formatted("?1", "json_each(?3, '$.output')"));
+                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items, chars) "
+                        + "VALUES (?1, ?2, COALESCE((SELECT conversation FROM responses WHERE id = ?3), ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                itemsFromJson = c.prepareStatement(ITEMS_FROM_JSON);
                 count = c.prepareStatement(COUNT_CHARS + " WHERE id = ?1");
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
                         + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
             }
-            PreparedStatement ins = insert, conv = touchConversation;
+            List<ItemId> itemIds = new ArrayList<>();
             try {
                 // One at a time, not as a JDBC batch: a response continuing one saved in the same
                 // batch finds that one's conversation.
                 for (Pending p : batch) {
                     StoredResponse r = p.response();
-                    ins.setString(1, r.id());
-                    ins.setString(2, r.owner());
-                    ins.setString(3, r.previousId());
-                    ins.setString(4, r.id());
-                    ins.setString(5, r.previousId());
-                    ins.setLong(6, r.createdAt());
-                    ins.setString(7, r.provider());
-                    ins.setString(8, r.model());
-                    ins.setString(9, r.response());
-                    // Read back, the response and its inputs take what they take now, plus what their references name.
-                    boolean references = r.inputItems().contains("\"item_reference\"");
-                    ins.setLong(10, r.response().length() + r.inputItems().length());
-                    ins.executeUpdate();
-                    insertItems.setString(1, r.id());
-                    insertItems.setString(2, r.inputItems());
-                    insertItems.setString(3, r.response());
-                    insertItems.executeUpdate();
-                    if (references) {
-                        count.setString(1, r.id());
+                    insert.setString(1, r.id());
+                    insert.setString(2, r.owner());
+                    insert.setString(3, r.previousId());
+                    insert.setLong(4, r.createdAt());
+                    insert.setString(5, r.provider());
+                    insert.setString(6, r.model());
+                    insert.setString(7, r.response());
+                    insert.setString(8, r.inputItems());
+                    // Read back, the response and its inputs take what they take now, plus what their
+                    // references name (counted below, once the items they may name are in).
+                    insert.setLong(9, r.response().length() + r.inputItems().length());
+                    insert.executeUpdate();
+                    if (r.inputIds() == null || r.outputIds() == null) {
+                        itemsFromJson.setString(1, r.id());
+                        itemsFromJson.setString(2, r.inputItems());
+                        itemsFromJson.setString(3, r.response());
+                        itemsFromJson.executeUpdate();
+                    } else {
+                        for (String id : r.inputIds()) itemIds.add(new ItemId(id, r.id(), false));
+                        for (String id : r.outputIds()) itemIds.add(new ItemId(id, r.id(), true));
+                    }
+                    // A conversation's row says when it was last continued; one that was never
+                    // continued is its first response alone, whose time is its own.
+                    if (r.previousId() != null) {
+                        touchConversation.setString(1, r.id());
+                        touchConversation.executeUpdate();
+                    }
+                }
+                if (!itemIds.isEmpty()) {
+                    ITEM_IDS.insert(c, itemIds, (s, at, row) -> {
+                        s.setString(at, row.itemId());
+                        s.setString(at + 1, row.responseId());
+                        s.setInt(at + 2, row.output() ? 1 : 0);
+                    });
+                }
+                for (Pending p : batch) {
+                    if (p.response().inputItems().contains("\"item_reference\"")) {
+                        count.setString(1, p.response().id());
                         count.executeUpdate();
                     }
-                    conv.setString(1, r.id());
-                    conv.executeUpdate();
                 }
                 c.commit();
             } catch (SQLException e) {
@@ -451,22 +486,37 @@ public final class ResponseStore implements AutoCloseable {
     }
 
     /**
-     * Input items of a response (%1$s its id, %2$s a json_each of them), one row each. A reference
-     * keeps the id it names in {@code reference}, and no {@code item_id}: it is not the item.
+     * The item ids of a response (?1) read from its input items (?2) and response (?3), for a save
+     * whose caller did not list them. A reference keeps the id of what it names: it is not that item.
      */
-    private static final String INSERT_ITEMS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) ";
-    private static final String INPUT_ROWS = "SELECT %1$s, 0, j.key, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' THEN NULL "
-            + "ELSE json_extract(j.value, '$.id') END, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' "
-            + "THEN json_extract(j.value, '$.id') END, j.value FROM %2$s j WHERE j.type = 'object'";
-    /** Output items of a response (%1$s its id, %2$s a json_each of its output), one row each. */
-    private static final String OUTPUT_ROWS = "SELECT %1$s, 1, j.key, json_extract(j.value, '$.id'), NULL, j.value FROM %2$s j WHERE j.type = 'object'";
+    private static final String ITEMS_FROM_JSON = "INSERT OR IGNORE INTO item_ids (item_id, response_id, output) "
+            + "SELECT json_extract(j.value, '$.id'), ?1, 0 FROM json_each(?2) j WHERE j.type = 'object' AND NOT " + IS_REFERENCE
+            + " AND json_extract(j.value, '$.id') IS NOT NULL UNION ALL "
+            + "SELECT json_extract(j.value, '$.id'), ?1, 1 FROM json_each(?3, '$.output') j WHERE j.type = 'object'"
+            + " AND json_extract(j.value, '$.id') IS NOT NULL";
+
     /**
-     * What a response takes once read back (its own text, its items, and the items its references
-     * name), so that a reader can reserve memory for it before loading it.
+     * What a response with references takes once read back (its own text, its items, and the items
+     * its references name), so that a reader can reserve memory for it before loading it.
      */
     private static final String COUNT_CHARS = "UPDATE responses AS r SET chars = length(r.response) + 2 + (SELECT coalesce(sum(length("
-            + "CASE WHEN i.reference IS NULL THEN i.item ELSE coalesce(" + "(SELECT x.item FROM response_items x WHERE x.item_id = i.reference "
-            + "ORDER BY x.output DESC LIMIT 1), i.item) END) + 1), 0) FROM response_items i WHERE i.response_id = r.id)";
+            + "CASE WHEN " + IS_REFERENCE + " THEN coalesce(" + RESOLVED_J + ", j.value) ELSE j.value END) + 1), 0) FROM json_each(r.input_items) j)";
+
+    /** The ids of a response's items as its row has them (?1: its id), for deleting them with it. */
+    private static final String DELETE_ITEM_IDS = "DELETE FROM item_ids WHERE response_id = ?1 AND item_id IN ("
+            + "SELECT json_extract(j.value, '$.id') FROM responses r, json_each(r.input_items) j WHERE r.id = ?1 AND json_valid(r.input_items)"
+            + " UNION ALL SELECT json_extract(j.value, '$.id') FROM responses r,"
+            + " json_each(CASE WHEN json_valid(r.response) THEN r.response ELSE '{}' END, '$.output') j WHERE r.id = ?1)";
+
+    /** Deletes a response and the ids of its items; the caller commits. */
+    private void deleteResponse(String id) throws SQLException, IOException {
+        PreparedStatement items = statement(DELETE_ITEM_IDS);
+        items.setString(1, id);
+        items.executeUpdate();
+        PreparedStatement row = statement("DELETE FROM responses WHERE id = ?");
+        row.setString(1, id);
+        row.executeUpdate();
+    }
 
     private void sweepQuietly() {
         try {
@@ -483,26 +533,30 @@ public final class ResponseStore implements AutoCloseable {
     private int sweepNow() throws SQLException, IOException {
         flush();
         Connection c = db();
-        List<String> expired = new ArrayList<>();
-        try (PreparedStatement q = c.prepareStatement("SELECT id FROM conversations WHERE last_used < ? ORDER BY last_used LIMIT ?")) {
-            q.setLong(1, nowSeconds() - ttlSeconds);
-            q.setInt(2, SWEEP_CHUNK);
-            try (ResultSet rs = q.executeQuery()) {
-                while (rs.next()) expired.add(rs.getString(1));
-            }
+        long before = nowSeconds() - ttlSeconds;
+        // Conversations that were continued have a row saying when they last were; a conversation
+        // never continued is its first response alone, as old as that response (and has no row).
+        List<String> expired = ids("SELECT id FROM conversations WHERE last_used < ? ORDER BY last_used LIMIT ?", before, SWEEP_CHUNK);
+        if (expired.size() < SWEEP_CHUNK) {
+            expired.addAll(ids("SELECT id FROM responses r WHERE previous_id IS NULL AND created_at < ? AND NOT EXISTS "
+                    + "(SELECT 1 FROM conversations c WHERE c.id = r.conversation) ORDER BY created_at LIMIT ?", before,
+                    SWEEP_CHUNK - expired.size()));
         }
         if (expired.isEmpty()) return 0;
         int deleted = 0;
-        try (PreparedStatement di = c.prepareStatement("DELETE FROM response_items WHERE response_id IN "
-                + "(SELECT id FROM responses WHERE conversation = ?)");
-             PreparedStatement dr = c.prepareStatement("DELETE FROM responses WHERE conversation = ?");
-             PreparedStatement dc = c.prepareStatement("DELETE FROM conversations WHERE id = ?")) {
-            for (String id : expired) {
-                di.setString(1, id);
-                di.executeUpdate();
-                dr.setString(1, id);
-                deleted += dr.executeUpdate();
-                dc.setString(1, id);
+        try {
+            PreparedStatement members = statement("SELECT id FROM responses WHERE conversation = ?1 AND previous_id IS NOT NULL "
+                    + "UNION ALL SELECT id FROM responses WHERE id = ?1 AND previous_id IS NULL");
+            PreparedStatement dc = statement("DELETE FROM conversations WHERE id = ?");
+            for (String conversation : expired) {
+                List<String> ids = new ArrayList<>();
+                members.setString(1, conversation);
+                try (ResultSet rs = members.executeQuery()) {
+                    while (rs.next()) ids.add(rs.getString(1));
+                }
+                for (String id : ids) deleteResponse(id);
+                deleted += ids.size();
+                dc.setString(1, conversation);
                 dc.executeUpdate();
             }
             c.commit();
@@ -512,6 +566,18 @@ public final class ResponseStore implements AutoCloseable {
         }
         if (expired.size() == SWEEP_CHUNK) thread.execute(this::sweepQuietly);
         return deleted;
+    }
+
+    /** The first column of a query's rows, given a time and a row limit. */
+    private List<String> ids(String sql, long time, int limit) throws SQLException, IOException {
+        List<String> out = new ArrayList<>();
+        PreparedStatement q = statement(sql);
+        q.setLong(1, time);
+        q.setInt(2, limit);
+        try (ResultSet rs = q.executeQuery()) {
+            while (rs.next()) out.add(rs.getString(1));
+        }
+        return out;
     }
 
     private Connection db() throws SQLException, IOException {
@@ -559,7 +625,9 @@ public final class ResponseStore implements AutoCloseable {
      * conversation, its {@code history} kept and read before its input when a follow-up continues it.
      * Schema 3 moves every input and output item into {@code response_items}, one row each, indexed
      * by item id, with references kept as references; a response row keeps the rest of the response
-     * and what it takes read back ({@code chars}). Rows of schema 2 are split in place.
+     * and what it takes read back ({@code chars}). Rows of schema 2 are split in place. Later schemas
+     * are files ({@link #MIGRATIONS}): schema 4 puts the items back into their response's row and
+     * keeps only their ids apart (see its file for why).
      */
     static void migrate(Connection c) throws SQLException {
         int version;
@@ -587,7 +655,7 @@ public final class ResponseStore implements AutoCloseable {
                     s.execute(v3.formatted("responses"));
                     s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
                     s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
-                } else {
+                } else if (version < 3) {
                     if (version == 1) {
                         s.execute(v2.formatted("responses_v2"));
                         s.execute("INSERT INTO responses_v2 (id, owner, conversation, previous_id, created_at, provider, model, response, "
@@ -614,11 +682,18 @@ public final class ResponseStore implements AutoCloseable {
                             + "history FROM responses");
                     s.execute("DROP TABLE responses");
                     s.execute("ALTER TABLE responses_v3 RENAME TO responses");
-                    s.execute(COUNT_CHARS);
+                    s.execute(V3_COUNT_CHARS);
                 }
                 if (version == 0) s.execute(RESPONSE_ITEMS);
-                s.execute("CREATE INDEX responses_by_conversation ON responses (conversation)");
-                s.execute("CREATE INDEX response_items_by_item ON response_items (item_id) WHERE item_id IS NOT NULL");
+                if (version < 3) {
+                    s.execute("CREATE INDEX responses_by_conversation ON responses (conversation)");
+                    s.execute("CREATE INDEX response_items_by_item ON response_items (item_id) WHERE item_id IS NOT NULL");
+                }
+                // Schema 3 on: the files of db/sqlite/responses, each bringing the version its name starts with.
+                for (String file : Database.index(MIGRATIONS)) {
+                    if (Database.version(MIGRATIONS, file) <= Math.max(version, 3)) continue;
+                    for (String sql : Database.statements(Database.read(MIGRATIONS + file))) s.execute(sql);
+                }
                 s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
                 s.execute("DELETE FROM schema_version");
                 s.execute("INSERT INTO schema_version (version) VALUES (" + SCHEMA_VERSION + ")");
@@ -626,11 +701,30 @@ public final class ResponseStore implements AutoCloseable {
             } catch (SQLException e) {
                 c.rollback();
                 throw e;
+            } catch (IOException e) {
+                c.rollback();
+                throw new SQLException("the response store's migrations could not be read: " + e.getMessage(), e);
             }
         }
     }
 
-    /** One row per item of a stored response: {@code output} 0 for its input, 1 for its output, in order. */
+    /**
+     * Schema 3's items (see {@link #migrate}): the input items of a response (%1$s its id, %2$s a
+     * json_each of them), one row each. A reference keeps the id it names in {@code reference}, and
+     * no {@code item_id}: it is not the item.
+     */
+    private static final String INSERT_ITEMS = "INSERT INTO response_items (response_id, output, position, item_id, reference, item) ";
+    private static final String INPUT_ROWS = "SELECT %1$s, 0, j.key, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' THEN NULL "
+            + "ELSE json_extract(j.value, '$.id') END, CASE WHEN json_extract(j.value, '$.type') = 'item_reference' "
+            + "THEN json_extract(j.value, '$.id') END, j.value FROM %2$s j WHERE j.type = 'object'";
+    /** Schema 3's output items of a response (%1$s its id, %2$s a json_each of its output), one row each. */
+    private static final String OUTPUT_ROWS = "SELECT %1$s, 1, j.key, json_extract(j.value, '$.id'), NULL, j.value FROM %2$s j WHERE j.type = 'object'";
+    /** What a response of schema 3 takes once read back: its own text, its items, and the items its references name. */
+    private static final String V3_COUNT_CHARS = "UPDATE responses AS r SET chars = length(r.response) + 2 + (SELECT coalesce(sum(length("
+            + "CASE WHEN i.reference IS NULL THEN i.item ELSE coalesce(" + "(SELECT x.item FROM response_items x WHERE x.item_id = i.reference "
+            + "ORDER BY x.output DESC LIMIT 1), i.item) END) + 1), 0) FROM response_items i WHERE i.response_id = r.id)";
+
+    /** Schema 3's items table, one row per item of a stored response: {@code output} 0 for its input, 1 for its output, in order. */
     private static final String RESPONSE_ITEMS = "CREATE TABLE response_items (response_id TEXT NOT NULL, output INTEGER NOT NULL, "
             + "position INTEGER NOT NULL, item_id TEXT, reference TEXT, item TEXT NOT NULL, PRIMARY KEY (response_id, output, position)) "
             + "WITHOUT ROWID";

@@ -10,6 +10,16 @@ package dev.skiff.store;
  * @param inputItems the input items of the request that produced it (JSON array): only its own, not
  *                   those of the responses it continues
  * @param previousId the response it continues ({@code previous_response_id}), or null
+ * @param inputIds   the ids of its input items, references left out (they are not the items they
+ *                   name), or null for the store to read them from {@code inputItems}
+ * @param outputIds  the ids of its output items, or null for the store to read them from {@code response};
+ *                   the caller has them at hand, where the store would have to parse the JSON again
  */
 public record StoredResponse(String id, String owner, long createdAt, String provider, String model, String response, String inputItems,
-                             String previousId) {}
+                             String previousId, java.util.List<String> inputIds, java.util.List<String> outputIds) {
+    /** A response whose item ids the store reads from its JSON. */
+    public StoredResponse(String id, String owner, long createdAt, String provider, String model, String response, String inputItems,
+                          String previousId) {
+        this(id, owner, createdAt, provider, model, response, inputItems, previousId, null, null);
+    }
+}

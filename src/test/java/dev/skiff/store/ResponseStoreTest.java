@@ -139,14 +139,19 @@ class ResponseStoreTest {
             // A live conversation that began long ago: its start has expired, its end has not.
             store.save(response("resp_start", null, ResponseStore.MASTER, old));
             store.save(response("resp_now", "resp_start", ResponseStore.MASTER, now()));
+            // Never continued: no conversation row, swept by its own time.
+            store.save(response("resp_lone", null, ResponseStore.MASTER, old));
+            store.save(response("resp_fresh", null, ResponseStore.MASTER, now()));
 
             assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isEqualTo(new ResponseStore.Found.Expired(DAY));
             assertThat(get(store.conversation("resp_start", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Expired.class);
             assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
 
-            assertThat(get(store.sweep())).as("resp_old and resp_old2").isEqualTo(2);
+            assertThat(get(store.sweep())).as("resp_old, resp_old2 and resp_lone").isEqualTo(3);
             assertThat(get(store.find("resp_old2", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
-            assertThat(get(store.findItems(List.of("in_resp_old", "in_resp_old2", "in_resp_now"), ResponseStore.MASTER)))
+            assertThat(get(store.find("resp_lone", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.find("resp_fresh", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Chain.class);
+            assertThat(get(store.findItems(List.of("in_resp_old", "in_resp_old2", "in_resp_lone", "in_resp_now"), ResponseStore.MASTER)))
                     .as("their items went with them").containsOnlyKeys("in_resp_now");
             assertThat(chainIds(get(store.conversation("resp_now", ResponseStore.MASTER)))).containsExactly("resp_start", "resp_now");
             assertThat(get(store.sweep())).isZero();
@@ -268,15 +273,44 @@ class ResponseStoreTest {
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
-                assertThat(rs.getInt(1)).isEqualTo(3);
+                assertThat(rs.getInt(1)).isEqualTo(ResponseStore.SCHEMA_VERSION);
             }
-            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM response_items")) {
-                assertThat(rs.getInt(1)).isEqualTo(5);
+            try (ResultSet rs = s.executeQuery("SELECT count(*), sum(output) FROM item_ids")) {
+                assertThat(rs.getInt(1)).as("in_1, msg_1, in_2, rs_2, fc_2").isEqualTo(5);
+                assertThat(rs.getInt(2)).as("msg_1, rs_2, fc_2 are outputs").isEqualTo(3);
             }
             try (ResultSet rs = s.executeQuery("SELECT response FROM responses WHERE id = 'resp_v2'")) {
-                assertThat(rs.getString(1)).as("the row no longer holds its items").doesNotContain("fc_2");
+                assertThat(rs.getString(1)).as("schema 4: the row holds its items again").isEqualTo(response);
             }
-            assertThat(ResponseStore.explainItemLookup(c)).as("an item_reference is an index lookup").contains("response_items_by_item");
+            try (ResultSet rs = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE name = 'response_items'")) {
+                assertThat(rs.getInt(1)).isZero();
+            }
+            assertThat(ResponseStore.explainItemLookup(c)).as("an item_reference is an index lookup").contains("SEARCH x USING PRIMARY KEY (item_id=?)");
+        }
+    }
+
+    /** The gateway lists the item ids it has at hand; the store then reads no JSON to index them. */
+    @Test
+    void itemIdsGivenByTheCallerAreIndexedAsThoseReadFromTheJson() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        String input = "[{\"type\":\"message\",\"id\":\"msg_in\",\"role\":\"user\",\"content\":\"hi\"},"
+                + "{\"type\":\"item_reference\",\"id\":\"msg_old\"}]";
+        String output = "[{\"type\":\"message\",\"id\":\"msg_out\",\"role\":\"assistant\",\"content\":[]}]";
+        String response = "{\"id\":\"resp_g\",\"output\":" + output + "}";
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            get(store.save(new StoredResponse("resp_g", "tenant-a", now(), "vllm", "m", response, input, null,
+                    List.of("msg_in"), List.of("msg_out"))));
+            get(store.save(new StoredResponse("resp_j", "tenant-a", now(), "vllm", "m", response.replace("resp_g", "resp_j")
+                    .replace("msg_out", "msg_out2"), input.replace("msg_in", "msg_in2"), null)));
+            assertThat(get(store.findItems(List.of("msg_in", "msg_out", "msg_in2", "msg_out2", "msg_old"), "tenant-a")))
+                    .containsOnlyKeys("msg_in", "msg_out", "msg_in2", "msg_out2")
+                    .containsEntry("msg_out", output.substring(1, output.length() - 1));
+            var g = (ResponseStore.Found.Chain) get(store.find("resp_g", "tenant-a"));
+            assertThat(g.last().response()).isEqualTo(response);
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT group_concat(item_id || ':' || output, ' ') FROM (SELECT * FROM item_ids ORDER BY item_id)")) {
+            assertThat(rs.getString(1)).isEqualTo("msg_in:0 msg_in2:0 msg_out:1 msg_out2:1");
         }
     }
 
@@ -311,9 +345,8 @@ class ResponseStoreTest {
                     "response 'resp_b' refers to item 'msg_in', which is no longer stored (its response was deleted)"));
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT count(*), sum(item_id IS NULL) FROM response_items WHERE response_id = 'resp_b'")) {
-            assertThat(rs.getInt(1)).isEqualTo(4);
-            assertThat(rs.getInt(2)).as("a reference is not indexed as the item it names").isEqualTo(3);
+             ResultSet rs = s.executeQuery("SELECT group_concat(item_id) FROM item_ids WHERE response_id = 'resp_b'")) {
+            assertThat(rs.getString(1)).as("a reference is not indexed as the item it names").isEqualTo("fco_b");
         }
     }
 
