@@ -19,15 +19,28 @@ public final class Routing {
     private final RoutingConfig config;
     private final ModelRouter router;
     private final RoutingBreaker breaker;
-    private final Map<String, TargetState> targets = new ConcurrentHashMap<>();
+    // By provider, then model: found without making the "provider/model" key (every attempt looks its target up).
+    private final Map<String, Map<String, TargetState>> targets = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> turns = new ConcurrentHashMap<>(); // round robin, per virtual model
     private final Pricing pricing; // null: prices unknown (cheapest keeps the configured order)
+    private final ModelCatalog catalog;
+    private volatile Resolved resolved; // the fallback plans of the catalog's current snapshot
+
+    /**
+     * The target lists of models with fallbacks, by the name the client used, as one catalog snapshot
+     * resolves them: every request for such a model would otherwise resolve and copy its whole list
+     * again. Only names that resolved are kept, and a new snapshot starts afresh, so this holds no
+     * more than the catalog and the configuration name.
+     */
+    private record Resolved(ModelCatalog.Snapshot snapshot, Map<String, List<Route>> plans) {}
 
     public Routing(RoutingConfig config, ModelCatalog catalog, Pricing pricing) {
         this.config = config;
         this.router = new ModelRouter(catalog, config.providerPriority());
         this.breaker = RoutingBreaker.of(config.breaker());
         this.pricing = pricing;
+        this.catalog = catalog;
+        this.resolved = new Resolved(catalog.snapshot(), new ConcurrentHashMap<>());
         for (RoutingConfig.VirtualModel v : config.virtualModels().values()) turns.put(v.name(), new AtomicLong());
     }
 
@@ -41,15 +54,17 @@ public final class Routing {
 
     /** The state of {@code route}'s target, made on first use. */
     public TargetState target(Route route) {
-        String key = route.provider().name() + "/" + route.upstreamModel();
-        TargetState t = targets.get(key);
-        return t != null ? t : targets.computeIfAbsent(key, TargetState::new);
+        String provider = route.provider().name();
+        Map<String, TargetState> models = targets.get(provider);
+        if (models == null) models = targets.computeIfAbsent(provider, p -> new ConcurrentHashMap<>());
+        TargetState t = models.get(route.upstreamModel());
+        return t != null ? t : models.computeIfAbsent(route.upstreamModel(), m -> new TargetState(provider + "/" + m));
     }
 
     /** Every target seen so far, for the admin API and metrics. */
     public List<TargetState.Snapshot> snapshot() {
         List<TargetState.Snapshot> out = new ArrayList<>();
-        for (TargetState t : targets.values()) out.add(t.snapshot(breaker));
+        for (Map<String, TargetState> models : targets.values()) for (TargetState t : models.values()) out.add(t.snapshot(breaker));
         out.sort(Comparator.comparing(TargetState.Snapshot::target));
         return out;
     }
@@ -57,12 +72,14 @@ public final class Routing {
     /** Each target's circuit as the {@code skiff_circuit_breaker_state} gauge reads it: 0 closed, 1 open, 2 half-open. */
     public Map<String, Integer> circuitStates() {
         Map<String, Integer> out = new java.util.TreeMap<>();
-        for (TargetState t : targets.values()) {
-            out.put(t.key(), switch (t.circuit()) {
-                case CLOSED -> 0;
-                case OPEN -> 1;
-                case HALF_OPEN -> 2;
-            });
+        for (Map<String, TargetState> models : targets.values()) {
+            for (TargetState t : models.values()) {
+                out.put(t.key(), switch (t.circuit()) {
+                    case CLOSED -> 0;
+                    case OPEN -> 1;
+                    case HALF_OPEN -> 2;
+                });
+            }
         }
         return out;
     }
@@ -77,21 +94,33 @@ public final class Routing {
         List<Route> routes;
         if (v != null) {
             routes = ordered(v, session);
+        } else if (config.fallbacks().isEmpty()) {
+            routes = router.resolveAll(model);
         } else {
-            List<Route> primary = router.resolveAll(model);
-            List<String> more = config.fallbacks().get(model);
-            if (more == null) {
-                Route first = primary.getFirst();
-                more = config.fallbacks().get(first.provider().name() + "/" + first.upstreamModel());
-            }
-            if (more == null) {
-                routes = primary;
-            } else {
-                routes = new ArrayList<>(primary);
-                for (String m : more) addAll(routes, m);
+            Resolved r = resolved;
+            ModelCatalog.Snapshot now = catalog.snapshot();
+            if (r.snapshot() != now) resolved = r = new Resolved(now, new ConcurrentHashMap<>());
+            routes = r.plans().get(model);
+            if (routes == null) {
+                routes = withFallbacks(model);
+                if (routes.size() > 1) r.plans().put(model, routes);
             }
         }
         return new Plan(available(model, routes), config.retry().maxRetries() > 0);
+    }
+
+    /** {@code model}'s targets followed by those of its fallbacks, if it has any; an unmodifiable list. */
+    private List<Route> withFallbacks(String model) throws RouteException {
+        List<Route> primary = router.resolveAll(model);
+        List<String> more = config.fallbacks().get(model);
+        if (more == null) {
+            Route first = primary.getFirst();
+            more = config.fallbacks().get(first.provider().name() + "/" + first.upstreamModel());
+        }
+        if (more == null) return primary;
+        List<Route> routes = new ArrayList<>(primary);
+        for (String m : more) addAll(routes, m);
+        return List.copyOf(routes);
     }
 
     private void addAll(List<Route> routes, String model) throws RouteException {

@@ -1,11 +1,14 @@
 package dev.skiff.routing;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What Skiff knows of one target ({@code provider/model}) across requests: its circuit breaker,
  * requests in flight and a moving average of its latency. Shared by every event loop, so each
- * field is updated atomically or under the object's lock (the breaker changes state rarely).
+ * field is updated atomically or under the object's lock (the breaker changes state rarely). A
+ * healthy target (circuit closed, no failure since its last success) is read and told of successes
+ * without the lock: that is every request of a working configuration, on every event loop at once.
  */
 public final class TargetState {
     public enum Circuit { CLOSED, OPEN, HALF_OPEN }
@@ -17,13 +20,14 @@ public final class TargetState {
     private final String key;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile double latencyMs = -1; // -1 until the first answer
-    private Circuit circuit = Circuit.CLOSED;
-    private int consecutiveFailures;
+    private volatile Circuit circuit = Circuit.CLOSED; // written under the lock; read without it on the healthy path
+    private volatile int consecutiveFailures; // likewise
+    private final LongAdder successes = new LongAdder();
     private int probeSuccesses;
     private boolean probing; // a half-open circuit lets one probe through at a time
     private long openedAtNanos;
     private long openedAtMs;
-    private long successes, failures;
+    private long failures;
     volatile Long priceNanos; // per million tokens (input + output), for the cheapest strategy; null when unknown
 
     TargetState(String key) {
@@ -35,15 +39,23 @@ public final class TargetState {
     }
 
     /** Whether a plan may list this target now: closed, or open long enough to be probed. */
-    synchronized boolean available(long now, RoutingBreaker b) {
-        if (!b.enabled() || circuit == Circuit.CLOSED) return true;
+    boolean available(long now, RoutingBreaker b) {
+        return !b.enabled() || circuit == Circuit.CLOSED || availableLocked(now, b);
+    }
+
+    private synchronized boolean availableLocked(long now, RoutingBreaker b) {
+        if (circuit == Circuit.CLOSED) return true;
         if (circuit == Circuit.OPEN) return now - openedAtNanos >= b.timeoutNanos();
         return !probing;
     }
 
     /** Takes the right to call the target now; false when its circuit stays open (the attempt is skipped). */
-    public synchronized boolean tryAcquire(long now, RoutingBreaker b) {
-        if (!b.enabled() || circuit == Circuit.CLOSED) return true;
+    public boolean tryAcquire(long now, RoutingBreaker b) {
+        return !b.enabled() || circuit == Circuit.CLOSED || acquireLocked(now, b);
+    }
+
+    private synchronized boolean acquireLocked(long now, RoutingBreaker b) {
+        if (circuit == Circuit.CLOSED) return true;
         if (circuit == Circuit.OPEN) {
             if (now - openedAtNanos < b.timeoutNanos()) return false;
             circuit = Circuit.HALF_OPEN;
@@ -65,10 +77,12 @@ public final class TargetState {
             double ms = durationNanos / 1e6;
             double old = latencyMs;
             latencyMs = old < 0 ? ms : old * 0.8 + ms * 0.2;
+            successes.increment();
+            // Nothing to reset: a closed circuit with no failure since the last success stays as it is.
+            if (circuit == Circuit.CLOSED && consecutiveFailures == 0) return;
         }
         synchronized (this) {
             if (failure == null) {
-                successes++;
                 consecutiveFailures = 0;
                 if (circuit == Circuit.HALF_OPEN) {
                     probing = false;
@@ -105,13 +119,13 @@ public final class TargetState {
         return latencyMs;
     }
 
-    public synchronized Circuit circuit() {
+    public Circuit circuit() {
         return circuit;
     }
 
     public synchronized Snapshot snapshot(RoutingBreaker b) {
         long retryAt = circuit == Circuit.OPEN ? openedAtMs + b.timeoutNanos() / 1_000_000 : 0;
         return new Snapshot(key, circuit, consecutiveFailures, circuit == Circuit.CLOSED ? 0 : openedAtMs, retryAt, inFlight.get(),
-                latencyMs, successes, failures);
+                latencyMs, successes.sum(), failures);
     }
 }

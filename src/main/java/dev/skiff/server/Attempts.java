@@ -41,7 +41,7 @@ final class Attempts {
     private final PassthroughRedo passthroughRedo;
     private final long deadlineNanos;
     private final long firstTokenNanos;
-    private final List<Attempt> log = new ArrayList<>(4);
+    private List<Attempt> log; // made by the first failed attempt: a request answered at once lists none
     private Runnable releaseBody; // what a re-send needs of the client's request, kept until nothing can be re-sent
     private int index; // the current target
     private int targetsTried = 1;
@@ -88,14 +88,13 @@ final class Attempts {
         return count > 0;
     }
 
-    /** Each attempt so far, the last one included once the call has finished. */
-    List<Attempt> log() {
-        return log;
-    }
-
-    /** The log as the usage record keeps it; null when no attempt was sent (answered before any). */
+    /**
+     * The attempts as the usage record keeps them, the last one included once the call has finished;
+     * null when there were fewer than two (answered at once, or before any attempt): a request that
+     * took one attempt says it in its count alone, as one without routing does.
+     */
     List<Attempt> logCopy() {
-        return log.isEmpty() ? null : List.copyOf(log);
+        return log == null ? null : List.copyOf(log);
     }
 
     /** The current attempt's request went out. */
@@ -146,6 +145,7 @@ final class Attempts {
             return -1;
         }
         Route was = routes.get(lastIndex);
+        if (log == null) log = new ArrayList<>(4);
         log.add(new Attempt(was.provider().name(), was.upstreamModel(), status, kind.id(), (now - sentNanos) / 1e6));
         if (current != null) {
             current.ended(now, now - sentNanos, kind, routing.breaker());
@@ -248,9 +248,11 @@ final class Attempts {
         if (count == 0) return; // answered before any attempt (refused, or the client left while waiting)
         long now = System.nanoTime();
         if (current != null) {
-            Route r = routes.get(index);
-            log.add(new Attempt(r.provider().name(), r.upstreamModel(), status, error == null ? null : upstreamFailure ? "upstream" : "other",
-                    (now - sentNanos) / 1e6));
+            if (log != null) { // an earlier attempt failed: the log lists this one too
+                Route r = routes.get(index);
+                log.add(new Attempt(r.provider().name(), r.upstreamModel(), status, error == null ? null : upstreamFailure ? "upstream" : "other",
+                        (now - sentNanos) / 1e6));
+            }
             if (status == 499) current.ended(now, now - sentNanos, Failure.CIRCUIT_OPEN, routing.breaker()); // neither health nor sickness
             else current.ended(now, now - sentNanos, upstreamFailure ? Failure.STATUS : null, routing.breaker());
             current = null;

@@ -897,7 +897,7 @@ final class ProxyCall implements ExchangeListener {
         if (route.provider() == null) return;
         h.set(X_PROVIDER, route.provider().name());
         if (route.upstreamModel() != null) h.set(X_MODEL, route.upstreamModel()); // none for a stored response fetched by id
-        h.set(X_ATTEMPTS, attempts == null ? ONE : Integer.toString(attempts.count()));
+        h.set(X_ATTEMPTS, attempts == null || attempts.count() == 1 ? ONE : Integer.toString(attempts.count()));
     }
 
     /** Headers every relayed response carries: our request id, the provider, its rate-limit state, the attempts. */

@@ -73,4 +73,45 @@ class RoutingPlanTest {
         assertThat(r.plan("smart", null).canRetry()).isTrue();
         assertThat(r.plan("smart", "session-7").first()).isEqualTo(r.plan("smart", "session-7").first());
     }
+
+    @Test
+    void aModelsFallbackListIsResolvedOnceAndStillLeavesOutOpenTargets() throws Exception {
+        Routing r = routing(RoutingConfig.Strategy.FAILOVER, Map.of("a/m", List.of("b/m2")));
+        List<Route> first = r.plan("a/m", null).routes();
+        assertThat(first).containsExactly(new Route(a, "m"), new Route(b, "m2"));
+        assertThat(r.plan("a/m", null).routes()).as("the same list, not resolved and copied again").isSameAs(first);
+        TargetState tb = r.target(new Route(b, "m2"));
+        tb.started();
+        tb.ended(System.nanoTime(), 1, Failure.STATUS, r.breaker()); // threshold 1: open
+        assertThat(r.plan("a/m", null).routes()).containsExactly(new Route(a, "m"));
+    }
+
+    @Test
+    void aSuccessResetsTheFailuresInARowAndEverySuccessIsCounted() {
+        Routing r = new Routing(new RoutingConfig(RoutingConfig.defaults().retry(), RoutingConfig.defaults().failover(),
+                new RoutingConfig.Breaker(true, 3, 1, Duration.ofHours(1)), Map.of(), Map.of(), List.of(), "X-Session-Id"), catalog, null);
+        TargetState t = r.target(new Route(a, "m"));
+        assertThat(r.target(new Route(a, "m"))).isSameAs(t);
+        for (Failure f : List.of(Failure.STATUS, Failure.STATUS)) end(r, t, f);
+        end(r, t, null); // the success after failures takes the slow path and resets the count
+        for (Failure f : List.of(Failure.STATUS, Failure.STATUS)) end(r, t, f);
+        assertThat(t.circuit()).isEqualTo(TargetState.Circuit.CLOSED);
+        end(r, t, null);
+        end(r, t, null); // the fast path: closed, nothing to reset
+        end(r, t, Failure.STATUS);
+        assertThat(t.snapshot(r.breaker()).consecutiveFailures()).isEqualTo(1);
+        end(r, t, Failure.STATUS);
+        end(r, t, Failure.STATUS);
+        TargetState.Snapshot s = t.snapshot(r.breaker());
+        assertThat(s.circuit()).isEqualTo(TargetState.Circuit.OPEN);
+        assertThat(s.successes()).isEqualTo(3);
+        assertThat(s.failures()).isEqualTo(7);
+        assertThat(s.inFlight()).isZero();
+        assertThat(t.tryAcquire(System.nanoTime(), r.breaker())).isFalse();
+    }
+
+    private static void end(Routing r, TargetState t, Failure f) {
+        t.started();
+        t.ended(System.nanoTime(), 1_000_000, f, r.breaker());
+    }
 }

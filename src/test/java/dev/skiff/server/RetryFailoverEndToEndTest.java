@@ -105,6 +105,24 @@ class RetryFailoverEndToEndTest {
     }
 
     @Test
+    void aRoutedRequestAnsweredAtOnceSaysOneAttemptAndListsNone() throws Exception {
+        MockUpstream first = failing(0, 200);
+        MockUpstream second = failing(0, 200);
+        TestGateway gw = closing(TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", first.baseUrl(),
+                "OPENAI_B_API_KEY", "k", "OPENAI_B_BASE_URL", second.baseUrl(), "OPENAI_B_MODELS", "gpt-4o-mini",
+                "FAILOVER_RULES_JSON", "{\"openai/gpt-4o-mini\":[\"openai-b/gpt-4o-mini\"]}", "RETRY_MAX_RETRIES", "2")).awaitListings();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = gw.post("/v1/chat/completions", CHAT, "X-Request-ID", "at-once-" + i);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("1");
+            assertThat(r.headers().firstValue("x-skiff-provider")).hasValue("openai");
+            JsonNode line = JSON.readTree(gw.usageLine("at-once-" + i));
+            assertThat(line.has("attempt_log")).as("one attempt: the count says it all").isFalse();
+        }
+        assertThat(second.received().stream().filter(x -> x.path().equals("/v1/chat/completions"))).isEmpty();
+    }
+
+    @Test
     void aRetryAfterLongerThanTheMaximumBackoffFailsOverInstead() throws Exception {
         MockUpstream first = failing(10, 429, "retry-after", "120");
         MockUpstream second = failing(0, 200);
