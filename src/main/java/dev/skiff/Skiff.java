@@ -70,7 +70,15 @@ public final class Skiff implements AutoCloseable {
         // and the store's database opened, by the first batch of records (off start-up).
         String pricingFile = config.control().pricingFile();
         dev.skiff.observe.Pricing pricing = pricingFile == null ? null : dev.skiff.observe.Pricing.load(pricingFile);
-        Limits limits = limits(config, pricing);
+        Transport transport = Transport.of(config.transport());
+        EventLoopGroup group = transport.newGroup(config.ioThreads());
+        Limits limits;
+        try {
+            limits = limits(config, pricing, transport, group);
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
         // The control plane's database (opened, migrated, keys and policies read) on a thread of its own,
         // beside the rest of start-up: SQLite's native library and the first queries take as long as
         // everything else together. The port is bound once both are done, so no request is ever
@@ -83,8 +91,6 @@ public final class Skiff implements AutoCloseable {
                 control.completeExceptionally(e);
             }
         });
-        Transport transport = Transport.of(config.transport());
-        EventLoopGroup group = transport.newGroup(config.ioThreads());
         dev.skiff.observe.UsageStore usageStore = null;
         UsageLog usageLog = null;
         ResponseStore responses = null;
@@ -272,11 +278,16 @@ public final class Skiff implements AutoCloseable {
      * Counters in Redis when SKIFF_REDIS_URL names one (shared by replicas), else in this process. A
      * request may count as in flight for as long as an exchange may last, and a minute more.
      */
-    private static Limits limits(Config config, dev.skiff.observe.Pricing pricing) {
+    private static Limits limits(Config config, dev.skiff.observe.Pricing pricing, Transport transport, EventLoopGroup loops) {
         ControlConfig c = config.control();
+        if (c.redisUrl() != null && !"epoll".equals(transport.name()) && System.getProperty("io.lettuce.core.epoll") == null) {
+            // Lettuce picks its transport once per process, epoll when Netty's native library is
+            // present; on NIO loops it must pick NIO too, or it cannot share them (RedisConnections).
+            System.setProperty("io.lettuce.core.epoll", "false");
+        }
         Limiter limiter = c.redisUrl() == null ? new LocalLimiter()
                 : new RedisLimiter(c.redisUrl(), c.redisPrefix(), java.time.Duration.ofSeconds(2),
-                        config.timeouts().total().toMillis() + 60_000, System::currentTimeMillis);
+                        config.timeouts().total().toMillis() + 60_000, System::currentTimeMillis, loops, transport.socketChannel());
         return new Limits(limiter, c.failOpen(), new dev.skiff.control.limits.PricedCosts(pricing));
     }
 

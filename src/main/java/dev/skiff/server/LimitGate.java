@@ -8,6 +8,7 @@ import dev.skiff.control.limits.Metric;
 import dev.skiff.dialect.Usage;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.EventExecutor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +49,12 @@ final class LimitGate {
     /** A gate waiting for {@code pending}; the decision is handed to {@code loop}. */
     static LimitGate pending(Limits limits, CompletableFuture<Decision> pending, Executor loop, Limits.Call estimated) {
         LimitGate g = new LimitGate(limits, null, estimated);
-        pending.whenComplete((d, error) -> loop.execute(() -> g.decide(d != null ? d
-                : new Decision.Unavailable("the limiter failed: " + error))));
+        pending.whenComplete((d, error) -> {
+            Decision decided = d != null ? d : new Decision.Unavailable("the limiter failed: " + error);
+            // Redis on the request's own loop answers there: decided at once, without a task.
+            if (loop instanceof EventExecutor e && e.inEventLoop()) g.decide(decided);
+            else loop.execute(() -> g.decide(decided));
+        });
         return g;
     }
 

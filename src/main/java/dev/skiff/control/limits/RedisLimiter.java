@@ -1,13 +1,10 @@
 package dev.skiff.control.limits;
 
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.StringCodec;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -16,9 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import java.util.logging.Level;
@@ -27,7 +21,8 @@ import java.util.logging.Logger;
 /**
  * Counters in Redis, shared by every replica: one script ({@code reserve.lua}) checks and increments
  * all of a request's counters in one round trip, atomically (Redis runs a script alone); another
- * settles. Lettuce's asynchronous API: nothing waits, results complete on Lettuce's own threads.
+ * settles. Lettuce's asynchronous API: nothing waits; results complete on the request's own event loop
+ * when Skiff's loops are shared (see {@link RedisConnections}), else on Lettuce's threads.
  *
  * <p>Keys are {@code <prefix>lim:<counter>} (rolling windows, a hash of buckets; concurrency, a
  * sorted set of leases) or {@code <prefix>lim:<counter>:<period start>} (calendar windows), each
@@ -43,75 +38,53 @@ public final class RedisLimiter implements Limiter {
     private static final String RESERVE = resource("reserve.lua");
     private static final String SETTLE = resource("settle.lua");
 
-    private final RedisClient client;
-    private final RedisURI uri;
+    private final RedisConnections connections;
     private final String prefix;
     private final long leaseMillis;
     private final LongSupplier clock;
     private final String instance = Long.toHexString(Double.doubleToLongBits(Math.random()) ^ System.nanoTime());
     private final AtomicLong tickets = new AtomicLong();
-    private final ScheduledExecutorService retry = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "skiff-redis-connect");
-        t.setDaemon(true);
-        return t;
-    });
     private final String reserveSha, settleSha;
-    private volatile StatefulRedisConnection<String, String> connection;
-    private volatile String lastConnectError = "not connected yet";
-    private volatile boolean closed;
 
     /**
-     * @param leaseMillis how long a request may count as in flight at most: a replica that dies
-     *                    mid-request cannot hold its concurrency slots longer (the longest exchange, and some)
+     * @param leaseMillis  how long a request may count as in flight at most: a replica that dies
+     *                     mid-request cannot hold its concurrency slots longer (the longest exchange, and some)
+     * @param loops        Skiff's event loops, for Lettuce to run on (see {@link RedisConnections}); null: its own threads
+     * @param channelClass the socket channel class of those loops
      */
-    public RedisLimiter(String url, String prefix, Duration commandTimeout, long leaseMillis, LongSupplier clock) {
-        this.uri = RedisURI.create(url);
+    public RedisLimiter(String url, String prefix, Duration commandTimeout, long leaseMillis, LongSupplier clock,
+                        EventLoopGroup loops, Class<? extends Channel> channelClass) {
         this.prefix = prefix;
         this.leaseMillis = leaseMillis;
         this.clock = clock;
-        this.client = RedisClient.create();
-        client.setOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                // While disconnected a command fails at once: the request is decided by failOpen, not held.
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-                .build());
         this.reserveSha = sha1(RESERVE);
         this.settleSha = sha1(SETTLE);
-        connect();
+        this.connections = new RedisConnections(url, commandTimeout, loops, channelClass);
+    }
+
+    public RedisLimiter(String url, String prefix, Duration commandTimeout, long leaseMillis, LongSupplier clock) {
+        this(url, prefix, commandTimeout, leaseMillis, clock, null, null);
     }
 
     public RedisLimiter(String url, String prefix) {
         this(url, prefix, Duration.ofSeconds(2), Duration.ofMinutes(11).toMillis(), System::currentTimeMillis);
     }
 
-    private void connect() {
-        if (closed) return;
-        client.connectAsync(StringCodec.UTF8, uri).whenComplete((c, error) -> {
-            if (error != null) {
-                lastConnectError = describe(error);
-                if (!closed) retry.schedule(this::connect, 1, TimeUnit.SECONDS);
-                return;
-            }
-            if (closed) {
-                c.closeAsync();
-                return;
-            }
-            connection = c;
-        });
-    }
-
     /** Whether a connection is open now. */
     public boolean connected() {
-        StatefulRedisConnection<String, String> c = connection;
-        return c != null && c.isOpen();
+        return connections.connected();
+    }
+
+    /** Connections open, and how many of Skiff's loops they are on. */
+    int[] placement() {
+        return connections.placement();
     }
 
     @Override
     public CompletionStage<Decision> reserve(List<Charge> charges) {
         if (charges.isEmpty()) return CompletableFuture.completedFuture(Decision.NONE);
-        StatefulRedisConnection<String, String> c = connection;
-        if (c == null) return CompletableFuture.completedFuture(new Decision.Unavailable("Redis cannot be reached: " + lastConnectError));
+        StatefulRedisConnection<String, String> c = connections.current();
+        if (c == null) return CompletableFuture.completedFuture(new Decision.Unavailable("Redis cannot be reached: " + connections.lastConnectError()));
         long now = clock.getAsLong();
         String id = instance + ":" + tickets.incrementAndGet();
         String[] keys = new String[charges.size()];
@@ -175,9 +148,9 @@ public final class RedisLimiter implements Limiter {
             }
         }
         if (keys.isEmpty()) return CompletableFuture.completedFuture(List.of());
-        StatefulRedisConnection<String, String> c = connection;
+        StatefulRedisConnection<String, String> c = connections.current();
         if (c == null) {
-            LOG.warning("skiff: a limit settlement was lost: Redis cannot be reached (" + lastConnectError + ")");
+            LOG.warning("skiff: a limit settlement was lost: Redis cannot be reached (" + connections.lastConnectError() + ")");
             return CompletableFuture.completedFuture(List.of());
         }
         long now = clock.getAsLong();
@@ -222,8 +195,7 @@ public final class RedisLimiter implements Limiter {
     }
 
     private static String describe(Throwable t) {
-        Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-        return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        return RedisConnections.describe(t);
     }
 
     private static String resource(String name) {
@@ -245,10 +217,6 @@ public final class RedisLimiter implements Limiter {
 
     @Override
     public void close() {
-        closed = true;
-        retry.shutdownNow();
-        StatefulRedisConnection<String, String> c = connection;
-        if (c != null) c.close();
-        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        connections.close();
     }
 }
