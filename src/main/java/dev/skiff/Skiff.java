@@ -185,10 +185,10 @@ public final class Skiff implements AutoCloseable {
             }
             return skiff;
         } catch (RuntimeException | InterruptedException | IOException | SQLException e) {
+            limits.close(); // before the loops its Redis connections live on
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             if (auditLog != null) auditLog.close();
             if (tracer != null) tracer.close();
-            limits.close();
             if (usageLog != null) usageLog.close();
             else if (usageStore != null) usageStore.close();
             if (responses != null) responses.close();
@@ -392,12 +392,13 @@ public final class Skiff implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) return;
         server.close();
         gateway.admin().close();
+        // Before the loops: Redis's connections live on them (the drain has sent every settlement).
+        limits.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
         if (auditLog != null) auditLog.close();
         if (tracer != null) tracer.close();
         responses.close();
-        limits.close();
         keys.close();
         database.close();
     }
