@@ -37,7 +37,8 @@ import java.util.logging.Logger;
  * <p>Which loop a connection landed on is learnt from where its first answer arrives (Netty picks
  * the loop); a connection that lands on a loop that already has one is closed and made again. A
  * reconnection may land elsewhere; it is learnt again. Any open connection serves any thread:
- * pinning saves work, correctness never depends on it.
+ * pinning saves work, correctness never depends on it. Commands whose order matters across threads
+ * go on {@link #first()}.
  */
 final class RedisConnections implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RedisConnections.class.getName());
@@ -102,6 +103,13 @@ final class RedisConnections implements AutoCloseable {
             if (any == null && l.connection.isOpen()) any = l.connection;
         }
         return any != null ? any : ls.length > 0 ? ls[0].connection : null;
+    }
+
+    /** The same connection for every thread while it is open (see RedisLimiter's settlements); null when none. */
+    StatefulRedisConnection<String, String> first() {
+        Link[] ls = links;
+        for (Link l : ls) if (l.connection.isOpen()) return l.connection;
+        return ls.length > 0 ? ls[0].connection : null;
     }
 
     boolean connected() {

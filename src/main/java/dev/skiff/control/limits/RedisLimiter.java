@@ -44,6 +44,13 @@ public final class RedisLimiter implements Limiter {
     private final LongSupplier clock;
     private final String instance = Long.toHexString(Double.doubleToLongBits(Math.random()) ^ System.nanoTime());
     private final AtomicLong tickets = new AtomicLong();
+    /**
+     * Settlements sent and not answered yet. They all go on one connection, and while any is on its
+     * way every reservation follows it there: Redis runs one connection's commands in order, so a
+     * reservation made after a settlement was sent counts it (a client's next request, say, sees its
+     * last one's real cost). With none on the way, all are applied, and any connection will do.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger settling = new java.util.concurrent.atomic.AtomicInteger();
     private final String reserveSha, settleSha;
 
     /**
@@ -83,7 +90,7 @@ public final class RedisLimiter implements Limiter {
     @Override
     public CompletionStage<Decision> reserve(List<Charge> charges) {
         if (charges.isEmpty()) return CompletableFuture.completedFuture(Decision.NONE);
-        StatefulRedisConnection<String, String> c = connections.current();
+        StatefulRedisConnection<String, String> c = settling.get() > 0 ? connections.first() : connections.current();
         if (c == null) return CompletableFuture.completedFuture(new Decision.Unavailable("Redis cannot be reached: " + connections.lastConnectError()));
         long now = clock.getAsLong();
         String id = instance + ":" + tickets.incrementAndGet();
@@ -148,13 +155,16 @@ public final class RedisLimiter implements Limiter {
             }
         }
         if (keys.isEmpty()) return CompletableFuture.completedFuture(List.of());
-        StatefulRedisConnection<String, String> c = connections.current();
+        StatefulRedisConnection<String, String> c = connections.first();
         if (c == null) {
             LOG.warning("skiff: a limit settlement was lost: Redis cannot be reached (" + connections.lastConnectError() + ")");
             return CompletableFuture.completedFuture(List.of());
         }
         long now = clock.getAsLong();
-        return eval(c, settleSha, SETTLE, keys.toArray(String[]::new), args.toArray(String[]::new)).handle((result, error) -> {
+        settling.incrementAndGet();
+        CompletableFuture<Object> sent = eval(c, settleSha, SETTLE, keys.toArray(String[]::new), args.toArray(String[]::new));
+        sent.whenComplete((r, e) -> settling.decrementAndGet());
+        return sent.handle((result, error) -> {
             if (error != null) {
                 // In-flight leases end by themselves; a lost token or cost correction leaves the estimate counted.
                 LOG.log(Level.WARNING, "skiff: a limit settlement failed; its estimate stays counted: " + describe(error));

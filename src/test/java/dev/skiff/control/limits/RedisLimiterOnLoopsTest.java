@@ -74,4 +74,29 @@ class RedisLimiterOnLoopsTest extends LimiterContract {
         }
         for (CompletableFuture<Boolean> f : sameThread) assertThat(f.get(5, TimeUnit.SECONDS)).isTrue();
     }
+
+    @Test
+    void aReservationMadeOnAnotherLoopRightAfterASettlementWasSentCountsIt() throws Exception {
+        RedisLimiter r = (RedisLimiter) limiter();
+        List<EventExecutor> two = new ArrayList<>();
+        loops.forEach(two::add);
+        for (int round = 0; round < 50; round++) {
+            Charge c = charge("order-" + round, Metric.TOKENS, "day", 1000, 600);
+            Decision first = reserve(c);
+            assertThat(first).isInstanceOf(Decision.Admitted.class);
+            // Settled at 100 and, without waiting for Redis's answer, 600 more asked, both from one loop (each
+            // loop in turn): it fits only if Redis applied the settlement first. Sent from a loop that is not
+            // the settlement's connection's, the settlement waits there for a turn while this loop's own
+            // connection would send the reservation at once.
+            CompletableFuture<Decision> next = new CompletableFuture<>();
+            two.get(round % 2).execute(() -> {
+                r.settle(((Decision.Admitted) first).ticket(), 100, -1);
+                r.reserve(List.of(c)).whenComplete((d, e) -> {
+                    if (e != null) next.completeExceptionally(e);
+                    else next.complete(d);
+                });
+            });
+            assertThat(next.get(5, TimeUnit.SECONDS)).as("round %d", round).isInstanceOf(Decision.Admitted.class);
+        }
+    }
 }
