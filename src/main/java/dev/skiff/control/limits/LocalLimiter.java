@@ -221,6 +221,11 @@ public final class LocalLimiter implements Limiter {
         }
         for (int i = 0; i < 256 && it.hasNext(); i++) {
             var e = it.next();
+            // A look without the lock first: most cells are live (a day's quota of an end user who
+            // comes back), and locking each of them cost a request about 0.25 us (perf, 1,000
+            // end users). A stale look only puts a cell off to the next walk; removal is decided below.
+            Cell seen = e.getValue();
+            if (seen.expiresAtMs >= now && !(seen.inFlight && seen.value == 0)) continue;
             ReentrantLock lock = locks[stripe(e.getKey())];
             lock.lock(); // under the counter's lock: a request that found the cell adds to it, or finds it gone
             try {
