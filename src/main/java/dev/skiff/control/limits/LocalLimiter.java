@@ -62,7 +62,10 @@ public final class LocalLimiter implements Limiter {
             long[] used = new long[charges.size()];
             for (int i = 0; i < cs.length; i++) {
                 Charge c = charges.get(i);
-                cs[i] = cells.computeIfAbsent(c.counter(), k -> new Cell());
+                // get first: computeIfAbsent locks the map's bin whenever the cell is not its first
+                // node, and it was 0.8% of the event loops' samples with 1,000 end users' counters.
+                Cell cell = cells.get(c.counter());
+                cs[i] = cell != null ? cell : cells.computeIfAbsent(c.counter(), k -> new Cell());
                 used[i] = current(cs[i], c.window(), now);
             }
             for (int i = 0; i < cs.length; i++) {
