@@ -212,14 +212,16 @@ public final class UsageStore implements AutoCloseable {
     /**
      * Copies the rows stored since the last merge into the end users' table, in a transaction of its own
      * so that a failed merge never costs a batch: lookups read unmerged rows by id, and the next merge
-     * takes them. Writer thread (and {@link #close}) only.
+     * takes them; how many rows it went over. Writer thread (and {@link #close}) only.
      */
-    private void mergeEndUsers(Database d, long nowMs) {
+    private int mergeEndUsers(Database d, long nowMs) {
+        int[] rows = {0};
         try {
-            d.inTransaction(c -> endUsers.merge(c, nowMs));
+            d.inTransaction(c -> rows[0] = endUsers.merge(c, nowMs));
         } catch (SQLException | RuntimeException e) {
             System.err.println("skiff: usage store " + description + " could not index end users: " + e.getMessage() + "; retried later");
         }
+        return rows[0];
     }
 
     /** Binds a row's 22 values from parameter {@code i} on. */
@@ -364,7 +366,11 @@ public final class UsageStore implements AutoCloseable {
         closed = true;
         queries.shutdownNow();
         // Merged now, the next start's lookups by end user have no rows to read one by one.
-        if (db != null && db.kind() == Database.Kind.SQLITE) mergeEndUsers(db, System.currentTimeMillis());
+        if (db != null && db.kind() == Database.Kind.SQLITE) {
+            while (mergeEndUsers(db, System.currentTimeMillis()) == EndUserIndex.MERGE_CHUNK) {
+                // a backlog of more than one chunk: on until it is merged
+            }
+        }
         if (db != null) db.close();
         db = null;
     }

@@ -216,6 +216,23 @@ class UsageStoreTest {
     }
 
     @org.junit.jupiter.api.Test
+    void aBacklogIsMergedAChunkARoundAndLookupsStayExactMeanwhile() throws Exception {
+        UsageStore store = store("sqlite");
+        List<UsageRow> rows = new ArrayList<>();
+        int backlog = EndUserIndex.MERGE_CHUNK + 500;
+        for (int i = 0; i < backlog; i++) rows.add(row(record(T0 + i, "r" + i, "k1", "/a", "user-" + (i % 100), "gpt-4o", 200, Usage.NONE)));
+        store.write(rows);
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).as("one chunk a round").isEqualTo(EndUserIndex.MERGE_CHUNK);
+        UsageQuery user7 = new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "user-7", null, null);
+        assertThat(store.query(user7).get().total().requests()).isEqualTo(backlog / 100);
+        store.write(List.of(row(record(T0 + backlog, "last", "k1", "/a", "user-7", "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).as("a merge left behind goes on at the next round")
+                .isEqualTo(backlog + 1);
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(backlog + 1);
+        assertThat(store.query(user7).get().total().requests()).isEqualTo(backlog / 100 + 1);
+    }
+
+    @org.junit.jupiter.api.Test
     void theSweepDeletesExpiredEndUserEntriesAndNewRowsAreMergedAfterIt() throws Exception {
         UsageStore store = store("sqlite").retain(java.time.Duration.ofDays(1));
         long now = System.currentTimeMillis() + 120_000;
