@@ -289,6 +289,56 @@ class ResponseStoreTest {
         }
     }
 
+    /** Schema 3: items in rows of their own (response_items), references kept as references. */
+    @Test
+    void aDatabaseOfTheThirdSchemaGetsItsItemsBackIntoTheirRows() throws Exception {
+        Path file = dir.resolve("v3.db");
+        String call = "{\"type\":\"function_call\",\"id\":\"fc_3\",\"call_id\":\"call_3\",\"name\":\"ls\",\"arguments\":\"{}\"}";
+        String user = "{\"type\":\"message\",\"id\":\"msg_u3\",\"role\":\"user\",\"content\":\"list\"}";
+        String reference = "{\"type\":\"item_reference\",\"id\":\"fc_3\"}";
+        String output = "{\"type\":\"function_call_output\",\"id\":\"fco_4\",\"call_id\":\"call_3\",\"output\":\"a.txt\"}";
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+                    + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, chars INTEGER NOT NULL, history TEXT)");
+            s.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, last_used INTEGER NOT NULL)");
+            s.execute("CREATE INDEX conversations_by_last_used ON conversations (last_used)");
+            s.execute("CREATE TABLE response_items (response_id TEXT NOT NULL, output INTEGER NOT NULL, position INTEGER NOT NULL, "
+                    + "item_id TEXT, reference TEXT, item TEXT NOT NULL, PRIMARY KEY (response_id, output, position)) WITHOUT ROWID");
+            s.execute("CREATE INDEX responses_by_conversation ON responses (conversation)");
+            s.execute("CREATE INDEX response_items_by_item ON response_items (item_id) WHERE item_id IS NOT NULL");
+            s.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+            s.execute("INSERT INTO schema_version VALUES (3)");
+            long t = now() - 60;
+            s.execute("INSERT INTO responses VALUES ('resp_3', 'tenant-a', 'resp_3', NULL, " + t + ", 'anthropic', 'claude', "
+                    + "'{\"id\":\"resp_3\",\"output\":[]}', 100, NULL)");
+            s.execute("INSERT INTO responses VALUES ('resp_4', 'tenant-a', 'resp_3', 'resp_3', " + (t + 1) + ", 'anthropic', 'claude', "
+                    + "'{\"id\":\"resp_4\",\"output\":[]}', 100, NULL)");
+            s.execute("INSERT INTO conversations VALUES ('resp_3', " + (t + 1) + ")");
+            s.execute("INSERT INTO response_items VALUES ('resp_3', 0, 0, 'msg_u3', NULL, '" + user + "')");
+            s.execute("INSERT INTO response_items VALUES ('resp_3', 1, 0, 'fc_3', NULL, '" + call + "')");
+            s.execute("INSERT INTO response_items VALUES ('resp_4', 0, 0, NULL, 'fc_3', '" + reference + "')");
+            s.execute("INSERT INTO response_items VALUES ('resp_4', 0, 1, 'fco_4', NULL, '" + output + "')");
+        }
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            var chain = (ResponseStore.Found.Chain) get(store.conversation("resp_4", "tenant-a"));
+            assertThat(chain.links()).extracting(StoredResponse::id).containsExactly("resp_3", "resp_4");
+            assertThat(chain.links().getFirst().response()).isEqualTo("{\"id\":\"resp_3\",\"output\":[" + call + "]}");
+            assertThat(chain.links().getFirst().inputItems()).isEqualTo("[" + user + "]");
+            assertThat(chain.last().inputItems()).as("the reference resolved").isEqualTo("[" + call + "," + output + "]");
+            assertThat(get(store.findItems(List.of("fc_3", "fco_4", "msg_u3"), "tenant-a"))).containsOnlyKeys("fc_3", "fco_4", "msg_u3");
+            // A follow-up stored now continues the migrated conversation.
+            get(store.save(new StoredResponse("resp_5", "tenant-a", now(), "anthropic", "claude", "{\"id\":\"resp_5\",\"output\":[]}",
+                    "[" + reference + "]", "resp_4")));
+            var five = (ResponseStore.Found.Chain) get(store.conversation("resp_5", "tenant-a"));
+            assertThat(five.links()).extracting(StoredResponse::id).containsExactly("resp_3", "resp_4", "resp_5");
+            assertThat(five.last().inputItems()).isEqualTo("[" + call + "]");
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT conversation FROM responses WHERE id = 'resp_5'")) {
+            assertThat(rs.getString(1)).isEqualTo("resp_3");
+        }
+    }
+
     /** The gateway lists the item ids it has at hand; the store then reads no JSON to index them. */
     @Test
     void itemIdsGivenByTheCallerAreIndexedAsThoseReadFromTheJson() throws Exception {

@@ -33,7 +33,7 @@ final class ResponseObject {
         r.set("background", echo(req, "background", JsonNodeFactory.instance.booleanNode(false)));
         r.putNull("completed_at");
         r.putNull("error");
-        r.set("frequency_penalty", echo(req, "frequency_penalty", decimal("0.0")));
+        r.set("frequency_penalty", echo(req, "frequency_penalty", ZERO));
         r.putNull("incomplete_details");
         r.set("instructions", echo(req, "instructions", null));
         r.set("max_output_tokens", echo(req, "max_output_tokens", null));
@@ -41,7 +41,7 @@ final class ResponseObject {
         r.put("model", ctx.clientModel());
         r.putArray("output");
         r.set("parallel_tool_calls", echo(req, "parallel_tool_calls", JsonNodeFactory.instance.booleanNode(true)));
-        r.set("presence_penalty", echo(req, "presence_penalty", decimal("0.0")));
+        r.set("presence_penalty", echo(req, "presence_penalty", ZERO));
         r.set("previous_response_id", echo(req, "previous_response_id", null));
         r.set("prompt_cache_key", echo(req, "prompt_cache_key", null));
         r.set("prompt_cache_retention", echo(req, "prompt_cache_retention", null));
@@ -52,14 +52,14 @@ final class ResponseObject {
         // The tier that served the request: Skiff asks no provider for a special one.
         r.put("service_tier", "default");
         r.set("store", echo(req, "store", JsonNodeFactory.instance.booleanNode(true)));
-        r.set("temperature", echo(req, "temperature", decimal("1.0")));
+        r.set("temperature", echo(req, "temperature", ONE));
         ObjectNode text = r.putObject("text");
         text.set("format", echo(req.path("text"), "format", OpenAiChat.JSON.createObjectNode().put("type", "text")));
         text.set("verbosity", echo(req.path("text"), "verbosity", JsonNodeFactory.instance.textNode("medium")));
         r.set("tool_choice", echo(req, "tool_choice", JsonNodeFactory.instance.textNode("auto")));
         r.set("tools", echo(req, "tools", OpenAiChat.JSON.createArrayNode()));
         r.set("top_logprobs", echo(req, "top_logprobs", JsonNodeFactory.instance.numberNode(0)));
-        r.set("top_p", echo(req, "top_p", decimal("1.0")));
+        r.set("top_p", echo(req, "top_p", ONE));
         r.set("truncation", echo(req, "truncation", JsonNodeFactory.instance.textNode("disabled")));
         r.putNull("usage");
         r.set("user", echo(req, "user", null));
@@ -153,6 +153,12 @@ final class ResponseObject {
         if (v != null && !v.isNull()) return v.deepCopy();
         return fallback == null ? NullNode.getInstance() : fallback;
     }
+
+    /**
+     * The defaults echoed as decimals, made once: value nodes cannot change, so every response can
+     * share them (parsing a BigDecimal for each, four per response, showed in profiles of the path).
+     */
+    private static final JsonNode ZERO = decimal("0.0"), ONE = decimal("1.0");
 
     private static JsonNode decimal(String value) {
         return OpenAiChat.JSON.getNodeFactory().numberNode(new BigDecimal(value));
