@@ -84,6 +84,11 @@ public final class Routing {
         return out;
     }
 
+    /** Whether {@code model} is a virtual model, whose plan may depend on the request's session header. */
+    public boolean isVirtual(String model) {
+        return config.virtualModels().containsKey(model);
+    }
+
     /**
      * The targets for {@code model}, best first; {@code session} (may be null) keeps a session on one
      * target of a virtual model. Targets whose circuit is open are left out; when that leaves none,

@@ -595,7 +595,9 @@ public final class Gateway {
             if (routing == null) {
                 route = router.resolve(scan.model());
             } else {
-                plan = allowedPart(routing.plan(scan.model(), req.headers().get(routing.config().sessionHeader())), caller);
+                // Only a virtual model reads the session header: other requests skip the lookup.
+                String session = routing.isVirtual(scan.model()) ? req.headers().get(routing.config().sessionHeader()) : null;
+                plan = allowedPart(routing.plan(scan.model(), session), caller);
                 route = plan.first();
                 if (!plan.canRetry()) plan = null;
             }
