@@ -29,8 +29,8 @@ public final class Routing {
     /**
      * The target lists of models with fallbacks, by the name the client used, as one catalog snapshot
      * resolves them: every request for such a model would otherwise resolve and copy its whole list
-     * again. Only names that resolved are kept, and a new snapshot starts afresh, so this holds no
-     * more than the catalog and the configuration name.
+     * again. Only names that resolved to more than one target are kept, and a new snapshot starts
+     * afresh, so this holds no more names than the catalog and the configuration do.
      */
     private record Resolved(ModelCatalog.Snapshot snapshot, Map<String, List<Route>> plans) {}
 
@@ -134,10 +134,9 @@ public final class Routing {
 
     private List<Route> available(String model, List<Route> routes) throws RouteException {
         if (!breaker.enabled()) return routes;
-        long now = System.nanoTime();
         List<Route> open = null;
         for (Route r : routes) {
-            if (!target(r).available(now, breaker)) {
+            if (!target(r).available(breaker)) {
                 if (open == null) open = new ArrayList<>(routes.size());
                 open.add(r);
             }

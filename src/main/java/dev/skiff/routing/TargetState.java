@@ -38,7 +38,12 @@ public final class TargetState {
         return key;
     }
 
-    /** Whether a plan may list this target now: closed, or open long enough to be probed. */
+    /** As {@link #available(long, RoutingBreaker)} at this moment; the clock is read only for a circuit that is not closed. */
+    boolean available(RoutingBreaker b) {
+        return !b.enabled() || circuit == Circuit.CLOSED || availableLocked(System.nanoTime(), b);
+    }
+
+    /** Whether a plan may list this target at {@code now}: closed, or open long enough to be probed. */
     boolean available(long now, RoutingBreaker b) {
         return !b.enabled() || circuit == Circuit.CLOSED || availableLocked(now, b);
     }

@@ -237,8 +237,8 @@ final class Attempts {
         }
     }
 
-    /** The call finished with {@code status}: the last attempt is logged and its target told. */
-    void finish(int status, String error, boolean upstreamFailure) {
+    /** The call finished with {@code status} at {@code now} (nanoTime): the last attempt is logged and its target told. */
+    void finish(int status, String error, boolean upstreamFailure, long now) {
         commit();
         if (deadline != null) {
             deadline.cancel(false);
@@ -246,7 +246,6 @@ final class Attempts {
         }
         exhausted = true;
         if (count == 0) return; // answered before any attempt (refused, or the client left while waiting)
-        long now = System.nanoTime();
         if (current != null) {
             if (log != null) { // an earlier attempt failed: the log lists this one too
                 Route r = routes.get(index);

@@ -475,7 +475,7 @@ final class PassthroughCall implements ExchangeListener {
     private void finish(int finalStatus, Usage usage, String error) {
         if (finished) return;
         finished = true;
-        if (attempts != null) attempts.finish(finalStatus, error, finalStatus == 429 || finalStatus >= 500);
+        if (attempts != null) attempts.finish(finalStatus, error, finalStatus == 429 || finalStatus >= 500, System.nanoTime());
         if (writes != null) writes.release(); // left only when the client went away
         HttpContent p;
         while ((p = pending.poll()) != null) p.release();

@@ -1056,11 +1056,11 @@ final class ProxyCall implements ExchangeListener {
             limitGate.settle(route.provider() == null ? null : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
                     exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         }
-        if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error));
+        long now = System.nanoTime(); // one reading for the attempt's duration and the request's latency
+        if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error), now);
         if (trail != null && trail.responseModel == null && finalStatus / 100 == 2) {
             trail.responseModel = streamTranslator != null ? streamTranslator.model() : answerModel != null ? answerModel.providerModel() : null;
         }
-        long now = System.nanoTime();
         gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,
