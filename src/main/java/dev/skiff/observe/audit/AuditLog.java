@@ -21,12 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * drained and the last batch stored.
  */
 public final class AuditLog implements CallObserver, AutoCloseable {
-    /**
-     * Short: every record waiting is alive when a young collection runs, and at bodies level (a few KB
-     * each) 100 ms of them overflowed the survivor space into the old generation (GC log at ~6000
-     * req/s: the old generation grew 1-2 MB a collection, a full collection every 1.5 s).
-     */
-    static final int GATHER_MILLIS = 20;
+    static final int GATHER_MILLIS = 100;
     /** How long an idle writer sleeps before looking at the purge and the drop count again. */
     private static final int IDLE_MILLIS = 200;
     /** Records per transaction at most: a bigger transaction writes each page it touches (the table's last ones, index pages) once for more rows. */
