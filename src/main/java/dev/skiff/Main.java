@@ -53,6 +53,8 @@ public final class Main {
             if (exit != 0) System.exit(exit);
             return;
         }
+        // Before the configuration is read: the warm-up runs beside it (see WarmUp).
+        WarmUp.start();
         // Netty would otherwise probe for SLF4J and Log4J on every start, failing class look-ups.
         InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
         Config config;

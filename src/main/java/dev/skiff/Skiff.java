@@ -64,8 +64,8 @@ public final class Skiff implements AutoCloseable {
 
     /** Starts with {@code env} as the source of proxy settings (tests pass their own). */
     public static Skiff start(Config config, Map<String, String> env) throws IOException, InterruptedException {
-        // In parallel with the rest of start-up, on what is usually an idle core.
-        Thread.ofPlatform().name("skiff-ids").daemon(true).start(dev.skiff.dialect.Ids::warmUp);
+        // In parallel with the rest of start-up, on what is usually an idle core (Main started it already).
+        WarmUp.start();
         // A user's price file and the usage store's place are checked now; the shipped prices are read,
         // and the store's database opened, by the first batch of records (off start-up).
         String pricingFile = config.control().pricingFile();

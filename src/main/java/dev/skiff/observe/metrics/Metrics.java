@@ -63,6 +63,18 @@ public final class Metrics implements CallObserver {
     private final Supplier<Pricing> pricing;
     private volatile Pricing loadedPricing;
 
+    /**
+     * Links the keys' record methods (hashCode, equals), which the JVM does at their first call with
+     * method handles made at run time: start-up's warm-up calls this, so that the first request does not.
+     */
+    public static void warmUp() {
+        Object[] keys = {new RequestKey("", "", "", 0), new CallKey("", "", ""), new TokenKey("", null, ""), new ErrorKey("", ""),
+                new TargetKey("", ""), new FailoverKey("", "")};
+        for (Object k : keys) {
+            if (k.hashCode() != k.hashCode() || !k.equals(k)) throw new AssertionError(k);
+        }
+    }
+
     /** @param pricing what prices the tokens (called at the first scrape: the shipped catalog takes tens of ms to read) */
     public Metrics(Supplier<Pricing> pricing) {
         this.pricing = pricing;
