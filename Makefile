@@ -37,8 +37,11 @@ test: jdk
 	@bin/test-services
 	$(MVN) verify
 
+# The proxy's own cost (bench/run), then routing's (bench/failover: failover on the healthy path, and
+# with a target failing half its requests); each writes its report to bench/results/.
 bench: jdk
 	bench/run
+	bench/failover
 
 dist: build
 	bin/make-dist
