@@ -253,14 +253,7 @@ class RetryFailoverEndToEndTest {
     void anAnthropicStreamFailsOverToOpenAiAndStaysInAnthropicsEvents() throws Exception {
         MockUpstream anthropic = closing(new MockUpstream()).on("/v1/messages", (req, reply) ->
                 reply.json(529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}"));
-        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> {
-            reply.startStream();
-            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
-                    + "\"delta\":{\"role\":\"assistant\",\"content\":\"from openai\"},\"finish_reason\":null}]}\n\n");
-            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
-                    + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
-            reply.chunk("data: [DONE]\n\n");
-        });
+        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> streamChat(reply, "from openai", ""));
         TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
                 "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
                 "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"openai/gpt-4o-mini\"]}")).awaitListings();
@@ -353,14 +346,8 @@ class RetryFailoverEndToEndTest {
             if (anthropicCalls.incrementAndGet() == 1) reply.json(200, anthropicText("Paris."));
             else reply.json(529, OVERLOADED);
         });
-        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) -> {
-            reply.startStream();
-            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
-                    + "\"delta\":{\"role\":\"assistant\",\"content\":\"Berlin.\"},\"finish_reason\":null}]}\n\n");
-            reply.chunk("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
-                    + "\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n");
-            reply.chunk("data: [DONE]\n\n");
-        });
+        MockUpstream openai = closing(new MockUpstream()).on("/v1/chat/completions", (req, reply) ->
+                streamChat(reply, "Berlin.", ",\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}"));
         TestGateway gw = closing(TestGateway.start("ANTHROPIC_API_KEY", "k", "ANTHROPIC_BASE_URL", anthropic.baseUrl(),
                 "OPENAI_API_KEY", "k", "OPENAI_BASE_URL", openai.baseUrl(),
                 "FAILOVER_RULES_JSON", "{\"anthropic/claude-x\":[\"openai/gpt-4o-mini\"]}")).awaitListings();
@@ -457,5 +444,14 @@ class RetryFailoverEndToEndTest {
         assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("invalid_value");
         assertThat(r.headers().firstValue("x-skiff-attempts")).hasValue("1");
         assertThat(second.receivedSoFar()).isEmpty();
+    }
+
+    /** An OpenAI chat stream of one text delta, a stop, {@code usage} (a member to add to the last chunk, or "") and [DONE]. */
+    private static void streamChat(MockUpstream.Reply reply, String text, String usage) throws java.io.IOException {
+        String head = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,";
+        reply.startStream();
+        reply.chunk(head + "\"delta\":{\"role\":\"assistant\",\"content\":\"" + text + "\"},\"finish_reason\":null}]}\n\n");
+        reply.chunk(head + "\"delta\":{},\"finish_reason\":\"stop\"}]" + usage + "}\n\n");
+        reply.chunk("data: [DONE]\n\n");
     }
 }
