@@ -78,29 +78,27 @@ class IdsTest {
 
     @Test
     void orderedIdsAreTheTimeThen128RandomBitsAndSortInOrderOfCreation() throws Exception {
-        long before = System.currentTimeMillis();
-        String first = Ids.ordered("resp_");
-        Thread.sleep(2);
-        String second = Ids.ordered("resp_");
-        long after = System.currentTimeMillis();
-        assertThat(first).matches("resp_[0-9a-f]{44}");
-        assertThat(Long.parseLong(first.substring(5, 17), 16)).isBetween(before, after);
-        assertThat(first.compareTo(second)).isNegative();
-        // the random part is as unrelated as hex ids are
-        assertThat(first.substring(17)).isNotEqualTo(second.substring(17));
+        assertTimeThenRandom(() -> Ids.ordered("resp_"), "resp_", 44);
     }
 
     @Test
     void compactOrderedIdsAreTheTimeThen80RandomBitsIn32HexDigits() throws Exception {
+        assertTimeThenRandom(() -> Ids.orderedCompact("req_"), "req_", 32);
+    }
+
+    /** {@code prefix}, 12 hex digits of the creation millisecond, then random hex: {@code digits} in all. */
+    private static void assertTimeThenRandom(java.util.function.Supplier<String> make, String prefix, int digits) throws Exception {
         long before = System.currentTimeMillis();
-        String first = Ids.orderedCompact("req_");
+        String first = make.get();
         Thread.sleep(2);
-        String second = Ids.orderedCompact("req_");
+        String second = make.get();
         long after = System.currentTimeMillis();
-        assertThat(first).matches("req_[0-9a-f]{32}");
-        assertThat(Long.parseLong(first.substring(4, 16), 16)).isBetween(before, after);
+        int time = prefix.length() + 12;
+        assertThat(first).matches(prefix + "[0-9a-f]{" + digits + "}");
+        assertThat(Long.parseLong(first.substring(prefix.length(), time), 16)).isBetween(before, after);
         assertThat(first.compareTo(second)).isNegative();
-        assertThat(first.substring(16)).isNotEqualTo(second.substring(16));
+        // the random part is as unrelated as hex ids are
+        assertThat(first.substring(time)).isNotEqualTo(second.substring(time));
     }
 
     /** Prints what an id costs on this machine (the figure the README gives); asserts only a generous bound. */
