@@ -275,3 +275,121 @@ cpu_groups() {
       else other += n }
     END { printf "loops=%d jit=%d gc=%d other=%d total=%d\n", loops, jit, gc, other, total }'
 }
+
+# ---- figures from RESULT lines, shared by bench/run and bench/failover ----
+# field NAME LINE: the value of NAME=... in a RESULT line, or "" when absent.
+# In bash itself, not sed: a report reads thousands of fields, and a process each made it take minutes.
+field() { if [[ " $2" =~ .*[[:space:]]$1=([^ ]*) ]]; then echo "${BASH_REMATCH[1]}"; fi; }
+# calc EXPR [FORMAT]: awk arithmetic, printed with FORMAT (default %.2f).
+calc() { awk "BEGIN { printf \"${2:-%.2f}\", $1 }"; }
+# median: of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# range: the lowest and highest of the numbers on stdin, as "LOW-HIGH".
+range() { sort -g | sed -n '1p;$p' | paste -sd-; }
+
+# cpu_fields BEFORE AFTER REQUESTS: two cpu_groups readings as a target's CPU per request, in RESULT
+# fields: all of it (cpu_us), without the JIT compilers (cpu_nojit_us), the event loops (loops_us),
+# the other threads such as the usage writer (other_us), the JIT's (jit_us: near 0 once settled).
+cpu_fields() {
+  local total jit loops other per="1000000 / $CLK_TCK / $3"
+  total=$(( $(field total "$2") - $(field total "$1") ))
+  jit=$(( $(field jit "$2") - $(field jit "$1") ))
+  loops=$(( $(field loops "$2") - $(field loops "$1") ))
+  other=$(( $(field other "$2") - $(field other "$1") ))
+  echo "cpu_us=$(calc "$total * $per" %.1f) cpu_nojit_us=$(calc "($total - $jit) * $per" %.1f)" \
+    "loops_us=$(calc "$loops * $per" %.1f) other_us=$(calc "$other * $per" %.1f) jit_us=$(calc "$jit * $per" %.1f)"
+}
+
+# ---- sittings: configurations side by side in fresh JVMs, measured in alternating order ----
+# One JVM's JIT can settle on code 10-20% faster or slower than the next one's, the same for its whole
+# life, so one measurement of each side says as much about the JITs as about the configurations. A
+# sitting starts every side of SITTING_SIDES fresh, primes them in turn (SITTING_WARMUP requests each,
+# in four turns, so that none settles in a quieter moment), then measures SITTING_ROUNDS rounds of
+# SITTING_REQUESTS requests, each round starting with the next side (AB, BA, ... or ABC, BCA, CAB, ...)
+# so that drift and the neighbours' load fall on all alike; SITTINGS sittings in all. The caller defines:
+#   sitting_launch NAME      starts NAME and waits until it is ready
+#   sitting_load NAME N      sends N requests to NAME; prints the load generator's RESULT line
+#   sitting_pid NAME         NAME's process
+# Raw lines ("round=R sitting=S NAME RESULT ... cpu_us=...") go to SITTING_RAW and to stderr.
+SITTING_RAW=${SITTING_RAW:-$OUT/sittings.txt}
+sitting_say() { echo "$*" | tee -a "$SITTING_RAW" >&2; }
+
+# sitting_measure NAME [PREFIX]: one measurement of NAME, its CPU per request added, as a raw line.
+sitting_measure() {
+  local pid before after result
+  pid=$(sitting_pid "$1")
+  before=$(cpu_groups "$pid")
+  result=$(sitting_load "$1" "$SITTING_REQUESTS")
+  after=$(cpu_groups "$pid")
+  [ -n "$result" ] || die "no result measuring $1 (see $LOADGEN_LOG)"
+  sitting_say "${2:+$2 }$1 $result $(cpu_fields "$before" "$after" "$SITTING_REQUESTS")"
+}
+
+run_sittings() {
+  local sitting part r i name round=0 n=${#SITTING_SIDES[@]}
+  for ((sitting = 1; sitting <= SITTINGS; sitting++)); do
+    for name in "${SITTING_SIDES[@]}"; do sitting_launch "$name"; done
+    for ((part = 0; part < 4; part++)); do
+      for name in "${SITTING_SIDES[@]}"; do sitting_load "$name" $((SITTING_WARMUP / 4)) >/dev/null; done
+    done
+    for ((r = 1; r <= SITTING_ROUNDS; r++)); do
+      round=$((round + 1))
+      for ((i = 0; i < n; i++)); do
+        sitting_measure "${SITTING_SIDES[(round - 1 + i) % n]}" "round=$round sitting=$sitting"
+      done
+    done
+    for name in "${SITTING_SIDES[@]}"; do stop_pid "$(sitting_pid "$name")"; done
+  done
+}
+
+# sitting_line NAME ROUND: NAME's raw line in ROUND (names are matched whole, not as patterns).
+sitting_line() {
+  awk -v r="round=$2" -v n="$1" '$1 == r && ($2 == n || ($2 ~ /^sitting=/ && $3 == n)) { print; exit }' "$SITTING_RAW"
+}
+
+# compare_sittings A B: a markdown table of B against A, round by round, then the medians over all
+# rounds and each sitting's. Sets SHARE_MED (B's req/s over A's, %), CPU_MED (B's CPU per request w/o
+# JIT over A's, %), CPU_SHARE_MED (A's over B's, %: the req/s share a CPU-bound B would keep),
+# LOOP_MED (event loops' CPU, B over A, %), P50_MED (B's p50 minus A's, ms), SHARE_RANGE (lowest-highest
+# share) and PER_SITTING (each sitting's medians, as text).
+compare_sittings() {
+  local a=$1 b=$2 round sitting ra rb share cpu cpu_share loop p50 rounds=$((SITTING_ROUNDS * SITTINGS))
+  local shares=() cpus=() cpu_shares=() loops=() p50s=() s_shares=() s_cpus=() s_p50s=()
+  PER_SITTING=""
+  echo "| round (sitting) | $a req/s | $b req/s | share | CPU w/o JIT µs/req, $a / $b | ratio | event loops µs/req, $a / $b | ratio | p50 ms, $a / $b | added p50 ms |"
+  echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+  local la lb
+  for ((round = 1; round <= rounds; round++)); do
+    sitting=$(( (round - 1) / SITTING_ROUNDS + 1 ))
+    la=$(sitting_line "$a" "$round")
+    lb=$(sitting_line "$b" "$round")
+    ra=$(field rps "$la")
+    rb=$(field rps "$lb")
+    share=$(calc "100 * $rb / $ra" %.1f)
+    cpu=$(calc "100 * $(field cpu_nojit_us "$lb") / $(field cpu_nojit_us "$la")" %.1f)
+    cpu_share=$(calc "100 * $(field cpu_nojit_us "$la") / $(field cpu_nojit_us "$lb")" %.1f)
+    loop=$(calc "100 * $(field loops_us "$lb") / $(field loops_us "$la")" %.1f)
+    p50=$(calc "$(field p50_ms "$lb") - $(field p50_ms "$la")" %.3f)
+    shares+=("$share") cpus+=("$cpu") cpu_shares+=("$cpu_share") loops+=("$loop") p50s+=("$p50")
+    s_shares+=("$share") s_cpus+=("$cpu_share") s_p50s+=("$p50")
+    echo "| $round ($sitting) | $ra | $rb | $share% | $(field cpu_nojit_us "$la") / $(field cpu_nojit_us "$lb") | $cpu% |" \
+      "$(field loops_us "$la") / $(field loops_us "$lb") | $loop% | $(field p50_ms "$la") / $(field p50_ms "$lb") | $(calc "$p50" %+.3f) |"
+    if ((round % SITTING_ROUNDS == 0)); then
+      PER_SITTING+="${PER_SITTING:+; }sitting $sitting: share $(printf '%s\n' "${s_shares[@]}" | median)%,"
+      PER_SITTING+=" CPU share $(printf '%s\n' "${s_cpus[@]}" | median)%, added p50 $(calc "$(printf '%s\n' "${s_p50s[@]}" | median)" %+.3f) ms"
+      s_shares=() s_cpus=() s_p50s=()
+    fi
+  done
+  SHARE_MED=$(printf '%s\n' "${shares[@]}" | median)
+  CPU_MED=$(printf '%s\n' "${cpus[@]}" | median)
+  CPU_SHARE_MED=$(printf '%s\n' "${cpu_shares[@]}" | median)
+  LOOP_MED=$(printf '%s\n' "${loops[@]}" | median)
+  P50_MED=$(printf '%s\n' "${p50s[@]}" | median)
+  SHARE_RANGE=$(printf '%s\n' "${shares[@]}" | range)
+  echo
+  echo "Medians of the per-round figures: req/s share $SHARE_MED%, CPU per request w/o JIT $CPU_MED% (CPU share $CPU_SHARE_MED%)," \
+    "event loops' CPU per request $LOOP_MED%, added p50 $(calc "$P50_MED" %+.3f) ms."
+  echo "Medians of each sitting (fresh JVMs): $PER_SITTING."
+  echo "(ranges: share $SHARE_RANGE%, CPU w/o JIT $(printf '%s\n' "${cpus[@]}" | range)%," \
+    "event loops $(printf '%s\n' "${loops[@]}" | range)%, added p50 $(printf '%s\n' "${p50s[@]}" | range) ms)."
+}
