@@ -89,16 +89,27 @@ public final class Observers {
         finished(record, t);
     }
 
-    /** Once per request: the usage log, then every observer. */
+    /**
+     * Once per request: the usage log, then every observer. When the audit log keeps its records in
+     * usage rows (metadata level, usage stored), the trail goes to the usage log with the record, after
+     * the observers (the tracer reads it on this thread; the usage writer releases it), and the audit
+     * log leaves it alone.
+     */
     public void finished(UsageRecord record, RequestTrail trail) {
-        usageLog.record(record);
         if (trail != null) trail.finish();
+        boolean inRow = trail != null && trail.audited() && usageLog.auditsInRows() && UsageLog.stored(record);
+        if (inRow) trail.inUsageRow(true);
+        else usageLog.record(record);
         for (CallObserver o : observers) {
             try {
                 o.finished(record, trail);
             } catch (RuntimeException e) { // an observer's bug must not break the request path
                 System.err.println("skiff: observer " + o.getClass().getSimpleName() + " failed: " + e);
             }
+        }
+        if (inRow) {
+            usageLog.record(record, trail);
+            return;
         }
         // The audit log releases the trails it is given once their records are made; any other is done with here.
         if (trail != null && !audit.on()) trail.release();

@@ -61,6 +61,8 @@ public final class RequestTrail {
     int pieceCount;
 
     private boolean finished;
+    /** The audit record goes in the request's usage row (the usage writer makes it), not to the audit log's writer. */
+    private boolean inUsageRow;
 
     /** The model the provider's answer named (it may differ from the one asked: a dated snapshot); null when none did. */
     public String responseModel;
@@ -79,6 +81,11 @@ public final class RequestTrail {
 
     public boolean audited() {
         return audited;
+    }
+
+    /** Whether the usage writer makes this request's audit record, in its usage row (see {@link Observers#finished}). */
+    public boolean inUsageRow() {
+        return inUsageRow;
     }
 
     public boolean keepsBodies() {
@@ -197,6 +204,10 @@ public final class RequestTrail {
         if (released) return;
         released = true;
         for (Capped c : new Capped[] {requestBody, upstreamRequestBody, upstreamResponseBody, clientResponseBody}) if (c != null) c.release();
+    }
+
+    void inUsageRow(boolean v) {
+        inUsageRow = v;
     }
 
     /** Ends the capture: called once, when the request's record is made. */

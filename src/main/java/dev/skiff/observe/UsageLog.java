@@ -37,7 +37,8 @@ public final class UsageLog implements AutoCloseable {
     static final int MAX_BATCH = 2_000;
     static final int MAX_UNSTORED = 200_000;
 
-    private final RecordQueue<UsageRecord> queue;
+    /** Waiting records: a {@link UsageRecord}, or an {@link Audited} one whose row also carries its audit record. */
+    private final RecordQueue<Object> queue;
     private final OutputStream out;
     private Pricing pricing; // null until the writer's first batch loads the shipped catalog (kept off start-up)
     private final UsageStore store;
@@ -45,6 +46,19 @@ public final class UsageLog implements AutoCloseable {
     private volatile boolean closing;
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong unstoredLost = new AtomicLong();
+    private volatile AuditDetails auditDetails; // null unless the audit log keeps records in usage rows
+
+    /**
+     * Makes the audit record a usage row carries (JSON), on the usage writer's thread, from the
+     * request's record and its trail (released once the record is made); null when none can be made.
+     */
+    @FunctionalInterface
+    public interface AuditDetails {
+        String detail(UsageRecord record, RequestTrail trail);
+    }
+
+    /** A record whose row carries its audit record, made from {@code trail} by the writer. */
+    private record Audited(UsageRecord record, RequestTrail trail) {}
 
     private UsageLog(OutputStream out, Pricing pricing, UsageStore store) {
         this.out = out;
@@ -88,6 +102,31 @@ public final class UsageLog implements AutoCloseable {
         if (!queue.offer(r)) dropped.incrementAndGet();
     }
 
+    /**
+     * The audit log (at metadata level) keeps its records in the usage rows from now on: one row per
+     * request written instead of two. Set at start-up, before traffic; only with a store.
+     */
+    public void auditInRows(AuditDetails details) {
+        if (store == null) throw new IllegalStateException("audit records in usage rows need the usage store");
+        this.auditDetails = details;
+    }
+
+    /** Whether a stored record's audit record goes in its usage row ({@link #record(UsageRecord, RequestTrail)}). */
+    public boolean auditsInRows() {
+        return auditDetails != null;
+    }
+
+    /**
+     * As {@link #record(UsageRecord)}, and the row carries the audit record the writer makes from
+     * {@code trail} (which it then releases; so does a full queue). For records {@link #stored} only.
+     */
+    public void record(UsageRecord r, RequestTrail trail) {
+        if (!queue.offer(new Audited(r, trail))) {
+            trail.release();
+            dropped.incrementAndGet();
+        }
+    }
+
     /** Records dropped so far because the queue was full. */
     public long dropped() {
         return dropped.get();
@@ -99,7 +138,7 @@ public final class UsageLog implements AutoCloseable {
     }
 
     private void drainLoop() {
-        List<UsageRecord> batch = new ArrayList<>(1024);
+        List<Object> batch = new ArrayList<>(1024);
         List<UsageRow> unstored = new ArrayList<>();
         JsonGenerator g = null;
         long retryAt = 0;
@@ -116,8 +155,10 @@ public final class UsageLog implements AutoCloseable {
                     pause(TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS));
                     while (queue.drainTo(batch, MAX_BATCH) > 0) {
                         if (pricing == null) pricing = Pricing.shipped();
-                        for (UsageRecord r : batch) {
+                        for (Object o : batch) {
+                            UsageRecord r = o instanceof Audited a ? a.record() : (UsageRecord) o;
                             UsageRow row = UsageRow.of(r, pricing);
+                            if (o instanceof Audited a) row = row.withAudit(audit(a));
                             if (g != null) g = writeOrStop(g, row);
                             if (store != null && stored(r)) unstored.add(row);
                         }
@@ -170,6 +211,15 @@ public final class UsageLog implements AutoCloseable {
 
     static final String ADMIN_ENDPOINT = "admin";
     static final String USAGE_ENDPOINT = "usage";
+
+    /** The audit record of {@code a} (null when it cannot be made: said by the maker); its trail released. */
+    private String audit(Audited a) {
+        try {
+            return auditDetails.detail(a.record(), a.trail());
+        } finally {
+            a.trail().release();
+        }
+    }
 
     /** Sleeps {@code nanos} (less if closing): the queue fills meanwhile without waking anyone. */
     private void pause(long nanos) {

@@ -2,9 +2,19 @@ package dev.skiff.observe;
 
 /**
  * A request's record as stored: its tokens by class and its cost in nanodollars (null when unknown:
- * the model has no price, or the provider answered without reporting usage).
+ * the model has no price, or the provider answered without reporting usage), and the audit log's
+ * record of it when the audit log keeps its metadata level in usage rows (JSON; null when it does not).
  */
-public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
+public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit) {
+    public UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
+        this(record, tokens, costNanos, null);
+    }
+
+    /** This row carrying {@code audit}. */
+    public UsageRow withAudit(String audit) {
+        return new UsageRow(record, tokens, costNanos, audit);
+    }
+
     /**
      * Prices a record. Skiff's own refusals (no provider called), a local server's answers and a
      * provider's refusals without usage cost 0: providers do not bill an error. An answer whose usage

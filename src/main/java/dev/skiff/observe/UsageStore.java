@@ -34,9 +34,9 @@ import java.util.concurrent.TimeUnit;
 public final class UsageStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
             + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
-            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log) VALUES ";
-    /** 64 rows per statement; 22 values per row, as {@link #bind} binds them. */
-    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 22, 64);
+            + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log, audit) VALUES ";
+    /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 23, 64);
 
     /** Rows deleted per statement by the retention sweep: short transactions between the writer's batches. */
     static final int SWEEP_CHUNK = 5_000;
@@ -169,8 +169,11 @@ public final class UsageStore implements AutoCloseable {
         return description;
     }
 
-    /** The database, opened and migrated on first use. Blocks: store threads only. */
-    synchronized Database database() throws SQLException, IOException {
+    /**
+     * The database, opened and migrated on first use. Blocks: store threads only (the audit store reads
+     * the audit records kept in usage rows through it, see {@code AuditStore}).
+     */
+    public synchronized Database database() throws SQLException, IOException {
         if (closed) throw new SQLException("the usage store is closed");
         if (db == null) {
             Database d = Database.open(url);
@@ -224,7 +227,7 @@ public final class UsageStore implements AutoCloseable {
         return rows[0];
     }
 
-    /** Binds a row's 22 values from parameter {@code i} on. */
+    /** Binds a row's 23 values from parameter {@code i} on. */
     private static void bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
         UsageRecord r = row.record();
         Tokens t = row.tokens();
@@ -252,7 +255,8 @@ public final class UsageStore implements AutoCloseable {
         s.setInt(i++, r.attempts());
         String error = r.error();
         s.setString(i++, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
-        s.setString(i, attemptLog(r.attemptLog()));
+        s.setString(i++, attemptLog(r.attemptLog()));
+        s.setString(i, row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
     }
 
     /** The attempts as a JSON array, or null for a request of one attempt. */

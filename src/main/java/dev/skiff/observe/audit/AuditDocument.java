@@ -60,6 +60,31 @@ final class AuditDocument {
         }
 
         /**
+         * The audit record a usage row carries (its column {@code audit}): the detail's short form, and
+         * what an audit row has in columns of its own that a usage row has not (method, path, trace id;
+         * the error when redacting changed it: the usage row keeps it as it was). {@link #fromUsage}
+         * reads it back.
+         */
+        String inUsageRow(UsageRecord r, RequestTrail t) {
+            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
+            text.getBuffer().setLength(0);
+            try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
+                g.writeStartObject();
+                if (t != null && t.method() != null) g.writeStringField(METHOD, t.method());
+                if (path != null) g.writeStringField(PATH, path);
+                if (t != null && t.serverSpan != null) g.writeStringField(TRACE_ID, t.serverSpan.traceId);
+                String error = red.text(r.error());
+                if (error != null && !error.equals(r.error())) g.writeStringField(ERROR, error);
+                g.writeFieldName(DETAIL);
+                detail(g, r, t, path);
+                g.writeEndObject();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // a StringWriter does not fail
+            }
+            return text.toString();
+        }
+
+        /**
          * The stored detail, in its short form: what the row's columns already say (method, path, status,
          * input and output tokens, the receipt time), what is null and what repeats the client's side is
          * left out, and {@link #complete} puts it back when a record is read. Most records are written and
@@ -197,6 +222,22 @@ final class AuditDocument {
             else g.writeStringField("text", red.text(text));
             g.writeEndObject();
         }
+    }
+
+    private static final String METHOD = "method", PATH = "path", TRACE_ID = "trace_id", ERROR = "error", DETAIL = "detail";
+
+    /**
+     * The audit row of a usage row's columns and its {@code audit} record ({@link Writer#inUsageRow}):
+     * the columns an audit row has, the detail as it is stored.
+     */
+    static AuditRow fromUsage(ObjectMapper json, long id, long ts, String requestId, String keyId, String userPath, String endUser,
+                              String endpoint, String provider, String model, String requestedModel, boolean stream, int status,
+                              long latencyUs, long ttftUs, long inputTokens, long outputTokens, String error, String audit) throws IOException {
+        JsonNode a = json.readTree(audit);
+        return new AuditRow(id, ts, requestId, keyId, userPath, endUser, a.path(METHOD).textValue(), a.path(PATH).textValue(), endpoint, provider,
+                model, requestedModel, stream, status, latencyUs, ttftUs, inputTokens, outputTokens,
+                a.has(ERROR) ? a.get(ERROR).textValue() : error, AuditConfig.Level.METADATA.id(), a.path(TRACE_ID).textValue(),
+                a.path(DETAIL).toString());
     }
 
     private static final String SAME_AS_CLIENT = "same_as_client";

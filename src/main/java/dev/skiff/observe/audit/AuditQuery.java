@@ -13,11 +13,12 @@ package dev.skiff.observe.audit;
  * @param endpoint only this endpoint (chat, messages, responses, embeddings, ...)
  * @param statusFrom only statuses from this (inclusive) ...
  * @param statusTo   ... to this (inclusive)
- * @param before   the cursor: only rows with an id below it (0: from the newest)
+ * @param before   the cursor: only audit rows with an id below it (0: from the newest)
+ * @param beforeUsage the cursor's other half: only usage rows (their audit records) with an id below it (0: from the newest)
  * @param limit    rows at most
  */
 public record AuditQuery(long fromMs, long toMs, String keyId, String path, String endUser, String model, String provider, String endpoint,
-                         int statusFrom, int statusTo, long before, int limit) {
+                         int statusFrom, int statusTo, long before, long beforeUsage, int limit) {
     public static final int MAX_LIMIT = 500;
 
     public AuditQuery {

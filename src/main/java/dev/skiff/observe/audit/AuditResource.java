@@ -58,16 +58,14 @@ public final class AuditResource implements AdminResource {
             return AdminReply.ok(detail(row));
         }
         AuditQuery q = parse(request.query(), System.currentTimeMillis());
-        List<AuditRow> rows = await(store.list(q));
+        AuditStore.Page page = await(store.list(q));
         ObjectNode root = OpenAiChat.JSON.createObjectNode();
         root.put("object", "list");
         root.put("level", config.level().id());
         ArrayNode data = root.putArray("data");
-        boolean more = rows.size() > q.limit();
-        List<AuditRow> page = more ? rows.subList(0, q.limit()) : rows;
-        for (AuditRow r : page) summary(data.addObject(), r);
-        root.put("has_more", more);
-        if (more) root.put("next_cursor", Long.toString(page.getLast().id()));
+        for (AuditRow r : page.rows()) summary(data.addObject(), r);
+        root.put("has_more", page.more());
+        if (page.more()) root.put("next_cursor", page.next());
         else root.putNull("next_cursor");
         return AdminReply.ok(root);
     }
@@ -100,11 +98,11 @@ public final class AuditResource implements AdminResource {
             int[] status = {0, 0};
             String s = first(params, "status");
             if (s != null) status = AuditQuery.statusRange(s);
-            long before = 0;
+            long[] before = {0, 0};
             String cursor = first(params, "cursor");
             if (cursor != null) {
                 try {
-                    before = Long.parseLong(cursor);
+                    before = AuditStore.cursor(cursor);
                 } catch (NumberFormatException e) {
                     throw AdminException.badRequest("cursor must be the next_cursor of a previous page.", "cursor");
                 }
@@ -122,7 +120,7 @@ public final class AuditResource implements AdminResource {
             if (path != null && !path.startsWith("/")) throw AdminException.badRequest("path must start with '/'.", "path");
             if (path != null && path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
             return new AuditQuery(from, to, first(params, "key"), path, first(params, "end_user"), first(params, "model"),
-                    first(params, "provider"), first(params, "endpoint"), status[0], status[1], before, limit);
+                    first(params, "provider"), first(params, "endpoint"), status[0], status[1], before[0], before[1], limit);
         } catch (IllegalArgumentException e) {
             throw AdminException.badRequest(e.getMessage(), null);
         }

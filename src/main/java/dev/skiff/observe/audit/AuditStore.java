@@ -25,6 +25,11 @@ import java.util.concurrent.TimeUnit;
  * stored responses ({@code data/skiff.db} gives {@code data/skiff-audit.db}), so that large audit
  * batches never hold up usage rows or stored responses.
  *
+ * <p>At metadata level, when usage rows are stored, a request's audit record is not a row here but a
+ * column of its usage row ({@code usage_requests.audit}, written by the usage writer: one row per
+ * request instead of two); lists and lookups read both tables, so records of either kind (and those
+ * written before a change of level) are found alike.
+ *
  * <p>As with usage, the database is opened and migrated by the first batch or query, never at
  * start-up; batches come from the {@link AuditLog}'s writer thread; queries run on a thread of their
  * own and answer with a future.
@@ -37,27 +42,39 @@ public final class AuditStore implements AutoCloseable {
     /** 21 values per row, as {@link #bind} binds them. */
     private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 21, ROWS_PER_STATEMENT);
 
+    /** A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage}). */
+    private static final String USAGE_COLUMNS = "id, ts, request_id, key_id, user_path, end_user, endpoint, provider, model, requested_model, "
+            + "stream, status, latency_us, ttft_us, input_tokens, output_tokens, error, audit";
+
     private final String url;
     private final String description;
     private final ExecutorService queries;
+    /** Where the audit records kept in usage rows are read (null: none are, the usage store is off). */
+    private final dev.skiff.observe.UsageStore usage;
     private Database db; // guarded by this; opened on first use
     private boolean closed;
 
-    private AuditStore(String url, String description) {
+    private AuditStore(String url, String description, dev.skiff.observe.UsageStore usage) {
         this.url = url;
         this.description = description;
+        this.usage = usage;
         this.queries = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(64),
                 r -> Thread.ofPlatform().name("skiff-audit-query").daemon(true).unstarted(r));
     }
 
     /** PostgreSQL at {@code databaseUrl} when set, else SQLite beside {@code responsesDb}; opens nothing yet. */
     public static AuditStore open(String databaseUrl, String responsesDb) throws IOException {
-        if (databaseUrl != null) return new AuditStore(databaseUrl, "PostgreSQL " + Redact.url(databaseUrl));
+        return open(databaseUrl, responsesDb, null);
+    }
+
+    /** As {@link #open(String, String)}, also reading the audit records kept in {@code usage}'s rows (null: none). */
+    public static AuditStore open(String databaseUrl, String responsesDb, dev.skiff.observe.UsageStore usage) throws IOException {
+        if (databaseUrl != null) return new AuditStore(databaseUrl, "PostgreSQL " + Redact.url(databaseUrl), usage);
         String file = beside(responsesDb, "-audit");
         if (!file.equals(":memory:") && Files.isDirectory(Path.of(file))) {
             throw new IOException(file + " (the audit database beside SKIFF_DB) is a folder");
         }
-        return new AuditStore(file, "SQLite " + file);
+        return new AuditStore(file, "SQLite " + file, usage);
     }
 
     /** {@code data/skiff.db} with {@code -audit} gives {@code data/skiff-audit.db}. */
@@ -166,62 +183,146 @@ public final class AuditStore implements AutoCloseable {
         else s.setLong(i, v);
     }
 
-    /** Deletes records received before {@code beforeMs}; returns how many. Blocks: the writer's thread. */
+    /**
+     * Deletes records received before {@code beforeMs}, and clears those usage rows carry (the rows
+     * themselves stay for the usage store's own retention); returns how many. Blocks: the writer's thread.
+     */
     int purge(long beforeMs) throws SQLException, IOException {
+        int n;
         try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement("DELETE FROM audit_requests WHERE ts < ?")) {
             s.setLong(1, beforeMs);
-            return s.executeUpdate();
+            n = s.executeUpdate();
+        }
+        if (usage == null) return n;
+        try (Connection c = usage.database().connection();
+             PreparedStatement s = c.prepareStatement("UPDATE usage_requests SET audit = NULL WHERE audit IS NOT NULL AND ts < ?")) {
+            s.setLong(1, beforeMs);
+            return n + s.executeUpdate();
         }
     }
 
-    /** The rows {@code q} selects, newest first, without their detail; one more than the limit tells whether more follow. */
-    public CompletableFuture<List<AuditRow>> list(AuditQuery q) {
+    /**
+     * A page of the list: at most the query's limit of rows, newest first, whether more follow, and the
+     * cursor of the next page ({@code audit id.usage id}: where each table's part of the list goes on).
+     */
+    public record Page(List<AuditRow> rows, boolean more, String next) {}
+
+    /** A cursor ({@link Page#next}) as the ids each table's rows continue below: {audit, usage}; 0 from the newest. */
+    static long[] cursor(String s) {
+        int dot = s.indexOf('.');
+        long own = Long.parseLong(dot < 0 ? s : s.substring(0, dot));
+        long inUsage = dot < 0 ? 0 : Long.parseLong(s.substring(dot + 1));
+        if (own < 0 || inUsage < 0) throw new NumberFormatException(s);
+        return new long[] {own, inUsage};
+    }
+
+    /**
+     * The rows {@code q} selects, newest first, without their detail: those of the audit table and those
+     * usage rows carry, each table's walked by id, the two merged by time.
+     */
+    public CompletableFuture<Page> list(AuditQuery q) {
         return async(() -> {
-            StringBuilder b = new StringBuilder("SELECT id, ").append(COLUMNS).append(" FROM audit_requests WHERE ts >= ? AND ts < ?");
-            List<Object> params = new ArrayList<>(List.of(q.fromMs(), q.toMs()));
-            if (q.before() > 0) {
-                b.append(" AND id < ?");
-                params.add(q.before());
+            List<AuditRow> own = listOwn(q);
+            List<AuditRow> inUsage = usage == null ? List.of() : listInUsage(q);
+            List<AuditRow> page = new ArrayList<>(q.limit());
+            int i = 0, j = 0;
+            while (page.size() < q.limit() && (i < own.size() || j < inUsage.size())) {
+                if (j >= inUsage.size() || i < own.size() && own.get(i).ts() >= inUsage.get(j).ts()) page.add(own.get(i++));
+                else page.add(inUsage.get(j++));
             }
-            eq(b, params, "key_id", q.keyId());
-            eq(b, params, "end_user", q.endUser());
-            eq(b, params, "model", q.model());
-            eq(b, params, "provider", q.provider());
-            eq(b, params, "endpoint", q.endpoint());
-            if (q.path() != null && !q.path().equals("/")) {
-                // the path and its subtree (see UsageStore: the same range on user_path)
-                b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
-                params.addAll(List.of(q.path(), q.path() + "0", q.path(), q.path() + "/"));
-            }
-            if (q.statusFrom() > 0) {
-                b.append(" AND status >= ? AND status <= ?");
-                params.add(q.statusFrom());
-                params.add(q.statusTo());
-            }
-            b.append(" ORDER BY id DESC LIMIT ?");
-            params.add(q.limit() + 1);
-            try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement(b.toString())) {
-                for (int i = 0; i < params.size(); i++) s.setObject(i + 1, params.get(i));
-                List<AuditRow> rows = new ArrayList<>();
-                try (ResultSet rs = s.executeQuery()) {
-                    while (rs.next()) rows.add(row(rs, null));
-                }
-                return rows;
-            }
+            boolean more = i < own.size() || j < inUsage.size();
+            long ownNext = i > 0 ? own.get(i - 1).id() : q.before();
+            long usageNext = j > 0 ? inUsage.get(j - 1).id() : q.beforeUsage();
+            return new Page(page, more, more ? ownNext + "." + usageNext : null);
         });
     }
 
-    /** The newest record of {@code requestId}, with its detail, or null. */
+    /** The audit table's rows of {@code q}, newest first; one more than the limit. */
+    private List<AuditRow> listOwn(AuditQuery q) throws SQLException, IOException {
+        return select(database(), "SELECT id, " + COLUMNS + " FROM audit_requests WHERE ts >= ? AND ts < ?", q.before(), q, rs -> row(rs, null));
+    }
+
+    /** The audited usage rows of {@code q}, newest first; one more than the limit. */
+    private List<AuditRow> listInUsage(AuditQuery q) throws SQLException, IOException {
+        return select(usage.database(), "SELECT " + USAGE_COLUMNS + " FROM usage_requests WHERE audit IS NOT NULL AND ts >= ? AND ts < ?",
+                q.beforeUsage(), q, AuditStore::usageRow);
+    }
+
+    private interface RowOf {
+        AuditRow of(ResultSet rs) throws SQLException;
+    }
+
+    /** {@code select} (its first two parameters the time range) narrowed by {@code q}, below id {@code before} (0: none), newest first. */
+    private static List<AuditRow> select(Database d, String select, long before, AuditQuery q, RowOf rowOf) throws SQLException {
+        StringBuilder b = new StringBuilder(select);
+        List<Object> params = new ArrayList<>(List.of(q.fromMs(), q.toMs()));
+        if (before > 0) {
+            b.append(" AND id < ?");
+            params.add(before);
+        }
+        filters(b, params, q);
+        b.append(" ORDER BY id DESC LIMIT ?");
+        params.add(q.limit() + 1);
+        try (Connection c = d.connection(); PreparedStatement s = c.prepareStatement(b.toString())) {
+            for (int i = 0; i < params.size(); i++) s.setObject(i + 1, params.get(i));
+            List<AuditRow> rows = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery()) {
+                while (rs.next()) rows.add(rowOf.of(rs));
+            }
+            return rows;
+        }
+    }
+
+    private static AuditRow usageRow(ResultSet rs) throws SQLException {
+        try {
+            return AuditDocument.fromUsage(dev.skiff.dialect.openai.OpenAiChat.JSON, rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+                    rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getBoolean(11),
+                    rs.getInt(12), optional(rs, 13), optional(rs, 14), rs.getLong(15), rs.getLong(16), rs.getString(17), rs.getString(18));
+        } catch (IOException e) {
+            throw new SQLException("usage row " + rs.getLong(1) + " has an audit record that is not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** The newest record of {@code requestId} (in either table), with its detail, or null. */
     public CompletableFuture<AuditRow> find(String requestId) {
         return async(() -> {
+            AuditRow own;
             try (Connection c = database().connection();
                  PreparedStatement s = c.prepareStatement("SELECT id, " + COLUMNS + ", detail FROM audit_requests WHERE request_id = ? ORDER BY id DESC LIMIT 1")) {
                 s.setString(1, requestId);
                 try (ResultSet rs = s.executeQuery()) {
-                    return rs.next() ? row(rs, rs.getString(22)) : null;
+                    own = rs.next() ? row(rs, rs.getString(22)) : null;
+                }
+            }
+            if (usage == null) return own;
+            try (Connection c = usage.database().connection(); PreparedStatement s = c.prepareStatement("SELECT " + USAGE_COLUMNS
+                    + " FROM usage_requests WHERE request_id = ? AND audit IS NOT NULL ORDER BY id DESC LIMIT 1")) {
+                s.setString(1, requestId);
+                try (ResultSet rs = s.executeQuery()) {
+                    AuditRow inUsage = rs.next() ? usageRow(rs) : null;
+                    return own == null || inUsage != null && inUsage.ts() > own.ts() ? inUsage : own;
                 }
             }
         });
+    }
+
+    /** The filters of {@code q}, on the columns both tables have. */
+    private static void filters(StringBuilder b, List<Object> params, AuditQuery q) {
+        eq(b, params, "key_id", q.keyId());
+        eq(b, params, "end_user", q.endUser());
+        eq(b, params, "model", q.model());
+        eq(b, params, "provider", q.provider());
+        eq(b, params, "endpoint", q.endpoint());
+        if (q.path() != null && !q.path().equals("/")) {
+            // the path and its subtree (see UsageStore: the same range on user_path)
+            b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
+            params.addAll(List.of(q.path(), q.path() + "0", q.path(), q.path() + "/"));
+        }
+        if (q.statusFrom() > 0) {
+            b.append(" AND status >= ? AND status <= ?");
+            params.add(q.statusFrom());
+            params.add(q.statusTo());
+        }
     }
 
     private static void eq(StringBuilder b, List<Object> params, String column, String value) {

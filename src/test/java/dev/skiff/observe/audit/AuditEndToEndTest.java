@@ -190,6 +190,22 @@ class AuditEndToEndTest {
         assertThat(m.at("/timing/first_byte_ms").asDouble()).isGreaterThan(0);
         assertThat(m.at("/provider/response/status").asInt()).isEqualTo(200);
         assertThat(m.toString()).doesNotContain("yyyy").doesNotContain("xxxx");
+        // metadata records ride in usage rows (the usage store is on): refusals are recorded too, and the
+        // list pages through them and through the audit table's (admin calls) as one
+        assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer wrong", "X-Request-ID", "m-2").statusCode()).isEqualTo(401);
+        assertThat(gw.request("GET", "/admin/v1/keys", null, "Authorization", "Bearer " + MASTER, "X-Request-ID", "m-3").statusCode()).isEqualTo(200);
+        assertThat(record("m-2").get("status").asInt()).isEqualTo(401);
+        assertThat(record("m-2").at("/client/request/method").asText()).isEqualTo("POST");
+        assertThat(record("m-3").get("endpoint").asText()).isEqualTo("admin");
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        String cursor = "";
+        for (int i = 0; i < 5; i++) {
+            JsonNode page = list("?limit=1" + cursor);
+            page.get("data").forEach(n -> seen.add(n.get("request_id").asText()));
+            if (!page.get("has_more").asBoolean()) break;
+            cursor = "&cursor=" + page.get("next_cursor").asText();
+        }
+        assertThat(seen).containsExactlyInAnyOrder("m-1", "m-2", "m-3");
 
         gw.close();
         gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_AUDIT", "bodies", "SKIFF_AUDIT_MAX_BODY", "100",

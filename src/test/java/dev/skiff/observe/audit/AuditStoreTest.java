@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.skiff.config.ProviderType;
 import dev.skiff.control.Caller;
 import dev.skiff.dialect.Usage;
+import dev.skiff.observe.Observers;
+import dev.skiff.observe.UsageLog;
 import dev.skiff.observe.UsageRecord;
+import dev.skiff.observe.UsageStore;
 import dev.skiff.store.Database;
 import dev.skiff.store.TestDatabases;
 import java.nio.file.Path;
@@ -39,19 +42,104 @@ class AuditStoreTest {
     }
 
     private AuditStore store(String kind) throws Exception {
-        AuditStore s;
-        if (kind.equals("sqlite")) {
-            s = AuditStore.open(null, dir.resolve("skiff.db").toString());
-        } else {
-            schema = "audit_test_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-            try (Database db = Database.open(TestDatabases.postgresUrl()); Connection c = db.connection(); Statement st = c.createStatement()) {
-                st.execute("CREATE SCHEMA " + schema);
-            }
-            String base = TestDatabases.postgresUrl();
-            s = AuditStore.open(base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema, "unused");
-        }
+        AuditStore s = AuditStore.open(databaseUrl(kind), dir.resolve("skiff.db").toString());
         open.add(s);
         return s;
+    }
+
+    /** The PostgreSQL URL of a schema of this test's own (made on first use), or null for SQLite. */
+    private String databaseUrl(String kind) throws Exception {
+        if (kind.equals("sqlite")) return null;
+        String base = TestDatabases.postgresUrl();
+        if (schema == null) {
+            schema = "audit_test_" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+            try (Database db = Database.open(base); Connection c = db.connection(); Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA " + schema);
+            }
+        }
+        return base + (base.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+    }
+
+    /**
+     * At metadata level with usage stored, what Skiff wires: a request's audit record rides in its usage
+     * row, records that have no usage row (admin calls, a refusal without a head) go to the audit table,
+     * and lists, paging, lookups and retention see both as one log. Redaction applies to the error a
+     * usage row keeps as it was.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void metadataRecordsRideInUsageRowsAndAreReadWithTheAuditTables(String kind) throws Exception {
+        String url = databaseUrl(kind);
+        UsageStore usage = UsageStore.open(url, dir.resolve("skiff.db").toString());
+        UsageLog usageLog = UsageLog.open("off", null, usage);
+        AuditStore store = AuditStore.open(url, dir.resolve("skiff.db").toString(), usage);
+        AuditConfig config = new AuditConfig(AuditConfig.Level.METADATA, 1024, java.util.regex.Pattern.compile("sk-secret-[0-9]+"), Duration.ofDays(30));
+        AuditLog log = new AuditLog(config, store);
+        usageLog.auditInRows(log.rowDetails());
+        Observers observers = new Observers(usageLog);
+        observers.audit(config);
+        observers.add(log);
+        try {
+            long now = System.currentTimeMillis();
+            for (int i = 0; i < 12; i++) {
+                String id = "q-" + i;
+                if (i % 4 == 3) { // an admin call: no usage row, its record in the audit table
+                    observers.finished(new UsageRecord(now - 100 + i, id, "admin", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1,
+                            null, null, new Caller("o", "k1", "/acme/a", null, null), 1), observers.begin(head("GET", "/admin/v1/keys")));
+                } else {
+                    UsageRecord r = record(now - 100 + i, id, "k" + (i % 2), "/acme/a", "m", i == 5 ? 502 : 200);
+                    if (i == 5) r = new UsageRecord(r.timestampMs(), id, "chat", "openai", ProviderType.OPENAI, "m", "m", false, 502, Usage.NONE,
+                            3, 2, -1, "upstream said sk-secret-42", null, r.caller(), 1);
+                    observers.finished(r, observers.begin(head("POST", "/v1/chat/completions?x=1")));
+                }
+            }
+            observers.finished(new UsageRecord(now - 50, "q-bare", "chat", null, null, null, false, 401, Usage.NONE, -1, -1, "no key", null), null);
+            for (int i = 0; i < 100 && (log.written() < 4 || usage.batchesWritten() < 1); i++) Thread.sleep(50);
+            assertThat(log.written()).as("admin calls and the bare refusal, in the audit table").isEqualTo(4);
+
+            // all 13, newest first, by pages of 5 across both tables
+            List<String> seen = new ArrayList<>();
+            long[] cursor = {0, 0};
+            for (int pages = 0; pages < 5; pages++) {
+                AuditStore.Page page = store.list(new AuditQuery(0, Long.MAX_VALUE, null, null, null, null, null, null, 0, 0, cursor[0], cursor[1], 5)).get();
+                page.rows().forEach(r -> seen.add(r.requestId()));
+                if (!page.more()) break;
+                cursor = AuditStore.cursor(page.next());
+            }
+            // each table's rows newest first, the two merged by time (an audit row's is its trail's receipt, here the real clock)
+            assertThat(seen).hasSize(13).doesNotHaveDuplicates().containsSubsequence("q-11", "q-7", "q-3").containsSubsequence("q-10", "q-9", "q-8", "q-0")
+                    .contains("q-bare");
+            assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::requestId)
+                    .containsExactlyInAnyOrder("q-11", "q-9", "q-7", "q-5", "q-3", "q-1");
+            assertThat(store.list(query(null, null, null, 500, 599, 0, 100)).get().rows()).extracting(AuditRow::requestId).containsExactly("q-5");
+
+            AuditRow chat = store.find("q-4").get();
+            assertThat(chat.level()).isEqualTo("metadata");
+            assertThat(chat.method()).isEqualTo("POST");
+            assertThat(chat.path()).isEqualTo("/v1/chat/completions");
+            assertThat(chat.latencyUs()).isEqualTo(12_500);
+            com.fasterxml.jackson.databind.JsonNode whole = AuditResource.detail(chat);
+            assertThat(whole.at("/client/request/url").asText()).isEqualTo("/v1/chat/completions?x=1");
+            assertThat(whole.at("/usage/input_tokens").asLong()).isEqualTo(10);
+            assertThat(whole.at("/timing/finished_ms").isNumber()).isTrue();
+            assertThat(store.find("q-5").get().error()).isEqualTo("upstream said [redacted]");
+            assertThat(store.find("q-3").get().endpoint()).isEqualTo("admin");
+
+            // retention: the records go, the usage rows stay
+            assertThat(store.purge(System.currentTimeMillis() + 1_000)).isEqualTo(13);
+            assertThat(store.find("q-4").get()).isNull();
+            assertThat(store.list(query(null, null, null, 0, 0, 0, 100)).get().rows()).isEmpty();
+            assertThat(usage.query(new dev.skiff.observe.UsageQuery(now - 86_400_000L, now + 1, dev.skiff.observe.UsageQuery.GroupBy.NONE, 0,
+                    null, null, null, null, null)).get().total().requests()).as("nine audited, the bare refusal").isEqualTo(10);
+        } finally {
+            log.close();
+            usageLog.close();
+        }
+    }
+
+    static io.netty.handler.codec.http.HttpRequest head(String method, String uri) {
+        return new io.netty.handler.codec.http.DefaultHttpRequest(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                io.netty.handler.codec.http.HttpMethod.valueOf(method), uri);
     }
 
     static UsageRecord record(long ts, String id, String key, String path, String model, int status) {
@@ -72,20 +160,22 @@ class AuditStoreTest {
         for (int i = 0; i < 100 && log.written() < 30; i++) Thread.sleep(50);
         assertThat(log.written()).isEqualTo(30);
 
-        List<AuditRow> all = store.list(query(null, null, null, 0, 0, 0, 100)).get();
+        List<AuditRow> all = store.list(query(null, null, null, 0, 0, 0, 100)).get().rows();
         assertThat(all).hasSize(30);
         assertThat(all.getFirst().requestId()).isEqualTo("r-29");
         assertThat(all.getFirst().inputTokens()).isEqualTo(10);
         assertThat(all.getFirst().latencyUs()).isEqualTo(12_500);
-        assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get()).hasSize(10).allMatch(r -> r.keyId().equals("k1"));
-        assertThat(store.list(query(null, "/acme", null, 0, 0, 0, 100)).get()).hasSize(15).allMatch(r -> r.userPath().equals("/acme/a"));
-        assertThat(store.list(query(null, null, "m-small", 0, 0, 0, 100)).get()).hasSize(10);
-        assertThat(store.list(query(null, null, null, 429, 429, 0, 100)).get()).hasSize(6);
-        // a page of 10 (plus the one that says more follow), then the next from its last id
-        List<AuditRow> page = store.list(query(null, null, null, 0, 0, 0, 10)).get();
-        assertThat(page).hasSize(11);
-        List<AuditRow> next = store.list(query(null, null, null, 0, 0, page.get(9).id(), 10)).get();
-        assertThat(next.getFirst().requestId()).isEqualTo("r-19");
+        assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).hasSize(10).allMatch(r -> r.keyId().equals("k1"));
+        assertThat(store.list(query(null, "/acme", null, 0, 0, 0, 100)).get().rows()).hasSize(15).allMatch(r -> r.userPath().equals("/acme/a"));
+        assertThat(store.list(query(null, null, "m-small", 0, 0, 0, 100)).get().rows()).hasSize(10);
+        assertThat(store.list(query(null, null, null, 429, 429, 0, 100)).get().rows()).hasSize(6);
+        // a page of 10 that says more follow, then the next from its cursor
+        AuditStore.Page page = store.list(query(null, null, null, 0, 0, 0, 10)).get();
+        assertThat(page.rows()).hasSize(10);
+        assertThat(page.more()).isTrue();
+        long[] cursor = AuditStore.cursor(page.next());
+        AuditStore.Page next = store.list(new AuditQuery(0, Long.MAX_VALUE, null, null, null, null, null, null, 0, 0, cursor[0], cursor[1], 10)).get();
+        assertThat(next.rows().getFirst().requestId()).isEqualTo("r-19");
         AuditRow one = store.find("r-7").get();
         assertThat(one.detail()).contains("\"usage\"");
         assertThat(store.find("nope").get()).isNull();
@@ -136,6 +226,6 @@ class AuditStoreTest {
     }
 
     static AuditQuery query(String key, String path, String model, int from, int to, long before, int limit) {
-        return new AuditQuery(0, Long.MAX_VALUE, key, path, null, model, null, null, from, to, before, limit);
+        return new AuditQuery(0, Long.MAX_VALUE, key, path, null, model, null, null, from, to, before, 0, limit);
     }
 }
