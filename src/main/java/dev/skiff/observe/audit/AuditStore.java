@@ -44,7 +44,7 @@ public final class AuditStore implements AutoCloseable {
 
     /** A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage}). */
     private static final String USAGE_COLUMNS = "id, ts, request_id, key_id, user_path, end_user, endpoint, provider, model, requested_model, "
-            + "stream, status, latency_us, ttft_us, input_tokens, output_tokens, error, audit";
+            + "stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, error, audit";
 
     private final String url;
     private final String description;
@@ -277,7 +277,8 @@ public final class AuditStore implements AutoCloseable {
         try {
             return AuditDocument.fromUsage(dev.skiff.dialect.openai.OpenAiChat.JSON, rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4),
                     rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getBoolean(11),
-                    rs.getInt(12), optional(rs, 13), optional(rs, 14), rs.getLong(15), rs.getLong(16), rs.getString(17), rs.getString(18));
+                    rs.getInt(12), optional(rs, 13), optional(rs, 14), new long[] {rs.getLong(15), rs.getLong(16), rs.getLong(17), rs.getLong(18),
+                            rs.getLong(19)}, rs.getString(20), rs.getString(21));
         } catch (IOException e) {
             throw new SQLException("usage row " + rs.getLong(1) + " has an audit record that is not JSON: " + e.getMessage(), e);
         }

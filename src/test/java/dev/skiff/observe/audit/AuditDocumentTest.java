@@ -115,6 +115,27 @@ class AuditDocumentTest {
         assertThat(d.at("/provider/response/body").isNull()).isTrue();
     }
 
+    /** The record a usage row carries is shorter still, and reads back as the audit table's record of the same request does. */
+    @Test
+    void aRecordInAUsageRowReadsAsTheAuditTablesOwn() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-5", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        RequestTrail t = forwarded(AuditConfig.Level.METADATA, body, body, body);
+        t.responseModel = "m";
+        AuditDocument.Writer writer = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.METADATA);
+        AuditRow own = writer.row(r, t);
+        String inRow = writer.inUsageRow(r, t);
+        assertThat(inRow).doesNotContain("usage", "upstream_sent_ms", "response_model", "client").hasSizeLessThan(own.detail().length() - 100);
+        // the usage row's columns: 3 input tokens, 2 output, none cached or reasoning
+        AuditRow read = AuditDocument.fromUsage(OpenAiChat.JSON, 7, own.ts(), "req-5", null, null, null, "chat", "openai", "m", "m", false, 200,
+                own.latencyUs(), own.ttftUs(), new long[] {3, 0, 0, 2, 0}, null, inRow);
+        assertThat(read).isEqualTo(new AuditRow(7, own.ts(), "req-5", null, null, null, "POST", "/v1/chat/completions", "chat", "openai", "m", "m",
+                false, 200, own.latencyUs(), own.ttftUs(), 3, 2, null, "metadata", null, read.detail()));
+        assertThat(AuditResource.detail(read)).isEqualTo(AuditResource.detail(new AuditRow(7, own.ts(), own.requestId(), null, null, null,
+                own.method(), own.path(), own.endpoint(), own.provider(), own.model(), own.requestedModel(), false, 200, own.latencyUs(), own.ttftUs(),
+                3, 2, null, "metadata", null, own.detail())));
+    }
+
     @Test
     void aProviderBodyTheSameAsTheClientsIsStoredOnceAndReadAsBoth() throws Exception {
         byte[] body = "{\"model\":\"m\",\"messages\":[]}".getBytes(StandardCharsets.UTF_8);
