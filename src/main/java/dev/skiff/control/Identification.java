@@ -43,9 +43,12 @@ public final class Identification {
         }
         String user = headers.get(endUserHeader);
         if (path == null && user == null) return caller;
-        headers.remove(USER_PATH);
-        headers.remove(GOMODEL_USER_PATH);
-        headers.remove(endUserHeader);
+        // Only what is there is removed (each removal is a lookup): GoModel's header may come beside ours.
+        if (path != null) {
+            if (header.equals("X-Skiff-User-Path")) headers.remove(USER_PATH);
+            headers.remove(GOMODEL_USER_PATH);
+        }
+        if (user != null) headers.remove(endUserHeader);
         String userPath = caller.userPath();
         if (path != null) {
             try {

@@ -2,6 +2,7 @@ package dev.skiff.control.keys;
 
 import dev.skiff.control.Caller;
 import dev.skiff.control.MasterKeyAuth;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
@@ -122,7 +123,13 @@ public class KeyRegistry {
         }
     }
 
-    private static final ThreadLocal<Recent> RECENT = ThreadLocal.withInitial(Recent::new);
+    /** A FastThreadLocal: on the event loops (FastThreadLocalThreads) an array index, not a ThreadLocalMap's probe. */
+    private static final FastThreadLocal<Recent> RECENT = new FastThreadLocal<>() {
+        @Override
+        protected Recent initialValue() {
+            return new Recent();
+        }
+    };
 
     /** The key with this id as the snapshot has it, or null. */
     public ManagedKey byId(String id) {

@@ -81,18 +81,18 @@ public final class PolicySet {
                 if (p.scope() instanceof Scope.EndUser e) {
                     if (r.endUser() == null) continue; // no end user named: end-user quotas do not apply
                     if (e.endUser() != null) {
-                        if (e.endUser().equals(r.endUser())) put(out, p, e.counterId(r.endUser()), tokens, costMicros); // a key's own override
+                        if (e.endUser().equals(r.endUser())) put(out, p, r.endUser(), tokens, costMicros); // a key's own override
                         continue;
                     }
                     if (overridden(own, p) || overridden(policies, p, r.endUser())) continue;
-                    put(out, p, e.counterId(r.endUser()), tokens, costMicros);
+                    put(out, p, r.endUser(), tokens, costMicros);
                 } else {
-                    put(out, p, p.scope().id(), tokens, costMicros);
+                    put(out, p, null, tokens, costMicros);
                 }
             }
         }
         if (own != null) {
-            for (LimitPolicy p : own) put(out, p, ((Scope.EndUser) p.scope()).counterId(r.endUser()), tokens, costMicros);
+            for (LimitPolicy p : own) put(out, p, r.endUser(), tokens, costMicros);
         }
     }
 
@@ -111,13 +111,29 @@ public final class PolicySet {
         return false;
     }
 
-    private static void put(List<Charge> out, LimitPolicy p, String scopeCounter, long tokens, long costMicros) {
+    /**
+     * The counter's name: the scope's id (an end-user policy's with the request's end user, whom its
+     * counter counts), the metric and the window, as {@code ek:KEY|USER|requests|day}. Built in one
+     * concatenation, without the scope's id as a string of its own: it is made per charge of every request.
+     */
+    static String counter(LimitPolicy p, String endUser) {
+        String metric = p.metric().wire(), window = p.window().id();
+        return switch (p.scope()) {
+            case Scope.Key k -> "k:" + k.keyId() + "|" + metric + "|" + window;
+            case Scope.Path q -> "p:" + q.path() + "|" + metric + "|" + window;
+            case Scope.EndUser e -> e.within() instanceof Scope.Key k ? "ek:" + k.keyId() + "|" + endUser + "|" + metric + "|" + window
+                    : "ep:" + ((Scope.Path) e.within()).path() + "|" + endUser + "|" + metric + "|" + window;
+        };
+    }
+
+    /** {@code endUser}: the request's, for an end-user policy (its counter is that end user's); null for the others. */
+    private static void put(List<Charge> out, LimitPolicy p, String endUser, long tokens, long costMicros) {
         long amount = switch (p.metric()) {
             case REQUESTS, CONCURRENT -> 1;
             case TOKENS -> Math.max(0, tokens);
             case COST -> Math.max(0, costMicros);
         };
-        String counter = scopeCounter + "|" + p.metric().wire() + "|" + p.window().id();
+        String counter = counter(p, endUser);
         for (int i = 0; i < out.size(); i++) {
             if (out.get(i).counter().equals(counter)) {
                 if (p.limit() < out.get(i).limit()) out.set(i, new Charge(counter, p, amount));

@@ -46,10 +46,5 @@ public sealed interface Scope permits Scope.Key, Scope.Path, Scope.EndUser {
         public String id() {
             return "e" + within.id() + (endUser == null ? "" : "|" + endUser);
         }
-
-        /** The counter of one end user under this scope (overrides and the default share it). */
-        String counterId(String user) {
-            return "e" + within.id() + "|" + user;
-        }
     }
 }

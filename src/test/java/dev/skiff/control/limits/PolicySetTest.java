@@ -45,6 +45,22 @@ class PolicySetTest {
     }
 
     @Test
+    void aCounterIsNamedByItsScopeMetricAndWindowAsRedisKeysAre() throws Exception {
+        // the names are Redis keys shared by replicas of different versions: built in one concatenation
+        // now, they must stay what scope id + "|" + metric + "|" + window made
+        for (String json : List.of(
+                "{\"scope\":\"key\",\"key_id\":\"key_1\",\"metric\":\"tokens\",\"window\":\"rolling:90\",\"limit\":6}",
+                "{\"scope\":\"path\",\"path\":\"/acme/a\",\"metric\":\"requests\",\"window\":\"hour\",\"limit\":6}",
+                "{\"scope\":\"end_user\",\"key_id\":\"key_1\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":6}",
+                "{\"scope\":\"end_user\",\"path\":\"/acme\",\"end_user\":\"vip\",\"metric\":\"cost\",\"window\":\"month\",\"limit_usd\":6}")) {
+            LimitPolicy policy = p("x", json);
+            String scope = policy.scope() instanceof Scope.EndUser e ? "e" + e.within().id() + "|vip" : policy.scope().id();
+            assertThat(PolicySet.counter(policy, policy.scope() instanceof Scope.EndUser ? "vip" : null))
+                    .isEqualTo(scope + "|" + policy.metric().wire() + "|" + policy.window().id());
+        }
+    }
+
+    @Test
     void anOverrideReplacesTheDefaultOfItsMetricAndWindowForThatEndUserOnly() throws Exception {
         PolicySet set = new PolicySet(List.of(
                 p("d", "{\"scope\":\"end_user\",\"path\":\"/acme\",\"metric\":\"requests\",\"window\":\"day\",\"limit\":100}"),
