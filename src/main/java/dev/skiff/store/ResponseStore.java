@@ -606,7 +606,7 @@ public final class ResponseStore implements AutoCloseable {
             }
         }
         // The driver directly: DriverManager would load every JDBC driver on the class path (pgjdbc).
-        Connection c = org.sqlite.JDBC.createConnection("jdbc:sqlite:" + target, new java.util.Properties());
+        Connection c = org.sqlite.JDBC.createConnection("jdbc:sqlite:" + target, SqliteConnection.settings());
         try {
             try (Statement s = c.createStatement()) {
                 // WAL: readers in other processes (backups, the dashboard) never block this writer.
