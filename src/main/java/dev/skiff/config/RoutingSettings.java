@@ -1,7 +1,6 @@
 package dev.skiff.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +17,6 @@ import java.util.Set;
  * {@code FAILOVER_RULES_JSON} ...), so that its users can switch without renaming.
  */
 final class RoutingSettings {
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static final List<String> SECTION_KEYS = List.of("retry", "failover", "circuit_breaker", "fallbacks", "virtual_models",
             "provider_priority", "session_header");
@@ -159,7 +157,7 @@ final class RoutingSettings {
                 String name = v.path("source").asText("");
                 if (name.isBlank()) throw new ConfigException("VIRTUAL_MODELS", "an entry has no source (the name clients use)");
                 List<RoutingConfig.WeightedTarget> targets = new ArrayList<>();
-                JsonNode list = v.has("targets") ? v.get("targets") : v.has("target") ? JSON.createArrayNode().add(v.get("target")) : null;
+                JsonNode list = v.has("targets") ? v.get("targets") : v.has("target") ? SharedJson.MAPPER.createArrayNode().add(v.get("target")) : null;
                 if (list == null || !list.isArray() || list.isEmpty()) throw new ConfigException("VIRTUAL_MODELS." + name, "has no targets");
                 for (JsonNode t : list) {
                     String model = t.isTextual() ? t.asText() : t.path("model").asText("");
@@ -193,7 +191,7 @@ final class RoutingSettings {
 
     private static JsonNode parse(String setting, String json) {
         try {
-            return JSON.readTree(json);
+            return SharedJson.MAPPER.readTree(json);
         } catch (IOException e) {
             throw new ConfigException(setting, "is not valid JSON: " + e.getMessage());
         }

@@ -1,9 +1,5 @@
 package dev.skiff.store;
 
-import java.lang.reflect.InvocationHandler;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTimeoutException;
@@ -65,56 +61,23 @@ final class SqliteConnection implements Database.Source {
 
     /** A view of the connection whose close() gives it back instead of closing it. */
     private Connection lend(Connection c) {
-        InvocationHandler h = new InvocationHandler() {
-            private boolean returned;
-
-            @Override
-            public Object invoke(Object proxy, Method m, Object[] args) throws Throwable {
-                switch (m.getName()) {
-                    case "close" -> {
-                        if (args == null && !returned) giveBack();
-                        return null;
-                    }
-                    case "isClosed" -> {
-                        if (args == null) return returned || c.isClosed();
-                    }
-                    case "equals" -> {
-                        if (args != null && args.length == 1) return proxy == args[0];
-                    }
-                    case "hashCode" -> {
-                        if (args == null) return System.identityHashCode(proxy);
-                    }
-                    default -> {
-                    }
+        return new LentConnection(c, () -> {
+            try {
+                if (!c.isClosed() && !c.getAutoCommit()) {
+                    c.rollback();
+                    c.setAutoCommit(true);
                 }
-                if (returned) throw new SQLException("connection already given back");
+            } catch (SQLException e) {
+                // A connection that cannot be reset is dropped; the next borrower opens a new one.
                 try {
-                    return m.invoke(c, args);
-                } catch (InvocationTargetException e) {
-                    throw e.getCause();
+                    c.close();
+                } catch (SQLException ignored) {
+                    // already broken
                 }
+            } finally {
+                turn.release();
             }
-
-            private void giveBack() {
-                returned = true;
-                try {
-                    if (!c.isClosed() && !c.getAutoCommit()) {
-                        c.rollback();
-                        c.setAutoCommit(true);
-                    }
-                } catch (SQLException e) {
-                    // A connection that cannot be reset is dropped; the next borrower opens a new one.
-                    try {
-                        c.close();
-                    } catch (SQLException ignored) {
-                        // already broken
-                    }
-                } finally {
-                    turn.release();
-                }
-            }
-        };
-        return (Connection) Proxy.newProxyInstance(SqliteConnection.class.getClassLoader(), new Class<?>[] {Connection.class}, h);
+        });
     }
 
     @Override

@@ -2,8 +2,8 @@ package dev.skiff.control.keys;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.config.SharedJson;
 import dev.skiff.store.Database;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,7 +23,6 @@ import java.util.Set;
  * call blocks on JDBC: admin threads and the registry's refresher call it, never an event loop.
  */
 public final class KeyStore {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String COLUMNS = "id, name, hash, prefix, user_path, expires_at, revoked_at, allowed_models, labels, scopes, "
             + "limits, created_at, updated_at";
@@ -199,12 +198,12 @@ public final class KeyStore {
     private static ManagedKey read(ResultSet rs) throws SQLException {
         try {
             String limits = rs.getString("limits");
-            JsonNode l = limits == null ? null : JSON.readTree(limits);
+            JsonNode l = limits == null ? null : SharedJson.MAPPER.readTree(limits);
             return new ManagedKey(rs.getString("id"), rs.getString("name"), rs.getString("hash").strip(), rs.getString("prefix"),
                     rs.getString("user_path"), rs.getLong("expires_at"), rs.getLong("revoked_at"),
-                    JSON.readValue(rs.getString("allowed_models"), new TypeReference<List<String>>() {}),
-                    JSON.readValue(rs.getString("labels"), new TypeReference<Map<String, String>>() {}),
-                    new LinkedHashSet<>(JSON.readValue(rs.getString("scopes"), new TypeReference<List<String>>() {})),
+                    SharedJson.MAPPER.readValue(rs.getString("allowed_models"), new TypeReference<List<String>>() {}),
+                    SharedJson.MAPPER.readValue(rs.getString("labels"), new TypeReference<Map<String, String>>() {}),
+                    new LinkedHashSet<>(SharedJson.MAPPER.readValue(rs.getString("scopes"), new TypeReference<List<String>>() {})),
                     l instanceof ObjectNode o ? o : null, rs.getLong("created_at"), rs.getLong("updated_at"));
         } catch (IOException e) {
             throw new SQLException("key " + rs.getString("id") + " has a malformed column: " + e.getMessage(), e);
@@ -213,7 +212,7 @@ public final class KeyStore {
 
     private static String json(Object o) {
         try {
-            return JSON.writeValueAsString(o);
+            return SharedJson.MAPPER.writeValueAsString(o);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

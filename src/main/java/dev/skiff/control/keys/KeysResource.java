@@ -1,7 +1,6 @@
 package dev.skiff.control.keys;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.admin.AdminApi;
@@ -9,6 +8,7 @@ import dev.skiff.admin.AdminException;
 import dev.skiff.admin.AdminReply;
 import dev.skiff.admin.AdminRequest;
 import dev.skiff.admin.AdminResource;
+import dev.skiff.config.SharedJson;
 import dev.skiff.control.UserPath;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -26,7 +26,6 @@ import java.util.TreeSet;
  * their next refresh.
  */
 public final class KeysResource implements AdminResource {
-    private static final ObjectMapper JSON = new ObjectMapper();
     static final Set<String> SCOPES = Set.of(ManagedKey.SCOPE_ADMIN);
     private static final int MAX_LABELS = 64;
 
@@ -125,7 +124,7 @@ public final class KeysResource implements AdminResource {
         List<ManagedKey> keys = store.list(limit + 1, r.param("after", null), under);
         boolean more = keys.size() > limit;
         if (more) keys = keys.subList(0, limit);
-        ObjectNode out = JSON.createObjectNode().put("object", "list");
+        ObjectNode out = SharedJson.MAPPER.createObjectNode().put("object", "list");
         ArrayNode data = out.putArray("data");
         for (ManagedKey k : keys) data.add(view(k));
         out.put("has_more", more);
@@ -151,14 +150,14 @@ public final class KeysResource implements AdminResource {
 
     /** A key as the API shows it: never its secret or hash. Times are Unix seconds. */
     public static ObjectNode view(ManagedKey k) {
-        ObjectNode o = JSON.createObjectNode();
+        ObjectNode o = SharedJson.MAPPER.createObjectNode();
         o.put("id", k.id()).put("object", "key").put("name", k.name()).put("prefix", k.prefix()).put("user_path", k.userPath());
         long now = System.currentTimeMillis();
         o.put("status", k.revoked() ? "revoked" : k.expiredAt(now) ? "expired" : "active");
         seconds(o, "expires_at", k.expiresAt());
         seconds(o, "revoked_at", k.revokedAt());
         o.putPOJO("allowed_models", k.allowedModels());
-        o.set("labels", JSON.valueToTree(new java.util.TreeMap<>(k.labels())));
+        o.set("labels", SharedJson.MAPPER.valueToTree(new java.util.TreeMap<>(k.labels())));
         o.putPOJO("scopes", new TreeSet<>(k.scopes()));
         o.set("limits", k.limits());
         seconds(o, "created_at", k.createdAt());
@@ -266,7 +265,7 @@ public final class KeysResource implements AdminResource {
 
     @Override
     public ObjectNode openApi() {
-        ObjectNode f = JSON.createObjectNode();
+        ObjectNode f = SharedJson.MAPPER.createObjectNode();
         ObjectNode paths = f.putObject("paths");
         ObjectNode collection = paths.putObject("/admin/v1/keys");
         op(collection, "get", "List keys (newest first; never their secrets)", "KeyList", 200)
@@ -323,17 +322,17 @@ public final class KeysResource implements AdminResource {
     }
 
     private static ObjectNode ref(String schema) {
-        return JSON.createObjectNode().put("$ref", "#/components/schemas/" + schema);
+        return SharedJson.MAPPER.createObjectNode().put("$ref", "#/components/schemas/" + schema);
     }
 
     private static ObjectNode body(String schema) {
-        ObjectNode b = JSON.createObjectNode().put("required", true);
+        ObjectNode b = SharedJson.MAPPER.createObjectNode().put("required", true);
         b.putObject("content").putObject("application/json").set("schema", ref(schema));
         return b;
     }
 
     private static ObjectNode param(String name, String in, String type, String description) {
-        ObjectNode p = JSON.createObjectNode().put("name", name).put("in", in).put("description", description);
+        ObjectNode p = SharedJson.MAPPER.createObjectNode().put("name", name).put("in", in).put("description", description);
         p.putObject("schema").put("type", type);
         return p;
     }

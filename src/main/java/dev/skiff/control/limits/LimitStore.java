@@ -1,6 +1,6 @@
 package dev.skiff.control.limits;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.skiff.config.SharedJson;
 import dev.skiff.store.Database;
 import java.io.IOException;
 import java.security.SecureRandom;
@@ -16,7 +16,6 @@ import java.util.List;
  * Every call blocks on JDBC: admin threads and the refresher call it, never an event loop.
  */
 public final class LimitStore {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Database db;
@@ -132,7 +131,7 @@ public final class LimitStore {
         LimitPolicy p = null;
         if (rs.getLong(5) == 0) {
             try {
-                p = PolicyJson.parse(id, JSON.readTree(rs.getString(2)));
+                p = PolicyJson.parse(id, SharedJson.MAPPER.readTree(rs.getString(2)));
             } catch (IOException | IllegalArgumentException e) {
                 throw new SQLException("limit policy " + id + " cannot be read: " + e.getMessage(), e);
             }
