@@ -118,12 +118,13 @@ public final class PolicySet {
      */
     static String counter(LimitPolicy p, String endUser) {
         String metric = p.metric().wire(), window = p.window().id();
-        return switch (p.scope()) {
-            case Scope.Key k -> "k:" + k.keyId() + "|" + metric + "|" + window;
-            case Scope.Path q -> "p:" + q.path() + "|" + metric + "|" + window;
-            case Scope.EndUser e -> e.within() instanceof Scope.Key k ? "ek:" + k.keyId() + "|" + endUser + "|" + metric + "|" + window
-                    : "ep:" + ((Scope.Path) e.within()).path() + "|" + endUser + "|" + metric + "|" + window;
-        };
+        // instanceof, not a pattern switch: the switch's bootstrap dispatch is not free on the request path
+        Scope scope = p.scope();
+        if (scope instanceof Scope.Key k) return "k:" + k.keyId() + "|" + metric + "|" + window;
+        if (scope instanceof Scope.Path q) return "p:" + q.path() + "|" + metric + "|" + window;
+        Scope within = ((Scope.EndUser) scope).within();
+        return within instanceof Scope.Key k ? "ek:" + k.keyId() + "|" + endUser + "|" + metric + "|" + window
+                : "ep:" + ((Scope.Path) within).path() + "|" + endUser + "|" + metric + "|" + window;
     }
 
     /** {@code endUser}: the request's, for an end-user policy (its counter is that end user's); null for the others. */
