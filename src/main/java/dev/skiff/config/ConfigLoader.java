@@ -72,7 +72,7 @@ public final class ConfigLoader {
         int ioThreads = parsePositiveInt("SKIFF_IO_THREADS / server.io_threads",
                 string("SKIFF_IO_THREADS", server, "io_threads", "server.io_threads",
                         String.valueOf(Runtime.getRuntime().availableProcessors())));
-        String transport = string("SKIFF_TRANSPORT", server, "transport", "server.transport", "nio").toLowerCase(Locale.ROOT);
+        String transport = string("SKIFF_TRANSPORT", server, "transport", "server.transport", "auto").toLowerCase(Locale.ROOT);
         if (!List.of("nio", "epoll", "auto").contains(transport)) {
             throw new ConfigException("SKIFF_TRANSPORT / server.transport", "'" + transport + "' must be nio, epoll or auto");
         }

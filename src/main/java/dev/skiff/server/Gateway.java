@@ -1409,7 +1409,7 @@ public final class Gateway {
     static String endpointName(String path) {
         for (Endpoint e : ENDPOINTS) {
             if (path.length() == e.upstreamPath.length() + 3 && path.startsWith("/v1") && path.endsWith(e.upstreamPath)) {
-                return e.name().toLowerCase(java.util.Locale.ROOT);
+                return e.usageName;
             }
         }
         if (path.startsWith("/v1/responses/")) return "responses";

@@ -907,14 +907,19 @@ final class ProxyCall implements ExchangeListener {
         describeAttempts(h);
         extraHeaders.forEach(h::set);
         if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        for (Map.Entry<String, String> e : upstreamHeaders) {
-            String name = e.getKey();
-            if (name.regionMatches(true, 0, "x-ratelimit-", 0, 12) || name.regionMatches(true, 0, "retry-after", 0, 11)
-                    || name.regionMatches(true, 0, "anthropic-ratelimit-", 0, 20)) {
+        // Names and values as Netty decoded them: iterating as Strings would copy every header of every answer.
+        for (var it = upstreamHeaders.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            CharSequence name = e.getKey();
+            if (startsWith(name, "x-ratelimit-") || startsWith(name, "retry-after") || startsWith(name, "anthropic-ratelimit-")) {
                 h.add(name, e.getValue());
             }
         }
         if (limitGate != null) limitGate.decorate(h); // Skiff's limits are the client's, not the provider's
+    }
+
+    private static boolean startsWith(CharSequence name, String prefix) {
+        return io.netty.util.AsciiString.regionMatches(name, true, 0, prefix, 0, prefix.length());
     }
 
     /**
