@@ -66,9 +66,9 @@ final class AuditDocument {
          * when redacting changed it: the usage row keeps it as it was), and the detail's short form
          * without what the row's columns say (usage, a response model that is the row's model), timings
          * as whole tenths of a millisecond in {@link #TIMES}' order, the client's and provider's sides as
-         * plain members ({@link #IN_ROW} names them). {@link #fromUsage} makes the detail whole. Measured
-         * on the usage writer (JDBC, SQLite, 300-row transactions): a 220-byte record cost 2.1 µs a row
-         * more than one of 1 byte.
+         * plain members ({@link #fromUsage} names them, and makes the detail whole). Measured
+         * on the usage writer (JDBC, SQLite, 300-row transactions): 460 bytes of record cost about 2 µs a
+         * row, these 85 about 0.5; the two partial indexes (see the usage migration) 3.4 more.
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
@@ -251,15 +251,6 @@ final class AuditDocument {
         }
     }
 
-    /**
-     * The members of a record in a usage row ({@link Writer#inUsageRow}), short since every request
-     * writes them: m method (absent: POST), p path (absent: the endpoint's usual one), trace, err the
-     * redacted error, model the response's (absent: the row's; null: none), t the timings in tenths of a
-     * ms, new_connection, c the chunks' times, cu/cs the client's URL and status, pm/pu/ps the provider's
-     * method, URL and status; attempts and dropped_fields as in the detail.
-     */
-    static final String IN_ROW = "m p trace err model t new_connection c cu cs pm pu ps attempts dropped_fields";
-
     /** The path an endpoint is usually called on, or null. */
     static String usualPath(String endpoint) {
         return switch (endpoint) {
@@ -276,6 +267,12 @@ final class AuditDocument {
      * The audit row of a usage row's columns and its {@code audit} record ({@link Writer#inUsageRow}):
      * the columns an audit row has, and the detail in the short form the audit table keeps. {@code
      * tokens} are the row's non-overlapping classes: input, cached input, cache write, output, reasoning.
+     *
+     * <p>The record's members, short since every request writes them: m method (absent: POST), p path
+     * (absent: the endpoint's usual one), trace, err the redacted error, model the response's (absent:
+     * the row's; null: none), t the timings in tenths of a ms, new_connection, c the chunks' times,
+     * cu/cs the client's URL and status, pm/pu/ps the provider's method, URL and status; attempts and
+     * dropped_fields as in the detail.
      */
     static AuditRow fromUsage(ObjectMapper json, long id, long ts, String requestId, String keyId, String userPath, String endUser,
                               String endpoint, String provider, String model, String requestedModel, boolean stream, int status,
