@@ -80,6 +80,22 @@ public final class Ids {
 
     private static final int COMPACT_RANDOM_BYTES = 10;
 
+    /**
+     * The milliseconds an id of {@link #orderedCompact}'s shape starts with, or -1 when {@code id} is not
+     * {@code prefix} then 32 lower-case hex digits (an id someone else made, e.g. a client's request id).
+     */
+    public static long orderedCompactMillis(String id, String prefix) {
+        if (id == null || id.length() != prefix.length() + 12 + 2 * COMPACT_RANDOM_BYTES || !id.startsWith(prefix)) return -1;
+        long ms = 0;
+        for (int i = prefix.length(); i < id.length(); i++) {
+            char c = id.charAt(i);
+            int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (v < 0) return -1;
+            if (i < prefix.length() + 12) ms = ms << 4 | v;
+        }
+        return ms;
+    }
+
     private static String timed(String prefix, int randomBytes) {
         long ms = System.currentTimeMillis();
         Buffer buf = BUFFERS.get();

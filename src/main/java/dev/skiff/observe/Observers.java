@@ -97,7 +97,7 @@ public final class Observers {
      */
     public void finished(UsageRecord record, RequestTrail trail) {
         if (trail != null) trail.finish();
-        boolean inRow = trail != null && trail.audited() && usageLog.auditsInRows() && UsageLog.stored(record);
+        boolean inRow = trail != null && trail.audited() && usageLog.auditsInRow(record);
         if (inRow) trail.inUsageRow(true);
         else usageLog.record(record);
         for (CallObserver o : observers) {

@@ -19,6 +19,16 @@ class IdsTest {
     }
 
     @Test
+    void anOrderedCompactIdSaysWhenItWasMadeAndOthersSayNothing() {
+        long before = System.currentTimeMillis();
+        long made = Ids.orderedCompactMillis(Ids.orderedCompact("req_"), "req_");
+        assertThat(made).isBetween(before, System.currentTimeMillis());
+        for (String other : new String[] {"req-1", "req_" + "0".repeat(31), "req_" + "0".repeat(31) + "G", "abc_" + "0".repeat(32), "", null}) {
+            assertThat(Ids.orderedCompactMillis(other, "req_")).as(String.valueOf(other)).isEqualTo(-1);
+        }
+    }
+
+    @Test
     void alphanumericIdsAre22CharactersOfBase62() {
         for (int i = 0; i < 1000; i++) {
             String id = Ids.alphanumeric("toolu_");

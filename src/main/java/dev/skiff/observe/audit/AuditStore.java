@@ -295,10 +295,15 @@ public final class AuditStore implements AutoCloseable {
                     own = rs.next() ? row(rs, rs.getString(22)) : null;
                 }
             }
-            if (usage == null) return own;
+            // In a usage row only when Skiff made the id and the request ended within the window after (see
+            // UsageLog.auditsInRow): found through the rows' time index, there being no index of request ids.
+            long made = dev.skiff.observe.UsageLog.madeAt(requestId);
+            if (usage == null || made < 0) return own;
             try (Connection c = usage.database().connection(); PreparedStatement s = c.prepareStatement("SELECT " + USAGE_COLUMNS
-                    + " FROM usage_requests WHERE request_id = ? AND audit IS NOT NULL ORDER BY id DESC LIMIT 1")) {
-                s.setString(1, requestId);
+                    + " FROM usage_requests WHERE ts >= ? AND ts <= ? AND request_id = ? AND audit IS NOT NULL ORDER BY id DESC LIMIT 1")) {
+                s.setLong(1, made);
+                s.setLong(2, made + dev.skiff.observe.UsageLog.AUDIT_FIND_WINDOW_MS);
+                s.setString(3, requestId);
                 try (ResultSet rs = s.executeQuery()) {
                     AuditRow inUsage = rs.next() ? usageRow(rs) : null;
                     return own == null || inUsage != null && inUsage.ts() > own.ts() ? inUsage : own;

@@ -194,6 +194,13 @@ class AuditEndToEndTest {
         // list pages through them and through the audit table's (admin calls) as one
         assertThat(gw.post("/v1/chat/completions", chat, "Authorization", "Bearer wrong", "X-Request-ID", "m-2").statusCode()).isEqualTo(401);
         assertThat(gw.request("GET", "/admin/v1/keys", null, "Authorization", "Bearer " + MASTER, "X-Request-ID", "m-3").statusCode()).isEqualTo(200);
+        // without a request id of the client's: Skiff's own, which says when it was made, and the record rides in the usage row
+        HttpResponse<String> own = gw.post("/v1/chat/completions", chat, "Authorization", "Bearer " + MASTER);
+        String ownId = own.headers().firstValue("x-request-id").orElseThrow();
+        JsonNode o = record(ownId);
+        assertThat(o.get("level").asText()).isEqualTo("metadata");
+        assertThat(o.at("/provider/response/status").asInt()).isEqualTo(200);
+        assertThat(o.at("/timing/finished_ms").isNumber()).isTrue();
         assertThat(record("m-2").get("status").asInt()).isEqualTo(401);
         assertThat(record("m-2").at("/client/request/method").asText()).isEqualTo("POST");
         assertThat(record("m-3").get("endpoint").asText()).isEqualTo("admin");
@@ -205,7 +212,7 @@ class AuditEndToEndTest {
             if (!page.get("has_more").asBoolean()) break;
             cursor = "&cursor=" + page.get("next_cursor").asText();
         }
-        assertThat(seen).containsExactlyInAnyOrder("m-1", "m-2", "m-3");
+        assertThat(seen).containsExactlyInAnyOrder("m-1", "m-2", "m-3", ownId);
 
         gw.close();
         gw = TestGateway.start("SKIFF_MASTER_KEY", MASTER, "SKIFF_AUDIT", "bodies", "SKIFF_AUDIT_MAX_BODY", "100",

@@ -80,9 +80,12 @@ class AuditStoreTest {
         observers.audit(config);
         observers.add(log);
         try {
-            long now = System.currentTimeMillis();
+            // request ids Skiff makes (they say when: found through the usage rows' time), but for one a client sent
+            String[] ids = new String[12];
+            for (int i = 0; i < 12; i++) ids[i] = i == 10 ? "client-10" : dev.skiff.dialect.Ids.orderedCompact("req_");
+            long now = System.currentTimeMillis() + 100;
             for (int i = 0; i < 12; i++) {
-                String id = "q-" + i;
+                String id = ids[i];
                 if (i % 4 == 3) { // an admin call: no usage row, its record in the audit table
                     observers.finished(new UsageRecord(now - 100 + i, id, "admin", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1,
                             null, null, new Caller("o", "k1", "/acme/a", null, null), 1), observers.begin(head("GET", "/admin/v1/keys")));
@@ -94,8 +97,11 @@ class AuditStoreTest {
                 }
             }
             observers.finished(new UsageRecord(now - 50, "q-bare", "chat", null, null, null, false, 401, Usage.NONE, -1, -1, "no key", null), null);
-            for (int i = 0; i < 100 && (log.written() < 4 || usage.batchesWritten() < 1); i++) Thread.sleep(50);
-            assertThat(log.written()).as("admin calls and the bare refusal, in the audit table").isEqualTo(4);
+            for (int i = 0; i < 100 && (log.written() < 5 || usage.batchesWritten() < 1); i++) Thread.sleep(50);
+            assertThat(log.written()).as("admin calls, the bare refusal and the client's id, in the audit table").isEqualTo(5);
+            for (int i = 0; i < 100 && inRows(usage) < 8; i++) Thread.sleep(50);
+            assertThat(inRows(usage)).as("the other chat calls, in their usage rows").isEqualTo(8);
+            assertThat(store.find("client-10").get().path()).isEqualTo("/v1/chat/completions");
 
             // all 13, newest first, by pages of 5 across both tables
             List<String> seen = new ArrayList<>();
@@ -107,13 +113,13 @@ class AuditStoreTest {
                 cursor = AuditStore.cursor(page.next());
             }
             // each table's rows newest first, the two merged by time (an audit row's is its trail's receipt, here the real clock)
-            assertThat(seen).hasSize(13).doesNotHaveDuplicates().containsSubsequence("q-11", "q-7", "q-3").containsSubsequence("q-10", "q-9", "q-8", "q-0")
+            assertThat(seen).hasSize(13).doesNotHaveDuplicates().containsSubsequence(ids[11], ids[7], ids[3]).containsSubsequence(ids[9], ids[8], ids[0])
                     .contains("q-bare");
             assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::requestId)
-                    .containsExactlyInAnyOrder("q-11", "q-9", "q-7", "q-5", "q-3", "q-1");
-            assertThat(store.list(query(null, null, null, 500, 599, 0, 100)).get().rows()).extracting(AuditRow::requestId).containsExactly("q-5");
+                    .containsExactlyInAnyOrder(ids[11], ids[9], ids[7], ids[5], ids[3], ids[1]);
+            assertThat(store.list(query(null, null, null, 500, 599, 0, 100)).get().rows()).extracting(AuditRow::requestId).containsExactly(ids[5]);
 
-            AuditRow chat = store.find("q-4").get();
+            AuditRow chat = store.find(ids[4]).get();
             assertThat(chat.level()).isEqualTo("metadata");
             assertThat(chat.method()).isEqualTo("POST");
             assertThat(chat.path()).isEqualTo("/v1/chat/completions");
@@ -122,18 +128,26 @@ class AuditStoreTest {
             assertThat(whole.at("/client/request/url").asText()).isEqualTo("/v1/chat/completions?x=1");
             assertThat(whole.at("/usage/input_tokens").asLong()).isEqualTo(10);
             assertThat(whole.at("/timing/finished_ms").isNumber()).isTrue();
-            assertThat(store.find("q-5").get().error()).isEqualTo("upstream said [redacted]");
-            assertThat(store.find("q-3").get().endpoint()).isEqualTo("admin");
+            assertThat(store.find(ids[5]).get().error()).isEqualTo("upstream said [redacted]");
+            assertThat(store.find(ids[3]).get().endpoint()).isEqualTo("admin");
 
             // retention: the records go, the usage rows stay
             assertThat(store.purge(System.currentTimeMillis() + 1_000)).isEqualTo(13);
-            assertThat(store.find("q-4").get()).isNull();
+            assertThat(store.find(ids[4]).get()).isNull();
             assertThat(store.list(query(null, null, null, 0, 0, 0, 100)).get().rows()).isEmpty();
             assertThat(usage.query(new dev.skiff.observe.UsageQuery(now - 86_400_000L, now + 1, dev.skiff.observe.UsageQuery.GroupBy.NONE, 0,
                     null, null, null, null, null)).get().total().requests()).as("nine audited, the bare refusal").isEqualTo(10);
         } finally {
             log.close();
             usageLog.close();
+        }
+    }
+
+    private static long inRows(UsageStore usage) throws Exception {
+        try (Connection c = usage.database().connection(); Statement s = c.createStatement();
+             var rs = s.executeQuery("SELECT COUNT(*) FROM usage_requests WHERE audit IS NOT NULL")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 
