@@ -87,12 +87,20 @@ public final class Database implements AutoCloseable {
      *            {@code jdbc:postgresql://...}), else an SQLite file path or {@code :memory:}
      */
     public static Database open(String url) throws SQLException, IOException {
+        return open(url, 0);
+    }
+
+    /**
+     * As {@link #open(String)}; an SQLite file created by this call gets pages of {@code sqlitePageSize}
+     * bytes (0: SQLite's 4096). An existing file keeps the size it has: WAL mode fixes it.
+     */
+    public static Database open(String url, int sqlitePageSize) throws SQLException, IOException {
         String jdbc = postgresJdbcUrl(url);
         String key = jdbc != null ? jdbc : url.equals(":memory:") ? null : Path.of(url).toAbsolutePath().normalize().toString();
         synchronized (OPEN) {
             Shared s = key == null ? null : OPEN.get(key);
             if (s == null) {
-                s = create(url, jdbc, key);
+                s = create(url, jdbc, key, sqlitePageSize);
                 if (key != null) OPEN.put(key, s);
             }
             s.handles++;
@@ -125,7 +133,7 @@ public final class Database implements AutoCloseable {
         return shared.name;
     }
 
-    private static Shared create(String url, String jdbc, String key) throws SQLException, IOException {
+    private static Shared create(String url, String jdbc, String key, int sqlitePageSize) throws SQLException, IOException {
         // Unique per process and pool: PostgreSQL shows it as each connection's application_name.
         String name = "skiff-db-" + ProcessHandle.current().pid() + "-" + POOLS_MADE.incrementAndGet();
         // Hikari and pgjdbc are loaded only here: an SQLite start-up does not pay for their classes.
@@ -140,6 +148,8 @@ public final class Database implements AutoCloseable {
                 "jdbc:sqlite:" + (url.equals(":memory:") ? "file:skiff-" + System.nanoTime() + "?mode=memory&cache=shared" : url));
         try (Connection conn = one.connection(); Statement s = conn.createStatement()) {
             s.execute("PRAGMA busy_timeout=5000");
+            // before WAL mode: turning it on writes the new file's header, page size and all
+            if (sqlitePageSize > 0) s.execute("PRAGMA page_size=" + sqlitePageSize);
             if (!url.equals(":memory:")) s.execute("PRAGMA journal_mode=WAL");
             s.execute("PRAGMA synchronous=NORMAL");
             s.execute("PRAGMA foreign_keys=ON");

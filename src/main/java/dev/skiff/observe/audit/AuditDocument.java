@@ -10,7 +10,6 @@ import dev.skiff.observe.Capped;
 import dev.skiff.observe.RequestTrail;
 import dev.skiff.observe.UsageRecord;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -29,13 +28,14 @@ final class AuditDocument {
 
     /**
      * Makes rows on the audit writer's thread, one after another: the detail is written straight to
-     * text with a streaming generator (no tree of nodes built and then serialised), into a buffer
-     * kept from row to row.
+     * UTF-8 with a streaming generator (no tree of nodes built and then serialised), into a buffer
+     * kept from row to row. A body is escaped from its captured bytes, not first made a String, when
+     * it is ASCII and no configured pattern is to be redacted from it (the usual case).
      */
     static final class Writer {
         private final Redactor red;
         private final AuditConfig.Level level;
-        private final StringWriter text = new StringWriter(1024);
+        private final Utf8Buffer text = new Utf8Buffer();
 
         Writer(Redactor red, AuditConfig.Level level) {
             this.red = red;
@@ -45,18 +45,18 @@ final class AuditDocument {
         AuditRow row(UsageRecord r, RequestTrail t) {
             String path = t == null || t.uri() == null ? null : pathOf(t.uri());
             int status = r.status();
-            text.getBuffer().setLength(0);
+            text.reset();
             try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
                 detail(g, r, t, path);
             } catch (IOException e) {
-                throw new UncheckedIOException(e); // a StringWriter does not fail
+                throw new UncheckedIOException(e); // a byte buffer does not fail
             }
             long input = r.usage().promptTokens();
             long output = r.usage().completionTokens();
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
             return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
                     t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), status,
-                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.toString());
+                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.utf8());
         }
 
         /**
@@ -72,7 +72,7 @@ final class AuditDocument {
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
-            text.getBuffer().setLength(0);
+            text.reset();
             try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
                 g.writeStartObject();
                 if (t.method() != null && !t.method().equals("POST")) g.writeStringField("m", t.method());
@@ -106,9 +106,9 @@ final class AuditDocument {
                 }
                 g.writeEndObject();
             } catch (IOException e) {
-                throw new UncheckedIOException(e); // a StringWriter does not fail
+                throw new UncheckedIOException(e); // a byte buffer does not fail
             }
-            return text.toString();
+            return text.utf8();
         }
 
         /**
@@ -244,10 +244,27 @@ final class AuditDocument {
             g.writeNumberField("size", c.total());
             g.writeBooleanField("truncated", c.truncated());
             byte[] bytes = c.bytes();
+            if (!red.redactsText() && ascii(bytes)) {
+                g.writeFieldName("text");
+                g.writeUTF8String(bytes, 0, bytes.length); // escaped as it is copied: no String of it
+                g.writeEndObject();
+                return;
+            }
             String text = utf8(bytes, c.truncated());
             if (text == null) g.writeStringField("base64", Base64.getEncoder().encodeToString(bytes));
             else g.writeStringField("text", red.text(text));
             g.writeEndObject();
+        }
+    }
+
+    /** A byte buffer kept from record to record, read as UTF-8 text without a copy of its own. */
+    private static final class Utf8Buffer extends java.io.ByteArrayOutputStream {
+        Utf8Buffer() {
+            super(2048);
+        }
+
+        String utf8() {
+            return new String(buf, 0, count, StandardCharsets.UTF_8);
         }
     }
 

@@ -77,6 +77,11 @@ final class Redactor {
         return text(QUERY_SECRET.matcher(url).replaceAll("$1" + REDACTED));
     }
 
+    /** Whether {@link #text} changes anything: a pattern is configured. */
+    boolean redactsText() {
+        return custom != null;
+    }
+
     /** A body's or value's text with the configured pattern's matches replaced. */
     String text(String s) {
         if (s == null || custom == null) return s;

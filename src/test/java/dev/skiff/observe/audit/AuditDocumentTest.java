@@ -168,4 +168,23 @@ class AuditDocumentTest {
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"same-answer\"}");
         assertThat(d.at("/client/response/body/size").asInt()).isEqualTo(answer.length);
     }
+
+    /**
+     * An ASCII body is escaped from its bytes when there is no pattern to redact, through a String when
+     * there is: quotes, backslashes and control characters read back the same either way.
+     */
+    @Test
+    void asciiBodiesEscapedFromTheirBytesReadAsThroughText() throws Exception {
+        byte[] body = "{\"q\":\"a \\\"quote\\\" a \\\\ and\\n\", \"raw\":\"\t\u0001\u001f/\"}".getBytes(StandardCharsets.US_ASCII);
+        byte[] answer = "data: {\"x\":1}\n\ndata: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+        UsageRecord r = new UsageRecord(1, "req-5", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, answer, answer);
+        AuditRow bytes = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
+        AuditRow text = new AuditDocument.Writer(new Redactor(Pattern.compile("matches-nothing-here")), AuditConfig.Level.BODIES).row(r, t);
+        t.release();
+        assertThat(bytes.detail()).isEqualTo(text.detail());
+        JsonNode d = OpenAiChat.JSON.readTree(bytes.detail());
+        assertThat(d.at("/client/request/body/text").asText()).isEqualTo(new String(body, StandardCharsets.US_ASCII));
+        assertThat(d.at("/client/response/body/text").asText()).isEqualTo(new String(answer, StandardCharsets.US_ASCII));
+    }
 }

@@ -232,6 +232,26 @@ class AuditStoreTest {
             assertThat(rs.next()).isTrue();
             assertThat(rs.getString(1)).doesNotContainIgnoringCase("autoincrement");
         }
+        assertThat(pragma(store, "page_size")).isEqualTo(4096); // fixed when the file was made
+        assertThat(pragma(store, "wal_autocheckpoint")).isEqualTo((40 << 20) / 4096);
+    }
+
+    /** A new SQLite audit file has pages that hold several records with bodies; its WAL is let grow to about 40 MB all the same. */
+    @org.junit.jupiter.api.Test
+    void aNewSqliteFileHasLargePagesAndTheSameWalAllowance() throws Exception {
+        AuditStore store = store("sqlite");
+        store.write(List.of(row(T0, "first")));
+        assertThat(pragma(store, "page_size")).isEqualTo(AuditStore.PAGE_SIZE);
+        assertThat(pragma(store, "journal_mode")).isEqualTo("wal");
+        assertThat(pragma(store, "wal_autocheckpoint")).isEqualTo((40 << 20) / AuditStore.PAGE_SIZE);
+        assertThat(store.find("first").get()).isNotNull();
+    }
+
+    private static Object pragma(AuditStore store, String name) throws Exception {
+        try (Connection c = store.database().connection(); Statement s = c.createStatement(); var rs = s.executeQuery("PRAGMA " + name)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getObject(1);
+        }
     }
 
     static AuditRow row(long ts, String id) {
