@@ -36,6 +36,8 @@ final class AuditDocument {
         private final Redactor red;
         private final AuditConfig.Level level;
         private final Utf8Buffer text = new Utf8Buffer();
+        /** The row being made's bodies (see {@link #body}); null when it keeps none. */
+        private byte[][] bodies;
 
         Writer(Redactor red, AuditConfig.Level level) {
             this.red = red;
@@ -46,6 +48,7 @@ final class AuditDocument {
             String path = t == null || t.uri() == null ? null : pathOf(t.uri());
             int status = r.status();
             text.reset();
+            bodies = null;
             try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
                 detail(g, r, t, path);
             } catch (IOException e) {
@@ -56,7 +59,7 @@ final class AuditDocument {
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
             return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
                     t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), status,
-                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.utf8());
+                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.utf8(), bodies);
         }
 
         /**
@@ -133,10 +136,10 @@ final class AuditDocument {
                 Capped clientRequest = bodies ? t.requestBody() : null;
                 Capped clientResponse = bodies ? t.clientResponseBody() : null;
                 int clientStatus = t.clientStatus() != 0 ? t.clientStatus() : r.status();
-                exchange(g, "client", null, urlUnlessPath(t.uri(), path), t.requestHeaders(), clientRequest, null,
+                exchange(g, "client", 0, null, urlUnlessPath(t.uri(), path), t.requestHeaders(), clientRequest, null,
                         clientStatus == r.status() ? 0 : clientStatus, t.clientResponseHeaders(), clientResponse, null);
                 if (t.upstreamMethod() != null) {
-                    exchange(g, "provider", t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), red.url(t.upstreamUri()),
+                    exchange(g, "provider", 2, t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), red.url(t.upstreamUri()),
                             t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null, clientRequest,
                             t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null, clientResponse);
                 }
@@ -155,7 +158,7 @@ final class AuditDocument {
          * and answered). Null members and status 0 are left out; a provider body the same as the client's
          * ({@code sameRequest}, {@code sameResponse}: forwarded untranslated) is written as {@code {"same_as_client": true}}.
          */
-        private void exchange(JsonGenerator g, String side, String method, String url, String[] requestHeaders, Capped requestBody,
+        private void exchange(JsonGenerator g, String side, int slot, String method, String url, String[] requestHeaders, Capped requestBody,
                               Capped sameRequest, int status, String[] responseHeaders, Capped responseBody, Capped sameResponse)
                 throws IOException {
             g.writeObjectFieldStart(side);
@@ -163,12 +166,12 @@ final class AuditDocument {
             if (method != null) g.writeStringField("method", method);
             if (url != null) g.writeStringField("url", url);
             headers(g, requestHeaders);
-            body(g, requestBody, sameRequest);
+            body(g, requestBody, sameRequest, slot);
             g.writeEndObject();
             g.writeObjectFieldStart("response");
             if (status != 0) g.writeNumberField("status", status);
             headers(g, responseHeaders);
-            body(g, responseBody, sameResponse);
+            body(g, responseBody, sameResponse, slot + 1);
             g.writeEndObject();
             g.writeEndObject();
         }
@@ -229,11 +232,12 @@ final class AuditDocument {
         }
 
         /**
-         * A body as it is stored: {@code size}, {@code truncated}, and its {@code text} (redacted) or
-         * {@code base64}. Kept as text here, not parsed: the writer does as little per record as it can,
-         * and {@link #expand} makes the API's form when a record is read.
+         * A body as it is stored: {@code size} and {@code truncated} here, its bytes (redacted when a
+         * pattern is configured) in column {@code slot} of the row ({@link AuditRow#bodies}), as they
+         * came: not escaped into the detail, not made a String. {@link #expand} makes the API's form
+         * ({@code text}, {@code json} or {@code base64}) when a record is read.
          */
-        private void body(JsonGenerator g, Capped c, Capped clients) throws IOException {
+        private void body(JsonGenerator g, Capped c, Capped clients, int slot) throws IOException {
             if (c == null) return;
             g.writeObjectFieldStart("body");
             if (clients != null && c.sameAs(clients)) {
@@ -243,17 +247,14 @@ final class AuditDocument {
             }
             g.writeNumberField("size", c.total());
             g.writeBooleanField("truncated", c.truncated());
-            byte[] bytes = c.bytes();
-            if (!red.redactsText() && ascii(bytes)) {
-                g.writeFieldName("text");
-                g.writeUTF8String(bytes, 0, bytes.length); // escaped as it is copied: no String of it
-                g.writeEndObject();
-                return;
-            }
-            String text = utf8(bytes, c.truncated());
-            if (text == null) g.writeStringField("base64", Base64.getEncoder().encodeToString(bytes));
-            else g.writeStringField("text", red.text(text));
             g.writeEndObject();
+            byte[] bytes = c.bytes();
+            if (red.redactsText()) {
+                String text = utf8(bytes, c.truncated());
+                if (text != null) bytes = red.text(text).getBytes(StandardCharsets.UTF_8); // not text: kept as it is (read as base64)
+            }
+            if (bodies == null) bodies = new byte[AuditRow.BODIES][];
+            bodies[slot] = bytes;
         }
     }
 
@@ -395,6 +396,26 @@ final class AuditDocument {
 
     private static double round(double ms) {
         return Math.round(ms * 10) / 10.0;
+    }
+
+    /**
+     * Puts the bodies a row keeps apart ({@link AuditRow#bodies}) back into its detail's body members,
+     * as {@code text} when they are UTF-8 (a capture cut inside a character taken up to it), else as
+     * {@code base64}: the form records written before kept in the detail itself, which {@link #expand}
+     * takes on from. A body marked the same as the client's is left for {@link #complete} to copy.
+     */
+    static void bodiesFromColumns(ObjectNode d, AuditRow r) {
+        String[] sides = {"client", "provider"};
+        String[] parts = {"request", "response"};
+        for (int slot = 0; slot < AuditRow.BODIES; slot++) {
+            if (!(d.path(sides[slot / 2]).path(parts[slot % 2]).get("body") instanceof ObjectNode o)) continue;
+            if (o.has("text") || o.has("base64") || o.path(SAME_AS_CLIENT).asBoolean()) continue;
+            byte[] b = r.body(slot);
+            if (b == null) b = new byte[0]; // an empty body: SQLite gives an empty blob back as null
+            String text = utf8(b, o.path("truncated").asBoolean());
+            if (text != null) o.put("text", text);
+            else o.put("base64", Base64.getEncoder().encodeToString(b));
+        }
     }
 
     /**

@@ -178,6 +178,7 @@ public final class AuditResource implements AdminResource {
         summary(o, r);
         JsonNode d = OpenAiChat.JSON.readTree(r.detail());
         if (d instanceof ObjectNode more) {
+            AuditDocument.bodiesFromColumns(more, r);
             AuditDocument.complete(more, r);
             AuditDocument.expand(OpenAiChat.JSON, more);
             o.setAll(more);

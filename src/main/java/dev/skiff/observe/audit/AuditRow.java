@@ -1,11 +1,28 @@
 package dev.skiff.observe.audit;
 
 /**
- * One audited request as stored: the columns the list filters and shows, and the whole record as JSON
- * ({@code detail}). {@code id} is 0 until stored. Latencies are µs, -1 when there were none; token
- * counts -1 when unknown.
+ * One audited request as stored: the columns the list filters and shows, the record's JSON ({@code
+ * detail}), and at bodies level the bodies' bytes apart from it ({@code bodies}, see {@link #BODIES}):
+ * null when none are, or for a list's rows, which carry neither. {@code id} is 0 until stored.
+ * Latencies are µs, -1 when there were none; token counts -1 when unknown.
  */
 public record AuditRow(long id, long ts, String requestId, String keyId, String userPath, String endUser, String method, String path,
                        String endpoint, String provider, String model, String requestedModel, boolean stream, int status, long latencyUs,
-                       long ttftUs, long inputTokens, long outputTokens, String error, String level, String traceId, String detail) {
+                       long ttftUs, long inputTokens, long outputTokens, String error, String level, String traceId, String detail,
+                       byte[][] bodies) {
+    /** The bodies' slots, as their columns: the client's request and response, the provider's request and response. */
+    static final int BODIES = 4;
+
+    /** A row whose bodies, if any, are in its detail. */
+    public AuditRow(long id, long ts, String requestId, String keyId, String userPath, String endUser, String method, String path,
+                    String endpoint, String provider, String model, String requestedModel, boolean stream, int status, long latencyUs,
+                    long ttftUs, long inputTokens, long outputTokens, String error, String level, String traceId, String detail) {
+        this(id, ts, requestId, keyId, userPath, endUser, method, path, endpoint, provider, model, requestedModel, stream, status, latencyUs,
+                ttftUs, inputTokens, outputTokens, error, level, traceId, detail, null);
+    }
+
+    /** Body {@code slot}'s bytes as stored apart, or null. */
+    byte[] body(int slot) {
+        return bodies == null ? null : bodies[slot];
+    }
 }

@@ -37,10 +37,12 @@ import java.util.concurrent.TimeUnit;
 public final class AuditStore implements AutoCloseable {
     private static final String COLUMNS = "ts, request_id, key_id, user_path, end_user, method, path, endpoint, provider, model, "
             + "requested_model, stream, status, latency_us, ttft_us, input_tokens, output_tokens, error, level, trace_id";
-    private static final String INSERT = "INSERT INTO audit_requests (" + COLUMNS + ", detail) VALUES ";
+    /** The bodies' columns, in {@link AuditRow#bodies}' order. */
+    private static final String BODY_COLUMNS = "request_body, response_body, provider_request_body, provider_response_body";
+    private static final String INSERT = "INSERT INTO audit_requests (" + COLUMNS + ", detail, " + BODY_COLUMNS + ") VALUES ";
     private static final int ROWS_PER_STATEMENT = 32;
-    /** 21 values per row, as {@link #bind} binds them. */
-    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 21, ROWS_PER_STATEMENT);
+    /** 25 values per row, as {@link #bind} binds them. */
+    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 25, ROWS_PER_STATEMENT);
 
     /** A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage}). */
     private static final String USAGE_COLUMNS = "id, ts, request_id, key_id, user_path, end_user, endpoint, provider, model, requested_model, "
@@ -164,7 +166,7 @@ public final class AuditStore implements AutoCloseable {
         return stored[0];
     }
 
-    /** Binds a row's 21 values from parameter {@code i} on. */
+    /** Binds a row's 25 values from parameter {@code i} on. */
     private static void bind(PreparedStatement s, int i, AuditRow r, boolean pg) throws SQLException {
         s.setLong(i++, r.ts());
         s.setString(i++, r.requestId());
@@ -187,7 +189,12 @@ public final class AuditStore implements AutoCloseable {
         s.setString(i++, r.error() != null && r.error().length() > 1000 ? r.error().substring(0, 1000) : r.error());
         s.setString(i++, r.level());
         s.setString(i++, r.traceId());
-        s.setString(i, pg ? r.detail().replace("\u0000", "") : r.detail()); // PostgreSQL text takes no NUL
+        s.setString(i++, pg ? r.detail().replace("\u0000", "") : r.detail()); // PostgreSQL text takes no NUL
+        for (int slot = 0; slot < AuditRow.BODIES; slot++, i++) {
+            byte[] b = r.body(slot);
+            if (b == null) s.setNull(i, Types.BINARY);
+            else s.setBytes(i, b);
+        }
     }
 
     private static void optional(PreparedStatement s, int i, long v) throws SQLException {
@@ -313,10 +320,11 @@ public final class AuditStore implements AutoCloseable {
         return async(() -> {
             AuditRow own;
             try (Connection c = database().connection();
-                 PreparedStatement s = c.prepareStatement("SELECT id, " + COLUMNS + ", detail FROM audit_requests WHERE request_id = ? ORDER BY id DESC LIMIT 1")) {
+                 PreparedStatement s = c.prepareStatement("SELECT id, " + COLUMNS + ", detail, " + BODY_COLUMNS
+                         + " FROM audit_requests WHERE request_id = ? ORDER BY id DESC LIMIT 1")) {
                 s.setString(1, requestId);
                 try (ResultSet rs = s.executeQuery()) {
-                    own = rs.next() ? row(rs, rs.getString(22)) : null;
+                    own = rs.next() ? withBodies(row(rs, rs.getString(22)), rs, 23) : null;
                 }
             }
             // In a usage row only when Skiff made the id and the request ended within the window after (see
@@ -365,6 +373,20 @@ public final class AuditStore implements AutoCloseable {
         return new AuditRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7),
                 rs.getString(8), rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12), rs.getBoolean(13), rs.getInt(14),
                 optional(rs, 15), optional(rs, 16), optional(rs, 17), optional(rs, 18), rs.getString(19), rs.getString(20), rs.getString(21), detail);
+    }
+
+    /** {@code r} with the bodies of columns {@code first} on (null when none is set: a row of before, or of metadata level). */
+    private static AuditRow withBodies(AuditRow r, ResultSet rs, int first) throws SQLException {
+        byte[][] bodies = new byte[AuditRow.BODIES][];
+        boolean any = false;
+        for (int slot = 0; slot < AuditRow.BODIES; slot++) {
+            bodies[slot] = rs.getBytes(first + slot);
+            any |= bodies[slot] != null;
+        }
+        if (!any) return r;
+        return new AuditRow(r.id(), r.ts(), r.requestId(), r.keyId(), r.userPath(), r.endUser(), r.method(), r.path(), r.endpoint(), r.provider(),
+                r.model(), r.requestedModel(), r.stream(), r.status(), r.latencyUs(), r.ttftUs(), r.inputTokens(), r.outputTokens(), r.error(),
+                r.level(), r.traceId(), r.detail(), bodies);
     }
 
     private static long optional(ResultSet rs, int i) throws SQLException {

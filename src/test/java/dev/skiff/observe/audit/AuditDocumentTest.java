@@ -39,8 +39,14 @@ class AuditDocumentTest {
                 new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
         AuditRow row = new AuditDocument.Writer(new Redactor(Pattern.compile("sk-[a-z0-9]+")), AuditConfig.Level.BODIES).row(r, t);
         assertThat(row.path()).isEqualTo("/v1/chat/completions");
+        return read(row);
+    }
+
+    /** A stored row's detail whole again as the API reads it: its bodies back from their columns, the short form completed. */
+    static com.fasterxml.jackson.databind.node.ObjectNode read(AuditRow row) throws Exception {
         var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
-        AuditDocument.complete(d, row); // the stored short form, whole again as the API reads it
+        AuditDocument.bodiesFromColumns(d, row);
+        AuditDocument.complete(d, row);
         return d;
     }
 
@@ -144,9 +150,9 @@ class AuditDocumentTest {
         byte[] answer = "{\"id\":\"translated\"}".getBytes(StandardCharsets.UTF_8);
         UsageRecord r = new UsageRecord(1, "req-3", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
         AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, forwarded(AuditConfig.Level.BODIES, body, upstream, answer));
-        assertThat(row.detail()).containsOnlyOnce("messages").contains("same_as_client").contains("up").contains("translated");
-        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
-        AuditDocument.complete(d, row);
+        assertThat(row.detail()).contains("same_as_client").doesNotContain("messages", "translated", "\\\"up\\\""); // bodies are apart
+        assertThat(row.bodies()).isDeepEqualTo(new byte[][] {body, answer, null, upstream});
+        var d = read(row);
         assertThat(d.at("/provider/request/body")).isEqualTo(d.at("/client/request/body"));
         assertThat(d.at("/provider/request/body/text").asText()).isEqualTo(new String(body, StandardCharsets.UTF_8));
         assertThat(d.at("/provider/response/body/text").asText()).isEqualTo("{\"id\":\"up\"}");
@@ -161,17 +167,16 @@ class AuditDocumentTest {
         RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, answer, answer);
         AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
         t.release();
-        assertThat(row.detail()).containsOnlyOnce("same-answer").containsOnlyOnce("\\\"model\\\"");
-        var d = (com.fasterxml.jackson.databind.node.ObjectNode) OpenAiChat.JSON.readTree(row.detail());
-        AuditDocument.complete(d, row);
+        assertThat(row.bodies()).isDeepEqualTo(new byte[][] {body, answer, null, null});
+        var d = read(row);
         assertThat(d.at("/provider/response/body")).isEqualTo(d.at("/client/response/body"));
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo("{\"id\":\"same-answer\"}");
         assertThat(d.at("/client/response/body/size").asInt()).isEqualTo(answer.length);
     }
 
     /**
-     * An ASCII body is escaped from its bytes when there is no pattern to redact, through a String when
-     * there is: quotes, backslashes and control characters read back the same either way.
+     * A body is stored as its bytes when there is no pattern to redact, through a String when there is:
+     * quotes, backslashes and control characters read back the same either way.
      */
     @Test
     void asciiBodiesEscapedFromTheirBytesReadAsThroughText() throws Exception {
@@ -183,7 +188,8 @@ class AuditDocumentTest {
         AuditRow text = new AuditDocument.Writer(new Redactor(Pattern.compile("matches-nothing-here")), AuditConfig.Level.BODIES).row(r, t);
         t.release();
         assertThat(bytes.detail()).isEqualTo(text.detail());
-        JsonNode d = OpenAiChat.JSON.readTree(bytes.detail());
+        assertThat(text.bodies()).isDeepEqualTo(bytes.bodies());
+        JsonNode d = read(bytes);
         assertThat(d.at("/client/request/body/text").asText()).isEqualTo(new String(body, StandardCharsets.US_ASCII));
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo(new String(answer, StandardCharsets.US_ASCII));
     }

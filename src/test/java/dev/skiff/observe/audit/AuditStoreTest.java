@@ -196,6 +196,36 @@ class AuditStoreTest {
         log.close();
     }
 
+    /**
+     * Bodies are kept in columns of their own, as their bytes, and read back into the detail: text,
+     * JSON, bytes that are not UTF-8 (base64), an empty body; a record written before, with its bodies
+     * in the detail, reads as it did.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void bodiesStoredApartAreReadBackIntoTheDetailAndOldRecordsStillRead(String kind) throws Exception {
+        AuditStore store = store(kind);
+        byte[] request = "{\"q\":\"caf\u00e9 \\\"quoted\\\"\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] binary = {0, (byte) 0xff, (byte) 0xfe, 1};
+        String detail = "{\"client\":{\"request\":{\"body\":{\"size\":" + request.length + ",\"truncated\":false}},"
+                + "\"response\":{\"body\":{\"size\":4,\"truncated\":false}}},"
+                + "\"provider\":{\"request\":{\"body\":{\"same_as_client\":true}},\"response\":{\"body\":{\"size\":0,\"truncated\":false}}}}";
+        AuditRow r = row(T0, "apart");
+        store.write(List.of(new AuditRow(0, r.ts(), r.requestId(), null, null, null, "POST", "/v1/chat/completions", "chat", null, null, null,
+                false, 200, -1, -1, -1, -1, null, "bodies", null, detail, new byte[][] {request, binary, null, new byte[0]})));
+        String old = "{\"client\":{\"request\":{\"body\":{\"size\":7,\"truncated\":false,\"text\":\"{\\\"a\\\":1}\"}}}}";
+        AuditRow before = row(T0 + 1, "before");
+        store.write(List.of(new AuditRow(0, before.ts(), before.requestId(), null, null, null, "POST", "/v1/chat/completions", "chat", null, null,
+                null, false, 200, -1, -1, -1, -1, null, "bodies", null, old)));
+
+        var d = AuditResource.detail(store.find("apart").get());
+        assertThat(d.at("/client/request/body/json/q").asText()).isEqualTo("caf\u00e9 \"quoted\"");
+        assertThat(d.at("/client/response/body/base64").asText()).isEqualTo(java.util.Base64.getEncoder().encodeToString(binary));
+        assertThat(d.at("/provider/request/body")).isEqualTo(d.at("/client/request/body"));
+        assertThat(d.at("/provider/response/body/text").asText()).isEmpty();
+        assertThat(AuditResource.detail(store.find("before").get()).at("/client/request/body/json/a").asInt()).isEqualTo(1);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void purgeDeletesWhatIsOlderThanTheRetention(String kind) throws Exception {
