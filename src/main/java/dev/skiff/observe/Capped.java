@@ -100,6 +100,13 @@ public final class Capped {
         reserved = 0;
     }
 
+    /** Stops holding the array's share of the budget and returns it: whoever keeps the bytes gives it back (see RequestTrail#handOver). */
+    long handOver() {
+        long r = reserved;
+        reserved = 0;
+        return r;
+    }
+
     /** Bytes captured so far. */
     public int length() {
         return length;

@@ -206,6 +206,25 @@ public final class RequestTrail {
         for (Capped c : new Capped[] {requestBody, upstreamRequestBody, upstreamResponseBody, clientResponseBody}) if (c != null) c.release();
     }
 
+    /**
+     * As {@link #release}, except that the bodies' share of the budget stays held, and is returned: the
+     * caller keeps their bytes (a row made of them, waiting to be stored) and gives it back with {@link
+     * #giveBack} once it no longer does, so the heap bodies hold stays bounded while the trail itself
+     * is let go.
+     */
+    public long handOver() {
+        if (released) return 0;
+        released = true;
+        long n = 0;
+        for (Capped c : new Capped[] {requestBody, upstreamRequestBody, upstreamResponseBody, clientResponseBody}) if (c != null) n += c.handOver();
+        return n;
+    }
+
+    /** Gives back budget taken over with {@link #handOver}. */
+    public static void giveBack(long bytes) {
+        CaptureBudget.release(bytes);
+    }
+
     void inUsageRow(boolean v) {
         inUsageRow = v;
     }

@@ -13,15 +13,18 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The audit log's writer: event loops hand it each finished request (never blocking: a full queue
  * drops the record and counts it; the bodies' heap is bounded apart, see CaptureBudget),
- * and one thread redacts, reassembles and stores them in batches of up to {@value #MAX_BATCH}, one
- * transaction each. The queue is the usage writer's {@link RecordQueue}: the writer gathers a batch
- * asleep for {@value #GATHER_MILLIS} ms, unseen by producers, so a busy gateway wakes it about once
- * per batch instead of once every request or two (a blocking queue signals a waiting consumer on
- * each offer). It also deletes what is older than the retention, hourly. On close the queue is
+ * and one thread redacts and stores them in batches of up to {@value #MAX_BATCH}, one transaction
+ * each. The queue is the usage writer's {@link RecordQueue}: the writer gathers a batch asleep for
+ * {@value #GATHER_MILLIS} ms, unseen by producers, so a busy gateway wakes it about once per batch
+ * instead of once every request or two (a blocking queue signals a waiting consumer on each offer);
+ * every {@value #MAKE_MILLIS} ms of that it turns what has come into rows, so that a record's trail
+ * is let go within about that time, its row (a few arrays) waiting for the batch's transaction. It also deletes what is older than the retention, hourly. On close the queue is
  * drained and the last batch stored.
  */
 public final class AuditLog implements CallObserver, AutoCloseable {
     static final int GATHER_MILLIS = 100;
+    /** How often, while a batch gathers, the records that have come are made rows (and their trails let go). */
+    static final int MAKE_MILLIS = 10;
     /** How long an idle writer sleeps before looking at the purge and the drop count again. */
     private static final int IDLE_MILLIS = 200;
     /** Records per transaction at most: a bigger transaction writes each page it touches (the table's last ones, index pages) once for more rows. */
@@ -105,23 +108,29 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     }
 
     private void drainLoop() {
-        List<Entry> batch = new ArrayList<>(MAX_BATCH);
+        Rows pending = new Rows();
+        List<Entry> drained = new ArrayList<>(256);
         AuditDocument.Writer documents = new AuditDocument.Writer(redactor, config.level());
         long purgeAt = System.nanoTime() + TimeUnit.MINUTES.toNanos(1); // not at start: the database opens with the first record
         long reportedDrops = 0;
         while (true) {
             if (queue.isEmpty() && !closing) queue.await(TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS));
             if (!queue.isEmpty()) {
-                // Let a batch gather, asleep: producers do not wake a writer that is not idle.
-                pause(TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS));
-                while (queue.drainTo(batch, MAX_BATCH) > 0) {
-                    try {
-                        store(batch, e -> row(documents, e));
-                    } finally {
-                        for (Entry e : batch) if (e.trail() != null) e.trail().release();
-                        batch.clear();
-                    }
+                // Let a batch gather, asleep (producers do not wake a writer that is not idle), turning
+                // what has come into rows every MAKE_MILLIS meanwhile, so trails do not wait the whole time.
+                long storeAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GATHER_MILLIS);
+                for (long left = storeAt - System.nanoTime(); left > 0 && !closing && pending.size() < MAX_BATCH; left = storeAt - System.nanoTime()) {
+                    pause(Math.min(left, TimeUnit.MILLISECONDS.toNanos(MAKE_MILLIS)));
+                    make(documents, drained, pending);
                 }
+                do {
+                    make(documents, drained, pending);
+                    try {
+                        store(pending.rows);
+                    } finally {
+                        pending.clear();
+                    }
+                } while (!queue.isEmpty());
             }
             if (System.nanoTime() - purgeAt >= 0) {
                 purgeAt = System.nanoTime() + PURGE_EVERY_NANOS;
@@ -135,6 +144,44 @@ public final class AuditLog implements CallObserver, AutoCloseable {
             if (closing && queue.isEmpty()) break;
         }
         store.close();
+    }
+
+    /**
+     * Rows made and waiting to be stored, and the capture budget their bodies hold (taken over from
+     * their trails: see {@link RequestTrail#handOver}), given back when they are cleared.
+     */
+    private static final class Rows {
+        final List<AuditRow> rows = new ArrayList<>(MAX_BATCH);
+        long held;
+
+        int size() {
+            return rows.size();
+        }
+
+        void clear() {
+            rows.clear();
+            RequestTrail.giveBack(held);
+            held = 0;
+        }
+    }
+
+    /**
+     * Turns what the queue holds (up to a batch in all) into rows: a row is a few arrays (its detail,
+     * its bodies), where a trail waiting in the queue is a graph of headers, captures and timings that
+     * each young collection copies. The trails are let go as their rows are made.
+     */
+    private void make(AuditDocument.Writer documents, List<Entry> drained, Rows pending) {
+        if (queue.drainTo(drained, MAX_BATCH - pending.size()) == 0) return;
+        try {
+            for (Entry e : drained) {
+                AuditRow row = row(documents, e);
+                if (row != null) pending.rows.add(row);
+                if (e.trail() != null) pending.held += e.trail().handOver();
+            }
+        } finally {
+            for (Entry e : drained) if (e.trail() != null) e.trail().release();
+            drained.clear();
+        }
     }
 
     private void pause(long nanos) {
@@ -152,16 +199,12 @@ public final class AuditLog implements CallObserver, AutoCloseable {
         }
     }
 
-    /**
-     * One try, then one more a second later; after that the batch is lost (and said): audit rows are
-     * not queued without bound. Rows are made as they are stored (see {@link AuditStore#write(List, java.util.function.Function)}),
-     * so the entries' trails are released by the caller once this returns.
-     */
-    private void store(List<Entry> batch, java.util.function.Function<Entry, AuditRow> make) {
+    /** One try, then one more a second later; after that the batch is lost (and said): audit rows are not queued without bound. */
+    private void store(List<AuditRow> batch) {
         if (batch.isEmpty()) return;
         for (int attempt = 0; attempt < 2; attempt++) {
             try {
-                written.addAndGet(store.write(batch, make));
+                written.addAndGet(store.write(batch, r -> r));
                 return;
             } catch (Exception e) {
                 System.err.println("skiff: audit store " + store.describe() + " failed to write " + batch.size() + " records"
