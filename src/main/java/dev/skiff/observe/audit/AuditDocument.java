@@ -38,6 +38,8 @@ final class AuditDocument {
         private final Utf8Buffer text = new Utf8Buffer();
         /** The row being made's bodies (see {@link #body}); null when it keeps none. */
         private byte[][] bodies;
+        /** The row being made's values that headers may repeat (see {@link #headers}). */
+        private String rowRequestId, rowProvider, rowModel, rowAttempts;
 
         Writer(Redactor red, AuditConfig.Level level) {
             this.red = red;
@@ -49,6 +51,9 @@ final class AuditDocument {
             int status = r.status();
             text.reset();
             bodies = null;
+            rowRequestId = r.requestId();
+            rowProvider = r.provider();
+            rowModel = r.model();
             try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
                 detail(g, r, t, path);
             } catch (IOException e) {
@@ -126,6 +131,7 @@ final class AuditDocument {
             g.writeStartObject();
             int attempts = t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts();
             if (attempts != 1) g.writeNumberField("attempts", attempts);
+            rowAttempts = Integer.toString(attempts);
             if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
             if (t != null && t.responseModel != null) g.writeStringField("response_model", t.responseModel);
             g.writeFieldName("usage");
@@ -136,10 +142,11 @@ final class AuditDocument {
                 Capped clientRequest = bodies ? t.requestBody() : null;
                 Capped clientResponse = bodies ? t.clientResponseBody() : null;
                 int clientStatus = t.clientStatus() != 0 ? t.clientStatus() : r.status();
-                exchange(g, "client", 0, null, urlUnlessPath(t.uri(), path), t.requestHeaders(), clientRequest, null,
+                exchange(g, "client", 0, null, urlUnlessPath(t.uri(), path), null, t.requestHeaders(), clientRequest, null,
                         clientStatus == r.status() ? 0 : clientStatus, t.clientResponseHeaders(), clientResponse, null);
                 if (t.upstreamMethod() != null) {
-                    exchange(g, "provider", 2, t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), red.url(t.upstreamUri()),
+                    String url = red.url(t.upstreamUri());
+                    exchange(g, "provider", 2, t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), url, authority(url),
                             t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null, clientRequest,
                             t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null, clientResponse);
                 }
@@ -158,19 +165,19 @@ final class AuditDocument {
          * and answered). Null members and status 0 are left out; a provider body the same as the client's
          * ({@code sameRequest}, {@code sameResponse}: forwarded untranslated) is written as {@code {"same_as_client": true}}.
          */
-        private void exchange(JsonGenerator g, String side, int slot, String method, String url, String[] requestHeaders, Capped requestBody,
+        private void exchange(JsonGenerator g, String side, int slot, String method, String url, String host, String[] requestHeaders, Capped requestBody,
                               Capped sameRequest, int status, String[] responseHeaders, Capped responseBody, Capped sameResponse)
                 throws IOException {
             g.writeObjectFieldStart(side);
             g.writeObjectFieldStart("request");
             if (method != null) g.writeStringField("method", method);
             if (url != null) g.writeStringField("url", url);
-            headers(g, requestHeaders);
+            headers(g, requestHeaders, requestBody, host);
             body(g, requestBody, sameRequest, slot);
             g.writeEndObject();
             g.writeObjectFieldStart("response");
             if (status != 0) g.writeNumberField("status", status);
-            headers(g, responseHeaders);
+            headers(g, responseHeaders, responseBody, null);
             body(g, responseBody, sameResponse, slot + 1);
             g.writeEndObject();
             g.writeEndObject();
@@ -223,12 +230,37 @@ final class AuditDocument {
             if (nanos >= 0) g.writeNumberField(name, round((nanos - from) / 1e6));
         }
 
-        /** Headers as an object, name to value, secrets redacted; left out when none were kept (metadata level). */
-        private void headers(JsonGenerator g, String[] pairs) throws IOException {
+        /**
+         * Headers as an object, name to value, secrets redacted; left out when none were kept (metadata
+         * level). Those that say what the row says already ({@link #REPEATS}: the body's size, the
+         * request id, provider, model, attempts, the URL's host) are left out when they say just that,
+         * and named in {@code hx} (a bit each) for {@link #complete} to put back: a third of a short
+         * chat's record was such headers.
+         */
+        private void headers(JsonGenerator g, String[] pairs, Capped body, String host) throws IOException {
             if (pairs == null) return;
+            int[] omitted = {0};
             g.writeObjectFieldStart("headers");
-            red.eachHeader(pairs, g::writeStringField);
+            red.eachHeader(pairs, (name, value) -> {
+                int bit = repeats(name, value, body, host);
+                if (bit != 0) omitted[0] |= bit;
+                else g.writeStringField(name, value);
+            });
             g.writeEndObject();
+            if (omitted[0] != 0) g.writeNumberField("hx", omitted[0]);
+        }
+
+        /** The bit of {@link #REPEATS} header {@code name} is when its value is what the row says, else 0. */
+        private int repeats(String name, String value, Capped body, String host) {
+            return switch (name) {
+                case "content-length" -> body != null && value.equals(Long.toString(body.total())) ? 1 : 0;
+                case "x-request-id" -> value.equals(rowRequestId) ? 2 : 0;
+                case "x-skiff-provider" -> value.equals(rowProvider) ? 4 : 0;
+                case "x-skiff-model" -> value.equals(rowModel) ? 8 : 0;
+                case "x-skiff-attempts" -> value.equals(rowAttempts) ? 16 : 0;
+                case "host" -> value.equals(host) ? 32 : 0;
+                default -> 0;
+            };
         }
 
         /**
@@ -371,6 +403,41 @@ final class AuditDocument {
         if (!upResponse.has("status")) upResponse.putNull("status");
         side(upRequest, request);
         side(upResponse, response);
+        String host = upRequest.path("url").isTextual() ? authority(upRequest.get("url").asText()) : null;
+        for (ObjectNode o : new ObjectNode[] {request, response, upRequest, upResponse}) restoreHeaders(o, d, r, o == upRequest ? host : null);
+    }
+
+    /** Headers that repeat the row (bit i of a side's {@code hx}: {@code REPEATS[i]}), in the order of their bits. */
+    static final String[] REPEATS = {"content-length", "x-request-id", "x-skiff-provider", "x-skiff-model", "x-skiff-attempts", "host"};
+
+    /** Puts back the headers {@link Writer} left out of one side's request or response for repeating its row (its {@code hx}). */
+    private static void restoreHeaders(ObjectNode o, ObjectNode d, AuditRow r, String host) {
+        JsonNode hx = o.remove("hx");
+        if (hx == null || !(o.get("headers") instanceof ObjectNode headers)) return;
+        int bits = hx.asInt();
+        for (int i = 0; i < REPEATS.length; i++) {
+            if ((bits & 1 << i) == 0) continue;
+            String value = switch (i) {
+                case 0 -> o.path("body").path("size").asText(null);
+                case 1 -> r.requestId();
+                case 2 -> r.provider();
+                case 3 -> r.model();
+                case 4 -> d.path("attempts").asText();
+                default -> host;
+            };
+            if (value != null) headers.put(REPEATS[i], value);
+        }
+    }
+
+    /** The host (and port, when the URL names one) of {@code url}, as a Host header gives it; null when it names none. */
+    static String authority(String url) {
+        if (url == null) return null;
+        int from = url.indexOf("://");
+        if (from < 0) return null;
+        from += 3;
+        int to = from;
+        while (to < url.length() && url.charAt(to) != '/' && url.charAt(to) != '?' && url.charAt(to) != '#') to++;
+        return url.substring(from, to);
     }
 
     /** Null headers and body where none were kept; a body marked the same as the client's, a copy of it. */

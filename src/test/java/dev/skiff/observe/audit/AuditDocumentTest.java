@@ -80,6 +80,49 @@ class AuditDocumentTest {
         assertThat(d.at("/client/response/body/text").asText()).isEqualTo("ascii");
     }
 
+    /**
+     * Headers that repeat the row (the body's size, request id, provider, model, attempts, the provider
+     * URL's host) are not stored when they say just that, and read back as they were; one that says
+     * something else is stored as it is.
+     */
+    @Test
+    void headersThatRepeatTheRowAreLeftOutAndReadBack() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] answer = "{\"id\":\"a\"}".getBytes(StandardCharsets.UTF_8);
+        Observers o = new Observers(null);
+        o.audit(new AuditConfig(AuditConfig.Level.BODIES, 1024, null, Duration.ofDays(1)));
+        var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
+        req.headers().set("Host", "skiff.local").set("Content-Length", body.length).set("X-Request-Id", "req-9");
+        RequestTrail t = o.begin(req);
+        var up = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/chat/completions", Unpooled.wrappedBuffer(body));
+        up.headers().set("host", "127.0.0.1:9").set("content-length", body.length).set("x-request-id", "req-9");
+        o.upstream(t, up, up.content(), "openai", "http://127.0.0.1:9");
+        var head = new io.netty.handler.codec.http.DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set("content-length", 999); // not the body's size: kept
+        t.upstreamHead(head);
+        t.upstreamContent(Unpooled.wrappedBuffer(answer));
+        var res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(answer));
+        res.headers().set("content-length", answer.length).set("x-request-id", "req-9").set("x-skiff-provider", "openai")
+                .set("x-skiff-model", "m").set("x-skiff-attempts", 1).set("content-type", "application/json");
+        t.clientWrite(res);
+        t.finish();
+        UsageRecord r = new UsageRecord(1, "req-9", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        AuditRow row = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
+        t.release();
+        assertThat(row.detail()).doesNotContain("req-9", "x-skiff", "127.0.0.1:9\"", "\"" + body.length + "\"").contains("\"999\"", "skiff.local");
+        var d = read(row);
+        assertThat(d.at("/client/request/headers")).isEqualTo(OpenAiChat.JSON.readTree(
+                "{\"host\":\"skiff.local\",\"content-length\":\"" + body.length + "\",\"x-request-id\":\"req-9\"}"));
+        assertThat(d.at("/client/response/headers").properties()).extracting(java.util.Map.Entry::getKey)
+                .containsExactlyInAnyOrder("content-length", "x-request-id", "x-skiff-provider", "x-skiff-model", "x-skiff-attempts", "content-type");
+        assertThat(d.at("/client/response/headers/content-length").asText()).isEqualTo(Integer.toString(answer.length));
+        assertThat(d.at("/client/response/headers/x-skiff-attempts").asText()).isEqualTo("1");
+        assertThat(d.at("/provider/request/headers/host").asText()).isEqualTo("127.0.0.1:9");
+        assertThat(d.at("/provider/request/headers/content-length").asText()).isEqualTo(Integer.toString(body.length));
+        assertThat(d.at("/provider/response/headers/content-length").asText()).isEqualTo("999");
+        assertThat(d.at("/client/response").has("hx")).isFalse();
+    }
+
     /** A trail at {@code level} with a provider call that forwarded the client's body and answered with {@code upstreamAnswer}. */
     static RequestTrail forwarded(AuditConfig.Level level, byte[] body, byte[] upstreamAnswer, byte[] answer) {
         Observers o = new Observers(null);
