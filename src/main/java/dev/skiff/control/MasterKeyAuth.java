@@ -59,10 +59,11 @@ public final class MasterKeyAuth {
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) presented = auth.substring(7).strip();
         if (presented == null || presented.isEmpty()) presented = headers.get(X_API_KEY);
         if (presented == null || presented.isEmpty()) return key == null ? OPEN : MISSING;
-        if (key != null && MessageDigest.isEqual(key, presented.getBytes(StandardCharsets.UTF_8))) return ALLOWED;
+        byte[] bytes = presented.getBytes(StandardCharsets.UTF_8); // once, for both comparisons
+        if (key != null && MessageDigest.isEqual(key, bytes)) return ALLOWED;
         KeyRegistry registry = keys;
         if (registry != null) {
-            Verdict v = registry.verdict(presented);
+            Verdict v = registry.verdict(presented, bytes);
             // Serving openly, a key Skiff does not know is no reason to refuse (clients send placeholders);
             // one it knows is still attributed, and a revoked or expired one still refused.
             if (v != null && (key != null || v != WRONG_UNKNOWN)) return v;

@@ -97,6 +97,7 @@ final class LimitGate {
 
     /** The refusal a decision means, or null when the request goes on. */
     static Refusal refusal(Limits limits, Decision d, boolean anthropic) {
+        if (d instanceof Decision.Admitted) return null; // every admitted request asks: no pattern switch's dispatch for it
         return switch (d) {
             case Decision.Admitted a -> null;
             case Decision.Unavailable u -> limits.admitUnavailable(u) ? null : new Refusal(503,
@@ -160,29 +161,61 @@ final class LimitGate {
      * hashed and encoded character by character on every response.
      */
     private record Names(AsciiString limit, AsciiString remaining, AsciiString reset, AsciiString anthropicLimit,
-                         AsciiString anthropicRemaining, AsciiString anthropicReset) {
+                         AsciiString anthropicRemaining, AsciiString anthropicReset, LastText limitText, LastText resetText) {
         static Names of(String what) {
             return new Names(AsciiString.cached("x-ratelimit-limit-" + what), AsciiString.cached("x-ratelimit-remaining-" + what),
                     AsciiString.cached("x-ratelimit-reset-" + what), AsciiString.cached("anthropic-ratelimit-" + what + "-limit"),
-                    AsciiString.cached("anthropic-ratelimit-" + what + "-remaining"), AsciiString.cached("anthropic-ratelimit-" + what + "-reset"));
+                    AsciiString.cached("anthropic-ratelimit-" + what + "-remaining"), AsciiString.cached("anthropic-ratelimit-" + what + "-reset"),
+                    new LastText(""), new LastText("s"));
         }
     }
 
     private static final AsciiString BUDGET_REMAINING = AsciiString.cached("x-skiff-budget-remaining-usd");
     private static final Names REQUESTS = Names.of("requests"), TOKENS = Names.of("tokens");
 
+    /**
+     * A number's header text, kept for the next response: a limit is the same on every response of a
+     * policy, a reset in seconds for a second (three Strings a response were the control row's largest
+     * allocation on the event loops). One entry per header name; a race only makes the text again.
+     */
+    private static final class LastText {
+        private record Text(long value, String text) {}
+
+        private final String suffix;
+        private volatile Text last;
+
+        LastText(String suffix) {
+            this.suffix = suffix;
+            this.last = new Text(0, "0" + suffix);
+        }
+
+        String of(long value) {
+            Text t = last;
+            if (t.value() != value) last = t = new Text(value, value + suffix);
+            return t.text();
+        }
+    }
+
     private static void put(BiConsumer<CharSequence, String> out, Names n, Counter c, long nowMs, boolean anthropic) {
-        String limit = Long.toString(c.charge().limit());
+        String limit = n.limitText().of(c.charge().limit());
         String remaining = Long.toString(c.remaining());
         out.accept(n.limit(), limit);
         out.accept(n.remaining(), remaining);
-        out.accept(n.reset(), Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000) + "s");
+        out.accept(n.reset(), n.resetText().of(Math.max(0, (c.resetAtMs() - nowMs + 999) / 1000)));
         if (anthropic) {
             out.accept(n.anthropicLimit(), limit);
             out.accept(n.anthropicRemaining(), remaining);
             long reset = c.resetAtMs() > 0 ? c.resetAtMs() : nowMs;
             out.accept(n.anthropicReset(), java.time.Instant.ofEpochSecond((reset + 999) / 1000).toString());
         }
+    }
+
+    /**
+     * Whether settling may move a counter, so needs the target that answered: false for a reservation
+     * of request counts alone (settled by doing nothing), true while undecided.
+     */
+    boolean moves() {
+        return !(decision instanceof Decision.Admitted a) || a.ticket().settles();
     }
 
     /** The call ended without any target answering: settle with what it used. */

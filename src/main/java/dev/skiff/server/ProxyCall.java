@@ -1058,7 +1058,9 @@ final class ProxyCall implements ExchangeListener {
             parkedDiscard = null;
         }
         if (limitGate != null) { // at the price of the target the last attempt went to
-            limitGate.settle(route.provider() == null ? null : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
+            // (no target made when the settlement moves nothing: request counts alone)
+            limitGate.settle(route.provider() == null || !limitGate.moves() ? null
+                            : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
                     exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         }
         long now = System.nanoTime(); // one reading for the attempt's duration and the request's latency

@@ -68,6 +68,11 @@ public class KeyRegistry {
      * (unknown: {@link MasterKeyAuth#WRONG_UNKNOWN}; revoked; expired), or unavailable before the first load.
      */
     public MasterKeyAuth.Verdict verdict(String presented) {
+        return verdict(presented, null);
+    }
+
+    /** As above, with the secret's UTF-8 bytes when the caller has them already (null: made here). */
+    public MasterKeyAuth.Verdict verdict(String presented, byte[] presentedBytes) {
         if (!presented.startsWith(KeySecrets.PREFIX)) return MasterKeyAuth.WRONG_UNKNOWN;
         if (!loaded) return new MasterKeyAuth.Unavailable("Skiff has not loaded its managed keys yet; try again in a moment.");
         if (failClosed && System.nanoTime() - freshUntilNanos > 0) {
@@ -75,7 +80,7 @@ public class KeyRegistry {
                     + "(SKIFF_LIMITS_FAILURE=closed); try again shortly.");
         }
         Map<Digest, Entry> snapshot = byHash;
-        byte[] secret = presented.getBytes(StandardCharsets.UTF_8);
+        byte[] secret = presentedBytes != null ? presentedBytes : presented.getBytes(StandardCharsets.UTF_8);
         Recent recent = RECENT.get();
         Entry e = recent.find(snapshot, secret);
         if (e == null) {

@@ -13,9 +13,12 @@ public enum Metric {
     /** Requests in flight at once: taken on admission, given back when the call ends. */
     CONCURRENT;
 
+    /** The name, made once: it is part of every counter's name, built per request. */
+    private final String wire = name().toLowerCase(Locale.ROOT);
+
     /** The name the admin API and key JSON use ({@code requests}, {@code tokens}, {@code cost}, {@code concurrent}). */
     public String wire() {
-        return name().toLowerCase(Locale.ROOT);
+        return wire;
     }
 
     public static Metric parse(String s) {

@@ -55,26 +55,29 @@ public final class PolicySet {
     public List<Charge> charges(Request r, long tokens, long costMicros) {
         if (all.isEmpty() && r.keyPolicies().isEmpty()) return List.of();
         List<Charge> out = new ArrayList<>(4);
+        // The scopes' ids (overrides' names) are made only when an end user may have overrides.
+        boolean named = r.endUser() != null && !overrides.isEmpty();
         if (r.keyId() != null) {
-            Scope.Key key = new Scope.Key(r.keyId());
+            String key = named ? new Scope.Key(r.keyId()).id() : null;
             add(out, byKey.get(r.keyId()), key, r, tokens, costMicros);
             add(out, r.keyPolicies(), key, r, tokens, costMicros);
         }
         if (hasPaths && r.userPath() != null) {
             String path = r.userPath();
-            add(out, byPath.get("/"), new Scope.Path("/"), r, tokens, costMicros);
+            add(out, byPath.get("/"), named ? new Scope.Path("/").id() : null, r, tokens, costMicros);
             for (int i = path.indexOf('/', 1); ; i = path.indexOf('/', i + 1)) {
                 String ancestor = i < 0 ? path : path.substring(0, i);
-                if (ancestor.length() > 1) add(out, byPath.get(ancestor), new Scope.Path(ancestor), r, tokens, costMicros);
+                if (ancestor.length() > 1) add(out, byPath.get(ancestor), named ? new Scope.Path(ancestor).id() : null, r, tokens, costMicros);
                 if (i < 0) break;
             }
         }
         return out;
     }
 
-    private void add(List<Charge> out, List<LimitPolicy> policies, Scope within, Request r, long tokens, long costMicros) {
+    /** @param withinId the id of the scope {@code policies} belong to; null when no override can apply (none, or no end user) */
+    private void add(List<Charge> out, List<LimitPolicy> policies, String withinId, Request r, long tokens, long costMicros) {
         // The override's name is built only when there are overrides at all (it is a string per request).
-        List<LimitPolicy> own = r.endUser() == null || overrides.isEmpty() ? null : overrides.get(within.id() + "|" + r.endUser());
+        List<LimitPolicy> own = withinId == null ? null : overrides.get(withinId + "|" + r.endUser());
         if (policies == null && own == null) return;
         if (policies != null) {
             for (LimitPolicy p : policies) {

@@ -50,4 +50,21 @@ class LocalLimiterTest extends LimiterContract {
         Decision d = reserve(charge("later0", Metric.REQUESTS, "minute", 1_000_000, 1));
         assertThat(((Decision.Admitted) d).counters().getFirst().used()).isEqualTo(201);
     }
+
+    @Test
+    void idleConcurrencyCountersAndEndedWindowsAreForgottenWhileOthersLive() {
+        LocalLimiter l = (LocalLimiter) limiter();
+        // live daily counters alone: nothing to forget, and no walk over them (the floor is the day's end)
+        for (int i = 0; i < 500; i++) reserve(charge("day" + i, Metric.REQUESTS, "day", 10, 1));
+        // concurrency counters back to 0 once settled
+        for (int i = 0; i < 500; i++) settle(reserve(charge("conc" + i, Metric.CONCURRENT, "none", 5, 1)), 0, 0);
+        for (int i = 0; i < 3000; i++) reserve(charge("day0", Metric.REQUESTS, "day", 1_000_000, 1));
+        assertThat(l.size()).isEqualTo(500); // the idle concurrency counters went, the days' stay
+        // a minute counter made after the walks: forgotten once its minute is over, though the days live on
+        reserve(charge("minute", Metric.REQUESTS, "minute", 10, 1));
+        clock.addAndGet(120_000);
+        for (int i = 0; i < 3000; i++) reserve(charge("day0", Metric.REQUESTS, "day", 1_000_000, 1));
+        assertThat(l.size()).isEqualTo(500);
+        assertThat(((Decision.Admitted) reserve(charge("day1", Metric.REQUESTS, "day", 10, 1))).counters().getFirst().used()).isEqualTo(2);
+    }
 }
