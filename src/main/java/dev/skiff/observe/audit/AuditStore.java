@@ -205,10 +205,16 @@ public final class AuditStore implements AutoCloseable {
     /**
      * Deletes records received before {@code beforeMs}, and clears those usage rows carry (the rows
      * themselves stay for the usage store's own retention); returns how many. Blocks: the writer's thread.
+     *
+     * <p>The audit table has no time index (each record would pay for it): what is deleted is every row
+     * before the oldest one received at {@code beforeMs} or later, found by walking ids from the oldest
+     * (through the rows to delete only). Ids follow receipt times except for requests that ran while
+     * later ones were written: such a row stays until a later purge passes its successors too.
      */
     int purge(long beforeMs) throws SQLException, IOException {
         int n;
-        try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement("DELETE FROM audit_requests WHERE ts < ?")) {
+        try (Connection c = database().connection(); PreparedStatement s = c.prepareStatement("DELETE FROM audit_requests WHERE id < COALESCE("
+                + "(SELECT id FROM audit_requests WHERE ts >= ? ORDER BY id LIMIT 1), (SELECT MAX(id) + 1 FROM audit_requests))")) {
             s.setLong(1, beforeMs);
             n = s.executeUpdate();
         }

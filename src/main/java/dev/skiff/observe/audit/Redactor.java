@@ -44,14 +44,33 @@ final class Redactor {
         if (pairs == null) return;
         for (int i = 0; i + 1 < pairs.length; i += 2) {
             if (repeats(pairs, i)) continue; // already joined into its first place
-            String name = pairs[i].toLowerCase(Locale.ROOT);
-            boolean secret = secretHeader(name);
+            Name n = name(pairs[i]);
+            String name = n.lower();
+            boolean secret = n.secret();
             String value = secret ? REDACTED : text(pairs[i + 1]);
             for (int j = i + 2; j + 1 < pairs.length; j += 2) {
                 if (pairs[j].equalsIgnoreCase(name)) value = value + ", " + (secret ? REDACTED : text(pairs[j + 1]));
             }
             sink.header(name, value);
         }
+    }
+
+    private record Name(String lower, boolean secret) {}
+
+    /**
+     * Header names as sent, lower-cased and classed (credential or not): a gateway sees few names, over
+     * and over, and lowering and testing each of a record's headers anew was most of the time its
+     * headers took on the writer. Bounded, and long names are not kept: clients choose names.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, Name> names = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Name name(String raw) {
+        Name n = names.get(raw);
+        if (n != null) return n;
+        String lower = raw.toLowerCase(Locale.ROOT);
+        n = new Name(lower, secretHeader(lower));
+        if (names.size() < 512 && raw.length() <= 64) names.put(raw, n);
+        return n;
     }
 
     /** Whether the name at {@code i} came before. */
