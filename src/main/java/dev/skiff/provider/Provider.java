@@ -66,6 +66,18 @@ public final class Provider {
             default -> HttpHeaderNames.AUTHORIZATION; // OpenAI-compatible, and Bedrock's API key
         };
         boolean bearer = header.contentEqualsIgnoreCase(HttpHeaderNames.AUTHORIZATION);
+        // Forwarded requests set the key without Netty checking it per request: checked once here, a
+        // line break in a key would otherwise end the header early on the wire.
+        for (int i = 0; i < config.apiKeys().size(); i++) {
+            String k = config.apiKeys().get(i);
+            for (int j = 0; j < k.length(); j++) {
+                char c = k.charAt(j);
+                if (c < 0x20 && c != '\t' || c == 0x7f || c > 0xff) {
+                    throw new IllegalArgumentException("provider " + config.name() + ": API key " + (i + 1)
+                            + " contains a character a header cannot carry (a control character or line break)");
+                }
+            }
+        }
         List<AsciiString> values = config.apiKeys().stream().map(k -> AsciiString.of(bearer ? "Bearer " + k : k)).toList();
         return new KeyPool(config.name(), header, values, config.keyCooldown());
     }

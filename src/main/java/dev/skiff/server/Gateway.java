@@ -947,7 +947,8 @@ public final class Gateway {
         if (call.injectsUsage()) askForUsage(scan, edit);
         ByteBuf upstreamBody = edit.apply(ctx.alloc(), body);
 
-        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath, route.upstreamModel()));
+        HttpRequest head = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, route.provider().path(endpoint.upstreamPath, route.upstreamModel()),
+                UNVALIDATED_HEADERS);
         HttpHeaders h = head.headers();
         route.provider().applyHeaders(h);
         h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
@@ -964,6 +965,14 @@ public final class Gateway {
         // relay back and observe: the call writes the response and records usage when it ends.
         call.start(upstream, head, upstreamBody);
     }
+
+    /**
+     * Headers of a forwarded request, set without Netty checking each name and value again: the names
+     * are Skiff's, and the values are its configuration (checked at start-up), a request id already
+     * checked printable ({@link RequestIds#accept}), or the client's headers as the decoder validated them.
+     */
+    private static final io.netty.handler.codec.http.HttpHeadersFactory UNVALIDATED_HEADERS =
+            io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private static final String ANTHROPIC_VERSION = "anthropic-version";
     private static final String ANTHROPIC_BETA = "anthropic-beta";

@@ -153,8 +153,13 @@ public final class Exchange implements Runnable, UpstreamCall {
             else listener.onSendable(ch.isWritable());
             return;
         }
-        ch.write(head, ch.voidPromise());
-        ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener(breakOnFailure);
+        if (HttpUtil.isTransferEncodingChunked(head)) { // Netty's encoder frames the body in chunks
+            ch.write(head, ch.voidPromise());
+            ch.writeAndFlush(new DefaultLastHttpContent(body.retainedDuplicate())).addListener(breakOnFailure);
+            return;
+        }
+        // Head and body in one buffer and one write (see UpstreamCodec); the body stays kept for the one retry.
+        ch.writeAndFlush(UpstreamCodec.encode(ch.alloc(), head, body)).addListener(breakOnFailure);
     }
 
     /**

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.proxy.HttpProxyHandler;
 import io.netty.handler.ssl.SslContext;
@@ -141,7 +140,7 @@ public final class UpstreamClient {
                         pool(p).opened.increment();
                         if (via != null) pl.addLast(new HttpProxyHandler(via));
                         if (tls != null) pl.addLast(tls.newHandler(ch.alloc(), p.host(), p.port()));
-                        pl.addLast(new HttpClientCodec(4096, 16384, 16384));
+                        pl.addLast(new UpstreamCodec(4096, 16384, 16384));
                         // Skiff asks for identity bodies, but a provider that compresses anyway is
                         // decoded here: translation, usage and the client all need plain bytes
                         // (passthrough excepted, which relays them as they came).
