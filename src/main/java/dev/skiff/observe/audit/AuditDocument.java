@@ -66,7 +66,7 @@ final class AuditDocument {
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
             return new AuditRow(0, t != null ? t.receivedMs : r.timestampMs(), r.requestId(), r.keyId(), r.userPath(), r.endUser(),
                     t == null ? null : t.method(), path, r.endpoint(), r.provider(), r.model(), r.requestedModel(), r.stream(), status,
-                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, text.utf8(), bodies);
+                    micros(r.latencyMs()), micros(r.ttftMs()), input, output, red.text(r.error()), level.id(), traceId, null, bodies, text.toByteArray());
         }
 
         /**
