@@ -41,13 +41,26 @@ public final class MultiRowInsert<R> {
      * @param rowsPerStatement rows per full statement
      */
     public MultiRowInsert(String head, int valuesPerRow, int rowsPerStatement) {
+        this(head, placeholders(valuesPerRow), valuesPerRow, rowsPerStatement);
+    }
+
+    /**
+     * As {@link #MultiRowInsert(String, int, int)}, with a row's values as given ({@code (?, CAST(? AS
+     * TEXT), ?)}: a value bound in one form and stored in another), {@code valuesPerRow} parameters in it.
+     */
+    public MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement) {
         this.head = head;
         this.valuesPerRow = valuesPerRow;
         this.rowsPerStatement = rowsPerStatement;
-        StringBuilder p = new StringBuilder("(");
-        for (int i = 0; i < valuesPerRow; i++) p.append(i == 0 ? "?" : ", ?");
-        this.placeholders = p.append(')').toString();
+        this.placeholders = rowValues;
         this.full = statement(rowsPerStatement);
+    }
+
+    /** {@code (?, ?, ...)} with {@code n} parameters. */
+    public static String placeholders(int n) {
+        StringBuilder p = new StringBuilder("(");
+        for (int i = 0; i < n; i++) p.append(i == 0 ? "?" : ", ?");
+        return p.append(')').toString();
     }
 
     private String statement(int rows) {

@@ -43,6 +43,12 @@ public final class AuditStore implements AutoCloseable {
     private static final int ROWS_PER_STATEMENT = 32;
     /** 25 values per row, as {@link #bind} binds them. */
     private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 25, ROWS_PER_STATEMENT);
+    /**
+     * The same on SQLite, the detail bound as its UTF-8 bytes and stored as the text they are (a cast
+     * from a blob is a copy): not made a String to be encoded again by the driver.
+     */
+    private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS_SQLITE = new dev.skiff.store.MultiRowInsert<>(INSERT,
+            dev.skiff.store.MultiRowInsert.placeholders(20).replace(")", ", CAST(? AS TEXT), ?, ?, ?, ?)"), 25, ROWS_PER_STATEMENT);
 
     /** A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage}). */
     private static final String USAGE_COLUMNS = "id, ts, request_id, key_id, user_path, end_user, endpoint, provider, model, requested_model, "
@@ -158,7 +164,7 @@ public final class AuditStore implements AutoCloseable {
                     AuditRow row = make.apply(item);
                     if (row != null) rows.add(row);
                 }
-                INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
+                (pg ? INSERT_ROWS : INSERT_ROWS_SQLITE).insert(c, rows, (st, i, row) -> bind(st, i, row, pg));
                 stored[0] += rows.size();
                 rows.clear();
             }
@@ -189,7 +195,9 @@ public final class AuditStore implements AutoCloseable {
         s.setString(i++, r.error() != null && r.error().length() > 1000 ? r.error().substring(0, 1000) : r.error());
         s.setString(i++, r.level());
         s.setString(i++, r.traceId());
-        s.setString(i++, pg ? r.detail().replace("\u0000", "") : r.detail()); // PostgreSQL text takes no NUL
+        if (pg) s.setString(i++, r.detail().replace("\u0000", "")); // PostgreSQL text takes no NUL
+        else if (r.detailUtf8() != null) s.setBytes(i++, r.detailUtf8());
+        else s.setBytes(i++, r.detail().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         for (int slot = 0; slot < AuditRow.BODIES; slot++, i++) {
             byte[] b = r.body(slot);
             if (b == null) s.setNull(i, Types.BINARY);
@@ -392,7 +400,7 @@ public final class AuditStore implements AutoCloseable {
         if (!any) return r;
         return new AuditRow(r.id(), r.ts(), r.requestId(), r.keyId(), r.userPath(), r.endUser(), r.method(), r.path(), r.endpoint(), r.provider(),
                 r.model(), r.requestedModel(), r.stream(), r.status(), r.latencyUs(), r.ttftUs(), r.inputTokens(), r.outputTokens(), r.error(),
-                r.level(), r.traceId(), r.detail(), bodies);
+                r.level(), r.traceId(), r.detail(), bodies, null);
     }
 
     private static long optional(ResultSet rs, int i) throws SQLException {
