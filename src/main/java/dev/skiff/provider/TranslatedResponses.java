@@ -1,5 +1,6 @@
 package dev.skiff.provider;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.skiff.dialect.ClientDialect;
 import dev.skiff.dialect.Egress;
@@ -7,7 +8,9 @@ import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.ChatResponse;
 import dev.skiff.dialect.openai.OpenAiChat;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -32,7 +35,22 @@ public final class TranslatedResponses {
 
     private TranslatedResponses() {}
 
+    /** Reads a provider's answer as it is parsed, with no tree of it in between. */
+    @FunctionalInterface
+    public interface StreamParser {
+        ChatResponse parse(JsonParser p) throws IOException;
+    }
+
     public static ResponseTranslator of(Egress egress, Parser parser, ErrorParser errors) {
+        return streamed(egress, p -> {
+            JsonNode tree = OpenAiChat.JSON.readTree(p);
+            if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
+            return parser.parse(tree);
+        }, errors);
+    }
+
+    /** As {@link #of}, for a parser that reads the answer's tokens; it must refuse an answer that is not a JSON object. */
+    public static ResponseTranslator streamed(Egress egress, StreamParser parser, ErrorParser errors) {
         ClientDialect dialect = egress.dialect();
         return (status, body, alloc) -> {
             try {
@@ -41,9 +59,10 @@ public final class TranslatedResponses {
                     ByteBuf out = dialect.errorBody(alloc, status, e.message(), null, e.code());
                     return new ResponseTranslator.Result(status, out, Usage.NONE, "upstream status " + status);
                 }
-                JsonNode tree = OpenAiChat.read(body);
-                if (tree == null || !tree.isObject()) throw new IOException("the answer is not a JSON object");
-                ChatResponse r = parser.parse(tree);
+                ChatResponse r;
+                try (JsonParser p = OpenAiChat.JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
+                    r = parser.parse(p);
+                }
                 return new ResponseTranslator.Result(200, egress.response(r, alloc), r.usage(), null, r.model());
             } catch (IOException | RuntimeException e) {
                 String message = "The provider's answer could not be translated: " + e.getMessage();

@@ -1261,6 +1261,10 @@ public final class Gateway {
                                 String previousId, List<ObjectNode> history, RequestScan scan, Route route, String requestId, Caller caller)
             throws BadRequestException {
         List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
+        Dropped dropped = new Dropped();
+        // Read from the items just made (the ids given to them mean nothing to the reader), before
+        // references are put back into them for the store.
+        ChatRequest ir = ResponsesApi.parseRequest(request, input, history, route.upstreamModel(), dropped);
         if (asSent != null && asSent.size() == input.size()) {
             for (int i = 0; i < input.size(); i++) {
                 JsonNode given = asSent.get(i);
@@ -1269,17 +1273,15 @@ public final class Gateway {
                 }
             }
         }
-        Dropped dropped = new Dropped();
-        ChatRequest ir = ResponsesApi.parseRequest(request, history, route.upstreamModel(), dropped);
         String id = ResponsesApi.newId("resp_");
         long created = System.currentTimeMillis() / 1000;
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
         // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
         // has the whole answer can continue it, even if Skiff is killed right after.
-        BiConsumer<ObjectNode, String> onFinal = !request.path("store").asBoolean(true) ? (r, json) -> {}
-                : (r, json) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created, route.provider().name(), scan.model(),
-                        json != null ? json : r.toString(), StoredResponses.json(input), previousId, StoredResponses.ids(input),
-                        StoredResponses.ids(r.path("output")))));
+        ResponsesEgress.Stored onFinal = !request.path("store").asBoolean(true) ? (json, outputIds) -> {}
+                : (json, outputIds) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created,
+                        route.provider().name(), scan.model(), json, StoredResponses.json(input), previousId, StoredResponses.ids(input),
+                        outputIds)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

@@ -1,6 +1,8 @@
 package dev.skiff.dialect.openai;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,6 +15,8 @@ import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.Message;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.ir.UnknownFinishReasonException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -339,30 +343,122 @@ public final class OpenAiChatCodec {
      * then tool calls. Only the first choice is read.
      */
     public static ChatResponse parseResponse(JsonNode body) {
-        JsonNode error = body.get("error");
+        try (JsonParser p = body.traverse(OpenAiChat.JSON)) {
+            return parseResponse(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a tree reads without I/O
+        }
+    }
+
+    /**
+     * {@link #parseResponse(JsonNode)} as the answer is parsed: no tree of the whole answer is made
+     * (it cost most of reading one), only of the rare parts a tree serves (content arrays, tool
+     * calls, usage, errors).
+     */
+    public static ChatResponse parseResponse(JsonParser p) throws IOException {
+        if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("the answer is not a JSON object");
+        String id = null, model = null, finish = null;
+        JsonNode error = null, usage = null;
+        AnswerMessage m = null;
+        boolean hasChoice = false;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            switch (name) {
+                case "id" -> id = text(p);
+                case "model" -> model = text(p);
+                case "error" -> error = p.readValueAsTree();
+                case "usage" -> usage = p.readValueAsTree();
+                case "choices" -> {
+                    if (p.currentToken() != JsonToken.START_ARRAY) {
+                        p.skipChildren();
+                        continue;
+                    }
+                    // Only the first choice is read, and only if it is an object.
+                    if (p.nextToken() == JsonToken.START_OBJECT) {
+                        hasChoice = true;
+                        m = new AnswerMessage();
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String field = p.currentName();
+                            p.nextToken();
+                            if (field.equals("message") && p.currentToken() == JsonToken.START_OBJECT) m.read(p);
+                            else if (field.equals("finish_reason")) finish = text(p);
+                            else p.skipChildren();
+                        }
+                    } else {
+                        hasChoice = false;
+                        m = null;
+                        p.skipChildren();
+                    }
+                    while (p.currentToken() != JsonToken.END_ARRAY && p.nextToken() != JsonToken.END_ARRAY) p.skipChildren();
+                }
+                default -> p.skipChildren();
+            }
+        }
         if (error != null && !error.isNull()) {
             throw new IllegalStateException("the provider answered with an error: " + errorMessage(error));
         }
-        JsonNode choice = body.path("choices").path(0);
-        if (!choice.isObject()) throw new IllegalStateException("the answer has no choices");
-        JsonNode m = choice.path("message");
+        if (!hasChoice) throw new IllegalStateException("the answer has no choices");
         List<Part> parts = new ArrayList<>();
-        String reasoning = reasoningText(m);
-        if (reasoning != null && !reasoning.isEmpty()) parts.add(new Part.Thinking(reasoning, text(m.get("reasoning_signature"))));
-        for (JsonNode r : m.path("redacted_reasoning")) parts.add(new Part.RedactedThinking(r.asText()));
-        contentParts(m.get("content"), parts);
-        String refusal = text(m.get("refusal"));
-        if (refusal != null && !refusal.isEmpty()) parts.add(new Part.Text(refusal));
-        JsonNode calls = m.path("tool_calls");
-        for (int i = 0; i < calls.size(); i++) {
-            JsonNode c = calls.get(i);
-            JsonNode f = c.path("function");
-            String id = text(c.get("id"));
-            parts.add(new Part.ToolCall(id == null || id.isEmpty() ? "call_" + i : id, f.path("name").asText(""), arguments(f.get("arguments"))));
+        String reasoning = m.reasoningContent != null ? m.reasoningContent : m.reasoning;
+        if (reasoning != null && !reasoning.isEmpty()) parts.add(new Part.Thinking(reasoning, m.signature));
+        if (m.redacted != null) for (JsonNode r : m.redacted) parts.add(new Part.RedactedThinking(r.asText()));
+        if (m.text != null) {
+            if (!m.text.isEmpty()) parts.add(new Part.Text(m.text));
+        } else {
+            contentParts(m.content, parts);
         }
-        String raw = text(choice.get("finish_reason"));
-        return new ChatResponse(text(body.get("id")), text(body.get("model")), parts, finishReason(raw, !calls.isEmpty()), raw,
-                usage(body.get("usage")));
+        if (m.refusal != null && !m.refusal.isEmpty()) parts.add(new Part.Text(m.refusal));
+        int calls = m.toolCalls == null ? 0 : m.toolCalls.size();
+        for (int i = 0; i < calls; i++) {
+            JsonNode c = m.toolCalls.get(i);
+            JsonNode f = c.path("function");
+            String callId = text(c.get("id"));
+            parts.add(new Part.ToolCall(callId == null || callId.isEmpty() ? "call_" + i : callId, f.path("name").asText(""),
+                    arguments(f.get("arguments"))));
+        }
+        return new ChatResponse(id, model, parts, finishReason(finish, calls > 0), finish, usage(usage));
+    }
+
+    /** The members of an answer's message that the representation reads; strings as they are, the rest as trees. */
+    private static final class AnswerMessage {
+        String text, reasoningContent, reasoning, signature, refusal;
+        JsonNode content, redacted, toolCalls;
+
+        void read(JsonParser p) throws IOException {
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                switch (name) {
+                    case "content" -> {
+                        if (p.currentToken() == JsonToken.VALUE_STRING) {
+                            text = p.getText();
+                            content = null;
+                        } else {
+                            text = null;
+                            content = p.readValueAsTree();
+                        }
+                    }
+                    case "reasoning_content" -> reasoningContent = text(p);
+                    case "reasoning" -> reasoning = text(p);
+                    case "reasoning_signature" -> signature = text(p);
+                    case "refusal" -> refusal = text(p);
+                    case "redacted_reasoning" -> redacted = p.readValueAsTree();
+                    case "tool_calls" -> {
+                        JsonNode calls = p.readValueAsTree();
+                        toolCalls = calls != null && calls.isArray() ? calls : null;
+                    }
+                    default -> p.skipChildren();
+                }
+            }
+        }
+    }
+
+    /** The current value if it is a string, else null (and the value is skipped). */
+    private static String text(JsonParser p) throws IOException {
+        if (p.currentToken() == JsonToken.VALUE_STRING) return p.getText();
+        p.skipChildren();
+        return null;
     }
 
     /** Message content: a string, or (Mistral's reasoning models) an array of text and thinking chunks. */

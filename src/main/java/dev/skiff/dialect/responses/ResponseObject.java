@@ -1,13 +1,19 @@
 package dev.skiff.dialect.responses;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.databind.util.TokenBuffer;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.openai.OpenAiChat;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 
 /**
@@ -18,77 +24,126 @@ final class ResponseObject {
     private ResponseObject() {}
 
     /**
-     * Every top-level member the API returns, in its order, with what the client sent or the API's
-     * default. {@code billing} is left out: it is OpenAI's account of who pays OpenAI, which a translated
-     * answer has nothing true to say about. {@code output_text} is not a member of the wire object (the
-     * SDKs compute it).
+     * The members that change as an answer ends: its status, when it completed (-1: not yet), why it
+     * is incomplete, its error, and its usage (null: not known yet).
      */
-    static ObjectNode envelope(ResponseContext ctx, String status) {
-        JsonNode req = ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
-        ObjectNode r = OpenAiChat.JSON.createObjectNode();
-        r.put("id", ctx.responseId());
-        r.put("object", "response");
-        r.put("created_at", ctx.createdAt());
-        r.put("status", status);
-        r.set("background", echo(req, "background", JsonNodeFactory.instance.booleanNode(false)));
-        r.putNull("completed_at");
-        r.putNull("error");
-        r.set("frequency_penalty", echo(req, "frequency_penalty", ZERO));
-        r.putNull("incomplete_details");
-        r.set("instructions", echo(req, "instructions", null));
-        r.set("max_output_tokens", echo(req, "max_output_tokens", null));
-        r.set("max_tool_calls", echo(req, "max_tool_calls", null));
-        r.put("model", ctx.clientModel());
-        r.putArray("output");
-        r.set("parallel_tool_calls", echo(req, "parallel_tool_calls", JsonNodeFactory.instance.booleanNode(true)));
-        r.set("presence_penalty", echo(req, "presence_penalty", ZERO));
-        r.set("previous_response_id", echo(req, "previous_response_id", null));
-        r.set("prompt_cache_key", echo(req, "prompt_cache_key", null));
-        r.set("prompt_cache_retention", echo(req, "prompt_cache_retention", null));
-        ObjectNode reasoning = r.putObject("reasoning");
-        reasoning.set("effort", echo(req.path("reasoning"), "effort", null));
-        reasoning.set("summary", echo(req.path("reasoning"), "summary", null));
-        r.set("safety_identifier", echo(req, "safety_identifier", null));
-        // The tier that served the request: Skiff asks no provider for a special one.
-        r.put("service_tier", "default");
-        r.set("store", echo(req, "store", JsonNodeFactory.instance.booleanNode(true)));
-        r.set("temperature", echo(req, "temperature", ONE));
-        ObjectNode text = r.putObject("text");
-        text.set("format", echo(req.path("text"), "format", OpenAiChat.JSON.createObjectNode().put("type", "text")));
-        text.set("verbosity", echo(req.path("text"), "verbosity", JsonNodeFactory.instance.textNode("medium")));
-        r.set("tool_choice", echo(req, "tool_choice", JsonNodeFactory.instance.textNode("auto")));
-        r.set("tools", echo(req, "tools", OpenAiChat.JSON.createArrayNode()));
-        r.set("top_logprobs", echo(req, "top_logprobs", JsonNodeFactory.instance.numberNode(0)));
-        r.set("top_p", echo(req, "top_p", ONE));
-        r.set("truncation", echo(req, "truncation", JsonNodeFactory.instance.textNode("disabled")));
-        r.putNull("usage");
-        r.set("user", echo(req, "user", null));
-        r.set("metadata", echo(req, "metadata", OpenAiChat.JSON.createObjectNode()));
-        return r;
+    record Ending(String status, long completedAt, String incompleteReason, String errorCode, String errorMessage, Usage usage) {
+        /** A response still being answered (the stream's opening events). */
+        static Ending inProgress() {
+            return new Ending("in_progress", -1, null, null, null, null);
+        }
+
+        /** A whole answer: completed, or incomplete with its reason (conformance 19). */
+        static Ending finished(FinishReason reason, Usage usage, long completedAt) {
+            String incomplete = ResponseObject.incompleteReason(reason);
+            return new Ending(incomplete == null ? "completed" : "incomplete", incomplete == null ? completedAt : -1, incomplete,
+                    null, null, usage);
+        }
+
+        /**
+         * A failed response with what was output before the failure. The API's error codes are a
+         * closed set (the SDKs refuse others when validating): a provider's own code becomes the
+         * nearest of them and stays readable at the end of the message.
+         */
+        static Ending failed(String code, String message, Usage usage) {
+            String apiCode = code != null && code.contains("rate_limit") ? "rate_limit_exceeded" : "server_error";
+            if (code != null && !code.equals(apiCode)) message = message + " (" + code + ")";
+            return new Ending("failed", -1, null, apiCode, message, usage == Usage.NONE ? null : usage);
+        }
     }
 
-    /** Makes the envelope the final object: its status, output, usage and, when cut short, why. */
-    static void complete(ObjectNode r, ArrayNode output, FinishReason reason, Usage usage, long completedAt) {
-        String incomplete = incompleteReason(reason);
-        r.put("status", incomplete == null ? "completed" : "incomplete");
-        if (incomplete == null) r.put("completed_at", completedAt);
-        else r.putObject("incomplete_details").put("reason", incomplete);
-        r.set("output", output);
-        r.set("usage", usage(usage));
+    /** Writes the elements of the {@code output} array. */
+    @FunctionalInterface
+    interface Output {
+        void write(JsonGenerator g) throws IOException;
     }
 
     /**
-     * Makes the envelope a failed response with what was output before the failure. The API's error
-     * codes are a closed set (the SDKs refuse others when validating): a provider's own code becomes
-     * the nearest of them and stays readable at the end of the message.
+     * Writes the object: every top-level member the API returns, in its order, with what the client
+     * sent or the API's default. {@code billing} is left out: it is OpenAI's account of who pays
+     * OpenAI, which a translated answer has nothing true to say about. {@code output_text} is not a
+     * member of the wire object (the SDKs compute it). A complete answer is written straight to its
+     * bytes: built as a tree first, it cost a map entry per member and a copy of every echoed value.
      */
-    static void fail(ObjectNode r, ArrayNode output, String code, String message, Usage usage) {
-        String apiCode = code != null && code.contains("rate_limit") ? "rate_limit_exceeded" : "server_error";
-        if (code != null && !code.equals(apiCode)) message = message + " (" + code + ")";
-        r.put("status", "failed");
-        r.putObject("error").put("code", apiCode).put("message", message);
-        r.set("output", output);
-        if (usage != Usage.NONE) r.set("usage", usage(usage));
+    static void write(JsonGenerator g, ResponseContext ctx, Ending end, Output output) throws IOException {
+        JsonNode req = ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
+        g.writeStartObject();
+        g.writeStringField("id", ctx.responseId());
+        g.writeStringField("object", "response");
+        g.writeNumberField("created_at", ctx.createdAt());
+        g.writeStringField("status", end.status());
+        echo(g, req, "background", BooleanNode.FALSE);
+        g.writeFieldName("completed_at");
+        if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
+        else g.writeNull();
+        g.writeFieldName("error");
+        if (end.errorCode() != null) {
+            g.writeStartObject();
+            g.writeStringField("code", end.errorCode());
+            g.writeStringField("message", end.errorMessage());
+            g.writeEndObject();
+        } else {
+            g.writeNull();
+        }
+        echo(g, req, "frequency_penalty", ZERO);
+        g.writeFieldName("incomplete_details");
+        if (end.incompleteReason() != null) {
+            g.writeStartObject();
+            g.writeStringField("reason", end.incompleteReason());
+            g.writeEndObject();
+        } else {
+            g.writeNull();
+        }
+        echo(g, req, "instructions", null);
+        echo(g, req, "max_output_tokens", null);
+        echo(g, req, "max_tool_calls", null);
+        g.writeStringField("model", ctx.clientModel());
+        g.writeArrayFieldStart("output");
+        output.write(g);
+        g.writeEndArray();
+        echo(g, req, "parallel_tool_calls", BooleanNode.TRUE);
+        echo(g, req, "presence_penalty", ZERO);
+        echo(g, req, "previous_response_id", null);
+        echo(g, req, "prompt_cache_key", null);
+        echo(g, req, "prompt_cache_retention", null);
+        g.writeObjectFieldStart("reasoning");
+        echo(g, req.path("reasoning"), "effort", null);
+        echo(g, req.path("reasoning"), "summary", null);
+        g.writeEndObject();
+        echo(g, req, "safety_identifier", null);
+        // The tier that served the request: Skiff asks no provider for a special one.
+        g.writeStringField("service_tier", "default");
+        echo(g, req, "store", BooleanNode.TRUE);
+        echo(g, req, "temperature", ONE);
+        g.writeObjectFieldStart("text");
+        echo(g, req.path("text"), "format", TEXT_FORMAT);
+        echo(g, req.path("text"), "verbosity", MEDIUM);
+        g.writeEndObject();
+        echo(g, req, "tool_choice", AUTO);
+        echo(g, req, "tools", NO_TOOLS);
+        echo(g, req, "top_logprobs", IntNode.valueOf(0));
+        echo(g, req, "top_p", ONE);
+        echo(g, req, "truncation", DISABLED);
+        g.writeFieldName("usage");
+        if (end.usage() != null) writeUsage(g, end.usage());
+        else g.writeNull();
+        echo(g, req, "user", null);
+        echo(g, req, "metadata", NO_METADATA);
+        g.writeEndObject();
+    }
+
+    /** The object as a tree, for the stream's events: {@link #write} through a token buffer (no text between). */
+    static ObjectNode tree(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
+        try (TokenBuffer tokens = new TokenBuffer(OpenAiChat.JSON, false)) {
+            write(tokens, ctx, end, g -> {
+                for (JsonNode item : output) g.writeTree(item);
+            });
+            try (JsonParser p = tokens.asParser(OpenAiChat.JSON)) {
+                return (ObjectNode) OpenAiChat.JSON.readTree(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
@@ -104,18 +159,21 @@ final class ResponseObject {
     }
 
     /** Counts a provider did not report are written as 0, the API having no way to say "unknown". */
-    static ObjectNode usage(Usage u) {
-        ObjectNode n = OpenAiChat.JSON.createObjectNode();
+    static void writeUsage(JsonGenerator g, Usage u) throws IOException {
         long input = Math.max(0, u.promptTokens());
         long output = Math.max(0, u.completionTokens());
-        n.put("input_tokens", input);
-        ObjectNode inputDetails = n.putObject("input_tokens_details");
-        inputDetails.put("cached_tokens", Math.max(0, u.cachedTokens()));
-        if (u.cacheCreationTokens() >= 0) inputDetails.put("cache_creation_tokens", u.cacheCreationTokens());
-        n.put("output_tokens", output);
-        n.putObject("output_tokens_details").put("reasoning_tokens", Math.max(0, u.reasoningTokens()));
-        n.put("total_tokens", u.totalTokens() >= 0 ? u.totalTokens() : input + output);
-        return n;
+        g.writeStartObject();
+        g.writeNumberField("input_tokens", input);
+        g.writeObjectFieldStart("input_tokens_details");
+        g.writeNumberField("cached_tokens", Math.max(0, u.cachedTokens()));
+        if (u.cacheCreationTokens() >= 0) g.writeNumberField("cache_creation_tokens", u.cacheCreationTokens());
+        g.writeEndObject();
+        g.writeNumberField("output_tokens", output);
+        g.writeObjectFieldStart("output_tokens_details");
+        g.writeNumberField("reasoning_tokens", Math.max(0, u.reasoningTokens()));
+        g.writeEndObject();
+        g.writeNumberField("total_tokens", u.totalTokens() >= 0 ? u.totalTokens() : input + output);
+        g.writeEndObject();
     }
 
     static ObjectNode messageItem(String id, String status) {
@@ -148,17 +206,24 @@ final class ResponseObject {
         return item;
     }
 
-    private static JsonNode echo(JsonNode req, String field, JsonNode fallback) {
+    /** The client's value of {@code field}, else {@code fallback} (null: JSON null), as the API echoes its request. */
+    private static void echo(JsonGenerator g, JsonNode req, String field, JsonNode fallback) throws IOException {
         JsonNode v = req.get(field);
-        if (v != null && !v.isNull()) return v.deepCopy();
-        return fallback == null ? NullNode.getInstance() : fallback;
+        g.writeFieldName(field);
+        if (v != null && !v.isNull()) g.writeTree(v);
+        else if (fallback != null) g.writeTree(fallback);
+        else g.writeNull();
     }
 
     /**
-     * The defaults echoed as decimals, made once: value nodes cannot change, so every response can
-     * share them (parsing a BigDecimal for each, four per response, showed in profiles of the path).
+     * The defaults, made once: they are only ever written, never put into a tree that could change
+     * them. The decimals especially: parsing a BigDecimal for each, four per response, showed in
+     * profiles of the path.
      */
-    private static final JsonNode ZERO = decimal("0.0"), ONE = decimal("1.0");
+    private static final JsonNode ZERO = decimal("0.0"), ONE = decimal("1.0"),
+            TEXT_FORMAT = OpenAiChat.JSON.createObjectNode().put("type", "text"), MEDIUM = TextNode.valueOf("medium"),
+            AUTO = TextNode.valueOf("auto"), DISABLED = TextNode.valueOf("disabled"), NO_TOOLS = OpenAiChat.JSON.createArrayNode(),
+            NO_METADATA = OpenAiChat.JSON.createObjectNode();
 
     private static JsonNode decimal(String value) {
         return OpenAiChat.JSON.getNodeFactory().numberNode(new BigDecimal(value));

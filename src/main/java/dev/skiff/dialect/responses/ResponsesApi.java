@@ -1,7 +1,7 @@
 package dev.skiff.dialect.responses;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.Ids;
@@ -11,6 +11,11 @@ import dev.skiff.dialect.ir.Dropped;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.ir.Part;
 import dev.skiff.dialect.openai.OpenAiChat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,7 +103,12 @@ public final class ResponsesApi {
      */
     public static ChatRequest parseRequest(JsonNode request, List<ObjectNode> history, String upstreamModel, Dropped dropped)
             throws BadRequestException {
-        List<ObjectNode> input = inputItems(request);
+        return parseRequest(request, inputItems(request), history, upstreamModel, dropped);
+    }
+
+    /** {@link #parseRequest(JsonNode, List, String, Dropped)} of the request's {@link #inputItems}, made already. */
+    public static ChatRequest parseRequest(JsonNode request, List<ObjectNode> input, List<ObjectNode> history, String upstreamModel,
+                                           Dropped dropped) throws BadRequestException {
         ConversationReader conversation = new ConversationReader(dropped);
         instructions(request.get("instructions"), conversation.system());
         for (int i = 0; i < history.size(); i++) {
@@ -217,49 +227,79 @@ public final class ResponsesApi {
     // ---- responses -------------------------------------------------------------------------
 
     /**
-     * The Responses object for a complete answer. Output items follow the answer's order: each
-     * thinking part a reasoning item, each run of text one message item, each tool call a
-     * function_call item. Reasoning is never part of a message's text (conformance 15). An answer cut
-     * short is {@code incomplete} with its reason (conformance 19), its last item marked incomplete.
+     * The Responses object for a complete answer, as a tree (what {@link #writeResponse} writes).
      */
     public static ObjectNode renderResponse(ChatResponse r, ResponseContext ctx) {
-        ObjectNode out = ResponseObject.envelope(ctx, "completed");
-        ArrayNode output = OpenAiChat.JSON.createArrayNode();
-        ObjectNode message = null;
+        return ResponseObject.tree(ctx, ending(r, ctx), output(r));
+    }
+
+    /**
+     * Writes the Responses object for a complete answer into {@code out} and returns the ids of its
+     * output items. Output items follow the answer's order: each thinking part a reasoning item, each
+     * run of text one message item, each tool call a function_call item. Reasoning is never part of a
+     * message's text (conformance 15). An answer cut short is {@code incomplete} with its reason
+     * (conformance 19), its last item marked incomplete.
+     */
+    public static List<String> writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out) {
+        List<ObjectNode> output = output(r);
+        try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
+            ResponseObject.write(g, ctx, ending(r, ctx), w -> {
+                for (ObjectNode item : output) w.writeTree(item);
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> ids = new ArrayList<>(output.size());
+        for (ObjectNode item : output) ids.add(item.get("id").asText());
+        return ids;
+    }
+
+    private static ResponseObject.Ending ending(ChatResponse r, ResponseContext ctx) {
+        return ResponseObject.Ending.finished(r.finishReason(), r.usage(), Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
+    }
+
+    /** The output items of a complete answer (see {@link #writeResponse}). */
+    private static List<ObjectNode> output(ChatResponse r) {
+        List<ObjectNode> output = new ArrayList<>(2);
+        StringBuilder text = null; // the open message's
         for (Part p : r.content()) {
             switch (p) {
                 case Part.Text t -> {
                     if (t.text() == null || t.text().isEmpty()) continue;
-                    if (message == null) {
-                        message = ResponseObject.messageItem(newId("msg_"), "completed");
-                        message.withArray("content").add(ResponseObject.outputText(""));
-                        output.add(message);
+                    if (text == null) {
+                        text = new StringBuilder();
+                        output.add(ResponseObject.messageItem(newId("msg_"), "completed"));
                     }
-                    ObjectNode part = (ObjectNode) message.get("content").get(0);
-                    part.put("text", part.get("text").asText() + t.text());
+                    text.append(t.text());
                 }
                 case Part.Thinking th -> {
+                    text = endMessage(output, text);
                     output.add(ReasoningItems.item(newId("rs_"), th));
-                    message = null;
                 }
                 case Part.RedactedThinking rt -> {
+                    text = endMessage(output, text);
                     output.add(ReasoningItems.item(newId("rs_"), rt));
-                    message = null;
                 }
                 case Part.ToolCall tc -> {
+                    text = endMessage(output, text);
                     output.add(ResponseObject.functionCallItem(newId("fc_"), "completed", tc.id(), tc.name(),
                             tc.arguments() == null ? "" : tc.arguments()));
-                    message = null;
                 }
                 default -> { /* images and tool results do not occur in answers */ }
             }
         }
+        endMessage(output, text);
         if (ResponseObject.incompleteReason(r.finishReason()) != null && !output.isEmpty()) {
-            ObjectNode last = (ObjectNode) output.get(output.size() - 1);
+            ObjectNode last = output.getLast();
             if (last.has("status")) last.put("status", "incomplete");
         }
-        ResponseObject.complete(out, output, r.finishReason(), r.usage(), Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
-        return out;
+        return output;
+    }
+
+    /** Puts the open message's text, if any, into its item (the last one); returns null: no message is open now. */
+    private static StringBuilder endMessage(List<ObjectNode> output, StringBuilder text) {
+        if (text != null) output.getLast().withArray("content").add(ResponseObject.outputText(text.toString()));
+        return null;
     }
 
     /**

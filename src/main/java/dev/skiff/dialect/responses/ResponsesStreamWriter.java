@@ -1,5 +1,6 @@
 package dev.skiff.dialect.responses;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.ChatStreamWriter;
@@ -13,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.function.BiConsumer;
 
 /**
  * A streamed answer as Responses events ({@code event: <type>} + {@code data: <json>}, each with a
@@ -65,7 +65,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     }
 
     private final ResponseContext ctx;
-    private final BiConsumer<ObjectNode, String> onFinal; // (the object, null: its text is not written whole)
+    private final ResponsesEgress.Stored onFinal;
     private final ArrayNode output = OpenAiChat.JSON.createArrayNode();
     private final TreeMap<Integer, ToolCall> calls = new TreeMap<>();
     /** Calls started while another item was open, by index, waiting for their turn. */
@@ -80,7 +80,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     private ByteBuf pending;
     private ByteBufAllocator alloc;
 
-    public ResponsesStreamWriter(ResponseContext ctx, BiConsumer<ObjectNode, String> onFinal) {
+    public ResponsesStreamWriter(ResponseContext ctx, ResponsesEgress.Stored onFinal) {
         this.ctx = ctx;
         this.onFinal = onFinal;
     }
@@ -192,15 +192,16 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     public ByteBuf finish(ByteBufAllocator alloc, FinishReason reason, String rawReason, Usage usage) {
         if (ended) return null;
         ended = true;
-        ObjectNode response = ResponseObject.envelope(ctx, "in_progress");
+        ObjectNode[] response = {null};
         ByteBuf out = write(alloc, () -> {
             boolean incomplete = ResponsesApi.isIncomplete(reason);
             closeAll(incomplete ? "incomplete" : "completed");
-            ResponseObject.complete(response, output.deepCopy(), reason, usage == null || usage == Usage.NONE ? startUsage : usage,
-                    Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
-            emit(event(incomplete ? "response.incomplete" : "response.completed").set("response", response.deepCopy()));
+            response[0] = ResponseObject.tree(ctx, ResponseObject.Ending.finished(reason,
+                    usage == null || usage == Usage.NONE ? startUsage : usage, Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000)),
+                    output);
+            emit(event(incomplete ? "response.incomplete" : "response.completed").set("response", response[0].deepCopy()));
         });
-        onFinal.accept(response, null);
+        stored(response[0]);
         return out;
     }
 
@@ -213,13 +214,23 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     public ByteBuf error(ByteBufAllocator alloc, String message, String code) {
         if (ended) return null;
         ended = true;
-        ObjectNode response = ResponseObject.envelope(ctx, "in_progress");
+        ObjectNode[] response = {null};
         ByteBuf out = write(alloc, () -> {
-            ResponseObject.fail(response, output.deepCopy(), code, message == null ? "The provider failed." : message, startUsage);
-            emit(event("response.failed").set("response", response.deepCopy()));
+            response[0] = ResponseObject.tree(ctx, ResponseObject.Ending.failed(code, message == null ? "The provider failed." : message,
+                    startUsage), output);
+            emit(event("response.failed").set("response", response[0].deepCopy()));
         });
-        onFinal.accept(response, null);
+        stored(response[0]);
         return out;
+    }
+
+    /** The final object to the store: its text, and the ids of its output items. */
+    private void stored(ObjectNode response) {
+        List<String> ids = new ArrayList<>(output.size());
+        for (JsonNode item : response.path("output")) {
+            if (item.path("id").isTextual()) ids.add(item.get("id").asText());
+        }
+        onFinal.accept(response.toString(), ids);
     }
 
     // ---- items -----------------------------------------------------------------------------
@@ -227,7 +238,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     private void ensureStarted() {
         if (started) return;
         started = true;
-        ObjectNode created = ResponseObject.envelope(ctx, "in_progress");
+        ObjectNode created = ResponseObject.tree(ctx, ResponseObject.Ending.inProgress(), List.of());
         emit(event("response.created").set("response", created));
         emit(event("response.in_progress").set("response", created.deepCopy()));
     }

@@ -107,7 +107,7 @@ public final class OpenAiChatAdapter implements ChatAdapter {
 
     /** Translates the provider's answer (or error) for the client. */
     public static ResponseTranslator responses(Egress egress) {
-        return TranslatedResponses.of(egress, OpenAiChatCodec::parseResponse, OpenAiChatAdapter::parseError);
+        return TranslatedResponses.streamed(egress, OpenAiChatCodec::parseResponse, OpenAiChatAdapter::parseError);
     }
 
     /**

@@ -197,20 +197,22 @@ class ResponsesRenderTest {
 
     @Test
     void egressRendersHandsTheObjectToTheStoreAndWritesIt() throws Exception {
-        List<ObjectNode> stored = new ArrayList<>();
         List<String> texts = new ArrayList<>();
-        ResponsesEgress egress = new ResponsesEgress(ctx(null), (r, json) -> {
-            stored.add(r);
+        List<List<String>> ids = new ArrayList<>();
+        ResponsesEgress egress = new ResponsesEgress(ctx(null), (json, outputIds) -> {
             texts.add(json);
+            ids.add(outputIds);
         });
         assertThat(egress.dialect()).isEqualTo(dev.skiff.dialect.ClientDialect.OPENAI_RESPONSES);
-        ByteBuf body = egress.response(answer(FinishReason.STOP, new Part.Text("hi")), UnpooledByteBufAllocator.DEFAULT);
+        ByteBuf body = egress.response(answer(FinishReason.STOP, new Part.Thinking("why", "sig"), new Part.Text("hi"),
+                new Part.ToolCall("call_1", "f", "{}")), UnpooledByteBufAllocator.DEFAULT);
         try {
-            assertThat(stored).hasSize(1);
-            assertThat(OpenAiChat.JSON.readTree(body.toString(StandardCharsets.UTF_8))).isEqualTo(wire(stored.get(0)));
-            // the store gets the body's text as it is, and it is what serializing the object gives
+            // the store gets the body's text as it is, and the ids of its output items in order
             assertThat(texts).containsExactly(body.toString(StandardCharsets.UTF_8));
-            assertThat(texts.get(0)).isEqualTo(stored.get(0).toString());
+            JsonNode written = OpenAiChat.JSON.readTree(texts.get(0));
+            assertThat(ids).containsExactly(written.get("output").findValuesAsText("id"));
+            assertThat(ids.get(0)).hasSize(3);
+            assertThat(viaSdk(written).id()).isEqualTo("resp_test1");
         } finally {
             body.release();
         }

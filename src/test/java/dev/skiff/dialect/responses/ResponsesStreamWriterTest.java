@@ -29,7 +29,17 @@ import org.junit.jupiter.api.Test;
 class ResponsesStreamWriterTest {
     private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false, true);
     private final List<ObjectNode> finals = new ArrayList<>();
-    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), (r, json) -> finals.add(r));
+    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), (json, outputIds) -> {
+        ObjectNode r;
+        try {
+            r = (ObjectNode) OpenAiChat.JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+        // the store indexes the output items by the ids it is given: exactly those of the object
+        assertThat(outputIds).isEqualTo(r.path("output").findValuesAsText("id"));
+        finals.add(r);
+    });
     private final StringBuilder wire = new StringBuilder();
 
     record Event(String name, JsonNode data) {
