@@ -295,6 +295,13 @@ final class ClientGate extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof EncodedResponse whole) { // a head and its end in one
+            if (draining && outstanding == 1) whole.closeConnection();
+            ctx.write(msg, promise);
+            responding = false;
+            ended(ctx);
+            return;
+        }
         if (msg instanceof HttpResponse head) {
             if (head.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
                 ctx.write(msg, promise);
@@ -321,6 +328,11 @@ final class ClientGate extends ChannelDuplexHandler {
             // After everything written so far, whatever the writer's own promise was.
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
+        ended(ctx);
+    }
+
+    /** A response was written whole: the connection goes idle, closes, or sends a refusal that waited. */
+    private void ended(ChannelHandlerContext ctx) {
         if (--outstanding <= 0) {
             outstanding = 0;
             if (draining) {

@@ -755,12 +755,33 @@ final class ProxyCall implements ExchangeListener {
             String message = route.provider().name() + " returned HTTP " + status + ": " + text;
             body = dialect.errorBody(ctx.alloc(), status, message, null, "upstream_error");
         }
-        FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
         String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
-        if (type != null && status / 100 == 2) r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
-        decorate(r.headers());
-        Replies.send(ctx, r, keepAlive);
+        if (type == null || status / 100 != 2) type = null;
+        if (!sendEncoded(body, type)) {
+            FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
+            if (type != null) r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
+            decorate(r.headers());
+            Replies.send(ctx, r, keepAlive);
+        }
         finish(status, usage, status / 100 == 2 ? null : "upstream status " + status);
+    }
+
+    /**
+     * The answer as Skiff writes it out itself (see {@link EncodedResponse}): the common case of a
+     * forwarded answer. Not when the audit log captures responses or limits add their headers (both
+     * work on a header map), nor when a value from the request would need checking that fails (the
+     * header map's checks then say so, as before). Takes {@code body} when it returns true.
+     */
+    private boolean sendEncoded(ByteBuf body, String type) {
+        if (limitGate != null || gateway.observers().capturesResponses()) return false;
+        if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
+        for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
+        EncodedResponse r = new EncodedResponse(HttpResponseStatus.valueOf(status), body);
+        r.add(HttpHeaderNames.CONTENT_TYPE, type != null ? type : HttpHeaderValues.APPLICATION_JSON);
+        decorate(r::set, r::add);
+        var f = ctx.writeAndFlush(r);
+        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+        return true;
     }
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
@@ -894,29 +915,42 @@ final class ProxyCall implements ExchangeListener {
 
     /** Says which target answered, and after how many attempts, on an error Skiff wrote for a provider's failure. */
     private void describeAttempts(HttpHeaders h) {
+        describeAttempts(h::set);
+    }
+
+    private void describeAttempts(java.util.function.BiConsumer<CharSequence, CharSequence> set) {
         if (route.provider() == null) return;
-        h.set(X_PROVIDER, route.provider().name());
-        if (route.upstreamModel() != null) h.set(X_MODEL, route.upstreamModel()); // none for a stored response fetched by id
-        h.set(X_ATTEMPTS, attempts == null || attempts.count() == 1 ? ONE : Integer.toString(attempts.count()));
+        set.accept(X_PROVIDER, route.provider().name());
+        if (route.upstreamModel() != null) set.accept(X_MODEL, route.upstreamModel()); // none for a stored response fetched by id
+        set.accept(X_ATTEMPTS, attempts == null || attempts.count() == 1 ? ONE : Integer.toString(attempts.count()));
     }
 
     /** Headers every relayed response carries: our request id, the provider, its rate-limit state, the attempts. */
     private void decorate(HttpHeaders h) {
-        h.set(Replies.X_REQUEST_ID, requestId);
-        if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) h.set(TOKEN_COUNT, "exact");
-        describeAttempts(h);
-        extraHeaders.forEach(h::set);
-        if (!keepAlive) h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        decorate(h::set, h::add);
+        if (limitGate != null) limitGate.decorate(h); // Skiff's limits are the client's, not the provider's
+    }
+
+    /** As {@link #decorate(HttpHeaders)} without the limits' headers, into any header list. */
+    private void decorate(java.util.function.BiConsumer<CharSequence, CharSequence> set,
+                          java.util.function.BiConsumer<CharSequence, CharSequence> add) {
+        set.accept(Replies.X_REQUEST_ID, requestId);
+        if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) set.accept(TOKEN_COUNT_HEADER, EXACT);
+        describeAttempts(set);
+        extraHeaders.forEach(set::accept);
+        if (!keepAlive) set.accept(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         // Names and values as Netty decoded them: iterating as Strings would copy every header of every answer.
         for (var it = upstreamHeaders.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
             CharSequence name = e.getKey();
             if (startsWith(name, "x-ratelimit-") || startsWith(name, "retry-after") || startsWith(name, "anthropic-ratelimit-")) {
-                h.add(name, e.getValue());
+                add.accept(name, e.getValue());
             }
         }
-        if (limitGate != null) limitGate.decorate(h); // Skiff's limits are the client's, not the provider's
     }
+
+    private static final io.netty.util.AsciiString TOKEN_COUNT_HEADER = io.netty.util.AsciiString.cached(TOKEN_COUNT);
+    private static final io.netty.util.AsciiString EXACT = io.netty.util.AsciiString.cached("exact");
 
     private static boolean startsWith(CharSequence name, String prefix) {
         return io.netty.util.AsciiString.regionMatches(name, true, 0, prefix, 0, prefix.length());

@@ -8,7 +8,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Set;
@@ -51,7 +50,7 @@ public final class SkiffServer implements AutoCloseable {
                         ClientGate g = new ClientGate(gate);
                         ch.pipeline().addLast(
                                 g.new BytesWatch(),
-                                new HttpServerCodec(8192, 32768, 65536),
+                                new ServerCodec(8192, 32768, 65536),
                                 g,
                                 new BodyLimit(limits.maxBodyBytes(), gateway.observers()));
                         // Only while the audit log is on: it sees every response written below it.
