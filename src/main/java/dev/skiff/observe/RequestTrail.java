@@ -183,7 +183,7 @@ public final class RequestTrail {
                     clientResponseBody.add(b);
                 }
             }
-            if (pieces == null) pieces = new long[16];
+            if (pieces == null) pieces = new long[4]; // room for two pieces (a whole answer is one): every audited request has this array, a stream grows it
             else if (pieceCount * 2 + 2 > pieces.length) {
                 if (pieces.length >= MAX_PIECES * 2) return; // the timing of an endless stream stops being kept, its bytes are capped anyway
                 pieces = Arrays.copyOf(pieces, pieces.length * 2);

@@ -123,6 +123,23 @@ class AuditDocumentTest {
         assertThat(d.at("/client/response").has("hx")).isFalse();
     }
 
+    /** A writer keeps its generator from record to record: each record is whole and alone, as a new writer's is. */
+    @Test
+    void recordsMadeOneAfterAnotherAreEachWhole() throws Exception {
+        byte[] body = "{\"model\":\"m\"}".getBytes(StandardCharsets.UTF_8);
+        UsageRecord r = new UsageRecord(1, "req-6", "chat", "openai", "m", "m", false, 200, new Usage(3, 2, 5, -1, -1), 1.5, 1.0, null, null);
+        RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, body, body);
+        AuditDocument.Writer kept = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES);
+        String inRow = kept.inUsageRow(r, t);
+        AuditRow first = kept.row(r, t);
+        AuditRow second = kept.row(r, t);
+        AuditRow fresh = new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).row(r, t);
+        t.release();
+        assertThat(second.detail()).isEqualTo(first.detail()).isEqualTo(fresh.detail());
+        assertThat(inRow).isEqualTo(new AuditDocument.Writer(new Redactor(null), AuditConfig.Level.BODIES).inUsageRow(r, t));
+        assertThat(OpenAiChat.JSON.readTree(second.detail()).isObject()).isTrue();
+    }
+
     /** A trail at {@code level} with a provider call that forwarded the client's body and answered with {@code upstreamAnswer}. */
     static RequestTrail forwarded(AuditConfig.Level level, byte[] body, byte[] upstreamAnswer, byte[] answer) {
         Observers o = new Observers(null);
