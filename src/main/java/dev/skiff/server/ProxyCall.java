@@ -81,7 +81,7 @@ final class ProxyCall implements ExchangeListener {
     private ByteBuf outgoing; // what the stream translator made of the current upstream piece
     private ClientWrites writes; // what the current upstream read brought, sent as one HTTP chunk when it completes
     // a buffered response
-    private CompositeByteBuf buffered;
+    private ByteBuf buffered; // the one piece most answers come in, or a composite of several
     private HttpHeaders upstreamHeaders;
     // what admission holds for this call (translation memory, a waiting place, the body to translate):
     // let go once the upstream request is on its way, and on every end
@@ -539,7 +539,8 @@ final class ProxyCall implements ExchangeListener {
                 && (streamTranslator != null || type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17));
         closeDelimited = status != 204 && status != 304 && !HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head);
         if (!streaming) {
-            buffered = ctx.alloc().compositeBuffer(64);
+            // Most answers arrive in one piece: kept as it is, scanned and sent without a composite's indirection.
+            buffered = io.netty.buffer.Unpooled.EMPTY_BUFFER;
             return;
         }
         writes = new ClientWrites(ctx);
@@ -603,7 +604,17 @@ final class ProxyCall implements ExchangeListener {
                         : "The upstream response exceeded " + (MAX_BUFFERED_RESPONSE >> 20) + " MB.", "upstream_error");
                 return;
             }
-            buffered.addComponent(true, content);
+            if (!buffered.isReadable()) {
+                buffered.release();
+                buffered = content;
+            } else if (buffered instanceof CompositeByteBuf c) {
+                c.addComponent(true, content);
+            } else {
+                CompositeByteBuf c = ctx.alloc().compositeBuffer(64);
+                c.addComponent(true, buffered);
+                c.addComponent(true, content);
+                buffered = c;
+            }
             return;
         }
         if (streamTranslator != null) {
