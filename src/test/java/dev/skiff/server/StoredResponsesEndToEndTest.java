@@ -75,6 +75,58 @@ class StoredResponsesEndToEndTest {
     }
 
     /**
+     * The path the bench measures (Responses translated to an OpenAI-compatible server's chat
+     * completions): each follow-up by {@code previous_response_id} carries the turns before it, and
+     * {@code GET} returns the object the client got, byte for byte; with {@code store:false} nothing
+     * is stored. The same with the shared database (keys, usage) in PostgreSQL: stored responses stay
+     * in the SQLite file, and continuing them works as before.
+     */
+    @Test
+    void followUpsThroughAChatProviderWorkWithTheSharedDatabaseInSqliteOrPostgres() throws Exception {
+        try (MockUpstream vllm = new MockUpstream().models("local")) {
+            vllm.on("/v1/chat/completions", (req, reply) -> {
+                int said = JSON.readTree(req.body()).get("messages").size();
+                reply.json(200, "{\"id\":\"c\",\"object\":\"chat.completion\",\"model\":\"local\",\"choices\":[{\"index\":0,"
+                        + "\"message\":{\"role\":\"assistant\",\"content\":\"heard " + said + "\"},\"finish_reason\":\"stop\"}],"
+                        + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}");
+            });
+            try (TestGateway gw = TestGateway.start("VLLM_BASE_URL", vllm.baseUrl(), "VLLM_MODELS", "local").awaitListings()) {
+                followUpsThroughChat(gw, vllm);
+            }
+            try (var schema = new dev.skiff.control.keys.PostgresSchema();
+                 TestGateway gw = TestGateway.start("VLLM_BASE_URL", vllm.baseUrl(), "VLLM_MODELS", "local",
+                         "SKIFF_DATABASE_URL", schema.url()).awaitListings()) {
+                assertThat(gw.skiff.usageStore().describe()).startsWith("PostgreSQL");
+                followUpsThroughChat(gw, vllm);
+            }
+        }
+    }
+
+    private void followUpsThroughChat(TestGateway gw, MockUpstream vllm) throws Exception {
+        String previous = null;
+        for (int i = 1; i <= 3; i++) {
+            String body = "{\"model\":\"vllm/local\",\"input\":\"question " + i + "\""
+                    + (previous == null ? "" : ",\"previous_response_id\":\"" + previous + "\"") + "}";
+            HttpResponse<String> r = gw.post("/v1/responses", body);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode answer = JSON.readTree(r.body());
+            // the provider saw every earlier question and answer, then this question
+            assertThat(answer.at("/output/0/content/0/text").asText()).isEqualTo("heard " + (2 * i - 1));
+            assertThat(JSON.readTree(vllm.take("/v1/chat/completions").body()).get("messages").toString()).contains("question " + i);
+            assertThat(answer.get("previous_response_id").isNull()).isEqualTo(previous == null);
+            previous = answer.get("id").asText();
+            HttpResponse<String> stored = gw.request("GET", "/v1/responses/" + previous, null);
+            assertThat(stored.statusCode()).isEqualTo(200);
+            assertThat(stored.body()).isEqualTo(r.body());
+        }
+        HttpResponse<String> unstored = gw.post("/v1/responses", "{\"model\":\"vllm/local\",\"input\":\"x\",\"store\":false}");
+        assertThat(unstored.statusCode()).as(unstored.body()).isEqualTo(200);
+        vllm.take("/v1/chat/completions");
+        String id = JSON.readTree(unstored.body()).get("id").asText();
+        assertThat(gw.request("GET", "/v1/responses/" + id, null).statusCode()).isEqualTo(404);
+    }
+
+    /**
      * A response older than the TTL can no longer be named, but the conversation it began lives on
      * while a later response of it does; once every response of a conversation has expired, the sweep
      * deletes it and its ids are simply not found.

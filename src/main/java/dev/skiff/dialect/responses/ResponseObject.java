@@ -3,6 +3,7 @@ package dev.skiff.dialect.responses;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.NullNode;
@@ -52,27 +53,24 @@ final class ResponseObject {
         }
     }
 
-    /** Writes the elements of the {@code output} array. */
-    @FunctionalInterface
-    interface Output {
-        void write(JsonGenerator g) throws IOException;
-    }
-
     /**
      * Writes the object: every top-level member the API returns, in its order, with what the client
      * sent or the API's default. {@code billing} is left out: it is OpenAI's account of who pays
      * OpenAI, which a translated answer has nothing true to say about. {@code output_text} is not a
      * member of the wire object (the SDKs compute it). A complete answer is written straight to its
      * bytes: built as a tree first, it cost a map entry per member and a copy of every echoed value.
+     * Nodes are written by their own serializers with one provider for the whole object:
+     * {@code JsonGenerator.writeTree} made a provider for each of them.
      */
-    static void write(JsonGenerator g, ResponseContext ctx, Ending end, Output output) throws IOException {
+    static void write(JsonGenerator g, ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) throws IOException {
         JsonNode req = ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
+        SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
         g.writeStartObject();
         g.writeStringField("id", ctx.responseId());
         g.writeStringField("object", "response");
         g.writeNumberField("created_at", ctx.createdAt());
         g.writeStringField("status", end.status());
-        echo(g, req, "background", BooleanNode.FALSE);
+        echo(g, sp, req, "background", BooleanNode.FALSE);
         g.writeFieldName("completed_at");
         if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
         else g.writeNull();
@@ -85,7 +83,7 @@ final class ResponseObject {
         } else {
             g.writeNull();
         }
-        echo(g, req, "frequency_penalty", ZERO);
+        echo(g, sp, req, "frequency_penalty", ZERO);
         g.writeFieldName("incomplete_details");
         if (end.incompleteReason() != null) {
             g.writeStartObject();
@@ -94,50 +92,48 @@ final class ResponseObject {
         } else {
             g.writeNull();
         }
-        echo(g, req, "instructions", null);
-        echo(g, req, "max_output_tokens", null);
-        echo(g, req, "max_tool_calls", null);
+        echo(g, sp, req, "instructions", null);
+        echo(g, sp, req, "max_output_tokens", null);
+        echo(g, sp, req, "max_tool_calls", null);
         g.writeStringField("model", ctx.clientModel());
         g.writeArrayFieldStart("output");
-        output.write(g);
+        for (JsonNode item : output) item.serialize(g, sp);
         g.writeEndArray();
-        echo(g, req, "parallel_tool_calls", BooleanNode.TRUE);
-        echo(g, req, "presence_penalty", ZERO);
-        echo(g, req, "previous_response_id", null);
-        echo(g, req, "prompt_cache_key", null);
-        echo(g, req, "prompt_cache_retention", null);
+        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE);
+        echo(g, sp, req, "presence_penalty", ZERO);
+        echo(g, sp, req, "previous_response_id", null);
+        echo(g, sp, req, "prompt_cache_key", null);
+        echo(g, sp, req, "prompt_cache_retention", null);
         g.writeObjectFieldStart("reasoning");
-        echo(g, req.path("reasoning"), "effort", null);
-        echo(g, req.path("reasoning"), "summary", null);
+        echo(g, sp, req.path("reasoning"), "effort", null);
+        echo(g, sp, req.path("reasoning"), "summary", null);
         g.writeEndObject();
-        echo(g, req, "safety_identifier", null);
+        echo(g, sp, req, "safety_identifier", null);
         // The tier that served the request: Skiff asks no provider for a special one.
         g.writeStringField("service_tier", "default");
-        echo(g, req, "store", BooleanNode.TRUE);
-        echo(g, req, "temperature", ONE);
+        echo(g, sp, req, "store", BooleanNode.TRUE);
+        echo(g, sp, req, "temperature", ONE);
         g.writeObjectFieldStart("text");
-        echo(g, req.path("text"), "format", TEXT_FORMAT);
-        echo(g, req.path("text"), "verbosity", MEDIUM);
+        echo(g, sp, req.path("text"), "format", TEXT_FORMAT);
+        echo(g, sp, req.path("text"), "verbosity", MEDIUM);
         g.writeEndObject();
-        echo(g, req, "tool_choice", AUTO);
-        echo(g, req, "tools", NO_TOOLS);
-        echo(g, req, "top_logprobs", IntNode.valueOf(0));
-        echo(g, req, "top_p", ONE);
-        echo(g, req, "truncation", DISABLED);
+        echo(g, sp, req, "tool_choice", AUTO);
+        echo(g, sp, req, "tools", NO_TOOLS);
+        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0));
+        echo(g, sp, req, "top_p", ONE);
+        echo(g, sp, req, "truncation", DISABLED);
         g.writeFieldName("usage");
         if (end.usage() != null) writeUsage(g, end.usage());
         else g.writeNull();
-        echo(g, req, "user", null);
-        echo(g, req, "metadata", NO_METADATA);
+        echo(g, sp, req, "user", null);
+        echo(g, sp, req, "metadata", NO_METADATA);
         g.writeEndObject();
     }
 
     /** The object as a tree, for the stream's events: {@link #write} through a token buffer (no text between). */
     static ObjectNode tree(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
         try (TokenBuffer tokens = new TokenBuffer(OpenAiChat.JSON, false)) {
-            write(tokens, ctx, end, g -> {
-                for (JsonNode item : output) g.writeTree(item);
-            });
+            write(tokens, ctx, end, output);
             try (JsonParser p = tokens.asParser(OpenAiChat.JSON)) {
                 return (ObjectNode) OpenAiChat.JSON.readTree(p);
             }
@@ -207,11 +203,11 @@ final class ResponseObject {
     }
 
     /** The client's value of {@code field}, else {@code fallback} (null: JSON null), as the API echoes its request. */
-    private static void echo(JsonGenerator g, JsonNode req, String field, JsonNode fallback) throws IOException {
+    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback) throws IOException {
         JsonNode v = req.get(field);
         g.writeFieldName(field);
-        if (v != null && !v.isNull()) g.writeTree(v);
-        else if (fallback != null) g.writeTree(fallback);
+        if (v != null && !v.isNull()) v.serialize(g, sp);
+        else if (fallback != null) fallback.serialize(g, sp);
         else g.writeNull();
     }
 

@@ -243,9 +243,7 @@ public final class ResponsesApi {
     public static List<String> writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out) {
         List<ObjectNode> output = output(r);
         try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
-            ResponseObject.write(g, ctx, ending(r, ctx), w -> {
-                for (ObjectNode item : output) w.writeTree(item);
-            });
+            ResponseObject.write(g, ctx, ending(r, ctx), output);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
