@@ -286,9 +286,11 @@ public final class LocalLimiter implements Limiter {
         try {
             java.util.Iterator<java.util.Map.Entry<String, Cell>> it = sweeper;
             if (it == null || !it.hasNext()) {
-                it = cells.entrySet().iterator();
-                walkFloor = Long.MAX_VALUE;
+                // madeFloor first: a cell made before it was reset is in the map before the walk
+                // begins, so the walk sees it; one made after lowers it again.
                 madeFloor.set(Long.MAX_VALUE);
+                walkFloor = Long.MAX_VALUE;
+                it = cells.entrySet().iterator();
             }
             long floor = walkFloor;
             for (int i = 0; i < 256 && it.hasNext(); i++) {
