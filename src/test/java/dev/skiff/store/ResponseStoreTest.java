@@ -74,6 +74,26 @@ class ResponseStoreTest {
         }
     }
 
+    /**
+     * Saves in bursts with quiet spells between them: while saves keep coming the store schedules its
+     * own next flush, and stops when one finds nothing; a save after the pause must start it again.
+     */
+    @Test
+    void burstsOfSavesAfterQuietSpellsAreAllCommitted() throws Exception {
+        try (ResponseStore store = new ResponseStore(dir.resolve("skiff.db").toString(), DAY)) {
+            for (int burst = 0; burst < 4; burst++) {
+                List<java.util.concurrent.CompletableFuture<Void>> saved = new java.util.ArrayList<>();
+                for (int i = 0; i < 50; i++) {
+                    saved.add(store.save(response("resp_" + burst + "_" + i, null)));
+                    if (i % 10 == 0) Thread.sleep(1);
+                }
+                for (var f : saved) get(f);
+                Thread.sleep(20); // longer than the linger: the store goes quiet
+            }
+            assertThat(chainIds(get(store.find("resp_3_49", ResponseStore.MASTER)))).containsExactly("resp_3_49");
+        }
+    }
+
     @Test
     void closingWritesWhatIsStillQueued() throws Exception {
         Path file = dir.resolve("skiff.db");

@@ -358,7 +358,8 @@ public final class OpenAiChatCodec {
     public static ChatResponse parseResponse(JsonParser p) throws IOException {
         if (p.nextToken() != JsonToken.START_OBJECT) throw new IOException("the answer is not a JSON object");
         String id = null, model = null, finish = null;
-        JsonNode error = null, usage = null;
+        JsonNode error = null;
+        Usage usage = Usage.NONE;
         AnswerMessage m = null;
         boolean hasChoice = false;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -368,7 +369,7 @@ public final class OpenAiChatCodec {
                 case "id" -> id = text(p);
                 case "model" -> model = text(p);
                 case "error" -> error = p.readValueAsTree();
-                case "usage" -> usage = p.readValueAsTree();
+                case "usage" -> usage = usage(p);
                 case "choices" -> {
                     if (p.currentToken() != JsonToken.START_ARRAY) {
                         p.skipChildren();
@@ -417,7 +418,7 @@ public final class OpenAiChatCodec {
             parts.add(new Part.ToolCall(callId == null || callId.isEmpty() ? "call_" + i : callId, f.path("name").asText(""),
                     arguments(f.get("arguments"))));
         }
-        return new ChatResponse(id, model, parts, finishReason(finish, calls > 0), finish, usage(usage));
+        return new ChatResponse(id, model, parts, finishReason(finish, calls > 0), finish, usage);
     }
 
     /** The members of an answer's message that the representation reads; strings as they are, the rest as trees. */
@@ -532,14 +533,63 @@ public final class OpenAiChatCodec {
      */
     public static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
-        long prompt = count(u.get("prompt_tokens"));
-        long completion = count(u.get("completion_tokens"));
-        long total = count(u.get("total_tokens"));
+        try (JsonParser p = u.traverse(OpenAiChat.JSON)) {
+            p.nextToken();
+            return usage(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a tree reads without I/O
+        }
+    }
+
+    /**
+     * {@link #usage(JsonNode)} of the value the parser is at, read as it is parsed: a tree of it cost
+     * a third of reading the whole answer (Jackson makes a context for each tree it reads).
+     */
+    public static Usage usage(JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return Usage.NONE;
+        }
+        long prompt = -1, completion = -1, total = -1, cached = -1, cacheHits = -1, reasoning = -1;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            p.nextToken();
+            switch (name) {
+                case "prompt_tokens" -> prompt = count(p);
+                case "completion_tokens" -> completion = count(p);
+                case "total_tokens" -> total = count(p);
+                case "prompt_cache_hit_tokens" -> cacheHits = count(p);
+                case "prompt_tokens_details" -> cached = member(p, "cached_tokens");
+                case "completion_tokens_details" -> reasoning = member(p, "reasoning_tokens");
+                default -> p.skipChildren();
+            }
+        }
         if (total < 0 && prompt >= 0 && completion >= 0) total = prompt + completion;
-        long cached = count(u.path("prompt_tokens_details").get("cached_tokens"));
-        if (cached < 0) cached = count(u.get("prompt_cache_hit_tokens"));
-        long reasoning = count(u.path("completion_tokens_details").get("reasoning_tokens"));
+        if (cached < 0) cached = cacheHits;
         return new Usage(prompt, completion, total, cached, reasoning);
+    }
+
+    /** The count under {@code name} in the object the parser is at, or -1 (also when it is not an object). */
+    private static long member(JsonParser p, String name) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return -1;
+        }
+        long found = -1;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            if (field.equals(name)) found = count(p);
+            else p.skipChildren();
+        }
+        return found;
+    }
+
+    /** A number as a count (-1 for anything else, which is skipped). */
+    private static long count(JsonParser p) throws IOException {
+        if (p.currentToken().isNumeric()) return p.getValueAsLong();
+        p.skipChildren();
+        return -1;
     }
 
     /** The message of an error member: OpenAI's {@code {"message",...}} object, or a bare string. */
@@ -547,10 +597,6 @@ public final class OpenAiChatCodec {
         if (error.isTextual()) return error.asText();
         String m = text(error.get("message"));
         return m != null ? m : error.toString();
-    }
-
-    private static long count(JsonNode n) {
-        return n != null && n.isNumber() ? n.asLong() : -1;
     }
 
     private static String text(JsonNode n) {
