@@ -163,4 +163,16 @@ class KeyPoolTest {
         assertThat(provider.apiKey()).isEqualTo("k1");
         assertThat(config.toString()).doesNotContain("k1").doesNotContain("k2").contains("2 keys");
     }
+
+    @Test
+    void aKeyWithALineBreakStopsStartUpWithoutShowingIt() {
+        // Forwarded requests set keys without a per-request header check: a line break must never reach the wire.
+        var config = new dev.skiff.config.ProviderConfig("p", dev.skiff.config.ProviderType.OPENAI,
+                java.net.URI.create("https://example.com/v1"), "k1", List.of(), null,
+                java.util.Map.of(), List.of("k1", "sk-secret\r\nx-evil: 1"), Duration.ofSeconds(60));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Provider(config))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("provider p: API key 2")
+                .hasMessageNotContaining("sk-secret");
+    }
 }
