@@ -66,6 +66,45 @@ class OpenAiUsageTest {
     }
 
     @Test
+    void usageObjectsOfEveryShapeReadAsAParseReadsThem() {
+        String[] usages = {
+            "{}", "{ }", "{\"prompt_tokens\":0}", "{\"prompt_tokens\":-0}", "{\"prompt_tokens\":-3}", "{\"prompt_tokens\":007}",
+            "{\"prompt_tokens\":12.0}", "{\"prompt_tokens\":1e3}", "{\"prompt_tokens\":123456789012345678}",
+            "{\"prompt_tokens\":1234567890123456789}", "{\"prompt_tokens\":99999999999999999999}", "{\"prompt_tokens\":-}",
+            "{\"prompt_tokens\":null,\"completion_tokens\":true,\"total_tokens\":\"7\"}", "{\"prompt_tokens\":nul}",
+            "{\"prompt_tokens\":1,\"prompt_tokens\":2}", "{\"prompt_tokens\":1,\"prompt_tokens\":\"x\"}",
+            "{\"input_tokens\":5,\"output_tokens\":6,\"total_tokens\":11}",
+            "{ \"prompt_tokens\" : 19 ,\n \"completion_tokens\"\t:\r10, \"total_tokens\": 29 }",
+            "{\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":2,"
+                    + "\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
+            "{\"input_tokens_details\":{},\"output_tokens_details\":{\"reasoning_tokens\":null}}",
+            "{\"prompt_tokens_details\":null,\"completion_tokens_details\":7}", "{\"prompt_tokens_details\":[1]}",
+            "{\"prompt_tokens_details\":{\"cached_tokens\":1,\"cached_tokens\":2}}", "{\"prompt_tokens_details\":{\"cached_tokens\":1},\"prompt_tokens_details\":{}}",
+            "{\"prompt_tokens_details\":{\"cached_tokens\":1,\"deep\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}}}",
+            "{\"other\":{\"a\":\"b\",\"c\":[1,2]},\"prompt_tokens\":3}", "{\"other\":\"caf\u00e9\",\"prompt_tokens\":3}",
+            "{\"other\":\"café\",\"prompt_tokens\":3}", "{\"prompt\\u005ftokens\":3}", "{\"\":1,\"prompt_tokens\":3}",
+            "{\"prompt_tokens\":3,}", "{\"prompt_tokens\" 3}", "{\"prompt_tokens\":3 \"total_tokens\":4}", "{\"prompt_tokens\":3]",
+            "{\"prompt_tokens\":3x}", "{\"prompt_tokens\":+3}", "{\"cost\":0.25,\"prompt_tokens\":3}", "{\"prompt_tokens\":3,\"z\":false}",
+        };
+        for (String u : usages) {
+            sameAsAParse("{\"choices\":[],\"usage\":" + u + "}");
+            sameAsAParse("{\"id\":\"x\",\"usage\":" + u + ",\"tail\":1}");
+        }
+        assertThat(scan("{\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":10,\"total_tokens\":29,"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":4},\"completion_tokens_details\":{\"reasoning_tokens\":2}}}", true).usage())
+                .isEqualTo(new Usage(19, 10, 29, 4, 2));
+        // The common shapes are read without a parser; the rest is left to it.
+        assertThat(plain("{\"prompt_tokens\":19,\"prompt_tokens_details\":{\"cached_tokens\":4,\"audio_tokens\":0}}")).isEqualTo(new Usage(19, -1, -1, 4, -1));
+        assertThat(plain("{\"prompt\\u005ftokens\":3}")).isNull();
+        assertThat(plain("{\"prompt_tokens\":12.0}")).isNull();
+    }
+
+    private static Usage plain(String usage) {
+        byte[] a = usage.getBytes(StandardCharsets.UTF_8);
+        return new OpenAiUsage.PlainUsage(a, 0, a.length).read();
+    }
+
+    @Test
     void emptyChoicesAreToldApartFromFullOnes() {
         sameAsAParse("{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}");
         sameAsAParse("{\"choices\":[ ],\"usage\":null}");
