@@ -52,15 +52,22 @@ final class EncodedResponse extends AbstractReferenceCounted {
         return this;
     }
 
-    /** Replaces the value of a header added before (names compared without case), or adds it. */
+    /** Replaces every header of that name added before (names compared without case) with this one, or adds it. */
     EncodedResponse set(CharSequence name, CharSequence value) {
-        for (int i = 0; i < size; i += 2) {
-            if (AsciiString.contentEqualsIgnoreCase(headers[i], name)) {
+        boolean replaced = false;
+        for (int i = 0; i < size; ) {
+            if (!AsciiString.contentEqualsIgnoreCase(headers[i], name)) {
+                i += 2;
+            } else if (!replaced) {
                 headers[i + 1] = value;
-                return this;
+                replaced = true;
+                i += 2;
+            } else { // a second of the name (a provider may repeat one): gone, as a header map's set does
+                System.arraycopy(headers, i + 2, headers, i, size - i - 2);
+                size -= 2;
             }
         }
-        return add(name, value);
+        return replaced ? this : add(name, value);
     }
 
     /** The connection closes after this answer: says so to the client. */

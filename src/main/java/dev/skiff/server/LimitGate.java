@@ -6,7 +6,6 @@ import dev.skiff.control.limits.LimitPolicy;
 import dev.skiff.control.limits.Limits;
 import dev.skiff.control.limits.Metric;
 import dev.skiff.dialect.Usage;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.LinkedHashMap;
@@ -124,9 +123,9 @@ final class LimitGate {
     }
 
     /** The remaining-quota headers of an admitted request, replacing the provider's of the same names. */
-    void decorate(HttpHeaders h) {
+    void decorate(BiConsumer<CharSequence, CharSequence> set) {
         if (decision instanceof Decision.Admitted a && !a.counters().isEmpty()) {
-            rateHeaders(a.counters(), System.currentTimeMillis(), h::set, anthropic);
+            rateHeaders(a.counters(), System.currentTimeMillis(), set::accept, anthropic);
         }
     }
 

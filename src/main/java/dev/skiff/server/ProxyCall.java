@@ -779,12 +779,12 @@ final class ProxyCall implements ExchangeListener {
 
     /**
      * The answer as Skiff writes it out itself (see {@link EncodedResponse}): the common case of a
-     * forwarded answer. Not when the audit log captures responses or limits add their headers (both
-     * work on a header map), nor when a value from the request would need checking that fails (the
+     * forwarded answer, limits' headers included. Not when the audit log captures responses (its tap
+     * reads a header map), nor when a value from the request would need checking that fails (the
      * header map's checks then say so, as before). Takes {@code body} when it returns true.
      */
     private boolean sendEncoded(ByteBuf body, String type) {
-        if (limitGate != null || gateway.observers().capturesResponses()) return false;
+        if (gateway.observers().capturesResponses()) return false;
         if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
         for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
         EncodedResponse r = new EncodedResponse(HttpResponseStatus.valueOf(status), body);
@@ -939,10 +939,9 @@ final class ProxyCall implements ExchangeListener {
     /** Headers every relayed response carries: our request id, the provider, its rate-limit state, the attempts. */
     private void decorate(HttpHeaders h) {
         decorate(h::set, h::add);
-        if (limitGate != null) limitGate.decorate(h); // Skiff's limits are the client's, not the provider's
     }
 
-    /** As {@link #decorate(HttpHeaders)} without the limits' headers, into any header list. */
+    /** As {@link #decorate(HttpHeaders)}, into any header list ({@code set} replaces every header of that name). */
     private void decorate(java.util.function.BiConsumer<CharSequence, CharSequence> set,
                           java.util.function.BiConsumer<CharSequence, CharSequence> add) {
         set.accept(Replies.X_REQUEST_ID, requestId);
@@ -958,6 +957,7 @@ final class ProxyCall implements ExchangeListener {
                 add.accept(name, e.getValue());
             }
         }
+        if (limitGate != null) limitGate.decorate(set); // Skiff's limits are the client's, not the provider's: theirs are replaced
     }
 
     private static final io.netty.util.AsciiString TOKEN_COUNT_HEADER = io.netty.util.AsciiString.cached(TOKEN_COUNT);

@@ -41,6 +41,21 @@ class ServerCodecTest {
     }
 
     @Test
+    void settingAHeaderReplacesEveryOneOfThatNameAsAHeaderMapDoes() {
+        // The provider's rate-limit headers are added as they came (a name may repeat); Skiff's limits then set theirs.
+        EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
+        ch.writeInbound(ascii("GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n"));
+        takeRequests(ch, 1);
+        EncodedResponse r = new EncodedResponse(HttpResponseStatus.OK, ascii("{}"));
+        r.add("x-ratelimit-remaining-requests", "90").add("x-request-id", "req_1").add("X-RateLimit-Remaining-Requests", "89")
+                .add("x-ratelimit-reset-requests", "1s").set("x-ratelimit-remaining-requests", "4").set("x-skiff-new", "y");
+        ch.writeOutbound(r);
+        assertThat(written(ch)).isEqualTo("HTTP/1.1 200 OK\r\nx-ratelimit-remaining-requests: 4\r\nx-request-id: req_1\r\n"
+                + "x-ratelimit-reset-requests: 1s\r\nx-skiff-new: y\r\ncontent-length: 2\r\n\r\n{}");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void anEncodedAnswerIsItsHeadAndBodyInOneBuffer() {
         EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
         ch.writeInbound(ascii("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"));
