@@ -163,36 +163,44 @@ public final class RequestTrail {
     /** What Skiff wrote to the client: a response head, body pieces, or a whole response. */
     public void clientWrite(Object msg) {
         if (finished || !audited) return;
+        if (msg instanceof WholeAnswer w) {
+            clientStatus = w.statusCode();
+            if (keepHeaders) clientResponseHeaders = w.headerPairs();
+            clientContent(w.content(), true);
+            return;
+        }
         if (msg instanceof HttpResponse r) {
             clientStatus = r.status().code();
             if (keepHeaders) clientResponseHeaders = headers(r.headers());
         }
-        if (msg instanceof HttpContent c) {
-            ByteBuf b = c.content();
-            if (b.readableBytes() == 0) return;
-            if (cap > 0) {
-                if (clientResponseBody == null && msg instanceof FullHttpResponse) {
-                    // A whole answer passed on as the provider gave it: its capture is the provider's, not a copy.
-                    clientResponseBody = Capped.shareIfSame(upstreamResponseBody, b);
-                    if (clientResponseBody == null) {
-                        clientResponseBody = new Capped(cap);
-                        clientResponseBody.add(b);
-                    }
-                } else {
-                    if (clientResponseBody == null) clientResponseBody = new Capped(cap);
+        if (msg instanceof HttpContent c) clientContent(c.content(), msg instanceof FullHttpResponse);
+    }
+
+    /** A piece of the client's response body ({@code whole}: the entire body, in one message). */
+    private void clientContent(ByteBuf b, boolean whole) {
+        if (b.readableBytes() == 0) return;
+        if (cap > 0) {
+            if (clientResponseBody == null && whole) {
+                // A whole answer passed on as the provider gave it: its capture is the provider's, not a copy.
+                clientResponseBody = Capped.shareIfSame(upstreamResponseBody, b);
+                if (clientResponseBody == null) {
+                    clientResponseBody = new Capped(cap);
                     clientResponseBody.add(b);
                 }
+            } else {
+                if (clientResponseBody == null) clientResponseBody = new Capped(cap);
+                clientResponseBody.add(b);
             }
-            if (pieces == null) pieces = new long[4]; // room for two pieces (a whole answer is one): every audited request has this array, a stream grows it
-            else if (pieceCount * 2 + 2 > pieces.length) {
-                if (pieces.length >= MAX_PIECES * 2) return; // the timing of an endless stream stops being kept, its bytes are capped anyway
-                pieces = Arrays.copyOf(pieces, pieces.length * 2);
-            }
-            long end = clientResponseBody != null ? clientResponseBody.total() : (pieceCount == 0 ? 0 : pieces[pieceCount * 2 - 2]) + b.readableBytes();
-            pieces[pieceCount * 2] = end;
-            pieces[pieceCount * 2 + 1] = (System.nanoTime() - receivedNanos) / 1000;
-            pieceCount++;
         }
+        if (pieces == null) pieces = new long[4]; // room for two pieces (a whole answer is one): every audited request has this array, a stream grows it
+        else if (pieceCount * 2 + 2 > pieces.length) {
+            if (pieces.length >= MAX_PIECES * 2) return; // the timing of an endless stream stops being kept, its bytes are capped anyway
+            pieces = Arrays.copyOf(pieces, pieces.length * 2);
+        }
+        long end = clientResponseBody != null ? clientResponseBody.total() : (pieceCount == 0 ? 0 : pieces[pieceCount * 2 - 2]) + b.readableBytes();
+        pieces[pieceCount * 2] = end;
+        pieces[pieceCount * 2 + 1] = (System.nanoTime() - receivedNanos) / 1000;
+        pieceCount++;
     }
 
     private static final int MAX_PIECES = 8192;

@@ -23,7 +23,7 @@ import java.util.Arrays;
  * <p>Header values that did not come from Netty's decoder or Skiff's own constants must be checked
  * with {@link #headerSafe} first: nothing here checks them again.
  */
-final class EncodedResponse extends AbstractReferenceCounted {
+final class EncodedResponse extends AbstractReferenceCounted implements dev.skiff.observe.WholeAnswer {
     /** Bodies up to this size are copied behind the head: one buffer, one piece for the socket. */
     private static final int COPY_BODY_BELOW = 16 << 10;
     private static final byte[] HTTP11 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
@@ -42,6 +42,25 @@ final class EncodedResponse extends AbstractReferenceCounted {
 
     HttpResponseStatus status() {
         return status;
+    }
+
+    @Override
+    public int statusCode() {
+        return status.code();
+    }
+
+    @Override
+    public String[] headerPairs() {
+        String[] out = new String[size + 2];
+        for (int i = 0; i < size; i++) out[i] = headers[i].toString();
+        out[size] = HttpHeaderNames.CONTENT_LENGTH.toString();
+        out[size + 1] = Integer.toString(body.readableBytes());
+        return out;
+    }
+
+    @Override
+    public ByteBuf content() {
+        return body;
     }
 
     /** Adds a header (see the class comment on what its value must be). */

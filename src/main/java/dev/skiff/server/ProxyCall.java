@@ -779,12 +779,11 @@ final class ProxyCall implements ExchangeListener {
 
     /**
      * The answer as Skiff writes it out itself (see {@link EncodedResponse}): the common case of a
-     * forwarded answer, limits' headers included. Not when the audit log captures responses (its tap
-     * reads a header map), nor when a value from the request would need checking that fails (the
-     * header map's checks then say so, as before). Takes {@code body} when it returns true.
+     * forwarded answer, limits' headers included and the audit log's tap reading it as a
+     * {@link dev.skiff.observe.WholeAnswer}. Not when a value from the request would need checking
+     * that fails (the header map's checks then say so, as before). Takes {@code body} when it returns true.
      */
     private boolean sendEncoded(ByteBuf body, String type) {
-        if (gateway.observers().capturesResponses()) return false;
         if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
         for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
         EncodedResponse r = new EncodedResponse(HttpResponseStatus.valueOf(status), body);

@@ -115,6 +115,11 @@ class AuditEndToEndTest {
         assertThat(clientReq.at("/body/json/messages/0/content").asText()).isEqualTo("my key is [redacted]");
         assertThat(p.at("/client/response/status").asInt()).isEqualTo(200);
         assertThat(p.at("/client/response/body/json/choices/0/message/content").asText()).isEqualTo("Hi there");
+        // The answer went out pre-encoded (no header map): its headers are recorded all the same.
+        JsonNode clientResponseHeaders = p.at("/client/response/headers");
+        assertThat(clientResponseHeaders.at("/content-type").asText()).startsWith("application/json");
+        assertThat(clientResponseHeaders.at("/x-request-id").asText()).isEqualTo("a-plain");
+        assertThat(clientResponseHeaders.at("/content-length").asLong()).isPositive();
         JsonNode providerReq = p.at("/provider/request");
         assertThat(providerReq.get("url").asText()).startsWith("http://").endsWith("/v1/chat/completions");
         assertThat(providerReq.at("/headers/authorization").asText()).isEqualTo("[redacted]");
