@@ -18,8 +18,9 @@ import java.util.concurrent.locks.LockSupport;
  * {@value #GATHER_MILLIS} ms, unseen by producers, so a busy gateway wakes it about once per batch
  * instead of once every request or two (a blocking queue signals a waiting consumer on each offer);
  * every {@value #MAKE_MILLIS} ms of that it turns what has come into rows, so that a record's trail
- * is let go within about that time, its row (a few arrays) waiting for the batch's transaction. It also deletes what is older than the retention, hourly. On close the queue is
- * drained and the last batch stored.
+ * is let go within about that time, its row (a few arrays) waiting for the batch's transaction. It
+ * also deletes what is older than the retention, hourly. On close the queue is drained and the last
+ * batch stored.
  */
 public final class AuditLog implements CallObserver, AutoCloseable {
     static final int GATHER_MILLIS = 100;
