@@ -1278,10 +1278,10 @@ public final class Gateway {
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
         // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
         // has the whole answer can continue it, even if Skiff is killed right after.
-        ResponsesEgress.Stored onFinal = !request.path("store").asBoolean(true) ? (json, outputIds) -> {}
-                : (json, outputIds) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created,
+        ResponsesEgress.Stored onFinal = !request.path("store").asBoolean(true) ? null
+                : (json, omitted, outputIds) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created,
                         route.provider().name(), scan.model(), json, StoredResponses.json(input), previousId, StoredResponses.ids(input),
-                        outputIds)));
+                        outputIds, omitted)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

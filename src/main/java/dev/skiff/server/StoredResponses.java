@@ -125,10 +125,13 @@ final class StoredResponses {
             } else if (inputItems) {
                 call.replyJson(inputItemsPage(items(found.orElseThrow().inputItems()), query).toString());
             } else {
-                call.replyJson(found.orElseThrow().response());
+                StoredResponse r = found.orElseThrow();
+                call.replyJson(r.whole() ? r.response() : ResponsesApi.expandStored(r.response()));
             }
         } catch (IllegalArgumentException e) {
             call.refuse(400, e.getMessage(), null, null);
+        } catch (IOException e) {
+            call.refuse(500, "A stored response could not be read: " + e.getMessage(), null, "store_error");
         }
     }
 

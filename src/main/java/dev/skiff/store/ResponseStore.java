@@ -43,7 +43,7 @@ public final class ResponseStore implements AutoCloseable {
     /** The owner of what requests authenticated with the master key store. */
     public static final String MASTER = MasterKeyAuth.MASTER;
     /** The newest schema this code writes; see {@link #migrate}. */
-    static final int SCHEMA_VERSION = 4;
+    static final int SCHEMA_VERSION = 5;
     /** Schema migrations after 3, as files: {@code db/sqlite/responses/NNN_what.sql}, listed in its {@code index}. */
     private static final String MIGRATIONS = "db/sqlite/responses/";
     /** Longest chain of responses rebuilt for a follow-up. */
@@ -316,7 +316,8 @@ public final class ResponseStore implements AutoCloseable {
             + " ELSE r.input_items END,"
             + " r.previous_id,"
             + " CASE WHEN " + HAS_REFERENCES.formatted("r.input_items") + " THEN (SELECT json_extract(j.value, '$.id') FROM json_each(r.input_items) j"
-            + " WHERE " + IS_REFERENCE + " AND " + RESOLVED_J + " IS NULL LIMIT 1) END"
+            + " WHERE " + IS_REFERENCE + " AND " + RESOLVED_J + " IS NULL LIMIT 1) END,"
+            + " coalesce(r.omitted, 0)"
             + " FROM responses r";
 
     /** An item by id (?1), among what an owner (?2, ?3: see {@link #VISIBLE}) may read. */
@@ -388,7 +389,7 @@ public final class ResponseStore implements AutoCloseable {
 
     private static StoredResponse row(ResultSet rs) throws SQLException {
         return new StoredResponse(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5), rs.getString(6),
-                rs.getString(7), rs.getString(8));
+                rs.getString(7), rs.getString(8), null, null, rs.getInt(10));
     }
 
     private static long nowSeconds() {
@@ -456,8 +457,8 @@ public final class ResponseStore implements AutoCloseable {
             if (insert == null) {
                 // OR REPLACE, here and for the item ids, for the (never seen) case of an id saved twice.
                 insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
-                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items, chars) "
-                        + "VALUES (?1, ?2, COALESCE((SELECT conversation FROM responses WHERE id = ?3), ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items, chars, omitted) "
+                        + "VALUES (?1, ?2, COALESCE((SELECT conversation FROM responses WHERE id = ?3), ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
                 itemsFromJson = c.prepareStatement(ITEMS_FROM_JSON);
                 count = c.prepareStatement(COUNT_CHARS + " WHERE id = ?1");
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
@@ -478,9 +479,12 @@ public final class ResponseStore implements AutoCloseable {
                     insert.setString(6, r.model());
                     insert.setString(7, r.response());
                     insert.setString(8, r.inputItems());
-                    // Read back, the response and its inputs take what they take now, plus what their
-                    // references name (counted below, once the items they may name are in).
-                    insert.setLong(9, r.response().length() + r.inputItems().length());
+                    // Read back, the response and its inputs take what they take now, the members the
+                    // row leaves out, and what their references name (counted below, once the items
+                    // they may name are in).
+                    insert.setLong(9, r.response().length() + r.omitted() + r.inputItems().length());
+                    if (r.whole()) insert.setNull(10, java.sql.Types.INTEGER);
+                    else insert.setInt(10, r.omitted());
                     insert.executeUpdate();
                     if (r.inputIds() == null || r.outputIds() == null) {
                         itemsFromJson.setString(1, r.id());
@@ -539,7 +543,7 @@ public final class ResponseStore implements AutoCloseable {
      * What a response with references takes once read back (its own text, its items, and the items
      * its references name), so that a reader can reserve memory for it before loading it.
      */
-    private static final String COUNT_CHARS = "UPDATE responses AS r SET chars = length(r.response) + 2 + (SELECT coalesce(sum(length("
+    private static final String COUNT_CHARS = "UPDATE responses AS r SET chars = length(r.response) + coalesce(r.omitted, 0) + 2 + (SELECT coalesce(sum(length("
             + "CASE WHEN " + IS_REFERENCE + " THEN coalesce(" + RESOLVED_J + ", j.value) ELSE j.value END) + 1), 0) FROM json_each(r.input_items) j)";
 
     /** The ids of a response's items as its row has them (?1: its id), for deleting them with it. */
@@ -667,7 +671,8 @@ public final class ResponseStore implements AutoCloseable {
      * by item id, with references kept as references; a response row keeps the rest of the response
      * and what it takes read back ({@code chars}). Rows of schema 2 are split in place. Later schemas
      * are files ({@link #MIGRATIONS}): schema 4 puts the items back into their response's row and
-     * keeps only their ids apart (see its file for why).
+     * keeps only their ids apart (see its file for why); schema 5 keys the table by the response id
+     * (no index of ids beside it) and marks rows that leave the response's default members out.
      */
     static void migrate(Connection c) throws SQLException {
         int version;

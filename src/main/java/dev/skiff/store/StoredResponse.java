@@ -6,7 +6,9 @@ package dev.skiff.store;
  *
  * @param owner      who made it and alone may read it: {@link ResponseStore#MASTER} for the master key,
  *                   null when Skiff serves openly; per-tenant keys get their own names
- * @param response   the response object as the client received it (JSON)
+ * @param response   the response object (JSON): as the client received it when {@code omitted} is 0,
+ *                   else without the members that hold the API's defaults (the caller that wrote it
+ *                   rebuilds the whole object; its output items are there as they are)
  * @param inputItems the input items of the request that produced it (JSON array): only its own, not
  *                   those of the responses it continues
  * @param previousId the response it continues ({@code previous_response_id}), or null
@@ -14,12 +16,25 @@ package dev.skiff.store;
  *                   name), or null for the store to read them from {@code inputItems}
  * @param outputIds  the ids of its output items, or null for the store to read them from {@code response};
  *                   the caller has them at hand, where the store would have to parse the JSON again
+ * @param omitted    the characters of the whole object that {@code response} leaves out (0: none), which
+ *                   a reader of the whole object reserves memory for
  */
 public record StoredResponse(String id, String owner, long createdAt, String provider, String model, String response, String inputItems,
-                             String previousId, java.util.List<String> inputIds, java.util.List<String> outputIds) {
+                             String previousId, java.util.List<String> inputIds, java.util.List<String> outputIds, int omitted) {
     /** A response whose item ids the store reads from its JSON. */
     public StoredResponse(String id, String owner, long createdAt, String provider, String model, String response, String inputItems,
                           String previousId) {
-        this(id, owner, createdAt, provider, model, response, inputItems, previousId, null, null);
+        this(id, owner, createdAt, provider, model, response, inputItems, previousId, null, null, 0);
+    }
+
+    /** A response kept whole, its item ids given. */
+    public StoredResponse(String id, String owner, long createdAt, String provider, String model, String response, String inputItems,
+                          String previousId, java.util.List<String> inputIds, java.util.List<String> outputIds) {
+        this(id, owner, createdAt, provider, model, response, inputItems, previousId, inputIds, outputIds, 0);
+    }
+
+    /** Whether {@code response} is the object as the client received it. */
+    public boolean whole() {
+        return omitted == 0;
     }
 }

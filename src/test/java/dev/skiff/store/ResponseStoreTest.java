@@ -359,6 +359,56 @@ class ResponseStoreTest {
         }
     }
 
+    /**
+     * Schema 4: a rowid table with an index of its ids. Schema 5 is keyed by the id alone, and its
+     * rows say how much of the response object they leave out (the old ones: nothing).
+     */
+    @Test
+    void aDatabaseOfTheFourthSchemaIsKeyedByIdAndItsRowsStayWhole() throws Exception {
+        Path file = dir.resolve("v4.db");
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) { // schema 5 made new, then taken back to 4
+            get(store.sweep());
+        }
+        String whole = "{\"id\":\"resp_w\",\"object\":\"response\",\"output\":[{\"type\":\"message\",\"id\":\"msg_w\"}]}";
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE responses");
+            s.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+                    + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, "
+                    + "chars INTEGER NOT NULL, history TEXT)");
+            s.execute("CREATE INDEX responses_by_conversation ON responses (conversation) WHERE previous_id IS NOT NULL");
+            s.execute("CREATE INDEX responses_started_by_created ON responses (created_at) WHERE previous_id IS NULL");
+            s.execute("UPDATE schema_version SET version = 4");
+            s.execute("INSERT INTO responses VALUES ('resp_w', 'tenant-a', 'resp_w', NULL, " + now() + ", 'vllm', 'm', '" + whole
+                    + "', '[]', " + (whole.length() + 2) + ", NULL)");
+            s.execute("INSERT INTO item_ids VALUES ('msg_w', 'resp_w', 1)");
+        }
+        String compact = "{\"id\":\"resp_c\",\"output\":[{\"type\":\"message\",\"id\":\"msg_c\"}]}";
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            var w = (ResponseStore.Found.Chain) get(store.find("resp_w", "tenant-a"));
+            assertThat(w.last().response()).isEqualTo(whole);
+            assertThat(w.last().whole()).isTrue();
+            get(store.save(new StoredResponse("resp_c", "tenant-a", now(), "vllm", "m", compact, "[]", "resp_w", List.of(),
+                    List.of("msg_c"), 1000)));
+            var chain = (ResponseStore.Found.Chain) get(store.conversation("resp_c", "tenant-a"));
+            assertThat(chain.links()).extracting(StoredResponse::omitted).containsExactly(0, 1000);
+            assertThat(chain.last().response()).isEqualTo(compact);
+            // what a reader of the whole object reserves memory for counts what the row left out
+            assertThat(get(store.size("resp_c", "tenant-a", false))).isEqualTo(compact.length() + 1000 + 2);
+            assertThat(get(store.findItems(List.of("msg_w", "msg_c"), "tenant-a"))).containsOnlyKeys("msg_w", "msg_c");
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+                assertThat(rs.getInt(1)).isEqualTo(5);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT group_concat(name) FROM sqlite_master WHERE tbl_name = 'responses' AND type = 'index'")) {
+                assertThat(rs.getString(1)).as("no index of ids beside the table").doesNotContain("autoindex");
+            }
+            try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE name = 'responses'")) {
+                assertThat(rs.getString(1)).contains("WITHOUT ROWID");
+            }
+        }
+    }
+
     /** The gateway lists the item ids it has at hand; the store then reads no JSON to index them. */
     @Test
     void itemIdsGivenByTheCallerAreIndexedAsThoseReadFromTheJson() throws Exception {

@@ -2,6 +2,8 @@ package dev.skiff.dialect.responses;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
+import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.node.BooleanNode;
@@ -63,72 +65,192 @@ final class ResponseObject {
      * {@code JsonGenerator.writeTree} made a provider for each of them.
      */
     static void write(JsonGenerator g, ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) throws IOException {
-        JsonNode req = ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
+        write(g, request(ctx), own(ctx, end, output), null);
+    }
+
+    /**
+     * The object as the response store keeps it: the same members in the same order, less those
+     * that hold the API's default or a constant (most of the object: ~1.15 KB of a 1.4 KB answer to
+     * a short request, each of them bytes the store's write-ahead log writes and copies again).
+     * {@link #expand} gives the whole object back, byte for byte.
+     */
+    static Stored stored(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
+        int[] omitted = {0};
+        // As ObjectMapper.writeValueAsString does it: the text in recycled segments, no StringBuffer.
+        BufferRecycler buffers = OpenAiChat.JSON.getFactory()._getBufferRecycler();
+        try (SegmentedStringWriter text = new SegmentedStringWriter(buffers)) {
+            try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator(text)) {
+                write(g, request(ctx), own(ctx, end, output), omitted);
+            }
+            return new Stored(text.getAndClear(), omitted[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            buffers.releaseToPool();
+        }
+    }
+
+    /**
+     * A stored object ({@link #stored}) as the client received it: its own members as they are, the
+     * members left out with the values they were left out for. The stored members are the echoed
+     * request values, so the writer of the whole object takes them as the request.
+     */
+    static void expand(JsonGenerator g, ObjectNode stored) throws IOException {
+        write(g, stored, (gen, sp, member) -> {
+            JsonNode v = stored.get(member);
+            if (v == null) gen.writeNull();
+            else v.serialize(gen, sp);
+        }, null);
+    }
+
+    /** An object as the store keeps it, and how many characters of the whole object it leaves out. */
+    record Stored(String json, int omitted) {}
+
+    private static JsonNode request(ResponseContext ctx) {
+        return ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
+    }
+
+    /** Writes the value of one of the object's own members (neither echoed nor constant). */
+    @FunctionalInterface
+    private interface Own {
+        void write(JsonGenerator g, SerializerProvider sp, String member) throws IOException;
+    }
+
+    /** The own members of an answer being made. */
+    private static Own own(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
+        return (g, sp, member) -> {
+            switch (member) {
+                case "id" -> g.writeString(ctx.responseId());
+                case "created_at" -> g.writeNumber(ctx.createdAt());
+                case "status" -> g.writeString(end.status());
+                case "completed_at" -> {
+                    if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
+                    else g.writeNull();
+                }
+                case "error" -> {
+                    if (end.errorCode() != null) {
+                        g.writeStartObject();
+                        g.writeStringField("code", end.errorCode());
+                        g.writeStringField("message", end.errorMessage());
+                        g.writeEndObject();
+                    } else {
+                        g.writeNull();
+                    }
+                }
+                case "incomplete_details" -> {
+                    if (end.incompleteReason() != null) {
+                        g.writeStartObject();
+                        g.writeStringField("reason", end.incompleteReason());
+                        g.writeEndObject();
+                    } else {
+                        g.writeNull();
+                    }
+                }
+                case "model" -> g.writeString(ctx.clientModel());
+                case "output" -> {
+                    g.writeStartArray();
+                    for (JsonNode item : output) item.serialize(g, sp);
+                    g.writeEndArray();
+                }
+                case "usage" -> {
+                    if (end.usage() != null) writeUsage(g, end.usage());
+                    else g.writeNull();
+                }
+                default -> throw new IllegalArgumentException(member);
+            }
+        };
+    }
+
+    /**
+     * The one list of the object's members. {@code omitted} null: the whole object; else the stored
+     * form, with the count of characters left out added to {@code omitted[0]}.
+     */
+    private static void write(JsonGenerator g, JsonNode req, Own own, int[] omitted) throws IOException {
         SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
         g.writeStartObject();
-        g.writeStringField("id", ctx.responseId());
-        g.writeStringField("object", "response");
-        g.writeNumberField("created_at", ctx.createdAt());
-        g.writeStringField("status", end.status());
-        echo(g, sp, req, "background", BooleanNode.FALSE);
-        g.writeFieldName("completed_at");
-        if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
-        else g.writeNull();
-        g.writeFieldName("error");
-        if (end.errorCode() != null) {
-            g.writeStartObject();
-            g.writeStringField("code", end.errorCode());
-            g.writeStringField("message", end.errorMessage());
+        own(g, sp, own, "id");
+        constant(g, omitted, "object", "response");
+        own(g, sp, own, "created_at");
+        own(g, sp, own, "status");
+        echo(g, sp, req, "background", BooleanNode.FALSE, omitted);
+        own(g, sp, own, "completed_at");
+        own(g, sp, own, "error");
+        echo(g, sp, req, "frequency_penalty", ZERO, omitted);
+        own(g, sp, own, "incomplete_details");
+        echo(g, sp, req, "instructions", null, omitted);
+        echo(g, sp, req, "max_output_tokens", null, omitted);
+        echo(g, sp, req, "max_tool_calls", null, omitted);
+        own(g, sp, own, "model");
+        own(g, sp, own, "output");
+        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE, omitted);
+        echo(g, sp, req, "presence_penalty", ZERO, omitted);
+        echo(g, sp, req, "previous_response_id", null, omitted);
+        echo(g, sp, req, "prompt_cache_key", null, omitted);
+        echo(g, sp, req, "prompt_cache_retention", null, omitted);
+        JsonNode reasoning = req.path("reasoning");
+        if (startNested(g, reasoning, "reasoning", omitted, "effort", "summary")) {
+            echo(g, sp, reasoning, "effort", null, null);
+            echo(g, sp, reasoning, "summary", null, null);
             g.writeEndObject();
         } else {
-            g.writeNull();
+            omitted[0] += nestedChars("reasoning", "effort", null, "summary", null);
         }
-        echo(g, sp, req, "frequency_penalty", ZERO);
-        g.writeFieldName("incomplete_details");
-        if (end.incompleteReason() != null) {
-            g.writeStartObject();
-            g.writeStringField("reason", end.incompleteReason());
-            g.writeEndObject();
-        } else {
-            g.writeNull();
-        }
-        echo(g, sp, req, "instructions", null);
-        echo(g, sp, req, "max_output_tokens", null);
-        echo(g, sp, req, "max_tool_calls", null);
-        g.writeStringField("model", ctx.clientModel());
-        g.writeArrayFieldStart("output");
-        for (JsonNode item : output) item.serialize(g, sp);
-        g.writeEndArray();
-        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE);
-        echo(g, sp, req, "presence_penalty", ZERO);
-        echo(g, sp, req, "previous_response_id", null);
-        echo(g, sp, req, "prompt_cache_key", null);
-        echo(g, sp, req, "prompt_cache_retention", null);
-        g.writeObjectFieldStart("reasoning");
-        echo(g, sp, req.path("reasoning"), "effort", null);
-        echo(g, sp, req.path("reasoning"), "summary", null);
-        g.writeEndObject();
-        echo(g, sp, req, "safety_identifier", null);
+        echo(g, sp, req, "safety_identifier", null, omitted);
         // The tier that served the request: Skiff asks no provider for a special one.
-        g.writeStringField("service_tier", "default");
-        echo(g, sp, req, "store", BooleanNode.TRUE);
-        echo(g, sp, req, "temperature", ONE);
-        g.writeObjectFieldStart("text");
-        echo(g, sp, req.path("text"), "format", TEXT_FORMAT);
-        echo(g, sp, req.path("text"), "verbosity", MEDIUM);
-        g.writeEndObject();
-        echo(g, sp, req, "tool_choice", AUTO);
-        echo(g, sp, req, "tools", NO_TOOLS);
-        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0));
-        echo(g, sp, req, "top_p", ONE);
-        echo(g, sp, req, "truncation", DISABLED);
-        g.writeFieldName("usage");
-        if (end.usage() != null) writeUsage(g, end.usage());
-        else g.writeNull();
-        echo(g, sp, req, "user", null);
-        echo(g, sp, req, "metadata", NO_METADATA);
+        constant(g, omitted, "service_tier", "default");
+        echo(g, sp, req, "store", BooleanNode.TRUE, omitted);
+        echo(g, sp, req, "temperature", ONE, omitted);
+        JsonNode text = req.path("text");
+        if (startNested(g, text, "text", omitted, "format", "verbosity")) {
+            echo(g, sp, text, "format", TEXT_FORMAT, null);
+            echo(g, sp, text, "verbosity", MEDIUM, null);
+            g.writeEndObject();
+        } else {
+            omitted[0] += nestedChars("text", "format", TEXT_FORMAT, "verbosity", MEDIUM);
+        }
+        echo(g, sp, req, "tool_choice", AUTO, omitted);
+        echo(g, sp, req, "tools", NO_TOOLS, omitted);
+        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0), omitted);
+        echo(g, sp, req, "top_p", ONE, omitted);
+        echo(g, sp, req, "truncation", DISABLED, omitted);
+        own(g, sp, own, "usage");
+        echo(g, sp, req, "user", null, omitted);
+        echo(g, sp, req, "metadata", NO_METADATA, omitted);
         g.writeEndObject();
     }
+
+    private static void own(JsonGenerator g, SerializerProvider sp, Own own, String member) throws IOException {
+        g.writeFieldName(member);
+        own.write(g, sp, member);
+    }
+
+    private static void constant(JsonGenerator g, int[] omitted, String field, String value) throws IOException {
+        if (omitted == null) g.writeStringField(field, value);
+        else omitted[0] += field.length() + value.length() + 6; // "field":"value",
+    }
+
+    /**
+     * Opens a nested object of echoed members ({@code reasoning}, {@code text}) unless the stored
+     * form leaves it out, as it does when the client gave none of them; says whether it opened it.
+     */
+    private static boolean startNested(JsonGenerator g, JsonNode in, String field, int[] omitted, String a, String b) throws IOException {
+        if (omitted != null && !in.hasNonNull(a) && !in.hasNonNull(b)) return false;
+        g.writeObjectFieldStart(field);
+        return true;
+    }
+
+    /** The characters of a nested object of two defaults, with its comma: "field":{"a":x,"b":y}, */
+    private static int nestedChars(String field, String a, JsonNode aDefault, String b, JsonNode bDefault) {
+        return field.length() + 3 + 2 + memberChars(a, aDefault) + memberChars(b, bDefault) - 1 + 1;
+    }
+
+    /** The characters a member holding its default takes, with its comma: "field":value, */
+    private static int memberChars(String field, JsonNode fallback) {
+        return field.length() + 3 + (fallback == null ? 4 : DEFAULT_CHARS.computeIfAbsent(fallback, JsonNode::toString).length()) + 1;
+    }
+
+    /** The text of each default value, made once. */
+    private static final java.util.Map<JsonNode, String> DEFAULT_CHARS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The object as a tree, for the stream's events: {@link #write} through a token buffer (no text between). */
     static ObjectNode tree(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
@@ -202,13 +324,24 @@ final class ResponseObject {
         return item;
     }
 
-    /** The client's value of {@code field}, else {@code fallback} (null: JSON null), as the API echoes its request. */
-    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback) throws IOException {
+    /**
+     * The client's value of {@code field}, else {@code fallback} (null: JSON null), as the API echoes
+     * its request; the stored form ({@code omitted} not null) leaves out a member the client did not
+     * give, and counts its characters.
+     */
+    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback, int[] omitted)
+            throws IOException {
         JsonNode v = req.get(field);
-        g.writeFieldName(field);
-        if (v != null && !v.isNull()) v.serialize(g, sp);
-        else if (fallback != null) fallback.serialize(g, sp);
-        else g.writeNull();
+        if (v != null && !v.isNull()) {
+            g.writeFieldName(field);
+            v.serialize(g, sp);
+        } else if (omitted != null) {
+            omitted[0] += memberChars(field, fallback);
+        } else {
+            g.writeFieldName(field);
+            if (fallback != null) fallback.serialize(g, sp);
+            else g.writeNull();
+        }
     }
 
     /**

@@ -1,6 +1,8 @@
 package dev.skiff.dialect.responses;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SegmentedStringWriter;
+import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
@@ -234,22 +236,43 @@ public final class ResponsesApi {
     }
 
     /**
-     * Writes the Responses object for a complete answer into {@code out} and returns the ids of its
-     * output items. Output items follow the answer's order: each thinking part a reasoning item, each
-     * run of text one message item, each tool call a function_call item. Reasoning is never part of a
-     * message's text (conformance 15). An answer cut short is {@code incomplete} with its reason
-     * (conformance 19), its last item marked incomplete.
+     * Writes the Responses object for a complete answer into {@code out} and hands its stored form
+     * ({@link #expandStored}) to {@code store}, if any. Output items follow the answer's order: each
+     * thinking part a reasoning item, each run of text one message item, each tool call a
+     * function_call item. Reasoning is never part of a message's text (conformance 15). An answer
+     * cut short is {@code incomplete} with its reason (conformance 19), its last item marked incomplete.
      */
-    public static List<String> writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out) {
+    public static void writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out, ResponsesEgress.Stored store) {
         List<ObjectNode> output = output(r);
+        ResponseObject.Ending end = ending(r, ctx);
         try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
-            ResponseObject.write(g, ctx, ending(r, ctx), output);
+            ResponseObject.write(g, ctx, end, output);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        if (store == null) return;
         List<String> ids = new ArrayList<>(output.size());
         for (ObjectNode item : output) ids.add(item.get("id").asText());
-        return ids;
+        ResponseObject.Stored stored = ResponseObject.stored(ctx, end, output);
+        store.accept(stored.json(), stored.omitted(), ids);
+    }
+
+    /**
+     * The Responses object a stored form stands for, as the client received it: the store keeps
+     * objects without the members that hold the API's defaults (see {@link ResponsesEgress.Stored}).
+     */
+    public static String expandStored(String stored) throws IOException {
+        JsonNode tree = OpenAiChat.JSON.readTree(stored);
+        if (!(tree instanceof ObjectNode object)) throw new IOException("a stored response is not a JSON object");
+        BufferRecycler buffers = OpenAiChat.JSON.getFactory()._getBufferRecycler();
+        try (SegmentedStringWriter text = new SegmentedStringWriter(buffers)) {
+            try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator(text)) {
+                ResponseObject.expand(g, object);
+            }
+            return text.getAndClear();
+        } finally {
+            buffers.releaseToPool();
+        }
     }
 
     private static ResponseObject.Ending ending(ChatResponse r, ResponseContext ctx) {

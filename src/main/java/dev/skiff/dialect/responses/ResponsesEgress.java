@@ -6,19 +6,23 @@ import dev.skiff.dialect.Egress;
 import dev.skiff.dialect.ir.ChatResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * Answers for a client of {@code /v1/responses} served by a translated provider. Every final
- * Responses object, streamed or not, goes to {@code onFinal} once, for the store behind
- * {@code previous_response_id}.
+ * Responses object, streamed or not, goes to {@code onFinal} once (null: the client said
+ * {@code store:false}), for the store behind {@code previous_response_id}.
  */
 public record ResponsesEgress(ResponseContext ctx, Stored onFinal) implements Egress {
-    /** Takes a final Responses object: its JSON text, and the ids of its output items (which the store indexes). */
+    /**
+     * Takes a final Responses object as the store keeps it: its JSON text without the members that
+     * hold the API's defaults ({@link ResponsesApi#expandStored} gives the whole object back), how
+     * many characters of the whole object that leaves out, and the ids of its output items (which
+     * the store indexes).
+     */
     @FunctionalInterface
     public interface Stored {
-        void accept(String json, List<String> outputIds);
+        void accept(String json, int omitted, List<String> outputIds);
     }
 
     @Override
@@ -30,9 +34,7 @@ public record ResponsesEgress(ResponseContext ctx, Stored onFinal) implements Eg
     public ByteBuf response(ChatResponse response, ByteBufAllocator alloc) {
         ByteBuf body = alloc.buffer(1536);
         try {
-            List<String> ids = ResponsesApi.writeResponse(response, ctx, body);
-            // The store gets the body's own text: decoding it costs a fraction of writing it again.
-            onFinal.accept(body.toString(StandardCharsets.UTF_8), ids);
+            ResponsesApi.writeResponse(response, ctx, body, onFinal);
             return body;
         } catch (RuntimeException e) {
             body.release();

@@ -192,16 +192,15 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     public ByteBuf finish(ByteBufAllocator alloc, FinishReason reason, String rawReason, Usage usage) {
         if (ended) return null;
         ended = true;
-        ObjectNode[] response = {null};
+        ResponseObject.Ending[] end = {null};
         ByteBuf out = write(alloc, () -> {
             boolean incomplete = ResponsesApi.isIncomplete(reason);
             closeAll(incomplete ? "incomplete" : "completed");
-            response[0] = ResponseObject.tree(ctx, ResponseObject.Ending.finished(reason,
-                    usage == null || usage == Usage.NONE ? startUsage : usage, Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000)),
-                    output);
-            emit(event(incomplete ? "response.incomplete" : "response.completed").set("response", response[0].deepCopy()));
+            end[0] = ResponseObject.Ending.finished(reason, usage == null || usage == Usage.NONE ? startUsage : usage,
+                    Math.max(ctx.createdAt(), System.currentTimeMillis() / 1000));
+            emit(event(incomplete ? "response.incomplete" : "response.completed").set("response", ResponseObject.tree(ctx, end[0], output)));
         });
-        stored(response[0]);
+        stored(end[0]);
         return out;
     }
 
@@ -214,23 +213,21 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     public ByteBuf error(ByteBufAllocator alloc, String message, String code) {
         if (ended) return null;
         ended = true;
-        ObjectNode[] response = {null};
-        ByteBuf out = write(alloc, () -> {
-            response[0] = ResponseObject.tree(ctx, ResponseObject.Ending.failed(code, message == null ? "The provider failed." : message,
-                    startUsage), output);
-            emit(event("response.failed").set("response", response[0].deepCopy()));
-        });
-        stored(response[0]);
+        ResponseObject.Ending end = ResponseObject.Ending.failed(code, message == null ? "The provider failed." : message, startUsage);
+        ByteBuf out = write(alloc, () -> emit(event("response.failed").set("response", ResponseObject.tree(ctx, end, output))));
+        stored(end);
         return out;
     }
 
-    /** The final object to the store: its text, and the ids of its output items. */
-    private void stored(ObjectNode response) {
+    /** The final object to the store, as it keeps it (see {@link ResponsesEgress.Stored}), and the ids of its output items. */
+    private void stored(ResponseObject.Ending end) {
+        if (onFinal == null || end == null) return;
         List<String> ids = new ArrayList<>(output.size());
-        for (JsonNode item : response.path("output")) {
+        for (JsonNode item : output) {
             if (item.path("id").isTextual()) ids.add(item.get("id").asText());
         }
-        onFinal.accept(response.toString(), ids);
+        ResponseObject.Stored stored = ResponseObject.stored(ctx, end, output);
+        onFinal.accept(stored.json(), stored.omitted(), ids);
     }
 
     // ---- items -----------------------------------------------------------------------------

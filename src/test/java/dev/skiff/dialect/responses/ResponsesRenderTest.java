@@ -198,18 +198,25 @@ class ResponsesRenderTest {
     @Test
     void egressRendersHandsTheObjectToTheStoreAndWritesIt() throws Exception {
         List<String> texts = new ArrayList<>();
+        List<Integer> omitted = new ArrayList<>();
         List<List<String>> ids = new ArrayList<>();
-        ResponsesEgress egress = new ResponsesEgress(ctx(null), (json, outputIds) -> {
+        ResponsesEgress egress = new ResponsesEgress(ctx(null), (json, left, outputIds) -> {
             texts.add(json);
+            omitted.add(left);
             ids.add(outputIds);
         });
         assertThat(egress.dialect()).isEqualTo(dev.skiff.dialect.ClientDialect.OPENAI_RESPONSES);
         ByteBuf body = egress.response(answer(FinishReason.STOP, new Part.Thinking("why", "sig"), new Part.Text("hi"),
                 new Part.ToolCall("call_1", "f", "{}")), UnpooledByteBufAllocator.DEFAULT);
         try {
-            // the store gets the body's text as it is, and the ids of its output items in order
-            assertThat(texts).containsExactly(body.toString(StandardCharsets.UTF_8));
-            JsonNode written = OpenAiChat.JSON.readTree(texts.get(0));
+            // the store gets the object without its defaults, which rebuilt is the body's text as it
+            // is, how much that leaves out, and the ids of its output items in order
+            assertThat(texts).hasSize(1);
+            String whole = body.toString(StandardCharsets.UTF_8);
+            assertThat(ResponsesApi.expandStored(texts.get(0))).isEqualTo(whole);
+            assertThat(omitted).containsExactly(whole.length() - texts.get(0).length());
+            assertThat(texts.get(0)).doesNotContain("\"service_tier\"").contains("\"output\":[");
+            JsonNode written = OpenAiChat.JSON.readTree(whole);
             assertThat(ids).containsExactly(written.get("output").findValuesAsText("id"));
             assertThat(ids.get(0)).hasSize(3);
             assertThat(viaSdk(written).id()).isEqualTo("resp_test1");
@@ -217,6 +224,58 @@ class ResponsesRenderTest {
             body.release();
         }
         assertThat(egress.stream()).isInstanceOf(ResponsesStreamWriter.class);
+    }
+
+    @Test
+    void storedFormRebuildsTheObjectByteForByte() throws Exception {
+        String[] requests = {
+            null,
+            "{\"input\":\"hi\"}",
+            // echoed values of every kind, some equal to the defaults, explicit nulls, odd numbers and text
+            "{\"input\":\"hi\",\"temperature\":0.70,\"top_p\":1.0,\"frequency_penalty\":-1.5e-3,\"presence_penalty\":0,"
+                    + "\"max_output_tokens\":12345678901,\"store\":true,\"background\":null,\"instructions\":\"be \\u00e9 \\\"terse\\\"\\n\","
+                    + "\"reasoning\":{\"effort\":\"high\"},\"text\":{\"verbosity\":\"low\"},\"metadata\":{\"b\":\"2\",\"a\":\"\u2603\"},"
+                    + "\"tools\":[{\"type\":\"function\",\"name\":\"f\",\"parameters\":{\"type\":\"object\"}}],\"tool_choice\":{\"type\":\"function\",\"name\":\"f\"},"
+                    + "\"previous_response_id\":\"resp_x\",\"user\":\"u\",\"top_logprobs\":0,\"truncation\":\"auto\",\"prompt_cache_key\":null}",
+            "{\"reasoning\":{\"summary\":\"auto\",\"effort\":null},\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"x\",\"schema\":{}}},"
+                    + "\"reasoning_x\":1,\"parallel_tool_calls\":false,\"safety_identifier\":\"s\",\"max_tool_calls\":3}",
+            "{\"text\":\"not an object\",\"reasoning\":[],\"metadata\":{}}",
+        };
+        for (String request : requests) {
+            ResponseContext ctx = new ResponseContext("resp_test1", "m\u00e9", 1772295217L,
+                    request == null ? null : OpenAiChat.JSON.readTree(request));
+            for (FinishReason reason : FinishReason.values()) {
+                List<String> stored = new ArrayList<>();
+                List<Integer> omitted = new ArrayList<>();
+                ResponsesEgress egress = new ResponsesEgress(ctx, (json, left, ids) -> {
+                    stored.add(json);
+                    omitted.add(left);
+                });
+                ByteBuf body = egress.response(answer(reason, new Part.Thinking("why", "sig"), new Part.Text("h\u00e9llo \"x\""),
+                        new Part.ToolCall("call_1", "f", "{\"a\":1.50}")), UnpooledByteBufAllocator.DEFAULT);
+                try {
+                    String whole = body.toString(StandardCharsets.UTF_8);
+                    assertThat(ResponsesApi.expandStored(stored.get(0))).as(request + " " + reason).isEqualTo(whole);
+                    assertThat(omitted.get(0)).as(request + " " + reason).isEqualTo(whole.length() - stored.get(0).length());
+                    // a request that gives nothing to echo stores none of the defaults
+                    if (request == null || request.length() < 20) assertThat(stored.get(0).length()).isLessThan(whole.length() - 500);
+                } finally {
+                    body.release();
+                }
+            }
+            // the stream's failed object, whose error and usage are its own members
+            List<String> stored = new ArrayList<>();
+            ResponsesStreamWriter w = new ResponsesStreamWriter(ctx, (json, left, ids) -> stored.add(json));
+            ByteBuf failed = w.error(UnpooledByteBufAllocator.DEFAULT, "boom", "rate_limit_exceeded");
+            try {
+                String wire = failed.toString(StandardCharsets.UTF_8);
+                String data = wire.substring(wire.lastIndexOf("data: ") + 6).strip();
+                JsonNode event = OpenAiChat.JSON.readTree(data);
+                assertThat(ResponsesApi.expandStored(stored.get(0))).isEqualTo(event.get("response").toString());
+            } finally {
+                failed.release();
+            }
+        }
     }
 
     @Test

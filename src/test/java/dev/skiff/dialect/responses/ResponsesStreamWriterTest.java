@@ -29,10 +29,13 @@ import org.junit.jupiter.api.Test;
 class ResponsesStreamWriterTest {
     private final ByteBufAllocator alloc = new UnpooledByteBufAllocator(false, true);
     private final List<ObjectNode> finals = new ArrayList<>();
-    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), (json, outputIds) -> {
+    private final ResponsesStreamWriter w = new ResponsesStreamWriter(ResponsesRenderTest.ctx("{'input':'hi'}"), (json, omitted, outputIds) -> {
         ObjectNode r;
         try {
-            r = (ObjectNode) OpenAiChat.JSON.readTree(json);
+            // the store keeps the object without its defaults: rebuilt, it is the object whole
+            String whole = ResponsesApi.expandStored(json);
+            assertThat(omitted).isEqualTo(whole.length() - json.length());
+            r = (ObjectNode) OpenAiChat.JSON.readTree(whole);
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
