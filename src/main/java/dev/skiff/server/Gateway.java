@@ -1260,7 +1260,8 @@ public final class Gateway {
     private void startResponses(ChannelHandlerContext ctx, ProxyCall proxied, HttpHeaders clientHeaders, JsonNode request, ArrayNode asSent,
                                 String previousId, List<ObjectNode> history, RequestScan scan, Route route, String requestId, Caller caller)
             throws BadRequestException {
-        List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request));
+        String id = ResponsesApi.newId("resp_");
+        List<ObjectNode> input = StoredResponses.withIds(ResponsesApi.inputItems(request), id);
         Dropped dropped = new Dropped();
         // Read from the items just made (the ids given to them mean nothing to the reader), before
         // references are put back into them for the store.
@@ -1273,15 +1274,14 @@ public final class Gateway {
                 }
             }
         }
-        String id = ResponsesApi.newId("resp_");
         long created = System.currentTimeMillis() / 1000;
         ResponseContext context = new ResponseContext(id, scan.model(), created, request);
         // The answer's last bytes wait for the save to commit (see ProxyCall.holdUntil): a client that
         // has the whole answer can continue it, even if Skiff is killed right after.
         ResponsesEgress.Stored onFinal = !request.path("store").asBoolean(true) ? null
                 : (json, omitted, outputIds) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created,
-                        route.provider().name(), scan.model(), json, StoredResponses.json(input), previousId, StoredResponses.ids(input),
-                        outputIds, omitted)));
+                        route.provider().name(), scan.model(), json, StoredResponses.json(input), previousId, StoredResponses.ids(input, id),
+                        StoredResponses.outputIds(outputIds, id), omitted)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);
         adapt(ctx, proxied, call, ir, dropped);

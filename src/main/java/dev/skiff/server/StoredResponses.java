@@ -208,24 +208,38 @@ final class StoredResponses {
     }
 
     /**
-     * The ids of items (the store indexes them, for {@code item_reference} inputs naming them), from
-     * the trees at hand; references are left out, as they are not the items they name.
+     * The ids of response {@code responseId}'s input items that the store indexes, for
+     * {@code item_reference} inputs naming them: those the client gave (an id Skiff made for this
+     * response is found through the response it names, {@link ResponsesApi#madeFor}). References are
+     * left out, as they are not the items they name.
      */
-    static List<String> ids(Iterable<? extends JsonNode> items) {
+    static List<String> ids(Iterable<? extends JsonNode> items, String responseId) {
         List<String> ids = new ArrayList<>(2);
         for (JsonNode item : items) {
             JsonNode id = item.get("id");
-            if (id != null && id.isTextual() && !"item_reference".equals(item.path("type").asText())) ids.add(id.asText());
+            if (id != null && id.isTextual() && !"item_reference".equals(item.path("type").asText())
+                    && !ResponsesApi.madeFor(id.asText(), responseId)) {
+                ids.add(id.asText());
+            }
         }
         return ids;
     }
 
+    /** The ids of output items the store indexes: none that Skiff made for the response (see {@link #ids}). */
+    static List<String> outputIds(List<String> ids, String responseId) {
+        for (String id : ids) {
+            if (!ResponsesApi.madeFor(id, responseId)) return ids.stream().filter(i -> !ResponsesApi.madeFor(i, responseId)).toList();
+        }
+        return List.of();
+    }
+
     /**
-     * Gives every input item an id, as the API does, so {@code input_items} pages can name them
-     * ({@code after}); items that have one keep it.
+     * Gives every input item of response {@code responseId} an id, as the API does, so
+     * {@code input_items} pages can name them ({@code after}); items that have one keep it.
      */
-    static List<ObjectNode> withIds(List<ObjectNode> items) {
-        for (ObjectNode item : items) {
+    static List<ObjectNode> withIds(List<ObjectNode> items, String responseId) {
+        for (int i = 0; i < items.size(); i++) {
+            ObjectNode item = items.get(i);
             if (item.hasNonNull("id")) continue;
             String prefix = switch (item.path("type").asText("message")) {
                 case "function_call" -> "fc_";
@@ -233,7 +247,7 @@ final class StoredResponses {
                 case "reasoning" -> "rs_";
                 default -> "msg_";
             };
-            item.put("id", ResponsesApi.newId(prefix));
+            item.put("id", ResponsesApi.itemId(prefix, responseId, false, i));
         }
         return items;
     }

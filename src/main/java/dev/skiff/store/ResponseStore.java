@@ -218,7 +218,8 @@ public final class ResponseStore implements AutoCloseable {
                 q.setString(1, id);
                 bindOwner(q, 2, owner);
                 try (ResultSet rs = q.executeQuery()) {
-                    if (rs.next()) found.put(id, rs.getString(1));
+                    String item = rs.next() ? rs.getString(1) : null;
+                    if (item != null) found.put(id, item);
                 }
             }
             return found;
@@ -294,13 +295,32 @@ public final class ResponseStore implements AutoCloseable {
     /**
      * The item a reference names (%1$s: its id), among what the owner of response {@code r} may read:
      * the item as the response holding it has it (an original output before a copy sent back as
-     * input), or null when no response holding it is left.
+     * input), or null when no response holding it is left. Items whose ids Skiff made for a response
+     * (the gateway's {@code ResponsesApi.itemId}: a prefix, the response id's digits, then more) are
+     * found in the response they name, and have no entry in {@code item_ids}; every other id does.
      */
-    private static final String RESOLVED = "(SELECT k.value FROM item_ids x JOIN responses xr ON xr.id = x.response_id,"
+    private static final String RESOLVED = "coalesce(" + madeFor("%1$s", 1, "xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '"
+            + MASTER + "'))") + ", (SELECT k.value FROM item_ids x JOIN responses xr ON xr.id = x.response_id,"
             + " json_each(CASE x.output WHEN 1 THEN json_extract(xr.response, '$.output') ELSE xr.input_items END) k"
             + " WHERE x.item_id = %1$s AND (xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '" + MASTER + "')))"
             + " AND k.type = 'object' AND json_extract(k.value, '$.id') = x.item_id"
-            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1)";
+            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1), "
+            + madeFor("%1$s", 0, "xr.owner IS r.owner OR (xr.owner IS NULL AND (r.owner IS NULL OR r.owner = '" + MASTER + "'))") + ")";
+
+    /**
+     * The item {@code id} (an SQL expression) in the output ({@code output} 1) or input items of the
+     * response its id names when Skiff made it, if {@code visible} (over {@code xr}, that response).
+     */
+    private static String madeFor(String id, int output, String visible) {
+        return "(SELECT k.value FROM responses xr, json_each(" + (output == 1 ? "json_extract(xr.response, '$.output')" : "xr.input_items")
+                + ") k WHERE xr.id = 'resp_' || substr(" + id + ", instr(" + id + ", '_') + 1, " + MADE_DIGITS + ") AND (" + visible + ")"
+                + " AND k.type = 'object' AND json_extract(k.value, '$.id') = " + id
+                + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' LIMIT 1)";
+    }
+
+    /** The digits of a response id Skiff makes ({@code resp_}, then 12 of time and 32 random). */
+    private static final int MADE_DIGITS = 44;
+
     private static final String RESOLVED_J = RESOLVED.formatted("json_extract(j.value, '$.id')");
     private static final String IS_REFERENCE = "json_extract(j.value, '$.type') = 'item_reference'";
     /** Whether input items (%1$s) hold a reference at all: most do not, and are read back as they are. */
@@ -320,12 +340,14 @@ public final class ResponseStore implements AutoCloseable {
             + " coalesce(r.omitted, 0)"
             + " FROM responses r";
 
-    /** An item by id (?1), among what an owner (?2, ?3: see {@link #VISIBLE}) may read. */
-    private static final String FIND_ITEM = "SELECT k.value FROM item_ids x JOIN responses r ON r.id = x.response_id,"
+    /** An item by id (?1), among what an owner (?2, ?3: see {@link #VISIBLE}) may read; found as {@link #RESOLVED} finds it. */
+    private static final String FIND_ITEM = "SELECT coalesce(" + madeFor("?1", 1, "xr.owner IS ?2 OR (xr.owner IS NULL AND ?3)")
+            + ", (SELECT k.value FROM item_ids x JOIN responses r ON r.id = x.response_id,"
             + " json_each(CASE x.output WHEN 1 THEN json_extract(r.response, '$.output') ELSE r.input_items END) k"
             + " WHERE x.item_id = ?1 AND (r.owner IS ?2 OR (r.owner IS NULL AND ?3))"
             + " AND k.type = 'object' AND json_extract(k.value, '$.id') = x.item_id"
-            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1";
+            + " AND json_extract(k.value, '$.type') IS NOT 'item_reference' ORDER BY x.output DESC LIMIT 1), "
+            + madeFor("?1", 0, "xr.owner IS ?2 OR (xr.owner IS NULL AND ?3)") + ")";
 
     /**
      * Rows made before owners existed (schema 1) have none: the master key, or open serving, may read

@@ -434,6 +434,46 @@ class ResponseStoreTest {
         }
     }
 
+    /**
+     * Ids the gateway made for a response (its prefix, the response id's digits, more) are found in
+     * the response they name, with no entry in item_ids; a copy sent back as another response's input
+     * is indexed, and serves once the original is gone.
+     */
+    @Test
+    void itemIdsMadeForAResponseAreFoundThroughItWithoutAnIndexEntry() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        String digits = "0123456789ab" + "c".repeat(32);
+        String a = "resp_" + digits, b = "resp_" + "0123456789ab" + "d".repeat(32);
+        String in = "{\"type\":\"message\",\"role\":\"user\",\"content\":\"hi\",\"id\":\"msg_" + digits + "00\"}";
+        String out = "{\"id\":\"msg_" + digits + "10\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[]}";
+        String call = "{\"id\":\"fc_" + digits + "11\",\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"}";
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            get(store.save(new StoredResponse(a, "tenant-a", now(), "vllm", "m", "{\"id\":\"" + a + "\",\"output\":[" + out + "," + call + "]}",
+                    "[" + in + "]", null, List.of(), List.of(), 0)));
+            assertThat(get(store.findItems(List.of("msg_" + digits + "00", "msg_" + digits + "10", "fc_" + digits + "11",
+                    "fc_" + digits + "12", "msg_" + digits), "tenant-a")))
+                    .containsOnlyKeys("msg_" + digits + "00", "msg_" + digits + "10", "fc_" + digits + "11")
+                    .containsEntry("msg_" + digits + "00", in).containsEntry("fc_" + digits + "11", call);
+            assertThat(get(store.findItems(List.of("msg_" + digits + "10"), "tenant-b"))).as("another key's items are not found").isEmpty();
+            // b sends a's output back as its input, and refers to a's call: the copy is indexed, the reference resolved
+            String refs = "[" + out + ",{\"type\":\"item_reference\",\"id\":\"fc_" + digits + "11\"}]";
+            get(store.save(new StoredResponse(b, "tenant-a", now(), "vllm", "m", "{\"id\":\"" + b + "\",\"output\":[]}", refs, null,
+                    List.of("msg_" + digits + "10"), List.of(), 0)));
+            var found = (ResponseStore.Found.Chain) get(store.conversation(b, "tenant-a"));
+            assertThat(found.last().inputItems()).isEqualTo("[" + out + "," + call + "]");
+            assertThat(get(store.size(b, "tenant-a", false))).isGreaterThan((long) (out + call).length());
+            get(store.delete(a, "tenant-a"));
+            assertThat(get(store.findItems(List.of("msg_" + digits + "10", "msg_" + digits + "00"), "tenant-a")))
+                    .as("the copy serves; the original's own input is gone with it").containsOnlyKeys("msg_" + digits + "10");
+            assertThat(get(store.conversation(b, "tenant-a"))).isEqualTo(new ResponseStore.Found.Broken("response '" + b
+                    + "' refers to item 'fc_" + digits + "11', which is no longer stored (its response was deleted)"));
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT group_concat(item_id || ':' || response_id) FROM item_ids")) {
+            assertThat(rs.getString(1)).isEqualTo("msg_" + digits + "10:" + b);
+        }
+    }
+
     private static StoredResponse withItems(String id, String previous, String owner, String input, String output) {
         return new StoredResponse(id, owner, now(), "anthropic", "claude", "{\"id\":\"" + id + "\",\"output\":" + output + "}", input, previous);
     }

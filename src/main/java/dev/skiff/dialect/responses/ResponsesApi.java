@@ -232,7 +232,7 @@ public final class ResponsesApi {
      * The Responses object for a complete answer, as a tree (what {@link #writeResponse} writes).
      */
     public static ObjectNode renderResponse(ChatResponse r, ResponseContext ctx) {
-        return ResponseObject.tree(ctx, ending(r, ctx), output(r));
+        return ResponseObject.tree(ctx, ending(r, ctx), output(r, ctx.responseId()));
     }
 
     /**
@@ -243,7 +243,7 @@ public final class ResponsesApi {
      * cut short is {@code incomplete} with its reason (conformance 19), its last item marked incomplete.
      */
     public static void writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out, ResponsesEgress.Stored store) {
-        List<ObjectNode> output = output(r);
+        List<ObjectNode> output = output(r, ctx.responseId());
         ResponseObject.Ending end = ending(r, ctx);
         try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
             ResponseObject.write(g, ctx, end, output);
@@ -280,7 +280,7 @@ public final class ResponsesApi {
     }
 
     /** The output items of a complete answer (see {@link #writeResponse}). */
-    private static List<ObjectNode> output(ChatResponse r) {
+    private static List<ObjectNode> output(ChatResponse r, String responseId) {
         List<ObjectNode> output = new ArrayList<>(2);
         StringBuilder text = null; // the open message's
         for (Part p : r.content()) {
@@ -289,21 +289,21 @@ public final class ResponsesApi {
                     if (t.text() == null || t.text().isEmpty()) continue;
                     if (text == null) {
                         text = new StringBuilder();
-                        output.add(ResponseObject.messageItem(newId("msg_"), "completed"));
+                        output.add(ResponseObject.messageItem(itemId("msg_", responseId, true, output.size()), "completed"));
                     }
                     text.append(t.text());
                 }
                 case Part.Thinking th -> {
                     text = endMessage(output, text);
-                    output.add(ReasoningItems.item(newId("rs_"), th));
+                    output.add(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), th));
                 }
                 case Part.RedactedThinking rt -> {
                     text = endMessage(output, text);
-                    output.add(ReasoningItems.item(newId("rs_"), rt));
+                    output.add(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), rt));
                 }
                 case Part.ToolCall tc -> {
                     text = endMessage(output, text);
-                    output.add(ResponseObject.functionCallItem(newId("fc_"), "completed", tc.id(), tc.name(),
+                    output.add(ResponseObject.functionCallItem(itemId("fc_", responseId, true, output.size()), "completed", tc.id(), tc.name(),
                             tc.arguments() == null ? "" : tc.arguments()));
                 }
                 default -> { /* images and tool results do not occur in answers */ }
@@ -342,6 +342,25 @@ public final class ResponsesApi {
      */
     public static String newId(String prefix) {
         return Ids.ordered(prefix);
+    }
+
+    /**
+     * The id of an item Skiff makes for response {@code responseId} (its output items, and the input
+     * items the client sent without an id): {@code prefix}, the response id's digits, then whether it
+     * is an output item (1) or an input item (0) and its number among them in hex. Unguessable as the
+     * response id is, and unique with it. The store finds such an item in the response it names, so
+     * it keeps no index entry for it (see {@link #madeFor}): an index entry per item was one more
+     * B-tree written by every save.
+     */
+    public static String itemId(String prefix, String responseId, boolean output, int number) {
+        return prefix + responseId.substring(responseId.indexOf('_') + 1) + (output ? '1' : '0') + Integer.toHexString(number);
+    }
+
+    /** Whether {@code itemId} is one {@link #itemId} made for {@code responseId}. */
+    public static boolean madeFor(String itemId, String responseId) {
+        int digits = responseId.indexOf('_') + 1, at = itemId.indexOf('_') + 1;
+        return digits > 0 && at > 0 && itemId.length() > at + responseId.length() - digits
+                && itemId.regionMatches(at, responseId, digits, responseId.length() - digits);
     }
 
     /** Whether a finish makes the response incomplete rather than completed. */

@@ -73,6 +73,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     private OpenItem open;
     private int sequence;
     private boolean started;
+    private int itemsMade;
     private boolean ended;
     private Usage startUsage = Usage.NONE;
 
@@ -141,7 +142,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
         return write(alloc, () -> {
             closeAll("completed");
             int index = output.size();
-            ObjectNode item = ReasoningItems.item(ResponsesApi.newId("rs_"), new Part.RedactedThinking(data));
+            ObjectNode item = ReasoningItems.item(itemId("rs_"), new Part.RedactedThinking(data));
             emit(event("response.output_item.added").put("output_index", index).set("item", item.deepCopy()));
             emit(event("response.output_item.done").put("output_index", index).set("item", item.deepCopy()));
             output.add(item);
@@ -240,9 +241,14 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
         emit(event("response.in_progress").set("response", created.deepCopy()));
     }
 
+    /** An output item's id, numbered by the items made so far (not by output index: a call may wait for its turn). */
+    private String itemId(String prefix) {
+        return ResponsesApi.itemId(prefix, ctx.responseId(), true, itemsMade++);
+    }
+
     private void openItem(Kind kind, String idPrefix) {
         closeAll("completed");
-        open = new OpenItem(kind, ResponsesApi.newId(idPrefix), output.size());
+        open = new OpenItem(kind, itemId(idPrefix), output.size());
     }
 
     /** The reasoning item thinking goes into: the open one unless it is already sealed by its signature. */
@@ -254,7 +260,7 @@ public final class ResponsesStreamWriter implements ChatStreamWriter {
     }
 
     private void openCall(ToolCall call) {
-        open = new OpenItem(Kind.FUNCTION_CALL, ResponsesApi.newId("fc_"), output.size());
+        open = new OpenItem(Kind.FUNCTION_CALL, itemId("fc_"), output.size());
         open.call = call;
         emit(event("response.output_item.added").put("output_index", open.outputIndex)
                 .set("item", ResponseObject.functionCallItem(open.id, "in_progress", call.callId, call.name, "")));

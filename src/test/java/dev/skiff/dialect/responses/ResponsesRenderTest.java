@@ -227,6 +227,23 @@ class ResponsesRenderTest {
     }
 
     @Test
+    void itemIdsAreMadeForTheirResponse() {
+        String resp = ResponsesApi.newId("resp_");
+        String out = ResponsesApi.itemId("msg_", resp, true, 0), in = ResponsesApi.itemId("fco_", resp, false, 17);
+        assertThat(out).isEqualTo("msg_" + resp.substring(5) + "10");
+        assertThat(in).isEqualTo("fco_" + resp.substring(5) + "011");
+        assertThat(ResponsesApi.madeFor(out, resp)).isTrue();
+        assertThat(ResponsesApi.madeFor(in, resp)).isTrue();
+        assertThat(ResponsesApi.madeFor(out, ResponsesApi.newId("resp_"))).isFalse();
+        assertThat(ResponsesApi.madeFor("msg_" + resp.substring(5), resp)).as("the response's digits alone").isFalse();
+        assertThat(ResponsesApi.madeFor("msg_x", resp)).isFalse();
+        assertThat(ResponsesApi.madeFor("nounderscore", resp)).isFalse();
+        ObjectNode r = ResponsesApi.renderResponse(answer(FinishReason.STOP, new Part.Thinking("why", "sig"), new Part.Text("hi"),
+                new Part.ToolCall("call_1", "f", "{}")), ctx(null));
+        assertThat(r.get("output").findValuesAsText("id")).containsExactly("rs_test110", "msg_test111", "fc_test112");
+    }
+
+    @Test
     void storedFormRebuildsTheObjectByteForByte() throws Exception {
         String[] requests = {
             null,
