@@ -143,6 +143,80 @@ class AuditStoreTest {
         }
     }
 
+    /**
+     * At bodies level with usage stored, what Skiff wires: a request's record and its bodies ride in its
+     * usage row (redacted, the provider's body that was the client's stored once), none in the audit table
+     * but for an id a client sent; read, listed and purged as the audit table's, and the capture budget
+     * the bodies held while they waited for the store is given back once they are stored.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void bodiesRecordsRideInUsageRowsWithTheirBodies(String kind) throws Exception {
+        String url = databaseUrl(kind);
+        UsageStore usage = UsageStore.open(url, dir.resolve("skiff.db").toString());
+        UsageLog usageLog = UsageLog.open("off", null, usage);
+        AuditStore store = AuditStore.open(url, dir.resolve("skiff.db").toString(), usage);
+        AuditConfig config = new AuditConfig(AuditConfig.Level.BODIES, 1024, java.util.regex.Pattern.compile("sk-secret-[0-9]+"), Duration.ofDays(30));
+        AuditLog log = new AuditLog(config, store);
+        usageLog.auditInRows(log.rowDetails());
+        Observers observers = new Observers(usageLog);
+        observers.audit(config);
+        observers.add(log);
+        long budgetBefore = dev.skiff.observe.RequestTrail.budgetHeld();
+        try {
+            String[] ids = {dev.skiff.dialect.Ids.orderedCompact("req_"), dev.skiff.dialect.Ids.orderedCompact("req_"), "client-2"};
+            byte[] body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"sk-secret-1\"}]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] answer = "{\"id\":\"x\",\"choices\":[]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            for (int i = 0; i < ids.length; i++) {
+                dev.skiff.observe.RequestTrail t = observers.begin(new io.netty.handler.codec.http.DefaultFullHttpRequest(
+                        io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.POST, "/v1/chat/completions",
+                        io.netty.buffer.Unpooled.wrappedBuffer(body)));
+                var up = new io.netty.handler.codec.http.DefaultFullHttpRequest(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpMethod.POST, "/v1/chat/completions", io.netty.buffer.Unpooled.wrappedBuffer(body));
+                observers.upstream(t, up, up.content(), "openai", "http://127.0.0.1:9");
+                t.upstreamHead(new io.netty.handler.codec.http.DefaultHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpResponseStatus.OK));
+                t.upstreamContent(io.netty.buffer.Unpooled.wrappedBuffer(answer));
+                t.clientWrite(new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpResponseStatus.OK, io.netty.buffer.Unpooled.wrappedBuffer(answer)));
+                observers.finished(record(System.currentTimeMillis(), ids[i], "k1", "/acme/a", "m", 200), t);
+            }
+            for (int i = 0; i < 100 && (inRows(usage) < 2 || log.written() < 1); i++) Thread.sleep(50);
+            assertThat(inRows(usage)).as("Skiff's ids, in their usage rows").isEqualTo(2);
+            assertThat(log.written()).as("the client's id, in the audit table").isEqualTo(1);
+            for (int i = 0; i < 100 && dev.skiff.observe.RequestTrail.budgetHeld() > budgetBefore; i++) Thread.sleep(50);
+            assertThat(dev.skiff.observe.RequestTrail.budgetHeld()).as("the bodies' budget, given back once stored").isEqualTo(budgetBefore);
+
+            for (String id : ids) {
+                AuditRow row = store.find(id).get();
+                assertThat(row.level()).isEqualTo("bodies");
+                assertThat(row.method()).isEqualTo("POST");
+                assertThat(row.path()).isEqualTo("/v1/chat/completions");
+                assertThat(row.inputTokens()).isEqualTo(10);
+                var d = AuditResource.detail(row);
+                assertThat(d.at("/client/request/body/json/messages/0/content").asText()).isEqualTo("[redacted]");
+                assertThat(d.at("/provider/request/body")).isEqualTo(d.at("/client/request/body"));
+                assertThat(d.at("/client/response/body/json/id").asText()).isEqualTo("x");
+                assertThat(d.at("/provider/response/body")).isEqualTo(d.at("/client/response/body"));
+                assertThat(d.at("/provider/request/url").asText()).isEqualTo("http://127.0.0.1:9/v1/chat/completions");
+                assertThat(d.at("/client/request/headers").isObject()).isTrue();
+            }
+            assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::level).containsOnly("bodies").hasSize(3);
+
+            // retention: records and bodies go, the usage rows stay
+            assertThat(store.purge(System.currentTimeMillis() + 1_000)).isEqualTo(3);
+            assertThat(store.find(ids[0]).get()).isNull();
+            try (Connection c = usage.database().connection(); Statement st = c.createStatement();
+                 var rs = st.executeQuery("SELECT COUNT(*) FROM usage_requests WHERE request_body IS NOT NULL OR response_body IS NOT NULL")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isZero();
+            }
+        } finally {
+            log.close();
+            usageLog.close();
+        }
+    }
+
     private static long inRows(UsageStore usage) throws Exception {
         try (Connection c = usage.database().connection(); Statement s = c.createStatement();
              var rs = s.executeQuery("SELECT COUNT(*) FROM usage_requests WHERE audit IS NOT NULL")) {
