@@ -75,14 +75,17 @@ final class AuditDocument {
             generator = null;
         }
 
-        AuditRow row(UsageRecord r, RequestTrail t) {
-            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
-            int status = r.status();
-            begin(r);
+        /** What writes one record's JSON. */
+        private interface Part {
+            void write(JsonGenerator g) throws IOException;
+        }
+
+        /** Writes one record into the emptied buffer with the kept generator ({@link #start}, {@link #done}). */
+        private void write(Part part) {
             boolean made = false;
             try {
                 JsonGenerator g = start();
-                detail(g, r, t, path);
+                part.write(g);
                 done(g);
                 made = true;
             } catch (IOException e) {
@@ -90,6 +93,13 @@ final class AuditDocument {
             } finally {
                 if (!made) discard();
             }
+        }
+
+        AuditRow row(UsageRecord r, RequestTrail t) {
+            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
+            int status = r.status();
+            begin(r);
+            write(g -> detail(g, r, t, path));
             long input = r.usage().promptTokens();
             long output = r.usage().completionTokens();
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
@@ -111,9 +121,7 @@ final class AuditDocument {
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
-            boolean made = false;
-            try {
-                JsonGenerator g = start();
+            write(g -> {
                 g.writeStartObject();
                 columns(g, r, t, path);
                 int attempts = Math.max(t.attempts(), r.attempts());
@@ -141,13 +149,7 @@ final class AuditDocument {
                     if (t.upstreamStatus() != 0) g.writeNumberField("ps", t.upstreamStatus());
                 }
                 g.writeEndObject();
-                done(g);
-                made = true;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // a byte buffer does not fail
-            } finally {
-                if (!made) discard();
-            }
+            });
             return text.utf8();
         }
 
@@ -182,9 +184,7 @@ final class AuditDocument {
         dev.skiff.observe.UsageLog.AuditInRow withBodiesInUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
             begin(r);
-            boolean made = false;
-            try {
-                JsonGenerator g = start();
+            write(g -> {
                 g.writeStartObject();
                 columns(g, r, t, path);
                 if (r.usage().promptTokens() < 0) g.writeNullField("in");
@@ -192,13 +192,7 @@ final class AuditDocument {
                 g.writeFieldName("d");
                 detail(g, r, t, path);
                 g.writeEndObject();
-                done(g);
-                made = true;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // a byte buffer does not fail
-            } finally {
-                if (!made) discard();
-            }
+            });
             return new dev.skiff.observe.UsageLog.AuditInRow(text.utf8(), bodies);
         }
 
