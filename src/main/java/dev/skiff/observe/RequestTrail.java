@@ -148,13 +148,23 @@ public final class RequestTrail {
     }
 
     public void upstreamHead(HttpResponse head) {
-        upstreamFirstByteNanos = System.nanoTime();
+        upstreamHead(head, System.nanoTime());
+    }
+
+    /** The provider's response head, which came at {@code nanos} (the caller's own reading of the clock: not read twice). */
+    public void upstreamHead(HttpResponse head, long nanos) {
+        upstreamFirstByteNanos = nanos;
         upstreamStatus = head.status().code();
         if (keepHeaders) upstreamResponseHeaders = headers(head.headers());
     }
 
     public void upstreamContent(ByteBuf piece) {
-        if (upstreamFirstContentNanos < 0) upstreamFirstContentNanos = System.nanoTime();
+        upstreamContent(piece, upstreamFirstContentNanos < 0 ? System.nanoTime() : upstreamFirstContentNanos);
+    }
+
+    /** A piece of the provider's response body; the body's first byte came at {@code firstNanos} (the caller's reading). */
+    public void upstreamContent(ByteBuf piece, long firstNanos) {
+        if (upstreamFirstContentNanos < 0) upstreamFirstContentNanos = firstNanos;
         if (cap <= 0) return;
         if (upstreamResponseBody == null) upstreamResponseBody = new Capped(cap);
         upstreamResponseBody.add(piece);
@@ -233,15 +243,25 @@ public final class RequestTrail {
         CaptureBudget.release(bytes);
     }
 
+    /** Bytes of the capture budget held now, by trails and by whoever took theirs over (tests: none held once all is stored). */
+    public static long budgetHeld() {
+        return CaptureBudget.held();
+    }
+
     void inUsageRow(boolean v) {
         inUsageRow = v;
     }
 
     /** Ends the capture: called once, when the request's record is made. */
     public void finish() {
+        if (!finished) finish(System.nanoTime());
+    }
+
+    /** As {@link #finish()}, at {@code nanos} (a caller that has just read the clock); the first call counts. */
+    public void finish(long nanos) {
         if (finished) return;
         finished = true;
-        finishedNanos = System.nanoTime();
+        finishedNanos = nanos;
     }
 
     public boolean isFinished() {

@@ -37,6 +37,14 @@ public final class UsageStore implements AutoCloseable {
             + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log, audit) VALUES ";
     /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 23, 64);
+    /**
+     * Rows carrying an audit record's bodies: the same and the four bodies' columns (27 values). Apart,
+     * so that rows without (every row when the audit log is off or at metadata level) bind no more than before.
+     */
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
+            INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "), 27, 64);
+    /** How many bodies a row with bodies binds, in {@link UsageRow#auditBodies}' order. */
+    private static final int AUDIT_BODIES = 4;
 
     /** Rows deleted per statement by the retention sweep: short transactions between the writer's batches. */
     static final int SWEEP_CHUNK = 5_000;
@@ -206,7 +214,18 @@ public final class UsageStore implements AutoCloseable {
     void write(List<UsageRow> rows) throws SQLException, IOException {
         Database d = database();
         boolean pg = d.kind() == Database.Kind.POSTGRES;
-        d.inTransaction(c -> INSERT_ROWS.insert(c, rows, (st, i, row) -> bind(st, i, row, pg)));
+        d.inTransaction(c -> {
+            // Runs of rows with bodies and without, in order (a batch is usually all one or the other).
+            for (int from = 0; from < rows.size(); ) {
+                boolean bodies = rows.get(from).auditBodies() != null;
+                int to = from + 1;
+                while (to < rows.size() && (rows.get(to).auditBodies() != null) == bodies) to++;
+                List<UsageRow> run = from == 0 && to == rows.size() ? rows : rows.subList(from, to);
+                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (st, i, row) -> bindBodies(st, bind(st, i, row, pg), row));
+                else INSERT_ROWS.insert(c, run, (st, i, row) -> bind(st, i, row, pg));
+                from = to;
+            }
+        });
         batches.incrementAndGet();
         long now = System.currentTimeMillis();
         if (!pg && endUsers.due(now, rows.size())) mergeEndUsers(d, now);
@@ -227,8 +246,17 @@ public final class UsageStore implements AutoCloseable {
         return rows[0];
     }
 
-    /** Binds a row's 23 values from parameter {@code i} on. */
-    private static void bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
+    /** Binds a row's audit bodies from parameter {@code i} on. */
+    private static void bindBodies(PreparedStatement s, int i, UsageRow row) throws SQLException {
+        for (int slot = 0; slot < AUDIT_BODIES; slot++, i++) {
+            byte[] b = row.auditBodies()[slot];
+            if (b == null) s.setNull(i, Types.BINARY);
+            else s.setBytes(i, b);
+        }
+    }
+
+    /** Binds a row's 23 values from parameter {@code i} on; returns the parameter after them. */
+    private static int bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
         UsageRecord r = row.record();
         Tokens t = row.tokens();
         s.setLong(i++, r.timestampMs());
@@ -256,7 +284,8 @@ public final class UsageStore implements AutoCloseable {
         String error = r.error();
         s.setString(i++, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
         s.setString(i++, attemptLog(r.attemptLog()));
-        s.setString(i, row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
+        s.setString(i++, row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
+        return i;
     }
 
     /** The attempts as a JSON array, or null for a request of one attempt. */

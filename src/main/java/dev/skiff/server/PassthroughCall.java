@@ -275,7 +275,7 @@ final class PassthroughCall implements ExchangeListener {
         responseStarted = true;
         status = head.status().code();
         firstByteNanos = System.nanoTime();
-        if (trail != null) trail.upstreamHead(head);
+        if (trail != null) trail.upstreamHead(head, firstByteNanos);
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
         h.set(head.headers());
@@ -324,7 +324,7 @@ final class PassthroughCall implements ExchangeListener {
             return;
         }
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
-        if (trail != null) trail.upstreamContent(content);
+        if (trail != null) trail.upstreamContent(content, firstContentNanos);
         if (splitter != null) {
             splitter.feed(content.retainedDuplicate(), event -> {
                 if (streamEnd != null) {
@@ -497,6 +497,7 @@ final class PassthroughCall implements ExchangeListener {
         if (bodyPending) ctx.channel().config().setAutoRead(true);
         // Refusals before a provider was found (unknown provider, a malformed request) are logged too.
         long now = System.nanoTime();
+        if (trail != null) trail.finish(now); // the request's end, as its latency has it
         observers.finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, "passthrough", provider == null ? null : provider.name(),
                 provider == null ? null : provider.type(), model, model, eventStream, finalStatus, usage, (now - startNanos) / 1e6,
                 firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,

@@ -531,7 +531,7 @@ final class ProxyCall implements ExchangeListener {
     private void head(HttpResponse head) {
         status = head.status().code();
         firstByteNanos = System.nanoTime();
-        if (trail != null) trail.upstreamHead(head);
+        if (trail != null) trail.upstreamHead(head, firstByteNanos);
         upstreamHeaders = head.headers();
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         // A translated stream is recognized by the request (its framing may be AWS's, not SSE).
@@ -590,7 +590,7 @@ final class ProxyCall implements ExchangeListener {
     private void content(ByteBuf content) {
         if (firstContentNanos < 0) firstContentNanos = System.nanoTime();
         if (headHeld()) writeHead();
-        if (trail != null) trail.upstreamContent(content);
+        if (trail != null) trail.upstreamContent(content, firstContentNanos);
         if (!streaming) {
             // A translated answer becomes a tree on the heap: it may take at most what the
             // translation memory could ever grant it.
@@ -1112,6 +1112,7 @@ final class ProxyCall implements ExchangeListener {
         if (trail != null && trail.responseModel == null && finalStatus / 100 == 2) {
             trail.responseModel = streamTranslator != null ? streamTranslator.model() : answerModel != null ? answerModel.providerModel() : null;
         }
+        if (trail != null) trail.finish(now); // the request's end, as its latency has it
         gateway.observers().finishedCall(new UsageRecord(System.currentTimeMillis(), requestId, endpoint.usageName,
                 providerName(), route.provider() == null ? null : route.provider().type(), clientModel, route.upstreamModel(), stream,
                 finalStatus, usage, (now - startNanos) / 1e6, firstByteNanos < 0 ? -1 : (firstByteNanos - startNanos) / 1e6,

@@ -75,17 +75,17 @@ final class AuditDocument {
             generator = null;
         }
 
-        AuditRow row(UsageRecord r, RequestTrail t) {
-            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
-            int status = r.status();
-            bodies = null;
-            rowRequestId = r.requestId();
-            rowProvider = r.provider();
-            rowModel = r.model();
+        /** What writes one record's JSON. */
+        private interface Part {
+            void write(JsonGenerator g) throws IOException;
+        }
+
+        /** Writes one record into the emptied buffer with the kept generator ({@link #start}, {@link #done}). */
+        private void write(Part part) {
             boolean made = false;
             try {
                 JsonGenerator g = start();
-                detail(g, r, t, path);
+                part.write(g);
                 done(g);
                 made = true;
             } catch (IOException e) {
@@ -93,6 +93,13 @@ final class AuditDocument {
             } finally {
                 if (!made) discard();
             }
+        }
+
+        AuditRow row(UsageRecord r, RequestTrail t) {
+            String path = t == null || t.uri() == null ? null : pathOf(t.uri());
+            int status = r.status();
+            begin(r);
+            write(g -> detail(g, r, t, path));
             long input = r.usage().promptTokens();
             long output = r.usage().completionTokens();
             String traceId = t != null && t.serverSpan != null ? t.serverSpan.traceId : null;
@@ -114,15 +121,9 @@ final class AuditDocument {
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
-            boolean made = false;
-            try {
-                JsonGenerator g = start();
+            write(g -> {
                 g.writeStartObject();
-                if (t.method() != null && !t.method().equals("POST")) g.writeStringField("m", t.method());
-                if (path != null && !path.equals(usualPath(r.endpoint()))) g.writeStringField("p", path);
-                if (t.serverSpan != null) g.writeStringField("trace", t.serverSpan.traceId);
-                String error = red.text(r.error());
-                if (error != null && !error.equals(r.error())) g.writeStringField("err", error);
+                columns(g, r, t, path);
                 int attempts = Math.max(t.attempts(), r.attempts());
                 if (attempts != 1) g.writeNumberField("attempts", attempts);
                 if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
@@ -148,14 +149,51 @@ final class AuditDocument {
                     if (t.upstreamStatus() != 0) g.writeNumberField("ps", t.upstreamStatus());
                 }
                 g.writeEndObject();
-                done(g);
-                made = true;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // a byte buffer does not fail
-            } finally {
-                if (!made) discard();
-            }
+            });
             return text.utf8();
+        }
+
+        /** Starts a row of {@code r}: no bodies yet, and the values its headers may repeat. */
+        private void begin(UsageRecord r) {
+            bodies = null;
+            rowRequestId = r.requestId();
+            rowProvider = r.provider();
+            rowModel = r.model();
+        }
+
+        /**
+         * The members of a record in a usage row that stand for the audit table's columns a usage row has
+         * not: m method (unless POST), p path (unless its endpoint's usual one), trace, err (the error when
+         * redacting changed it: the usage row keeps it as it was).
+         */
+        private void columns(JsonGenerator g, UsageRecord r, RequestTrail t, String path) throws IOException {
+            if (t.method() != null && !t.method().equals("POST")) g.writeStringField("m", t.method());
+            if (path != null && !path.equals(usualPath(r.endpoint()))) g.writeStringField("p", path);
+            if (t.serverSpan != null) g.writeStringField("trace", t.serverSpan.traceId);
+            String error = red.text(r.error());
+            if (error != null && !error.equals(r.error())) g.writeStringField("err", error);
+        }
+
+        /**
+         * The audit record a usage row carries at bodies level, and its bodies (apart, as {@link #row}
+         * keeps them): the members {@link #columns} writes, {@code in}/{@code out} null when the input or
+         * output tokens were not reported (the usage row's columns count them 0, the audit table's are
+         * null), and under {@code d} the detail as {@link #row} writes it. One row per request, written
+         * by the usage writer, instead of a usage row and an audit row.
+         */
+        dev.skiff.observe.UsageLog.AuditInRow withBodiesInUsageRow(UsageRecord r, RequestTrail t) {
+            String path = t.uri() == null ? null : pathOf(t.uri());
+            begin(r);
+            write(g -> {
+                g.writeStartObject();
+                columns(g, r, t, path);
+                if (r.usage().promptTokens() < 0) g.writeNullField("in");
+                if (r.usage().completionTokens() < 0) g.writeNullField("out");
+                g.writeFieldName("d");
+                detail(g, r, t, path);
+                g.writeEndObject();
+            });
+            return new dev.skiff.observe.UsageLog.AuditInRow(text.utf8(), bodies);
         }
 
         /**
@@ -382,7 +420,8 @@ final class AuditDocument {
      * (absent: the endpoint's usual one), trace, err the redacted error, model the response's (absent:
      * the row's; null: none), t the timings in tenths of a ms, new_connection, c the chunks' times,
      * cu/cs the client's URL and status, pm/pu/ps the provider's method, URL and status; attempts and
-     * dropped_fields as in the detail.
+     * dropped_fields as in the detail. A record of bodies level ({@link Writer#withBodiesInUsageRow})
+     * has m, p, trace and err, in/out, and its detail whole under d; its bodies are the row's columns.
      */
     static AuditRow fromUsage(ObjectMapper json, long id, long ts, String requestId, String keyId, String userPath, String endUser,
                               String endpoint, String provider, String model, String requestedModel, boolean stream, int status,
@@ -390,6 +429,13 @@ final class AuditDocument {
         JsonNode a = json.readTree(audit);
         String method = a.has("m") ? a.get("m").textValue() : "POST";
         String path = a.has("p") ? a.get("p").textValue() : usualPath(endpoint);
+        String redactedError = a.has("err") ? a.get("err").textValue() : error;
+        if (a.get("d") instanceof ObjectNode whole) { // bodies level: the detail as the audit table keeps it
+            long input = a.has("in") ? -1 : tokens[0] + tokens[1] + tokens[2], output = a.has("out") ? -1 : tokens[3] + tokens[4];
+            return new AuditRow(id, ts, requestId, keyId, userPath, endUser, method, path, endpoint, provider, model, requestedModel, stream,
+                    status, latencyUs, ttftUs, input, output, redactedError, AuditConfig.Level.BODIES.id(), a.path("trace").textValue(),
+                    whole.toString());
+        }
         ObjectNode d = json.createObjectNode();
         if (a.has("attempts")) d.set("attempts", a.get("attempts"));
         if (a.has("dropped_fields")) d.set("dropped_fields", a.get("dropped_fields"));
@@ -424,7 +470,7 @@ final class AuditDocument {
             if (a.has("ps")) response.set("status", a.get("ps"));
         }
         return new AuditRow(id, ts, requestId, keyId, userPath, endUser, method, path, endpoint, provider, model, requestedModel, stream, status,
-                latencyUs, ttftUs, input, output, a.has("err") ? a.get("err").textValue() : error, AuditConfig.Level.METADATA.id(),
+                latencyUs, ttftUs, input, output, redactedError, AuditConfig.Level.METADATA.id(),
                 a.path("trace").textValue(), d.toString());
     }
 

@@ -65,14 +65,16 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     /**
      * What makes the audit records usage rows carry, for the usage writer's thread (one thread: the
-     * maker keeps a buffer). Used at metadata level when usage rows are stored: a request's record is
-     * then a column of the row the usage writer writes anyway, not a row of its own here.
+     * maker keeps a buffer). Used when usage rows are stored: a request's record (and at bodies level
+     * its bodies) is then in the row the usage writer writes anyway, not a row of its own here.
      */
     public dev.skiff.observe.UsageLog.AuditDetails rowDetails() {
         AuditDocument.Writer documents = new AuditDocument.Writer(redactor, config.level());
+        boolean bodies = config.level() == AuditConfig.Level.BODIES;
         return (record, trail) -> {
             try {
-                return documents.inUsageRow(record, trail);
+                if (bodies) return documents.withBodiesInUsageRow(record, trail);
+                return new dev.skiff.observe.UsageLog.AuditInRow(documents.inUsageRow(record, trail), null);
             } catch (RuntimeException | StackOverflowError ex) {
                 System.err.println("skiff: audit record of " + record.requestId() + " could not be made: " + ex);
                 return null;

@@ -25,10 +25,10 @@ import java.util.concurrent.TimeUnit;
  * stored responses ({@code data/skiff.db} gives {@code data/skiff-audit.db}), so that large audit
  * batches never hold up usage rows or stored responses.
  *
- * <p>At metadata level, when usage rows are stored, a request's audit record is not a row here but a
- * column of its usage row ({@code usage_requests.audit}, written by the usage writer: one row per
- * request instead of two); lists and lookups read both tables, so records of either kind (and those
- * written before a change of level) are found alike.
+ * <p>When usage rows are stored, a request's audit record is not a row here but columns of its usage
+ * row ({@code usage_requests.audit}, and at bodies level its bodies' columns; written by the usage
+ * writer: one row per request instead of two); lists and lookups read both tables, so records of
+ * either kind (and those written before a change of level or of where records go) are found alike.
  *
  * <p>As with usage, the database is opened and migrated by the first batch or query, never at
  * start-up; batches come from the {@link AuditLog}'s writer thread; queries run on a thread of their
@@ -50,9 +50,13 @@ public final class AuditStore implements AutoCloseable {
     private static final dev.skiff.store.MultiRowInsert<AuditRow> INSERT_ROWS_SQLITE = new dev.skiff.store.MultiRowInsert<>(INSERT,
             dev.skiff.store.MultiRowInsert.placeholders(20).replace(")", ", CAST(? AS TEXT), ?, ?, ?, ?)"), 25, ROWS_PER_STATEMENT);
 
-    /** A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage}). */
+    /**
+     * A usage row's columns an audit row has, and its audit record (see {@link AuditDocument#fromUsage});
+     * at bodies level its bodies are in the usage table's columns named as the audit table's ({@link #BODY_COLUMNS}).
+     */
     private static final String USAGE_COLUMNS = "id, ts, request_id, key_id, user_path, end_user, endpoint, provider, model, requested_model, "
             + "stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, error, audit";
+    private static final int USAGE_COLUMN_COUNT = 21;
 
     /**
      * The SQLite audit file's page size. A record with its bodies is a row of a few KB (a short chat
@@ -211,7 +215,7 @@ public final class AuditStore implements AutoCloseable {
     }
 
     /**
-     * Deletes records received before {@code beforeMs}, and clears those usage rows carry (the rows
+     * Deletes records received before {@code beforeMs}, and clears those usage rows carry, bodies too (the rows
      * themselves stay for the usage store's own retention); returns how many. Blocks: the writer's thread.
      *
      * <p>The audit table has no time index (each record would pay for it): what is deleted is every row
@@ -228,7 +232,8 @@ public final class AuditStore implements AutoCloseable {
         }
         if (usage == null) return n;
         try (Connection c = usage.database().connection();
-             PreparedStatement s = c.prepareStatement("UPDATE usage_requests SET audit = NULL WHERE audit IS NOT NULL AND ts < ?")) {
+             PreparedStatement s = c.prepareStatement("UPDATE usage_requests SET audit = NULL, request_body = NULL, response_body = NULL, "
+                     + "provider_request_body = NULL, provider_response_body = NULL WHERE audit IS NOT NULL AND ts < ?")) {
             s.setLong(1, beforeMs);
             return n + s.executeUpdate();
         }
@@ -346,12 +351,12 @@ public final class AuditStore implements AutoCloseable {
             long made = dev.skiff.observe.UsageLog.madeAt(requestId);
             if (usage == null || made < 0) return own;
             try (Connection c = usage.database().connection(); PreparedStatement s = c.prepareStatement("SELECT " + USAGE_COLUMNS
-                    + " FROM usage_requests WHERE ts >= ? AND ts <= ? AND request_id = ? AND audit IS NOT NULL ORDER BY id DESC LIMIT 1")) {
+                    + ", " + BODY_COLUMNS + " FROM usage_requests WHERE ts >= ? AND ts <= ? AND request_id = ? AND audit IS NOT NULL ORDER BY id DESC LIMIT 1")) {
                 s.setLong(1, made);
                 s.setLong(2, made + dev.skiff.observe.UsageLog.AUDIT_FIND_WINDOW_MS);
                 s.setString(3, requestId);
                 try (ResultSet rs = s.executeQuery()) {
-                    AuditRow inUsage = rs.next() ? usageRow(rs) : null;
+                    AuditRow inUsage = rs.next() ? withBodies(usageRow(rs), rs, USAGE_COLUMN_COUNT + 1) : null;
                     return own == null || inUsage != null && inUsage.ts() > own.ts() ? inUsage : own;
                 }
             }

@@ -7,6 +7,7 @@ import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.openai.OpenAiChat;
 import dev.skiff.observe.Observers;
 import dev.skiff.observe.RequestTrail;
+import dev.skiff.observe.Tokens;
 import dev.skiff.observe.UsageRecord;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -201,6 +202,43 @@ class AuditDocumentTest {
         assertThat(AuditResource.detail(read)).isEqualTo(AuditResource.detail(new AuditRow(7, own.ts(), own.requestId(), null, null, null,
                 own.method(), own.path(), own.endpoint(), own.provider(), own.model(), own.requestedModel(), false, 200, own.latencyUs(), own.ttftUs(),
                 3, 2, null, "metadata", null, own.detail())));
+    }
+
+    /**
+     * At bodies level the record a usage row carries is the audit table's detail and bodies, with what the
+     * usage row's columns do not say: it reads back as the audit table's record of the same request, redacted
+     * alike, tokens that were not reported null as there.
+     */
+    @Test
+    void aRecordWithBodiesInAUsageRowReadsAsTheAuditTablesOwn() throws Exception {
+        byte[] body = "{\"model\":\"m\",\"key\":\"sk-secret-7\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] answer = "{\"id\":\"a\"}".getBytes(StandardCharsets.UTF_8);
+        Redactor red = new Redactor(Pattern.compile("sk-secret-[0-9]+"));
+        for (Usage usage : new Usage[] {new Usage(3, 2, 5, -1, -1), Usage.NONE}) {
+            UsageRecord r = new UsageRecord(1, "req-8", "chat", "openai", "m", "m", false, 502, usage, 1.5, 1.0, "said sk-secret-9", null);
+            RequestTrail t = forwarded(AuditConfig.Level.BODIES, body, answer, answer);
+            AuditDocument.Writer writer = new AuditDocument.Writer(red, AuditConfig.Level.BODIES);
+            AuditRow own = writer.row(r, t);
+            var inRow = writer.withBodiesInUsageRow(r, t);
+            t.release();
+            assertThat(inRow.bodies()).isDeepEqualTo(own.bodies());
+            assertThat(new String(inRow.bodies()[0], StandardCharsets.UTF_8)).contains("[redacted]").doesNotContain("sk-secret-7");
+            Tokens tokens = Tokens.of(usage);
+            AuditRow read = AuditDocument.fromUsage(OpenAiChat.JSON, 7, own.ts(), "req-8", null, null, null, "chat", "openai", "m", "m", false, 502,
+                    own.latencyUs(), own.ttftUs(), new long[] {tokens.input(), tokens.cachedInput(), tokens.cacheWrite(), tokens.output(),
+                            tokens.reasoning()}, r.error(), inRow.json());
+            AuditRow expected = new AuditRow(7, own.ts(), own.requestId(), null, null, null, own.method(), own.path(), own.endpoint(), own.provider(),
+                    own.model(), own.requestedModel(), false, 502, own.latencyUs(), own.ttftUs(), own.inputTokens(), own.outputTokens(), own.error(),
+                    "bodies", null, own.detail());
+            assertThat(read).isEqualTo(expected);
+            assertThat(read.error()).isEqualTo("said [redacted]");
+            AuditRow withBodies = new AuditRow(read.id(), read.ts(), read.requestId(), null, null, null, read.method(), read.path(), read.endpoint(),
+                    read.provider(), read.model(), read.requestedModel(), false, 502, read.latencyUs(), read.ttftUs(), read.inputTokens(),
+                    read.outputTokens(), read.error(), read.level(), null, read.detail(), inRow.bodies());
+            assertThat(AuditResource.detail(withBodies)).isEqualTo(AuditResource.detail(new AuditRow(7, own.ts(), own.requestId(), null, null, null,
+                    own.method(), own.path(), own.endpoint(), own.provider(), own.model(), own.requestedModel(), false, 502, own.latencyUs(),
+                    own.ttftUs(), own.inputTokens(), own.outputTokens(), own.error(), "bodies", null, own.detail(), own.bodies())));
+        }
     }
 
     @Test

@@ -69,16 +69,7 @@ class AuditStoreTest {
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void metadataRecordsRideInUsageRowsAndAreReadWithTheAuditTables(String kind) throws Exception {
-        String url = databaseUrl(kind);
-        UsageStore usage = UsageStore.open(url, dir.resolve("skiff.db").toString());
-        UsageLog usageLog = UsageLog.open("off", null, usage);
-        AuditStore store = AuditStore.open(url, dir.resolve("skiff.db").toString(), usage);
-        AuditConfig config = new AuditConfig(AuditConfig.Level.METADATA, 1024, java.util.regex.Pattern.compile("sk-secret-[0-9]+"), Duration.ofDays(30));
-        AuditLog log = new AuditLog(config, store);
-        usageLog.auditInRows(log.rowDetails());
-        Observers observers = new Observers(usageLog);
-        observers.audit(config);
-        observers.add(log);
+        Wired w = wire(kind, AuditConfig.Level.METADATA);
         try {
             // request ids Skiff makes (they say when: found through the usage rows' time), but for one a client sent
             String[] ids = new String[12];
@@ -87,27 +78,27 @@ class AuditStoreTest {
             for (int i = 0; i < 12; i++) {
                 String id = ids[i];
                 if (i % 4 == 3) { // an admin call: no usage row, its record in the audit table
-                    observers.finished(new UsageRecord(now - 100 + i, id, "admin", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1,
-                            null, null, new Caller("o", "k1", "/acme/a", null, null), 1), observers.begin(head("GET", "/admin/v1/keys")));
+                    w.observers().finished(new UsageRecord(now - 100 + i, id, "admin", null, null, null, null, false, 200, Usage.NONE, 1, -1, -1,
+                            null, null, new Caller("o", "k1", "/acme/a", null, null), 1), w.observers().begin(head("GET", "/admin/v1/keys")));
                 } else {
                     UsageRecord r = record(now - 100 + i, id, "k" + (i % 2), "/acme/a", "m", i == 5 ? 502 : 200);
                     if (i == 5) r = new UsageRecord(r.timestampMs(), id, "chat", "openai", ProviderType.OPENAI, "m", "m", false, 502, Usage.NONE,
                             3, 2, -1, "upstream said sk-secret-42", null, r.caller(), 1);
-                    observers.finished(r, observers.begin(head("POST", "/v1/chat/completions?x=1")));
+                    w.observers().finished(r, w.observers().begin(head("POST", "/v1/chat/completions?x=1")));
                 }
             }
-            observers.finished(new UsageRecord(now - 50, "q-bare", "chat", null, null, null, false, 401, Usage.NONE, -1, -1, "no key", null), null);
-            for (int i = 0; i < 100 && (log.written() < 5 || usage.batchesWritten() < 1); i++) Thread.sleep(50);
-            assertThat(log.written()).as("admin calls, the bare refusal and the client's id, in the audit table").isEqualTo(5);
-            for (int i = 0; i < 100 && inRows(usage) < 8; i++) Thread.sleep(50);
-            assertThat(inRows(usage)).as("the other chat calls, in their usage rows").isEqualTo(8);
-            assertThat(store.find("client-10").get().path()).isEqualTo("/v1/chat/completions");
+            w.observers().finished(new UsageRecord(now - 50, "q-bare", "chat", null, null, null, false, 401, Usage.NONE, -1, -1, "no key", null), null);
+            for (int i = 0; i < 100 && (w.log().written() < 5 || w.usage().batchesWritten() < 1); i++) Thread.sleep(50);
+            assertThat(w.log().written()).as("admin calls, the bare refusal and the client's id, in the audit table").isEqualTo(5);
+            for (int i = 0; i < 100 && inRows(w.usage()) < 8; i++) Thread.sleep(50);
+            assertThat(inRows(w.usage())).as("the other chat calls, in their usage rows").isEqualTo(8);
+            assertThat(w.store().find("client-10").get().path()).isEqualTo("/v1/chat/completions");
 
             // all 13, newest first, by pages of 5 across both tables
             List<String> seen = new ArrayList<>();
             long[] cursor = {0, 0};
             for (int pages = 0; pages < 5; pages++) {
-                AuditStore.Page page = store.list(new AuditQuery(0, Long.MAX_VALUE, null, null, null, null, null, null, 0, 0, cursor[0], cursor[1], 5)).get();
+                AuditStore.Page page = w.store().list(new AuditQuery(0, Long.MAX_VALUE, null, null, null, null, null, null, 0, 0, cursor[0], cursor[1], 5)).get();
                 page.rows().forEach(r -> seen.add(r.requestId()));
                 if (!page.more()) break;
                 cursor = AuditStore.cursor(page.next());
@@ -115,11 +106,11 @@ class AuditStoreTest {
             // each table's rows newest first, the two merged by time (an audit row's is its trail's receipt, here the real clock)
             assertThat(seen).hasSize(13).doesNotHaveDuplicates().containsSubsequence(ids[11], ids[7], ids[3]).containsSubsequence(ids[9], ids[8], ids[0])
                     .contains("q-bare");
-            assertThat(store.list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::requestId)
+            assertThat(w.store().list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::requestId)
                     .containsExactlyInAnyOrder(ids[11], ids[9], ids[7], ids[5], ids[3], ids[1]);
-            assertThat(store.list(query(null, null, null, 500, 599, 0, 100)).get().rows()).extracting(AuditRow::requestId).containsExactly(ids[5]);
+            assertThat(w.store().list(query(null, null, null, 500, 599, 0, 100)).get().rows()).extracting(AuditRow::requestId).containsExactly(ids[5]);
 
-            AuditRow chat = store.find(ids[4]).get();
+            AuditRow chat = w.store().find(ids[4]).get();
             assertThat(chat.level()).isEqualTo("metadata");
             assertThat(chat.method()).isEqualTo("POST");
             assertThat(chat.path()).isEqualTo("/v1/chat/completions");
@@ -128,19 +119,101 @@ class AuditStoreTest {
             assertThat(whole.at("/client/request/url").asText()).isEqualTo("/v1/chat/completions?x=1");
             assertThat(whole.at("/usage/input_tokens").asLong()).isEqualTo(10);
             assertThat(whole.at("/timing/finished_ms").isNumber()).isTrue();
-            assertThat(store.find(ids[5]).get().error()).isEqualTo("upstream said [redacted]");
-            assertThat(store.find(ids[3]).get().endpoint()).isEqualTo("admin");
+            assertThat(w.store().find(ids[5]).get().error()).isEqualTo("upstream said [redacted]");
+            assertThat(w.store().find(ids[3]).get().endpoint()).isEqualTo("admin");
 
             // retention: the records go, the usage rows stay
-            assertThat(store.purge(System.currentTimeMillis() + 1_000)).isEqualTo(13);
-            assertThat(store.find(ids[4]).get()).isNull();
-            assertThat(store.list(query(null, null, null, 0, 0, 0, 100)).get().rows()).isEmpty();
-            assertThat(usage.query(new dev.skiff.observe.UsageQuery(now - 86_400_000L, now + 1, dev.skiff.observe.UsageQuery.GroupBy.NONE, 0,
+            assertThat(w.store().purge(System.currentTimeMillis() + 1_000)).isEqualTo(13);
+            assertThat(w.store().find(ids[4]).get()).isNull();
+            assertThat(w.store().list(query(null, null, null, 0, 0, 0, 100)).get().rows()).isEmpty();
+            assertThat(w.usage().query(new dev.skiff.observe.UsageQuery(now - 86_400_000L, now + 1, dev.skiff.observe.UsageQuery.GroupBy.NONE, 0,
                     null, null, null, null, null)).get().total().requests()).as("nine audited, the bare refusal").isEqualTo(10);
         } finally {
-            log.close();
-            usageLog.close();
+            w.log().close();
+            w.usageLog().close();
         }
+    }
+
+    /**
+     * At bodies level with usage stored, what Skiff wires: a request's record and its bodies ride in its
+     * usage row (redacted, the provider's body that was the client's stored once), none in the audit table
+     * but for an id a client sent; read, listed and purged as the audit table's, and the capture budget
+     * the bodies held while they waited for the store is given back once they are stored.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void bodiesRecordsRideInUsageRowsWithTheirBodies(String kind) throws Exception {
+        Wired w = wire(kind, AuditConfig.Level.BODIES);
+        long budgetBefore = dev.skiff.observe.RequestTrail.budgetHeld();
+        try {
+            String[] ids = {dev.skiff.dialect.Ids.orderedCompact("req_"), dev.skiff.dialect.Ids.orderedCompact("req_"), "client-2"};
+            byte[] body = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"sk-secret-1\"}]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] answer = "{\"id\":\"x\",\"choices\":[]}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            for (int i = 0; i < ids.length; i++) {
+                dev.skiff.observe.RequestTrail t = w.observers().begin(new io.netty.handler.codec.http.DefaultFullHttpRequest(
+                        io.netty.handler.codec.http.HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.POST, "/v1/chat/completions",
+                        io.netty.buffer.Unpooled.wrappedBuffer(body)));
+                var up = new io.netty.handler.codec.http.DefaultFullHttpRequest(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpMethod.POST, "/v1/chat/completions", io.netty.buffer.Unpooled.wrappedBuffer(body));
+                w.observers().upstream(t, up, up.content(), "openai", "http://127.0.0.1:9");
+                t.upstreamHead(new io.netty.handler.codec.http.DefaultHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpResponseStatus.OK));
+                t.upstreamContent(io.netty.buffer.Unpooled.wrappedBuffer(answer));
+                t.clientWrite(new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                        io.netty.handler.codec.http.HttpResponseStatus.OK, io.netty.buffer.Unpooled.wrappedBuffer(answer)));
+                w.observers().finished(record(System.currentTimeMillis(), ids[i], "k1", "/acme/a", "m", 200), t);
+            }
+            for (int i = 0; i < 100 && (inRows(w.usage()) < 2 || w.log().written() < 1); i++) Thread.sleep(50);
+            assertThat(inRows(w.usage())).as("Skiff's ids, in their usage rows").isEqualTo(2);
+            assertThat(w.log().written()).as("the client's id, in the audit table").isEqualTo(1);
+            for (int i = 0; i < 100 && dev.skiff.observe.RequestTrail.budgetHeld() > budgetBefore; i++) Thread.sleep(50);
+            assertThat(dev.skiff.observe.RequestTrail.budgetHeld()).as("the bodies' budget, given back once stored").isEqualTo(budgetBefore);
+
+            for (String id : ids) {
+                AuditRow row = w.store().find(id).get();
+                assertThat(row.level()).isEqualTo("bodies");
+                assertThat(row.method()).isEqualTo("POST");
+                assertThat(row.path()).isEqualTo("/v1/chat/completions");
+                assertThat(row.inputTokens()).isEqualTo(10);
+                var d = AuditResource.detail(row);
+                assertThat(d.at("/client/request/body/json/messages/0/content").asText()).isEqualTo("[redacted]");
+                assertThat(d.at("/provider/request/body")).isEqualTo(d.at("/client/request/body"));
+                assertThat(d.at("/client/response/body/json/id").asText()).isEqualTo("x");
+                assertThat(d.at("/provider/response/body")).isEqualTo(d.at("/client/response/body"));
+                assertThat(d.at("/provider/request/url").asText()).isEqualTo("http://127.0.0.1:9/v1/chat/completions");
+                assertThat(d.at("/client/request/headers").isObject()).isTrue();
+            }
+            assertThat(w.store().list(query("k1", null, null, 0, 0, 0, 100)).get().rows()).extracting(AuditRow::level).containsOnly("bodies").hasSize(3);
+
+            // retention: records and bodies go, the usage rows stay
+            assertThat(w.store().purge(System.currentTimeMillis() + 1_000)).isEqualTo(3);
+            assertThat(w.store().find(ids[0]).get()).isNull();
+            try (Connection c = w.usage().database().connection(); Statement st = c.createStatement();
+                 var rs = st.executeQuery("SELECT COUNT(*) FROM usage_requests WHERE request_body IS NOT NULL OR response_body IS NOT NULL")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isZero();
+            }
+        } finally {
+            w.log().close();
+            w.usageLog().close();
+        }
+    }
+
+    /** The usage and audit logs and stores as Skiff wires them with usage stored, at {@code level}, redacting sk-secret-N. */
+    private record Wired(UsageStore usage, UsageLog usageLog, AuditStore store, AuditLog log, Observers observers) {}
+
+    private Wired wire(String kind, AuditConfig.Level level) throws Exception {
+        String url = databaseUrl(kind);
+        UsageStore usage = UsageStore.open(url, dir.resolve("skiff.db").toString());
+        UsageLog usageLog = UsageLog.open("off", null, usage);
+        AuditStore store = AuditStore.open(url, dir.resolve("skiff.db").toString(), usage);
+        AuditConfig config = new AuditConfig(level, 1024, java.util.regex.Pattern.compile("sk-secret-[0-9]+"), Duration.ofDays(30));
+        AuditLog log = new AuditLog(config, store);
+        usageLog.auditInRows(log.rowDetails());
+        Observers observers = new Observers(usageLog);
+        observers.audit(config);
+        observers.add(log);
+        return new Wired(usage, usageLog, store, log, observers);
     }
 
     private static long inRows(UsageStore usage) throws Exception {
