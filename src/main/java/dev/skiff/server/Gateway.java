@@ -779,11 +779,15 @@ public final class Gateway {
         try {
             need = TranslationBudget.estimate(body.readableBytes(), JsonLimits.countRequest(body));
         } catch (BadRequestException e) {
+            // Its limits are settled before the client has the refusal (in process at once; to Redis
+            // sent, ahead of this replica's next reservation): the next request finds them given back.
+            if (gate != null) gate.settle(Usage.NONE, false, 400);
             reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
                     requestId, endpointName(pathOf(req.uri())), e.getMessage());
             return null;
         }
         if (!budget.couldFit(need)) {
+            if (gate != null) gate.settle(Usage.NONE, false, 413);
             reply(ctx, Replies.error(ctx, endpoint.dialect, 413, "This request would need about " + Bytes.describeSize(need)
                     + " of memory to be translated for " + route.provider().name() + ", more than Skiff's translation memory ("
                     + Bytes.describeSize(budget.capacity()) + ", SKIFF_TRANSLATION_MEMORY, half the heap by default). Send a smaller request.",
