@@ -779,12 +779,12 @@ public final class Gateway {
         try {
             need = TranslationBudget.estimate(body.readableBytes(), JsonLimits.countRequest(body));
         } catch (BadRequestException e) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId), keepAlive,
-                    requestId, endpointName(pathOf(req.uri())), e.getMessage());
+            refuseReserved(ctx, gate, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId),
+                    keepAlive, requestId, endpointName(pathOf(req.uri())), e.getMessage());
             return null;
         }
         if (!budget.couldFit(need)) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, 413, "This request would need about " + Bytes.describeSize(need)
+            refuseReserved(ctx, gate, Replies.error(ctx, endpoint.dialect, 413, "This request would need about " + Bytes.describeSize(need)
                     + " of memory to be translated for " + route.provider().name() + ", more than Skiff's translation memory ("
                     + Bytes.describeSize(budget.capacity()) + ", SKIFF_TRANSLATION_MEMORY, half the heap by default). Send a smaller request.",
                     "invalid_request_error", null, "request_too_large", requestId), keepAlive,
@@ -837,10 +837,10 @@ public final class Gateway {
         } catch (FoldRefusal r) {
             FullHttpResponse refusal = Replies.error(ctx, endpoint.dialect, r.status, r.getMessage(), r.type, r.param, r.code, requestId);
             if (r.status == 503) refusal.headers().set("retry-after", "1");
-            reply(ctx, refusal, keepAlive, requestId, endpointName(pathOf(req.uri())), r.logged);
+            refuseReserved(ctx, gate, refusal, keepAlive, requestId, endpointName(pathOf(req.uri())), r.logged);
             return null;
         } catch (BadRequestException e) {
-            reply(ctx, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId),
+            refuseReserved(ctx, gate, Replies.error(ctx, endpoint.dialect, 400, e.getMessage(), "invalid_request_error", e.param(), null, requestId),
                     keepAlive, requestId, endpointName(pathOf(req.uri())), e.getMessage());
             return null;
         }
@@ -1397,6 +1397,18 @@ public final class Gateway {
     void reply(ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive, String requestId,
                String endpoint, String error) {
         reply(ctx, r, keepAlive, requestId, endpoint, error, null);
+    }
+
+    /**
+     * As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)},
+     * for a request refused after its limits were reserved ({@code gate}, null when none): they are
+     * given back before the client has the refusal (in process at once; to Redis sent, ahead of this
+     * replica's next reservation), so that its next request finds them free.
+     */
+    private void refuseReserved(ChannelHandlerContext ctx, LimitGate gate, io.netty.handler.codec.http.FullHttpResponse r, boolean keepAlive,
+                                String requestId, String endpoint, String error) {
+        if (gate != null) gate.settle(Usage.NONE, false, r.status().code());
+        reply(ctx, r, keepAlive, requestId, endpoint, error);
     }
 
     /** As {@link #reply(ChannelHandlerContext, io.netty.handler.codec.http.FullHttpResponse, boolean, String, String, String)}, for a refusal of an identified caller: it counts in their usage. */

@@ -30,6 +30,7 @@ final class LimitGate {
     private Runnable parked; // the call's start, waiting for the decision
     private ProxyCall call;
     private boolean ended; // the call ended before the decision came
+    private CompletableFuture<Void> endSettled; // then: completes once the decision came and was settled
     private boolean settled;
     private final Limits.Call estimated; // what was reserved for: the first target, and the others it may fail over to
     private boolean anthropic; // the client speaks Anthropic's API: its rate-limit headers too
@@ -64,8 +65,10 @@ final class LimitGate {
 
     private void decide(Decision d) {
         decision = d;
-        if (ended) { // the client left meanwhile: nothing was called
-            if (d instanceof Decision.Admitted a) limits.settle(a.ticket(), estimated, Usage.NONE, false, 499);
+        if (ended) { // the call ended meanwhile (refused, or the client left): nothing was called
+            CompletableFuture<?> applied = d instanceof Decision.Admitted a ? limits.settle(a.ticket(), estimated, Usage.NONE, false, 499) : null;
+            if (applied == null) endSettled.complete(null);
+            else applied.whenComplete((r, e) -> endSettled.complete(null));
             return;
         }
         Refusal r = refusal(limits, d, anthropic);
@@ -218,24 +221,35 @@ final class LimitGate {
     }
 
     /** The call ended without any target answering: settle with what it used. */
-    void settle(Usage usage, boolean providerCalled, int status) {
-        settle(null, usage, providerCalled, status);
+    CompletableFuture<?> settle(Usage usage, boolean providerCalled, int status) {
+        return settle(null, usage, providerCalled, status);
     }
 
     /**
      * The call ended: settle with what it used, at the price of {@code answered}, the target its last
      * attempt went to (null: the first), which after a failover is not the one reserved for.
+     *
+     * <p>Called before the client has the end of its answer, which waits for the returned future:
+     * a client sends its next request as soon as it has read this one, maybe on another connection
+     * or to another replica, and that request's reservation must find this one settled.
+     *
+     * @return null when the counters hold the settlement already (in process, or nothing moves, or
+     *         settled before); else completes once they do (Redis applied it, or the decision still
+     *         on its way came and was settled)
      */
-    void settle(Limits.Target answered, Usage usage, boolean providerCalled, int status) {
-        if (settled) return; // once, whichever end comes first
+    CompletableFuture<?> settle(Limits.Target answered, Usage usage, boolean providerCalled, int status) {
+        if (settled) return null; // once, whichever end comes first
         settled = true;
         if (decision == null) {
             ended = true;
             parked = null;
-            return;
+            return endSettled = new CompletableFuture<>();
         }
         if (decision instanceof Decision.Admitted a) {
-            limits.settle(a.ticket(), answered == null ? estimated : estimated.at(answered), usage, providerCalled, status);
+            CompletableFuture<?> applied = limits.settle(a.ticket(), answered == null ? estimated : estimated.at(answered), usage,
+                    providerCalled, status);
+            return applied == null || applied.isDone() ? null : applied;
         }
+        return null;
     }
 }

@@ -35,9 +35,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.EventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * One proxied request from the moment it is sent upstream: relays the response to the client (a
@@ -73,6 +75,7 @@ final class ProxyCall implements ExchangeListener {
     private long firstByteNanos = -1;
     private long firstContentNanos = -1; // the first byte of the answer's body: a stream's first event
     private boolean finished;
+    private boolean over; // finished, and its end written (which may wait for the limits' settlement: see finish)
 
     // a relayed stream
     private boolean streaming;
@@ -359,6 +362,8 @@ final class ProxyCall implements ExchangeListener {
             Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
             storeFailure = "The answer could not be stored (" + cause.getMessage() + "); send store:false to have answers without storing them.";
             if (bytes != null) bytes.release();
+        } else if (bytes != null && heldEnd != null) {
+            writes.write(new DefaultHttpContent(bytes)); // with the end, once the limits are settled (see finish)
         } else if (bytes != null) {
             writes.writeAndFlushVoid(new DefaultHttpContent(bytes));
         }
@@ -374,8 +379,8 @@ final class ProxyCall implements ExchangeListener {
 
     /** Called once the response is complete or abandoned, to let the connection take its next request. */
     void onFinished(Runnable r) {
-        if (finished) r.run();
-        else onFinished = r;
+        if (over) r.run();
+        else onFinished = r; // also while the end waits for the limits' settlement: the next answer goes after it
     }
 
     boolean isFinished() {
@@ -391,8 +396,7 @@ final class ProxyCall implements ExchangeListener {
         if (finished) return;
         FullHttpResponse r = Replies.error(ctx, dialect, httpStatus, message, OpenAiErrors.typeFor(httpStatus), param, code, requestId);
         headers.forEach(r.headers()::set);
-        Replies.send(ctx, r, keepAlive);
-        finish(httpStatus, Usage.NONE, message);
+        finish(httpStatus, Usage.NONE, message, Replies.closing(r, keepAlive));
     }
 
     /** Skiff is busy translating other requests: the client may try again in a second. */
@@ -448,15 +452,13 @@ final class ProxyCall implements ExchangeListener {
         FullHttpResponse r = Replies.json(HttpResponseStatus.OK,
                 ("{\"input_tokens\":" + tokens + "}").getBytes(StandardCharsets.US_ASCII), requestId);
         r.headers().set(TOKEN_COUNT, "estimate").set("x-skiff-provider", providerName());
-        Replies.send(ctx, r, keepAlive);
-        finish(200, Usage.NONE, null);
+        finish(200, Usage.NONE, null, Replies.closing(r, keepAlive));
     }
 
     /** Answers with a JSON body Skiff had already (a stored response), without a provider. */
     void replyJson(String json) {
         if (finished) return;
-        Replies.send(ctx, Replies.json(HttpResponseStatus.OK, json.getBytes(StandardCharsets.UTF_8), requestId), keepAlive);
-        finish(200, Usage.NONE, null);
+        finish(200, Usage.NONE, null, Replies.closing(Replies.json(HttpResponseStatus.OK, json.getBytes(StandardCharsets.UTF_8), requestId), keepAlive));
     }
 
     /**
@@ -469,7 +471,6 @@ final class ProxyCall implements ExchangeListener {
                 HttpResponseStatus.valueOf(httpStatus), io.netty.buffer.Unpooled.wrappedBuffer(body));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                 .set(Replies.X_REQUEST_ID, requestId);
-        Replies.send(ctx, r, keepAlive);
         String error = null;
         if (httpStatus >= 400) {
             try {
@@ -478,7 +479,7 @@ final class ProxyCall implements ExchangeListener {
                 error = "HTTP " + httpStatus;
             }
         }
-        finish(httpStatus, Usage.NONE, error);
+        finish(httpStatus, Usage.NONE, error, Replies.closing(r, keepAlive));
     }
 
     private String baseUrl() {
@@ -720,12 +721,11 @@ final class ProxyCall implements ExchangeListener {
                 // ([DONE], message_stop, response.completed) the client would take a cut answer for whole.
                 String message = providerName() + " ended the stream before its final event; the answer is incomplete.";
                 writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), message, "upstream_error")));
-                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-                finish(status, relay.usage(), message);
+                finish(status, relay.usage(), message, LastHttpContent.EMPTY_LAST_CONTENT);
                 return;
             }
-            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, relay.usage(), relay.endedInError() ? "the provider ended the stream with an error event" : null);
+            finish(status, relay.usage(), relay.endedInError() ? "the provider ended the stream with an error event" : null,
+                    LastHttpContent.EMPTY_LAST_CONTENT);
             return;
         }
         ByteBuf body = buffered;
@@ -768,37 +768,35 @@ final class ProxyCall implements ExchangeListener {
         }
         String type = upstreamHeaders.get(HttpHeaderNames.CONTENT_TYPE);
         if (type == null || status / 100 != 2) type = null;
-        if (!sendEncoded(body, type)) {
+        Object answer = encoded(body, type);
+        if (answer == null) {
             FullHttpResponse r = Replies.json(HttpResponseStatus.valueOf(status), body, requestId);
             if (type != null) r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
             decorate(r.headers());
-            Replies.send(ctx, r, keepAlive);
+            answer = Replies.closing(r, keepAlive);
         }
-        finish(status, usage, status / 100 == 2 ? null : "upstream status " + status);
+        finish(status, usage, status / 100 == 2 ? null : "upstream status " + status, answer);
     }
 
     /**
      * The answer as Skiff writes it out itself (see {@link EncodedResponse}): the common case of a
      * forwarded answer, limits' headers included and the audit log's tap reading it as a
      * {@link dev.skiff.observe.WholeAnswer}. Not when a value from the request would need checking
-     * that fails (the header map's checks then say so, as before). Takes {@code body} when it returns true.
+     * that fails (the header map's checks then say so, as before): null. Takes {@code body} when it is not null.
      */
-    private boolean sendEncoded(ByteBuf body, String type) {
-        if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
-        for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
+    private EncodedResponse encoded(ByteBuf body, String type) {
+        if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return null;
+        for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return null;
         EncodedResponse r = new EncodedResponse(HttpResponseStatus.valueOf(status), body);
         r.add(HttpHeaderNames.CONTENT_TYPE, type != null ? type : HttpHeaderValues.APPLICATION_JSON);
         decorate(r::set, r::add);
-        var f = ctx.writeAndFlush(r);
-        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
-        return true;
+        return r;
     }
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */
     private void endTranslatedStream() {
         if (storeFailure != null) writes.write(new DefaultHttpContent(dialect.streamError(ctx.alloc(), storeFailure, "store_error")));
-        writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-        finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error());
+        finish(status, streamTranslator.usage(), storeFailure != null ? storeFailure : streamTranslator.error(), LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
     /**
@@ -857,8 +855,7 @@ final class ProxyCall implements ExchangeListener {
         if (streaming && relay != null && relay.complete()) {
             // The connection broke after the stream's final event: the client has the whole answer.
             releaseStreamState();
-            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-            finish(status, relay.usage(), null);
+            finish(status, relay.usage(), null, LastHttpContent.EMPTY_LAST_CONTENT);
             return;
         }
         if (streaming) {
@@ -885,8 +882,7 @@ final class ProxyCall implements ExchangeListener {
         ByteBuf event = streamTranslator != null ? streamTranslator.onFailure(ctx.alloc(), message, code)
                 : dialect.streamError(ctx.alloc(), message, code);
         writes.write(new DefaultHttpContent(event));
-        writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
-        finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail);
+        finish(status, streamTranslator != null ? streamTranslator.usage() : relay.usage(), detail, LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
     private void fail(int httpStatus, String message, String code) {
@@ -904,8 +900,7 @@ final class ProxyCall implements ExchangeListener {
         }
         FullHttpResponse r = Replies.error(ctx, dialect, httpStatus, message, "server_error", null, code, requestId);
         describeAttempts(r.headers());
-        Replies.send(ctx, r, keepAlive);
-        finish(httpStatus, Usage.NONE, detail);
+        finish(httpStatus, Usage.NONE, detail, Replies.closing(r, keepAlive));
     }
 
     private void releaseStreamState() {
@@ -913,9 +908,24 @@ final class ProxyCall implements ExchangeListener {
         if (streamTranslator != null) streamTranslator.release();
     }
 
-    private void writeLast(LastHttpContent last) {
-        var f = writes.writeAndFlush(last);
-        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+    /**
+     * Writes and flushes the end of the answer: a stream's last chunk after what is queued, or a
+     * whole response. Throws nothing: a write that breaks closes the connection (the client must not
+     * wait for an end that will not come), and the error is returned for the log; null when written.
+     */
+    private String writeLast(Object last) {
+        try {
+            if (last instanceof HttpResponse || last instanceof EncodedResponse) {
+                Replies.flushLast(ctx, last, keepAlive);
+            } else {
+                var f = writes.writeAndFlush(last);
+                if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+            }
+            return null;
+        } catch (Throwable t) {
+            ctx.close();
+            return "Skiff could not handle this request: " + describe(t);
+        }
     }
 
     static final io.netty.util.AsciiString X_PROVIDER = io.netty.util.AsciiString.cached("x-skiff-provider");
@@ -1013,9 +1023,8 @@ final class ProxyCall implements ExchangeListener {
                         fail(500, storeFailure, "store_error");
                         return;
                     }
-                    Replies.send(ctx, r, keepAlive);
                     if (trail != null) trail.responseModel = t.model();
-                    finish(t.status(), t.usage(), t.error());
+                    finish(t.status(), t.usage(), t.error(), Replies.closing(r, keepAlive));
                 };
                 if (holding) { // stored: the answer goes once the store has committed it (see holdUntil)
                     heldResponse = r;
@@ -1064,9 +1073,9 @@ final class ProxyCall implements ExchangeListener {
         FullHttpResponse r = Replies.error(ctx, dialect, clientStatus, message, OpenAiErrors.typeFor(clientStatus), null,
                 "upstream_error", requestId);
         decorate(r.headers());
-        Replies.send(ctx, r, keepAlive);
         finish(clientStatus, Usage.NONE, "upstream status " + status
-                + (text.isEmpty() ? ", empty body" : ": " + (text.length() > 300 ? text.substring(0, 300) + "..." : text)));
+                + (text.isEmpty() ? ", empty body" : ": " + (text.length() > 300 ? text.substring(0, 300) + "..." : text)),
+                Replies.closing(r, keepAlive));
     }
 
     private static boolean startsLikeJson(ByteBuf body) {
@@ -1092,20 +1101,58 @@ final class ProxyCall implements ExchangeListener {
     }
 
     private void finish(int finalStatus, Usage usage, String error) {
-        if (finished) return;
+        finish(finalStatus, usage, error, null);
+    }
+
+    /**
+     * Ends the call, with {@code last} (when not null) as what gives the client the end of its answer:
+     * a stream's last chunk, after what is written and not flushed yet, or a whole response. The call's
+     * limits are settled first, and {@code last} is flushed only once the counters hold the
+     * settlement: a client sends its next request as soon as it has read this answer, maybe on another
+     * connection, event loop or replica, and that request must be reserved against counters that
+     * count this one as it was settled (its real cost, its concurrency slot given back), or it may be
+     * refused although the budget has room. In process the settlement is made at once, as before,
+     * and nothing waits; with Redis the loop goes on with other work, and this call ends (writes its
+     * end, records its usage, lets the connection take its next request) when Redis has applied it.
+     * Once here the call counts as finished: nothing else writes to the client meanwhile.
+     */
+    private void finish(int finalStatus, Usage usage, String error, Object last) {
+        if (finished) { // every caller checks first; an end that came too late is not written
+            io.netty.util.ReferenceCountUtil.release(last);
+            return;
+        }
         finished = true;
+        CompletableFuture<?> settling = null;
+        if (limitGate != null) { // at the price of the target the last attempt went to
+            // (no target made when the settlement moves nothing: request counts alone)
+            settling = limitGate.settle(route.provider() == null || !limitGate.moves() ? null
+                            : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
+                    exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        }
+        if (settling == null || last == null) {
+            ended(finalStatus, usage, error, last);
+            return;
+        }
+        settling.whenComplete((r, e) -> {
+            EventExecutor loop = ctx.executor();
+            if (loop.inEventLoop()) ended(finalStatus, usage, error, last);
+            else loop.execute(() -> ended(finalStatus, usage, error, last));
+        });
+    }
+
+    /** The rest of {@link #finish}: the end of the answer goes to the client, the usage is recorded. */
+    private void ended(int finalStatus, Usage usage, String error, Object last) {
+        over = true;
+        if (last != null) {
+            String broken = writeLast(last);
+            if (broken != null) error = broken;
+        }
         releaseAdmission();
         releaseQueued(); // left only when the connection was closed instead of ended
         releaseOutgoing();
         if (parkedDiscard != null) { // the client left while its limits were being checked
             parkedDiscard.run();
             parkedDiscard = null;
-        }
-        if (limitGate != null) { // at the price of the target the last attempt went to
-            // (no target made when the settlement moves nothing: request counts alone)
-            limitGate.settle(route.provider() == null || !limitGate.moves() ? null
-                            : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
-                    exchange != null || attempts != null && attempts.count() > 0, finalStatus);
         }
         long now = System.nanoTime(); // one reading for the attempt's duration and the request's latency
         if (attempts != null) attempts.finish(finalStatus, error, upstreamFailed(finalStatus, error), now);

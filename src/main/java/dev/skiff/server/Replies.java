@@ -55,8 +55,18 @@ final class Replies {
 
     /** Sends a complete response, closing the connection afterwards unless it is kept alive. */
     static void send(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+        flushLast(ctx, closing(response, keepAlive), keepAlive);
+    }
+
+    /** {@code response}, saying it is the connection's last unless the connection is kept alive (sent later, by {@link #flushLast}). */
+    static FullHttpResponse closing(FullHttpResponse response, boolean keepAlive) {
         if (!keepAlive) response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        var f = ctx.writeAndFlush(response);
+        return response;
+    }
+
+    /** Writes and flushes the end of an answer, closing the connection afterwards unless it is kept alive. */
+    static void flushLast(ChannelHandlerContext ctx, Object last, boolean keepAlive) {
+        var f = ctx.writeAndFlush(last);
         if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
     }
 }

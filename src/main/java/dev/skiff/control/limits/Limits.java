@@ -185,9 +185,12 @@ public final class Limits implements AutoCloseable {
      * {@code providerCalled}: whether a provider was asked at all (a request refused before it costs
      * nothing); a usage the provider never reported keeps the estimate when it may have run (a
      * cancelled stream), and is 0 when it answered an error.
+     *
+     * @return completes once the counters hold the settlement (at once in process, when Redis has
+     *         applied it otherwise); null when nothing moves
      */
-    public void settle(Ticket ticket, Call answered, Usage usage, boolean providerCalled, int status) {
-        if (!ticket.settles()) return; // requests counted are counted: only tokens, cost and concurrency move at the end
+    public CompletableFuture<?> settle(Ticket ticket, Call answered, Usage usage, boolean providerCalled, int status) {
+        if (!ticket.settles()) return null; // requests counted are counted: only tokens, cost and concurrency move at the end
         dev.skiff.config.ProviderType provider = answered.provider();
         String model = answered.model();
         long tokens, cost;
@@ -209,11 +212,11 @@ public final class Limits implements AutoCloseable {
             }
         }
         long t = tokens, m = cost;
-        limiter.settle(ticket, t, m).whenComplete((after, error) -> {
+        return limiter.settle(ticket, t, m).whenComplete((after, error) -> {
             if (after != null && !after.isEmpty()) {
                 warnings.check(after, c -> Limiter.delta(c.charge(), t, m), System.currentTimeMillis());
             }
-        });
+        }).toCompletableFuture();
     }
 
     /** What a money budget keeps of a call whose usage is not known: its estimate at the target that answered; -1 for the reservation. */
