@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A reused keep-alive connection may have been closed by the server while idle; when such a
  * connection breaks before any response arrived, the request is sent once more on a fresh one.
- * Timeouts are checked by one timer that is re-armed for the next deadline, not per chunk.
+ * Timeouts are checked by one timer that is re-armed for the next deadline, not per chunk: the
+ * connection's ({@link ConnectionTimer}) once one is attached, so that an exchange on a pooled
+ * connection schedules and cancels nothing; the exchange's own while it connects.
  *
  * <p>A streamed request body (passthrough) is not held: its pieces are written as the caller hands
  * them over ({@link #writeBody}), so the one retry is made only while none of its bytes were sent.
@@ -82,13 +84,13 @@ public final class Exchange implements Runnable, UpstreamCall {
 
     void start() {
         Channel pooled = client.pool(provider).poll();
-        // One timer task per exchange in the common case: on a pooled connection the first deadline
-        // is the first byte's, so attach's checkBy finds it armed already rather than cancelling a
-        // timer set for connect + first byte and scheduling another.
-        long firstDeadline = pooled != null ? timeouts.firstByte().toNanos() : timeouts.connect().toNanos() + timeouts.firstByte().toNanos();
-        arm(Math.min(timeouts.total().toNanos(), firstDeadline));
-        if (pooled != null) attach(pooled, true);
-        else connect();
+        if (pooled != null) {
+            attach(pooled, true); // the connection's timer watches the deadlines (see ConnectionTimer)
+            return;
+        }
+        // No connection yet: the exchange's own timer watches connecting and, until one is attached, the rest.
+        checkBy(startNanos + Math.min(timeouts.total().toNanos(), timeouts.connect().toNanos() + timeouts.firstByte().toNanos()));
+        connect();
     }
 
     /** Stops the exchange because the client went away: the connection is closed, not pooled. */
@@ -145,7 +147,8 @@ public final class Exchange implements Runnable, UpstreamCall {
         handler.current = this;
         phase = Phase.WAITING;
         writtenNanos = System.nanoTime();
-        checkBy(writtenNanos + timeouts.firstByte().toNanos());
+        dropOwnTimer(); // the connection's timer takes over from here
+        checkBy(Math.min(startNanos + timeouts.total().toNanos(), writtenNanos + timeouts.firstByte().toNanos()));
         ch.pipeline().get(ContentDecoding.class).passEncoded(passEncoded);
         if (streamed) {
             ch.writeAndFlush(head).addListener(breakOnFailure);
@@ -263,6 +266,8 @@ public final class Exchange implements Runnable, UpstreamCall {
             detach();
             broken.close();
             phase = Phase.CONNECTING;
+            // Without a connection the exchange watches its own deadlines again: the first byte's, as before the retry.
+            checkBy(Math.min(startNanos + timeouts.total().toNanos(), writtenNanos + timeouts.firstByte().toNanos()));
             connect();
             return;
         }
@@ -273,9 +278,20 @@ public final class Exchange implements Runnable, UpstreamCall {
                 cause == null ? message : message + ": " + describe(cause));
     }
 
-    /** The timer: checks the deadline of the current phase and the total deadline. */
+    /** The exchange's own timer fired (no connection carried the check): see {@link #check}. */
     @Override
     public void run() {
+        timer = null;
+        timerDeadline = Long.MAX_VALUE;
+        check();
+    }
+
+    /**
+     * A timer fired: fails the exchange when the deadline of its phase or the total deadline has
+     * passed, else makes sure a timer fires by the next one. A connection's timer may fire early, at
+     * a deadline of the exchange before this one on the connection: nothing has passed then.
+     */
+    void check() {
         if (phase == Phase.DONE) return;
         long now = System.nanoTime();
         long next = startNanos + timeouts.total().toNanos() - now;
@@ -303,21 +319,32 @@ public final class Exchange implements Runnable, UpstreamCall {
         } else {
             next = Math.min(next, timeouts.connect().toNanos() + timeouts.firstByte().toNanos());
         }
-        arm(next);
+        checkBy(now + next);
     }
 
-    private void arm(long delayNanos) {
-        long delay = Math.max(delayNanos, TimeUnit.MILLISECONDS.toNanos(1));
+    /**
+     * Makes sure a timer fires no later than {@code deadline}: the connection's while one is
+     * attached, else the exchange's own. Phases with shorter limits pull it in.
+     */
+    private void checkBy(long deadline) {
+        if (handler != null) {
+            handler.timer.checkBy(deadline);
+            return;
+        }
+        if (deadline >= timerDeadline) return;
+        if (timer != null) timer.cancel(false);
+        long delay = Math.max(deadline - System.nanoTime(), MIN_DELAY_NANOS);
         timerDeadline = System.nanoTime() + delay;
         timer = loop.schedule(this, delay, TimeUnit.NANOSECONDS);
     }
 
-    /** Makes sure the timer fires no later than {@code deadline}; phases with shorter limits pull it in. */
-    private void checkBy(long deadline) {
-        if (deadline >= timerDeadline) return;
+    private void dropOwnTimer() {
         if (timer != null) timer.cancel(false);
-        arm(deadline - System.nanoTime());
+        timer = null;
+        timerDeadline = Long.MAX_VALUE;
     }
+
+    static final long MIN_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
     private void fail(UpstreamFailure.Kind kind, String message) {
         fail(kind, message, message);
@@ -332,7 +359,7 @@ public final class Exchange implements Runnable, UpstreamCall {
 
     private void finish() {
         phase = Phase.DONE;
-        if (timer != null) timer.cancel(false);
+        dropOwnTimer(); // a connection's timer stays armed: it checks whichever exchange it finds when it fires
         if (body != null) {
             body.release();
             body = null;

@@ -145,7 +145,7 @@ public final class UpstreamClient {
                         // decoded here: translation, usage and the client all need plain bytes
                         // (passthrough excepted, which relays them as they came).
                         pl.addLast(new ContentDecoding());
-                        pl.addLast(new UpstreamHandler(pool(p)));
+                        pl.addLast(new UpstreamHandler(pool(p), ch.eventLoop()));
                     }
                 });
         if (via != null) {
@@ -168,9 +168,11 @@ public final class UpstreamClient {
     static final class UpstreamHandler extends ChannelInboundHandlerAdapter {
         private final ConnectionPool pool;
         Exchange current;
+        final ConnectionTimer timer; // the deadlines of the exchanges this connection carries
 
-        UpstreamHandler(ConnectionPool pool) {
+        UpstreamHandler(ConnectionPool pool, io.netty.channel.EventLoop loop) {
             this.pool = pool;
+            this.timer = new ConnectionTimer(loop, this);
         }
 
         @Override
@@ -193,6 +195,7 @@ public final class UpstreamClient {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            timer.cancel();
             Exchange e = current;
             if (e != null) e.onBroken(null);
             else pool.remove(ctx.channel());

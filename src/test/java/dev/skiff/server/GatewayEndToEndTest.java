@@ -246,6 +246,28 @@ class GatewayEndToEndTest {
     }
 
     @Test
+    void firstByteTimeoutHoldsOnAReusedConnection() throws Exception {
+        // The connection's timer was armed by the exchanges before: it must still catch this one's deadline.
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        mock.on("/v1/chat/completions", (req, reply) -> {
+            if (calls.incrementAndGet() == 4) Thread.sleep(5_000);
+            reply.json(200, COMPLETION);
+        });
+        gw.close();
+        gw = TestGateway.start("OPENAI_API_KEY", "k", "OPENAI_BASE_URL", mock.baseUrl(), "SKIFF_FIRST_BYTE_TIMEOUT", "400ms");
+        String body = "{\"model\":\"openai/x\",\"messages\":[]}";
+        assertThat(gw.post("/v1/chat/completions", body).statusCode()).isEqualTo(200);
+        Thread.sleep(600); // the first exchange's deadline passes with the connection idle in the pool
+        assertThat(gw.post("/v1/chat/completions", body).statusCode()).isEqualTo(200);
+        Thread.sleep(200);
+        assertThat(gw.post("/v1/chat/completions", body).statusCode()).isEqualTo(200);
+        long t0 = System.nanoTime();
+        assertOpenAiError(gw.post("/v1/chat/completions", body), 504, "upstream_timeout");
+        long took = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(took).isGreaterThanOrEqualTo(350).isLessThan(3_000);
+    }
+
+    @Test
     void conformance33_idleTimeoutMidStreamEndsWithAnInBandError() throws Exception {
         mock.on("/v1/chat/completions", (req, reply) -> {
             reply.startStream();
