@@ -198,15 +198,32 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * A larger SQLite page cache for the usage file: a merge of end users' entries ({@link EndUserIndex})
-     * touches pages all over their table; with SQLite's default 2 MB cache those pages were read back
-     * from the file each time (measured when this was an index written with every batch, 1,000 end
-     * users: 38 us per request with the default, 27 with 16 MB). 8 MB holds the entries of about a
-     * million rows. The cache fills only with pages used, and the usage file is Skiff's alone.
+     * The usage file's SQLite page cache between merges, in KiB. Writes are appends (the table's and its
+     * indexes' rightmost pages), so a small cache serves them; a cache of 8 MB kept at all times filled
+     * with appended pages nobody reads again and sat in resident memory (about 8 MB of the peak RSS,
+     * bench/results/2026-12-07-HHMM-rss.md).
      */
+    static final int WRITE_CACHE_KIB = 512;
+    /**
+     * The cache during a merge of end users' entries ({@link EndUserIndex}). The merge sorts the new
+     * rows' entries and inserts them in table order, so each page of the end users' table is visited in
+     * one run: what needs room is the sort, which SQLite keeps in memory up to the cache's size and
+     * otherwise spills to a temporary file (a chunk of 20,000 entries is about 1-1.5 MB). The 8 MB kept
+     * before dates from an index written with every batch, whose pages were revisited from batch to
+     * batch. Lowered again after the merge, which frees the pages beyond the smaller size.
+     */
+    static final int MERGE_CACHE_KIB = 2048;
+
     private static void tuneSqlite(Database d) throws SQLException {
-        try (Connection c = d.connection(); java.sql.Statement s = c.createStatement()) {
-            s.execute("PRAGMA cache_size=-8192");
+        try (Connection c = d.connection()) {
+            cacheSize(c, WRITE_CACHE_KIB);
+        }
+    }
+
+    /** Sets the connection's page cache to {@code kib} KiB (a negative cache_size counts KiB, not pages). */
+    private static void cacheSize(Connection c, int kib) throws SQLException {
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute("PRAGMA cache_size=-" + kib);
         }
     }
 
@@ -239,7 +256,15 @@ public final class UsageStore implements AutoCloseable {
     private int mergeEndUsers(Database d, long nowMs) {
         int[] rows = {0};
         try {
-            d.inTransaction(c -> rows[0] = endUsers.merge(c, nowMs));
+            d.inTransaction(c -> {
+                cacheSize(c, MERGE_CACHE_KIB);
+                try {
+                    rows[0] = endUsers.merge(c, nowMs);
+                } finally {
+                    // Pages beyond the small cache are freed once the commit leaves them clean.
+                    cacheSize(c, WRITE_CACHE_KIB);
+                }
+            });
         } catch (SQLException | RuntimeException e) {
             System.err.println("skiff: usage store " + description + " could not index end users: " + e.getMessage() + "; retried later");
         }

@@ -39,7 +39,7 @@ public final class Exchange implements Runnable, UpstreamCall {
     private final UpstreamClient client;
     private final Provider provider;
     private final EventLoop loop;
-    private final HttpRequest head;
+    private HttpRequest head; // let go once the response's head arrived: no retry needs it then
     private final Timeouts timeouts;
     private final ExchangeListener listener;
     private final long startNanos;
@@ -217,6 +217,9 @@ public final class Exchange implements Runnable, UpstreamCall {
             keepAlive = HttpUtil.isKeepAlive(response);
             // A key answered 429/401/403 rests; the pool picks another for the next request.
             provider.reportAnswer(head.headers(), response.status().code(), response.headers());
+            // A held stream would keep the request's header map as long as it lasts (a thousand streams:
+            // ~1 MB of heap). An interim head (103) is followed by the real one, which reports too.
+            if (response.status().code() >= 200) head = null;
             if (body != null) {
                 body.release();
                 body = null;

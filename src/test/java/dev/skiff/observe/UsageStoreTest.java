@@ -230,6 +230,8 @@ class UsageStoreTest {
                 .isEqualTo(backlog + 1);
         assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(backlog + 1);
         assertThat(store.query(user7).get().total().requests()).isEqualTo(backlog / 100 + 1);
+        // The merges' larger page cache is given back: between them the usage file keeps a small one.
+        assertThat(count(store, "PRAGMA cache_size")).isEqualTo(-UsageStore.WRITE_CACHE_KIB);
     }
 
     @org.junit.jupiter.api.Test
