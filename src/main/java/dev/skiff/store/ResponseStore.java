@@ -43,7 +43,7 @@ public final class ResponseStore implements AutoCloseable {
     /** The owner of what requests authenticated with the master key store. */
     public static final String MASTER = MasterKeyAuth.MASTER;
     /** The newest schema this code writes; see {@link #migrate}. */
-    static final int SCHEMA_VERSION = 5;
+    static final int SCHEMA_VERSION = 6;
     /** Schema migrations after 3, as files: {@code db/sqlite/responses/NNN_what.sql}, listed in its {@code index}. */
     private static final String MIGRATIONS = "db/sqlite/responses/";
     /** Longest chain of responses rebuilt for a follow-up. */
@@ -602,11 +602,15 @@ public final class ResponseStore implements AutoCloseable {
         long before = nowSeconds() - ttlSeconds;
         // Conversations that were continued have a row saying when they last were; a conversation
         // never continued is its first response alone, as old as that response (and has no row).
-        List<String> expired = ids("SELECT id FROM conversations WHERE last_used < ? ORDER BY last_used LIMIT ?", before, SWEEP_CHUNK);
+        List<String> expired = ids("SELECT id FROM conversations WHERE last_used < ?1 ORDER BY last_used LIMIT ?2", before, SWEEP_CHUNK, null);
+        // Starts whose ids are in time order (see ORDERED_ID) are found by a range of the table's key
+        // up to the first id of the cutoff's millisecond; those of other ids by their index (schema 6).
+        String firstKept = "resp_" + String.format("%012x", before * 1000);
         if (expired.size() < SWEEP_CHUNK) {
-            expired.addAll(ids("SELECT id FROM responses r WHERE previous_id IS NULL AND created_at < ? AND NOT EXISTS "
-                    + "(SELECT 1 FROM conversations c WHERE c.id = r.conversation) ORDER BY created_at LIMIT ?", before,
-                    SWEEP_CHUNK - expired.size()));
+            expired.addAll(ids(SWEEP_ORDERED, before, SWEEP_CHUNK - expired.size(), firstKept));
+        }
+        if (expired.size() < SWEEP_CHUNK) {
+            expired.addAll(ids(SWEEP_UNORDERED, before, SWEEP_CHUNK - expired.size(), null));
         }
         if (expired.isEmpty()) return 0;
         int deleted = 0;
@@ -634,12 +638,41 @@ public final class ResponseStore implements AutoCloseable {
         return deleted;
     }
 
-    /** The first column of a query's rows, given a time and a row limit. */
-    private List<String> ids(String sql, long time, int limit) throws SQLException, IOException {
+    /**
+     * What ids Skiff makes for responses look like ({@code resp_}, 12 hex digits of the time in ms, 32
+     * random: 49 characters), as the sweep's query and the index of other starts (schema 6) say it.
+     */
+    private static final String ORDERED_ID = "length(id) = 49";
+    /** Not {@link #ORDERED_ID}, spelled as the index of those starts has it (SQLite uses a partial index for the same terms). */
+    private static final String UNORDERED_ID = "length(id) <> 49";
+
+    /** The plans of the sweep's queries of starts, for a test that checks neither reads the whole table. */
+    static String explainSweep(Connection c) throws SQLException {
+        StringBuilder plan = new StringBuilder();
+        for (String sql : List.of(SWEEP_ORDERED, SWEEP_UNORDERED)) {
+            try (PreparedStatement q = c.prepareStatement("EXPLAIN QUERY PLAN " + sql.replace("?1", "0").replace("?2", "10").replace("?3", "'resp_1'"));
+                 ResultSet rs = q.executeQuery()) {
+                while (rs.next()) plan.append(rs.getString(4)).append('\n');
+            }
+        }
+        return plan.toString();
+    }
+
+    /** Conversations never continued, started before ?1, whose ids are in time order (below ?3); at most ?2. */
+    private static final String SWEEP_ORDERED = "SELECT id FROM responses r WHERE id > 'resp_' AND id < ?3 AND " + ORDERED_ID
+            + " AND previous_id IS NULL AND created_at < ?1 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation)"
+            + " ORDER BY id LIMIT ?2";
+    /** The same for the other ids, by the index of their starts. */
+    private static final String SWEEP_UNORDERED = "SELECT id FROM responses r WHERE previous_id IS NULL AND " + UNORDERED_ID
+            + " AND created_at < ?1 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = r.conversation) ORDER BY created_at LIMIT ?2";
+
+    /** The first column of a query's rows, given a time (?1), a row limit (?2) and, if not null, an id (?3). */
+    private List<String> ids(String sql, long time, int limit, String id) throws SQLException, IOException {
         List<String> out = new ArrayList<>();
         PreparedStatement q = statement(sql);
         q.setLong(1, time);
         q.setInt(2, limit);
+        if (id != null) q.setString(3, id);
         try (ResultSet rs = q.executeQuery()) {
             while (rs.next()) out.add(rs.getString(1));
         }

@@ -178,6 +178,40 @@ class ResponseStoreTest {
         }
     }
 
+    /** An id as Skiff makes them ({@code Ids.ordered}): resp_, the time in ms, 32 random hex digits. */
+    private static String orderedId(long seconds, char fill) {
+        return "resp_" + String.format("%012x", seconds * 1000 + 7) + String.valueOf(fill).repeat(32);
+    }
+
+    /** Starts whose ids are in time order are swept by a range of ids, the others by their index; together as before. */
+    @Test
+    void startsOfBothKindsOfIdAreSweptByTheirTime() throws Exception {
+        long old = now() - 3 * 86_400;
+        Path file = dir.resolve("skiff.db");
+        String lone = orderedId(old, 'a'), start = orderedId(old, 'b'), next = orderedId(now(), 'c'), fresh = orderedId(now(), 'd');
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            store.save(response(lone, null, ResponseStore.MASTER, old));
+            store.save(response(start, null, ResponseStore.MASTER, old));
+            store.save(response(next, start, ResponseStore.MASTER, now()));
+            store.save(response(fresh, null, ResponseStore.MASTER, now()));
+            store.save(response("resp_short", null, ResponseStore.MASTER, old));
+            store.save(response("resp_shortfresh", null, ResponseStore.MASTER, now()));
+            assertThat(get(store.sweep())).as("the two lone old starts").isEqualTo(2);
+            assertThat(get(store.find(lone, ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(get(store.find("resp_short", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Absent.class);
+            assertThat(chainIds(get(store.conversation(next, ResponseStore.MASTER)))).containsExactly(start, next);
+            assertThat(get(store.find(fresh, ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Chain.class);
+            assertThat(get(store.find("resp_shortfresh", ResponseStore.MASTER))).isInstanceOf(ResponseStore.Found.Chain.class);
+            assertThat(get(store.sweep())).isZero();
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+            assertThat(ResponseStore.explainSweep(c)).as("neither query reads the whole table")
+                    .contains("SEARCH r USING PRIMARY KEY (id>? AND id<?)")
+                    .contains("SEARCH r USING INDEX responses_unordered_started_by_created (created_at<?)")
+                    .doesNotContain("SCAN r");
+        }
+    }
+
     /** Schema 1, as Skiff wrote it before schema versions: every row with its whole history. */
     @Test
     void aDatabaseOfTheFirstSchemaIsMigratedAndStillServes() throws Exception {
@@ -398,7 +432,7 @@ class ResponseStoreTest {
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
             try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
-                assertThat(rs.getInt(1)).isEqualTo(5);
+                assertThat(rs.getInt(1)).isEqualTo(ResponseStore.SCHEMA_VERSION);
             }
             try (ResultSet rs = s.executeQuery("SELECT group_concat(name) FROM sqlite_master WHERE tbl_name = 'responses' AND type = 'index'")) {
                 assertThat(rs.getString(1)).as("no index of ids beside the table").doesNotContain("autoindex");
