@@ -1016,7 +1016,7 @@ public final class Gateway {
                         proxied.replyEstimatedTokens(AnthropicMessages.estimateTokens(request));
                     }
                 }
-                case RESPONSES -> resolveThenStartResponses(ctx, proxied, headers.copy(), OpenAiChat.read(body), null, List.of(), scan,
+                case RESPONSES -> resolveThenStartResponses(ctx, proxied, headers, OpenAiChat.read(body), null, List.of(), scan,
                         route, requestId, caller);
             }
         } catch (BadRequestException e) {
@@ -1218,6 +1218,9 @@ public final class Gateway {
             startResponses(ctx, proxied, clientHeaders, request, null, previousId, history, scan, route, requestId, caller);
             return;
         }
+        // The headers outlive the request while the store looks the items up: a copy, as a follow-up's (chat and
+        // requests without references use the request's own, with no wait between).
+        HttpHeaders headers = clientHeaders.copy();
         responses.findItems(refs, caller.owner()).whenComplete((found, error) -> ctx.executor().execute(() -> {
             if (proxied.isFinished()) return; // the client left meanwhile
             if (error != null) {
@@ -1242,7 +1245,7 @@ public final class Gateway {
                 }
                 ArrayNode asSent = (ArrayNode) input;
                 ((ObjectNode) request).set("input", resolved);
-                startResponses(ctx, proxied, clientHeaders, request, asSent, previousId, history, scan, route, requestId, caller);
+                startResponses(ctx, proxied, headers, request, asSent, previousId, history, scan, route, requestId, caller);
             } catch (BadRequestException e) {
                 proxied.refuse(400, e.getMessage(), e.param(), null);
             } catch (IOException e) {
