@@ -43,6 +43,16 @@ public record RequestScan(
         // A parser over an array (the heap buffer's own, else this thread's copy of the bytes) reads
         // them where they lie: over a stream it would also take an 8 KB read buffer and copy into it.
         byte[] a = Bytes.readable(body);
+        if (a != null) {
+            // Most bodies are read without a parser; the others, and every error, go the parser's way.
+            RequestScan plain = PlainScan.of(a, body.readableBytes(), types);
+            if (plain != null) return plain;
+        }
+        return parsed(body, a, types);
+    }
+
+    /** The scan by Jackson's parser (over {@code a}, the body's bytes from {@link Bytes#readable}, when not null). */
+    static RequestScan parsed(ByteBuf body, byte[] a, JsonTypes.Table types) throws BadRequestException {
         try (JsonParser p = a != null ? Json.FACTORY.createParser(a, 0, body.readableBytes())
                 : Json.FACTORY.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
             return scan(p, types);

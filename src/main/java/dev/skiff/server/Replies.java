@@ -66,7 +66,9 @@ final class Replies {
 
     /** Writes and flushes the end of an answer, closing the connection afterwards unless it is kept alive. */
     static void flushLast(ChannelHandlerContext ctx, Object last, boolean keepAlive) {
-        var f = ctx.writeAndFlush(last);
-        if (!keepAlive) f.addListener(ChannelFutureListener.CLOSE);
+        // Nothing waits on a kept-alive answer's write: no promise is made for it (a failed write
+        // reaches the pipeline's exceptionCaught, which closes the connection).
+        if (keepAlive) ctx.writeAndFlush(last, ctx.voidPromise());
+        else ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
     }
 }

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
+import dev.skiff.upstream.FramedTrailers;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -33,13 +34,22 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Decoder
     private boolean closeAfterResponse;
 
     ServerCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
-        init(new Decoder(new HttpDecoderConfig().setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
+        FramedTrailers trailers = new FramedTrailers();
+        init(new Decoder(trailers, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
     }
 
     final class Decoder extends HttpRequestDecoder {
-        Decoder(HttpDecoderConfig config) {
+        private final FramedTrailers trailers;
+
+        Decoder(FramedTrailers trailers, HttpDecoderConfig config) {
             super(config);
+            this.trailers = trailers;
+        }
+
+        @Override
+        protected HttpMessage createMessage(String[] initialLine) throws Exception {
+            return trailers.decoding(super.createMessage(initialLine));
         }
 
         @Override

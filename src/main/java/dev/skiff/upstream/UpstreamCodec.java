@@ -71,13 +71,22 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
     private boolean tunnel; // a CONNECT succeeded: nothing more is HTTP
 
     UpstreamCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
-        init(new Decoder(new HttpDecoderConfig().setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
+        FramedTrailers trailers = new FramedTrailers();
+        init(new Decoder(trailers, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
     }
 
     final class Decoder extends HttpResponseDecoder {
-        Decoder(HttpDecoderConfig config) {
+        private final FramedTrailers trailers;
+
+        Decoder(FramedTrailers trailers, HttpDecoderConfig config) {
             super(config);
+            this.trailers = trailers;
+        }
+
+        @Override
+        protected HttpMessage createMessage(String[] initialLine) {
+            return trailers.decoding(super.createMessage(initialLine));
         }
 
         @Override

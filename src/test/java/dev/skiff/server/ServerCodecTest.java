@@ -56,6 +56,28 @@ class ServerCodecTest {
     }
 
     @Test
+    void aBodyOfKnownLengthEndsWithTheSharedEmptyTrailersAndAChunkedOneKeepsItsTrailers() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
+        ch.writeInbound(ascii("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"));
+        ch.writeInbound(ascii("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+                + "2\r\n{}\r\n0\r\nx-checksum: abc\r\n\r\n"));
+        ch.writeInbound(ascii("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n[]"));
+        java.util.List<io.netty.handler.codec.http.LastHttpContent> lasts = new java.util.ArrayList<>();
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            if (o instanceof io.netty.handler.codec.http.LastHttpContent last) lasts.add(last);
+            else ReferenceCountUtil.release(o);
+        }
+        assertThat(lasts).hasSize(3);
+        assertThat(lasts.get(0).trailingHeaders()).isSameAs(io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        assertThat(lasts.get(0).content().toString(StandardCharsets.US_ASCII)).isEqualTo("{}");
+        assertThat(lasts.get(1).trailingHeaders().get("x-checksum")).isEqualTo("abc");
+        assertThat(lasts.get(2).trailingHeaders()).isSameAs(io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        assertThat(lasts.get(2).content().toString(StandardCharsets.US_ASCII)).isEqualTo("[]");
+        lasts.forEach(ReferenceCountUtil::release);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void anEncodedAnswerIsItsHeadAndBodyInOneBuffer() {
         EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
         ch.writeInbound(ascii("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"));

@@ -1,0 +1,9 @@
+-- The key and path indexes take only the rows that have a key or a path: every lookup by them names
+-- one (key_id = ?, a range of user_path), which SQLite knows implies IS NOT NULL, so they serve those
+-- lookups as before. Requests without a managed key (a gateway without a master key, or its own
+-- clients) had each written two entries of NULL into them, ~1 us of the usage writer's CPU per row
+-- of 5.7 (measured: 200,000 such rows in 500-row transactions, 5.7 -> 4.7 us a row).
+DROP INDEX usage_requests_key_ts;
+DROP INDEX usage_requests_path_ts;
+CREATE INDEX usage_requests_key_ts ON usage_requests (key_id, ts) WHERE key_id IS NOT NULL;
+CREATE INDEX usage_requests_path_ts ON usage_requests (user_path, ts) WHERE user_path IS NOT NULL;
