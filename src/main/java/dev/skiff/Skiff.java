@@ -130,8 +130,9 @@ public final class Skiff implements AutoCloseable {
                 // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
                 auditLog = new dev.skiff.observe.audit.AuditLog(audit,
                         dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database(), usageStore));
-                // With usage stored, a request's audit record (bodies too) rides in its usage row (one row, not two).
-                if (usageStore != null) {
+                // With usage stored, a request's audit record (bodies too, when the usage file's pages take
+                // them) rides in its usage row (one row, not two).
+                if (usageStore != null && (audit.level() == dev.skiff.observe.audit.AuditConfig.Level.METADATA || usageStore.roomForAuditBodies())) {
                     usageLog.auditInRows(auditLog.rowDetails());
                 }
                 gateway.observers().audit(audit);
