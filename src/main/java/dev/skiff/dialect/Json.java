@@ -64,6 +64,11 @@ public final class Json {
             plain[n + 1] = '"';
             return plain;
         }
+        return encoded(s);
+    }
+
+    /** {@link #quote} by Jackson's encoder, whatever the value holds. */
+    static byte[] encoded(String s) {
         byte[] inner = JsonStringEncoder.getInstance().quoteAsUTF8(s);
         byte[] out = new byte[inner.length + 2];
         out[0] = '"';
