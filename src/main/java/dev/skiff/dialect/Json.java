@@ -47,6 +47,28 @@ public final class Json {
 
     /** The JSON string literal, quotes included, as UTF-8 bytes. */
     public static byte[] quote(String s) {
+        // Most values (model names, every request's) are printable ASCII with nothing to escape: copied
+        // as they are, without the encoder's buffers.
+        int n = s.length();
+        byte[] plain = new byte[n + 2];
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+                plain = null;
+                break;
+            }
+            plain[i + 1] = (byte) c;
+        }
+        if (plain != null) {
+            plain[0] = '"';
+            plain[n + 1] = '"';
+            return plain;
+        }
+        return encoded(s);
+    }
+
+    /** {@link #quote} by Jackson's encoder, whatever the value holds. */
+    static byte[] encoded(String s) {
         byte[] inner = JsonStringEncoder.getInstance().quoteAsUTF8(s);
         byte[] out = new byte[inner.length + 2];
         out[0] = '"';
