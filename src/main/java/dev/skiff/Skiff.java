@@ -132,7 +132,7 @@ public final class Skiff implements AutoCloseable {
                         dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database(), usageStore));
                 // With usage stored, a request's audit record (bodies too, when the usage file's pages take
                 // them) rides in its usage row (one row, not two).
-                if (usageStore != null && (audit.level() == dev.skiff.observe.audit.AuditConfig.Level.METADATA || usageStore.roomForAuditBodies())) {
+                if (usageStore != null && (audit.level() == dev.skiff.observe.audit.AuditConfig.Level.METADATA || usageStore.pagesForAuditBodies())) {
                     usageLog.auditInRows(auditLog.rowDetails());
                 }
                 gateway.observers().audit(audit);

@@ -184,7 +184,7 @@ public final class UsageStore implements AutoCloseable {
     public synchronized Database database() throws SQLException, IOException {
         if (closed) throw new SQLException("the usage store is closed");
         if (db == null) {
-            Database d = Database.open(url, PAGE_SIZE);
+            Database d = Database.open(url, newFilePageSize);
             try {
                 d.migrate("usage");
                 if (d.kind() == Database.Kind.SQLITE) tuneSqlite(d);
@@ -198,26 +198,32 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * The page size of a usage file this store creates. A row carrying an audit record with its bodies
-     * is about 2 KB (a short chat): SQLite's 4 KB pages held one or two, and every page is written twice
-     * (to the WAL, then to the file), a write each: storing such rows cost 24-28 µs of the writer's CPU
-     * a row against 12-20 with 16 KB pages (measured, a scratch harness storing 60,000 rows through
-     * {@link #write} into fresh files, runs interleaved); rows without cost the same either way (5-10 µs).
-     * A file made before keeps its 4 KB pages (WAL mode fixes the size): see {@link #roomForAuditBodies}.
+     * The page size of a usage file made for rows carrying audit bodies (see {@link #pagesForAuditBodies}).
+     * Such a row is about 2 KB (a short chat): SQLite's 4 KB pages held one or two, and every page is
+     * written twice (to the WAL, then to the file), a write each: storing them cost about 20 µs of the
+     * writer's CPU a row against 13.5 with 16 KB pages. Rows without cost 7 µs on 4 KB pages and 8.4 on
+     * 16 KB, so other files keep SQLite's 4 KB (measured: a scratch harness storing 60,000 rows
+     * through {@link #write} into fresh files, three interleaved runs each).
      */
-    static final int PAGE_SIZE = 16_384;
+    static final int AUDIT_BODIES_PAGE_SIZE = 16_384;
+
+    /** The page size of the file when this store makes it (0: SQLite's); set before it is opened. */
+    private volatile int newFilePageSize;
 
     /**
-     * Whether rows carrying audit bodies fit this store's pages: PostgreSQL, a usage file not made yet
-     * (made with {@link #PAGE_SIZE}), or one whose pages are that large. Read from the file's header
-     * (or its write-ahead log's, when the file has none yet) without opening the database: start-up
-     * does not load SQLite. The audit log keeps its bodies in its own table otherwise.
+     * Makes the usage file, if it is not made yet, with pages that take rows carrying audit bodies
+     * ({@link #AUDIT_BODIES_PAGE_SIZE}), and says whether the rows fit the file's pages: PostgreSQL, a
+     * file to be made, or one made so. A file made before keeps its pages (WAL mode fixes the size): read
+     * from its header (or its write-ahead log's, when the file has none yet) without opening the
+     * database, as start-up does not load SQLite. Called at start-up, before anything is stored.
      */
-    public boolean roomForAuditBodies() {
-        if (url.equals(":memory:") || description.startsWith("PostgreSQL")) return true;
-        int size = sqlitePageSize(Path.of(url), 16, 2);
-        if (size == 0) size = sqlitePageSize(Path.of(url + "-wal"), 8, 4);
-        return size == 0 || size >= PAGE_SIZE;
+    public boolean pagesForAuditBodies() {
+        if (description.startsWith("PostgreSQL")) return true;
+        int size = url.equals(":memory:") ? 0 : sqlitePageSize(Path.of(url), 16, 2);
+        if (size == 0 && !url.equals(":memory:")) size = sqlitePageSize(Path.of(url + "-wal"), 8, 4);
+        if (size != 0) return size >= AUDIT_BODIES_PAGE_SIZE;
+        newFilePageSize = AUDIT_BODIES_PAGE_SIZE;
+        return true;
     }
 
     /** The page size an SQLite file's (or WAL's) header gives at {@code offset}, in {@code bytes} big-endian bytes; 0 when there is none to read. */

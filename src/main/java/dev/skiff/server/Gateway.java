@@ -415,7 +415,9 @@ public final class Gateway {
             internalError(ctx, req.uri(), requestId, t);
             return null;
         } finally {
-            if (trail != null) CURRENT.remove();
+            // Emptied, not removed: a remove, and the next request's set, each update the thread's
+            // set of variables to clear (a map) as well as the slot.
+            if (trail != null) CURRENT.set(null);
             req.release();
         }
     }

@@ -61,29 +61,32 @@ class UsageStoreTest {
     }
 
     /**
-     * A usage file this store makes has 16 KB pages, which take rows with audit bodies; one made before
-     * with SQLite's 4 KB pages keeps them, and is said to have no room: read from its header, the
-     * database not opened.
+     * A usage file made for rows with audit bodies has 16 KB pages, others SQLite's 4 KB; one made before
+     * with 4 KB pages keeps them, and is said to have no room: read from its header, the database not opened.
      */
     @org.junit.jupiter.api.Test
-    void aNewUsageFileHasLargePagesAndAnOldOneIsSeenToHaveSmallOnes() throws Exception {
+    void aUsageFileForAuditBodiesHasLargePagesAndAnOldOneIsSeenToHaveSmallOnes() throws Exception {
         UsageStore fresh = store("sqlite");
-        assertThat(fresh.roomForAuditBodies()).as("no file yet").isTrue();
+        assertThat(fresh.pagesForAuditBodies()).as("no file yet").isTrue();
         fresh.write(List.of(row(record(1_000, "r1", "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))));
-        try (Connection c = fresh.database().connection(); Statement st = c.createStatement(); var rs = st.executeQuery("PRAGMA page_size")) {
-            rs.next();
-            assertThat(rs.getInt(1)).isEqualTo(16_384);
-        }
-        assertThat(fresh.roomForAuditBodies()).isTrue();
+        assertThat(pageSize(fresh)).isEqualTo(16_384);
+        assertThat(fresh.pagesForAuditBodies()).isTrue();
         fresh.close();
-        assertThat(UsageStore.open(null, dir.resolve("skiff.db").toString()).roomForAuditBodies()).as("reopened, closed").isTrue();
+        assertThat(UsageStore.open(null, dir.resolve("skiff.db").toString()).pagesForAuditBodies()).as("reopened, closed").isTrue();
 
-        String old = dir.resolve("old-usage.db").toString();
-        try (Database d = Database.open(old); Connection c = d.connection(); Statement st = c.createStatement()) {
-            st.execute("CREATE TABLE t (a)");
+        UsageStore plain = UsageStore.open(null, dir.resolve("plain.db").toString());
+        open.add(plain);
+        plain.write(List.of(row(record(1_000, "r1", "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))));
+        assertThat(pageSize(plain)).as("not asked for").isEqualTo(4_096);
+        assertThat(plain.pagesForAuditBodies()).isFalse();
+        assertThat(store("postgres").pagesForAuditBodies()).isTrue();
+    }
+
+    private static int pageSize(UsageStore s) throws Exception {
+        try (Connection c = s.database().connection(); Statement st = c.createStatement(); var rs = st.executeQuery("PRAGMA page_size")) {
+            rs.next();
+            return rs.getInt(1);
         }
-        assertThat(UsageStore.open(null, dir.resolve("old.db").toString()).roomForAuditBodies()).isFalse();
-        assertThat(store("postgres").roomForAuditBodies()).isTrue();
     }
 
     static UsageRecord record(long ts, String id, String key, String path, String endUser, String model, int status, Usage usage) {
