@@ -243,7 +243,7 @@ public final class UsageStore implements AutoCloseable {
      * The usage file's SQLite page cache between merges, in KiB. Writes are appends (the table's and its
      * indexes' rightmost pages), so a small cache serves them; a cache of 8 MB kept at all times filled
      * with appended pages nobody reads again and sat in resident memory (about 8 MB of the peak RSS,
-     * bench/results/2026-12-07-0620-rss.md).
+     * bench/results/2026-12-07-0610-rss.md).
      */
     static final int WRITE_CACHE_KIB = 512;
     /**
