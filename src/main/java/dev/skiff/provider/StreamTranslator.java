@@ -53,6 +53,15 @@ public interface StreamTranslator {
 
     Usage usage();
 
+    /**
+     * Whether what this translator returned so far holds the client's terminal event: the finish
+     * (with its usage), or an in-band error. Nothing after it is part of the answer; the call settles
+     * its limits before that event reaches the client.
+     */
+    default boolean ended() {
+        return false;
+    }
+
     /** An error message when the stream failed in-band (provider error event, or cut short); else null. */
     String error();
 

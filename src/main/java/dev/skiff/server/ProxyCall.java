@@ -76,6 +76,8 @@ final class ProxyCall implements ExchangeListener {
     private long firstContentNanos = -1; // the first byte of the answer's body: a stream's first event
     private boolean finished;
     private boolean over; // finished, and its end written (which may wait for the limits' settlement: see finish)
+    private boolean settlingAtTerminal; // a stream's terminal event waits for its limits' settlement (see terminalEvent)
+    private Runnable afterSettled; // the call's end, come while it waits
 
     // a relayed stream
     private boolean streaming;
@@ -619,6 +621,7 @@ final class ProxyCall implements ExchangeListener {
             return;
         }
         if (streamTranslator != null) {
+            boolean ended = streamTranslator.ended();
             try {
                 outgoing = streamTranslator.onContent(content, ctx.alloc());
             } catch (RuntimeException | StackOverflowError e) {
@@ -627,6 +630,9 @@ final class ProxyCall implements ExchangeListener {
                 onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream could not be translated: " + e.getMessage()));
                 return;
             }
+            // What this piece made holds the terminal event: the whole of it waits with that event
+            // (it would have left in the same HTTP chunk anyway).
+            if (!ended && streamTranslator.ended()) terminalEvent(streamTranslator.usage());
         } else {
             try {
                 splitter.feed(content, this::relayEvent);
@@ -655,18 +661,70 @@ final class ProxyCall implements ExchangeListener {
         if (!finished) flushPending();
     }
 
-    /** Sends what is queued and flushes; follows the client's pace from there. */
-    private void flushPending() {
+    /**
+     * Sends what is queued and flushes; follows the client's pace from there.
+     *
+     * @return false when the upstream's reads were stopped
+     */
+    private boolean flushPending() {
         // The client's socket is full: read no more upstream until it drains (clientWritabilityChanged).
-        if (writes != null && !writes.flush() && exchange != null) exchange.setAutoRead(false);
+        if (writes != null && !writes.flush() && exchange != null) {
+            exchange.setAutoRead(false);
+            return false;
+        }
+        return true;
     }
 
     private void relayEvent(ByteBuf event) {
         // The model first, on the event as it came (one contiguous slice): searching it is cheaper
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;
+        boolean complete = relay.complete();
         out = relay.filter(out, ctx.alloc());
+        if (!complete && relay.complete()) terminalEvent(relay.usage());
         if (out != null) writes.queue(out);
+    }
+
+    /**
+     * The event on its way to the client is the stream's terminal one ({@code [DONE]},
+     * {@code message_stop}, {@code response.completed}, an error): the client takes the answer for
+     * complete when it reads it and may send its next request at once, on another connection or to
+     * another replica, before the provider's body has ended. So the call's limits are settled here,
+     * with the usage the stream reported (all of it comes before its terminal event), and not at the
+     * end of the provider's body: in process at once, and the event goes as it would have; with
+     * Redis, that event and whatever follows are kept back until Redis has applied the settlement,
+     * while what came before it goes out as usual. The call's end (see {@link #finish}) waits for it too.
+     */
+    private void terminalEvent(Usage usage) {
+        if (limitGate == null || settlingAtTerminal) return;
+        CompletableFuture<?> settling = limitGate.settle(answeredTarget(), usage, true, status);
+        if (settling == null) return;
+        settlingAtTerminal = true;
+        writes.keepBack();
+        settling.whenComplete((r, e) -> {
+            EventExecutor loop = ctx.executor();
+            if (loop.inEventLoop()) settledAtTerminal();
+            else loop.execute(this::settledAtTerminal);
+        });
+    }
+
+    /** The terminal event's settlement is in the counters: what was kept back goes, and the call's end if it came meanwhile. */
+    private void settledAtTerminal() {
+        settlingAtTerminal = false;
+        if (over) return; // the client left meanwhile: what was kept back is released
+        Runnable end = afterSettled;
+        afterSettled = null;
+        writes.letGo();
+        if (end != null) {
+            end.run();
+            return;
+        }
+        if (flushPending() && exchange != null) exchange.setAutoRead(true); // kept bytes may have stopped the reads
+    }
+
+    /** The target the call's current attempt went to, for the settlement's price; null when nothing but request counts move. */
+    private Limits.Target answeredTarget() {
+        return route.provider() == null || !limitGate.moves() ? null : new Limits.Target(route.provider().type(), route.upstreamModel());
     }
 
     private void releaseQueued() {
@@ -1125,9 +1183,11 @@ final class ProxyCall implements ExchangeListener {
         CompletableFuture<?> settling = null;
         if (limitGate != null) { // at the price of the target the last attempt went to
             // (no target made when the settlement moves nothing: request counts alone)
-            settling = limitGate.settle(route.provider() == null || !limitGate.moves() ? null
-                            : new Limits.Target(route.provider().type(), route.upstreamModel()), usage,
-                    exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+            settling = limitGate.settle(answeredTarget(), usage, exchange != null || attempts != null && attempts.count() > 0, finalStatus);
+        }
+        if (settlingAtTerminal && last != null) { // settled at the stream's terminal event, and not applied yet: after it
+            afterSettled = () -> ended(finalStatus, usage, error, last);
+            return;
         }
         if (settling == null || last == null) {
             ended(finalStatus, usage, error, last);

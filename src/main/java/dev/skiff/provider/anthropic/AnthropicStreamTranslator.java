@@ -147,6 +147,11 @@ public final class AnthropicStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public boolean ended() {
+        return stopped || error != null;
+    }
+
+    @Override
     public String error() {
         return error;
     }

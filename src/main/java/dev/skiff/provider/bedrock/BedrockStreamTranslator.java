@@ -258,6 +258,11 @@ public final class BedrockStreamTranslator implements StreamTranslator {
     }
 
     @Override
+    public boolean ended() {
+        return done || error != null;
+    }
+
+    @Override
     public String error() {
         return error;
     }

@@ -144,6 +144,11 @@ public final class GeminiStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public boolean ended() {
+        return finished || error != null;
+    }
+
+    @Override
     public String error() {
         return error;
     }

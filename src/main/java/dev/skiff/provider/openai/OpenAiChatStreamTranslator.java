@@ -193,6 +193,11 @@ public final class OpenAiChatStreamTranslator extends SseStreamTranslator {
     }
 
     @Override
+    public boolean ended() {
+        return finished || error != null;
+    }
+
+    @Override
     public String error() {
         return error;
     }

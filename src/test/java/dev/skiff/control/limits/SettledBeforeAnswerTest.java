@@ -49,7 +49,21 @@ class SettledBeforeAnswerTest {
         followUpOnTheOtherReplicaIsAdmitted(true);
     }
 
+    @Test
+    void theTerminalEventOfAStreamStillOpenReachesTheClientOnlyOnceItsSettlementIsInRedis() throws Exception {
+        followUpOnTheOtherReplicaIsAdmitted(true, true);
+    }
+
     void followUpOnTheOtherReplicaIsAdmitted(boolean stream) throws Exception {
+        followUpOnTheOtherReplicaIsAdmitted(stream, false);
+    }
+
+    /**
+     * @param open the provider keeps its response open after the stream's terminal event until the
+     *             follow-up was answered: the client reads [DONE] before the provider's body ends
+     */
+    void followUpOnTheOtherReplicaIsAdmitted(boolean stream, boolean open) throws Exception {
+        java.util.concurrent.CountDownLatch upstreamMayEnd = new java.util.concurrent.CountDownLatch(1);
         String prefix = "skiff-test-" + UUID.randomUUID() + ":";
         Path prices = Files.createTempFile("prices", ".yaml");
         Files.writeString(prices, "providers:\n  openai:\n    budget-model: {input: 0, output: 10.00}\n");
@@ -63,6 +77,7 @@ class SettledBeforeAnswerTest {
                 }
                 reply.startStream();
                 reply.chunk(ReplicaLimitsTest.STREAM);
+                if (open) upstreamMayEnd.await(20, java.util.concurrent.TimeUnit.SECONDS);
             });
             String slowRedis = redis.getScheme() + "://" + redis.getHost() + ":" + relay.port() + redis.getPath();
             try (TestGateway a = TestGateway.start(env(up, prices, prefix, slowRedis));
@@ -77,12 +92,31 @@ class SettledBeforeAnswerTest {
                 String body = "{\"model\":\"budget-model\",\"max_tokens\":1000" + (stream ? ",\"stream\":true" : "")
                         + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-                HttpResponse<String> first = chat(a, body);
-                assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
-                if (stream) assertThat(first.body()).contains("[DONE]");
-                assertThat(first.headers().firstValue("x-skiff-budget-remaining-usd")).hasValue("0.005000"); // $0.01 reserved
+                java.io.BufferedReader openStream = null;
+                if (open) {
+                    HttpResponse<InputStream> first = a.postStreaming("/v1/chat/completions", body, "Authorization", "Bearer " + KEY);
+                    assertThat(first.statusCode()).isEqualTo(200);
+                    assertThat(first.headers().firstValue("x-skiff-budget-remaining-usd")).hasValue("0.005000"); // $0.01 reserved
+                    openStream = new java.io.BufferedReader(new java.io.InputStreamReader(first.body(), java.nio.charset.StandardCharsets.UTF_8));
+                    String line;
+                    do line = openStream.readLine(); while (line != null && !line.equals("data: [DONE]"));
+                    assertThat(line).isEqualTo("data: [DONE]");
+                } else {
+                    HttpResponse<String> first = chat(a, body);
+                    assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+                    if (stream) assertThat(first.body()).contains("[DONE]");
+                    assertThat(first.headers().firstValue("x-skiff-budget-remaining-usd")).hasValue("0.005000"); // $0.01 reserved
+                }
                 // At once, on the other replica: $0.005 used once the first is settled, $0.01 before.
                 HttpResponse<String> second = chat(b, body);
+                upstreamMayEnd.countDown();
+                if (openStream != null) {
+                    try (java.io.BufferedReader r = openStream) {
+                        while (r.readLine() != null) {
+                            // the rest of the first answer: its end
+                        }
+                    }
+                }
                 assertThat(second.statusCode()).as(second.body()).isEqualTo(200);
                 assertThat(second.headers().firstValue("x-skiff-budget-remaining-usd")).hasValue("0.000000");
                 // Both settled at $0.005: $0.005 is left, less than a request reserves.
