@@ -39,12 +39,35 @@ import java.util.logging.Logger;
  * reconnection may land elsewhere; it is learnt again. Any open connection serves any thread:
  * pinning saves work, correctness never depends on it. Commands whose order matters across threads
  * go on {@link #first()}.
+ *
+ * <p>On a loop of its own, a connection does not flush each command as it is written: the commands a
+ * loop sends while it handles one batch of I/O (the requests of several clients read at once) leave
+ * in one write when the batch is done ({@link #sent}), and Redis answers them in one write too.
+ * Commands sent from another thread are flushed at once.
  */
 final class RedisConnections implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(RedisConnections.class.getName());
 
     /** A connection and the event loop its channel runs on (null: not one of ours, or not known yet). */
-    private record Link(EventExecutor loop, StatefulRedisConnection<String, String> connection) {}
+    private static final class Link {
+        final EventExecutor loop;
+        final StatefulRedisConnection<String, String> connection;
+        private boolean flushing; // a flush is queued on the loop (loop-confined)
+        private final Runnable flush;
+
+        Link(EventExecutor loop, StatefulRedisConnection<String, String> connection) {
+            this.loop = loop;
+            this.connection = connection;
+            this.flush = () -> {
+                flushing = false;
+                connection.flushCommands();
+            };
+        }
+
+        EventExecutor loop() {
+            return loop;
+        }
+    }
 
     private final RedisClient client;
     private final ClientResources ownResources; // made here to share the loops; shut down here
@@ -105,6 +128,23 @@ final class RedisConnections implements AutoCloseable {
         return any != null ? any : ls.length > 0 ? ls[0].connection : null;
     }
 
+    /**
+     * Commands were written on {@code c}: they leave now, or, on the connection's own loop, with the
+     * others this loop writes before it next waits for I/O (one task queued per batch).
+     */
+    void sent(StatefulRedisConnection<String, String> c) {
+        for (Link l : links) {
+            if (l.connection != c) continue;
+            if (l.loop == null || !l.loop.inEventLoop()) break;
+            if (!l.flushing) {
+                l.flushing = true;
+                l.loop.execute(l.flush);
+            }
+            return;
+        }
+        c.flushCommands();
+    }
+
     /** The same connection for every thread while it is open (see RedisLimiter's settlements); null when none. */
     StatefulRedisConnection<String, String> first() {
         Link[] ls = links;
@@ -158,6 +198,7 @@ final class RedisConnections implements AutoCloseable {
             misplaced++;
             c.closeAsync();
         } else {
+            c.setAutoFlushCommands(false); // flushed by sent()
             Link[] ls = Arrays.copyOf(links, links.length + 1);
             ls[ls.length - 1] = new Link(loop, c);
             links = ls;

@@ -122,7 +122,7 @@ public final class RedisLimiter implements Limiter {
                 }
             }
         }
-        return eval(c, reserveSha, RESERVE, keys, args).handle((result, error) -> {
+        return eval(connections, c, reserveSha, RESERVE, keys, args).handle((result, error) -> {
             if (error != null) return new Decision.Unavailable("Redis did not answer: " + describe(error));
             List<?> out = (List<?>) result;
             List<Counter> counters = new ArrayList<>(keys.length);
@@ -162,7 +162,7 @@ public final class RedisLimiter implements Limiter {
         }
         long now = clock.getAsLong();
         settling.incrementAndGet();
-        CompletableFuture<Object> sent = eval(c, settleSha, SETTLE, keys.toArray(String[]::new), args.toArray(String[]::new));
+        CompletableFuture<Object> sent = eval(connections, c, settleSha, SETTLE, keys.toArray(String[]::new), args.toArray(String[]::new));
         sent.whenComplete((r, e) -> settling.decrementAndGet());
         return sent.handle((result, error) -> {
             if (error != null) {
@@ -181,8 +181,8 @@ public final class RedisLimiter implements Limiter {
     }
 
     /** EVALSHA, and EVAL when Redis does not have the script (restarted, flushed): it keeps it from then on. */
-    private static CompletableFuture<Object> eval(StatefulRedisConnection<String, String> c, String sha, String script, String[] keys,
-                                                  String[] args) {
+    private static CompletableFuture<Object> eval(RedisConnections connections, StatefulRedisConnection<String, String> c, String sha,
+                                                  String script, String[] keys, String[] args) {
         CompletableFuture<Object> done = new CompletableFuture<>();
         c.async().<Object>evalsha(sha, ScriptOutputType.MULTI, keys, args).whenComplete((r, e) -> {
             if (e == null) {
@@ -192,10 +192,12 @@ public final class RedisLimiter implements Limiter {
                     if (e2 != null) done.completeExceptionally(e2);
                     else done.complete(r2);
                 });
+                connections.sent(c);
             } else {
                 done.completeExceptionally(e);
             }
         });
+        connections.sent(c);
         return done;
     }
 
