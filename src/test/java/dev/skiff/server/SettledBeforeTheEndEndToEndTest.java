@@ -2,11 +2,6 @@ package dev.skiff.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.skiff.control.limits.LimitPolicy;
-import dev.skiff.control.limits.PolicyJson;
-import dev.skiff.control.limits.PolicySet;
-import dev.skiff.control.limits.RedisLimiter;
 import dev.skiff.store.TestDatabases;
 import dev.skiff.testing.MockUpstream;
 import dev.skiff.testing.TestGateway;
@@ -15,8 +10,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,12 +27,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * body would come too late every time. Each stream shape, with the limits in process and in Redis.
  */
 class SettledBeforeTheEndEndToEndTest {
-    static final ObjectMapper JSON = new ObjectMapper();
-    static final String KEY = "sk-gateway";
-
-    static final String CHAT_ANSWER = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,"
-            + "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}],"
-            + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2,\"total_tokens\":7}}";
+    static final String KEY = LimitsEndToEndTest.KEY;
     static final String CHAT_STREAM = chunk("{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null")
             + chunk("{},\"finish_reason\":\"stop\"")
             + "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\",\"choices\":[],"
@@ -92,14 +80,14 @@ class SettledBeforeTheEndEndToEndTest {
         }
     }
 
-    final List<AutoCloseable> open = new ArrayList<>();
+    final LimitsEndToEndTest gateway = new LimitsEndToEndTest();
     /** Released once the follow-up was answered: until then the providers keep the stream's response open. */
     CountDownLatch upstreamMayEnd = new CountDownLatch(1);
 
     @AfterEach
     void close() throws Exception {
         upstreamMayEnd.countDown();
-        for (AutoCloseable c : open) c.close();
+        gateway.close();
     }
 
     @ParameterizedTest
@@ -112,15 +100,13 @@ class SettledBeforeTheEndEndToEndTest {
     @EnumSource(Shape.class)
     void withRedisTheNextRequestAfterTheEndIsAdmitted(Shape shape) throws Exception {
         TestGateway gw = start("SKIFF_REDIS_URL", TestDatabases.redisUrl(), "SKIFF_REDIS_PREFIX", "skiff-test-" + UUID.randomUUID() + ":");
-        RedisLimiter limiter = (RedisLimiter) gw.skiff.limits().limiter();
-        for (long deadline = System.nanoTime() + 10_000_000_000L; !limiter.connected() && System.nanoTime() < deadline; ) Thread.sleep(10);
-        assertThat(limiter.connected()).isTrue();
+        LimitsEndToEndTest.awaitRedis(gw);
         nextRequestAfterTheEndIsAdmitted(shape, gw);
     }
 
     void nextRequestAfterTheEndIsAdmitted(Shape shape, TestGateway gw) throws Exception {
         // One at a time, and 1,500 tokens a day: a request reserves ~1,000 (its max_tokens) and uses 7.
-        gw.skiff.limits().policies(policies(
+        gw.skiff.limits().policies(LimitsEndToEndTest.policies(
                 "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"concurrent\",\"limit\":1}",
                 "{\"scope\":\"path\",\"path\":\"/\",\"metric\":\"tokens\",\"window\":\"day\",\"limit\":1500}"));
         for (int round = 0; round < 3; round++) {
@@ -155,52 +141,27 @@ class SettledBeforeTheEndEndToEndTest {
         }
     }
 
+    /** LimitsEndToEndTest's gateway and providers, the providers answering as {@link #answering} says. */
     TestGateway start(String... extra) throws Exception {
-        MockUpstream openai = new MockUpstream().models("gpt-4o-mini");
-        MockUpstream anthropic = new MockUpstream().models("claude-sonnet-4");
-        open.add(openai);
-        open.add(anthropic);
-        openai.on("/v1/chat/completions", (req, reply) -> {
-            if (!req.body().contains("\"stream\":true")) {
-                reply.json(200, CHAT_ANSWER);
-                return;
-            }
-            reply.startStream();
-            reply.chunk(CHAT_STREAM);
-            upstreamMayEnd.await(15, TimeUnit.SECONDS);
-        });
-        openai.on("/v1/responses", (req, reply) -> {
-            if (!req.body().contains("\"stream\":true")) {
-                reply.json(200, RESPONSE.formatted("completed", ",\"usage\":{\"input_tokens\":5,\"output_tokens\":2,\"total_tokens\":7}"));
-                return;
-            }
-            reply.startStream();
-            reply.chunk(RESPONSES_STREAM);
-            upstreamMayEnd.await(15, TimeUnit.SECONDS);
-        });
-        anthropic.on("/v1/messages", (req, reply) -> {
-            if (!req.body().contains("\"stream\":true")) {
-                reply.json(200, "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4\","
-                        + "\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
-                        + "\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}");
-                return;
-            }
-            reply.startStream();
-            reply.chunk(MESSAGES_STREAM);
-            upstreamMayEnd.await(15, TimeUnit.SECONDS);
-        });
-        List<String> env = new ArrayList<>(List.of("SKIFF_MASTER_KEY", KEY, "OPENAI_API_KEY", "sk-o", "OPENAI_BASE_URL", openai.baseUrl(),
-                "ANTHROPIC_API_KEY", "sk-a", "ANTHROPIC_BASE_URL", anthropic.baseUrl()));
-        env.addAll(List.of(extra));
-        TestGateway gw = TestGateway.start(env.toArray(String[]::new)).awaitListings();
-        open.addFirst(gw);
+        TestGateway gw = gateway.start(extra);
+        gateway.openai.on("/v1/chat/completions", answering(LimitsEndToEndTest.CHAT_ANSWER, CHAT_STREAM));
+        gateway.openai.on("/v1/responses", answering(RESPONSE.formatted("completed", ",\"usage\":{\"input_tokens\":5,\"output_tokens\":2,\"total_tokens\":7}"),
+                RESPONSES_STREAM));
+        gateway.anthropic.on("/v1/messages", answering(LimitsEndToEndTest.MESSAGES_ANSWER, MESSAGES_STREAM));
         return gw;
     }
 
-    static PolicySet policies(String... json) throws Exception {
-        List<LimitPolicy> list = new ArrayList<>();
-        for (int i = 0; i < json.length; i++) list.add(PolicyJson.parse("pol_" + i, JSON.readTree(json[i])));
-        return new PolicySet(list);
+    /** Answers {@code whole}, or streams {@code stream} and keeps the response open until {@link #upstreamMayEnd}. */
+    MockUpstream.Handler answering(String whole, String stream) {
+        return (req, reply) -> {
+            if (!req.body().contains("\"stream\":true")) {
+                reply.json(200, whole);
+                return;
+            }
+            reply.startStream();
+            reply.chunk(stream);
+            upstreamMayEnd.await(15, TimeUnit.SECONDS);
+        };
     }
 
     private static String chunk(String deltaAndFinish) {
