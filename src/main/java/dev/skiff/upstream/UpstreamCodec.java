@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
@@ -14,6 +15,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.util.ArrayDeque;
@@ -72,16 +74,27 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
 
     UpstreamCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
         FramedTrailers trailers = new FramedTrailers();
-        init(new Decoder(trailers, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
+        init(new Decoder(trailers, maxInitialLine + maxHeaderSize, maxChunkSize, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
     }
 
+    /**
+     * Netty's response decoder, with a way around it for the common answer: one that came whole in
+     * the bytes at hand, framed by {@code content-length}, in plain HTTP/1.1 ({@link Whole}). That one
+     * is read in one pass and goes on as one {@link FullHttpResponse} (head and body); anything else,
+     * or anything the pass does not find exactly as it expects, is left to Netty's decoder, as before.
+     */
     final class Decoder extends HttpResponseDecoder {
         private final FramedTrailers trailers;
+        private final Whole whole;
+        /** Netty's decoder holds no part of an answer: the next bytes start one. */
+        private boolean atStart = true;
+        private boolean upgraded; // a 101: what follows is not HTTP/1.1 answers
 
-        Decoder(FramedTrailers trailers, HttpDecoderConfig config) {
+        Decoder(FramedTrailers trailers, int maxHeadBytes, int maxBodyBytes, HttpDecoderConfig config) {
             super(config);
             this.trailers = trailers;
+            this.whole = new Whole(maxHeadBytes, maxBodyBytes);
         }
 
         @Override
@@ -96,12 +109,31 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
                 if (readable > 0) out.add(buffer.readRetainedSlice(readable));
                 return;
             }
+            if (atStart && !upgraded) {
+                HttpMethod method = sent.peek();
+                if (method != null && !HttpMethod.HEAD.equals(method) && !HttpMethod.CONNECT.equals(method)) {
+                    FullHttpResponse r = whole.read(buffer);
+                    if (r != null) {
+                        sent.poll(); // as isContentAlwaysEmpty does for the answers Netty reads
+                        out.add(r);
+                        return;
+                    }
+                }
+            }
+            int before = out.size(), from = buffer.readerIndex();
             super.decode(ctx, buffer, out);
+            if (out.size() > before) {
+                // Netty returns at the end of an answer: it is at the start of the next one after its last piece.
+                atStart = out.get(out.size() - 1) instanceof LastHttpContent last && last.decoderResult().isSuccess();
+            } else if (buffer.readerIndex() != from) {
+                atStart = false; // part of a head taken in
+            }
         }
 
         @Override
         protected boolean isContentAlwaysEmpty(HttpMessage msg) {
             int code = ((HttpResponse) msg).status().code();
+            if (code == 101) upgraded = true;
             // An interim answer (100 Continue, 103 Early Hints) is followed by the real one, for the same request.
             if (code >= 100 && code < 200 && code != 101) return true;
             HttpMethod method = sent.poll();

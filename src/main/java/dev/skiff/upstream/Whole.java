@@ -1,0 +1,154 @@
+package dev.skiff.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Reads an upstream answer that is all there, in one pass over the bytes: the answer most providers
+ * give a request that is not streamed (HTTP/1.1, a status of 200-599 other than 204 and 304, a body
+ * framed by one {@code content-length}, no {@code transfer-encoding}). It becomes one {@link
+ * FullHttpResponse} whose body is a slice of the bytes read, and whose trailers are the shared empty
+ * map. Netty's decoder would make of it a head, a state machine's worth of line buffers and Strings
+ * for the status line, a body piece, and two trips down the pipeline.
+ *
+ * <p>It gives up (null, nothing read) on anything it does not find exactly as it expects: a head or
+ * body not all there yet, a head larger than Netty's decoder takes, a body larger than Netty's decoder
+ * would hand over in one piece, folded or empty header lines, a name that is not a token, a value with
+ * control characters, a second {@code content-length}, a reason phrase that is empty or has blanks around it. Netty's decoder then reads the answer as before,
+ * and answers what is wrong with it as before. Header names and values are kept as they came (values
+ * without the blanks around them), as Netty's decoder keeps them; the header map does not check them
+ * again.
+ */
+final class Whole {
+    /** "HTTP/1.1", read as one long. */
+    private static final long HTTP11 = 0x485454502f312e31L;
+    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final boolean[] TOKEN = new boolean[128];
+
+    static {
+        for (char c = '0'; c <= '9'; c++) TOKEN[c] = true;
+        for (char c = 'a'; c <= 'z'; c++) TOKEN[c] = true;
+        for (char c = 'A'; c <= 'Z'; c++) TOKEN[c] = true;
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) TOKEN[c] = true;
+    }
+
+    private final int maxHeadBytes;
+    private final int maxBodyBytes;
+
+    Whole(int maxHeadBytes, int maxBodyBytes) {
+        this.maxHeadBytes = maxHeadBytes;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** The answer at {@code in}'s reader index, read (the index moves past it); or null, nothing read. */
+    FullHttpResponse read(ByteBuf in) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        // "HTTP/1.1 200 " at the least, then the reason phrase's line.
+        if (end - start < 17 || in.getLong(start) != HTTP11 || in.getByte(start + 8) != ' ' || in.getByte(start + 12) != ' ') return null;
+        int code = digit(in, start + 9) * 100 + digit(in, start + 10) * 10 + digit(in, start + 11);
+        if (code < 200 || code > 599 || code == 204 || code == 304) return null;
+        int limit = Math.min(end, start + maxHeadBytes);
+        int reasonEnd = lineEnd(in, start + 13, limit);
+        // A reason phrase, without blanks around it (Netty's decoder would trim them).
+        if (reasonEnd <= start + 13 || blank(in.getByte(start + 13)) || blank(in.getByte(reasonEnd - 1))) return null;
+        for (int i = start + 13; i < reasonEnd; i++) if (!textByte(in.getByte(i))) return null;
+
+        HttpHeaders headers = HEADERS.newHeaders();
+        long length = -1;
+        int line = reasonEnd + 2;
+        while (true) {
+            if (line + 1 >= limit) return null;
+            byte first = in.getByte(line);
+            if (first == '\r') {
+                if (in.getByte(line + 1) != '\n') return null;
+                line += 2;
+                break;
+            }
+            int eol = lineEnd(in, line, limit);
+            if (eol < 0) return null;
+            int colon = line;
+            while (colon < eol) {
+                byte b = in.getByte(colon);
+                if (b == ':') break;
+                if (b < 0 || !TOKEN[b]) return null;
+                colon++;
+            }
+            if (colon == line || colon == eol) return null;
+            int from = colon + 1, to = eol;
+            while (from < to && blank(in.getByte(from))) from++;
+            while (to > from && blank(in.getByte(to - 1))) to--;
+            for (int i = from; i < to; i++) if (!textByte(in.getByte(i))) return null;
+            int nameLength = colon - line;
+            if (is(in, line, nameLength, "content-length")) {
+                if (length >= 0 || from == to || to - from > 9) return null;
+                length = 0;
+                for (int i = from; i < to; i++) {
+                    int d = in.getByte(i) - '0';
+                    if (d < 0 || d > 9) return null;
+                    length = length * 10 + d;
+                }
+            } else if (is(in, line, nameLength, "transfer-encoding")) {
+                return null;
+            }
+            headers.add(in.toString(line, nameLength, StandardCharsets.ISO_8859_1), in.toString(from, to - from, StandardCharsets.ISO_8859_1));
+            line = eol + 2;
+        }
+        if (length < 0 || length > maxBodyBytes || end - line < length) return null;
+        HttpResponseStatus status = status(code, in, start + 13, reasonEnd);
+        ByteBuf body = length == 0 ? Unpooled.EMPTY_BUFFER : in.retainedSlice(line, (int) length);
+        in.readerIndex(line + (int) length);
+        return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body, headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    /** The index of the CR of the CRLF that ends the line from {@code from}; -1 when there is none before {@code limit}, or a bare LF. */
+    private static int lineEnd(ByteBuf in, int from, int limit) {
+        int lf = in.indexOf(from, limit, (byte) '\n');
+        if (lf <= from || in.getByte(lf - 1) != '\r') return -1;
+        return lf - 1;
+    }
+
+    private static int digit(ByteBuf in, int at) {
+        int d = in.getByte(at) - '0';
+        return d >= 0 && d <= 9 ? d : -1000;
+    }
+
+    private static boolean blank(byte b) {
+        return b == ' ' || b == '\t';
+    }
+
+    /** A byte a header value or reason phrase may hold: visible, blank, or beyond ASCII (obs-text). */
+    private static boolean textByte(byte b) {
+        return b < 0 || b >= 0x20 && b != 0x7f || b == '\t';
+    }
+
+    /** Whether the name at {@code at} is {@code lower}, in any case. */
+    private static boolean is(ByteBuf in, int at, int length, String lower) {
+        if (length != lower.length()) return false;
+        for (int i = 0; i < length; i++) {
+            if ((in.getByte(at + i) | 0x20) != lower.charAt(i)) return false;
+        }
+        return true;
+    }
+
+    /** The status with this reason phrase: Netty's own when the phrase is its usual one. */
+    private static HttpResponseStatus status(int code, ByteBuf in, int from, int to) {
+        HttpResponseStatus known = HttpResponseStatus.valueOf(code);
+        String phrase = known.reasonPhrase();
+        if (phrase.length() == to - from) {
+            boolean same = true;
+            for (int i = 0; i < phrase.length() && same; i++) same = phrase.charAt(i) == in.getByte(from + i);
+            if (same) return known;
+        }
+        return HttpResponseStatus.valueOf(code, in.toString(from, to - from, StandardCharsets.ISO_8859_1));
+    }
+}
