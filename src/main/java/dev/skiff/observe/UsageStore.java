@@ -35,14 +35,31 @@ public final class UsageStore implements AutoCloseable {
     private static final String INSERT = "INSERT INTO usage_requests (ts, request_id, key_id, user_path, end_user, provider, model, "
             + "requested_model, endpoint, stream, status, latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, "
             + "output_tokens, reasoning_tokens, cost_nanos, attempts, error, attempt_log, audit) VALUES ";
+    /**
+     * A row's 23 values (as {@link #bind} sets them) that SQLite statements give as literals when every
+     * row of the statement has that value ({@link #literals}): what most rows hold there (no key, no end
+     * user, no error, one attempt, no cached or reasoning tokens...). A literal is stored as the bound
+     * value would be (NULL, or the same integer); each one a row's JNI call into the driver fewer.
+     */
+    private static final String[] LITERALS = new String[23];
+    private static final int KEY = 2, END_USER = 4, STREAM = 9, TTFT = 12, CACHED = 14, CACHE_WRITE = 15, REASONING = 17, COST = 18,
+            ATTEMPTS = 19, ERROR = 20, ATTEMPT_LOG = 21, AUDIT = 22;
+
+    static {
+        for (int i : new int[] {KEY, END_USER, TTFT, COST, ERROR, ATTEMPT_LOG, AUDIT}) LITERALS[i] = "NULL";
+        for (int i : new int[] {STREAM, CACHED, CACHE_WRITE, REASONING}) LITERALS[i] = "0";
+        LITERALS[ATTEMPTS] = "1";
+    }
+
     /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
-    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, 23, 64);
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, 64);
     /**
      * Rows carrying an audit record's bodies: the same and the four bodies' columns (27 values). Apart,
      * so that rows without (every row when the audit log is off or at metadata level) bind no more than before.
      */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
-            INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "), 27, 64);
+            INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "),
+            java.util.Arrays.copyOf(LITERALS, 27), 64);
     /** How many bodies a row with bodies binds, in {@link UsageRow#auditBodies}' order. */
     private static final int AUDIT_BODIES = 4;
 
@@ -280,8 +297,8 @@ public final class UsageStore implements AutoCloseable {
                 int to = from + 1;
                 while (to < rows.size() && (rows.get(to).auditBodies() != null) == bodies) to++;
                 List<UsageRow> run = from == 0 && to == rows.size() ? rows : rows.subList(from, to);
-                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (st, i, row) -> bindBodies(st, bind(st, i, row, pg), row));
-                else INSERT_ROWS.insert(c, run, (st, i, row) -> bind(st, i, row, pg));
+                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (v, row) -> bindBodies(bind(v, row, pg), row), UsageStore::literals);
+                else INSERT_ROWS.insert(c, run, (v, row) -> bind(v, row, pg), UsageStore::literals);
                 from = to;
             }
         });
@@ -313,46 +330,54 @@ public final class UsageStore implements AutoCloseable {
         return rows[0];
     }
 
-    /** Binds a row's audit bodies from parameter {@code i} on. */
-    private static void bindBodies(PreparedStatement s, int i, UsageRow row) throws SQLException {
-        for (int slot = 0; slot < AUDIT_BODIES; slot++, i++) {
+    /** Sets a row's audit bodies after its 23 values. */
+    private static void bindBodies(dev.skiff.store.MultiRowInsert.Values v, UsageRow row) throws SQLException {
+        for (int slot = 0; slot < AUDIT_BODIES; slot++) {
             byte[] b = row.auditBodies()[slot];
-            if (b == null) s.setNull(i, Types.BINARY);
-            else s.setBytes(i, b);
+            if (b == null) v.none(Types.BINARY);
+            else v.bytes(b);
         }
     }
 
-    /** Binds a row's 23 values from parameter {@code i} on; returns the parameter after them. */
-    private static int bind(PreparedStatement s, int i, UsageRow row, boolean pg) throws SQLException {
+    /** Sets a row's 23 values, in {@link #INSERT}'s order. */
+    private static dev.skiff.store.MultiRowInsert.Values bind(dev.skiff.store.MultiRowInsert.Values v, UsageRow row, boolean pg) throws SQLException {
         UsageRecord r = row.record();
         Tokens t = row.tokens();
-        s.setLong(i++, r.timestampMs());
-        s.setString(i++, r.requestId());
-        s.setString(i++, r.keyId());
-        s.setString(i++, r.userPath());
-        s.setString(i++, r.endUser());
-        s.setString(i++, r.provider());
-        s.setString(i++, r.model());
-        s.setString(i++, r.requestedModel());
-        s.setString(i++, r.endpoint());
-        if (pg) s.setBoolean(i++, r.stream());
-        else s.setInt(i++, r.stream() ? 1 : 0);
-        s.setInt(i++, r.status());
-        micros(s, i++, r.latencyMs());
-        micros(s, i++, r.ttftMs());
-        s.setLong(i++, t.input());
-        s.setLong(i++, t.cachedInput());
-        s.setLong(i++, t.cacheWrite());
-        s.setLong(i++, t.output());
-        s.setLong(i++, t.reasoning());
-        if (row.costNanos() == null) s.setNull(i++, Types.BIGINT);
-        else s.setLong(i++, row.costNanos());
-        s.setInt(i++, r.attempts());
+        v.int64(r.timestampMs()).text(r.requestId()).text(r.keyId()).text(r.userPath()).text(r.endUser()).text(r.provider())
+                .text(r.model()).text(r.requestedModel()).text(r.endpoint());
+        if (pg) v.bool(r.stream());
+        else v.int32(r.stream() ? 1 : 0);
+        v.int32(r.status());
+        micros(v, r.latencyMs());
+        micros(v, r.ttftMs());
+        v.int64(t.input()).int64(t.cachedInput()).int64(t.cacheWrite()).int64(t.output()).int64(t.reasoning());
+        if (row.costNanos() == null) v.none(Types.BIGINT);
+        else v.int64(row.costNanos());
+        v.int32(r.attempts());
         String error = r.error();
-        s.setString(i++, error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
-        s.setString(i++, attemptLog(r.attemptLog()));
-        s.setString(i++, row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
-        return i;
+        v.text(error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
+        v.text(attemptLog(r.attemptLog()));
+        return v.text(row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
+    }
+
+    /** Which of a row's values are {@link #LITERALS}' (see {@link #bind}): bit {@code i} for value {@code i}. */
+    static long literals(UsageRow row) {
+        UsageRecord r = row.record();
+        Tokens t = row.tokens();
+        long m = 0;
+        if (r.keyId() == null) m |= 1L << KEY;
+        if (r.endUser() == null) m |= 1L << END_USER;
+        if (!r.stream()) m |= 1L << STREAM;
+        if (r.ttftMs() < 0) m |= 1L << TTFT;
+        if (t.cachedInput() == 0) m |= 1L << CACHED;
+        if (t.cacheWrite() == 0) m |= 1L << CACHE_WRITE;
+        if (t.reasoning() == 0) m |= 1L << REASONING;
+        if (row.costNanos() == null) m |= 1L << COST;
+        if (r.attempts() == 1) m |= 1L << ATTEMPTS;
+        if (r.error() == null) m |= 1L << ERROR;
+        if (r.attemptLog() == null || r.attemptLog().isEmpty()) m |= 1L << ATTEMPT_LOG;
+        if (row.audit() == null) m |= 1L << AUDIT;
+        return m;
     }
 
     /** The attempts as a JSON array, or null for a request of one attempt. */
@@ -366,9 +391,9 @@ public final class UsageStore implements AutoCloseable {
         return array.toString();
     }
 
-    private static void micros(PreparedStatement s, int i, double ms) throws SQLException {
-        if (ms < 0) s.setNull(i, Types.BIGINT);
-        else s.setLong(i, Math.round(ms * 1000));
+    private static void micros(dev.skiff.store.MultiRowInsert.Values v, double ms) throws SQLException {
+        if (ms < 0) v.none(Types.BIGINT);
+        else v.int64(Math.round(ms * 1000));
     }
 
     /** Answers {@code q} off the caller's thread; fails with a {@link java.util.concurrent.RejectedExecutionException} when too many wait. */

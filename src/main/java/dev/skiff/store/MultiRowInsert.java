@@ -27,13 +27,80 @@ public final class MultiRowInsert<R> {
         void bind(PreparedStatement s, int first, R row) throws SQLException;
     }
 
+    /**
+     * Which of a row's values the statement may give as a literal instead of binding it: bit {@code i}
+     * for value {@code i}, set when the row's value is {@code literals[i]}'s (see {@link #literals}).
+     */
+    @FunctionalInterface
+    public interface Literals<R> {
+        long of(R row);
+    }
+
+    /** Sets one row's values in order, through {@link Values}: those the statement gives as literals are passed over. */
+    @FunctionalInterface
+    public interface ValueBinder<R> {
+        void bind(Values v, R row) throws SQLException;
+    }
+
+    /**
+     * A row's values, set in order. Each one the statement gives as a literal is passed over; the rest
+     * go to the statement's next parameter, as {@code setString}, {@code setLong} etc. would set them.
+     */
+    public static final class Values {
+        private PreparedStatement s;
+        private int param, at;
+        private long literal;
+
+        private boolean given() {
+            return (literal >>> at++ & 1) != 0;
+        }
+
+        public Values text(String v) throws SQLException {
+            if (!given()) s.setString(param++, v);
+            return this;
+        }
+
+        public Values int64(long v) throws SQLException {
+            if (!given()) s.setLong(param++, v);
+            return this;
+        }
+
+        public Values int32(int v) throws SQLException {
+            if (!given()) s.setInt(param++, v);
+            return this;
+        }
+
+        public Values bool(boolean v) throws SQLException {
+            if (!given()) s.setBoolean(param++, v);
+            return this;
+        }
+
+        public Values bytes(byte[] v) throws SQLException {
+            if (!given()) s.setBytes(param++, v);
+            return this;
+        }
+
+        public Values none(int sqlType) throws SQLException {
+            if (!given()) s.setNull(param++, sqlType);
+            return this;
+        }
+    }
+
+    /** The most shapes (sets of literals) kept per SQLite connection: each is a statement per size. */
+    static final int MAX_SHAPES = 4;
+
     private final String head;
     private final String placeholders;
+    private final String[] literals; // per value, its literal, or null: always bound
     private final int valuesPerRow;
     private final int rowsPerStatement;
     private final String full;
-    /** Per SQLite connection (weakly held: a reopened connection starts afresh), its statements by row count's bit. */
-    private final java.util.Map<Connection, PreparedStatement[]> prepared = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    /**
+     * Per SQLite connection (weakly held: a reopened connection starts afresh), its statements by shape
+     * (the literals they give, 0 for none) and row count's bit.
+     */
+    private final java.util.Map<Connection, java.util.Map<Long, PreparedStatement[]>> prepared =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /**
      * @param head             {@code INSERT INTO table (columns) VALUES }
@@ -49,11 +116,27 @@ public final class MultiRowInsert<R> {
      * TEXT), ?)}: a value bound in one form and stored in another), {@code valuesPerRow} parameters in it.
      */
     public MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement) {
+        this(head, rowValues, valuesPerRow, rowsPerStatement, null);
+    }
+
+    /**
+     * As {@link #MultiRowInsert(String, int, int)}, where value {@code i} may be given as the SQL literal
+     * {@code literals[i]} (null: always bound) in statements on SQLite whose rows all have that value:
+     * such a value is not bound, a row's worth of calls into the driver fewer each (rows through
+     * {@link #insert(Connection, List, ValueBinder, Literals)}).
+     */
+    public MultiRowInsert(String head, String[] literals, int rowsPerStatement) {
+        this(head, placeholders(literals.length), literals.length, rowsPerStatement, literals.clone());
+    }
+
+    private MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement, String[] literals) {
+        if (literals != null && literals.length > 64) throw new IllegalArgumentException("at most 64 values may be literals");
         this.head = head;
         this.valuesPerRow = valuesPerRow;
         this.rowsPerStatement = rowsPerStatement;
         this.placeholders = rowValues;
-        this.full = statement(rowsPerStatement);
+        this.literals = literals;
+        this.full = statement(rowsPerStatement, 0);
     }
 
     /** {@code (?, ?, ...)} with {@code n} parameters. */
@@ -63,9 +146,15 @@ public final class MultiRowInsert<R> {
         return p.append(')').toString();
     }
 
-    private String statement(int rows) {
-        StringBuilder b = new StringBuilder(head.length() + rows * (placeholders.length() + 2)).append(head);
-        for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(placeholders);
+    private String statement(int rows, long shape) {
+        String row = placeholders;
+        if (shape != 0) {
+            StringBuilder r = new StringBuilder("(");
+            for (int i = 0; i < valuesPerRow; i++) r.append(i == 0 ? "" : ", ").append((shape >>> i & 1) != 0 ? literals[i] : "?");
+            row = r.append(')').toString();
+        }
+        StringBuilder b = new StringBuilder(head.length() + rows * (row.length() + 2)).append(head);
+        for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(row);
         return b.toString();
     }
 
@@ -83,23 +172,73 @@ public final class MultiRowInsert<R> {
             }
         }
         if (whole < rows.size()) {
-            try (PreparedStatement s = c.prepareStatement(statement(rows.size() - whole))) {
+            try (PreparedStatement s = c.prepareStatement(statement(rows.size() - whole, 0))) {
                 run(s, rows, whole, rows.size() - whole, binder);
             }
         }
     }
 
-    /** Full statements, then the rest by halving sizes, each size prepared once on this connection. */
-    private void insertKept(Connection sqlite, List<R> rows, Binder<R> binder) throws SQLException {
-        PreparedStatement[] kept = prepared.computeIfAbsent(sqlite, k -> new PreparedStatement[32]);
+    /**
+     * Inserts {@code rows} on {@code c}, setting their values through {@code binder}; on SQLite, with the
+     * values {@code literalsOf} finds in every row of a statement given as literals (needs {@code literals}).
+     */
+    public void insert(Connection c, List<R> rows, ValueBinder<R> binder, Literals<R> literalsOf) throws SQLException {
+        Values v = new Values();
+        Connection sqlite = c.isWrapperFor(org.sqlite.SQLiteConnection.class) ? c.unwrap(org.sqlite.SQLiteConnection.class) : null;
+        if (sqlite == null || literals == null) {
+            insert(c, rows, (s, first, row) -> bind(v, s, first, 0, binder, row));
+            return;
+        }
+        java.util.Map<Long, PreparedStatement[]> shapes = prepared.computeIfAbsent(sqlite, k -> new java.util.HashMap<>());
         int at = 0;
         while (at < rows.size()) {
-            int left = rows.size() - at;
-            int n = left >= rowsPerStatement ? rowsPerStatement : Integer.highestOneBit(left);
-            int slot = left >= rowsPerStatement ? 31 : Integer.numberOfTrailingZeros(n);
-            PreparedStatement s = kept[slot];
-            if (s == null || s.isClosed()) kept[slot] = s = sqlite.prepareStatement(n == rowsPerStatement ? full : statement(n));
-            run(s, rows, at, n, binder);
+            int n = statementRows(rows.size() - at);
+            long shape = -1L;
+            for (int i = at; i < at + n; i++) shape &= literalsOf.of(rows.get(i));
+            shape &= literalMask();
+            if (shape != 0 && !shapes.containsKey(shape) && shapes.size() >= MAX_SHAPES) shape = 0;
+            long given = shape;
+            run(kept(sqlite, shapes, shape, n), rows, at, n, (s, first, row) -> bind(v, s, 1 + (first - 1) / valuesPerRow * (valuesPerRow - Long.bitCount(given)), given, binder, row));
+            at += n;
+        }
+    }
+
+    private void bind(Values v, PreparedStatement s, int first, long given, ValueBinder<R> binder, R row) throws SQLException {
+        v.s = s;
+        v.param = first;
+        v.at = 0;
+        v.literal = given;
+        binder.bind(v, row);
+    }
+
+    /** The values that have a literal. */
+    private long literalMask() {
+        long m = 0;
+        for (int i = 0; i < literals.length; i++) if (literals[i] != null) m |= 1L << i;
+        return m;
+    }
+
+    /** Rows in the next statement when {@code left} are left: a full statement, else the largest power of two. */
+    private int statementRows(int left) {
+        return left >= rowsPerStatement ? rowsPerStatement : Integer.highestOneBit(left);
+    }
+
+    /** The statement of {@code n} rows of this shape, prepared once on this connection. */
+    private PreparedStatement kept(Connection sqlite, java.util.Map<Long, PreparedStatement[]> shapes, long shape, int n) throws SQLException {
+        PreparedStatement[] kept = shapes.computeIfAbsent(shape, k -> new PreparedStatement[32]);
+        int slot = n == rowsPerStatement ? 31 : Integer.numberOfTrailingZeros(n);
+        PreparedStatement s = kept[slot];
+        if (s == null || s.isClosed()) kept[slot] = s = sqlite.prepareStatement(shape == 0 && n == rowsPerStatement ? full : statement(n, shape));
+        return s;
+    }
+
+    /** Full statements, then the rest by halving sizes, each size prepared once on this connection. */
+    private void insertKept(Connection sqlite, List<R> rows, Binder<R> binder) throws SQLException {
+        java.util.Map<Long, PreparedStatement[]> shapes = prepared.computeIfAbsent(sqlite, k -> new java.util.HashMap<>());
+        int at = 0;
+        while (at < rows.size()) {
+            int n = statementRows(rows.size() - at);
+            run(kept(sqlite, shapes, 0, n), rows, at, n, binder);
             at += n;
         }
     }

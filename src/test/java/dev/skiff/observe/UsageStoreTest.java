@@ -100,6 +100,62 @@ class UsageStoreTest {
         return UsageRow.of(r, PRICES);
     }
 
+    /**
+     * Rows whose values SQLite's statements give as literals (no key, no end user, no error, one attempt,
+     * no cached tokens...) and rows that have them, mixed in one batch of statements of several sizes and
+     * shapes: every value reads back as the row had it, of the same type (NULL or an integer).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sqlite", "postgres"})
+    void valuesGivenAsLiteralsOrBoundReadBackAsTheRowsHadThem(String kind) throws Exception {
+        UsageStore store = store(kind);
+        List<UsageRow> rows = new ArrayList<>();
+        for (int i = 0; i < 101; i++) {
+            boolean plain = i % 7 != 3 && i < 90; // most rows plain, a run of others at the end
+            Usage usage = plain ? new Usage(10, 5, 15, 0, 0) : new Usage(10, 5, 15, i % 3, i % 2);
+            UsageRecord r = new UsageRecord(T0 + i, "req-" + i, "chat", "openai", ProviderType.OPENAI, "gpt-4o-mini", "gpt-4o-mini",
+                    !plain && i % 2 == 0, plain || i % 5 != 0 ? 200 : 502, usage, 12.5, 3.0, plain ? -1 : 4.25,
+                    plain || i % 5 != 0 ? null : "upstream status 502", null,
+                    new Caller("o", plain ? null : "key-" + i, "/", plain ? null : "user-" + i, null), plain ? 1 : 2);
+            UsageRow row = row(r);
+            if (!plain && i % 4 == 1) row = row.withAudit("{\"n\":" + i + "}");
+            rows.add(row);
+        }
+        store.write(rows);
+        try (Connection c = store.database().connection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT request_id, key_id, end_user, stream, ttft_us, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_nanos,"
+                        + " attempts, error, attempt_log, audit, status, input_tokens FROM usage_requests ORDER BY id")) {
+            for (UsageRow row : rows) {
+                assertThat(rs.next()).isTrue();
+                UsageRecord r = row.record();
+                assertThat(rs.getString(1)).isEqualTo(r.requestId());
+                assertThat(rs.getString(2)).isEqualTo(r.keyId());
+                assertThat(rs.getString(3)).isEqualTo(r.endUser());
+                assertThat(rs.getBoolean(4)).isEqualTo(r.stream());
+                assertThat(rs.getObject(5) == null ? -1 : rs.getLong(5)).isEqualTo(r.ttftMs() < 0 ? -1 : Math.round(r.ttftMs() * 1000));
+                assertThat(rs.getLong(6)).isEqualTo(row.tokens().cachedInput());
+                assertThat(rs.getLong(7)).isEqualTo(row.tokens().cacheWrite());
+                assertThat(rs.getLong(8)).isEqualTo(row.tokens().reasoning());
+                assertThat(rs.getObject(9) == null ? null : rs.getLong(9)).isEqualTo(row.costNanos());
+                assertThat(rs.getInt(10)).isEqualTo(r.attempts());
+                assertThat(rs.getString(11)).isEqualTo(r.error());
+                assertThat(rs.getString(12)).isNull();
+                assertThat(rs.getString(13)).isEqualTo(row.audit());
+                assertThat(rs.getInt(14)).isEqualTo(r.status());
+                assertThat(rs.getLong(15)).isEqualTo(row.tokens().input());
+            }
+            assertThat(rs.next()).isFalse();
+        }
+        if (kind.equals("sqlite")) {
+            try (Connection c = store.database().connection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                    "SELECT count(*) FROM usage_requests WHERE typeof(cached_input_tokens) != 'integer' OR typeof(attempts) != 'integer'"
+                            + " OR typeof(stream) != 'integer' OR (key_id IS NULL) != (typeof(key_id) = 'null')")) {
+                rs.next();
+                assertThat(rs.getInt(1)).isZero();
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void recordsGoThroughTheLogInBatchesAndNoneIsLostOnClose(String kind) throws Exception {
