@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import dev.skiff.upstream.FramedTrailers;
+import dev.skiff.upstream.Whole;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -34,17 +35,32 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Decoder
     private boolean closeAfterResponse;
 
     ServerCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
+        this(maxInitialLine, maxHeaderSize, maxChunkSize, maxChunkSize);
+    }
+
+    /** {@code maxWholeBody}: the largest body a request read whole may have (at most the body limit, which Netty's pieces go through). */
+    ServerCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize, long maxWholeBody) {
         FramedTrailers trailers = new FramedTrailers();
-        init(new Decoder(trailers, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
+        Whole whole = new Whole(maxInitialLine, maxHeaderSize, (int) Math.min(maxChunkSize, maxWholeBody));
+        init(new Decoder(trailers, whole, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
     }
 
+    /**
+     * Netty's request decoder, with the way around it that the upstream decoder has ({@link Whole}): a
+     * request that came whole, framed by {@code content-length}, goes on as one {@link
+     * io.netty.handler.codec.http.FullHttpRequest}, which the body's aggregator lets through as it is
+     * (no composite of one piece). Not a passthrough request, whose body goes on in pieces.
+     */
     final class Decoder extends HttpRequestDecoder {
         private final FramedTrailers trailers;
+        private final Whole whole;
+        private boolean atStart = true; // Netty's decoder holds no part of a request
 
-        Decoder(FramedTrailers trailers, HttpDecoderConfig config) {
+        Decoder(FramedTrailers trailers, Whole whole, HttpDecoderConfig config) {
             super(config);
             this.trailers = trailers;
+            this.whole = whole;
         }
 
         @Override
@@ -55,7 +71,17 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Decoder
         @Override
         protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
             int before = out.size();
+            if (atStart) {
+                HttpRequest r = whole.readRequest(buffer, uri -> !PassthroughTarget.matches(uri));
+                if (r != null) {
+                    unanswered.add(r.method());
+                    out.add(r);
+                    return;
+                }
+            }
+            int from = buffer.readerIndex();
             super.decode(ctx, buffer, out);
+            atStart = Whole.atStart(atStart, out, before, buffer, from);
             for (int i = before, n = out.size(); i < n; i++) {
                 if (out.get(i) instanceof HttpRequest r) unanswered.add(r.method());
             }

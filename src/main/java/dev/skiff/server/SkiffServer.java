@@ -50,7 +50,7 @@ public final class SkiffServer implements AutoCloseable {
                         ClientGate g = new ClientGate(gate);
                         ch.pipeline().addLast(
                                 g.new BytesWatch(),
-                                new ServerCodec(8192, 32768, 65536),
+                                new ServerCodec(8192, 32768, 65536, limits.maxBodyBytes()),
                                 g,
                                 new BodyLimit(limits.maxBodyBytes(), gateway.observers()));
                         // Only while the audit log is on: it sees every response written below it.

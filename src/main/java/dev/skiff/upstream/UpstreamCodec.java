@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.util.ArrayDeque;
@@ -74,7 +73,7 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
 
     UpstreamCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
         FramedTrailers trailers = new FramedTrailers();
-        init(new Decoder(trailers, maxInitialLine + maxHeaderSize, maxChunkSize, new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
+        init(new Decoder(trailers, new Whole(maxInitialLine, maxHeaderSize, maxChunkSize), new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
     }
 
@@ -91,10 +90,10 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
         private boolean atStart = true;
         private boolean upgraded; // a 101: what follows is not HTTP/1.1 answers
 
-        Decoder(FramedTrailers trailers, int maxHeadBytes, int maxBodyBytes, HttpDecoderConfig config) {
+        Decoder(FramedTrailers trailers, Whole whole, HttpDecoderConfig config) {
             super(config);
             this.trailers = trailers;
-            this.whole = new Whole(maxHeadBytes, maxBodyBytes);
+            this.whole = whole;
         }
 
         @Override
@@ -122,12 +121,7 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
             }
             int before = out.size(), from = buffer.readerIndex();
             super.decode(ctx, buffer, out);
-            if (out.size() > before) {
-                // Netty returns at the end of an answer: it is at the start of the next one after its last piece.
-                atStart = out.get(out.size() - 1) instanceof LastHttpContent last && last.decoderResult().isSuccess();
-            } else if (buffer.readerIndex() != from) {
-                atStart = false; // part of a head taken in
-            }
+            atStart = Whole.atStart(atStart, out, before, buffer, from);
         }
 
         @Override

@@ -2,18 +2,23 @@ package dev.skiff.upstream;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads an upstream answer that is all there, in one pass over the bytes: the answer most providers
+ * Reads an upstream answer that is all there, in one pass over the bytes (and a client's request, the
+ * same way: {@link #readRequest}): the answer most providers
  * give a request that is not streamed (HTTP/1.1, a status of 200-599 other than 204 and 304, a body
  * framed by one {@code content-length}, no {@code transfer-encoding}). It becomes one {@link
  * FullHttpResponse} whose body is a slice of the bytes read, and whose trailers are the shared empty
@@ -23,12 +28,12 @@ import java.nio.charset.StandardCharsets;
  * <p>It gives up (null, nothing read) on anything it does not find exactly as it expects: a head or
  * body not all there yet, a head larger than Netty's decoder takes, a body larger than Netty's decoder
  * would hand over in one piece, folded or empty header lines, a name that is not a token, a value with
- * control characters, a second {@code content-length}, a reason phrase that is empty or has blanks around it. Netty's decoder then reads the answer as before,
+ * control characters, a second {@code content-length}, an {@code expect}, a reason phrase that is empty or has blanks around it. Netty's decoder then reads the answer as before,
  * and answers what is wrong with it as before. Header names and values are kept as they came (values
  * without the blanks around them), as Netty's decoder keeps them; the header map does not check them
  * again.
  */
-final class Whole {
+public final class Whole {
     /** "HTTP/1.1", read as one long. */
     private static final long HTTP11 = 0x485454502f312e31L;
     private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
@@ -41,11 +46,18 @@ final class Whole {
         for (char c : "!#$%&'*+-.^_`|~".toCharArray()) TOKEN[c] = true;
     }
 
+    private final int maxStartLine;
     private final int maxHeadBytes;
     private final int maxBodyBytes;
+    private int length; // of the body found by the last call of headers
 
-    Whole(int maxHeadBytes, int maxBodyBytes) {
-        this.maxHeadBytes = maxHeadBytes;
+    /**
+     * For a start line of up to {@code maxStartLine} bytes, header lines of up to {@code maxHeaderBytes}
+     * together and a body of up to {@code maxBodyBytes}: what the Netty decoder beside it takes.
+     */
+    public Whole(int maxStartLine, int maxHeaderBytes, int maxBodyBytes) {
+        this.maxStartLine = maxStartLine;
+        this.maxHeadBytes = maxStartLine + maxHeaderBytes;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -58,56 +70,116 @@ final class Whole {
         int code = digit(in, start + 9) * 100 + digit(in, start + 10) * 10 + digit(in, start + 11);
         if (code < 200 || code > 599 || code == 204 || code == 304) return null;
         int limit = Math.min(end, start + maxHeadBytes);
-        int reasonEnd = lineEnd(in, start + 13, limit);
+        int reasonEnd = lineEnd(in, start + 13, Math.min(limit, start + maxStartLine));
         // A reason phrase, without blanks around it (Netty's decoder would trim them).
         if (reasonEnd <= start + 13 || blank(in.getByte(start + 13)) || blank(in.getByte(reasonEnd - 1))) return null;
         for (int i = start + 13; i < reasonEnd; i++) if (!textByte(in.getByte(i))) return null;
-
         HttpHeaders headers = HEADERS.newHeaders();
+        int body = headers(in, reasonEnd + 2, limit, headers);
+        if (body < 0) return null;
+        HttpResponseStatus status = status(code, in, start + 13, reasonEnd);
+        return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    /**
+     * The request at {@code in}'s reader index, read as {@link #read} reads an answer: HTTP/1.1, a body
+     * framed by {@code content-length} (no {@code transfer-encoding}, no {@code expect}), a method of
+     * capital letters and a target of visible ASCII; or null, nothing read. {@code target} says whether a
+     * request for that target may be read whole (one whose body must come in pieces may not).
+     */
+    public FullHttpRequest readRequest(ByteBuf in, java.util.function.Predicate<String> target) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        int limit = Math.min(end, start + maxHeadBytes);
+        int sp = start;
+        while (sp < limit && sp - start <= 16) {
+            byte b = in.getByte(sp);
+            if (b == ' ') break;
+            if (b < 'A' || b > 'Z') return null;
+            sp++;
+        }
+        if (sp == start || sp >= limit || in.getByte(sp) != ' ') return null;
+        int lineEnd = lineEnd(in, sp + 1, Math.min(limit, start + maxStartLine));
+        int uriEnd = lineEnd - 9; // " HTTP/1.1" ends the line
+        if (uriEnd <= sp + 1 || in.getByte(uriEnd) != ' ' || in.getLong(uriEnd + 1) != HTTP11) return null;
+        for (int i = sp + 1; i < uriEnd; i++) {
+            byte b = in.getByte(i);
+            if (b <= ' ' || b == 0x7f) return null;
+        }
+        String uri = in.toString(sp + 1, uriEnd - sp - 1, StandardCharsets.ISO_8859_1);
+        if (!target.test(uri)) return null;
+        HttpHeaders headers = HEADERS.newHeaders();
+        int body = headers(in, lineEnd + 2, limit, headers);
+        if (body < 0) return null;
+        HttpMethod method = HttpMethod.valueOf(in.toString(start, sp - start, StandardCharsets.US_ASCII));
+        return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    /**
+     * Reads the header lines from {@code line} into {@code headers}, through the empty line that ends
+     * them: the index of the body, whose length is then in {@link #length} and all of which is there;
+     * or -1.
+     */
+    private int headers(ByteBuf in, int line, int limit, HttpHeaders headers) {
         long length = -1;
-        int line = reasonEnd + 2;
         while (true) {
-            if (line + 1 >= limit) return null;
+            if (line + 1 >= limit) return -1;
             byte first = in.getByte(line);
             if (first == '\r') {
-                if (in.getByte(line + 1) != '\n') return null;
+                if (in.getByte(line + 1) != '\n') return -1;
                 line += 2;
                 break;
             }
             int eol = lineEnd(in, line, limit);
-            if (eol < 0) return null;
+            if (eol < 0) return -1;
             int colon = line;
             while (colon < eol) {
                 byte b = in.getByte(colon);
                 if (b == ':') break;
-                if (b < 0 || !TOKEN[b]) return null;
+                if (b < 0 || !TOKEN[b]) return -1;
                 colon++;
             }
-            if (colon == line || colon == eol) return null;
+            if (colon == line || colon == eol) return -1;
             int from = colon + 1, to = eol;
             while (from < to && blank(in.getByte(from))) from++;
             while (to > from && blank(in.getByte(to - 1))) to--;
-            for (int i = from; i < to; i++) if (!textByte(in.getByte(i))) return null;
+            for (int i = from; i < to; i++) if (!textByte(in.getByte(i))) return -1;
             int nameLength = colon - line;
             if (is(in, line, nameLength, "content-length")) {
-                if (length >= 0 || from == to || to - from > 9) return null;
+                if (length >= 0 || from == to || to - from > 9) return -1;
                 length = 0;
                 for (int i = from; i < to; i++) {
                     int d = in.getByte(i) - '0';
-                    if (d < 0 || d > 9) return null;
+                    if (d < 0 || d > 9) return -1;
                     length = length * 10 + d;
                 }
-            } else if (is(in, line, nameLength, "transfer-encoding")) {
-                return null;
+            } else if (is(in, line, nameLength, "transfer-encoding") || is(in, line, nameLength, "expect")) {
+                return -1;
             }
             headers.add(in.toString(line, nameLength, StandardCharsets.ISO_8859_1), in.toString(from, to - from, StandardCharsets.ISO_8859_1));
             line = eol + 2;
         }
-        if (length < 0 || length > maxBodyBytes || end - line < length) return null;
-        HttpResponseStatus status = status(code, in, start + 13, reasonEnd);
-        ByteBuf body = length == 0 ? Unpooled.EMPTY_BUFFER : in.retainedSlice(line, (int) length);
-        in.readerIndex(line + (int) length);
-        return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body, headers, EmptyHttpHeaders.INSTANCE);
+        if (length < 0 || length > maxBodyBytes || in.writerIndex() - line < length) return -1;
+        this.length = (int) length;
+        return line;
+    }
+
+    /** The body of {@link #length} bytes at {@code at}, read. */
+    private ByteBuf body(ByteBuf in, int at) {
+        ByteBuf body = length == 0 ? Unpooled.EMPTY_BUFFER : in.retainedSlice(at, length);
+        in.readerIndex(at + length);
+        return body;
+    }
+
+    /**
+     * Whether a decoder of Netty's that was given {@code in} from {@code from} on, and added what is in
+     * {@code out} from {@code before} on, is at the start of a message now ({@code was}: it was before).
+     * It returns at the end of each message: after its last piece, read without fault, it is at the start
+     * of the next; having taken in part of a head, it is not.
+     */
+    public static boolean atStart(boolean was, java.util.List<Object> out, int before, ByteBuf in, int from) {
+        if (out.size() > before) return out.get(out.size() - 1) instanceof LastHttpContent last && last.decoderResult().isSuccess();
+        return was && in.readerIndex() == from;
     }
 
     /** The index of the CR of the CRLF that ends the line from {@code from}; -1 when there is none before {@code limit}, or a bare LF. */

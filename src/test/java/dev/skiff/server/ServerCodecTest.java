@@ -162,4 +162,29 @@ class ServerCodecTest {
         assertThat(EncodedResponse.headerSafe("gpt\r\nx-evil: 1")).isFalse();
         assertThat(EncodedResponse.headerSafe("caf\u00e9")).isFalse();
     }
+
+    @Test
+    void aRequestThatCameWholeIsOneFullRequestAndPassthroughsExpectsAndLargeBodiesComeInPieces() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536, 16));
+        ch.writeInbound(ascii("POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+                + "POST /p/openai/v1/chat/completions HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}"
+                + "POST /v1/chat/completions HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\n{}"
+                + "POST /v1/chat/completions HTTP/1.1\r\ncontent-length: 17\r\n\r\n{\"a\":\"0123456789\"}"
+                + "GET /v1/models HTTP/1.1\r\ncontent-length: 0\r\n\r\n"));
+        java.util.List<String> kinds = new java.util.ArrayList<>();
+        io.netty.handler.codec.http.FullHttpRequest first = null;
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            kinds.add(o instanceof io.netty.handler.codec.http.FullHttpRequest ? "full" : o instanceof HttpRequest ? "head"
+                    : o instanceof io.netty.handler.codec.http.LastHttpContent ? "last" : "piece");
+            if (first == null && o instanceof io.netty.handler.codec.http.FullHttpRequest f) first = f;
+            else ReferenceCountUtil.release(o);
+        }
+        assertThat(kinds).containsExactly("full", "head", "last", "head", "last", "head", "last", "full");
+        assertThat(first.method().name()).isEqualTo("POST");
+        assertThat(first.uri()).isEqualTo("/v1/chat/completions?x=1");
+        assertThat(first.headers().names()).containsExactly("Host", "Content-Type", "content-length");
+        assertThat(first.content().toString(StandardCharsets.US_ASCII)).isEqualTo("{}");
+        first.release();
+        ch.finishAndReleaseAll();
+    }
 }
