@@ -202,9 +202,7 @@ final class StoredResponses {
     }
 
     static String json(List<ObjectNode> items) {
-        ArrayNode a = OpenAiChat.JSON.createArrayNode();
-        items.forEach(a::add);
-        return a.toString();
+        return ResponsesApi.itemsJson(items);
     }
 
     /**

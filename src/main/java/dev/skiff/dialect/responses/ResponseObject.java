@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.util.TokenBuffer;
 import dev.skiff.dialect.Usage;
 import dev.skiff.dialect.ir.FinishReason;
 import dev.skiff.dialect.openai.OpenAiChat;
+import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
@@ -65,7 +66,16 @@ final class ResponseObject {
      * {@code JsonGenerator.writeTree} made a provider for each of them.
      */
     static void write(JsonGenerator g, ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) throws IOException {
-        write(g, request(ctx), own(ctx, end, output), null);
+        write(g, request(ctx), own(ctx, end, output), null, null);
+    }
+
+    /**
+     * {@link #write}, noting in {@code cuts} where each member the stored form leaves out lies in the
+     * written bytes: the stored form is then those bytes without them ({@link Cuts#stored}), with no
+     * second pass of the generator over the object.
+     */
+    static void write(JsonGenerator g, ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output, Cuts cuts) throws IOException {
+        write(g, request(ctx), own(ctx, end, output), null, cuts);
     }
 
     /**
@@ -76,15 +86,31 @@ final class ResponseObject {
      */
     static Stored stored(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
         int[] omitted = {0};
-        // As ObjectMapper.writeValueAsString does it: the text in recycled segments, no StringBuffer.
+        try {
+            String json = text(g -> write(g, request(ctx), own(ctx, end, output), omitted, null));
+            return new Stored(json, omitted[0]);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes JSON with a generator. */
+    @FunctionalInterface
+    interface Writing {
+        void write(JsonGenerator g) throws IOException;
+    }
+
+    /**
+     * What {@code writing} writes, as text: as ObjectMapper.writeValueAsString makes it, in recycled
+     * segments with no StringBuffer, but without looking up a serializer for a value first.
+     */
+    static String text(Writing writing) throws IOException {
         BufferRecycler buffers = OpenAiChat.JSON.getFactory()._getBufferRecycler();
         try (SegmentedStringWriter text = new SegmentedStringWriter(buffers)) {
             try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator(text)) {
-                write(g, request(ctx), own(ctx, end, output), omitted);
+                writing.write(g);
             }
-            return new Stored(text.getAndClear(), omitted[0]);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return text.getAndClear();
         } finally {
             buffers.releaseToPool();
         }
@@ -100,11 +126,73 @@ final class ResponseObject {
             JsonNode v = stored.get(member);
             if (v == null) gen.writeNull();
             else v.serialize(gen, sp);
-        }, null);
+        }, null, null);
     }
 
     /** An object as the store keeps it, and how many characters of the whole object it leaves out. */
     record Stored(String json, int omitted) {}
+
+    /**
+     * Where the members that the stored form leaves out lie in a whole object being written into a
+     * buffer: each such member is the run from the comma before it to the end of its value (the
+     * object's first member, its id, is never left out, so each has a comma before it), and runs that
+     * meet are one. The members left out hold defaults and constants: ASCII, so their bytes are their
+     * characters.
+     */
+    static final class Cuts {
+        private final ByteBuf out;
+        private final int start;
+        private JsonGenerator g;
+        private int[] at = new int[16]; // from, to, from, to...
+        private int size;
+
+        /** For an object written into {@code out} from its writer index now on. */
+        Cuts(ByteBuf out) {
+            this.out = out;
+            this.start = out.writerIndex();
+        }
+
+        /** The generator writing the object: what it holds is counted with what reached the buffer. */
+        Cuts of(JsonGenerator generator) {
+            this.g = generator;
+            return this;
+        }
+
+        private int position() {
+            return out.writerIndex() - start + g.getOutputBuffered();
+        }
+
+        /** A member left out begins here. */
+        void begin() {
+            int p = position();
+            if (size > 0 && at[size - 1] == p) { // it follows the last one left out: one run
+                size--;
+                return;
+            }
+            if (size == at.length) at = java.util.Arrays.copyOf(at, size * 2);
+            at[size++] = p;
+        }
+
+        /** ... and ends here. */
+        void end() {
+            at[size++] = position();
+        }
+
+        /** The stored form, once the generator has written the whole object into the buffer and been closed. */
+        Stored stored() {
+            int whole = out.writerIndex() - start, omitted = 0;
+            for (int i = 0; i < size; i += 2) omitted += at[i + 1] - at[i];
+            byte[] bytes = new byte[whole - omitted];
+            int from = 0, to = 0;
+            for (int i = 0; i <= size; i += 2) {
+                int until = i < size ? at[i] : whole;
+                out.getBytes(start + from, bytes, to, until - from);
+                to += until - from;
+                if (i < size) from = at[i + 1];
+            }
+            return new Stored(new String(bytes, java.nio.charset.StandardCharsets.UTF_8), omitted);
+        }
+    }
 
     private static JsonNode request(ResponseContext ctx) {
         return ctx.request() != null && ctx.request().isObject() ? ctx.request() : NullNode.getInstance();
@@ -165,57 +253,63 @@ final class ResponseObject {
      * The one list of the object's members. {@code omitted} null: the whole object; else the stored
      * form, with the count of characters left out added to {@code omitted[0]}.
      */
-    private static void write(JsonGenerator g, JsonNode req, Own own, int[] omitted) throws IOException {
+    private static void write(JsonGenerator g, JsonNode req, Own own, int[] omitted, Cuts cuts) throws IOException {
         SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
         g.writeStartObject();
         own(g, sp, own, "id");
-        constant(g, omitted, "object", "response");
+        constant(g, omitted, cuts, "object", "response");
         own(g, sp, own, "created_at");
         own(g, sp, own, "status");
-        echo(g, sp, req, "background", BooleanNode.FALSE, omitted);
+        echo(g, sp, req, "background", BooleanNode.FALSE, omitted, cuts);
         own(g, sp, own, "completed_at");
         own(g, sp, own, "error");
-        echo(g, sp, req, "frequency_penalty", ZERO, omitted);
+        echo(g, sp, req, "frequency_penalty", ZERO, omitted, cuts);
         own(g, sp, own, "incomplete_details");
-        echo(g, sp, req, "instructions", null, omitted);
-        echo(g, sp, req, "max_output_tokens", null, omitted);
-        echo(g, sp, req, "max_tool_calls", null, omitted);
+        echo(g, sp, req, "instructions", null, omitted, cuts);
+        echo(g, sp, req, "max_output_tokens", null, omitted, cuts);
+        echo(g, sp, req, "max_tool_calls", null, omitted, cuts);
         own(g, sp, own, "model");
         own(g, sp, own, "output");
-        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE, omitted);
-        echo(g, sp, req, "presence_penalty", ZERO, omitted);
-        echo(g, sp, req, "previous_response_id", null, omitted);
-        echo(g, sp, req, "prompt_cache_key", null, omitted);
-        echo(g, sp, req, "prompt_cache_retention", null, omitted);
+        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE, omitted, cuts);
+        echo(g, sp, req, "presence_penalty", ZERO, omitted, cuts);
+        echo(g, sp, req, "previous_response_id", null, omitted, cuts);
+        echo(g, sp, req, "prompt_cache_key", null, omitted, cuts);
+        echo(g, sp, req, "prompt_cache_retention", null, omitted, cuts);
         JsonNode reasoning = req.path("reasoning");
+        boolean cut = cuts != null && !given(reasoning, "effort", "summary");
+        if (cut) cuts.begin();
         if (startNested(g, reasoning, "reasoning", omitted, "effort", "summary")) {
-            echo(g, sp, reasoning, "effort", null, null);
-            echo(g, sp, reasoning, "summary", null, null);
+            echo(g, sp, reasoning, "effort", null, null, null);
+            echo(g, sp, reasoning, "summary", null, null, null);
             g.writeEndObject();
+            if (cut) cuts.end();
         } else {
             omitted[0] += nestedChars("reasoning", "effort", null, "summary", null);
         }
-        echo(g, sp, req, "safety_identifier", null, omitted);
+        echo(g, sp, req, "safety_identifier", null, omitted, cuts);
         // The tier that served the request: Skiff asks no provider for a special one.
-        constant(g, omitted, "service_tier", "default");
-        echo(g, sp, req, "store", BooleanNode.TRUE, omitted);
-        echo(g, sp, req, "temperature", ONE, omitted);
+        constant(g, omitted, cuts, "service_tier", "default");
+        echo(g, sp, req, "store", BooleanNode.TRUE, omitted, cuts);
+        echo(g, sp, req, "temperature", ONE, omitted, cuts);
         JsonNode text = req.path("text");
+        cut = cuts != null && !given(text, "format", "verbosity");
+        if (cut) cuts.begin();
         if (startNested(g, text, "text", omitted, "format", "verbosity")) {
-            echo(g, sp, text, "format", TEXT_FORMAT, null);
-            echo(g, sp, text, "verbosity", MEDIUM, null);
+            echo(g, sp, text, "format", TEXT_FORMAT, null, null);
+            echo(g, sp, text, "verbosity", MEDIUM, null, null);
             g.writeEndObject();
+            if (cut) cuts.end();
         } else {
             omitted[0] += nestedChars("text", "format", TEXT_FORMAT, "verbosity", MEDIUM);
         }
-        echo(g, sp, req, "tool_choice", AUTO, omitted);
-        echo(g, sp, req, "tools", NO_TOOLS, omitted);
-        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0), omitted);
-        echo(g, sp, req, "top_p", ONE, omitted);
-        echo(g, sp, req, "truncation", DISABLED, omitted);
+        echo(g, sp, req, "tool_choice", AUTO, omitted, cuts);
+        echo(g, sp, req, "tools", NO_TOOLS, omitted, cuts);
+        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0), omitted, cuts);
+        echo(g, sp, req, "top_p", ONE, omitted, cuts);
+        echo(g, sp, req, "truncation", DISABLED, omitted, cuts);
         own(g, sp, own, "usage");
-        echo(g, sp, req, "user", null, omitted);
-        echo(g, sp, req, "metadata", NO_METADATA, omitted);
+        echo(g, sp, req, "user", null, omitted, cuts);
+        echo(g, sp, req, "metadata", NO_METADATA, omitted, cuts);
         g.writeEndObject();
     }
 
@@ -224,9 +318,14 @@ final class ResponseObject {
         own.write(g, sp, member);
     }
 
-    private static void constant(JsonGenerator g, int[] omitted, String field, String value) throws IOException {
-        if (omitted == null) g.writeStringField(field, value);
-        else omitted[0] += field.length() + value.length() + 6; // "field":"value",
+    private static void constant(JsonGenerator g, int[] omitted, Cuts cuts, String field, String value) throws IOException {
+        if (omitted != null) {
+            omitted[0] += field.length() + value.length() + 6; // "field":"value",
+            return;
+        }
+        if (cuts != null) cuts.begin();
+        g.writeStringField(field, value);
+        if (cuts != null) cuts.end();
     }
 
     /**
@@ -234,9 +333,14 @@ final class ResponseObject {
      * form leaves it out, as it does when the client gave none of them; says whether it opened it.
      */
     private static boolean startNested(JsonGenerator g, JsonNode in, String field, int[] omitted, String a, String b) throws IOException {
-        if (omitted != null && !in.hasNonNull(a) && !in.hasNonNull(b)) return false;
+        if (omitted != null && !given(in, a, b)) return false;
         g.writeObjectFieldStart(field);
         return true;
+    }
+
+    /** Whether the client gave either member of a nested object (the stored form keeps it then). */
+    private static boolean given(JsonNode in, String a, String b) {
+        return in.hasNonNull(a) || in.hasNonNull(b);
     }
 
     /** The characters of a nested object of two defaults, with its comma: "field":{"a":x,"b":y}, */
@@ -329,8 +433,8 @@ final class ResponseObject {
      * its request; the stored form ({@code omitted} not null) leaves out a member the client did not
      * give, and counts its characters.
      */
-    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback, int[] omitted)
-            throws IOException {
+    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback, int[] omitted,
+                             Cuts cuts) throws IOException {
         JsonNode v = req.get(field);
         if (v != null && !v.isNull()) {
             g.writeFieldName(field);
@@ -338,9 +442,11 @@ final class ResponseObject {
         } else if (omitted != null) {
             omitted[0] += memberChars(field, fallback);
         } else {
+            if (cuts != null) cuts.begin();
             g.writeFieldName(field);
             if (fallback != null) fallback.serialize(g, sp);
             else g.writeNull();
+            if (cuts != null) cuts.end();
         }
     }
 

@@ -1,9 +1,8 @@
 package dev.skiff.dialect.responses;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.SegmentedStringWriter;
-import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.BadRequestException;
 import dev.skiff.dialect.Ids;
@@ -245,15 +244,17 @@ public final class ResponsesApi {
     public static void writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out, ResponsesEgress.Stored store) {
         List<ObjectNode> output = output(r, ctx.responseId());
         ResponseObject.Ending end = ending(r, ctx);
+        // The stored form is the body less its defaults: cut out of the body's bytes, not written again.
+        ResponseObject.Cuts cuts = store == null ? null : new ResponseObject.Cuts(out);
         try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
-            ResponseObject.write(g, ctx, end, output);
+            ResponseObject.write(g, ctx, end, output, cuts == null ? null : cuts.of(g));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         if (store == null) return;
         List<String> ids = new ArrayList<>(output.size());
         for (ObjectNode item : output) ids.add(item.get("id").asText());
-        ResponseObject.Stored stored = ResponseObject.stored(ctx, end, output);
+        ResponseObject.Stored stored = cuts.stored();
         store.accept(stored.json(), stored.omitted(), ids);
     }
 
@@ -264,14 +265,23 @@ public final class ResponsesApi {
     public static String expandStored(String stored) throws IOException {
         JsonNode tree = OpenAiChat.JSON.readTree(stored);
         if (!(tree instanceof ObjectNode object)) throw new IOException("a stored response is not a JSON object");
-        BufferRecycler buffers = OpenAiChat.JSON.getFactory()._getBufferRecycler();
-        try (SegmentedStringWriter text = new SegmentedStringWriter(buffers)) {
-            try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator(text)) {
-                ResponseObject.expand(g, object);
-            }
-            return text.getAndClear();
-        } finally {
-            buffers.releaseToPool();
+        return ResponseObject.text(g -> ResponseObject.expand(g, object));
+    }
+
+    /**
+     * Items as the store keeps them, a JSON array: the text {@code ArrayNode.toString()} gives, written
+     * with no array node and no serializer lookup.
+     */
+    public static String itemsJson(List<ObjectNode> items) {
+        try {
+            return ResponseObject.text(g -> {
+                SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
+                g.writeStartArray();
+                for (ObjectNode item : items) item.serialize(g, sp);
+                g.writeEndArray();
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -38,6 +38,19 @@ class ResponsesRequestTest {
     // ---- inputItems -------------------------------------------------------------------------
 
     @Test
+    void itemsAreStoredAsTheTextOfTheirArray() throws Exception {
+        // the store's text of input items is what an array node of them gives, whatever they hold
+        JsonNode request = OpenAiChat.JSON.readTree("{\"input\":[{\"role\":\"user\",\"content\":\"h\u00e9 \\\"q\\\" \\n \u2603 \\u0001\"},"
+                + "{\"type\":\"function_call_output\",\"call_id\":\"c\",\"output\":null,\"n\":[1.50,-0,2e3,12345678901234567890],"
+                + "\"o\":{},\"a\":[],\"t\":true}]}");
+        List<ObjectNode> items = ResponsesApi.inputItems(request);
+        com.fasterxml.jackson.databind.node.ArrayNode array = OpenAiChat.JSON.createArrayNode();
+        items.forEach(array::add);
+        assertThat(ResponsesApi.itemsJson(items)).isEqualTo(array.toString());
+        assertThat(ResponsesApi.itemsJson(List.of())).isEqualTo("[]");
+    }
+
+    @Test
     void stringInputIsOneUserMessageWithInputText() throws Exception {
         List<ObjectNode> items = ResponsesApi.inputItems(json("{'model':'m','input':'hi there'}"));
         assertThat(items).hasSize(1);
