@@ -2,6 +2,7 @@ package dev.skiff.dialect.responses;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.io.SegmentedStringWriter;
 import com.fasterxml.jackson.core.util.BufferRecycler;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -260,7 +261,7 @@ final class ResponseObject {
         constant(g, omitted, cuts, "object", "response");
         own(g, sp, own, "created_at");
         own(g, sp, own, "status");
-        echo(g, sp, req, "background", BooleanNode.FALSE, omitted, cuts);
+        echo(g, sp, req, "background", FALSE, omitted, cuts);
         own(g, sp, own, "completed_at");
         own(g, sp, own, "error");
         echo(g, sp, req, "frequency_penalty", ZERO, omitted, cuts);
@@ -270,7 +271,7 @@ final class ResponseObject {
         echo(g, sp, req, "max_tool_calls", null, omitted, cuts);
         own(g, sp, own, "model");
         own(g, sp, own, "output");
-        echo(g, sp, req, "parallel_tool_calls", BooleanNode.TRUE, omitted, cuts);
+        echo(g, sp, req, "parallel_tool_calls", TRUE, omitted, cuts);
         echo(g, sp, req, "presence_penalty", ZERO, omitted, cuts);
         echo(g, sp, req, "previous_response_id", null, omitted, cuts);
         echo(g, sp, req, "prompt_cache_key", null, omitted, cuts);
@@ -289,7 +290,7 @@ final class ResponseObject {
         echo(g, sp, req, "safety_identifier", null, omitted, cuts);
         // The tier that served the request: Skiff asks no provider for a special one.
         constant(g, omitted, cuts, "service_tier", "default");
-        echo(g, sp, req, "store", BooleanNode.TRUE, omitted, cuts);
+        echo(g, sp, req, "store", TRUE, omitted, cuts);
         echo(g, sp, req, "temperature", ONE, omitted, cuts);
         JsonNode text = req.path("text");
         cut = cuts != null && !given(text, "format", "verbosity");
@@ -304,7 +305,7 @@ final class ResponseObject {
         }
         echo(g, sp, req, "tool_choice", AUTO, omitted, cuts);
         echo(g, sp, req, "tools", NO_TOOLS, omitted, cuts);
-        echo(g, sp, req, "top_logprobs", IntNode.valueOf(0), omitted, cuts);
+        echo(g, sp, req, "top_logprobs", NO_LOGPROBS, omitted, cuts);
         echo(g, sp, req, "top_p", ONE, omitted, cuts);
         echo(g, sp, req, "truncation", DISABLED, omitted, cuts);
         own(g, sp, own, "usage");
@@ -314,8 +315,15 @@ final class ResponseObject {
     }
 
     private static void own(JsonGenerator g, SerializerProvider sp, Own own, String member) throws IOException {
-        g.writeFieldName(member);
+        g.writeFieldName(name(member));
         own.write(g, sp, member);
+    }
+
+    /** The members' names, quoted and encoded once: the generator copies their bytes. */
+    private static final java.util.Map<String, SerializedString> NAMES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static SerializedString name(String field) {
+        return NAMES.computeIfAbsent(field, SerializedString::new);
     }
 
     private static void constant(JsonGenerator g, int[] omitted, Cuts cuts, String field, String value) throws IOException {
@@ -324,7 +332,8 @@ final class ResponseObject {
             return;
         }
         if (cuts != null) cuts.begin();
-        g.writeStringField(field, value);
+        g.writeFieldName(name(field));
+        g.writeString(value);
         if (cuts != null) cuts.end();
     }
 
@@ -334,7 +343,8 @@ final class ResponseObject {
      */
     private static boolean startNested(JsonGenerator g, JsonNode in, String field, int[] omitted, String a, String b) throws IOException {
         if (omitted != null && !given(in, a, b)) return false;
-        g.writeObjectFieldStart(field);
+        g.writeFieldName(name(field));
+        g.writeStartObject();
         return true;
     }
 
@@ -344,17 +354,14 @@ final class ResponseObject {
     }
 
     /** The characters of a nested object of two defaults, with its comma: "field":{"a":x,"b":y}, */
-    private static int nestedChars(String field, String a, JsonNode aDefault, String b, JsonNode bDefault) {
+    private static int nestedChars(String field, String a, Default aDefault, String b, Default bDefault) {
         return field.length() + 3 + 2 + memberChars(a, aDefault) + memberChars(b, bDefault) - 1 + 1;
     }
 
     /** The characters a member holding its default takes, with its comma: "field":value, */
-    private static int memberChars(String field, JsonNode fallback) {
-        return field.length() + 3 + (fallback == null ? 4 : DEFAULT_CHARS.computeIfAbsent(fallback, JsonNode::toString).length()) + 1;
+    private static int memberChars(String field, Default fallback) {
+        return field.length() + 3 + (fallback == null ? 4 : fallback.text().charLength()) + 1;
     }
-
-    /** The text of each default value, made once. */
-    private static final java.util.Map<JsonNode, String> DEFAULT_CHARS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The object as a tree, for the stream's events: {@link #write} through a token buffer (no text between). */
     static ObjectNode tree(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
@@ -385,16 +392,26 @@ final class ResponseObject {
         long input = Math.max(0, u.promptTokens());
         long output = Math.max(0, u.completionTokens());
         g.writeStartObject();
-        g.writeNumberField("input_tokens", input);
-        g.writeObjectFieldStart("input_tokens_details");
-        g.writeNumberField("cached_tokens", Math.max(0, u.cachedTokens()));
-        if (u.cacheCreationTokens() >= 0) g.writeNumberField("cache_creation_tokens", u.cacheCreationTokens());
+        g.writeFieldName(name("input_tokens"));
+        g.writeNumber(input);
+        g.writeFieldName(name("input_tokens_details"));
+        g.writeStartObject();
+        g.writeFieldName(name("cached_tokens"));
+        g.writeNumber(Math.max(0, u.cachedTokens()));
+        if (u.cacheCreationTokens() >= 0) {
+            g.writeFieldName(name("cache_creation_tokens"));
+            g.writeNumber(u.cacheCreationTokens());
+        }
         g.writeEndObject();
-        g.writeNumberField("output_tokens", output);
-        g.writeObjectFieldStart("output_tokens_details");
-        g.writeNumberField("reasoning_tokens", Math.max(0, u.reasoningTokens()));
+        g.writeFieldName(name("output_tokens"));
+        g.writeNumber(output);
+        g.writeFieldName(name("output_tokens_details"));
+        g.writeStartObject();
+        g.writeFieldName(name("reasoning_tokens"));
+        g.writeNumber(Math.max(0, u.reasoningTokens()));
         g.writeEndObject();
-        g.writeNumberField("total_tokens", u.totalTokens() >= 0 ? u.totalTokens() : input + output);
+        g.writeFieldName(name("total_tokens"));
+        g.writeNumber(u.totalTokens() >= 0 ? u.totalTokens() : input + output);
         g.writeEndObject();
     }
 
@@ -433,20 +450,28 @@ final class ResponseObject {
      * its request; the stored form ({@code omitted} not null) leaves out a member the client did not
      * give, and counts its characters.
      */
-    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, JsonNode fallback, int[] omitted,
+    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, Default fallback, int[] omitted,
                              Cuts cuts) throws IOException {
         JsonNode v = req.get(field);
         if (v != null && !v.isNull()) {
-            g.writeFieldName(field);
+            g.writeFieldName(name(field));
             v.serialize(g, sp);
         } else if (omitted != null) {
             omitted[0] += memberChars(field, fallback);
         } else {
             if (cuts != null) cuts.begin();
-            g.writeFieldName(field);
-            if (fallback != null) fallback.serialize(g, sp);
-            else g.writeNull();
+            g.writeFieldName(name(field));
+            if (fallback == null) g.writeNull();
+            else if (g instanceof TokenBuffer) fallback.node().serialize(g, sp); // a tree is made of it: nodes, not text
+            else g.writeRawValue(fallback.text());
             if (cuts != null) cuts.end();
+        }
+    }
+
+    /** A default value, and its text, which is what a generator of text is given: no serializer, no number formatting. */
+    private record Default(JsonNode node, SerializedString text) {
+        Default(JsonNode node) {
+            this(node, new SerializedString(node.toString()));
         }
     }
 
@@ -455,12 +480,13 @@ final class ResponseObject {
      * them. The decimals especially: parsing a BigDecimal for each, four per response, showed in
      * profiles of the path.
      */
-    private static final JsonNode ZERO = decimal("0.0"), ONE = decimal("1.0"),
-            TEXT_FORMAT = OpenAiChat.JSON.createObjectNode().put("type", "text"), MEDIUM = TextNode.valueOf("medium"),
-            AUTO = TextNode.valueOf("auto"), DISABLED = TextNode.valueOf("disabled"), NO_TOOLS = OpenAiChat.JSON.createArrayNode(),
-            NO_METADATA = OpenAiChat.JSON.createObjectNode();
+    private static final Default ZERO = decimal("0.0"), ONE = decimal("1.0"),
+            TEXT_FORMAT = new Default(OpenAiChat.JSON.createObjectNode().put("type", "text")), MEDIUM = new Default(TextNode.valueOf("medium")),
+            AUTO = new Default(TextNode.valueOf("auto")), DISABLED = new Default(TextNode.valueOf("disabled")),
+            NO_TOOLS = new Default(OpenAiChat.JSON.createArrayNode()), NO_METADATA = new Default(OpenAiChat.JSON.createObjectNode()),
+            FALSE = new Default(BooleanNode.FALSE), TRUE = new Default(BooleanNode.TRUE), NO_LOGPROBS = new Default(IntNode.valueOf(0));
 
-    private static JsonNode decimal(String value) {
-        return OpenAiChat.JSON.getNodeFactory().numberNode(new BigDecimal(value));
+    private static Default decimal(String value) {
+        return new Default(OpenAiChat.JSON.getNodeFactory().numberNode(new BigDecimal(value)));
     }
 }
