@@ -392,27 +392,24 @@ final class ResponseObject {
         long input = Math.max(0, u.promptTokens());
         long output = Math.max(0, u.completionTokens());
         g.writeStartObject();
-        g.writeFieldName(name("input_tokens"));
-        g.writeNumber(input);
+        number(g, "input_tokens", input);
         g.writeFieldName(name("input_tokens_details"));
         g.writeStartObject();
-        g.writeFieldName(name("cached_tokens"));
-        g.writeNumber(Math.max(0, u.cachedTokens()));
-        if (u.cacheCreationTokens() >= 0) {
-            g.writeFieldName(name("cache_creation_tokens"));
-            g.writeNumber(u.cacheCreationTokens());
-        }
+        number(g, "cached_tokens", Math.max(0, u.cachedTokens()));
+        if (u.cacheCreationTokens() >= 0) number(g, "cache_creation_tokens", u.cacheCreationTokens());
         g.writeEndObject();
-        g.writeFieldName(name("output_tokens"));
-        g.writeNumber(output);
+        number(g, "output_tokens", output);
         g.writeFieldName(name("output_tokens_details"));
         g.writeStartObject();
-        g.writeFieldName(name("reasoning_tokens"));
-        g.writeNumber(Math.max(0, u.reasoningTokens()));
+        number(g, "reasoning_tokens", Math.max(0, u.reasoningTokens()));
         g.writeEndObject();
-        g.writeFieldName(name("total_tokens"));
-        g.writeNumber(u.totalTokens() >= 0 ? u.totalTokens() : input + output);
+        number(g, "total_tokens", u.totalTokens() >= 0 ? u.totalTokens() : input + output);
         g.writeEndObject();
+    }
+
+    private static void number(JsonGenerator g, String field, long value) throws IOException {
+        g.writeFieldName(name(field));
+        g.writeNumber(value);
     }
 
     static ObjectNode messageItem(String id, String status) {
