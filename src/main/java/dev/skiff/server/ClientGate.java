@@ -238,7 +238,6 @@ final class ClientGate extends ChannelDuplexHandler {
     /** As above, for a request whose key was verified: {@code caller} (null when none was) is who the refusal counts for. */
     private void refuse(HttpRequest req, ClientDialect dialect, int status, String message, String code, String endpoint, Caller caller) {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
-        ReferenceCountUtil.release(req);
         refused = true;
         reading = false;
         setPhase(NONE, 0);
@@ -247,6 +246,8 @@ final class ClientGate extends ChannelDuplexHandler {
         if (status == 503) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1"); // keys not loaded yet: a moment's wait
         settings.gateway().observers().refused(req, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
                 status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
+        // Only now: a request read whole carries its body, which the audit trail copies above.
+        ReferenceCountUtil.release(req);
         if (outstanding > 1) {
             // Earlier requests are still being answered; this answer follows theirs.
             deferredRefusal = r;
