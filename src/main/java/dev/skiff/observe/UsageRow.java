@@ -7,37 +7,14 @@ package dev.skiff.observe;
  * at bodies level the bodies' bytes ({@code auditBodies}: the client's request and response, the
  * provider's request and response, each null when not kept; null when none are) and the capture budget
  * they hold until the row is stored or dropped ({@code auditHeld}, see {@link RequestTrail#handOver}).
- * The usage writer's rows have the record as UTF-8 only ({@code auditUtf8}, {@code audit} null): SQLite
- * stores those bytes as the text they are, where a String was made of them and encoded again by the
- * driver (JFR at bodies level: those two copies were a fifth of what Skiff allocated).
  */
-public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit, byte[][] auditBodies, long auditHeld, byte[] auditUtf8) {
+public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit, byte[][] auditBodies, long auditHeld) {
     public UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
-        this(record, tokens, costNanos, null, null, 0, null);
+        this(record, tokens, costNanos, null, null, 0);
     }
 
     public UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit) {
-        this(record, tokens, costNanos, audit, null, 0, null);
-    }
-
-    public UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit, byte[][] auditBodies, long auditHeld) {
-        this(record, tokens, costNanos, audit, auditBodies, auditHeld, null);
-    }
-
-    /** The audit record's JSON, or null. */
-    @Override
-    public String audit() {
-        return audit != null || auditUtf8 == null ? audit : new String(auditUtf8, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    /** Whether the row carries an audit record (without making its text). */
-    public boolean hasAudit() {
-        return audit != null || auditUtf8 != null;
-    }
-
-    /** This row carrying an audit record given as UTF-8, with its bodies (null: none) holding {@code held} bytes of the capture budget. */
-    public UsageRow withAuditUtf8(byte[] utf8, byte[][] bodies, long held) {
-        return new UsageRow(record, tokens, costNanos, null, bodies, held, utf8);
+        this(record, tokens, costNanos, audit, null, 0);
     }
 
     /** This row carrying {@code audit}. */

@@ -52,26 +52,14 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
-    /**
-     * How a value is bound when it is not a literal (null: {@code ?}): the audit record as its UTF-8 bytes
-     * and stored as the text they are on SQLite (a cast from a blob is a copy, as the audit store's detail),
-     * not made a String to be encoded again by the driver; PostgreSQL binds the String under the same cast.
-     */
-    private static final String[] PARAMETERS = new String[27];
-
-    static {
-        PARAMETERS[AUDIT] = "CAST(? AS TEXT)";
-    }
-
-    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS,
-            java.util.Arrays.copyOf(PARAMETERS, 23), 64);
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, 64);
     /**
      * Rows carrying an audit record's bodies: the same and the four bodies' columns (27 values). Apart,
      * so that rows without (every row when the audit log is off or at metadata level) bind no more than before.
      */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
             INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "),
-            java.util.Arrays.copyOf(LITERALS, 27), PARAMETERS, 64);
+            java.util.Arrays.copyOf(LITERALS, 27), 64);
     /** How many bodies a row with bodies binds, in {@link UsageRow#auditBodies}' order. */
     private static final int AUDIT_BODIES = 4;
 
@@ -369,8 +357,7 @@ public final class UsageStore implements AutoCloseable {
         String error = r.error();
         v.text(error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
         v.text(attemptLog(r.attemptLog()));
-        // JSON: its generator escapes NUL, which PostgreSQL text would refuse. On SQLite its UTF-8 bytes (see PARAMETERS).
-        return !pg && row.auditUtf8() != null ? v.bytes(row.auditUtf8()) : v.text(row.audit());
+        return v.text(row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
     }
 
     /** Which of a row's values are {@link #LITERALS}' (see {@link #bind}): bit {@code i} for value {@code i}. */
@@ -389,7 +376,7 @@ public final class UsageStore implements AutoCloseable {
         if (r.attempts() == 1) m |= 1L << ATTEMPTS;
         if (r.error() == null) m |= 1L << ERROR;
         if (r.attemptLog() == null || r.attemptLog().isEmpty()) m |= 1L << ATTEMPT_LOG;
-        if (!row.hasAudit()) m |= 1L << AUDIT;
+        if (row.audit() == null) m |= 1L << AUDIT;
         return m;
     }
 

@@ -92,7 +92,6 @@ public final class MultiRowInsert<R> {
     private final String head;
     private final String placeholders;
     private final String[] literals; // per value, its literal, or null: always bound
-    private final String[] parameters; // per value, how it is bound when it is (null: ?); null: ? for all
     private final int valuesPerRow;
     private final int rowsPerStatement;
     private final String full;
@@ -127,37 +126,16 @@ public final class MultiRowInsert<R> {
      * {@link #insert(Connection, List, ValueBinder, Literals)}).
      */
     public MultiRowInsert(String head, String[] literals, int rowsPerStatement) {
-        this(head, literals, new String[literals.length], rowsPerStatement);
-    }
-
-    /**
-     * As {@link #MultiRowInsert(String, String[], int)}, value {@code i} bound as {@code parameters[i]}
-     * where that is not null ({@code CAST(? AS TEXT)}: a value bound in one form and stored in another),
-     * else as {@code ?}.
-     */
-    public MultiRowInsert(String head, String[] literals, String[] parameters, int rowsPerStatement) {
-        this(head, row(parameters), literals.length, rowsPerStatement, literals.clone(), parameters.clone());
-    }
-
-    /** A row's values, {@code parameters[i]} or {@code ?} each. */
-    private static String row(String[] parameters) {
-        StringBuilder r = new StringBuilder("(");
-        for (int i = 0; i < parameters.length; i++) r.append(i == 0 ? "" : ", ").append(parameters[i] == null ? "?" : parameters[i]);
-        return r.append(')').toString();
+        this(head, placeholders(literals.length), literals.length, rowsPerStatement, literals.clone());
     }
 
     private MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement, String[] literals) {
-        this(head, rowValues, valuesPerRow, rowsPerStatement, literals, null);
-    }
-
-    private MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement, String[] literals, String[] parameters) {
         if (literals != null && literals.length > 64) throw new IllegalArgumentException("at most 64 values may be literals");
         this.head = head;
         this.valuesPerRow = valuesPerRow;
         this.rowsPerStatement = rowsPerStatement;
         this.placeholders = rowValues;
         this.literals = literals;
-        this.parameters = parameters;
         this.full = statement(rowsPerStatement, 0);
     }
 
@@ -172,8 +150,7 @@ public final class MultiRowInsert<R> {
         String row = placeholders;
         if (shape != 0) {
             StringBuilder r = new StringBuilder("(");
-            for (int i = 0; i < valuesPerRow; i++) r.append(i == 0 ? "" : ", ").append((shape >>> i & 1) != 0 ? literals[i]
-                    : parameters == null || parameters[i] == null ? "?" : parameters[i]);
+            for (int i = 0; i < valuesPerRow; i++) r.append(i == 0 ? "" : ", ").append((shape >>> i & 1) != 0 ? literals[i] : "?");
             row = r.append(')').toString();
         }
         StringBuilder b = new StringBuilder(head.length() + rows * (row.length() + 2)).append(head);

@@ -120,17 +120,6 @@ final class AuditDocument {
          * row, these 85 about 0.5; the two partial indexes (see the usage migration) 3.4 more.
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
-            writeInUsageRow(r, t);
-            return text.utf8();
-        }
-
-        /** As {@link #inUsageRow}, as UTF-8: what the usage writer binds (no String made and encoded again by the driver). */
-        byte[] inUsageRowUtf8(UsageRecord r, RequestTrail t) {
-            writeInUsageRow(r, t);
-            return text.toByteArray();
-        }
-
-        private void writeInUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
             write(g -> {
                 g.writeStartObject();
@@ -161,6 +150,7 @@ final class AuditDocument {
                 }
                 g.writeEndObject();
             });
+            return text.utf8();
         }
 
         /** Starts a row of {@code r}: no bodies yet, and the values its headers may repeat. */
@@ -203,7 +193,7 @@ final class AuditDocument {
                 detail(g, r, t, path);
                 g.writeEndObject();
             });
-            return new dev.skiff.observe.UsageLog.AuditInRow(text.toByteArray(), bodies);
+            return new dev.skiff.observe.UsageLog.AuditInRow(text.utf8(), bodies);
         }
 
         /**
