@@ -220,6 +220,7 @@ final class RedisConnections implements AutoCloseable {
                         links = ls;
                     });
                 });
+                l.connection.flushCommands(); // commands on kept connections are not flushed as written (see sent)
                 return;
             }
         }
