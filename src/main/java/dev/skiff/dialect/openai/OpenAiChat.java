@@ -1,5 +1,6 @@
 package dev.skiff.dialect.openai;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -68,10 +69,13 @@ public final class OpenAiChat {
         return buf;
     }
 
-    /** Appends a tree to a buffer. */
+    /**
+     * Appends a tree to a buffer: the tree serializes itself with the mapper's shared provider, as
+     * {@code JSON.writeValue} would after making a provider and looking up a serializer for it.
+     */
     public static void writeTo(JsonNode node, ByteBuf buf) {
-        try (OutputStream out = new ByteBufOutputStream(buf)) {
-            JSON.writeValue(out, node);
+        try (JsonGenerator g = JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(buf))) {
+            node.serialize(g, JSON.getSerializerProviderInstance());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -124,7 +125,7 @@ final class ResponseObject {
      */
     static void expand(JsonGenerator g, ObjectNode stored) throws IOException {
         write(g, stored, (gen, sp, member) -> {
-            JsonNode v = stored.get(member);
+            JsonNode v = stored.get(member.text);
             if (v == null) gen.writeNull();
             else v.serialize(gen, sp);
         }, null, null);
@@ -202,165 +203,194 @@ final class ResponseObject {
     /** Writes the value of one of the object's own members (neither echoed nor constant). */
     @FunctionalInterface
     private interface Own {
-        void write(JsonGenerator g, SerializerProvider sp, String member) throws IOException;
+        void write(JsonGenerator g, SerializerProvider sp, Name member) throws IOException;
     }
 
     /** The own members of an answer being made. */
     private static Own own(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
         return (g, sp, member) -> {
-            switch (member) {
-                case "id" -> g.writeString(ctx.responseId());
-                case "created_at" -> g.writeNumber(ctx.createdAt());
-                case "status" -> g.writeString(end.status());
-                case "completed_at" -> {
-                    if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
-                    else g.writeNull();
+            if (member == ID) {
+                g.writeString(ctx.responseId());
+            } else if (member == CREATED_AT) {
+                g.writeNumber(ctx.createdAt());
+            } else if (member == STATUS) {
+                g.writeString(end.status());
+            } else if (member == COMPLETED_AT) {
+                if (end.completedAt() >= 0) g.writeNumber(end.completedAt());
+                else g.writeNull();
+            } else if (member == ERROR) {
+                if (end.errorCode() != null) {
+                    g.writeStartObject();
+                    g.writeStringField("code", end.errorCode());
+                    g.writeStringField("message", end.errorMessage());
+                    g.writeEndObject();
+                } else {
+                    g.writeNull();
                 }
-                case "error" -> {
-                    if (end.errorCode() != null) {
-                        g.writeStartObject();
-                        g.writeStringField("code", end.errorCode());
-                        g.writeStringField("message", end.errorMessage());
-                        g.writeEndObject();
-                    } else {
-                        g.writeNull();
-                    }
+            } else if (member == INCOMPLETE_DETAILS) {
+                if (end.incompleteReason() != null) {
+                    g.writeStartObject();
+                    g.writeStringField("reason", end.incompleteReason());
+                    g.writeEndObject();
+                } else {
+                    g.writeNull();
                 }
-                case "incomplete_details" -> {
-                    if (end.incompleteReason() != null) {
-                        g.writeStartObject();
-                        g.writeStringField("reason", end.incompleteReason());
-                        g.writeEndObject();
-                    } else {
-                        g.writeNull();
-                    }
-                }
-                case "model" -> g.writeString(ctx.clientModel());
-                case "output" -> {
-                    g.writeStartArray();
-                    for (JsonNode item : output) item.serialize(g, sp);
-                    g.writeEndArray();
-                }
-                case "usage" -> {
-                    if (end.usage() != null) writeUsage(g, end.usage());
-                    else g.writeNull();
-                }
-                default -> throw new IllegalArgumentException(member);
+            } else if (member == MODEL) {
+                g.writeString(ctx.clientModel());
+            } else if (member == OUTPUT) {
+                g.writeStartArray();
+                for (JsonNode item : output) item.serialize(g, sp);
+                g.writeEndArray();
+            } else if (member == USAGE) {
+                if (end.usage() != null) writeUsage(g, end.usage());
+                else g.writeNull();
+            } else {
+                throw new IllegalArgumentException(member.text);
             }
         };
     }
 
     /**
      * The one list of the object's members. {@code omitted} null: the whole object; else the stored
-     * form, with the count of characters left out added to {@code omitted[0]}.
+     * form, with the count of characters left out added to {@code omitted[0]}. The request's members
+     * are looked up in one pass over them ({@link #given}), not one lookup for each member echoed.
      */
     private static void write(JsonGenerator g, JsonNode req, Own own, int[] omitted, Cuts cuts) throws IOException {
         SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
+        JsonNode[] given = given(req);
         g.writeStartObject();
-        own(g, sp, own, "id");
-        constant(g, omitted, cuts, "object", "response");
-        own(g, sp, own, "created_at");
-        own(g, sp, own, "status");
-        echo(g, sp, req, "background", FALSE, omitted, cuts);
-        own(g, sp, own, "completed_at");
-        own(g, sp, own, "error");
-        echo(g, sp, req, "frequency_penalty", ZERO, omitted, cuts);
-        own(g, sp, own, "incomplete_details");
-        echo(g, sp, req, "instructions", null, omitted, cuts);
-        echo(g, sp, req, "max_output_tokens", null, omitted, cuts);
-        echo(g, sp, req, "max_tool_calls", null, omitted, cuts);
-        own(g, sp, own, "model");
-        own(g, sp, own, "output");
-        echo(g, sp, req, "parallel_tool_calls", TRUE, omitted, cuts);
-        echo(g, sp, req, "presence_penalty", ZERO, omitted, cuts);
-        echo(g, sp, req, "previous_response_id", null, omitted, cuts);
-        echo(g, sp, req, "prompt_cache_key", null, omitted, cuts);
-        echo(g, sp, req, "prompt_cache_retention", null, omitted, cuts);
-        JsonNode reasoning = req.path("reasoning");
-        boolean cut = cuts != null && !given(reasoning, "effort", "summary");
-        if (cut) cuts.begin();
-        if (startNested(g, reasoning, "reasoning", omitted, "effort", "summary")) {
-            echo(g, sp, reasoning, "effort", null, null, null);
-            echo(g, sp, reasoning, "summary", null, null, null);
-            g.writeEndObject();
-            if (cut) cuts.end();
-        } else {
-            omitted[0] += nestedChars("reasoning", "effort", null, "summary", null);
-        }
-        echo(g, sp, req, "safety_identifier", null, omitted, cuts);
+        own(g, sp, own, ID); // the first member: every other one follows a comma (see Name.member)
+        constant(g, sp, omitted, cuts, OBJECT);
+        own(g, sp, own, CREATED_AT);
+        own(g, sp, own, STATUS);
+        echo(g, sp, given, BACKGROUND, omitted, cuts);
+        own(g, sp, own, COMPLETED_AT);
+        own(g, sp, own, ERROR);
+        echo(g, sp, given, FREQUENCY_PENALTY, omitted, cuts);
+        own(g, sp, own, INCOMPLETE_DETAILS);
+        echo(g, sp, given, INSTRUCTIONS, omitted, cuts);
+        echo(g, sp, given, MAX_OUTPUT_TOKENS, omitted, cuts);
+        echo(g, sp, given, MAX_TOOL_CALLS, omitted, cuts);
+        own(g, sp, own, MODEL);
+        own(g, sp, own, OUTPUT);
+        echo(g, sp, given, PARALLEL_TOOL_CALLS, omitted, cuts);
+        echo(g, sp, given, PRESENCE_PENALTY, omitted, cuts);
+        echo(g, sp, given, PREVIOUS_RESPONSE_ID, omitted, cuts);
+        echo(g, sp, given, PROMPT_CACHE_KEY, omitted, cuts);
+        echo(g, sp, given, PROMPT_CACHE_RETENTION, omitted, cuts);
+        nested(g, sp, given, REASONING, EFFORT, SUMMARY, omitted, cuts);
+        echo(g, sp, given, SAFETY_IDENTIFIER, omitted, cuts);
         // The tier that served the request: Skiff asks no provider for a special one.
-        constant(g, omitted, cuts, "service_tier", "default");
-        echo(g, sp, req, "store", TRUE, omitted, cuts);
-        echo(g, sp, req, "temperature", ONE, omitted, cuts);
-        JsonNode text = req.path("text");
-        cut = cuts != null && !given(text, "format", "verbosity");
-        if (cut) cuts.begin();
-        if (startNested(g, text, "text", omitted, "format", "verbosity")) {
-            echo(g, sp, text, "format", TEXT_FORMAT, null, null);
-            echo(g, sp, text, "verbosity", MEDIUM, null, null);
-            g.writeEndObject();
-            if (cut) cuts.end();
-        } else {
-            omitted[0] += nestedChars("text", "format", TEXT_FORMAT, "verbosity", MEDIUM);
-        }
-        echo(g, sp, req, "tool_choice", AUTO, omitted, cuts);
-        echo(g, sp, req, "tools", NO_TOOLS, omitted, cuts);
-        echo(g, sp, req, "top_logprobs", NO_LOGPROBS, omitted, cuts);
-        echo(g, sp, req, "top_p", ONE, omitted, cuts);
-        echo(g, sp, req, "truncation", DISABLED, omitted, cuts);
-        own(g, sp, own, "usage");
-        echo(g, sp, req, "user", null, omitted, cuts);
-        echo(g, sp, req, "metadata", NO_METADATA, omitted, cuts);
+        constant(g, sp, omitted, cuts, SERVICE_TIER);
+        echo(g, sp, given, STORE, omitted, cuts);
+        echo(g, sp, given, TEMPERATURE, omitted, cuts);
+        nested(g, sp, given, TEXT, FORMAT, VERBOSITY, omitted, cuts);
+        echo(g, sp, given, TOOL_CHOICE, omitted, cuts);
+        echo(g, sp, given, TOOLS, omitted, cuts);
+        echo(g, sp, given, TOP_LOGPROBS, omitted, cuts);
+        echo(g, sp, given, TOP_P, omitted, cuts);
+        echo(g, sp, given, TRUNCATION, omitted, cuts);
+        own(g, sp, own, USAGE);
+        echo(g, sp, given, USER, omitted, cuts);
+        echo(g, sp, given, METADATA, omitted, cuts);
         g.writeEndObject();
     }
 
-    private static void own(JsonGenerator g, SerializerProvider sp, Own own, String member) throws IOException {
-        g.writeFieldName(name(member));
+    /** The request's values of the members the object echoes, by {@link Name#echoed}; null where it gave none. */
+    private static JsonNode[] given(JsonNode req) {
+        JsonNode[] given = new JsonNode[ECHOED.size()];
+        if (req instanceof ObjectNode object) {
+            for (var e : object.properties()) {
+                Name name = ECHOED.get(e.getKey());
+                if (name != null) given[name.echoed] = e.getValue();
+            }
+        }
+        return given;
+    }
+
+    private static void own(JsonGenerator g, SerializerProvider sp, Own own, Name member) throws IOException {
+        g.writeFieldName(member.quoted);
         own.write(g, sp, member);
     }
 
-    /** The members' names, quoted and encoded once: the generator copies their bytes. */
-    private static final java.util.Map<String, SerializedString> NAMES = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private static SerializedString name(String field) {
-        return NAMES.computeIfAbsent(field, SerializedString::new);
+    private static void constant(JsonGenerator g, SerializerProvider sp, int[] omitted, Cuts cuts, Name name) throws IOException {
+        if (omitted != null) omitted[0] += name.member.charLength();
+        else defaulted(g, sp, name, cuts);
     }
 
-    private static void constant(JsonGenerator g, int[] omitted, Cuts cuts, String field, String value) throws IOException {
-        if (omitted != null) {
-            omitted[0] += field.length() + value.length() + 6; // "field":"value",
-            return;
+    /**
+     * The client's value of a member, else its default (null: JSON null), as the API echoes its
+     * request; the stored form ({@code omitted} not null) leaves out a member the client did not
+     * give, and counts its characters.
+     */
+    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode[] given, Name name, int[] omitted, Cuts cuts)
+            throws IOException {
+        JsonNode v = given[name.echoed];
+        if (v != null && !v.isNull()) {
+            g.writeFieldName(name.quoted);
+            v.serialize(g, sp);
+        } else if (omitted != null) {
+            omitted[0] += name.member.charLength();
+        } else {
+            defaulted(g, sp, name, cuts);
         }
+    }
+
+    /**
+     * A member holding its default or constant, noted in {@code cuts}: a text generator is given the
+     * member whole, comma and all (the object's first member is never one, so a comma is always due,
+     * and the generator's own count of members still puts one before the next member it writes); a
+     * token buffer, which a tree is made of, the name and the value's node.
+     */
+    private static void defaulted(JsonGenerator g, SerializerProvider sp, Name name, Cuts cuts) throws IOException {
         if (cuts != null) cuts.begin();
-        g.writeFieldName(name(field));
-        g.writeString(value);
+        if (g instanceof TokenBuffer) {
+            g.writeFieldName(name.quoted);
+            if (name.fallback == null) g.writeNull();
+            else name.fallback.node().serialize(g, sp);
+        } else {
+            g.writeRaw(name.member);
+        }
         if (cuts != null) cuts.end();
     }
 
     /**
-     * Opens a nested object of echoed members ({@code reasoning}, {@code text}) unless the stored
-     * form leaves it out, as it does when the client gave none of them; says whether it opened it.
+     * A nested object of echoed members ({@code reasoning}, {@code text}): the client's members and
+     * the defaults of the others if it gave either, else the whole default object, which the stored
+     * form leaves out.
      */
-    private static boolean startNested(JsonGenerator g, JsonNode in, String field, int[] omitted, String a, String b) throws IOException {
-        if (omitted != null && !given(in, a, b)) return false;
-        g.writeFieldName(name(field));
-        g.writeStartObject();
-        return true;
+    private static void nested(JsonGenerator g, SerializerProvider sp, JsonNode[] given, Name name, Name a, Name b, int[] omitted,
+                               Cuts cuts) throws IOException {
+        JsonNode in = given[name.echoed];
+        if (in != null && (in.hasNonNull(a.text) || in.hasNonNull(b.text))) {
+            g.writeFieldName(name.quoted);
+            g.writeStartObject();
+            inner(g, sp, in, a);
+            inner(g, sp, in, b);
+            g.writeEndObject();
+        } else if (omitted != null) {
+            omitted[0] += name.member.charLength();
+        } else if (g instanceof TokenBuffer) {
+            if (cuts != null) cuts.begin();
+            g.writeFieldName(name.quoted);
+            g.writeStartObject();
+            inner(g, sp, MissingNode.getInstance(), a);
+            inner(g, sp, MissingNode.getInstance(), b);
+            g.writeEndObject();
+            if (cuts != null) cuts.end();
+        } else {
+            defaulted(g, sp, name, cuts);
+        }
     }
 
-    /** Whether the client gave either member of a nested object (the stored form keeps it then). */
-    private static boolean given(JsonNode in, String a, String b) {
-        return in.hasNonNull(a) || in.hasNonNull(b);
-    }
-
-    /** The characters of a nested object of two defaults, with its comma: "field":{"a":x,"b":y}, */
-    private static int nestedChars(String field, String a, Default aDefault, String b, Default bDefault) {
-        return field.length() + 3 + 2 + memberChars(a, aDefault) + memberChars(b, bDefault) - 1 + 1;
-    }
-
-    /** The characters a member holding its default takes, with its comma: "field":value, */
-    private static int memberChars(String field, Default fallback) {
-        return field.length() + 3 + (fallback == null ? 4 : fallback.text().charLength()) + 1;
+    /** A member of a nested object: the client's value, else its default. */
+    private static void inner(JsonGenerator g, SerializerProvider sp, JsonNode in, Name name) throws IOException {
+        JsonNode v = in.get(name.text);
+        g.writeFieldName(name.quoted);
+        if (v != null && !v.isNull()) v.serialize(g, sp);
+        else if (name.fallback == null) g.writeNull();
+        else if (g instanceof TokenBuffer) name.fallback.node().serialize(g, sp); // a tree is made of it: nodes, not text
+        else g.writeRawValue(name.fallback.text());
     }
 
     /** The object as a tree, for the stream's events: {@link #write} through a token buffer (no text between). */
@@ -392,23 +422,30 @@ final class ResponseObject {
         long input = Math.max(0, u.promptTokens());
         long output = Math.max(0, u.completionTokens());
         g.writeStartObject();
-        number(g, "input_tokens", input);
-        g.writeFieldName(name("input_tokens_details"));
+        number(g, INPUT_TOKENS, input);
+        g.writeFieldName(INPUT_TOKENS_DETAILS);
         g.writeStartObject();
-        number(g, "cached_tokens", Math.max(0, u.cachedTokens()));
-        if (u.cacheCreationTokens() >= 0) number(g, "cache_creation_tokens", u.cacheCreationTokens());
+        number(g, CACHED_TOKENS, Math.max(0, u.cachedTokens()));
+        if (u.cacheCreationTokens() >= 0) number(g, CACHE_CREATION_TOKENS, u.cacheCreationTokens());
         g.writeEndObject();
-        number(g, "output_tokens", output);
-        g.writeFieldName(name("output_tokens_details"));
+        number(g, OUTPUT_TOKENS, output);
+        g.writeFieldName(OUTPUT_TOKENS_DETAILS);
         g.writeStartObject();
-        number(g, "reasoning_tokens", Math.max(0, u.reasoningTokens()));
+        number(g, REASONING_TOKENS, Math.max(0, u.reasoningTokens()));
         g.writeEndObject();
-        number(g, "total_tokens", u.totalTokens() >= 0 ? u.totalTokens() : input + output);
+        number(g, TOTAL_TOKENS, u.totalTokens() >= 0 ? u.totalTokens() : input + output);
         g.writeEndObject();
     }
 
-    private static void number(JsonGenerator g, String field, long value) throws IOException {
-        g.writeFieldName(name(field));
+    /** The usage object's member names, quoted and encoded once. */
+    private static final SerializedString INPUT_TOKENS = new SerializedString("input_tokens"),
+            INPUT_TOKENS_DETAILS = new SerializedString("input_tokens_details"), CACHED_TOKENS = new SerializedString("cached_tokens"),
+            CACHE_CREATION_TOKENS = new SerializedString("cache_creation_tokens"), OUTPUT_TOKENS = new SerializedString("output_tokens"),
+            OUTPUT_TOKENS_DETAILS = new SerializedString("output_tokens_details"), REASONING_TOKENS = new SerializedString("reasoning_tokens"),
+            TOTAL_TOKENS = new SerializedString("total_tokens");
+
+    private static void number(JsonGenerator g, SerializedString field, long value) throws IOException {
+        g.writeFieldName(field);
         g.writeNumber(value);
     }
 
@@ -442,29 +479,6 @@ final class ResponseObject {
         return item;
     }
 
-    /**
-     * The client's value of {@code field}, else {@code fallback} (null: JSON null), as the API echoes
-     * its request; the stored form ({@code omitted} not null) leaves out a member the client did not
-     * give, and counts its characters.
-     */
-    private static void echo(JsonGenerator g, SerializerProvider sp, JsonNode req, String field, Default fallback, int[] omitted,
-                             Cuts cuts) throws IOException {
-        JsonNode v = req.get(field);
-        if (v != null && !v.isNull()) {
-            g.writeFieldName(name(field));
-            v.serialize(g, sp);
-        } else if (omitted != null) {
-            omitted[0] += memberChars(field, fallback);
-        } else {
-            if (cuts != null) cuts.begin();
-            g.writeFieldName(name(field));
-            if (fallback == null) g.writeNull();
-            else if (g instanceof TokenBuffer) fallback.node().serialize(g, sp); // a tree is made of it: nodes, not text
-            else g.writeRawValue(fallback.text());
-            if (cuts != null) cuts.end();
-        }
-    }
-
     /** A default value, and its text, which is what a generator of text is given: no serializer, no number formatting. */
     private record Default(JsonNode node, SerializedString text) {
         Default(JsonNode node) {
@@ -486,4 +500,82 @@ final class ResponseObject {
     private static Default decimal(String value) {
         return new Default(OpenAiChat.JSON.getNodeFactory().numberNode(new BigDecimal(value)));
     }
+
+    /**
+     * A member of the object, or of one of its nested objects: its name quoted and encoded once (the
+     * generator copies its bytes); for a top-level member echoed from the request, its index among
+     * those (-1 for the others); the value it holds when the client gave none (a default or constant;
+     * null: JSON null); and, for a top-level member with such a value, the member whole as text with
+     * the comma before it ({@code ,"name":value}), which is also what the stored form leaves out.
+     */
+    static final class Name {
+        final String text;
+        final SerializedString quoted;
+        final int echoed;
+        final Default fallback;
+        final SerializedString member;
+
+        private Name(String text, int echoed, Default fallback, String value) {
+            this.text = text;
+            this.quoted = new SerializedString(text);
+            this.echoed = echoed;
+            this.fallback = fallback;
+            this.member = value == null ? null : new SerializedString(",\"" + text + "\":" + value);
+        }
+
+        /** One of the object's own members, written by an {@link Own}. */
+        static Name own(String text) {
+            return new Name(text, -1, null, null);
+        }
+
+        /** A member of a nested object. */
+        static Name inner(String text, Default fallback) {
+            return new Name(text, -1, fallback, null);
+        }
+
+        /** A member echoed from the request, {@code index}: its place in {@link #ECHOED}. */
+        static Name echoed(String text, int index, Default fallback) {
+            return new Name(text, index, fallback, fallback == null ? "null" : fallback.text().getValue());
+        }
+
+        /** A member echoed from the request whose default is a nested object of {@code a} and {@code b}'s defaults. */
+        static Name nested(String text, int index, Name a, Name b) {
+            return new Name(text, index, null, "{\"" + a.text + "\":" + value(a) + ",\"" + b.text + "\":" + value(b) + "}");
+        }
+
+        /** A member holding a constant string. */
+        static Name constant(String text, String value) {
+            Default v = new Default(TextNode.valueOf(value));
+            return new Name(text, -1, v, v.text().getValue());
+        }
+
+        private static String value(Name inner) {
+            return inner.fallback == null ? "null" : inner.fallback.text().getValue();
+        }
+    }
+
+    private static final Name ID = Name.own("id"), CREATED_AT = Name.own("created_at"), STATUS = Name.own("status"),
+            COMPLETED_AT = Name.own("completed_at"), ERROR = Name.own("error"), INCOMPLETE_DETAILS = Name.own("incomplete_details"),
+            MODEL = Name.own("model"), OUTPUT = Name.own("output"), USAGE = Name.own("usage"),
+            OBJECT = Name.constant("object", "response"), SERVICE_TIER = Name.constant("service_tier", "default"),
+            EFFORT = Name.inner("effort", null), SUMMARY = Name.inner("summary", null),
+            FORMAT = Name.inner("format", TEXT_FORMAT), VERBOSITY = Name.inner("verbosity", MEDIUM),
+            BACKGROUND = Name.echoed("background", 0, FALSE), FREQUENCY_PENALTY = Name.echoed("frequency_penalty", 1, ZERO),
+            INSTRUCTIONS = Name.echoed("instructions", 2, null), MAX_OUTPUT_TOKENS = Name.echoed("max_output_tokens", 3, null),
+            MAX_TOOL_CALLS = Name.echoed("max_tool_calls", 4, null), PARALLEL_TOOL_CALLS = Name.echoed("parallel_tool_calls", 5, TRUE),
+            PRESENCE_PENALTY = Name.echoed("presence_penalty", 6, ZERO), PREVIOUS_RESPONSE_ID = Name.echoed("previous_response_id", 7, null),
+            PROMPT_CACHE_KEY = Name.echoed("prompt_cache_key", 8, null), PROMPT_CACHE_RETENTION = Name.echoed("prompt_cache_retention", 9, null),
+            REASONING = Name.nested("reasoning", 10, EFFORT, SUMMARY), SAFETY_IDENTIFIER = Name.echoed("safety_identifier", 11, null),
+            STORE = Name.echoed("store", 12, TRUE), TEMPERATURE = Name.echoed("temperature", 13, ONE),
+            TEXT = Name.nested("text", 14, FORMAT, VERBOSITY), TOOL_CHOICE = Name.echoed("tool_choice", 15, AUTO),
+            TOOLS = Name.echoed("tools", 16, NO_TOOLS), TOP_LOGPROBS = Name.echoed("top_logprobs", 17, NO_LOGPROBS),
+            TOP_P = Name.echoed("top_p", 18, ONE), TRUNCATION = Name.echoed("truncation", 19, DISABLED),
+            USER = Name.echoed("user", 20, null), METADATA = Name.echoed("metadata", 21, NO_METADATA);
+
+    /** The members echoed from the request, by name. */
+    private static final java.util.Map<String, Name> ECHOED = java.util.stream.Stream.of(BACKGROUND, FREQUENCY_PENALTY, INSTRUCTIONS,
+                    MAX_OUTPUT_TOKENS, MAX_TOOL_CALLS, PARALLEL_TOOL_CALLS, PRESENCE_PENALTY, PREVIOUS_RESPONSE_ID, PROMPT_CACHE_KEY,
+                    PROMPT_CACHE_RETENTION, REASONING, SAFETY_IDENTIFIER, STORE, TEMPERATURE, TEXT, TOOL_CHOICE, TOOLS, TOP_LOGPROBS, TOP_P,
+                    TRUNCATION, USER, METADATA)
+            .collect(java.util.stream.Collectors.toUnmodifiableMap(n -> n.text, n -> n));
 }
