@@ -80,6 +80,137 @@ final class ResponseObject {
         write(g, request(ctx), own(ctx, end, output), null, cuts);
     }
 
+    /** {@link #write} of output items written as they are, with no tree made of them first. */
+    static void writeItems(JsonGenerator g, ResponseContext ctx, Ending end, java.util.List<Item> output, Cuts cuts) throws IOException {
+        write(g, request(ctx), own(ctx, end, (gen, sp) -> {
+            for (Item item : output) item.write(gen, sp);
+        }), null, cuts);
+    }
+
+    /**
+     * An output item of a complete answer: a message or a function call, which {@link #write} writes
+     * straight to the generator (the members, in the order, of {@link #messageItem} with its
+     * {@link #outputText}, and of {@link #functionCallItem}), or any other item as a tree.
+     */
+    sealed interface Item {
+        String id();
+
+        void write(JsonGenerator g, SerializerProvider sp) throws IOException;
+
+        /** The item marked incomplete, as the last item of an answer cut short is; items without a status stay as they are. */
+        Item incomplete();
+
+        ObjectNode node();
+
+        /** The items as trees. */
+        static java.util.List<ObjectNode> nodes(java.util.List<Item> items) {
+            java.util.List<ObjectNode> nodes = new java.util.ArrayList<>(items.size());
+            for (Item item : items) nodes.add(item.node());
+            return nodes;
+        }
+
+        record Message(String id, String status, String text) implements Item {
+            @Override
+            public void write(JsonGenerator g, SerializerProvider sp) throws IOException {
+                g.writeStartObject();
+                g.writeFieldName(ITEM_ID);
+                g.writeString(id);
+                g.writeFieldName(TYPE);
+                g.writeString(MESSAGE);
+                g.writeFieldName(ITEM_STATUS);
+                g.writeString(status);
+                g.writeFieldName(CONTENT);
+                g.writeStartArray();
+                g.writeStartObject();
+                g.writeFieldName(TYPE);
+                g.writeString(OUTPUT_TEXT);
+                g.writeFieldName(ANNOTATIONS);
+                g.writeStartArray();
+                g.writeEndArray();
+                g.writeFieldName(LOGPROBS);
+                g.writeStartArray();
+                g.writeEndArray();
+                g.writeFieldName(TEXT_VALUE);
+                g.writeString(text);
+                g.writeEndObject();
+                g.writeEndArray();
+                g.writeFieldName(ROLE);
+                g.writeString(ASSISTANT);
+                g.writeEndObject();
+            }
+
+            @Override
+            public Item incomplete() {
+                return new Message(id, "incomplete", text);
+            }
+
+            @Override
+            public ObjectNode node() {
+                ObjectNode item = messageItem(id, status);
+                item.withArray("content").add(outputText(text));
+                return item;
+            }
+        }
+
+        record Call(String id, String status, String callId, String name, String arguments) implements Item {
+            @Override
+            public void write(JsonGenerator g, SerializerProvider sp) throws IOException {
+                g.writeStartObject();
+                g.writeFieldName(ITEM_ID);
+                g.writeString(id);
+                g.writeFieldName(TYPE);
+                g.writeString(FUNCTION_CALL);
+                g.writeFieldName(ITEM_STATUS);
+                g.writeString(status);
+                g.writeFieldName(ARGUMENTS);
+                g.writeString(arguments);
+                g.writeFieldName(CALL_ID);
+                g.writeString(callId);
+                g.writeFieldName(FUNCTION_NAME);
+                g.writeString(name);
+                g.writeEndObject();
+            }
+
+            @Override
+            public Item incomplete() {
+                return new Call(id, "incomplete", callId, name, arguments);
+            }
+
+            @Override
+            public ObjectNode node() {
+                return functionCallItem(id, status, callId, name, arguments);
+            }
+        }
+
+        /** Any other item (reasoning), as a tree. */
+        record Node(ObjectNode node) implements Item {
+            @Override
+            public String id() {
+                return node.get("id").asText();
+            }
+
+            @Override
+            public void write(JsonGenerator g, SerializerProvider sp) throws IOException {
+                node.serialize(g, sp);
+            }
+
+            @Override
+            public Item incomplete() {
+                if (node.has("status")) node.put("status", "incomplete");
+                return this;
+            }
+        }
+    }
+
+    /** The output items' member names and constant values, quoted and encoded once. */
+    private static final SerializedString ITEM_ID = new SerializedString("id"), TYPE = new SerializedString("type"),
+            ITEM_STATUS = new SerializedString("status"), CONTENT = new SerializedString("content"), ROLE = new SerializedString("role"),
+            ANNOTATIONS = new SerializedString("annotations"), LOGPROBS = new SerializedString("logprobs"),
+            TEXT_VALUE = new SerializedString("text"), ARGUMENTS = new SerializedString("arguments"),
+            CALL_ID = new SerializedString("call_id"), FUNCTION_NAME = new SerializedString("name"),
+            MESSAGE = new SerializedString("message"), OUTPUT_TEXT = new SerializedString("output_text"),
+            ASSISTANT = new SerializedString("assistant"), FUNCTION_CALL = new SerializedString("function_call");
+
     /**
      * The object as the response store keeps it: the same members in the same order, less those
      * that hold the API's default or a constant (most of the object: ~1.15 KB of a 1.4 KB answer to
@@ -208,6 +339,18 @@ final class ResponseObject {
 
     /** The own members of an answer being made. */
     private static Own own(ResponseContext ctx, Ending end, Iterable<? extends JsonNode> output) {
+        return own(ctx, end, (g, sp) -> {
+            for (JsonNode item : output) item.serialize(g, sp);
+        });
+    }
+
+    /** Writes the output items, between the brackets of their array. */
+    @FunctionalInterface
+    private interface Items {
+        void write(JsonGenerator g, SerializerProvider sp) throws IOException;
+    }
+
+    private static Own own(ResponseContext ctx, Ending end, Items output) {
         return (g, sp, member) -> {
             if (member == ID) {
                 g.writeString(ctx.responseId());
@@ -239,7 +382,7 @@ final class ResponseObject {
                 g.writeString(ctx.clientModel());
             } else if (member == OUTPUT) {
                 g.writeStartArray();
-                for (JsonNode item : output) item.serialize(g, sp);
+                output.write(g, sp);
                 g.writeEndArray();
             } else if (member == USAGE) {
                 if (end.usage() != null) writeUsage(g, end.usage());

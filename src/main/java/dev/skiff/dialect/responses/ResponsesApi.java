@@ -231,7 +231,7 @@ public final class ResponsesApi {
      * The Responses object for a complete answer, as a tree (what {@link #writeResponse} writes).
      */
     public static ObjectNode renderResponse(ChatResponse r, ResponseContext ctx) {
-        return ResponseObject.tree(ctx, ending(r, ctx), output(r, ctx.responseId()));
+        return ResponseObject.tree(ctx, ending(r, ctx), ResponseObject.Item.nodes(output(r, ctx.responseId())));
     }
 
     /**
@@ -242,18 +242,18 @@ public final class ResponsesApi {
      * cut short is {@code incomplete} with its reason (conformance 19), its last item marked incomplete.
      */
     public static void writeResponse(ChatResponse r, ResponseContext ctx, ByteBuf out, ResponsesEgress.Stored store) {
-        List<ObjectNode> output = output(r, ctx.responseId());
+        List<ResponseObject.Item> output = output(r, ctx.responseId());
         ResponseObject.Ending end = ending(r, ctx);
         // The stored form is the body less its defaults: cut out of the body's bytes, not written again.
         ResponseObject.Cuts cuts = store == null ? null : new ResponseObject.Cuts(out);
         try (JsonGenerator g = OpenAiChat.JSON.getFactory().createGenerator((OutputStream) new ByteBufOutputStream(out))) {
-            ResponseObject.write(g, ctx, end, output, cuts == null ? null : cuts.of(g));
+            ResponseObject.writeItems(g, ctx, end, output, cuts == null ? null : cuts.of(g));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         if (store == null) return;
         List<String> ids = new ArrayList<>(output.size());
-        for (ObjectNode item : output) ids.add(item.get("id").asText());
+        for (ResponseObject.Item item : output) ids.add(item.id());
         ResponseObject.Stored stored = cuts.stored();
         store.accept(stored.json(), stored.omitted(), ids);
     }
@@ -290,46 +290,47 @@ public final class ResponsesApi {
     }
 
     /** The output items of a complete answer (see {@link #writeResponse}). */
-    private static List<ObjectNode> output(ChatResponse r, String responseId) {
-        List<ObjectNode> output = new ArrayList<>(2);
+    private static List<ResponseObject.Item> output(ChatResponse r, String responseId) {
+        List<ResponseObject.Item> output = new ArrayList<>(2);
         StringBuilder text = null; // the open message's
+        String textId = null;
         for (Part p : r.content()) {
             switch (p) {
                 case Part.Text t -> {
                     if (t.text() == null || t.text().isEmpty()) continue;
                     if (text == null) {
                         text = new StringBuilder();
-                        output.add(ResponseObject.messageItem(itemId("msg_", responseId, true, output.size()), "completed"));
+                        textId = itemId("msg_", responseId, true, output.size());
+                        output.add(null); // the message's place, filled once its text is whole
                     }
                     text.append(t.text());
                 }
                 case Part.Thinking th -> {
-                    text = endMessage(output, text);
-                    output.add(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), th));
+                    text = endMessage(output, textId, text);
+                    output.add(new ResponseObject.Item.Node(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), th)));
                 }
                 case Part.RedactedThinking rt -> {
-                    text = endMessage(output, text);
-                    output.add(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), rt));
+                    text = endMessage(output, textId, text);
+                    output.add(new ResponseObject.Item.Node(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), rt)));
                 }
                 case Part.ToolCall tc -> {
-                    text = endMessage(output, text);
-                    output.add(ResponseObject.functionCallItem(itemId("fc_", responseId, true, output.size()), "completed", tc.id(), tc.name(),
+                    text = endMessage(output, textId, text);
+                    output.add(new ResponseObject.Item.Call(itemId("fc_", responseId, true, output.size()), "completed", tc.id(), tc.name(),
                             tc.arguments() == null ? "" : tc.arguments()));
                 }
                 default -> { /* images and tool results do not occur in answers */ }
             }
         }
-        endMessage(output, text);
+        endMessage(output, textId, text);
         if (ResponseObject.incompleteReason(r.finishReason()) != null && !output.isEmpty()) {
-            ObjectNode last = output.getLast();
-            if (last.has("status")) last.put("status", "incomplete");
+            output.set(output.size() - 1, output.getLast().incomplete());
         }
         return output;
     }
 
-    /** Puts the open message's text, if any, into its item (the last one); returns null: no message is open now. */
-    private static StringBuilder endMessage(List<ObjectNode> output, StringBuilder text) {
-        if (text != null) output.getLast().withArray("content").add(ResponseObject.outputText(text.toString()));
+    /** Puts the open message, if any, with its text in its place (the last one); returns null: no message is open now. */
+    private static StringBuilder endMessage(List<ResponseObject.Item> output, String id, StringBuilder text) {
+        if (text != null) output.set(output.size() - 1, new ResponseObject.Item.Message(id, "completed", text.toString()));
         return null;
     }
 

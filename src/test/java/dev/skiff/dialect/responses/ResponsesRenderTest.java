@@ -276,6 +276,11 @@ class ResponsesRenderTest {
                     assertThat(omitted.get(0)).as(request + " " + reason).isEqualTo(whole.length() - stored.get(0).length());
                     // cut out of the body's bytes, it is what the stored form's own writer writes
                     JsonNode tree = OpenAiChat.JSON.readTree(whole);
+                    // the body, written with its items and defaults as they are, is the object the tree writer makes
+                    ObjectNode rendered = ResponsesApi.renderResponse(answer(reason, new Part.Thinking("why", "sig"),
+                            new Part.Text("h\u00e9llo \"x\""), new Part.ToolCall("call_1", "f", "{\"a\":1.50}")), ctx);
+                    if (tree.get("completed_at").isNumber()) rendered.set("completed_at", tree.get("completed_at"));
+                    assertThat(OpenAiChat.JSON.writeValueAsString(rendered)).as(request + " " + reason).isEqualTo(whole);
                     List<ObjectNode> items = new ArrayList<>();
                     tree.get("output").forEach(i -> items.add((ObjectNode) i));
                     ResponseObject.Ending end = new ResponseObject.Ending(tree.get("status").asText(),
