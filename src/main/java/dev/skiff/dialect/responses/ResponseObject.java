@@ -102,6 +102,17 @@ final class ResponseObject {
 
         ObjectNode node();
 
+        /** Opens an item: its id, type and status, the members every item of these begins with. */
+        private static void start(JsonGenerator g, String id, SerializedString type, String status) throws IOException {
+            g.writeStartObject();
+            g.writeFieldName(ITEM_ID);
+            g.writeString(id);
+            g.writeFieldName(TYPE);
+            g.writeString(type);
+            g.writeFieldName(ITEM_STATUS);
+            g.writeString(status);
+        }
+
         /** The items as trees. */
         static java.util.List<ObjectNode> nodes(java.util.List<Item> items) {
             java.util.List<ObjectNode> nodes = new java.util.ArrayList<>(items.size());
@@ -112,13 +123,7 @@ final class ResponseObject {
         record Message(String id, String status, String text) implements Item {
             @Override
             public void write(JsonGenerator g, SerializerProvider sp) throws IOException {
-                g.writeStartObject();
-                g.writeFieldName(ITEM_ID);
-                g.writeString(id);
-                g.writeFieldName(TYPE);
-                g.writeString(MESSAGE);
-                g.writeFieldName(ITEM_STATUS);
-                g.writeString(status);
+                start(g, id, MESSAGE, status);
                 g.writeFieldName(CONTENT);
                 g.writeStartArray();
                 g.writeStartObject();
@@ -155,13 +160,7 @@ final class ResponseObject {
         record Call(String id, String status, String callId, String name, String arguments) implements Item {
             @Override
             public void write(JsonGenerator g, SerializerProvider sp) throws IOException {
-                g.writeStartObject();
-                g.writeFieldName(ITEM_ID);
-                g.writeString(id);
-                g.writeFieldName(TYPE);
-                g.writeString(FUNCTION_CALL);
-                g.writeFieldName(ITEM_STATUS);
-                g.writeString(status);
+                start(g, id, FUNCTION_CALL, status);
                 g.writeFieldName(ARGUMENTS);
                 g.writeString(arguments);
                 g.writeFieldName(CALL_ID);
