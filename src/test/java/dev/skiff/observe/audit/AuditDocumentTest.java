@@ -51,6 +51,19 @@ class AuditDocumentTest {
         return d;
     }
 
+    /** A content-length header repeats the body's size only when it is that number as written: no sign, no leading zeros. */
+    @Test
+    void aContentLengthSaysTheSizeOnlyInItsPlainDecimal() {
+        for (long n : new long[] {0, 7, 10, 627, 65536, Long.MAX_VALUE}) assertThat(AuditDocument.Writer.says(Long.toString(n), n)).isTrue();
+        assertThat(AuditDocument.Writer.says("0627", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("27", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("1627", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("", 0)).isFalse();
+        assertThat(AuditDocument.Writer.says("00", 0)).isFalse();
+        assertThat(AuditDocument.Writer.says("+7", 7)).isFalse();
+        assertThat(AuditDocument.Writer.says("62a", 627)).isFalse();
+    }
+
     @Test
     void textBodiesAsciiOrNotAreKeptRedactedAndOthersAsBase64() throws Exception {
         byte[] invalid = {'{', (byte) 0xff, (byte) 0xfe, '}'};
