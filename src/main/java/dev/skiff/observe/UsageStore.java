@@ -70,7 +70,21 @@ public final class UsageStore implements AutoCloseable {
      */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
             INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "),
-            java.util.Arrays.copyOf(LITERALS, 27), java.util.Arrays.copyOf(FORMS, 27), 64);
+            withBodies(LITERALS), java.util.Arrays.copyOf(FORMS, 27), 64);
+
+    /** The literals of a row with bodies: a body not kept (a provider's that was the client's) is NULL. */
+    private static String[] withBodies(String[] literals) {
+        String[] l = java.util.Arrays.copyOf(literals, 27);
+        java.util.Arrays.fill(l, 23, 27, "NULL");
+        return l;
+    }
+
+    /** {@link #literals} of a row with bodies: bit {@code 23 + slot} for a body not kept. */
+    static long literalsWithBodies(UsageRow row) {
+        long m = literals(row);
+        for (int slot = 0; slot < AUDIT_BODIES; slot++) if (row.auditBodies()[slot] == null) m |= 1L << (23 + slot);
+        return m;
+    }
     /** How many bodies a row with bodies binds, in {@link UsageRow#auditBodies}' order. */
     private static final int AUDIT_BODIES = 4;
 
@@ -308,7 +322,7 @@ public final class UsageStore implements AutoCloseable {
                 int to = from + 1;
                 while (to < rows.size() && (rows.get(to).auditBodies() != null) == bodies) to++;
                 List<UsageRow> run = from == 0 && to == rows.size() ? rows : rows.subList(from, to);
-                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (v, row) -> bindBodies(bind(v, row, pg), row), UsageStore::literals);
+                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (v, row) -> bindBodies(bind(v, row, pg), row), UsageStore::literalsWithBodies);
                 else INSERT_ROWS.insert(c, run, (v, row) -> bind(v, row, pg), UsageStore::literals);
                 from = to;
             }

@@ -64,6 +64,21 @@ class AuditDocumentTest {
         assertThat(AuditDocument.Writer.says("62a", 627)).isFalse();
     }
 
+    /** The newline search reads eight bytes at a time: it finds what a byte by byte search finds, wherever the newlines fall. */
+    @Test
+    void newlinesAreFoundAsByteByByte() {
+        java.util.Random random = new java.util.Random(14);
+        for (int round = 0; round < 2000; round++) {
+            byte[] b = new byte[random.nextInt(40)];
+            for (int i = 0; i < b.length; i++) b[i] = (byte) (random.nextInt(4) == 0 ? '\n' : random.nextInt(256));
+            for (int from = 0; from <= b.length; from++) {
+                int expected = -1;
+                for (int i = from; i < b.length; i++) if (b[i] == '\n') { expected = i; break; }
+                assertThat(AuditDocument.Writer.newline(b, from)).as("round %d from %d", round, from).isEqualTo(expected);
+            }
+        }
+    }
+
     @Test
     void textBodiesAsciiOrNotAreKeptRedactedAndOthersAsBase64() throws Exception {
         byte[] invalid = {'{', (byte) 0xff, (byte) 0xfe, '}'};
