@@ -64,6 +64,24 @@ class AuditDocumentTest {
         assertThat(AuditDocument.Writer.says("62a", 627)).isFalse();
     }
 
+    /** Repeated header names, in any case, are joined into the first one's place, before the 64th header and after it. */
+    @Test
+    void repeatedHeadersAreJoinedInTheFirstOnesPlace() {
+        for (int filler : new int[] {0, 70}) {
+            java.util.List<String> pairs = new java.util.ArrayList<>(java.util.List.of("Accept", "a", "X-Api-Key", "k1", "accept", "b"));
+            for (int i = 0; i < filler; i++) pairs.addAll(java.util.List.of("x-f" + i, "v" + i));
+            pairs.addAll(java.util.List.of("ACCEPT", "c", "x-api-key", "k2", "Via", "v"));
+            for (int i = 0; i < filler; i++) pairs.addAll(java.util.List.of("x-g" + i, "w" + i, "X-G" + i, "u" + i));
+            java.util.Map<String, String> h = new Redactor(null).headers(pairs.toArray(String[]::new));
+            assertThat(h).hasSize(3 + 2 * filler);
+            assertThat(h.get("accept")).isEqualTo("a, b, c");
+            assertThat(h.get("x-api-key")).isEqualTo("[redacted], [redacted]");
+            assertThat(h.get("via")).isEqualTo("v");
+            for (int i = 0; i < filler; i++) assertThat(h.get("x-g" + i)).isEqualTo("w" + i + ", u" + i);
+            assertThat(h.keySet().stream().toList().subList(0, 2)).containsExactly("accept", "x-api-key");
+        }
+    }
+
     /** The newline search reads eight bytes at a time: it finds what a byte by byte search finds, wherever the newlines fall. */
     @Test
     void newlinesAreFoundAsByteByByte() {
