@@ -81,10 +81,15 @@ public final class Capped {
         bytes = own;
     }
 
-    /** Grows the array for {@code need} bytes if the budget allows; returns how many it can hold now. */
+    /**
+     * Grows the array for {@code need} bytes if the budget allows; returns how many it can hold now. The
+     * first piece gets an array of its size: most bodies come whole (a chat request, a provider's answer),
+     * and an array with room to spare was copied again to its length when the record was made ({@link #bytes}).
+     * A body in pieces grows by doubling from its second piece on.
+     */
     private int ensure(int need) {
         if (need <= bytes.length) return need;
-        int size = Math.max(need, Math.min(cap, Math.max(256, bytes.length * 2)));
+        int size = bytes.length == 0 ? need : Math.max(need, Math.min(cap, Math.max(256, bytes.length * 2)));
         if (!CaptureBudget.tryReserve(size - bytes.length)) {
             size = need; // no room to double: exactly what is needed, if even that fits
             if (!CaptureBudget.tryReserve(size - bytes.length)) return bytes.length;

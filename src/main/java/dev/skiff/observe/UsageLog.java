@@ -63,7 +63,12 @@ public final class UsageLog implements AutoCloseable {
      * An audit record as a usage row keeps it: its JSON, and at bodies level the bodies' bytes (in the
      * slots of {@link UsageRow#auditBodies}; null when none are kept).
      */
-    public record AuditInRow(String json, byte[][] bodies) {}
+    public record AuditInRow(byte[] utf8, byte[][] bodies) {
+        /** The record's JSON as text. */
+        public String json() {
+            return new String(utf8, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
 
     /** A record whose row carries its audit record, made from {@code trail} by the writer. */
     private record Audited(UsageRecord record, RequestTrail trail) {}
@@ -267,8 +272,8 @@ public final class UsageLog implements AutoCloseable {
             if (made == null || made.bodies() == null) a.trail().release();
         }
         if (made == null) return row;
-        if (made.bodies() == null) return row.withAudit(made.json());
-        return row.withAudit(made.json(), made.bodies(), a.trail().handOver());
+        if (made.bodies() == null) return row.withAudit(made.utf8(), null, 0);
+        return row.withAudit(made.utf8(), made.bodies(), a.trail().handOver());
     }
 
     /** Clears {@code rows} (stored, or given up), giving back the capture budget their bodies held. */

@@ -3,27 +3,23 @@ package dev.skiff.observe;
 /**
  * A request's record as stored: its tokens by class and its cost in nanodollars (null when unknown:
  * the model has no price, or the provider answered without reporting usage), and the audit log's
- * record of it when the audit log keeps its records in usage rows (JSON; null when it does not), with
+ * record of it when the audit log keeps its records in usage rows (JSON in UTF-8; null when it does not), with
  * at bodies level the bodies' bytes ({@code auditBodies}: the client's request and response, the
  * provider's request and response, each null when not kept; null when none are) and the capture budget
  * they hold until the row is stored or dropped ({@code auditHeld}, see {@link RequestTrail#handOver}).
  */
-public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit, byte[][] auditBodies, long auditHeld) {
+public record UsageRow(UsageRecord record, Tokens tokens, Long costNanos, byte[] audit, byte[][] auditBodies, long auditHeld) {
     public UsageRow(UsageRecord record, Tokens tokens, Long costNanos) {
         this(record, tokens, costNanos, null, null, 0);
     }
 
-    public UsageRow(UsageRecord record, Tokens tokens, Long costNanos, String audit) {
-        this(record, tokens, costNanos, audit, null, 0);
-    }
-
     /** This row carrying {@code audit}. */
     public UsageRow withAudit(String audit) {
-        return new UsageRow(record, tokens, costNanos, audit);
+        return withAudit(audit.getBytes(java.nio.charset.StandardCharsets.UTF_8), null, 0);
     }
 
-    /** This row carrying an audit record with its bodies, which hold {@code held} bytes of the capture budget. */
-    public UsageRow withAudit(String audit, byte[][] bodies, long held) {
+    /** This row carrying an audit record (UTF-8) with its bodies, which hold {@code held} bytes of the capture budget. */
+    public UsageRow withAudit(byte[] audit, byte[][] bodies, long held) {
         return new UsageRow(record, tokens, costNanos, audit, bodies, held);
     }
 

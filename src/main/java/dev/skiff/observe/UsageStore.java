@@ -52,14 +52,39 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
-    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, 64);
+    /**
+     * A row's values in the form they are bound, null for {@code ?}: the audit record is bound as its
+     * UTF-8 bytes (as the writer made it) and stored as text, so the writer neither makes it a String
+     * nor the driver encodes that String again (at bodies level the two were a fifth of what Skiff allocated).
+     */
+    private static final String[] FORMS = new String[23];
+
+    static {
+        FORMS[AUDIT] = "CAST(? AS TEXT)";
+    }
+
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, FORMS, 64);
     /**
      * Rows carrying an audit record's bodies: the same and the four bodies' columns (27 values). Apart,
      * so that rows without (every row when the audit log is off or at metadata level) bind no more than before.
      */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
             INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "),
-            java.util.Arrays.copyOf(LITERALS, 27), 64);
+            withBodies(LITERALS), java.util.Arrays.copyOf(FORMS, 27), 64);
+
+    /** The literals of a row with bodies: a body not kept (a provider's that was the client's) is NULL. */
+    private static String[] withBodies(String[] literals) {
+        String[] l = java.util.Arrays.copyOf(literals, 27);
+        java.util.Arrays.fill(l, 23, 27, "NULL");
+        return l;
+    }
+
+    /** {@link #literals} of a row with bodies: bit {@code 23 + slot} for a body not kept. */
+    static long literalsWithBodies(UsageRow row) {
+        long m = literals(row);
+        for (int slot = 0; slot < AUDIT_BODIES; slot++) if (row.auditBodies()[slot] == null) m |= 1L << (23 + slot);
+        return m;
+    }
     /** How many bodies a row with bodies binds, in {@link UsageRow#auditBodies}' order. */
     private static final int AUDIT_BODIES = 4;
 
@@ -297,7 +322,7 @@ public final class UsageStore implements AutoCloseable {
                 int to = from + 1;
                 while (to < rows.size() && (rows.get(to).auditBodies() != null) == bodies) to++;
                 List<UsageRow> run = from == 0 && to == rows.size() ? rows : rows.subList(from, to);
-                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (v, row) -> bindBodies(bind(v, row, pg), row), UsageStore::literals);
+                if (bodies) INSERT_ROWS_WITH_BODIES.insert(c, run, (v, row) -> bindBodies(bind(v, row, pg), row), UsageStore::literalsWithBodies);
                 else INSERT_ROWS.insert(c, run, (v, row) -> bind(v, row, pg), UsageStore::literals);
                 from = to;
             }
@@ -357,7 +382,11 @@ public final class UsageStore implements AutoCloseable {
         String error = r.error();
         v.text(error != null && error.length() > 1000 ? error.substring(0, 1000) : error);
         v.text(attemptLog(r.attemptLog()));
-        return v.text(row.audit()); // JSON: its generator escapes NUL, which PostgreSQL text would refuse
+        // JSON (its generator escapes NUL, which PostgreSQL text would refuse) in UTF-8: SQLite takes the bytes as
+        // they are (see FORMS); pgjdbc sends text as a String.
+        byte[] audit = row.audit();
+        if (audit == null) return v.none(Types.VARCHAR);
+        return pg ? v.text(new String(audit, java.nio.charset.StandardCharsets.UTF_8)) : v.bytes(audit);
     }
 
     /** Which of a row's values are {@link #LITERALS}' (see {@link #bind}): bit {@code i} for value {@code i}. */

@@ -92,6 +92,7 @@ public final class MultiRowInsert<R> {
     private final String head;
     private final String placeholders;
     private final String[] literals; // per value, its literal, or null: always bound
+    private final String[] forms; // per value, the form it is bound in, or null: ?
     private final int valuesPerRow;
     private final int rowsPerStatement;
     private final String full;
@@ -126,32 +127,51 @@ public final class MultiRowInsert<R> {
      * {@link #insert(Connection, List, ValueBinder, Literals)}).
      */
     public MultiRowInsert(String head, String[] literals, int rowsPerStatement) {
-        this(head, placeholders(literals.length), literals.length, rowsPerStatement, literals.clone());
+        this(head, literals, new String[literals.length], rowsPerStatement);
+    }
+
+    /**
+     * As {@link #MultiRowInsert(String, String[], int)}, with value {@code i} bound in the form {@code
+     * forms[i]} ({@code CAST(? AS TEXT)}: bound in one form and stored in another; null: {@code ?}).
+     */
+    public MultiRowInsert(String head, String[] literals, String[] forms, int rowsPerStatement) {
+        this(head, row(forms), literals.length, rowsPerStatement, literals.clone(), forms.clone());
     }
 
     private MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement, String[] literals) {
+        this(head, rowValues, valuesPerRow, rowsPerStatement, literals, literals == null ? null : new String[literals.length]);
+    }
+
+    private MultiRowInsert(String head, String rowValues, int valuesPerRow, int rowsPerStatement, String[] literals, String[] forms) {
         if (literals != null && literals.length > 64) throw new IllegalArgumentException("at most 64 values may be literals");
+        if (literals != null && forms.length != literals.length) throw new IllegalArgumentException("a form (or null) per value");
         this.head = head;
         this.valuesPerRow = valuesPerRow;
         this.rowsPerStatement = rowsPerStatement;
         this.placeholders = rowValues;
         this.literals = literals;
+        this.forms = forms;
         this.full = statement(rowsPerStatement, 0);
     }
 
     /** {@code (?, ?, ...)} with {@code n} parameters. */
     public static String placeholders(int n) {
+        return row(new String[n]);
+    }
+
+    /** A row's values in their forms ({@code ?} for null). */
+    private static String row(String[] forms) {
         StringBuilder p = new StringBuilder("(");
-        for (int i = 0; i < n; i++) p.append(i == 0 ? "?" : ", ?");
+        for (int i = 0; i < forms.length; i++) p.append(i == 0 ? "" : ", ").append(forms[i] == null ? "?" : forms[i]);
         return p.append(')').toString();
     }
 
     private String statement(int rows, long shape) {
         String row = placeholders;
         if (shape != 0) {
-            StringBuilder r = new StringBuilder("(");
-            for (int i = 0; i < valuesPerRow; i++) r.append(i == 0 ? "" : ", ").append((shape >>> i & 1) != 0 ? literals[i] : "?");
-            row = r.append(')').toString();
+            String[] given = new String[valuesPerRow];
+            for (int i = 0; i < valuesPerRow; i++) given[i] = (shape >>> i & 1) != 0 ? literals[i] : forms[i];
+            row = row(given);
         }
         StringBuilder b = new StringBuilder(head.length() + rows * (row.length() + 2)).append(head);
         for (int i = 0; i < rows; i++) b.append(i == 0 ? "" : ", ").append(row);

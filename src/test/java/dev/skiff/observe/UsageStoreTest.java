@@ -140,7 +140,7 @@ class UsageStoreTest {
                 assertThat(rs.getInt(10)).isEqualTo(r.attempts());
                 assertThat(rs.getString(11)).isEqualTo(r.error());
                 assertThat(rs.getString(12)).isNull();
-                assertThat(rs.getString(13)).isEqualTo(row.audit());
+                assertThat(rs.getString(13)).isEqualTo(row.audit() == null ? null : new String(row.audit(), java.nio.charset.StandardCharsets.UTF_8));
                 assertThat(rs.getInt(14)).isEqualTo(r.status());
                 assertThat(rs.getLong(15)).isEqualTo(row.tokens().input());
             }

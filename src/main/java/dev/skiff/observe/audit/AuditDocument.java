@@ -1,6 +1,7 @@
 package dev.skiff.observe.audit;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -120,6 +121,17 @@ final class AuditDocument {
          * row, these 85 about 0.5; the two partial indexes (see the usage migration) 3.4 more.
          */
         String inUsageRow(UsageRecord r, RequestTrail t) {
+            writeInUsageRow(r, t);
+            return text.utf8();
+        }
+
+        /** {@link #inUsageRow} in UTF-8, as the usage store binds it. */
+        byte[] inUsageRowUtf8(UsageRecord r, RequestTrail t) {
+            writeInUsageRow(r, t);
+            return text.toByteArray();
+        }
+
+        private void writeInUsageRow(UsageRecord r, RequestTrail t) {
             String path = t.uri() == null ? null : pathOf(t.uri());
             write(g -> {
                 g.writeStartObject();
@@ -150,7 +162,6 @@ final class AuditDocument {
                 }
                 g.writeEndObject();
             });
-            return text.utf8();
         }
 
         /** Starts a row of {@code r}: no bodies yet, and the values its headers may repeat. */
@@ -187,13 +198,13 @@ final class AuditDocument {
             write(g -> {
                 g.writeStartObject();
                 columns(g, r, t, path);
-                if (r.usage().promptTokens() < 0) g.writeNullField("in");
-                if (r.usage().completionTokens() < 0) g.writeNullField("out");
-                g.writeFieldName("d");
+                if (r.usage().promptTokens() < 0) nul(g, N_IN);
+                if (r.usage().completionTokens() < 0) nul(g, N_OUT);
+                g.writeFieldName(N_D);
                 detail(g, r, t, path);
                 g.writeEndObject();
             });
-            return new dev.skiff.observe.UsageLog.AuditInRow(text.utf8(), bodies);
+            return new dev.skiff.observe.UsageLog.AuditInRow(text.toByteArray(), bodies);
         }
 
         /**
@@ -207,23 +218,23 @@ final class AuditDocument {
             boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
             g.writeStartObject();
             int attempts = t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts();
-            if (attempts != 1) g.writeNumberField("attempts", attempts);
+            if (attempts != 1) num(g, N_ATTEMPTS, attempts);
             rowAttempts = Integer.toString(attempts);
-            if (r.droppedFields() != null) g.writeStringField("dropped_fields", r.droppedFields());
-            if (t != null && t.responseModel != null) g.writeStringField("response_model", t.responseModel);
-            g.writeFieldName("usage");
+            if (r.droppedFields() != null) str(g, N_DROPPED_FIELDS, r.droppedFields());
+            if (t != null && t.responseModel != null) str(g, N_RESPONSE_MODEL, t.responseModel);
+            g.writeFieldName(N_USAGE);
             usage(g, r.usage());
             if (t != null) {
-                g.writeFieldName("timing");
+                g.writeFieldName(N_TIMING);
                 timing(g, t, bodies);
                 Capped clientRequest = bodies ? t.requestBody() : null;
                 Capped clientResponse = bodies ? t.clientResponseBody() : null;
                 int clientStatus = t.clientStatus() != 0 ? t.clientStatus() : r.status();
-                exchange(g, "client", 0, null, urlUnlessPath(t.uri(), path), null, t.requestHeaders(), clientRequest, null,
+                exchange(g, N_CLIENT, 0, null, urlUnlessPath(t.uri(), path), null, t.requestHeaders(), clientRequest, null,
                         clientStatus == r.status() ? 0 : clientStatus, t.clientResponseHeaders(), clientResponse, null);
                 if (t.upstreamMethod() != null) {
                     String url = red.url(t.upstreamUri());
-                    exchange(g, "provider", 2, t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), url, authority(url),
+                    exchange(g, N_PROVIDER, 2, t.upstreamMethod().equals(t.method()) ? null : t.upstreamMethod(), url, authority(url),
                             t.upstreamRequestHeaders(), bodies ? t.upstreamRequestBody() : null, clientRequest,
                             t.upstreamStatus(), t.upstreamResponseHeaders(), bodies ? t.upstreamResponseBody() : null, clientResponse);
                 }
@@ -242,18 +253,18 @@ final class AuditDocument {
          * and answered). Null members and status 0 are left out; a provider body the same as the client's
          * ({@code sameRequest}, {@code sameResponse}: forwarded untranslated) is written as {@code {"same_as_client": true}}.
          */
-        private void exchange(JsonGenerator g, String side, int slot, String method, String url, String host, String[] requestHeaders, Capped requestBody,
+        private void exchange(JsonGenerator g, SerializedString side, int slot, String method, String url, String host, String[] requestHeaders, Capped requestBody,
                               Capped sameRequest, int status, String[] responseHeaders, Capped responseBody, Capped sameResponse)
                 throws IOException {
-            g.writeObjectFieldStart(side);
-            g.writeObjectFieldStart("request");
-            if (method != null) g.writeStringField("method", method);
-            if (url != null) g.writeStringField("url", url);
+            obj(g, side);
+            obj(g, N_REQUEST);
+            if (method != null) str(g, N_METHOD, method);
+            if (url != null) str(g, N_URL, url);
             headers(g, requestHeaders, requestBody, host);
             body(g, requestBody, sameRequest, slot);
             g.writeEndObject();
-            g.writeObjectFieldStart("response");
-            if (status != 0) g.writeNumberField("status", status);
+            obj(g, N_RESPONSE);
+            if (status != 0) num(g, N_STATUS, status);
             headers(g, responseHeaders, responseBody, null);
             body(g, responseBody, sameResponse, slot + 1);
             g.writeEndObject();
@@ -262,15 +273,15 @@ final class AuditDocument {
 
         private static void usage(JsonGenerator g, Usage u) throws IOException {
             g.writeStartObject(); // input and output tokens are columns
-            count(g, "total_tokens", u.totalTokens());
-            count(g, "cached_tokens", u.cachedTokens());
-            count(g, "cache_write_tokens", u.cacheCreationTokens());
-            count(g, "reasoning_tokens", u.reasoningTokens());
+            count(g, N_TOTAL_TOKENS, u.totalTokens());
+            count(g, N_CACHED_TOKENS, u.cachedTokens());
+            count(g, N_CACHE_WRITE_TOKENS, u.cacheCreationTokens());
+            count(g, N_REASONING_TOKENS, u.reasoningTokens());
             g.writeEndObject();
         }
 
-        private static void count(JsonGenerator g, String name, long n) throws IOException {
-            if (n >= 0) g.writeNumberField(name, n);
+        private static void count(JsonGenerator g, SerializedString name, long n) throws IOException {
+            if (n >= 0) num(g, name, n);
         }
 
         /**
@@ -294,35 +305,54 @@ final class AuditDocument {
 
         private void timing(JsonGenerator g, RequestTrail t, boolean bodies) throws IOException {
             g.writeStartObject();
-            ms(g, "upstream_sent_ms", t.upstreamSentNanos(), t.receivedNanos);
-            ms(g, "upstream_connected_ms", t.upstreamConnectedNanos(), t.receivedNanos);
-            if (t.upstreamConnectedNanos() >= 0) g.writeBooleanField("connection_reused", t.upstreamReused());
-            ms(g, "first_byte_ms", t.upstreamFirstByteNanos(), t.receivedNanos);
-            ms(g, "first_token_ms", t.upstreamFirstContentNanos(), t.receivedNanos);
-            ms(g, "finished_ms", t.finishedNanos(), t.receivedNanos);
+            ms(g, N_UPSTREAM_SENT_MS, t.upstreamSentNanos(), t.receivedNanos);
+            ms(g, N_UPSTREAM_CONNECTED_MS, t.upstreamConnectedNanos(), t.receivedNanos);
+            if (t.upstreamConnectedNanos() >= 0) bool(g, N_CONNECTION_REUSED, t.upstreamReused());
+            ms(g, N_FIRST_BYTE_MS, t.upstreamFirstByteNanos(), t.receivedNanos);
+            ms(g, N_FIRST_TOKEN_MS, t.upstreamFirstContentNanos(), t.receivedNanos);
+            ms(g, N_FINISHED_MS, t.finishedNanos(), t.receivedNanos);
             // When each piece of the response left for the client (one per upstream read; a stream's events ride in them).
-            g.writeArrayFieldStart("chunks_ms");
+            arr(g, N_CHUNKS_MS);
             for (int i = 0; i < t.pieceCount(); i++) tenths(g, Math.round(t.pieceMicros(i) / 100.0));
             g.writeEndArray();
             Capped body = t.clientResponseBody();
             if (body != null && t.pieceCount() > 0 && bodies) {
-                g.writeArrayFieldStart("events_ms");
+                arr(g, N_EVENTS_MS);
                 byte[] b = body.bytes();
                 int piece = 0;
-                for (int i = 0; i + 1 < b.length; i++) {
-                    if (b[i] == '\n' && b[i + 1] == '\n') {
-                        while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
-                        tenths(g, Math.round(t.pieceMicros(piece) / 100.0));
-                        i++;
-                    }
+                // Each blank line ends an event ("\n\n"; the second newline is not the first of another)
+                for (int i = newline(b, 0); i >= 0 && i + 1 < b.length; i = newline(b, i + 1)) {
+                    if (b[i + 1] != '\n') continue;
+                    while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
+                    tenths(g, Math.round(t.pieceMicros(piece) / 100.0));
+                    i++;
                 }
                 g.writeEndArray();
             }
             g.writeEndObject();
         }
 
+        /**
+         * The index of the first newline in {@code b} from {@code from} on, or -1. Eight bytes at a time: every
+         * response body kept is looked through for the blank lines that end stream events, and a JSON
+         * answer (most of them) has none, or few; byte by byte this was a third of making its record.
+         */
+        static int newline(byte[] b, int from) {
+            int i = from;
+            for (; i + 8 <= b.length; i += 8) {
+                long x = (long) LONGS.get(b, i) ^ 0x0A0A0A0A0A0A0A0AL; // a newline's byte is 0 here
+                long zero = (x - 0x0101010101010101L) & ~x & 0x8080808080808080L; // the lowest bit set is the first zero byte's
+                if (zero != 0) return i + (Long.numberOfTrailingZeros(zero) >>> 3);
+            }
+            for (; i < b.length; i++) if (b[i] == '\n') return i;
+            return -1;
+        }
+
+        private static final java.lang.invoke.VarHandle LONGS =
+                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
         /** A step's time in ms since receipt; left out when the step did not happen. */
-        private void ms(JsonGenerator g, String name, long nanos, long from) throws IOException {
+        private void ms(JsonGenerator g, SerializedString name, long nanos, long from) throws IOException {
             if (nanos < 0) return;
             g.writeFieldName(name);
             tenths(g, Math.round((nanos - from) / 1e5));
@@ -338,20 +368,20 @@ final class AuditDocument {
         private void headers(JsonGenerator g, String[] pairs, Capped body, String host) throws IOException {
             if (pairs == null) return;
             int[] omitted = {0};
-            g.writeObjectFieldStart("headers");
+            obj(g, N_HEADERS);
             red.eachHeader(pairs, (name, value) -> {
                 int bit = repeats(name, value, body, host);
                 if (bit != 0) omitted[0] |= bit;
                 else g.writeStringField(name, value);
             });
             g.writeEndObject();
-            if (omitted[0] != 0) g.writeNumberField("hx", omitted[0]);
+            if (omitted[0] != 0) num(g, N_HX, omitted[0]);
         }
 
         /** The bit of {@link #REPEATS} header {@code name} is when its value is what the row says, else 0. */
         private int repeats(String name, String value, Capped body, String host) {
             return switch (name) {
-                case "content-length" -> body != null && value.equals(Long.toString(body.total())) ? 1 : 0;
+                case "content-length" -> body != null && says(value, body.total()) ? 1 : 0;
                 case "x-request-id" -> value.equals(rowRequestId) ? 2 : 0;
                 case "x-skiff-provider" -> value.equals(rowProvider) ? 4 : 0;
                 case "x-skiff-model" -> value.equals(rowModel) ? 8 : 0;
@@ -359,6 +389,18 @@ final class AuditDocument {
                 case "host" -> value.equals(host) ? 32 : 0;
                 default -> 0;
             };
+        }
+
+        /** Whether {@code value} is {@code n} in decimal as {@link Long#toString(long)} writes it, without making that String. */
+        static boolean says(String value, long n) {
+            if (n < 0) return value.equals(Long.toString(n));
+            int at = value.length();
+            if (at == 0 || at > 1 && value.charAt(0) == '0') return false;
+            do {
+                if (--at < 0 || value.charAt(at) != (char) ('0' + n % 10)) return false;
+                n /= 10;
+            } while (n > 0);
+            return at == 0;
         }
 
         /**
@@ -369,14 +411,14 @@ final class AuditDocument {
          */
         private void body(JsonGenerator g, Capped c, Capped clients, int slot) throws IOException {
             if (c == null) return;
-            g.writeObjectFieldStart("body");
+            obj(g, N_BODY);
             if (clients != null && c.sameAs(clients)) {
-                g.writeBooleanField(SAME_AS_CLIENT, true);
+                bool(g, N_SAME_AS_CLIENT, true);
                 g.writeEndObject();
                 return;
             }
-            g.writeNumberField("size", c.total());
-            g.writeBooleanField("truncated", c.truncated());
+            num(g, N_SIZE, c.total());
+            bool(g, N_TRUNCATED, c.truncated());
             g.writeEndObject();
             byte[] bytes = c.bytes();
             if (red.redactsText()) {
@@ -386,6 +428,74 @@ final class AuditDocument {
             if (bodies == null) bodies = new byte[AuditRow.BODIES][];
             bodies[slot] = bytes;
         }
+    }
+
+    /*
+     * The member names a record at bodies level writes, encoded once (a generator copies their bytes instead
+     * of escaping and encoding each name's characters again, some fifty a record), and the writes of a member.
+     */
+    private static final SerializedString N_ATTEMPTS = new SerializedString("attempts");
+    private static final SerializedString N_BODY = new SerializedString("body");
+    private static final SerializedString N_CACHE_WRITE_TOKENS = new SerializedString("cache_write_tokens");
+    private static final SerializedString N_CACHED_TOKENS = new SerializedString("cached_tokens");
+    private static final SerializedString N_CHUNKS_MS = new SerializedString("chunks_ms");
+    private static final SerializedString N_CLIENT = new SerializedString("client");
+    private static final SerializedString N_CONNECTION_REUSED = new SerializedString("connection_reused");
+    private static final SerializedString N_D = new SerializedString("d");
+    private static final SerializedString N_DROPPED_FIELDS = new SerializedString("dropped_fields");
+    private static final SerializedString N_EVENTS_MS = new SerializedString("events_ms");
+    private static final SerializedString N_FINISHED_MS = new SerializedString("finished_ms");
+    private static final SerializedString N_FIRST_BYTE_MS = new SerializedString("first_byte_ms");
+    private static final SerializedString N_FIRST_TOKEN_MS = new SerializedString("first_token_ms");
+    private static final SerializedString N_HEADERS = new SerializedString("headers");
+    private static final SerializedString N_HX = new SerializedString("hx");
+    private static final SerializedString N_IN = new SerializedString("in");
+    private static final SerializedString N_METHOD = new SerializedString("method");
+    private static final SerializedString N_OUT = new SerializedString("out");
+    private static final SerializedString N_PROVIDER = new SerializedString("provider");
+    private static final SerializedString N_REASONING_TOKENS = new SerializedString("reasoning_tokens");
+    private static final SerializedString N_REQUEST = new SerializedString("request");
+    private static final SerializedString N_RESPONSE = new SerializedString("response");
+    private static final SerializedString N_RESPONSE_MODEL = new SerializedString("response_model");
+    private static final SerializedString N_SAME_AS_CLIENT = new SerializedString("same_as_client");
+    private static final SerializedString N_SIZE = new SerializedString("size");
+    private static final SerializedString N_STATUS = new SerializedString("status");
+    private static final SerializedString N_TIMING = new SerializedString("timing");
+    private static final SerializedString N_TOTAL_TOKENS = new SerializedString("total_tokens");
+    private static final SerializedString N_TRUNCATED = new SerializedString("truncated");
+    private static final SerializedString N_UPSTREAM_CONNECTED_MS = new SerializedString("upstream_connected_ms");
+    private static final SerializedString N_UPSTREAM_SENT_MS = new SerializedString("upstream_sent_ms");
+    private static final SerializedString N_URL = new SerializedString("url");
+    private static final SerializedString N_USAGE = new SerializedString("usage");
+
+    private static void num(JsonGenerator g, SerializedString name, long v) throws IOException {
+        g.writeFieldName(name);
+        g.writeNumber(v);
+    }
+
+    private static void str(JsonGenerator g, SerializedString name, String v) throws IOException {
+        g.writeFieldName(name);
+        g.writeString(v);
+    }
+
+    private static void bool(JsonGenerator g, SerializedString name, boolean v) throws IOException {
+        g.writeFieldName(name);
+        g.writeBoolean(v);
+    }
+
+    private static void nul(JsonGenerator g, SerializedString name) throws IOException {
+        g.writeFieldName(name);
+        g.writeNull();
+    }
+
+    private static void obj(JsonGenerator g, SerializedString name) throws IOException {
+        g.writeFieldName(name);
+        g.writeStartObject();
+    }
+
+    private static void arr(JsonGenerator g, SerializedString name) throws IOException {
+        g.writeFieldName(name);
+        g.writeStartArray();
     }
 
     /** A byte buffer kept from record to record, read as UTF-8 text without a copy of its own. */

@@ -74,7 +74,7 @@ public final class AuditLog implements CallObserver, AutoCloseable {
         return (record, trail) -> {
             try {
                 if (bodies) return documents.withBodiesInUsageRow(record, trail);
-                return new dev.skiff.observe.UsageLog.AuditInRow(documents.inUsageRow(record, trail), null);
+                return new dev.skiff.observe.UsageLog.AuditInRow(documents.inUsageRowUtf8(record, trail), null);
             } catch (RuntimeException | StackOverflowError ex) {
                 System.err.println("skiff: audit record of " + record.requestId() + " could not be made: " + ex);
                 return null;

@@ -42,14 +42,18 @@ final class Redactor {
      */
     void eachHeader(String[] pairs, HeaderSink sink) throws java.io.IOException {
         if (pairs == null) return;
+        long joined = 0; // bit i/2: header i was joined into an earlier one's place (the first 64 headers; past them, looked for)
         for (int i = 0; i + 1 < pairs.length; i += 2) {
-            if (repeats(pairs, i)) continue; // already joined into its first place
+            if (i < 128 ? (joined & 1L << (i >> 1)) != 0 : repeats(pairs, i)) continue; // already joined into its first place
             Name n = name(pairs[i]);
             String name = n.lower();
             boolean secret = n.secret();
             String value = secret ? REDACTED : text(pairs[i + 1]);
             for (int j = i + 2; j + 1 < pairs.length; j += 2) {
-                if (pairs[j].equalsIgnoreCase(name)) value = value + ", " + (secret ? REDACTED : text(pairs[j + 1]));
+                if (pairs[j].equalsIgnoreCase(name)) {
+                    value = value + ", " + (secret ? REDACTED : text(pairs[j + 1]));
+                    if (j < 128) joined |= 1L << (j >> 1);
+                }
             }
             sink.header(name, value);
         }

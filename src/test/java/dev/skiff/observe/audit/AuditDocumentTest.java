@@ -51,6 +51,52 @@ class AuditDocumentTest {
         return d;
     }
 
+    /** A content-length header repeats the body's size only when it is that number as written: no sign, no leading zeros. */
+    @Test
+    void aContentLengthSaysTheSizeOnlyInItsPlainDecimal() {
+        for (long n : new long[] {0, 7, 10, 627, 65536, Long.MAX_VALUE}) assertThat(AuditDocument.Writer.says(Long.toString(n), n)).isTrue();
+        assertThat(AuditDocument.Writer.says("0627", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("27", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("1627", 627)).isFalse();
+        assertThat(AuditDocument.Writer.says("", 0)).isFalse();
+        assertThat(AuditDocument.Writer.says("00", 0)).isFalse();
+        assertThat(AuditDocument.Writer.says("+7", 7)).isFalse();
+        assertThat(AuditDocument.Writer.says("62a", 627)).isFalse();
+    }
+
+    /** Repeated header names, in any case, are joined into the first one's place, before the 64th header and after it. */
+    @Test
+    void repeatedHeadersAreJoinedInTheFirstOnesPlace() {
+        for (int filler : new int[] {0, 70}) {
+            java.util.List<String> pairs = new java.util.ArrayList<>(java.util.List.of("Accept", "a", "X-Api-Key", "k1", "accept", "b"));
+            for (int i = 0; i < filler; i++) pairs.addAll(java.util.List.of("x-f" + i, "v" + i));
+            pairs.addAll(java.util.List.of("ACCEPT", "c", "x-api-key", "k2", "Via", "v"));
+            for (int i = 0; i < filler; i++) pairs.addAll(java.util.List.of("x-g" + i, "w" + i, "X-G" + i, "u" + i));
+            java.util.Map<String, String> h = new Redactor(null).headers(pairs.toArray(String[]::new));
+            assertThat(h).hasSize(3 + 2 * filler);
+            assertThat(h.get("accept")).isEqualTo("a, b, c");
+            assertThat(h.get("x-api-key")).isEqualTo("[redacted], [redacted]");
+            assertThat(h.get("via")).isEqualTo("v");
+            for (int i = 0; i < filler; i++) assertThat(h.get("x-g" + i)).isEqualTo("w" + i + ", u" + i);
+            assertThat(h.keySet().stream().toList().subList(0, 2)).containsExactly("accept", "x-api-key");
+        }
+    }
+
+    /** The newline search reads eight bytes at a time: it finds what a byte by byte search finds, wherever the newlines fall. */
+    @Test
+    void newlinesAreFoundAsByteByByte() {
+        java.util.Random random = new java.util.Random(14);
+        for (int round = 0; round < 2000; round++) {
+            byte[] b = new byte[random.nextInt(40)];
+            for (int i = 0; i < b.length; i++) b[i] = (byte) (random.nextInt(4) == 0 ? '\n' : random.nextInt(256));
+            for (int from = 0; from <= b.length; from++) {
+                int expected = -1;
+                for (int i = from; i < b.length; i++) if (b[i] == '\n') { expected = i; break; }
+                assertThat(AuditDocument.Writer.newline(b, from)).as("round %d from %d", round, from).isEqualTo(expected);
+            }
+        }
+    }
+
     @Test
     void textBodiesAsciiOrNotAreKeptRedactedAndOthersAsBase64() throws Exception {
         byte[] invalid = {'{', (byte) 0xff, (byte) 0xfe, '}'};
