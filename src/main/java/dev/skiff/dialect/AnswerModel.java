@@ -89,6 +89,48 @@ public final class AnswerModel {
         return replace(event, valueStart, valueEnd, alloc);
     }
 
+    /** Room {@link #event(byte[], int, int)} may need beyond an event's end: what a renamed value may grow by. */
+    public int growth() {
+        return quoted.length;
+    }
+
+    /**
+     * As {@link #event(ByteBuf, ByteBufAllocator)}, for an event copied into {@code a} at {@code [start, end)},
+     * with at least {@link #growth()} bytes of room after it: the model is renamed where it lies. Returns the
+     * event's new end.
+     */
+    public int event(byte[] a, int start, int end) {
+        if (member != null) {
+            int at = Bytes.indexOf(a, start, end, member);
+            if (at >= 0) return replace(a, end, at + memberValueAt, at + member.length);
+        }
+        if (Bytes.indexOf(a, start, end, MODEL_KEY) < 0) return end;
+        int data = SseSplitter.dataStart(a, start, end);
+        if (data < 0) return end;
+        int nl = Bytes.indexOf(a, data, end, (byte) '\n');
+        int to = nl < 0 ? end : nl;
+        long span;
+        try (JsonParser p = Json.FACTORY.createParser(a, data, to - data)) {
+            span = find(p);
+        } catch (IOException | RuntimeException e) {
+            return end; // not JSON after all: left as it is
+        }
+        if (span < 0) return end;
+        int valueStart = data + (int) (span >>> 32), valueEnd = data + (int) span;
+        ByteBuf view = io.netty.buffer.Unpooled.wrappedBuffer(a, start, end - start);
+        note(view, valueStart - start, valueEnd - start);
+        remember(view, data - start, valueStart - start, valueEnd - start);
+        return replace(a, end, valueStart, valueEnd);
+    }
+
+    /** Puts the client's name in place of the value at {@code [valueStart, valueEnd)}, moving what follows; the new end. */
+    private int replace(byte[] a, int end, int valueStart, int valueEnd) {
+        if (valueEnd - valueStart == quoted.length && java.util.Arrays.equals(a, valueStart, valueEnd, quoted, 0, quoted.length)) return end;
+        System.arraycopy(a, valueEnd, a, valueStart + quoted.length, end - valueEnd);
+        System.arraycopy(quoted, 0, a, valueStart, quoted.length);
+        return end - (valueEnd - valueStart) + quoted.length;
+    }
+
     private ByteBuf rename(ByteBuf buf, int from, int to, ByteBufAllocator alloc) {
         long span = find(buf, from, to);
         if (span < 0) return buf;
@@ -142,26 +184,31 @@ public final class AnswerModel {
     static long find(ByteBuf buf, int from, int to) {
         try (InputStream in = new ByteBufInputStream(buf.slice(from, to - from));
              JsonParser p = Json.FACTORY.createParser(in)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) return -1;
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                JsonToken v = p.nextToken();
-                if (name.equals("model") && v == JsonToken.VALUE_STRING) return span(p);
-                if ((name.equals("message") || name.equals("response")) && v == JsonToken.START_OBJECT) {
-                    while (p.nextToken() == JsonToken.FIELD_NAME) {
-                        String inner = p.currentName();
-                        JsonToken iv = p.nextToken();
-                        if (inner.equals("model") && iv == JsonToken.VALUE_STRING) return span(p);
-                        p.skipChildren();
-                    }
-                } else {
-                    p.skipChildren();
-                }
-            }
-            return -1;
+            return find(p);
         } catch (IOException | RuntimeException e) {
             return -1; // not JSON after all (a comment, a truncated line): left as it is
         }
+    }
+
+    /** As {@link #find(ByteBuf, int, int)}, from a parser at the start of the bytes. */
+    private static long find(JsonParser p) throws IOException {
+        if (p.nextToken() != JsonToken.START_OBJECT) return -1;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (name.equals("model") && v == JsonToken.VALUE_STRING) return span(p);
+            if ((name.equals("message") || name.equals("response")) && v == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String inner = p.currentName();
+                    JsonToken iv = p.nextToken();
+                    if (inner.equals("model") && iv == JsonToken.VALUE_STRING) return span(p);
+                    p.skipChildren();
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        return -1;
     }
 
     private static long span(JsonParser p) throws IOException {

@@ -111,6 +111,61 @@ public final class Bytes {
         return i;
     }
 
+    /** As {@link #skipWhitespace(ByteBuf, int, int)}, in an array. */
+    static int skipWhitespace(byte[] a, int from, int to) {
+        int i = from;
+        while (i < to) {
+            byte b = a[i];
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') break;
+            i++;
+        }
+        return i;
+    }
+
+    /** As {@link #startsWith(ByteBuf, int, int, byte[])}, in an array. */
+    static boolean startsWith(byte[] a, int at, int to, byte[] prefix) {
+        if (to - at < prefix.length) return false;
+        for (int j = 0; j < prefix.length; j++) {
+            if (a[at + j] != prefix[j]) return false;
+        }
+        return true;
+    }
+
+    /**
+     * A needle searched for often in arrays, by its last byte and a skip per byte (Horspool): a JSON key
+     * starts with a quote, which is every few bytes of a body, so a search by the first byte stops at
+     * each of them, where this one mostly moves on by the needle's length.
+     */
+    static final class Needle {
+        private final byte[] bytes;
+        private final byte[] skip = new byte[256];
+
+        Needle(byte[] bytes) {
+            if (bytes.length < 1 || bytes.length > 127) throw new IllegalArgumentException("a needle of 1 to 127 bytes");
+            this.bytes = bytes;
+            java.util.Arrays.fill(skip, (byte) bytes.length);
+            for (int i = 0; i < bytes.length - 1; i++) skip[bytes[i] & 0xff] = (byte) (bytes.length - 1 - i);
+        }
+
+        /** Index of the needle in {@code [from, to)} of {@code a}, or -1. */
+        int in(byte[] a, int from, int to) {
+            int last = bytes.length - 1;
+            byte lastByte = bytes[last];
+            for (int i = from + last; i < to; ) {
+                byte b = a[i];
+                if (b == lastByte && java.util.Arrays.equals(a, i - last, i, bytes, 0, last)) return i - last;
+                i += skip[b & 0xff];
+            }
+            return -1;
+        }
+    }
+
+    /** Index of {@code b} in {@code [from, to)} of {@code a}, or -1. */
+    static int indexOf(byte[] a, int from, int to, byte b) {
+        for (int i = from; i < to; i++) if (a[i] == b) return i;
+        return -1;
+    }
+
     public static boolean startsWith(ByteBuf buf, int at, int to, byte[] prefix) {
         if (to - at < prefix.length) return false;
         for (int j = 0; j < prefix.length; j++) {

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class ChatStreamFilter implements StreamRelay {
     private static final byte[] USAGE_KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
+    private static final Bytes.Needle USAGE_NEEDLE = new Bytes.Needle(USAGE_KEY);
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
 
@@ -75,6 +76,54 @@ public final class ChatStreamFilter implements StreamRelay {
         }
         return event;
     }
+
+    /**
+     * As {@link #filter(ByteBuf, ByteBufAllocator)}, for an event copied into {@code a} at {@code [start, end)}
+     * (up to {@link #IN_ARRAY_UP_TO} bytes): a relayed stream's events are scanned in one plain array, and a
+     * member to hide is cut out where it lies, with no buffer of its own. Returns the event's new end, or -1
+     * to drop it.
+     */
+    public int filter(byte[] a, int start, int end) {
+        int data = SseSplitter.dataStart(a, start, end);
+        if (data < 0) return end; // comments, keep-alives and other fields pass untouched
+        if (Bytes.startsWith(a, data, end, DONE)) {
+            done = true;
+            return end;
+        }
+        int key = data, value = -1;
+        while ((key = USAGE_NEEDLE.in(a, key, end)) >= 0) {
+            int colon = Bytes.skipWhitespace(a, key + USAGE_KEY.length, end);
+            if (colon < end && a[colon] == ':') {
+                value = Bytes.skipWhitespace(a, colon + 1, end);
+                break;
+            }
+            key++;
+        }
+        if (value < 0 || value >= end) return end;
+        byte first = a[value];
+        if (first == '{') {
+            OpenAiUsage.Found found = OpenAiUsage.scan(io.netty.buffer.Unpooled.wrappedBuffer(a, data, end - data));
+            if (found.usage() != Usage.NONE) usage = found.usage();
+            return hideInjectedUsage && found.choicesEmpty() ? -1 : end;
+        }
+        if (hideInjectedUsage && first == 'n' && Bytes.startsWith(a, value, end, NULL)) {
+            int from = key, to = value + NULL.length;
+            int before = from - 1;
+            while (before >= start && isSpace(a[before])) before--;
+            if (before >= start && a[before] == ',') {
+                from = before;
+            } else {
+                int after = Bytes.skipWhitespace(a, to, end);
+                if (after < end && a[after] == ',') to = after + 1;
+            }
+            System.arraycopy(a, to, a, from, end - to);
+            return end - (to - from);
+        }
+        return end;
+    }
+
+    /** Largest event {@link #filter(byte[], int, int)} is given; larger ones go through the buffer form. */
+    public static final int IN_ARRAY_UP_TO = 16 << 10;
 
     /** Removes the member spanning {@code [keyStart, valueEnd)} together with the comma that joins it. */
     private static ByteBuf withoutMember(ByteBuf event, int keyStart, int valueEnd, ByteBufAllocator alloc) {

@@ -131,6 +131,21 @@ public final class SseSplitter {
 
     private static final byte[] DATA = "data:".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
+    /** As {@link #dataStart(ByteBuf, int, int)}, for an event copied into an array. */
+    static int dataStart(byte[] event, int start, int end) {
+        int line = start;
+        while (line < end) {
+            if (Bytes.startsWith(event, line, end, DATA)) {
+                int p = line + DATA.length;
+                return p < end && event[p] == ' ' ? p + 1 : p;
+            }
+            int nl = Bytes.indexOf(event, line, end, (byte) '\n');
+            if (nl < 0) return -1;
+            line = nl + 1;
+        }
+        return -1;
+    }
+
     /** Position of the payload of the event's first {@code data:} line in {@code [start, end)}, or -1. */
     public static int dataStart(ByteBuf event, int start, int end) {
         int line = start;

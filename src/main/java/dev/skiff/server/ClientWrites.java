@@ -39,6 +39,12 @@ final class ClientWrites {
         queued.add(piece);
     }
 
+    /** Queues a copy of {@code len} bytes of {@code a} from {@code off}. */
+    void queue(byte[] a, int off, int len) {
+        if (queued == null) queued = new Gather(ctx.alloc());
+        queued.add(a, off, len);
+    }
+
     /** Whether enough is queued that it should be sent now, before the read completes. */
     boolean full() {
         return queued != null && queued.size() >= MAX_QUEUED;

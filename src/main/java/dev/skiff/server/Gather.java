@@ -49,6 +49,19 @@ final class Gather {
         }
     }
 
+    /** Appends {@code len} bytes of {@code a} from {@code off}, copied. */
+    void add(byte[] a, int off, int len) {
+        ByteBuf b = bytes;
+        if (b == null) {
+            bytes = alloc.directBuffer(Math.max(2048, Math.min(COPY_UP_TO, len * 2))).writeBytes(a, off, len);
+            own = true;
+        } else if (own && b.readableBytes() + len <= COPY_UP_TO) {
+            b.writeBytes(a, off, len);
+        } else {
+            add(alloc.directBuffer(len).writeBytes(a, off, len));
+        }
+    }
+
     int size() {
         return bytes == null ? 0 : bytes.readableBytes();
     }

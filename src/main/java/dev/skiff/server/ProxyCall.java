@@ -5,6 +5,7 @@ import dev.skiff.control.limits.Limits;
 import dev.skiff.control.Caller;
 import dev.skiff.dialect.AnswerModel;
 import dev.skiff.dialect.ClientDialect;
+import dev.skiff.dialect.ChatStreamFilter;
 import dev.skiff.dialect.StreamRelay;
 import dev.skiff.dialect.OpenAiErrors;
 import dev.skiff.dialect.SseSplitter;
@@ -675,7 +676,33 @@ final class ProxyCall implements ExchangeListener {
         return true;
     }
 
+    /** Each event loop's array a relayed chat event is copied into, to be scanned and edited there. */
+    private static final io.netty.util.concurrent.FastThreadLocal<byte[][]> EVENT_ARRAY = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected byte[][] initialValue() {
+            return new byte[][] {new byte[4096]};
+        }
+    };
+
     private void relayEvent(ByteBuf event) {
+        int n = event.readableBytes();
+        if (relay instanceof ChatStreamFilter chat && n <= ChatStreamFilter.IN_ARRAY_UP_TO) {
+            // A chat event (a few hundred bytes) is copied once into a plain array, renamed and filtered
+            // there, and copied into what this read sends: no buffer of its own per event, and every
+            // search a tight loop rather than a bounds-checked read of a direct buffer per byte.
+            int room = n + (answerModel != null ? answerModel.growth() : 0);
+            byte[][] holder = EVENT_ARRAY.get();
+            if (holder[0].length < room) holder[0] = new byte[Math.max(room, holder[0].length * 2)];
+            byte[] a = holder[0];
+            event.getBytes(event.readerIndex(), a, 0, n);
+            event.release();
+            int end = answerModel != null ? answerModel.event(a, 0, n) : n;
+            boolean complete = chat.complete();
+            end = chat.filter(a, 0, end);
+            if (!complete && chat.complete()) terminalEvent(chat.usage());
+            if (end >= 0) writes.queue(a, 0, end);
+            return;
+        }
         // The model first, on the event as it came (one contiguous slice): searching it is cheaper
         // than searching what the filter may make of it (two slices around a removed member).
         ByteBuf out = answerModel != null ? answerModel.event(event, ctx.alloc()) : event;

@@ -27,10 +27,20 @@ class AnswerModelTest {
         }
     }
 
+    private final AnswerModel arrayModel = new AnswerModel("anthropic/claude-sonnet-4-5"); // the same events, in arrays
+
     private String event(String sse) {
+        // The array form, at an offset inside the array, must make what the buffer form makes.
+        byte[] bytes = sse.getBytes(StandardCharsets.UTF_8);
+        byte[] a = new byte[5 + bytes.length + arrayModel.growth()];
+        System.arraycopy(bytes, 0, a, 5, bytes.length);
+        int end = arrayModel.event(a, 5, 5 + bytes.length);
         ByteBuf out = model.event(buf(sse), ALLOC);
         try {
-            return out.toString(StandardCharsets.UTF_8);
+            String text = out.toString(StandardCharsets.UTF_8);
+            assertThat(new String(a, 5, end - 5, StandardCharsets.UTF_8)).as("the array form").isEqualTo(text);
+            assertThat(arrayModel.providerModel()).isEqualTo(model.providerModel());
+            return text;
         } finally {
             assertThat(out.release()).isTrue();
         }

@@ -103,4 +103,24 @@ class BytesTest {
             buf.release();
         }
     }
+
+    @Test
+    void aNeedleFindsWhatTheFirstByteSearchFinds() {
+        java.util.Random random = new java.util.Random(12);
+        byte[] alphabet = "\"usage:ln ,{}".getBytes(StandardCharsets.US_ASCII);
+        for (byte[] needle : new byte[][] {NEEDLE, "u".getBytes(StandardCharsets.US_ASCII), "\"\"".getBytes(StandardCharsets.US_ASCII),
+                "\"model\":\"gpt-4o-mini\"".getBytes(StandardCharsets.US_ASCII)}) {
+            Bytes.Needle n = new Bytes.Needle(needle);
+            for (int round = 0; round < 20_000; round++) {
+                byte[] a = new byte[random.nextInt(60)];
+                for (int i = 0; i < a.length; i++) a[i] = alphabet[random.nextInt(alphabet.length)];
+                if (a.length >= needle.length && random.nextBoolean()) {
+                    System.arraycopy(needle, 0, a, random.nextInt(a.length - needle.length + 1), needle.length);
+                }
+                int from = a.length == 0 ? 0 : random.nextInt(a.length), to = from + random.nextInt(a.length - from + 1);
+                assertThat(n.in(a, from, to)).as("%s in [%d, %d)", new String(a, StandardCharsets.US_ASCII), from, to)
+                        .isEqualTo(Bytes.indexOf(a, from, to, needle));
+            }
+        }
+    }
 }

@@ -29,6 +29,19 @@ class ChatStreamFilterTest {
 
     /** Filters one event and returns what the client gets (null when dropped), releasing buffers. */
     private String filter(ChatStreamFilter f, String event) {
+        // The array form first, at an offset inside the array: what it makes must be what the buffer form makes
+        // (the filter's state ends the same: an event seen twice sets the same usage and terminator).
+        byte[] bytes = event.getBytes(StandardCharsets.UTF_8);
+        byte[] a = new byte[bytes.length + 7];
+        System.arraycopy(bytes, 0, a, 3, bytes.length);
+        int end = f.filter(a, 3, 3 + bytes.length);
+        String fromArray = end < 0 ? null : new String(a, 3, end - 3, StandardCharsets.UTF_8);
+        String fromBuffer = filterBuffer(f, event);
+        assertThat(fromArray).as("the array form").isEqualTo(fromBuffer);
+        return fromBuffer;
+    }
+
+    private String filterBuffer(ChatStreamFilter f, String event) {
         ByteBuf in = alloc.of(event);
         ByteBuf out = f.filter(in, alloc);
         if (out == null) {
