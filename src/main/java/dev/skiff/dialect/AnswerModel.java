@@ -33,6 +33,7 @@ public final class AnswerModel {
     // so the unescaped bytes can only be the member itself.
     private byte[] member;
     private int memberValueAt; // where the quoted value starts within member
+    private Bytes.Needle memberNeedle; // the member as a needle for arrays, when it is short enough to be one
     // The model the provider said answered (a dated snapshot, often), noted from the bytes this class
     // searches anyway: the span of a value it finds, or the client's name when every member had it.
     private String providerModel;
@@ -101,7 +102,7 @@ public final class AnswerModel {
      */
     public int event(byte[] a, int start, int end) {
         if (member != null) {
-            int at = Bytes.indexOf(a, start, end, member);
+            int at = memberNeedle != null ? memberNeedle.in(a, start, end) : Bytes.indexOf(a, start, end, member);
             if (at >= 0) return replace(a, end, at + memberValueAt, at + member.length);
         }
         if (Bytes.indexOf(a, start, end, MODEL_KEY) < 0) return end;
@@ -117,6 +118,9 @@ public final class AnswerModel {
         }
         if (span < 0) return end;
         int valueStart = data + (int) (span >>> 32), valueEnd = data + (int) span;
+        if (providerModel == null && valueEnd - valueStart >= 2 && Bytes.indexOf(a, valueStart, valueEnd, (byte) '\\') < 0) {
+            providerModel = new String(a, valueStart + 1, valueEnd - valueStart - 2, StandardCharsets.UTF_8); // as note does
+        }
         ByteBuf view = io.netty.buffer.Unpooled.wrappedBuffer(a, start, end - start);
         note(view, valueStart - start, valueEnd - start);
         remember(view, data - start, valueStart - start, valueEnd - start);
@@ -164,6 +168,7 @@ public final class AnswerModel {
         member = new byte[valueEnd - keyStart];
         buf.getBytes(keyStart, member);
         memberValueAt = valueStart - keyStart;
+        memberNeedle = member.length <= Bytes.Needle.MAX_LENGTH ? new Bytes.Needle(member) : null;
     }
 
     private static boolean isSpace(byte b) {

@@ -140,8 +140,11 @@ public final class Bytes {
         private final byte[] bytes;
         private final byte[] skip = new byte[256];
 
+        /** The longest needle (its skips are bytes). */
+        static final int MAX_LENGTH = 127;
+
         Needle(byte[] bytes) {
-            if (bytes.length < 1 || bytes.length > 127) throw new IllegalArgumentException("a needle of 1 to 127 bytes");
+            if (bytes.length < 1 || bytes.length > MAX_LENGTH) throw new IllegalArgumentException("a needle of 1 to 127 bytes");
             this.bytes = bytes;
             java.util.Arrays.fill(skip, (byte) bytes.length);
             for (int i = 0; i < bytes.length - 1; i++) skip[bytes[i] & 0xff] = (byte) (bytes.length - 1 - i);
@@ -160,9 +163,19 @@ public final class Bytes {
         }
     }
 
-    /** Index of {@code b} in {@code [from, to)} of {@code a}, or -1. */
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Index of {@code b} in {@code [from, to)} of {@code a}, or -1; eight bytes at a time. */
     static int indexOf(byte[] a, int from, int to, byte b) {
-        for (int i = from; i < to; i++) if (a[i] == b) return i;
+        int i = from;
+        long pattern = (b & 0xffL) * 0x0101010101010101L;
+        for (; i + 8 <= to; i += 8) {
+            long x = (long) LONGS.get(a, i) ^ pattern; // a zero byte where b is
+            long found = (x - 0x0101010101010101L) & ~x & 0x8080808080808080L;
+            if (found != 0) return i + (Long.numberOfTrailingZeros(found) >>> 3);
+        }
+        for (; i < to; i++) if (a[i] == b) return i;
         return -1;
     }
 

@@ -117,6 +117,52 @@ public final class SseSplitter {
         }
     }
 
+    /** Receives whole events as ranges of the array {@link #feed(ByteBuf, byte[], ArraySink)} copied a chunk into. */
+    @FunctionalInterface
+    public interface ArraySink {
+        /** The event at {@code [start, end)} of {@code a}: its bytes are valid during the call only. */
+        void event(byte[] a, int start, int end);
+    }
+
+    /**
+     * As {@link #feed(ByteBuf, Consumer)}, for a chunk that starts an event and fits in {@code a}: the
+     * chunk is copied into {@code a} and its whole events go to {@code sink} as ranges of the array (no
+     * buffer per event); an unfinished event at its end is kept as the other form keeps it. Takes
+     * ownership of {@code chunk} and returns true; returns false, taking nothing, when an unfinished
+     * event is pending or the chunk is larger than the array (the other form is for those).
+     *
+     * @throws EventTooLargeException when the unfinished event exceeds the limit
+     */
+    public boolean feed(ByteBuf chunk, byte[] a, ArraySink sink) {
+        int n = chunk.readableBytes();
+        if (pending != null || n > a.length) return false;
+        chunk.getBytes(chunk.readerIndex(), a, 0, n);
+        int eventStart = 0, line = 0;
+        try {
+            for (int i = Bytes.indexOf(a, 0, n, (byte) '\n'); i >= 0; i = Bytes.indexOf(a, i + 1, n, (byte) '\n')) {
+                int lineLength = i - line;
+                if (lineLength > 0 && a[i - 1] == '\r') lineLength--;
+                line = i + 1;
+                if (lineLength == 0) {
+                    sink.event(a, eventStart, i + 1); // a blank line ends an event (a lone one passes on too)
+                    eventStart = i + 1;
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            chunk.release();
+            throw e;
+        }
+        chunk.release();
+        int left = n - eventStart;
+        if (left > maxEventBytes) throw new EventTooLargeException(maxEventBytes);
+        if (left > 0) {
+            pending = alloc.buffer(Math.max(256, left * 2));
+            pending.writeBytes(a, eventStart, left);
+            lineStart = line - eventStart;
+        }
+        return true;
+    }
+
     /** Bytes of an event the stream never finished; empty when it ended cleanly. */
     public boolean hasPartialEvent() {
         return pending != null && pending.isReadable();

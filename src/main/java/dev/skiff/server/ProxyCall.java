@@ -84,6 +84,7 @@ final class ProxyCall implements ExchangeListener {
     private boolean streaming;
     private SseSplitter splitter;
     private StreamRelay relay;
+    private SseSplitter.ArraySink chatEvents; // a chat relay's events, split and filtered in arrays (see chatEvent)
     private ByteBuf outgoing; // what the stream translator made of the current upstream piece
     private ClientWrites writes; // what the current upstream read brought, sent as one HTTP chunk when it completes
     // a buffered response
@@ -257,6 +258,7 @@ final class ProxyCall implements ExchangeListener {
         releaseStreamState();
         splitter = null;
         relay = null;
+        chatEvents = null;
         if (writes != null) {
             writes.dropHeld();
             writes.release();
@@ -552,6 +554,7 @@ final class ProxyCall implements ExchangeListener {
             // Relayed events are gathered off the heap and only scanned: the cap is the one on answers.
             splitter = new SseSplitter(ctx.alloc(), MAX_BUFFERED_RESPONSE);
             relay = endpoint.relay(injectedUsage);
+            if (relay instanceof ChatStreamFilter) chatEvents = this::chatEvent;
         }
         HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
         HttpHeaders h = r.headers();
@@ -636,7 +639,7 @@ final class ProxyCall implements ExchangeListener {
             if (!ended && streamTranslator.ended()) terminalEvent(streamTranslator.usage());
         } else {
             try {
-                splitter.feed(content, this::relayEvent);
+                if (chatEvents == null || !splitter.feed(content, eventArrays()[1], chatEvents)) splitter.feed(content, this::relayEvent);
             } catch (SseSplitter.EventTooLargeException e) {
                 exchange.cancel();
                 onFailure(new UpstreamFailure(UpstreamFailure.Kind.BROKEN, "the provider's stream was cut: " + e.getMessage()));
@@ -676,31 +679,50 @@ final class ProxyCall implements ExchangeListener {
         return true;
     }
 
-    /** Each event loop's array a relayed chat event is copied into, to be scanned and edited there. */
-    private static final io.netty.util.concurrent.FastThreadLocal<byte[][]> EVENT_ARRAY = new io.netty.util.concurrent.FastThreadLocal<>() {
+    /**
+     * This event loop's arrays for relayed chat streams: [0] the event being renamed and filtered (with
+     * room to grow), [1] what an upstream read brought, split into events there (see {@link #chatEvent}).
+     */
+    private static byte[][] eventArrays() {
+        return EVENT_ARRAYS.get();
+    }
+
+    private static final io.netty.util.concurrent.FastThreadLocal<byte[][]> EVENT_ARRAYS = new io.netty.util.concurrent.FastThreadLocal<>() {
         @Override
         protected byte[][] initialValue() {
-            return new byte[][] {new byte[4096]};
+            return new byte[][] {new byte[4096], new byte[ChatStreamFilter.IN_ARRAY_UP_TO]};
         }
     };
 
+    /**
+     * One event of a relayed chat stream, at {@code [start, end)} of {@code in}: copied into the event
+     * array, renamed and filtered there, and copied into what this read sends. No buffer of its own per
+     * event, and every search a plain array's tight loop rather than a checked read per byte of a
+     * direct buffer.
+     */
+    private void chatEvent(byte[] in, int start, int end) {
+        ChatStreamFilter chat = (ChatStreamFilter) relay;
+        int n = end - start;
+        int room = n + (answerModel != null ? answerModel.growth() : 0);
+        byte[][] arrays = eventArrays();
+        if (arrays[0].length < room) arrays[0] = new byte[Math.max(room, arrays[0].length * 2)];
+        byte[] a = arrays[0];
+        System.arraycopy(in, start, a, 0, n);
+        int to = answerModel != null ? answerModel.event(a, 0, n) : n;
+        boolean complete = chat.complete();
+        to = chat.filter(a, 0, to);
+        if (!complete && chat.complete()) terminalEvent(chat.usage());
+        if (to >= 0) writes.queue(a, 0, to);
+    }
+
     private void relayEvent(ByteBuf event) {
         int n = event.readableBytes();
-        if (relay instanceof ChatStreamFilter chat && n <= ChatStreamFilter.IN_ARRAY_UP_TO) {
-            // A chat event (a few hundred bytes) is copied once into a plain array, renamed and filtered
-            // there, and copied into what this read sends: no buffer of its own per event, and every
-            // search a tight loop rather than a bounds-checked read of a direct buffer per byte.
-            int room = n + (answerModel != null ? answerModel.growth() : 0);
-            byte[][] holder = EVENT_ARRAY.get();
-            if (holder[0].length < room) holder[0] = new byte[Math.max(room, holder[0].length * 2)];
-            byte[] a = holder[0];
-            event.getBytes(event.readerIndex(), a, 0, n);
+        if (chatEvents != null && n <= ChatStreamFilter.IN_ARRAY_UP_TO) {
+            // An event gathered across reads: the same as one that came whole.
+            byte[] in = eventArrays()[1];
+            event.getBytes(event.readerIndex(), in, 0, n);
             event.release();
-            int end = answerModel != null ? answerModel.event(a, 0, n) : n;
-            boolean complete = chat.complete();
-            end = chat.filter(a, 0, end);
-            if (!complete && chat.complete()) terminalEvent(chat.usage());
-            if (end >= 0) writes.queue(a, 0, end);
+            chatEvent(in, 0, n);
             return;
         }
         // The model first, on the event as it came (one contiguous slice): searching it is cheaper

@@ -157,4 +157,13 @@ class AnswerModelTest {
         assertThat(model.body(same, ALLOC)).isSameAs(same);
         same.release();
     }
+
+    @Test
+    void aStreamWhoseModelChangesIsRenamedEventByEvent() {
+        for (String name : new String[] {"gpt-4o", "gpt-4o-2024-08-06", "gpt-4o", "anthropic/claude-sonnet-4-5", "x"}) {
+            String sse = "data: {\"id\":\"c\",\"model\":\"" + name + "\",\"choices\":[{\"delta\":{\"content\":\"model\"}}]}\n\n";
+            assertThat(event(sse)).isEqualTo(sse.replace("\"" + name + "\",\"choices", "\"anthropic/claude-sonnet-4-5\",\"choices"));
+        }
+        assertThat(model.providerModel()).isEqualTo("gpt-4o");
+    }
 }

@@ -123,4 +123,23 @@ class BytesTest {
             }
         }
     }
+
+    @Test
+    void theByteSearchFindsTheFirstOccurrence() {
+        java.util.Random random = new java.util.Random(7);
+        for (int round = 0; round < 50_000; round++) {
+            byte[] a = new byte[random.nextInt(40)];
+            for (int i = 0; i < a.length; i++) a[i] = (byte) (random.nextInt(5) == 0 ? '\n' : random.nextInt(256));
+            int from = a.length == 0 ? 0 : random.nextInt(a.length), to = from + random.nextInt(a.length - from + 1);
+            byte b = random.nextBoolean() ? (byte) '\n' : (byte) random.nextInt(256);
+            int expected = -1;
+            for (int i = from; i < to; i++) {
+                if (a[i] == b) {
+                    expected = i;
+                    break;
+                }
+            }
+            assertThat(Bytes.indexOf(a, from, to, b)).isEqualTo(expected);
+        }
+    }
 }
