@@ -50,6 +50,14 @@ public final class Whole {
     private final int maxHeadBytes;
     private final int maxBodyBytes;
     private int length; // of the body found by the last call of headers
+    private int headerCount; // and its header lines, each as four numbers in SPANS: name at, name length, value at, value length
+    /** Where the last head's names and values lie, per thread (read at once, by the thread that found them). */
+    private static final io.netty.util.concurrent.FastThreadLocal<int[][]> SPANS = new io.netty.util.concurrent.FastThreadLocal<>() {
+        @Override
+        protected int[][] initialValue() {
+            return new int[][] {new int[64]};
+        }
+    };
 
     /**
      * For a start line of up to {@code maxStartLine} bytes, header lines of up to {@code maxHeaderBytes}
@@ -74,9 +82,9 @@ public final class Whole {
         // A reason phrase, without blanks around it (Netty's decoder would trim them).
         if (reasonEnd <= start + 13 || blank(in.getByte(start + 13)) || blank(in.getByte(reasonEnd - 1))) return null;
         for (int i = start + 13; i < reasonEnd; i++) if (!textByte(in.getByte(i))) return null;
-        HttpHeaders headers = HEADERS.newHeaders();
-        int body = headers(in, reasonEnd + 2, limit, headers);
+        int body = headers(in, reasonEnd + 2, limit);
         if (body < 0) return null;
+        HttpHeaders headers = headers(in);
         HttpResponseStatus status = status(code, in, start + 13, reasonEnd);
         return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
     }
@@ -108,9 +116,9 @@ public final class Whole {
         }
         String uri = in.toString(sp + 1, uriEnd - sp - 1, StandardCharsets.ISO_8859_1);
         if (!target.test(uri)) return null;
-        HttpHeaders headers = HEADERS.newHeaders();
-        int body = headers(in, lineEnd + 2, limit, headers);
+        int body = headers(in, lineEnd + 2, limit);
         if (body < 0) return null;
+        HttpHeaders headers = headers(in);
         HttpMethod method = HttpMethod.valueOf(in.toString(start, sp - start, StandardCharsets.US_ASCII));
         return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
     }
@@ -118,10 +126,15 @@ public final class Whole {
     /**
      * Reads the header lines from {@code line} into {@code headers}, through the empty line that ends
      * them: the index of the body, whose length is then in {@link #length} and all of which is there;
-     * or -1.
+     * or -1. Where each name and value lies is noted ({@link #SPANS}), and the header map is made from
+     * that only once the whole head was found readable ({@link #headers(ByteBuf)}): a streamed answer,
+     * given up at its {@code transfer-encoding}, costs no Strings.
      */
-    private int headers(ByteBuf in, int line, int limit, HttpHeaders headers) {
+    private int headers(ByteBuf in, int line, int limit) {
         long length = -1;
+        int count = 0;
+        int[][] holder = SPANS.get();
+        int[] spans = holder[0];
         while (true) {
             if (line + 1 >= limit) return -1;
             byte first = in.getByte(line);
@@ -156,12 +169,28 @@ public final class Whole {
             } else if (is(in, line, nameLength, "transfer-encoding") || is(in, line, nameLength, "expect")) {
                 return -1;
             }
-            headers.add(in.toString(line, nameLength, StandardCharsets.ISO_8859_1), in.toString(from, to - from, StandardCharsets.ISO_8859_1));
+            if (4 * count + 4 > spans.length) holder[0] = spans = java.util.Arrays.copyOf(spans, spans.length * 2);
+            spans[4 * count] = line;
+            spans[4 * count + 1] = nameLength;
+            spans[4 * count + 2] = from;
+            spans[4 * count + 3] = to - from;
+            count++;
             line = eol + 2;
         }
         if (length < 0 || length > maxBodyBytes || in.writerIndex() - line < length) return -1;
         this.length = (int) length;
+        this.headerCount = count;
         return line;
+    }
+
+    /** The header map of the head {@link #headers(ByteBuf, int, int)} last read in {@code in}. */
+    private HttpHeaders headers(ByteBuf in) {
+        HttpHeaders headers = HEADERS.newHeaders();
+        int[] s = SPANS.get()[0];
+        for (int i = 0; i < 4 * headerCount; i += 4) {
+            headers.add(in.toString(s[i], s[i + 1], StandardCharsets.ISO_8859_1), in.toString(s[i + 2], s[i + 3], StandardCharsets.ISO_8859_1));
+        }
+        return headers;
     }
 
     /** The body of {@link #length} bytes at {@code at}, read. */
