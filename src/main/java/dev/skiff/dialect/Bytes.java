@@ -132,32 +132,45 @@ public final class Bytes {
     }
 
     /**
-     * A needle searched for often in arrays, by its last byte and a skip per byte (Horspool): a JSON key
-     * starts with a quote, which is every few bytes of a body, so a search by the first byte stops at
-     * each of them, where this one mostly moves on by the needle's length.
+     * A needle searched for often in arrays: by its least common byte (eight bytes at a time, see
+     * {@link #indexOf(byte[], int, int, byte)}), then compared whole where that byte is. A search by the
+     * first byte stops at every quote, which is every few bytes of JSON, where a JSON key starts.
      */
     static final class Needle {
-        private final byte[] bytes;
-        private final byte[] skip = new byte[256];
-
-        /** The longest needle (its skips are bytes). */
+        /** The longest needle. */
         static final int MAX_LENGTH = 127;
+        /** Bytes of JSON text in about the order of how often they come, the commonest first. */
+        private static final String COMMON = "\":,e_tanoisrl0123456789 {}[]cdumphfgbvy-.kwxzqj";
+
+        private final byte[] bytes;
+        private final int anchor; // the index of the byte searched for
+        private final byte anchorByte;
 
         Needle(byte[] bytes) {
             if (bytes.length < 1 || bytes.length > MAX_LENGTH) throw new IllegalArgumentException("a needle of 1 to 127 bytes");
             this.bytes = bytes;
-            java.util.Arrays.fill(skip, (byte) bytes.length);
-            for (int i = 0; i < bytes.length - 1; i++) skip[bytes[i] & 0xff] = (byte) (bytes.length - 1 - i);
+            int best = 0, bestRank = -1;
+            for (int i = 0; i < bytes.length; i++) {
+                int rank = COMMON.indexOf((char) (bytes[i] & 0xff));
+                if (rank < 0) rank = COMMON.length(); // not in the list: rarer than all of it
+                if (rank > bestRank) {
+                    best = i;
+                    bestRank = rank;
+                }
+            }
+            anchor = best;
+            anchorByte = bytes[best];
         }
 
         /** Index of the needle in {@code [from, to)} of {@code a}, or -1. */
         int in(byte[] a, int from, int to) {
-            int last = bytes.length - 1;
-            byte lastByte = bytes[last];
-            for (int i = from + last; i < to; ) {
-                byte b = a[i];
-                if (b == lastByte && java.util.Arrays.equals(a, i - last, i, bytes, 0, last)) return i - last;
-                i += skip[b & 0xff];
+            int lastStart = to - bytes.length;
+            for (int start = from; start <= lastStart; ) {
+                int at = Bytes.indexOf(a, start + anchor, lastStart + anchor + 1, anchorByte);
+                if (at < 0) return -1;
+                start = at - anchor;
+                if (java.util.Arrays.equals(a, start, start + bytes.length, bytes, 0, bytes.length)) return start;
+                start++;
             }
             return -1;
         }
