@@ -42,7 +42,7 @@ public final class UsageStore implements AutoCloseable {
      * value would be (NULL, or the same integer); each one a row's JNI call into the driver fewer.
      */
     private static final String[] LITERALS = new String[23];
-    private static final int KEY = 2, END_USER = 4, STREAM = 9, TTFT = 12, CACHED = 14, CACHE_WRITE = 15, REASONING = 17, COST = 18,
+    private static final int KEY = 2, USER_PATH = 3, END_USER = 4, PROVIDER = 5, MODEL = 6, REQUESTED_MODEL = 7, ENDPOINT = 8, STREAM = 9, STATUS = 10, TTFT = 12, CACHED = 14, CACHE_WRITE = 15, REASONING = 17, COST = 18,
             ATTEMPTS = 19, ERROR = 20, ATTEMPT_LOG = 21, AUDIT = 22;
 
     static {
@@ -50,6 +50,15 @@ public final class UsageStore implements AutoCloseable {
         for (int i : new int[] {STREAM, CACHED, CACHE_WRITE, REASONING}) LITERALS[i] = "0";
         LITERALS[ATTEMPTS] = "1";
     }
+
+    /**
+     * Values that the rows of a statement mostly have alike, whatever they are (one gateway's traffic: its
+     * paths, providers, models, endpoints, statuses): SQLite statements whose rows all have one bind it
+     * once, not once a row (see {@link dev.skiff.store.MultiRowInsert}); a text bound is a copy in the
+     * driver and one in SQLite. A bench row binds 7 values instead of 13.
+     */
+    private static final long SHARED = 1L << KEY | 1L << USER_PATH | 1L << END_USER | 1L << PROVIDER | 1L << MODEL | 1L << REQUESTED_MODEL
+            | 1L << ENDPOINT | 1L << STREAM | 1L << STATUS;
 
     /** 64 rows per statement; 23 values per row, as {@link #bind} binds them. */
     /**
@@ -63,14 +72,14 @@ public final class UsageStore implements AutoCloseable {
         FORMS[AUDIT] = "CAST(? AS TEXT)";
     }
 
-    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, FORMS, 64);
+    private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS = new dev.skiff.store.MultiRowInsert<>(INSERT, LITERALS, FORMS, SHARED, 64);
     /**
      * Rows carrying an audit record's bodies: the same and the four bodies' columns (27 values). Apart,
      * so that rows without (every row when the audit log is off or at metadata level) bind no more than before.
      */
     private static final dev.skiff.store.MultiRowInsert<UsageRow> INSERT_ROWS_WITH_BODIES = new dev.skiff.store.MultiRowInsert<>(
             INSERT.replace("audit) VALUES ", "audit, request_body, response_body, provider_request_body, provider_response_body) VALUES "),
-            withBodies(LITERALS), java.util.Arrays.copyOf(FORMS, 27), 64);
+            withBodies(LITERALS), java.util.Arrays.copyOf(FORMS, 27), SHARED, 64);
 
     /** The literals of a row with bodies: a body not kept (a provider's that was the client's) is NULL. */
     private static String[] withBodies(String[] literals) {
