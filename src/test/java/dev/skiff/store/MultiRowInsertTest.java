@@ -48,7 +48,7 @@ class MultiRowInsertTest {
 
     /** Value 0 always bound; kind, tag, n and flag may be bound once a statement; flag may be the literal 0; blob never shared. */
     private static final MultiRowInsert<Wide> WIDE = new MultiRowInsert<>("INSERT INTO w (id, kind, tag, n, flag, blob) VALUES ",
-            new String[] {null, null, null, null, "0", null}, 0b111110L, 8);
+            new String[] {null, null, null, null, "0", null}, new String[6], 0b111110L, 8);
 
     /**
      * Rows whose values are alike across a statement's rows (bound once), unlike, NULL, literals, in
