@@ -180,7 +180,7 @@ public final class Bytes {
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /** Index of {@code b} in {@code [from, to)} of {@code a}, or -1; eight bytes at a time. */
-    static int indexOf(byte[] a, int from, int to, byte b) {
+    public static int indexOf(byte[] a, int from, int to, byte b) {
         int i = from;
         long pattern = (b & 0xffL) * 0x0101010101010101L;
         for (; i + 8 <= to; i += 8) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.skiff.dialect.Bytes;
 import dev.skiff.dialect.Json;
 import dev.skiff.dialect.Usage;
 import dev.skiff.observe.Capped;
@@ -320,8 +321,9 @@ final class AuditDocument {
                 arr(g, N_EVENTS_MS);
                 byte[] b = body.bytes();
                 int piece = 0;
-                // Each blank line ends an event ("\n\n"; the second newline is not the first of another)
-                for (int i = newline(b, 0); i >= 0 && i + 1 < b.length; i = newline(b, i + 1)) {
+                // Each blank line ends an event ("\n\n"; the second newline is not the first of another). A JSON
+                // answer (most bodies kept) has no newline or few: the search reads eight bytes at a time.
+                for (int i = Bytes.indexOf(b, 0, b.length, (byte) '\n'); i >= 0 && i + 1 < b.length; i = Bytes.indexOf(b, i + 1, b.length, (byte) '\n')) {
                     if (b[i + 1] != '\n') continue;
                     while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
                     tenths(g, Math.round(t.pieceMicros(piece) / 100.0));
@@ -331,25 +333,6 @@ final class AuditDocument {
             }
             g.writeEndObject();
         }
-
-        /**
-         * The index of the first newline in {@code b} from {@code from} on, or -1. Eight bytes at a time: every
-         * response body kept is looked through for the blank lines that end stream events, and a JSON
-         * answer (most of them) has none, or few; byte by byte this was a third of making its record.
-         */
-        static int newline(byte[] b, int from) {
-            int i = from;
-            for (; i + 8 <= b.length; i += 8) {
-                long x = (long) LONGS.get(b, i) ^ 0x0A0A0A0A0A0A0A0AL; // a newline's byte is 0 here
-                long zero = (x - 0x0101010101010101L) & ~x & 0x8080808080808080L; // the lowest bit set is the first zero byte's
-                if (zero != 0) return i + (Long.numberOfTrailingZeros(zero) >>> 3);
-            }
-            for (; i < b.length; i++) if (b[i] == '\n') return i;
-            return -1;
-        }
-
-        private static final java.lang.invoke.VarHandle LONGS =
-                java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
         /** A step's time in ms since receipt; left out when the step did not happen. */
         private void ms(JsonGenerator g, SerializedString name, long nanos, long from) throws IOException {
