@@ -244,10 +244,13 @@ final class ClientGate extends ChannelDuplexHandler {
         FullHttpResponse r = Replies.error(ctx, dialect, status, message, OpenAiErrors.typeFor(status), null, code, requestId);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         if (status == 503) r.headers().set(HttpHeaderNames.RETRY_AFTER, "1"); // keys not loaded yet: a moment's wait
-        settings.gateway().observers().refused(req, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
-                status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
-        // Only now: a request read whole carries its body, which the audit trail copies above.
-        ReferenceCountUtil.release(req);
+        try {
+            settings.gateway().observers().refused(req, r, new UsageRecord(System.currentTimeMillis(), requestId, endpoint, null, null, null, null, false,
+                    status, Usage.NONE, -1, -1, -1, message, null, caller, 1));
+        } finally {
+            // Only now: a request read whole carries its body, which the audit trail copies above.
+            ReferenceCountUtil.release(req);
+        }
         if (outstanding > 1) {
             // Earlier requests are still being answered; this answer follows theirs.
             deferredRefusal = r;
