@@ -43,7 +43,7 @@ public final class ResponseStore implements AutoCloseable {
     /** The owner of what requests authenticated with the master key store. */
     public static final String MASTER = MasterKeyAuth.MASTER;
     /** The newest schema this code writes; see {@link #migrate}. */
-    static final int SCHEMA_VERSION = 6;
+    static final int SCHEMA_VERSION = 7;
     /** Schema migrations after 3, as files: {@code db/sqlite/responses/NNN_what.sql}, listed in its {@code index}. */
     private static final String MIGRATIONS = "db/sqlite/responses/";
     /** Longest chain of responses rebuilt for a follow-up. */
@@ -69,7 +69,18 @@ public final class ResponseStore implements AutoCloseable {
     static final long LINGER_NANOS = 1_000_000;
     private volatile long lastFlush = System.nanoTime() - LINGER_NANOS;
     private Connection db;
-    private PreparedStatement insert, itemsFromJson, count, touchConversation; // prepared once: a batch is often one response
+    private PreparedStatement itemsFromJson, count, conversationOf, touchConversation; // prepared once: a batch is often one response
+    /**
+     * A batch's responses, in multi-row statements (of 8, 4, 2 and 1 rows, each prepared once): one
+     * statement per row cost its own step through SQLite and the driver, about as much again as
+     * binding the row. OR REPLACE, here and for the item ids, for the (never seen) case of an id
+     * saved twice.
+     */
+    private static final MultiRowInsert<Save> ROWS = new MultiRowInsert<>("INSERT OR REPLACE INTO responses "
+            + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items, chars, omitted) VALUES ", 11, 8);
+
+    /** A response to save and the conversation it belongs to. */
+    private record Save(StoredResponse response, String conversation) {}
     /** The item ids of a batch, in as few statements as their count allows. */
     private static final MultiRowInsert<ItemId> ITEM_IDS = new MultiRowInsert<>(
             "INSERT OR IGNORE INTO item_ids (item_id, response_id, output) VALUES ", 3, 32);
@@ -476,38 +487,34 @@ public final class ResponseStore implements AutoCloseable {
         lastFlush = System.nanoTime();
         try {
             Connection c = db();
-            if (insert == null) {
-                // OR REPLACE, here and for the item ids, for the (never seen) case of an id saved twice.
-                insert = c.prepareStatement("INSERT OR REPLACE INTO responses "
-                        + "(id, owner, conversation, previous_id, created_at, provider, model, response, input_items, chars, omitted) "
-                        + "VALUES (?1, ?2, COALESCE((SELECT conversation FROM responses WHERE id = ?3), ?1), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+            if (itemsFromJson == null) {
                 itemsFromJson = c.prepareStatement(ITEMS_FROM_JSON);
                 count = c.prepareStatement(COUNT_CHARS + " WHERE id = ?1");
+                conversationOf = c.prepareStatement("SELECT conversation FROM responses WHERE id = ?");
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
                         + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
             }
             List<ItemId> itemIds = new ArrayList<>();
             try {
-                // One at a time, not as a JDBC batch: a response continuing one saved in the same
-                // batch finds that one's conversation.
+                // The batch's rows go in a few multi-row statements (see ROWS). A response's
+                // conversation is the one of the response it continues, found before the insert:
+                // in the batch itself for one continuing a response saved alongside it, else in the
+                // table; a start (or one whose previous response is gone) is its own.
+                java.util.Map<String, String> conversations = new java.util.HashMap<>();
+                List<Save> rows = new ArrayList<>(batch.size());
                 for (Pending p : batch) {
                     StoredResponse r = p.response();
-                    insert.setString(1, r.id());
-                    insert.setString(2, r.owner());
-                    insert.setString(3, r.previousId());
-                    insert.setLong(4, r.createdAt());
-                    insert.setString(5, r.provider());
-                    insert.setString(6, r.model());
-                    insert.setString(7, r.response());
-                    insert.setString(8, r.inputItems());
-                    // Read back, the response and its inputs take what they take now, the members the
-                    // row leaves out, and what their references name (counted below, once the items
-                    // they may name are in).
-                    insert.setLong(9, r.response().length() + r.omitted() + r.inputItems().length());
-                    if (r.whole()) insert.setNull(10, java.sql.Types.INTEGER);
-                    else insert.setInt(10, r.omitted());
-                    insert.executeUpdate();
+                    String conversation = r.previousId() == null ? null : conversations.get(r.previousId());
+                    if (conversation == null && r.previousId() != null) {
+                        conversationOf.setString(1, r.previousId());
+                        try (ResultSet rs = conversationOf.executeQuery()) {
+                            if (rs.next()) conversation = rs.getString(1);
+                        }
+                    }
+                    if (conversation == null) conversation = r.id();
+                    conversations.put(r.id(), conversation);
+                    rows.add(new Save(r, conversation));
                     if (r.inputIds() == null || r.outputIds() == null) {
                         itemsFromJson.setString(1, r.id());
                         itemsFromJson.setString(2, r.inputItems());
@@ -517,10 +524,30 @@ public final class ResponseStore implements AutoCloseable {
                         for (String id : r.inputIds()) itemIds.add(new ItemId(id, r.id(), false));
                         for (String id : r.outputIds()) itemIds.add(new ItemId(id, r.id(), true));
                     }
-                    // A conversation's row says when it was last continued; one that was never
-                    // continued is its first response alone, whose time is its own.
-                    if (r.previousId() != null) {
-                        touchConversation.setString(1, r.id());
+                }
+                ROWS.insert(c, rows, (s, at, row) -> {
+                    StoredResponse r = row.response();
+                    s.setString(at, r.id());
+                    s.setString(at + 1, r.owner());
+                    s.setString(at + 2, row.conversation());
+                    s.setString(at + 3, r.previousId());
+                    s.setLong(at + 4, r.createdAt());
+                    s.setString(at + 5, r.provider());
+                    s.setString(at + 6, r.model());
+                    s.setString(at + 7, r.response());
+                    s.setString(at + 8, r.inputItems());
+                    // Read back, the response and its inputs take what they take now, the members the
+                    // row leaves out, and what their references name (counted below, once the items
+                    // they may name are in).
+                    s.setLong(at + 9, r.response().length() + r.omitted() + r.inputItems().length());
+                    if (r.whole()) s.setNull(at + 10, java.sql.Types.INTEGER);
+                    else s.setInt(at + 10, r.omitted());
+                });
+                // A conversation's row says when it was last continued; one that was never
+                // continued is its first response alone, whose time is its own.
+                for (Pending p : batch) {
+                    if (p.response().previousId() != null) {
+                        touchConversation.setString(1, p.response().id());
                         touchConversation.executeUpdate();
                     }
                 }

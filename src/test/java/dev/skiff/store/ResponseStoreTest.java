@@ -206,9 +206,28 @@ class ResponseStoreTest {
         }
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
             assertThat(ResponseStore.explainSweep(c)).as("neither query reads the whole table")
-                    .contains("SEARCH r USING PRIMARY KEY (id>? AND id<?)")
+                    .contains("SEARCH r USING INDEX sqlite_autoindex_responses_1 (id>? AND id<?)")
                     .contains("SEARCH r USING INDEX responses_unordered_started_by_created (created_at<?)")
                     .doesNotContain("SCAN r");
+        }
+    }
+
+    /** Saves that share a commit (none waited for): each follow-up joins the conversation of the one it continues. */
+    @Test
+    void aChainSavedInOneBatchIsOneConversation() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            store.save(response("resp_b1", null));
+            store.save(response("resp_b2", "resp_b1"));
+            store.save(response("resp_lone", null));
+            get(store.save(response("resp_b3", "resp_b2")));
+            get(store.save(response("resp_b4", "resp_b3"))); // in a later batch: found in the table
+            assertThat(chainIds(get(store.conversation("resp_b4", ResponseStore.MASTER))))
+                    .containsExactly("resp_b1", "resp_b2", "resp_b3", "resp_b4");
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT group_concat(id || '>' || conversation, ' ') FROM (SELECT * FROM responses ORDER BY id)")) {
+            assertThat(rs.getString(1)).isEqualTo("resp_b1>resp_b1 resp_b2>resp_b1 resp_b3>resp_b1 resp_b4>resp_b1 resp_lone>resp_lone");
         }
     }
 
@@ -434,12 +453,83 @@ class ResponseStoreTest {
             try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
                 assertThat(rs.getInt(1)).isEqualTo(ResponseStore.SCHEMA_VERSION);
             }
-            try (ResultSet rs = s.executeQuery("SELECT group_concat(name) FROM sqlite_master WHERE tbl_name = 'responses' AND type = 'index'")) {
-                assertThat(rs.getString(1)).as("no index of ids beside the table").doesNotContain("autoindex");
+            assertRowidTableWithIdIndex(s);
+        }
+    }
+
+    /** Schema 7's shape: a rowid table, its ids in an index beside it. */
+    private static void assertRowidTableWithIdIndex(Statement s) throws Exception {
+        try (ResultSet rs = s.executeQuery("SELECT group_concat(name) FROM sqlite_master WHERE tbl_name = 'responses' AND type = 'index'")) {
+            assertThat(rs.getString(1)).as("an index of ids beside the table").contains("sqlite_autoindex_responses_1");
+        }
+        try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE name = 'responses'")) {
+            assertThat(rs.getString(1)).doesNotContain("WITHOUT ROWID");
+        }
+    }
+
+    /**
+     * Schema 6: keyed by the id (WITHOUT ROWID). Schema 7 is a rowid table with an index of ids; the
+     * rows come over as they were (compact and whole, starts and follow-ups, item ids), every read
+     * returns what it did, and a new save continues a migrated conversation.
+     */
+    @Test
+    void aDatabaseOfTheSixthSchemaBecomesARowidTableAndStillServes() throws Exception {
+        Path file = dir.resolve("v6.db");
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) { // made new, then taken back to 6
+            get(store.sweep());
+        }
+        long old = now() - 60;
+        String start = orderedId(old, 'a'), next = orderedId(old + 1, 'b'), other = "resp_other";
+        String startJson = "{\"id\":\"" + start + "\",\"output\":[{\"type\":\"message\",\"id\":\"msg_s\"}]}";
+        String nextJson = "{\"id\":\"" + next + "\",\"output\":[{\"type\":\"message\",\"id\":\"msg_n\"}]}";
+        String otherJson = "{\"id\":\"resp_other\",\"object\":\"response\",\"output\":[]}";
+        String nextInput = "[{\"type\":\"item_reference\",\"id\":\"msg_s\"},{\"type\":\"message\",\"id\":\"msg_i\"}]";
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE responses");
+            s.execute("CREATE TABLE responses (id TEXT PRIMARY KEY, owner TEXT, conversation TEXT NOT NULL, previous_id TEXT, "
+                    + "created_at INTEGER NOT NULL, provider TEXT, model TEXT, response TEXT NOT NULL, input_items TEXT NOT NULL, "
+                    + "chars INTEGER NOT NULL, history TEXT, omitted INTEGER) WITHOUT ROWID");
+            s.execute("CREATE INDEX responses_by_conversation ON responses (conversation) WHERE previous_id IS NOT NULL");
+            s.execute("CREATE INDEX responses_unordered_started_by_created ON responses (created_at) WHERE previous_id IS NULL AND length(id) <> 49");
+            s.execute("UPDATE schema_version SET version = 6");
+            s.execute("INSERT INTO responses VALUES ('" + start + "', 'tenant-a', '" + start + "', NULL, " + old + ", 'vllm', 'm', '"
+                    + startJson + "', '[]', " + (startJson.length() + 500 + 2) + ", NULL, 500)");
+            s.execute("INSERT INTO responses VALUES ('" + next + "', 'tenant-a', '" + start + "', '" + start + "', " + (old + 1)
+                    + ", 'vllm', 'm', '" + nextJson + "', '" + nextInput + "', 0, NULL, 700)");
+            s.execute("INSERT INTO conversations VALUES ('" + start + "', " + (old + 1) + ")");
+            s.execute("INSERT INTO responses VALUES ('resp_other', NULL, 'resp_other', NULL, " + old + ", 'openai', 'gpt', '"
+                    + otherJson + "', '[]', " + (otherJson.length() + 2) + ", '[{\"role\":\"user\",\"content\":\"hi\"}]', NULL)");
+            s.execute("INSERT INTO item_ids VALUES ('msg_i', '" + next + "', 0), ('msg_s', '" + start + "', 1), ('msg_n', '" + next + "', 1)");
+        }
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            var chain = (ResponseStore.Found.Chain) get(store.conversation(next, "tenant-a"));
+            assertThat(chain.links()).extracting(StoredResponse::id).containsExactly(start, next);
+            assertThat(chain.links()).extracting(StoredResponse::response).containsExactly(startJson, nextJson);
+            assertThat(chain.links()).extracting(StoredResponse::omitted).containsExactly(500, 700);
+            assertThat(chain.last().inputItems()).as("the reference resolved to the item it names")
+                    .isEqualTo("[{\"type\":\"message\",\"id\":\"msg_s\"},{\"type\":\"message\",\"id\":\"msg_i\"}]");
+            assertThat(get(store.find(next, "tenant-b"))).isInstanceOf(ResponseStore.Found.Absent.class);
+            var legacy = (ResponseStore.Found.Chain) get(store.conversation(other, null));
+            assertThat(legacy.legacyHistory()).isEqualTo("[{\"role\":\"user\",\"content\":\"hi\"}]");
+            assertThat(legacy.last().whole()).isTrue();
+            assertThat(get(store.findItems(List.of("msg_s", "msg_n", "msg_i"), "tenant-a"))).containsOnlyKeys("msg_s", "msg_n", "msg_i");
+            assertThat(get(store.size(start, "tenant-a", false))).isEqualTo(startJson.length() + 500 + 2);
+            // a follow-up saved now joins the migrated conversation
+            String third = orderedId(now(), 'c');
+            get(store.save(response(third, next, "tenant-a", now())));
+            assertThat(chainIds(get(store.conversation(third, "tenant-a")))).containsExactly(start, next, third);
+            assertThat(get(store.delete(next, "tenant-a"))).isTrue();
+            assertThat(get(store.findItems(List.of("msg_i"), "tenant-a"))).isEmpty();
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+                assertThat(rs.getInt(1)).isEqualTo(ResponseStore.SCHEMA_VERSION);
             }
-            try (ResultSet rs = s.executeQuery("SELECT sql FROM sqlite_master WHERE name = 'responses'")) {
-                assertThat(rs.getString(1)).contains("WITHOUT ROWID");
+            try (ResultSet rs = s.executeQuery("SELECT count(*), count(DISTINCT conversation) FROM responses")) {
+                assertThat(rs.getInt(1)).isEqualTo(3);
+                assertThat(rs.getInt(2)).as("the follow-up joined the migrated conversation").isEqualTo(2);
             }
+            assertRowidTableWithIdIndex(s);
         }
     }
 
