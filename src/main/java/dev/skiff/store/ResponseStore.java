@@ -754,7 +754,9 @@ public final class ResponseStore implements AutoCloseable {
      * and what it takes read back ({@code chars}). Rows of schema 2 are split in place. Later schemas
      * are files ({@link #MIGRATIONS}): schema 4 puts the items back into their response's row and
      * keeps only their ids apart (see its file for why); schema 5 keys the table by the response id
-     * (no index of ids beside it) and marks rows that leave the response's default members out.
+     * (no index of ids beside it) and marks rows that leave the response's default members out; schema
+     * 6 finds starts of conversations by a range of ids; schema 7 makes the table a rowid table again,
+     * with an index of ids, so that saves append rows instead of splitting the key's leaves.
      */
     static void migrate(Connection c) throws SQLException {
         int version;
