@@ -32,15 +32,32 @@ public final class Capped {
      */
     public static Capped shareIfSame(Capped kept, ByteBuf b) {
         if (kept == null || kept.truncated() || kept.length != b.readableBytes() || kept.length == 0) return null;
-        if (!io.netty.buffer.ByteBufUtil.equals(io.netty.buffer.Unpooled.wrappedBuffer(kept.bytes, 0, kept.length), 0, b, b.readerIndex(), kept.length)) {
-            return null;
-        }
+        if (!holds(kept.bytes, kept.length, b)) return null;
         Capped c = new Capped(kept.cap);
         c.bytes = kept.bytes;
         c.length = kept.length;
         c.total = kept.total;
         c.shared = kept.shared = true;
         return c;
+    }
+
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Whether the first {@code n} bytes of {@code a} are {@code b}'s readable bytes ({@code n} of them),
+     * eight at a time. Compared in place: wrapping the array in a buffer to compare two buffers
+     * allocated a wrapper on the event loop twice a request at bodies level (measured).
+     */
+    static boolean holds(byte[] a, int n, ByteBuf b) {
+        int from = b.readerIndex(), i = 0;
+        if (b.hasArray()) {
+            int base = b.arrayOffset() + from;
+            return Arrays.equals(a, 0, n, b.array(), base, base + n);
+        }
+        for (; i + 8 <= n; i += 8) if ((long) LONGS.get(a, i) != b.getLongLE(from + i)) return false;
+        for (; i < n; i++) if (a[i] != b.getByte(from + i)) return false;
+        return true;
     }
 
     /** Copies what fits of {@code b}'s readable bytes; {@code b} is left as it was. */

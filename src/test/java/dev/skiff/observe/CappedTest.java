@@ -59,4 +59,23 @@ class CappedTest {
         second.release();
         assertThat(CaptureBudget.held()).isEqualTo(before);
     }
+
+    @Test
+    void comparesHeapAndDirectBuffersByteForByte() {
+        byte[] body = new byte[37];
+        for (int i = 0; i < body.length; i++) body[i] = (byte) (i * 7 + 3);
+        for (boolean direct : new boolean[] {false, true}) {
+            for (int n : new int[] {1, 7, 8, 9, 16, 37}) {
+                io.netty.buffer.ByteBuf b = direct ? Unpooled.directBuffer(n + 3) : Unpooled.buffer(n + 3);
+                b.writeBytes(new byte[] {9, 9, 9}).writeBytes(body, 0, n).skipBytes(3);
+                assertThat(Capped.holds(body, n, b)).as("n=%d direct=%s", n, direct).isTrue();
+                for (int at = 0; at < n; at++) { // a difference anywhere, in the eight-byte steps or the tail
+                    b.setByte(3 + at, body[at] ^ 1);
+                    assertThat(Capped.holds(body, n, b)).as("n=%d at=%d direct=%s", n, at, direct).isFalse();
+                    b.setByte(3 + at, body[at]);
+                }
+                b.release();
+            }
+        }
+    }
 }

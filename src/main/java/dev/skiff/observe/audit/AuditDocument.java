@@ -352,26 +352,31 @@ final class AuditDocument {
             if (pairs == null) return;
             int[] omitted = {0};
             obj(g, N_HEADERS);
-            red.eachHeader(pairs, (name, value) -> {
-                int bit = repeats(name, value, body, host);
-                if (bit != 0) omitted[0] |= bit;
-                else g.writeStringField(name, value);
+            red.eachHeader(pairs, (Redactor.NamedHeaderSink) (name, value) -> {
+                int bit = name.repeat() == 0 ? 0 : repeats(name.repeat(), value, body, host);
+                if (bit != 0) {
+                    omitted[0] |= bit;
+                } else {
+                    g.writeFieldName(name.encoded());
+                    g.writeString(value);
+                }
             });
             g.writeEndObject();
             if (omitted[0] != 0) num(g, N_HX, omitted[0]);
         }
 
-        /** The bit of {@link #REPEATS} header {@code name} is when its value is what the row says, else 0. */
-        private int repeats(String name, String value, Capped body, String host) {
-            return switch (name) {
-                case "content-length" -> body != null && says(value, body.total()) ? 1 : 0;
-                case "x-request-id" -> value.equals(rowRequestId) ? 2 : 0;
-                case "x-skiff-provider" -> value.equals(rowProvider) ? 4 : 0;
-                case "x-skiff-model" -> value.equals(rowModel) ? 8 : 0;
-                case "x-skiff-attempts" -> value.equals(rowAttempts) ? 16 : 0;
-                case "host" -> value.equals(host) ? 32 : 0;
-                default -> 0;
+        /** {@code bit} (a header's {@link Redactor.Name#repeat}) when the header's value is what the row says, else 0. */
+        private int repeats(int bit, String value, Capped body, String host) {
+            boolean same = switch (bit) {
+                case 1 -> body != null && says(value, body.total());
+                case 2 -> value.equals(rowRequestId);
+                case 4 -> value.equals(rowProvider);
+                case 8 -> value.equals(rowModel);
+                case 16 -> value.equals(rowAttempts);
+                case 32 -> value.equals(host);
+                default -> false;
             };
+            return same ? bit : 0;
         }
 
         /** Whether {@code value} is {@code n} in decimal as {@link Long#toString(long)} writes it, without making that String. */
