@@ -64,6 +64,21 @@ class AuditDocumentTest {
         assertThat(AuditDocument.Writer.says("62a", 627)).isFalse();
     }
 
+    /** A header name's cached form: lower case, its JSON encoded once, and the bit of the row value it may repeat (REPEATS' order). */
+    @Test
+    void aHeaderNameKnowsItsEncodingAndWhichRowValueItMayRepeat() {
+        for (int i = 0; i < AuditDocument.REPEATS.length; i++) {
+            Redactor.Name n = Redactor.Name.of(AuditDocument.REPEATS[i].toUpperCase(java.util.Locale.ROOT));
+            assertThat(n.repeat()).isEqualTo(1 << i);
+            assertThat(n.lower()).isEqualTo(AuditDocument.REPEATS[i]);
+            assertThat(n.encoded().getValue()).isEqualTo(AuditDocument.REPEATS[i]);
+        }
+        Redactor.Name auth = Redactor.Name.of("Authorization");
+        assertThat(auth.repeat()).isZero();
+        assertThat(auth.secret()).isTrue();
+        assertThat(Redactor.Name.of("X-RateLimit-Remaining-Tokens").secret()).isFalse();
+    }
+
     /** Repeated header names, in any case, are joined into the first one's place, before the 64th header and after it. */
     @Test
     void repeatedHeadersAreJoinedInTheFirstOnesPlace() {
