@@ -75,6 +75,50 @@ class ResponseStoreTest {
     }
 
     /**
+     * The promise behind holding an answer: when a save's future completes, its row is already
+     * committed, whatever batch it went in. Checked at the moment of completion (on the store's
+     * thread, before the event loops are handed anything) through another connection, for saves
+     * from several threads, in bursts and one at a time.
+     */
+    @Test
+    void everySaveIsVisibleToAnotherConnectionWhenItsFutureCompletes() throws Exception {
+        Path file = dir.resolve("skiff.db");
+        try (ResponseStore store = new ResponseStore(file.toString(), DAY)) {
+            get(store.save(response("resp_first", null))); // creates the database for the other connection
+            List<String> unseen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            try (Connection other = DriverManager.getConnection("jdbc:sqlite:" + file);
+                 PreparedStatement seen = other.prepareStatement("SELECT count(*) FROM responses WHERE id = ?")) {
+                List<java.util.concurrent.CompletableFuture<Void>> saved = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                Thread[] senders = new Thread[3];
+                for (int t = 0; t < senders.length; t++) {
+                    int sender = t;
+                    senders[t] = Thread.ofPlatform().start(() -> {
+                        for (int i = 0; i < 40; i++) {
+                            String id = "resp_" + sender + "_" + i;
+                            saved.add(store.save(response(id, null)).thenRun(() -> {
+                                synchronized (seen) {
+                                    try {
+                                        seen.setString(1, id);
+                                        try (ResultSet rs = seen.executeQuery()) {
+                                            if (rs.getInt(1) != 1) unseen.add(id);
+                                        }
+                                    } catch (java.sql.SQLException e) {
+                                        unseen.add(id + ": " + e);
+                                    }
+                                }
+                            }));
+                            if (i % 8 == 7) java.util.concurrent.locks.LockSupport.parkNanos((sender + 1) * 700_000L);
+                        }
+                    });
+                }
+                for (Thread t : senders) t.join();
+                for (var f : List.copyOf(saved)) get(f);
+            }
+            assertThat(unseen).isEmpty();
+        }
+    }
+
+    /**
      * Saves in bursts with quiet spells between them: while saves keep coming the store schedules its
      * own next flush, and stops when one finds nothing; a save after the pause must start it again.
      */
