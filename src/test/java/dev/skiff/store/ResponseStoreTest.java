@@ -119,6 +119,22 @@ class ResponseStoreTest {
     }
 
     /**
+     * One save at a time, each awaited (a lone client): the batch the store expects is the one save,
+     * so it is written at once rather than at the linger's end, but for the one batch in
+     * {@link ResponseStore#PROBE_EVERY} that expects one more and waits the linger for it.
+     */
+    @Test
+    void aBatchThatHasTheSavesExpectedIsWrittenWithoutWaitingTheLinger() throws Exception {
+        try (ResponseStore store = new ResponseStore(dir.resolve("skiff.db").toString(), DAY)) {
+            int saves = 4 * ResponseStore.PROBE_EVERY;
+            for (int i = 0; i < saves; i++) get(store.save(response("resp_" + i, null)));
+            long probes = saves / (ResponseStore.PROBE_EVERY + 1) + 1;
+            assertThat(store.earlyFlushes()).isBetween(saves - probes, (long) saves);
+            assertThat(chainIds(get(store.find("resp_" + (saves - 1), ResponseStore.MASTER)))).containsExactly("resp_" + (saves - 1));
+        }
+    }
+
+    /**
      * Saves in bursts with quiet spells between them: while saves keep coming the store schedules its
      * own next flush, and stops when one finds nothing; a save after the pause must start it again.
      */
