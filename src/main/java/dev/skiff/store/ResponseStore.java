@@ -74,8 +74,8 @@ public final class ResponseStore implements AutoCloseable {
      * batch stays as large and the answers it holds wait less: under a steady load, the answers of
      * one commit come back as the next batch's saves at about the same time, and once they are all
      * in, waiting longer only leaves the event loops idle (bench's Responses via chat, fresh JVMs side
-     * by side, two runs: req/s +18% and +35%, p50 -17% and -33%, the store thread's CPU per response
-     * the same, all threads' -1% and -7%; bench/results/2026-12-07-1735-linger.md). A linger of 0
+     * by side, two runs: req/s +16% and +35%, p50 -18% and -33%, the store thread's CPU per response
+     * the same, all threads' -1% and -8%; bench/results/2026-12-07-1735-linger.md). A linger of 0
      * (each flush at once, batching what came during the last) was as fast but cost the store thread
      * ~30% more per response, its batches of ~3. A batch that is written at the linger's end sets the expectation to what it held; every
      * {@value #PROBE_EVERY}th batch written early expects one save more, so that the expectation can
