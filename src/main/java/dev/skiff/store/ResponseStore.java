@@ -479,9 +479,9 @@ public final class ResponseStore implements AutoCloseable {
     }
 
     /** Writes what is queued; says whether there was anything (a failure is reported, and counts as something). */
-    private boolean flushQuietly() {
+    private boolean flushQuietly(boolean scheduled) {
         try {
-            return flush();
+            return flush(scheduled);
         } catch (SQLException | IOException | StoreException e) {
             System.err.println("skiff: could not save responses to " + target + ": " + e.getMessage());
             return true;
@@ -500,7 +500,7 @@ public final class ResponseStore implements AutoCloseable {
         synchronized (pending) {
             if (e != epoch) return; // a flush since (a read's, or one started early) took its batch
         }
-        if (!flushQuietly()) return;
+        if (!flushQuietly(true)) return;
         long next;
         synchronized (pending) {
             if (flushScheduled || thread.isShutdown()) return;
@@ -518,6 +518,14 @@ public final class ResponseStore implements AutoCloseable {
 
     /** Writes what is queued in one transaction; says whether there was anything. */
     private boolean flush() throws SQLException, IOException {
+        return flush(false);
+    }
+
+    /**
+     * As {@link #flush()}; {@code scheduled} for the flushes a save set off, whose batch sizes set
+     * what the next batch is {@link #expected} to hold (a read's flush takes the queue as it finds it).
+     */
+    private boolean flush(boolean scheduled) throws SQLException, IOException {
         List<Pending> batch;
         synchronized (pending) {
             flushScheduled = false;
@@ -525,7 +533,7 @@ public final class ResponseStore implements AutoCloseable {
             batch = new ArrayList<>(pending);
             pending.clear();
             epoch++;
-            expected = early && ++earlyFlushes % PROBE_EVERY == 0 ? batch.size() + 1 : batch.size();
+            if (scheduled) expected = early && ++earlyFlushes % PROBE_EVERY == 0 ? batch.size() + 1 : batch.size();
             early = false;
         }
         lastFlush = System.nanoTime();
@@ -922,7 +930,7 @@ public final class ResponseStore implements AutoCloseable {
     @Override
     public void close() {
         thread.execute(() -> {
-            flushQuietly();
+            flushQuietly(false);
             try {
                 if (db != null) db.close();
             } catch (SQLException e) {
