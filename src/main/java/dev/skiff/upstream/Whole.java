@@ -50,12 +50,12 @@ public final class Whole {
     private final int maxHeadBytes;
     private final int maxBodyBytes;
     private int length; // of the body found by the last call of headers
-    private int headerCount; // and its header lines, each as four numbers in SPANS: name at, name length, value at, value length
-    /** Where the last head's names and values lie, per thread (read at once, by the thread that found them). */
-    private static final io.netty.util.concurrent.FastThreadLocal<int[][]> SPANS = new io.netty.util.concurrent.FastThreadLocal<>() {
+    private int headerCount; // and its header lines, each as four numbers in the head's spans: name at, name length, value at, value length
+    /** The head being read, per thread (read at once, by the thread that found it). */
+    private static final io.netty.util.concurrent.FastThreadLocal<Head> HEAD = new io.netty.util.concurrent.FastThreadLocal<>() {
         @Override
-        protected int[][] initialValue() {
-            return new int[][] {new int[64]};
+        protected Head initialValue() {
+            return new Head();
         }
     };
 
@@ -74,18 +74,23 @@ public final class Whole {
         int start = in.readerIndex();
         int end = in.writerIndex();
         // "HTTP/1.1 200 " at the least, then the reason phrase's line.
-        if (end - start < 17 || in.getLong(start) != HTTP11 || in.getByte(start + 8) != ' ' || in.getByte(start + 12) != ' ') return null;
-        int code = digit(in, start + 9) * 100 + digit(in, start + 10) * 10 + digit(in, start + 11);
-        if (code < 200 || code > 599 || code == 204 || code == 304) return null;
+        if (end - start < 17 || in.getLong(start) != HTTP11) return null;
         int limit = Math.min(end, start + maxHeadBytes);
         int reasonEnd = lineEnd(in, start + 13, Math.min(limit, start + maxStartLine));
+        if (reasonEnd < 0) return null;
+        Head h = HEAD.get().begin(in, start, reasonEnd + 2);
+        byte[] a = h.bytes;
+        int o = -start; // a[i + o] is in's byte i
+        if (a[8] != ' ' || a[12] != ' ') return null;
+        int code = digit(a[9]) * 100 + digit(a[10]) * 10 + digit(a[11]);
+        if (code < 200 || code > 599 || code == 204 || code == 304) return null;
         // A reason phrase, without blanks around it (Netty's decoder would trim them).
-        if (reasonEnd <= start + 13 || blank(in.getByte(start + 13)) || blank(in.getByte(reasonEnd - 1))) return null;
-        for (int i = start + 13; i < reasonEnd; i++) if (!textByte(in.getByte(i))) return null;
-        int body = headers(in, reasonEnd + 2, limit);
+        if (reasonEnd <= start + 13 || blank(a[13]) || blank(a[reasonEnd - 1 + o])) return null;
+        for (int i = 13; i < reasonEnd + o; i++) if (!textByte(a[i])) return null;
+        int body = headers(h, reasonEnd + 2, limit);
         if (body < 0) return null;
-        HttpHeaders headers = headers(in);
-        HttpResponseStatus status = status(code, in, start + 13, reasonEnd);
+        HttpHeaders headers = headers(h);
+        HttpResponseStatus status = status(code, a, 13, reasonEnd + o);
         return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
     }
 
@@ -99,78 +104,84 @@ public final class Whole {
         int start = in.readerIndex();
         int end = in.writerIndex();
         int limit = Math.min(end, start + maxHeadBytes);
-        int sp = start;
-        while (sp < limit && sp - start <= 16) {
-            byte b = in.getByte(sp);
+        int lineEnd = lineEnd(in, start, Math.min(limit, start + maxStartLine));
+        if (lineEnd < 0) return null;
+        Head h = HEAD.get().begin(in, start, lineEnd + 2);
+        byte[] a = h.bytes;
+        int o = -start; // a[i + o] is in's byte i
+        int sp = 0, stop = lineEnd + o;
+        while (sp <= 16 && sp < stop) {
+            byte b = a[sp];
             if (b == ' ') break;
             if (b < 'A' || b > 'Z') return null;
             sp++;
         }
-        if (sp == start || sp >= limit || in.getByte(sp) != ' ') return null;
-        int lineEnd = lineEnd(in, sp + 1, Math.min(limit, start + maxStartLine));
-        int uriEnd = lineEnd - 9; // " HTTP/1.1" ends the line
-        if (uriEnd <= sp + 1 || in.getByte(uriEnd) != ' ' || in.getLong(uriEnd + 1) != HTTP11) return null;
+        if (sp == 0 || sp >= stop || a[sp] != ' ') return null;
+        int uriEnd = lineEnd + o - 9; // " HTTP/1.1" ends the line
+        if (uriEnd <= sp + 1 || a[uriEnd] != ' ' || in.getLong(uriEnd - o + 1) != HTTP11) return null;
         for (int i = sp + 1; i < uriEnd; i++) {
-            byte b = in.getByte(i);
+            byte b = a[i];
             if (b <= ' ' || b == 0x7f) return null;
         }
-        String uri = in.toString(sp + 1, uriEnd - sp - 1, StandardCharsets.ISO_8859_1);
+        String uri = new String(a, sp + 1, uriEnd - sp - 1, StandardCharsets.ISO_8859_1);
         if (!target.test(uri)) return null;
-        int body = headers(in, lineEnd + 2, limit);
+        int body = headers(h, lineEnd + 2, limit);
         if (body < 0) return null;
-        HttpHeaders headers = headers(in);
-        HttpMethod method = HttpMethod.valueOf(in.toString(start, sp - start, StandardCharsets.US_ASCII));
+        HttpHeaders headers = headers(h);
+        HttpMethod method = HttpMethod.valueOf(new String(a, 0, sp, StandardCharsets.US_ASCII));
         return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri, body(in, body), headers, EmptyHttpHeaders.INSTANCE);
     }
 
     /**
-     * Reads the header lines from {@code line} into {@code headers}, through the empty line that ends
-     * them: the index of the body, whose length is then in {@link #length} and all of which is there;
-     * or -1. Where each name and value lies is noted ({@link #SPANS}), and the header map is made from
-     * that only once the whole head was found readable ({@link #headers(ByteBuf)}): a streamed answer,
+     * Reads the header lines from {@code line} (an index of {@code h}'s buffer), through the empty line
+     * that ends them: the index of the body, whose length is then in {@link #length} and all of which is
+     * there; or -1. Where each name and value lies is noted in {@code h}, and the header map is made from
+     * that only once the whole head was found readable ({@link #headers(Head)}): a streamed answer,
      * given up at its {@code transfer-encoding}, costs no Strings.
      */
-    private int headers(ByteBuf in, int line, int limit) {
+    private int headers(Head h, int line, int limit) {
+        ByteBuf in = h.in;
         long length = -1;
         int count = 0;
-        int[][] holder = SPANS.get();
-        int[] spans = holder[0];
+        int o = -h.base;
         while (true) {
             if (line + 1 >= limit) return -1;
-            byte first = in.getByte(line);
-            if (first == '\r') {
-                if (in.getByte(line + 1) != '\n') return -1;
+            int eol = lineEnd(in, line, limit);
+            if (eol < 0) return -1;
+            h.cover(eol + 2);
+            byte[] a = h.bytes;
+            if (a[line + o] == '\r') {
+                if (eol != line) return -1;
                 line += 2;
                 break;
             }
-            int eol = lineEnd(in, line, limit);
-            if (eol < 0) return -1;
-            int colon = line;
-            while (colon < eol) {
-                byte b = in.getByte(colon);
+            int colon = line + o, stop = eol + o;
+            while (colon < stop) {
+                byte b = a[colon];
                 if (b == ':') break;
                 if (b < 0 || !TOKEN[b]) return -1;
                 colon++;
             }
-            if (colon == line || colon == eol) return -1;
-            int from = colon + 1, to = eol;
-            while (from < to && blank(in.getByte(from))) from++;
-            while (to > from && blank(in.getByte(to - 1))) to--;
-            for (int i = from; i < to; i++) if (!textByte(in.getByte(i))) return -1;
-            int nameLength = colon - line;
-            if (is(in, line, nameLength, "content-length")) {
+            if (colon == line + o || colon == stop) return -1;
+            int from = colon + 1, to = stop;
+            while (from < to && blank(a[from])) from++;
+            while (to > from && blank(a[to - 1])) to--;
+            for (int i = from; i < to; i++) if (!textByte(a[i])) return -1;
+            int nameAt = line + o, nameLength = colon - nameAt;
+            if (is(a, nameAt, nameLength, "content-length")) {
                 if (length >= 0 || from == to || to - from > 9) return -1;
                 length = 0;
                 for (int i = from; i < to; i++) {
-                    int d = in.getByte(i) - '0';
+                    int d = a[i] - '0';
                     if (d < 0 || d > 9) return -1;
                     length = length * 10 + d;
                 }
-            } else if (is(in, line, nameLength, "transfer-encoding") || is(in, line, nameLength, "expect")) {
+            } else if (is(a, nameAt, nameLength, "transfer-encoding") || is(a, nameAt, nameLength, "expect")) {
                 return -1;
             }
-            if (4 * count + 4 > spans.length) holder[0] = spans = java.util.Arrays.copyOf(spans, spans.length * 2);
-            spans[4 * count] = line;
+            int[] spans = h.spans;
+            if (4 * count + 4 > spans.length) h.spans = spans = java.util.Arrays.copyOf(spans, spans.length * 2);
+            spans[4 * count] = nameAt;
             spans[4 * count + 1] = nameLength;
             spans[4 * count + 2] = from;
             spans[4 * count + 3] = to - from;
@@ -183,14 +194,94 @@ public final class Whole {
         return line;
     }
 
-    /** The header map of the head {@link #headers(ByteBuf, int, int)} last read in {@code in}. */
-    private HttpHeaders headers(ByteBuf in) {
+    /** The header map of the head {@link #headers(Head, int, int)} last read into {@code h}. */
+    private HttpHeaders headers(Head h) {
         HttpHeaders headers = HEADERS.newHeaders();
-        int[] s = SPANS.get()[0];
+        int[] s = h.spans;
         for (int i = 0; i < 4 * headerCount; i += 4) {
-            headers.add(in.toString(s[i], s[i + 1], StandardCharsets.ISO_8859_1), in.toString(s[i + 2], s[i + 3], StandardCharsets.ISO_8859_1));
+            int name = h.name(s[i], s[i + 1]);
+            headers.add(h.names[name], h.value(name, s[i + 2], s[i + 3]));
         }
         return headers;
+    }
+
+    /**
+     * A thread's copy of the head being read, taken from the buffer a line at a time as the reading gets
+     * there (a ByteBuf's own byte reads check its bounds and reference count each time), and the
+     * Strings of the names it has seen (and of the values of a few of them), kept so that the same
+     * names and values in the next heads are not made again. Names are kept as they came; a String is
+     * taken from the cache only when it has exactly the bytes read.
+     */
+    static final class Head {
+        /** Names whose values are kept too: neither secret nor different on every request. */
+        private static final java.util.Set<String> SHARED_VALUES = java.util.Set.of(
+                "content-type", "content-length", "connection", "host", "accept", "accept-encoding", "content-encoding",
+                "user-agent", "cache-control", "vary", "server");
+        private static final int NAMES = 64, VALUES = 128, LONGEST = 64;
+
+        byte[] bytes = new byte[1024];
+        int[] spans = new int[64];
+        ByteBuf in;
+        int base; // in's index of bytes[0]
+        int have; // bytes copied
+        final String[] names = new String[NAMES];
+        private final boolean[] sharedValue = new boolean[NAMES];
+        private final String[] values = new String[VALUES];
+
+        /** Starts on the head at {@code base} in {@code in}, copying its bytes up to {@code to}. */
+        Head begin(ByteBuf in, int base, int to) {
+            this.in = in;
+            this.base = base;
+            this.have = 0;
+            cover(to);
+            return this;
+        }
+
+        /** Makes sure the bytes up to {@code to} (an index of {@link #in}) are copied. */
+        void cover(int to) {
+            int n = to - base;
+            if (n <= have) return;
+            if (n > bytes.length) bytes = java.util.Arrays.copyOf(bytes, Math.max(n, 2 * bytes.length));
+            in.getBytes(base + have, bytes, have, n - have);
+            have = n;
+        }
+
+        /** The slot in {@link #names} of the name at {@code at} (an index of {@link #bytes}), made there if it was not. */
+        int name(int at, int length) {
+            int hash = hash(at, length);
+            int slot = hash & (NAMES - 1);
+            String known = names[slot];
+            if (known == null || !same(known, at, length)) {
+                known = new String(bytes, at, length, StandardCharsets.ISO_8859_1);
+                names[slot] = known;
+                sharedValue[slot] = SHARED_VALUES.contains(known.toLowerCase(java.util.Locale.ROOT));
+            }
+            return slot;
+        }
+
+        /** The value at {@code at} of the header whose name is in slot {@code name}. */
+        String value(int name, int at, int length) {
+            if (!sharedValue[name] || length > LONGEST) return new String(bytes, at, length, StandardCharsets.ISO_8859_1);
+            int slot = (hash(at, length) * 31 + name) & (VALUES - 1);
+            String known = values[slot];
+            if (known == null || !same(known, at, length)) {
+                known = new String(bytes, at, length, StandardCharsets.ISO_8859_1);
+                values[slot] = known;
+            }
+            return known;
+        }
+
+        private int hash(int at, int length) {
+            int h = length;
+            for (int i = at; i < at + length; i++) h = 31 * h + bytes[i];
+            return h ^ (h >>> 7) ^ (h >>> 16);
+        }
+
+        private boolean same(String s, int at, int length) {
+            if (s.length() != length) return false;
+            for (int i = 0; i < length; i++) if (s.charAt(i) != (char) (bytes[at + i] & 0xff)) return false;
+            return true;
+        }
     }
 
     /** The body of {@link #length} bytes at {@code at}, read. */
@@ -218,8 +309,8 @@ public final class Whole {
         return lf - 1;
     }
 
-    private static int digit(ByteBuf in, int at) {
-        int d = in.getByte(at) - '0';
+    private static int digit(byte b) {
+        int d = b - '0';
         return d >= 0 && d <= 9 ? d : -1000;
     }
 
@@ -233,23 +324,23 @@ public final class Whole {
     }
 
     /** Whether the name at {@code at} is {@code lower}, in any case. */
-    private static boolean is(ByteBuf in, int at, int length, String lower) {
+    private static boolean is(byte[] a, int at, int length, String lower) {
         if (length != lower.length()) return false;
         for (int i = 0; i < length; i++) {
-            if ((in.getByte(at + i) | 0x20) != lower.charAt(i)) return false;
+            if ((a[at + i] | 0x20) != lower.charAt(i)) return false;
         }
         return true;
     }
 
     /** The status with this reason phrase: Netty's own when the phrase is its usual one. */
-    private static HttpResponseStatus status(int code, ByteBuf in, int from, int to) {
+    private static HttpResponseStatus status(int code, byte[] a, int from, int to) {
         HttpResponseStatus known = HttpResponseStatus.valueOf(code);
         String phrase = known.reasonPhrase();
         if (phrase.length() == to - from) {
             boolean same = true;
-            for (int i = 0; i < phrase.length() && same; i++) same = phrase.charAt(i) == in.getByte(from + i);
+            for (int i = 0; i < phrase.length() && same; i++) same = phrase.charAt(i) == a[from + i];
             if (same) return known;
         }
-        return HttpResponseStatus.valueOf(code, in.toString(from, to - from, StandardCharsets.ISO_8859_1));
+        return HttpResponseStatus.valueOf(code, new String(a, from, to - from, StandardCharsets.ISO_8859_1));
     }
 }

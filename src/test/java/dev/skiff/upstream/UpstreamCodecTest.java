@@ -117,4 +117,40 @@ class UpstreamCodecTest {
         ch.finishAndReleaseAll();
         twice.finishAndReleaseAll();
     }
+
+    @Test
+    void namesAndValuesKeptFromEarlierHeadsAreTakenOnlyWhenTheyAreTheSameBytes() {
+        // The reader keeps the Strings of names (and of some values) it has seen; each head must still
+        // come out exactly as it was sent: case, every byte of a value, values past the kept length.
+        String[] types = {"application/json", "Application/JSON", "application/jsoN", "text/plain; charset=\u00e9", "application/json"};
+        String longValue = "x".repeat(200);
+        StringBuilder in = new StringBuilder();
+        for (int i = 0; i < 5 * 40; i++) {
+            String type = types[i % types.length];
+            String name = i % 2 == 0 ? "Content-Type" : "content-type";
+            String body = "{" + "a".repeat(i % 7) + "}";
+            in.append("HTTP/1.1 200 OK\r\n").append(name).append(": ").append(type).append("\r\n")
+                    .append("content-length: ").append(body.length()).append("\r\n")
+                    .append("x-n-").append(i % 9).append(": ").append(i).append("\r\n")
+                    .append("Server: ").append(i % 3 == 0 ? longValue : "s" + (i % 4)).append("\r\n\r\n").append(body);
+        }
+        HttpMethod[] posts = new HttpMethod[5 * 40];
+        java.util.Arrays.fill(posts, HttpMethod.POST);
+        EmbeddedChannel ch = sent(posts);
+        ch.writeInbound(Unpooled.copiedBuffer(in.toString(), StandardCharsets.ISO_8859_1));
+        List<Object> got = read(ch);
+        assertThat(got).hasSize(5 * 40);
+        for (int i = 0; i < got.size(); i++) {
+            FullHttpResponse r = (FullHttpResponse) got.get(i);
+            String body = "{" + "a".repeat(i % 7) + "}";
+            assertThat(r.headers().names()).containsExactly(i % 2 == 0 ? "Content-Type" : "content-type", "content-length", "x-n-" + (i % 9), "Server");
+            assertThat(r.headers().get("content-type")).isEqualTo(types[i % types.length]);
+            assertThat(r.headers().get("content-length")).isEqualTo(String.valueOf(body.length()));
+            assertThat(r.headers().get("x-n-" + (i % 9))).isEqualTo(String.valueOf(i));
+            assertThat(r.headers().get("server")).isEqualTo(i % 3 == 0 ? longValue : "s" + (i % 4));
+            assertThat(r.content().toString(StandardCharsets.US_ASCII)).isEqualTo(body);
+        }
+        got.forEach(ReferenceCountUtil::release);
+        ch.finishAndReleaseAll();
+    }
 }
