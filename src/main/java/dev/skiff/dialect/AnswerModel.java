@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
  */
 public final class AnswerModel {
     private static final byte[] MODEL_KEY = "\"model\"".getBytes(StandardCharsets.US_ASCII);
+    private static final Bytes.Needle MODEL_NEEDLE = new Bytes.Needle(MODEL_KEY);
     /** Bodies up to this size are copied with the new name; larger ones are edited in place (BodyEdit). */
     private static final int COPY_UP_TO = 16 << 10;
 
@@ -58,7 +59,7 @@ public final class AnswerModel {
      */
     private boolean namesNoOtherModel(ByteBuf buf, int from, int to) {
         boolean named = false;
-        for (int at = Bytes.indexOf(buf, from, to, MODEL_KEY); at >= 0; at = Bytes.indexOf(buf, at + 1, to, MODEL_KEY)) {
+        for (int at = Bytes.indexOf(buf, from, to, MODEL_NEEDLE); at >= 0; at = Bytes.indexOf(buf, at + 1, to, MODEL_NEEDLE)) {
             int i = Bytes.skipWhitespace(buf, at + MODEL_KEY.length, to);
             if (i >= to || buf.getByte(i) != ':') continue; // the word as a value ("object":"model"), not a key
             i = Bytes.skipWhitespace(buf, i + 1, to);
@@ -77,7 +78,7 @@ public final class AnswerModel {
             if (at >= 0) return replace(event, at + memberValueAt, at + member.length, alloc);
         }
         // Most events (text deltas) carry no model at all: one byte search passes them by unparsed.
-        if (Bytes.indexOf(event, start, end, MODEL_KEY) < 0) return event;
+        if (Bytes.indexOf(event, start, end, MODEL_NEEDLE) < 0) return event;
         int data = SseSplitter.dataStart(event, start, end);
         if (data < 0) return event;
         int nl = event.indexOf(data, end, (byte) '\n');
@@ -105,7 +106,7 @@ public final class AnswerModel {
             int at = memberNeedle != null ? memberNeedle.in(a, start, end) : Bytes.indexOf(a, start, end, member);
             if (at >= 0) return replace(a, end, at + memberValueAt, at + member.length);
         }
-        if (Bytes.indexOf(a, start, end, MODEL_KEY) < 0) return end;
+        if (MODEL_NEEDLE.in(a, start, end) < 0) return end;
         int data = SseSplitter.dataStart(a, start, end);
         if (data < 0) return end;
         int nl = Bytes.indexOf(a, data, end, (byte) '\n');

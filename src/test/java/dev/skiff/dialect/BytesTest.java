@@ -125,6 +125,32 @@ class BytesTest {
     }
 
     @Test
+    void aNeedleInABufferFindsWhatTheBytesFindAcrossWindowsAndInSlices() {
+        java.util.Random random = new java.util.Random(5);
+        byte[] needle = "\"model\"".getBytes(StandardCharsets.US_ASCII);
+        Bytes.Needle n = new Bytes.Needle(needle);
+        byte[] alphabet = "\"model:, {}".getBytes(StandardCharsets.US_ASCII);
+        for (int round = 0; round < 2_000; round++) {
+            byte[] a = new byte[random.nextInt(3 * Bytes.WINDOW)];
+            for (int i = 0; i < a.length; i++) a[i] = alphabet[random.nextInt(alphabet.length)];
+            // a match placed across the first windows' seam now and then
+            int at = random.nextBoolean() ? Bytes.WINDOW - random.nextInt(needle.length) : random.nextInt(a.length + 1);
+            if (at + needle.length <= a.length) System.arraycopy(needle, 0, a, at, needle.length);
+            int from = a.length == 0 ? 0 : random.nextInt(Math.max(1, a.length / 4)), to = a.length - random.nextInt(Math.max(1, (a.length - from) / 4));
+            ByteBuf direct = Unpooled.directBuffer(a.length + 1).writeBytes(a);
+            ByteBuf heap = Unpooled.buffer(a.length + 3).writeZero(3).writeBytes(a).slice(3, a.length);
+            try {
+                int expected = Bytes.indexOf(a, from, to, needle);
+                assertThat(Bytes.indexOf(direct, from, to, n)).isEqualTo(expected).isEqualTo(Bytes.indexOf(direct, from, to, needle));
+                assertThat(Bytes.indexOf(heap, from, to, n)).isEqualTo(expected);
+            } finally {
+                direct.release();
+                heap.release();
+            }
+        }
+    }
+
+    @Test
     void theByteSearchFindsTheFirstOccurrence() {
         java.util.Random random = new java.util.Random(7);
         for (int round = 0; round < 50_000; round++) {
