@@ -10,7 +10,7 @@ import java.security.SecureRandom;
  * {@code ThreadLocalRandom} (whose next value follows from one it gave out).
  *
  * <p>Ids are made on event loops, so the source must be cheap and never wait for entropy. Each
- * thread keeps its own buffer of 4 KB (256 ids) filled from the shared generator, which on Linux
+ * thread keeps its own buffer of 4 KB (256 ids of 128 bits, 409 request ids) filled from the shared generator, which on Linux
  * reads {@code /dev/urandom} and does not block once the kernel is seeded; one refill costs about as
  * much as a few ids from a lock-free source, and threads do not contend on the generator between
  * refills.
@@ -42,7 +42,7 @@ public final class Ids {
     /** {@code prefix} followed by 32 lowercase hex digits (128 random bits). */
     public static String hex(String prefix) {
         Buffer buf = BUFFERS.get();
-        byte[] b = buf.next();
+        byte[] b = buf.next(BYTES);
         int at = buf.at;
         char[] out = new char[prefix.length() + 2 * BYTES];
         prefix.getChars(0, prefix.length(), out, 0);
@@ -99,7 +99,7 @@ public final class Ids {
     private static String timed(String prefix, int randomBytes) {
         long ms = System.currentTimeMillis();
         Buffer buf = BUFFERS.get();
-        byte[] b = buf.next();
+        byte[] b = buf.next(randomBytes);
         int at = buf.at;
         char[] out = new char[prefix.length() + 12 + 2 * randomBytes];
         prefix.getChars(0, prefix.length(), out, 0);
@@ -118,7 +118,7 @@ public final class Ids {
      */
     public static String alphanumeric(String prefix) {
         Buffer buf = BUFFERS.get();
-        byte[] b = buf.next();
+        byte[] b = buf.next(BYTES);
         int at = buf.at;
         long hi = 0, lo = 0;
         for (int i = 0; i < 8; i++) {
@@ -147,16 +147,20 @@ public final class Ids {
     private static final char[] ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
     /** One thread's random bytes; {@link #next} moves {@link #at} to a fresh 16 bytes. */
+    /** A thread's random bytes; each id takes only as many as it uses (a request id 10), so refills come as seldom as they can. */
     private static final class Buffer {
         final byte[] bytes = new byte[BUFFER];
-        int at = BUFFER;
+        int at; // where the bytes of the last next() start
+        private int used = BUFFER; // bytes handed out since the last refill
 
-        byte[] next() {
-            at += BYTES;
-            if (at + BYTES > BUFFER) {
+        /** The buffer, with {@code n} bytes never handed out before from {@link #at} on. */
+        byte[] next(int n) {
+            if (used + n > BUFFER) {
                 SOURCE.nextBytes(bytes);
-                at = 0;
+                used = 0;
             }
+            at = used;
+            used += n;
             return bytes;
         }
     }
