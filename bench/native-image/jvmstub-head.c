@@ -21,6 +21,7 @@ int JVM_RawMonitorEnter(void *m) { return pthread_mutex_lock(m); }
 void JVM_RawMonitorExit(void *m) { pthread_mutex_unlock(m); }
 unsigned char JVM_IsUseContainerSupport(void) { return 0; }
 unsigned char JVM_IsContainerized(void) { return 0; }
+void JVM_Halt(int code) { _exit(code); }   /* Shutdown.halt0 */
 /* no JMM: libmanagement_ext then reports that management is unavailable */
 void *JVM_GetManagement(int version) { return NULL; }
 static void missing(const char *n) { fprintf(stderr, "jvm stub: %s is not implemented\n", n); abort(); }
