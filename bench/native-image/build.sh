@@ -91,7 +91,8 @@ else
   mapfile -t extra < <(python3 "$here/props2args.py" "$root"/target/lib/*.jar)
   extra+=(-H:ClassInitialization=org.slf4j:build_time   # Netty's build-time loggers hold slf4j's
           -H:ClassInitialization=io.netty.util.internal.CleanerJava24Linker:run_time
-          '-H:IncludeResources=(db|dev|ui)/.*')   # Skiff's own resources (not yet tried in a build)
+          '-H:IncludeResources=(db|dev|ui)/.*'    # Skiff's own resources
+          -H:ReflectionConfigurationFiles="$here/reflect-config.json")   # Netty channel constructors (untried)
 fi
 link=()
 for o in "$work/svmstub.o" "$work/rt/libjava.so" "$work/rt/libnio.so" "$work/rt/libnet.so" "$work/rt/libzip.so" "$work/rt/libextnet.so" "$work/rt/libmanagement_ext.so" "$work/rt/libjvm.so" "-Wl,-rpath,$work/rt"; do
