@@ -146,7 +146,6 @@ public final class Ids {
 
     private static final char[] ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
 
-    /** One thread's random bytes; {@link #next} moves {@link #at} to a fresh 16 bytes. */
     /** A thread's random bytes; each id takes only as many as it uses (a request id 10), so refills come as seldom as they can. */
     private static final class Buffer {
         final byte[] bytes = new byte[BUFFER];
