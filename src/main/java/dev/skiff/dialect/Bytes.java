@@ -53,24 +53,8 @@ public final class Bytes {
 
     /** Index of {@code needle} in {@code [from, to)} of {@code buf}, or -1. */
     public static int indexOf(ByteBuf buf, int from, int to, byte[] needle) {
-        int n = needle.length;
-        if (n == 0) return from <= to ? from : -1;
-        if (to - from < n) return -1;
-        if (buf.hasArray()) {
-            int base = buf.arrayOffset();
-            int at = indexOf(buf.array(), base + from, base + to, needle);
-            return at < 0 ? -1 : at - base;
-        }
-        byte[] window = window();
-        if (n > WINDOW / 2) return slowIndexOf(buf, from, to, needle);
-        // Windows overlap by n - 1 bytes, so a match straddling two of them is found in the second.
-        for (int start = from; ; start += WINDOW - n + 1) {
-            int len = Math.min(WINDOW, to - start);
-            buf.getBytes(start, window, 0, len);
-            int at = indexOf(window, 0, len, needle);
-            if (at >= 0) return start + at;
-            if (start + len >= to) return -1;
-        }
+        if (needle.length == 0) return from <= to ? from : -1;
+        return indexOf(buf, from, to, needle, null);
     }
 
     /**
@@ -79,20 +63,25 @@ public final class Bytes {
      * (a quote, every few bytes of JSON).
      */
     static int indexOf(ByteBuf buf, int from, int to, Needle needle) {
-        int n = needle.bytes.length;
+        return indexOf(buf, from, to, needle.bytes, needle);
+    }
+
+    /** The search of both: in {@code buf}'s array, or through this thread's window; by {@code fast} when given. */
+    private static int indexOf(ByteBuf buf, int from, int to, byte[] needle, Needle fast) {
+        int n = needle.length;
         if (to - from < n) return -1;
         if (buf.hasArray()) {
             int base = buf.arrayOffset();
-            int at = needle.in(buf.array(), base + from, base + to);
+            int at = fast != null ? fast.in(buf.array(), base + from, base + to) : indexOf(buf.array(), base + from, base + to, needle);
             return at < 0 ? -1 : at - base;
         }
         byte[] window = window();
-        if (n > WINDOW / 2) return slowIndexOf(buf, from, to, needle.bytes);
+        if (n > WINDOW / 2) return slowIndexOf(buf, from, to, needle);
         // Windows overlap by n - 1 bytes, so a match straddling two of them is found in the second.
         for (int start = from; ; start += WINDOW - n + 1) {
             int len = Math.min(WINDOW, to - start);
             buf.getBytes(start, window, 0, len);
-            int at = needle.in(window, 0, len);
+            int at = fast != null ? fast.in(window, 0, len) : indexOf(window, 0, len, needle);
             if (at >= 0) return start + at;
             if (start + len >= to) return -1;
         }
