@@ -91,7 +91,7 @@ public final class Main {
         sb.append("\nskiff: usage and cost ").append(skiff.usageStore() != null ? "recorded in " + skiff.usageStore().describe()
                 : "not stored (SKIFF_USAGE_STORE=off)");
         if (skiff.auditLog() != null) {
-            sb.append("\nskiff: audit log (").append(skiff.auditLog().config().level().id()).append(") recorded in ")
+            sb.append("\nskiff: audit log (").append(skiff.auditLog().level().id()).append(") recorded in ")
                     .append(skiff.auditLog().store().describe());
         }
         if (skiff.tracer() != null) {

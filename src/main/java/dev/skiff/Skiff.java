@@ -40,7 +40,7 @@ public final class Skiff implements AutoCloseable {
     private final Gateway gateway;
     private final Database database;
     private final Keys keys;
-    private dev.skiff.observe.audit.AuditLog auditLog; // null while the audit log is off
+    private dev.skiff.observe.audit.AuditSwitch audit; // the audit level, changed at runtime; its log made when first on
     private dev.skiff.observe.trace.Tracer tracer; // null while tracing is off
 
     private Skiff(Config config, Transport transport, EventLoopGroup group, SkiffServer server, UsageLog usageLog, ResponseStore responses,
@@ -95,7 +95,7 @@ public final class Skiff implements AutoCloseable {
         UsageLog usageLog = null;
         ResponseStore responses = null;
         Control opened = null;
-        dev.skiff.observe.audit.AuditLog auditLog = null;
+        dev.skiff.observe.audit.AuditSwitch auditSwitch = null;
         dev.skiff.observe.trace.Tracer tracer = null;
         try {
             dev.skiff.observe.audit.AuditConfig audit = dev.skiff.observe.audit.AuditConfig.from(env);
@@ -126,19 +126,14 @@ public final class Skiff implements AutoCloseable {
                 tracer = new dev.skiff.observe.trace.Tracer(traceConfig, new dev.skiff.observe.trace.OtlpExporter(traceConfig));
                 gateway.observers().tracer(tracer);
             }
-            if (audit.on()) {
-                // Stored beside usage (PostgreSQL when shared, else its own SQLite file); opened by the first record.
-                auditLog = new dev.skiff.observe.audit.AuditLog(audit,
-                        dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database(), usageStore));
-                // With usage stored, a request's audit record (bodies too, when the usage file's pages take
-                // them) rides in its usage row (one row, not two).
-                if (usageStore != null && (audit.level() == dev.skiff.observe.audit.AuditConfig.Level.METADATA || usageStore.pagesForAuditBodies())) {
-                    usageLog.auditInRows(auditLog.rowDetails());
-                }
-                gateway.observers().audit(audit);
-                gateway.observers().add(auditLog);
-                gateway.admin().register(new dev.skiff.observe.audit.AuditResource(auditLog.store(), audit));
-            }
+            // The audit log at SKIFF_AUDIT's level, changed at runtime through the admin API. Made when the
+            // level is first not off: stored beside usage (PostgreSQL when shared, else its own SQLite file),
+            // opened by the first record. With usage stored, a request's audit record (bodies too, when the
+            // usage file's pages take them) rides in its usage row (one row, not two).
+            dev.skiff.observe.UsageStore us = usageStore;
+            auditSwitch = new dev.skiff.observe.audit.AuditSwitch(audit, gateway.observers(), usageStore,
+                    () -> dev.skiff.observe.audit.AuditStore.open(config.control().databaseUrl(), config.database(), us)).begin();
+            gateway.admin().register(new dev.skiff.observe.audit.AuditResource(auditSwitch));
             opened = await(control);
             auth.keys(opened.keys().registry());
             gateway.dashboardSessions().keys(opened.keys().registry()::byId); // a dashboard session ends with its key
@@ -173,7 +168,7 @@ public final class Skiff implements AutoCloseable {
                 }
             }, config.readyTimeout().toMillis(), TimeUnit.MILLISECONDS);
             Skiff skiff = new Skiff(config, transport, group, server, usageLog, responses, catalog, gateway, opened.database(), opened.keys(), limits);
-            skiff.auditLog = auditLog;
+            skiff.audit = auditSwitch;
             skiff.tracer = tracer;
             if (metrics != null && tracer != null) {
                 dev.skiff.observe.trace.OtlpExporter x = tracer.exporter();
@@ -183,16 +178,13 @@ public final class Skiff implements AutoCloseable {
             }
             if (metrics != null) {
                 metrics.gauge("skiff_client_connections", "Client connections open now.", server::connections);
-                if (auditLog != null) {
-                    dev.skiff.observe.audit.AuditLog a = auditLog;
-                    metrics.gauge("skiff_audit_dropped_total", "Audit records dropped because the writer was behind.", a::dropped);
-                }
+                metrics.gauge("skiff_audit_dropped_total", "Audit records dropped because the writer was behind.", auditSwitch::dropped);
             }
             return skiff;
         } catch (RuntimeException | InterruptedException | IOException | SQLException e) {
             limits.close(); // before the loops its Redis connections live on
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            if (auditLog != null) auditLog.close();
+            if (auditSwitch != null) auditSwitch.close();
             if (tracer != null) tracer.close();
             if (usageLog != null) usageLog.close();
             else if (usageStore != null) usageStore.close();
@@ -348,9 +340,14 @@ public final class Skiff implements AutoCloseable {
         return tracer;
     }
 
-    /** The audit log (SKIFF_AUDIT), or null when it is off. */
+    /** The audit log (SKIFF_AUDIT), or null while the level has not been other than off since start. */
     public dev.skiff.observe.audit.AuditLog auditLog() {
-        return auditLog;
+        return audit.log();
+    }
+
+    /** The audit level now, and what changes it. */
+    public dev.skiff.observe.audit.AuditSwitch audit() {
+        return audit;
     }
 
     /** The admin API, for registering resources (tests register their own). */
@@ -401,7 +398,7 @@ public final class Skiff implements AutoCloseable {
         limits.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         usageLog.close();
-        if (auditLog != null) auditLog.close();
+        audit.close();
         if (tracer != null) tracer.close();
         responses.close();
         keys.close();

@@ -13,7 +13,9 @@ import java.util.Arrays;
  * request arrives (a trail, or null when nothing captures), a few capture hooks along the way, and
  * {@link #finished} once per request with its usage record: the usage log gets the record, then each
  * {@link CallObserver} (metrics, audit log, tracer) gets record and trail. Observers are added at
- * start-up, before traffic.
+ * start-up, before traffic, but for the audit log, added when it is first turned on. The audit level
+ * may change while requests run (see AuditSwitch): each request is captured at the level it began
+ * with, which its trail keeps, and {@link #begin} reads the level once, a field.
  */
 public final class Observers {
     private final UsageLog usageLog;
@@ -36,12 +38,15 @@ public final class Observers {
         observers = next;
     }
 
-    /** Requests are captured for the audit log at {@code a}'s level. */
+    /** Requests that begin from now on are captured for the audit log at {@code a}'s level. */
     public void audit(AuditConfig a) {
         this.audit = a;
     }
 
-    /** Whether client responses are captured (the server then adds the audit tap to each connection). */
+    /**
+     * Whether client responses are captured now (the server then adds the audit tap to each new
+     * connection; a connection made while the audit log was off gets it with its first audited request).
+     */
     public boolean capturesResponses() {
         return audit.on();
     }
@@ -97,7 +102,7 @@ public final class Observers {
      */
     public void finished(UsageRecord record, RequestTrail trail) {
         if (trail != null) trail.finish();
-        boolean inRow = trail != null && trail.audited() && usageLog.auditsInRow(record);
+        boolean inRow = trail != null && trail.audited() && usageLog.auditsInRow(record, trail);
         if (inRow) trail.inUsageRow(true);
         else usageLog.record(record);
         for (CallObserver o : observers) {
@@ -111,8 +116,8 @@ public final class Observers {
             usageLog.record(record, trail);
             return;
         }
-        // The audit log releases the trails it is given once their records are made; any other is done with here.
-        if (trail != null && !audit.on()) trail.release();
+        // The audit log releases the audited trails it is given once their records are made; any other is done with here.
+        if (trail != null && !trail.audited()) trail.release();
     }
 
     /** A call started (ProxyCall, PassthroughCall): it counts as in flight until {@link #finishedCall}. */

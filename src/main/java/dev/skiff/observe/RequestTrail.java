@@ -88,6 +88,11 @@ public final class RequestTrail {
         return inUsageRow;
     }
 
+    /** Whether the request began at audit level bodies (its record keeps headers and bodies); else metadata, or not audited. */
+    public boolean auditsBodies() {
+        return audited && keepHeaders;
+    }
+
     public boolean keepsBodies() {
         return cap > 0;
     }

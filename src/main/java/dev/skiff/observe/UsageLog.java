@@ -49,6 +49,7 @@ public final class UsageLog implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong unstoredLost = new AtomicLong();
     private volatile AuditDetails auditDetails; // null unless the audit log keeps records in usage rows
+    private volatile boolean auditBodiesInRows; // records of bodies level too (the usage file's pages take them)
 
     /**
      * Makes the audit record a usage row carries, on the usage writer's thread, from the request's
@@ -116,12 +117,32 @@ public final class UsageLog implements AutoCloseable {
     }
 
     /**
-     * The audit log (at metadata level) keeps its records in the usage rows from now on: one row per
-     * request written instead of two. Set at start-up, before traffic; only with a store.
+     * The audit log keeps its records in the usage rows from now on, those of bodies level too: one row
+     * per request written instead of two. Only with a store.
      */
     public void auditInRows(AuditDetails details) {
+        auditInRows(details, true);
+    }
+
+    /**
+     * As {@link #auditInRows(AuditDetails)}; records of bodies level only when {@code bodiesToo} (else they
+     * go to the audit log's own table). Set when the audit log is first turned on (at start-up or later).
+     */
+    public void auditInRows(AuditDetails details, boolean bodiesToo) {
         if (store == null) throw new IllegalStateException("audit records in usage rows need the usage store");
+        this.auditBodiesInRows = bodiesToo;
         this.auditDetails = details;
+    }
+
+    /** Records of bodies level go in usage rows too from now on (when the usage file's pages came to take them). */
+    public void auditBodiesInRows(boolean v) {
+        this.auditBodiesInRows = v;
+    }
+
+    /** {@link #auditsInRow(UsageRecord)} for a request captured as {@code trail} (whose level it was captured at decides). */
+    public boolean auditsInRow(UsageRecord r, RequestTrail trail) {
+        if (trail.auditsBodies() && !auditBodiesInRows) return false;
+        return auditsInRow(r);
     }
 
     /**

@@ -366,7 +366,7 @@ public final class Gateway {
             trail = observers.begin(req);
             if (trail != null) {
                 CURRENT.set(trail);
-                if (trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx.channel(), trail);
+                if (trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx, trail);
             }
             if (path.startsWith("/admin/")) return admin(ctx, req, requestId, keepAlive, caller);
             if (!path.startsWith("/v1/")) {

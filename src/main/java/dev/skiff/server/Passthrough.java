@@ -66,7 +66,7 @@ final class Passthrough {
         String requestId = RequestIds.accept(req.headers().get(Replies.X_REQUEST_ID));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
         dev.skiff.observe.RequestTrail trail = observers.begin(req);
-        if (trail != null && trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx.channel(), trail);
+        if (trail != null && trail.audited()) dev.skiff.observe.audit.AuditTap.attach(ctx, trail);
         PassthroughCall call = new PassthroughCall(ctx, observers, trail, requestId, HttpUtil.isKeepAlive(req), hasBody, req.method(), caller);
         if (!req.decoderResult().isSuccess()) {
             call.refuse(400, "The HTTP request is malformed.", "bad_request");

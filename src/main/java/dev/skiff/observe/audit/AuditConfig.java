@@ -32,12 +32,8 @@ public record AuditConfig(Level level, int maxBodyBytes, Pattern redact, Duratio
 
     public static AuditConfig from(Map<String, String> env) {
         String l = env.getOrDefault("SKIFF_AUDIT", "off").strip().toLowerCase(Locale.ROOT);
-        Level level = switch (l) {
-            case "", "off", "false", "0" -> Level.OFF;
-            case "metadata", "meta" -> Level.METADATA;
-            case "bodies", "body", "full" -> Level.BODIES;
-            default -> throw new ConfigException("SKIFF_AUDIT", "'" + l + "' must be off, metadata or bodies");
-        };
+        Level level = parseLevel(l);
+        if (level == null) throw new ConfigException("SKIFF_AUDIT", "'" + l + "' must be off, metadata or bodies");
         String max = env.get("SKIFF_AUDIT_MAX_BODY");
         int maxBody = max == null || max.isBlank() ? OFF.maxBodyBytes() : (int) ConfigLoader.parseSize("SKIFF_AUDIT_MAX_BODY", max);
         String r = env.get("SKIFF_AUDIT_REDACT");
@@ -52,6 +48,21 @@ public record AuditConfig(Level level, int maxBodyBytes, Pattern redact, Duratio
         String ret = env.get("SKIFF_AUDIT_RETENTION");
         Duration retention = ret == null || ret.isBlank() ? OFF.retention() : ConfigLoader.parseDuration("SKIFF_AUDIT_RETENTION", ret);
         return new AuditConfig(level, maxBody, redact, retention);
+    }
+
+    /** This configuration at another level. */
+    public AuditConfig withLevel(Level l) {
+        return l == level ? this : new AuditConfig(l, maxBodyBytes, redact, retention);
+    }
+
+    /** The level {@code s} names (as SKIFF_AUDIT takes it), or null when it names none. */
+    public static Level parseLevel(String s) {
+        return switch (s.strip().toLowerCase(Locale.ROOT)) {
+            case "", "off", "false", "0" -> Level.OFF;
+            case "metadata", "meta" -> Level.METADATA;
+            case "bodies", "body", "full" -> Level.BODIES;
+            default -> null;
+        };
     }
 
     public boolean on() {

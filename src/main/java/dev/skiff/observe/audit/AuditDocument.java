@@ -36,7 +36,10 @@ final class AuditDocument {
      */
     static final class Writer {
         private final Redactor red;
+        /** The level of records without a trail to say theirs (see {@link #levelOf}). */
         private final AuditConfig.Level level;
+        /** The level of the row being made: its trail's. */
+        private AuditConfig.Level rowLevel;
         private final Utf8Buffer text = new Utf8Buffer();
         /** Where {@link #tenths} formats a number. */
         private final char[] digits = new char[24];
@@ -97,7 +100,22 @@ final class AuditDocument {
             }
         }
 
+        /**
+         * The level a request was captured at: its trail's (the audit level may change while requests
+         * run; each keeps the one it began with), else {@code fallback}.
+         */
+        static AuditConfig.Level levelOf(RequestTrail t, AuditConfig.Level fallback) {
+            if (t == null || !t.audited()) return fallback;
+            return t.auditsBodies() ? AuditConfig.Level.BODIES : AuditConfig.Level.METADATA;
+        }
+
         AuditRow row(UsageRecord r, RequestTrail t) {
+            return row(r, t, levelOf(t, level));
+        }
+
+        /** The row of {@code r} at {@code level} (bodies kept only at bodies level). */
+        AuditRow row(UsageRecord r, RequestTrail t, AuditConfig.Level level) {
+            rowLevel = level;
             String path = t == null || t.uri() == null ? null : pathOf(t.uri());
             int status = r.status();
             begin(r);
@@ -194,6 +212,7 @@ final class AuditDocument {
          * by the usage writer, instead of a usage row and an audit row.
          */
         dev.skiff.observe.UsageLog.AuditInRow withBodiesInUsageRow(UsageRecord r, RequestTrail t) {
+            rowLevel = AuditConfig.Level.BODIES;
             String path = t.uri() == null ? null : pathOf(t.uri());
             begin(r);
             write(g -> {
@@ -216,7 +235,7 @@ final class AuditDocument {
          * record went from about 700 bytes to about 250).
          */
         private void detail(JsonGenerator g, UsageRecord r, RequestTrail t, String path) throws IOException {
-            boolean bodies = level == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
+            boolean bodies = rowLevel == AuditConfig.Level.BODIES; // a trail may hold bodies for the tracer alone
             g.writeStartObject();
             int attempts = t != null ? Math.max(t.attempts(), r.attempts()) : r.attempts();
             if (attempts != 1) num(g, N_ATTEMPTS, attempts);

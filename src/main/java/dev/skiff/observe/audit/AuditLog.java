@@ -36,9 +36,12 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     private static final String READS = dev.skiff.admin.AdminApi.PREFIX + "audit";
 
-    private record Entry(UsageRecord record, RequestTrail trail) {}
+    /** A finished request, and the level it is recorded at (its trail's; the log's then when it has none). */
+    private record Entry(UsageRecord record, RequestTrail trail, AuditConfig.Level level) {}
 
     private final AuditConfig config;
+    /** The level now: requests without a trail are recorded while it is not off (see {@link #level(AuditConfig.Level)}). */
+    private volatile AuditConfig.Level level;
     private final AuditStore store;
     private final Redactor redactor;
     private final RecordQueue<Entry> queue = new RecordQueue<>(CAPACITY);
@@ -49,14 +52,29 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     public AuditLog(AuditConfig config, AuditStore store) {
         this.config = config;
+        this.level = config.level();
         this.store = store;
         this.redactor = new Redactor(config.redact());
         writer = Thread.ofPlatform().name("skiff-audit").daemon(true).unstarted(this::drainLoop);
         writer.start();
     }
 
+    /** The configuration the log was opened with (its level the one it was opened at: see {@link #level()}). */
     public AuditConfig config() {
         return config;
+    }
+
+    /** The audit level now. */
+    public AuditConfig.Level level() {
+        return level;
+    }
+
+    /**
+     * The audit level from now on (set by AuditSwitch, with the capture level of requests). Requests
+     * captured before are recorded at the level they were captured at; while it is off, only those.
+     */
+    public void level(AuditConfig.Level l) {
+        this.level = l;
     }
 
     public AuditStore store() {
@@ -70,10 +88,9 @@ public final class AuditLog implements CallObserver, AutoCloseable {
      */
     public dev.skiff.observe.UsageLog.AuditDetails rowDetails() {
         AuditDocument.Writer documents = new AuditDocument.Writer(redactor, config.level());
-        boolean bodies = config.level() == AuditConfig.Level.BODIES;
         return (record, trail) -> {
             try {
-                if (bodies) return documents.withBodiesInUsageRow(record, trail);
+                if (trail.auditsBodies()) return documents.withBodiesInUsageRow(record, trail);
                 return new dev.skiff.observe.UsageLog.AuditInRow(documents.inUsageRowUtf8(record, trail), null);
             } catch (RuntimeException | StackOverflowError ex) {
                 System.err.println("skiff: audit record of " + record.requestId() + " could not be made: " + ex);
@@ -94,17 +111,21 @@ public final class AuditLog implements CallObserver, AutoCloseable {
 
     @Override
     public void finished(UsageRecord record, RequestTrail trail) {
-        if (trail != null && trail.inUsageRow()) return; // its usage row carries it (see rowDetails)
-        if (trail != null && !trail.audited()) {
-            trail.release(); // traced only: the record alone is kept
-            trail = null;
+        AuditConfig.Level at;
+        if (trail == null) {
+            at = level; // nothing was captured: recorded (the record alone) while the log is on
+            if (at == AuditConfig.Level.OFF) return;
+        } else {
+            if (trail.inUsageRow()) return; // its usage row carries it (see rowDetails)
+            if (!trail.audited()) return; // begun while the log was off (traced only): not recorded; Observers lets it go
+            at = trail.auditsBodies() ? AuditConfig.Level.BODIES : AuditConfig.Level.METADATA;
         }
         // Reading the audit log is not written to it: a dashboard polling it would fill it with itself.
         if (trail != null && "GET".equals(trail.method()) && trail.uri() != null && trail.uri().startsWith(READS)) {
             trail.release();
             return;
         }
-        if (!queue.offer(new Entry(record, trail))) {
+        if (!queue.offer(new Entry(record, trail, at))) {
             if (trail != null) trail.release();
             dropped.incrementAndGet();
         }
@@ -195,7 +216,7 @@ public final class AuditLog implements CallObserver, AutoCloseable {
     /** The record's row, or null (said) when it cannot be made. */
     private static AuditRow row(AuditDocument.Writer documents, Entry e) {
         try {
-            return documents.row(e.record(), e.trail());
+            return documents.row(e.record(), e.trail(), e.level());
         } catch (RuntimeException | StackOverflowError ex) {
             System.err.println("skiff: audit record of " + e.record().requestId() + " could not be made: " + ex);
             return null;

@@ -22,21 +22,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * {@code GET /admin/v1/audit}: audited requests, newest first, with filters and cursor paging; and
- * {@code GET /admin/v1/audit/{request_id}}: one request whole, with its bodies and timings. The JSON
- * shapes are documented in docs/audit.md (the dashboard reads them).
+ * {@code GET /admin/v1/audit}: audited requests, newest first, with filters and cursor paging;
+ * {@code GET /admin/v1/audit/{request_id}}: one request whole, with its bodies and timings; and
+ * {@code GET/PUT /admin/v1/audit/settings}: the audit level, changed without a restart (not persisted:
+ * see {@link AuditSwitch}). The JSON shapes are documented in docs/audit.md (the dashboard reads them).
+ * The records can be read once the audit log has been on since start; the settings always.
  */
 public final class AuditResource implements AdminResource {
     private static final Set<String> PARAMS = Set.of("from", "to", "key", "path", "end_user", "model", "provider", "endpoint", "status",
             "cursor", "limit");
     private static final long DEFAULT_RANGE_MS = 30L * 86_400_000L;
 
-    private final AuditStore store;
-    private final AuditConfig config;
+    /** The segment of the settings (a request whose id a client made {@value} is not read by its id). */
+    static final String SETTINGS = "settings";
 
-    public AuditResource(AuditStore store, AuditConfig config) {
-        this.store = store;
-        this.config = config;
+    private final AuditSwitch audit;
+
+    public AuditResource(AuditSwitch audit) {
+        this.audit = audit;
     }
 
     @Override
@@ -46,11 +49,20 @@ public final class AuditResource implements AdminResource {
 
     @Override
     public AdminReply handle(AdminRequest request) throws Exception {
+        if (request.segments().size() == 1 && request.segments().getFirst().equals(SETTINGS)) return settings(request);
         if (!request.method().equals("GET")) throw AdminApi.methodNotAllowed(request.method(), "GET");
         if (request.segments().size() > 1) throw AdminException.notFound("Unknown path: audit/{request_id} has no sub-resources.");
+        AuditLog log = audit.log();
+        if (log == null) {
+            throw new AdminException(404, "The audit log is off (SKIFF_AUDIT=" + audit.startLevel().id() + ") and has not been on since start: "
+                    + "there are no records to read. Turn it on with PUT " + AdminApi.PREFIX + "audit/settings {\"level\": \"metadata\"}.",
+                    "not_found", null);
+        }
+        AuditStore store = log.store();
+        AuditConfig config = audit.config();
         if (request.segments().size() == 1) {
             String id = request.segments().getFirst();
-            AuditRow row = await(store.find(id));
+            AuditRow row = await(store, store.find(id));
             if (row == null) {
                 throw new AdminException(404, "No audit record of request '" + id + "' (audit level " + config.level().id()
                         + ", kept " + config.retention().toDays() + " days).", "not_found", null);
@@ -58,7 +70,7 @@ public final class AuditResource implements AdminResource {
             return AdminReply.ok(detail(row));
         }
         AuditQuery q = parse(request.query(), System.currentTimeMillis());
-        AuditStore.Page page = await(store.list(q));
+        AuditStore.Page page = await(store, store.list(q));
         ObjectNode root = OpenAiChat.JSON.createObjectNode();
         root.put("object", "list");
         root.put("level", config.level().id());
@@ -70,7 +82,58 @@ public final class AuditResource implements AdminResource {
         return AdminReply.ok(root);
     }
 
-    private <T> T await(CompletableFuture<T> f) {
+    /**
+     * {@code GET}: the level now, the one Skiff started with, and the settings that are fixed at start;
+     * {@code PUT} or {@code PATCH} {@code {"level": "off" | "metadata" | "bodies"}}: the level from now on,
+     * answered as GET with the level before. Not persisted: a restart takes SKIFF_AUDIT again.
+     */
+    private AdminReply settings(AdminRequest request) throws java.io.IOException {
+        AuditConfig.Level before = null;
+        switch (request.method()) {
+            case "GET" -> { }
+            case "PUT", "PATCH" -> {
+                ObjectNode body = request.objectBody();
+                for (var it = body.fieldNames(); it.hasNext(); ) {
+                    String name = it.next();
+                    if (!name.equals("level")) {
+                        throw AdminException.badRequest("Unknown field '" + name + "'; only level can be changed at runtime "
+                                + "(the other audit settings are read at start).", name);
+                    }
+                }
+                JsonNode l = body.get("level");
+                if (l == null || !l.isTextual()) throw AdminException.badRequest("level must be given, as a string: off, metadata or bodies.", "level");
+                AuditConfig.Level level = AuditConfig.parseLevel(l.asText());
+                if (level == null || l.asText().isBlank()) {
+                    throw AdminException.badRequest("level '" + l.asText() + "' must be off, metadata or bodies.", "level");
+                }
+                try {
+                    before = audit.set(level);
+                } catch (java.io.IOException | RuntimeException e) {
+                    throw new AdminException(503, "The audit store could not be opened: " + e.getMessage(), "store_unavailable", null);
+                }
+            }
+            default -> throw AdminApi.methodNotAllowed(request.method(), "GET", "PUT", "PATCH");
+        }
+        AuditConfig c = audit.config();
+        ObjectNode o = OpenAiChat.JSON.createObjectNode();
+        o.put("object", "audit.settings");
+        o.put("level", c.level().id());
+        if (before != null) o.put("previous_level", before.id());
+        o.put("start_level", audit.startLevel().id());
+        o.put("persisted", false);
+        o.put("note", "A level set here holds until Skiff stops; it is not saved, and a restart starts at SKIFF_AUDIT ("
+                + audit.startLevel().id() + ").");
+        o.put("max_body_bytes", c.maxBodyBytes());
+        o.put("redact", c.redact() != null);
+        o.put("retention_days", c.retention().toDays());
+        AuditLog log = audit.log();
+        if (log != null) o.put("store", log.store().describe());
+        else o.putNull("store");
+        o.put("dropped", audit.dropped());
+        return AdminReply.ok(o);
+    }
+
+    private static <T> T await(AuditStore store, CompletableFuture<T> f) {
         try {
             return f.get(30, TimeUnit.SECONDS);
         } catch (RejectedExecutionException e) {
@@ -209,6 +272,18 @@ public final class AuditResource implements AdminResource {
         ObjectNode rs = one.putObject("responses");
         rs.putObject("200").put("description", "object: audit.request, with client, provider, timing and usage");
         rs.putObject("404").put("description", "No record of that request");
+        ObjectNode settings = paths.putObject(AdminApi.PREFIX + "audit/" + SETTINGS);
+        ObjectNode get = settings.putObject("get");
+        get.put("summary", "The audit level now, the one Skiff started with (SKIFF_AUDIT), and the settings fixed at start");
+        get.putObject("responses").putObject("200").put("description", "object: audit.settings");
+        for (String method : new String[] {"put", "patch"}) {
+            ObjectNode put = settings.putObject(method);
+            put.put("summary", "Change the audit level without a restart: {\"level\": \"off\" | \"metadata\" | \"bodies\"}");
+            put.put("description", "Requests that begin from now on are captured at the new level. Not persisted: a restart starts at SKIFF_AUDIT again.");
+            ObjectNode prs = put.putObject("responses");
+            prs.putObject("200").put("description", "object: audit.settings, with previous_level");
+            prs.putObject("400").put("description", "A level other than off, metadata or bodies, or another field");
+        }
         return fragment;
     }
 }
