@@ -310,6 +310,9 @@ cpu_fields() {
 #   sitting_launch NAME      starts NAME and waits until it is ready
 #   sitting_load NAME N      sends N requests to NAME; prints the load generator's RESULT line
 #   sitting_pid NAME         NAME's process
+# and may define sitting_prime NAME N (priming; sitting_load when it does not), e.g. to share one
+# JVM's priming among sides that are levels of one JVM, and sitting_before NAME (run before each
+# measurement of NAME, outside its CPU window: e.g. to set that level and let its JVM settle).
 # Raw lines ("round=R sitting=S NAME RESULT ... cpu_us=...") go to SITTING_RAW and to stderr.
 SITTING_RAW=${SITTING_RAW:-$OUT/sittings.txt}
 sitting_say() { echo "$*" | tee -a "$SITTING_RAW" >&2; }
@@ -318,6 +321,7 @@ sitting_say() { echo "$*" | tee -a "$SITTING_RAW" >&2; }
 sitting_measure() {
   local pid before after result
   pid=$(sitting_pid "$1")
+  if declare -F sitting_before >/dev/null; then sitting_before "$1"; fi
   before=$(cpu_groups "$pid")
   result=$(sitting_load "$1" "$SITTING_REQUESTS")
   after=$(cpu_groups "$pid")
@@ -330,7 +334,10 @@ run_sittings() {
   for ((sitting = 1; sitting <= SITTINGS; sitting++)); do
     for name in "${SITTING_SIDES[@]}"; do sitting_launch "$name"; done
     for ((part = 0; part < 4; part++)); do
-      for name in "${SITTING_SIDES[@]}"; do sitting_load "$name" $((SITTING_WARMUP / 4)) >/dev/null; done
+      for name in "${SITTING_SIDES[@]}"; do
+        if declare -F sitting_prime >/dev/null; then sitting_prime "$name" $((SITTING_WARMUP / 4)) >/dev/null
+        else sitting_load "$name" $((SITTING_WARMUP / 4)) >/dev/null; fi
+      done
     done
     for ((r = 1; r <= SITTING_ROUNDS; r++)); do
       round=$((round + 1))
