@@ -196,7 +196,6 @@ public final class Exchange implements Runnable, UpstreamCall {
             ReferenceCountUtil.release(msg);
             return;
         }
-        lastReadNanos = System.nanoTime();
         if (msg instanceof DecoderResultProvider d && d.decoderResult().isFailure()) {
             // Netty reports a body cut short (the connection closed before the Content-Length or the
             // last chunk arrived) as a last piece with a failed result: it must not pass for the end.
@@ -213,6 +212,9 @@ public final class Exchange implements Runnable, UpstreamCall {
                 return;
             }
             phase = Phase.BODY;
+            // The body's reads are timed once a read, when it completes (onReadComplete): a stream's
+            // read brings a dozen pieces, and the clock is read once for them.
+            lastReadNanos = System.nanoTime();
             checkBy(lastReadNanos + timeouts.idle().toNanos());
             keepAlive = HttpUtil.isKeepAlive(response);
             // A key answered 429/401/403 rests; the pool picks another for the next request.
@@ -233,15 +235,19 @@ public final class Exchange implements Runnable, UpstreamCall {
         if (msg instanceof HttpContent content) {
             boolean last = content instanceof LastHttpContent;
             ByteBuf bytes = content.content();
-            if (bytes.isReadable()) listener.onContent(bytes.retain());
-            content.release();
+            // The piece's one reference changes hands: releasing an HttpContent releases its bytes, so
+            // retaining them for the listener and releasing the piece would be two atomic updates for nothing.
+            if (bytes.isReadable()) listener.onContent(bytes);
+            else content.release();
             if (last && phase != Phase.DONE) complete();
         }
     }
 
     /** The connection's read is done (see {@link ExchangeListener#onReadComplete}). */
     void onReadComplete() {
-        if (phase == Phase.BODY) listener.onReadComplete();
+        if (phase != Phase.BODY) return;
+        lastReadNanos = System.nanoTime();
+        listener.onReadComplete();
     }
 
     private void complete() {
