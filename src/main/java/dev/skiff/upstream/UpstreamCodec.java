@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -15,6 +16,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
 import java.util.ArrayDeque;
@@ -71,7 +73,10 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
     private final ArrayDeque<HttpMethod> sent = new ArrayDeque<>(2);
     private boolean tunnel; // a CONNECT succeeded: nothing more is HTTP
 
+    private final int maxChunkSize;
+
     UpstreamCodec(int maxInitialLine, int maxHeaderSize, int maxChunkSize) {
+        this.maxChunkSize = maxChunkSize;
         FramedTrailers trailers = new FramedTrailers();
         init(new Decoder(trailers, new Whole(maxInitialLine, maxHeaderSize, maxChunkSize), new HttpDecoderConfig().setTrailersFactory(trailers).setMaxInitialLineLength(maxInitialLine).setMaxHeaderSize(maxHeaderSize)
                 .setMaxChunkSize(maxChunkSize)), new Encoder());
@@ -89,6 +94,9 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
         /** Netty's decoder holds no part of an answer: the next bytes start one. */
         private boolean atStart = true;
         private boolean upgraded; // a 101: what follows is not HTTP/1.1 answers
+        /** The chunks of a body are read here ({@link #readChunks}) while Netty's decoder waits for the next. */
+        private boolean betweenChunks;
+        private HttpMessage chunkedHead; // the head Netty's decoder is reading, when its body is chunked
 
         Decoder(FramedTrailers trailers, Whole whole, HttpDecoderConfig config) {
             super(config);
@@ -119,13 +127,56 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
                     }
                 }
             }
+            if (betweenChunks) {
+                if (readChunks(buffer, out)) return;
+                betweenChunks = false; // Netty's decoder, at the same place, reads the rest of this body
+            }
             int before = out.size(), from = buffer.readerIndex();
             super.decode(ctx, buffer, out);
             atStart = Whole.atStart(atStart, out, before, buffer, from);
+            // Netty's decoder made the head of a chunked body and waits for the first chunk's size line.
+            betweenChunks = !atStart && out.size() == before + 1 && out.get(before) == chunkedHead
+                    && chunkedHead.decoderResult().isSuccess();
+            chunkedHead = null;
+        }
+
+        /**
+         * Whole chunks of a chunked body that are at hand, each as Netty's decoder would make it (a
+         * retained slice of the bytes read), without its state machine and its line parser: a relayed
+         * stream's provider sends a chunk an event. Anything else (a chunk not all here yet, the last
+         * chunk and its trailers, extensions, a size line not plainly hex, a chunk over the decoder's
+         * chunk size) is left where it starts, and Netty's decoder, waiting there for a size line too,
+         * reads the rest of the body as before. Returns whether a chunk was read; false leaves
+         * everything to Netty's decoder.
+         */
+        private boolean readChunks(ByteBuf in, List<Object> out) {
+            boolean read = false;
+            for (;;) {
+                int p = in.readerIndex(), end = in.writerIndex(), i = p, size = 0;
+                for (int digit; i < end && i - p < 6 && (digit = Character.digit(in.getByte(i), 16)) >= 0; i++) {
+                    size = size << 4 | digit;
+                }
+                int data = i + 2;
+                if (i == p || size == 0 || size > maxChunkSize || data + size + 2 > end
+                        || in.getByte(i) != '\r' || in.getByte(i + 1) != '\n'
+                        || in.getByte(data + size) != '\r' || in.getByte(data + size + 1) != '\n') {
+                    return read;
+                }
+                out.add(new DefaultHttpContent(in.retainedSlice(data, size)));
+                in.readerIndex(data + size + 2);
+                read = true;
+            }
         }
 
         @Override
         protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+            boolean empty = contentAlwaysEmpty(msg);
+            // A head with a chunked body (and nothing else framing it) that Netty's decoder goes on to read.
+            chunkedHead = !empty && HttpUtil.isTransferEncodingChunked(msg) && !HttpUtil.isContentLengthSet(msg) ? msg : null;
+            return empty;
+        }
+
+        private boolean contentAlwaysEmpty(HttpMessage msg) {
             int code = ((HttpResponse) msg).status().code();
             if (code == 101) upgraded = true;
             // An interim answer (100 Continue, 103 Early Hints) is followed by the real one, for the same request.

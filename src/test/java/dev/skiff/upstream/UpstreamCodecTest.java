@@ -153,4 +153,69 @@ class UpstreamCodecTest {
         got.forEach(ReferenceCountUtil::release);
         ch.finishAndReleaseAll();
     }
+
+    /**
+     * Chunked bodies read by the codec (whole chunks at hand read by its own loop, the rest left to Netty's
+     * decoder) come out as Netty's decoder alone makes them, however the bytes are split into reads: the
+     * same heads, bodies, ends, trailers and faults (pieces may break elsewhere), and a cut body still ends
+     * in a failed last piece.
+     */
+    @Test
+    void chunkedBodiesReadAsNettysDecoderReadsThemAtEverySplit() {
+        String ev = "data: {\"a\":1}\n\n";
+        String hex = Integer.toHexString(ev.length());
+        String chunked = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        String[] answers = {
+            chunked + hex + "\r\n" + ev + "\r\n" + hex + "\r\n" + ev + "\r\n" + "3\r\nabc\r\n0\r\n\r\n",
+            chunked + "A\r\n0123456789\r\n5;ext=1\r\nhello\r\nb\r\nworld!12345\r\n0\r\nx-sum: 9\r\n\r\n",
+            chunked + "50\r\n" + "x".repeat(80) + "\r\n2\r\nok\r\n0\r\n\r\n", // over the 64-byte chunk size below
+            "HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nxyz",
+            chunked + "0002\r\n{}\r\n000\r\n\r\n",
+            chunked + "3\r\nabcX\r\n0\r\n\r\n", // no CRLF after the data: Netty's to refuse
+        };
+        String[] cut = {chunked + "3\r\nabc\r\n", chunked + "3\r\nabc\r\n4\r\nde"};
+        for (String bytes : answers) {
+            for (int split = 0; split <= bytes.length(); split++) assertSameAsNetty(bytes, split, false);
+            assertSameAsNetty(bytes, -1, false);
+        }
+        for (String bytes : cut) {
+            for (int split = 0; split <= bytes.length(); split++) assertSameAsNetty(bytes, split, true);
+        }
+    }
+
+    private static void assertSameAsNetty(String bytes, int split, boolean close) {
+        EmbeddedChannel skiff = new EmbeddedChannel(new UpstreamCodec(4096, 16384, 64));
+        skiff.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, "/v1/x", Unpooled.EMPTY_BUFFER));
+        for (Object o; (o = skiff.readOutbound()) != null; ) ReferenceCountUtil.release(o);
+        EmbeddedChannel netty = new EmbeddedChannel(new io.netty.handler.codec.http.HttpResponseDecoder(4096, 16384, 64));
+        String a = summary(skiff, bytes, split, close), b = summary(netty, bytes, split, close);
+        assertThat(a).as("split at %d of %s", split, bytes).isEqualTo(b);
+    }
+
+    /** Feeds {@code bytes} in two reads at {@code split} (-1: a byte a read), and describes what came out. */
+    private static String summary(EmbeddedChannel ch, String bytes, int split, boolean close) {
+        byte[] all = bytes.getBytes(StandardCharsets.ISO_8859_1);
+        if (split < 0) {
+            for (byte x : all) ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {x}));
+        } else {
+            ch.writeInbound(Unpooled.wrappedBuffer(all, 0, split));
+            ch.writeInbound(Unpooled.wrappedBuffer(all, split, all.length - split));
+        }
+        if (close) ch.finish();
+        StringBuilder out = new StringBuilder();
+        for (Object o; (o = ch.readInbound()) != null; ) {
+            if (o instanceof HttpResponse r) out.append("[head ").append(r.status().code()).append(r.decoderResult().isSuccess() ? "" : " failed").append("]");
+            if (o instanceof HttpContent c) out.append(c.content().toString(StandardCharsets.ISO_8859_1));
+            if (o instanceof LastHttpContent l) {
+                out.append("[end").append(l.decoderResult().isSuccess() ? "" : " failed");
+                l.trailingHeaders().forEach(h -> out.append(' ').append(h.getKey()).append('=').append(h.getValue()));
+                out.append("]");
+            } else if (o instanceof HttpContent c && c.decoderResult().isFailure()) {
+                out.append("[piece failed]");
+            }
+            ReferenceCountUtil.release(o);
+        }
+        ch.finishAndReleaseAll();
+        return out.toString();
+    }
 }
