@@ -218,6 +218,11 @@ public final class UsageStore implements AutoCloseable {
         return done[0];
     }
 
+    /** Makes the next batch merge end users' entries (tests). */
+    void endUsersMergeSoon() {
+        endUsers.mergeSoon();
+    }
+
     /** Transactions committed so far, one per batch. */
     public long batchesWritten() {
         return batches.get();
@@ -338,7 +343,12 @@ public final class UsageStore implements AutoCloseable {
         });
         batches.incrementAndGet();
         long now = System.currentTimeMillis();
-        if (!pg && endUsers.due(now, rows.size())) mergeEndUsers(d, now);
+        if (!pg && endUsers.due(now, rows.size(), anyEndUser(rows))) mergeEndUsers(d, now);
+    }
+
+    private static boolean anyEndUser(List<UsageRow> rows) {
+        for (UsageRow r : rows) if (r.record().endUser() != null) return true;
+        return false;
     }
 
     /**
@@ -359,6 +369,7 @@ public final class UsageStore implements AutoCloseable {
                 }
             });
         } catch (SQLException | RuntimeException e) {
+            endUsers.unsure();
             System.err.println("skiff: usage store " + description + " could not index end users: " + e.getMessage() + "; retried later");
         }
         return rows[0];

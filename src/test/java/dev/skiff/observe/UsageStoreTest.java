@@ -300,6 +300,36 @@ class UsageStoreTest {
                 .isEqualTo(1);
     }
 
+    /**
+     * While no row above the mark has an end user a merge only moves the mark (it reads no rows); a row with
+     * one is merged as before, and so are rows a closed store left above the mark, whatever the writer saw since.
+     */
+    @org.junit.jupiter.api.Test
+    void rowsWithoutEndUsersOnlyMoveTheMark() throws Exception {
+        UsageStore store = store("sqlite");
+        List<UsageRow> none = new ArrayList<>();
+        for (int i = 0; i < EndUserIndex.MERGE_CHUNK + 10; i++) none.add(row(record(T0 + i, "n" + i, "k1", "/a", null, "gpt-4o", 200, Usage.NONE)));
+        store.write(none); // the first batch after opening merges, and goes over the rows (a crash may have left some)
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).isEqualTo(EndUserIndex.MERGE_CHUNK);
+        store.write(List.of(row(record(T0 + 1, "n-last", "k1", "/a", null, "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).as("caught up").isEqualTo(EndUserIndex.MERGE_CHUNK + 11);
+        long mark = EndUserIndex.MERGE_CHUNK + 11;
+        store.endUsersMergeSoon();
+        store.write(none.subList(0, 5));
+        assertThat(count(store, "SELECT id FROM usage_end_users_merged")).as("the mark moved over rows without end users").isEqualTo(mark + 5);
+        store.endUsersMergeSoon();
+        store.write(List.of(row(record(T0 + 2, "c1", "k1", "/a", "carol", "gpt-4o", 200, Usage.NONE))));
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_end_users")).as("a row with an end user is merged").isEqualTo(1);
+        UsageQuery carol = new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, "carol", null, null);
+        assertThat(store.query(carol).get().total().requests()).isEqualTo(1);
+        store.write(List.of(row(record(T0 + 3, "c2", "k1", "/a", "carol", "gpt-4o", 200, Usage.NONE))));
+        assertThat(store.query(carol).get().total().requests()).as("read above the mark").isEqualTo(2);
+        store.close();
+        UsageStore reopened = store("sqlite");
+        assertThat(count(reopened, "SELECT COUNT(*) FROM usage_end_users")).isEqualTo(2);
+        assertThat(reopened.query(carol).get().total().requests()).isEqualTo(2);
+    }
+
     @org.junit.jupiter.api.Test
     void aBacklogIsMergedAChunkARoundAndLookupsStayExactMeanwhile() throws Exception {
         UsageStore store = store("sqlite");

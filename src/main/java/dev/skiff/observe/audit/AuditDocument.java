@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.skiff.dialect.Bytes;
 import dev.skiff.dialect.Json;
@@ -41,8 +42,6 @@ final class AuditDocument {
         /** The level of the row being made: its trail's. */
         private AuditConfig.Level rowLevel;
         private final Utf8Buffer text = new Utf8Buffer();
-        /** Where {@link #tenths} formats a number. */
-        private final char[] digits = new char[24];
         /** The row being made's bodies (see {@link #body}); null when it keeps none. */
         private byte[][] bodies;
         /** The row being made's values that headers may repeat (see {@link #headers}). */
@@ -241,7 +240,10 @@ final class AuditDocument {
             if (attempts != 1) num(g, N_ATTEMPTS, attempts);
             rowAttempts = Integer.toString(attempts);
             if (r.droppedFields() != null) str(g, N_DROPPED_FIELDS, r.droppedFields());
-            if (t != null && t.responseModel != null) str(g, N_RESPONSE_MODEL, t.responseModel);
+            // Left out when it is the row's model (put back by unpack), null when there was none.
+            String responseModel = t != null ? t.responseModel : null;
+            if (responseModel == null) nul(g, N_RESPONSE_MODEL);
+            else if (!responseModel.equals(r.model())) str(g, N_RESPONSE_MODEL, responseModel);
             g.writeFieldName(N_USAGE);
             usage(g, r.usage());
             if (t != null) {
@@ -291,53 +293,47 @@ final class AuditDocument {
             g.writeEndObject();
         }
 
+        /**
+         * The usage in its stored form, an array (input and output tokens are columns): total, cached, cache
+         * write and reasoning tokens, null for those not reported (and left out after the last that was);
+         * {@link #unpack} names them again.
+         */
         private static void usage(JsonGenerator g, Usage u) throws IOException {
-            g.writeStartObject(); // input and output tokens are columns
-            count(g, N_TOTAL_TOKENS, u.totalTokens());
-            count(g, N_CACHED_TOKENS, u.cachedTokens());
-            count(g, N_CACHE_WRITE_TOKENS, u.cacheCreationTokens());
-            count(g, N_REASONING_TOKENS, u.reasoningTokens());
-            g.writeEndObject();
-        }
-
-        private static void count(JsonGenerator g, SerializedString name, long n) throws IOException {
-            if (n >= 0) num(g, name, n);
+            long[] counts = {u.totalTokens(), u.cachedTokens(), u.cacheCreationTokens(), u.reasoningTokens()};
+            int n = counts.length;
+            while (n > 0 && counts[n - 1] < 0) n--;
+            g.writeStartArray();
+            for (int i = 0; i < n; i++) {
+                if (counts[i] >= 0) g.writeNumber(counts[i]);
+                else g.writeNull();
+            }
+            g.writeEndArray();
         }
 
         /**
-         * A time given in tenths of a ms, written in ms as a double of one decimal would be ({@code 12.0},
-         * {@code 0.2}) without making and formatting a double: a record has a dozen, and formatting them
-         * was a tenth of what making a record took.
+         * The timings in their stored form, whole tenths of a ms since receipt ({@link #unpack} makes them the
+         * API's milliseconds, {@code 12.0}, {@code 0.2}): t the steps in {@link #TIMES}' order (null for one
+         * that did not happen), new when the connection was not reused, c the pieces, e the events. The
+         * members' names as the API has them were about a fifth of a short chat's record, and its largest part
+         * written for every request.
          */
-        private void tenths(JsonGenerator g, long tenths) throws IOException {
-            int at = digits.length;
-            long v = Math.abs(tenths);
-            digits[--at] = (char) ('0' + v % 10);
-            digits[--at] = '.';
-            v /= 10;
-            do {
-                digits[--at] = (char) ('0' + v % 10);
-                v /= 10;
-            } while (v > 0);
-            if (tenths < 0) digits[--at] = '-';
-            g.writeNumber(digits, at, digits.length - at);
-        }
-
         private void timing(JsonGenerator g, RequestTrail t, boolean bodies) throws IOException {
             g.writeStartObject();
-            ms(g, N_UPSTREAM_SENT_MS, t.upstreamSentNanos(), t.receivedNanos);
-            ms(g, N_UPSTREAM_CONNECTED_MS, t.upstreamConnectedNanos(), t.receivedNanos);
-            if (t.upstreamConnectedNanos() >= 0) bool(g, N_CONNECTION_REUSED, t.upstreamReused());
-            ms(g, N_FIRST_BYTE_MS, t.upstreamFirstByteNanos(), t.receivedNanos);
-            ms(g, N_FIRST_TOKEN_MS, t.upstreamFirstContentNanos(), t.receivedNanos);
-            ms(g, N_FINISHED_MS, t.finishedNanos(), t.receivedNanos);
+            arr(g, N_T);
+            ms(g, t.upstreamSentNanos(), t.receivedNanos);
+            ms(g, t.upstreamConnectedNanos(), t.receivedNanos);
+            ms(g, t.upstreamFirstByteNanos(), t.receivedNanos);
+            ms(g, t.upstreamFirstContentNanos(), t.receivedNanos);
+            ms(g, t.finishedNanos(), t.receivedNanos);
+            g.writeEndArray();
+            if (t.upstreamConnectedNanos() >= 0 && !t.upstreamReused()) bool(g, N_NEW, true);
             // When each piece of the response left for the client (one per upstream read; a stream's events ride in them).
-            arr(g, N_CHUNKS_MS);
-            for (int i = 0; i < t.pieceCount(); i++) tenths(g, Math.round(t.pieceMicros(i) / 100.0));
+            arr(g, N_C);
+            for (int i = 0; i < t.pieceCount(); i++) g.writeNumber(Math.round(t.pieceMicros(i) / 100.0));
             g.writeEndArray();
             Capped body = t.clientResponseBody();
             if (body != null && t.pieceCount() > 0 && bodies) {
-                arr(g, N_EVENTS_MS);
+                arr(g, N_E);
                 byte[] b = body.bytes();
                 int piece = 0;
                 // Each blank line ends an event ("\n\n"; the second newline is not the first of another). A JSON
@@ -345,7 +341,7 @@ final class AuditDocument {
                 for (int i = Bytes.indexOf(b, 0, b.length, (byte) '\n'); i >= 0 && i + 1 < b.length; i = Bytes.indexOf(b, i + 1, b.length, (byte) '\n')) {
                     if (b[i + 1] != '\n') continue;
                     while (piece < t.pieceCount() - 1 && t.pieceEnd(piece) <= i) piece++;
-                    tenths(g, Math.round(t.pieceMicros(piece) / 100.0));
+                    g.writeNumber(Math.round(t.pieceMicros(piece) / 100.0));
                     i++;
                 }
                 g.writeEndArray();
@@ -353,11 +349,10 @@ final class AuditDocument {
             g.writeEndObject();
         }
 
-        /** A step's time in ms since receipt; left out when the step did not happen. */
-        private void ms(JsonGenerator g, SerializedString name, long nanos, long from) throws IOException {
-            if (nanos < 0) return;
-            g.writeFieldName(name);
-            tenths(g, Math.round((nanos - from) / 1e5));
+        /** A step's time in tenths of a ms since receipt; null when the step did not happen. */
+        private static void ms(JsonGenerator g, long nanos, long from) throws IOException {
+            if (nanos < 0) g.writeNull();
+            else g.writeNumber(Math.round((nanos - from) / 1e5));
         }
 
         /**
@@ -425,7 +420,7 @@ final class AuditDocument {
                 return;
             }
             num(g, N_SIZE, c.total());
-            bool(g, N_TRUNCATED, c.truncated());
+            if (c.truncated()) bool(g, N_TRUNCATED, true); // false is left out ({@link #unpack} puts it back)
             g.writeEndObject();
             byte[] bytes = c.bytes();
             if (red.redactsText()) {
@@ -443,35 +438,27 @@ final class AuditDocument {
      */
     private static final SerializedString N_ATTEMPTS = new SerializedString("attempts");
     private static final SerializedString N_BODY = new SerializedString("body");
-    private static final SerializedString N_CACHE_WRITE_TOKENS = new SerializedString("cache_write_tokens");
-    private static final SerializedString N_CACHED_TOKENS = new SerializedString("cached_tokens");
-    private static final SerializedString N_CHUNKS_MS = new SerializedString("chunks_ms");
+    private static final SerializedString N_C = new SerializedString("c");
+    private static final SerializedString N_E = new SerializedString("e");
     private static final SerializedString N_CLIENT = new SerializedString("client");
-    private static final SerializedString N_CONNECTION_REUSED = new SerializedString("connection_reused");
     private static final SerializedString N_D = new SerializedString("d");
     private static final SerializedString N_DROPPED_FIELDS = new SerializedString("dropped_fields");
-    private static final SerializedString N_EVENTS_MS = new SerializedString("events_ms");
-    private static final SerializedString N_FINISHED_MS = new SerializedString("finished_ms");
-    private static final SerializedString N_FIRST_BYTE_MS = new SerializedString("first_byte_ms");
-    private static final SerializedString N_FIRST_TOKEN_MS = new SerializedString("first_token_ms");
     private static final SerializedString N_HEADERS = new SerializedString("headers");
     private static final SerializedString N_HX = new SerializedString("hx");
     private static final SerializedString N_IN = new SerializedString("in");
     private static final SerializedString N_METHOD = new SerializedString("method");
+    private static final SerializedString N_NEW = new SerializedString("new");
     private static final SerializedString N_OUT = new SerializedString("out");
     private static final SerializedString N_PROVIDER = new SerializedString("provider");
-    private static final SerializedString N_REASONING_TOKENS = new SerializedString("reasoning_tokens");
     private static final SerializedString N_REQUEST = new SerializedString("request");
     private static final SerializedString N_RESPONSE = new SerializedString("response");
     private static final SerializedString N_RESPONSE_MODEL = new SerializedString("response_model");
     private static final SerializedString N_SAME_AS_CLIENT = new SerializedString("same_as_client");
     private static final SerializedString N_SIZE = new SerializedString("size");
     private static final SerializedString N_STATUS = new SerializedString("status");
+    private static final SerializedString N_T = new SerializedString("t");
     private static final SerializedString N_TIMING = new SerializedString("timing");
-    private static final SerializedString N_TOTAL_TOKENS = new SerializedString("total_tokens");
     private static final SerializedString N_TRUNCATED = new SerializedString("truncated");
-    private static final SerializedString N_UPSTREAM_CONNECTED_MS = new SerializedString("upstream_connected_ms");
-    private static final SerializedString N_UPSTREAM_SENT_MS = new SerializedString("upstream_sent_ms");
     private static final SerializedString N_URL = new SerializedString("url");
     private static final SerializedString N_USAGE = new SerializedString("usage");
 
@@ -600,6 +587,7 @@ final class AuditDocument {
      * client's copied from it. A detail already whole (written before the short form) is left as it is.
      */
     static void complete(ObjectNode d, AuditRow r) {
+        unpack(d, r);
         if (!d.has("attempts")) d.put("attempts", 1);
         ObjectNode usage = object(d, "usage");
         if (!usage.has("input_tokens") && r.inputTokens() >= 0) usage.put("input_tokens", r.inputTokens());
@@ -628,6 +616,73 @@ final class AuditDocument {
         side(upResponse, response);
         String host = upRequest.path("url").isTextual() ? authority(upRequest.get("url").asText()) : null;
         for (ObjectNode o : new ObjectNode[] {request, response, upRequest, upResponse}) restoreHeaders(o, d, r, o == upRequest ? host : null);
+    }
+
+    /** The usage members the stored array holds, in its order (see {@link Writer#usage}). */
+    private static final String[] USAGE = {"total_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens"};
+
+    /**
+     * A stored detail's compact members in the form a detail had before them, in the same places (the
+     * API's form, which {@link #complete} goes on from): the usage array as its members, the response
+     * model the row's when left out (null: none), the timings in ms ({@link Writer#timing}), a body's
+     * {@code truncated} false when left out. Called by {@link #bodiesFromColumns} and {@link #complete},
+     * whichever comes first; a detail written before the compact form, or unpacked already, is left as it is.
+     */
+    static void unpack(ObjectNode d, AuditRow r) {
+        if (d.get("usage") instanceof ArrayNode stored) {
+            ObjectNode usage = d.objectNode();
+            for (int i = 0; i < USAGE.length; i++) {
+                JsonNode v = stored.get(i);
+                if (v != null && !v.isNull()) usage.set(USAGE[i], v);
+            }
+            JsonNode responseModel = d.get("response_model");
+            if (responseModel == null && r.model() != null) {
+                // the row's model, in its place before the usage
+                ObjectNode whole = d.objectNode();
+                for (var e : d.properties()) {
+                    if (e.getKey().equals("usage")) whole.put("response_model", r.model());
+                    whole.set(e.getKey(), e.getValue());
+                }
+                d.removeAll();
+                d.setAll(whole);
+            } else if (responseModel != null && responseModel.isNull()) {
+                d.remove("response_model");
+            }
+            d.set("usage", usage);
+        }
+        if (d.get("timing") instanceof ObjectNode stored && stored.get("t") instanceof ArrayNode steps) {
+            ObjectNode timing = d.objectNode();
+            for (int i = 0; i < TIMES.length; i++) {
+                JsonNode v = steps.get(i);
+                if (v == null || !v.isNumber()) continue;
+                timing.set(TIMES[i], tenths(v));
+                if (i == 1) timing.put("connection_reused", !stored.path("new").asBoolean());
+            }
+            ArrayNode chunks = timing.putArray("chunks_ms");
+            for (JsonNode c : stored.path("c")) chunks.add(tenths(c));
+            if (stored.get("e") instanceof ArrayNode e) {
+                ArrayNode events = timing.putArray("events_ms");
+                for (JsonNode v : e) events.add(tenths(v));
+            }
+            d.set("timing", timing);
+        }
+        for (String side : new String[] {"client", "provider"}) {
+            for (String part : new String[] {"request", "response"}) {
+                if (!(d.path(side).path(part).get("body") instanceof ObjectNode body) || !body.has("size") || body.has("truncated")) continue;
+                ObjectNode whole = body.objectNode();
+                for (var e : body.properties()) {
+                    whole.set(e.getKey(), e.getValue());
+                    if (e.getKey().equals("size")) whole.put("truncated", false);
+                }
+                body.removeAll();
+                body.setAll(whole);
+            }
+        }
+    }
+
+    /** Tenths of a ms as the ms a detail wrote before ({@code 12.0}, {@code 0.2}), the number its reader makes of them. */
+    private static JsonNode tenths(JsonNode tenths) {
+        return com.fasterxml.jackson.databind.node.DecimalNode.valueOf(java.math.BigDecimal.valueOf(tenths.longValue(), 1));
     }
 
     /** Headers that repeat the row (bit i of a side's {@code hx}: {@code REPEATS[i]}), in the order of their bits. */
@@ -692,6 +747,7 @@ final class AuditDocument {
      * takes on from. A body marked the same as the client's is left for {@link #complete} to copy.
      */
     static void bodiesFromColumns(ObjectNode d, AuditRow r) {
+        unpack(d, r);
         String[] sides = {"client", "provider"};
         String[] parts = {"request", "response"};
         for (int slot = 0; slot < AuditRow.BODIES; slot++) {
