@@ -240,7 +240,7 @@ public final class UsageStore implements AutoCloseable {
     public synchronized Database database() throws SQLException, IOException {
         if (closed) throw new SQLException("the usage store is closed");
         if (db == null) {
-            Database d = Database.open(url, newFilePageSize);
+            Database d = Database.open(url, PAGE_SIZE);
             try {
                 d.migrate("usage");
                 if (d.kind() == Database.Kind.SQLITE) tuneSqlite(d);
@@ -254,32 +254,31 @@ public final class UsageStore implements AutoCloseable {
     }
 
     /**
-     * The page size of a usage file made for rows carrying audit bodies (see {@link #pagesForAuditBodies}).
-     * Such a row is about 2 KB (a short chat): SQLite's 4 KB pages held one or two, and every page is
-     * written twice (to the WAL, then to the file), a write each: storing them cost about 20 µs of the
-     * writer's CPU a row against 13.5 with 16 KB pages. Rows without cost 7 µs on 4 KB pages and 8.4 on
-     * 16 KB, so other files keep SQLite's 4 KB (measured: a scratch harness storing 60,000 rows
-     * through {@link #write} into fresh files, three interleaved runs each).
+     * The page size of a usage file this store makes, whatever the audit level then: rows carrying audit
+     * bodies (about 2 KB for a short chat) need pages this large, and the level may be switched to bodies
+     * at any time ({@code PUT /admin/v1/audit/settings}), long after the file was made. In SQLite's 4 KB
+     * pages such rows held one or two a page, and every page is written twice (to the WAL, then to the
+     * file): storing them cost about 20 µs of the writer's CPU a row against 13.5 with 16 KB pages (a
+     * scratch harness storing 60,000 rows through {@link #write} into fresh files). Rows without bodies
+     * cost the usage writer about 0.2 µs a request more on 16 KB pages than on 4 KB in a running Skiff,
+     * under the noise of the process's CPU per request (chat at c=10, fresh JVMs, 32 rounds:
+     * bench/results/2026-12-07-2215-abody.md).
      */
-    static final int AUDIT_BODIES_PAGE_SIZE = 16_384;
+    static final int PAGE_SIZE = 16_384;
 
-    /** The page size of the file when this store makes it (0: SQLite's); set before it is opened. */
-    private volatile int newFilePageSize;
 
     /**
-     * Makes the usage file, if it is not made yet, with pages that take rows carrying audit bodies
-     * ({@link #AUDIT_BODIES_PAGE_SIZE}), and says whether the rows fit the file's pages: PostgreSQL, a
-     * file to be made, or one made so. A file made before keeps its pages (WAL mode fixes the size): read
+     * Whether rows carrying audit bodies fit the usage file's pages: PostgreSQL, a file not made yet
+     * (made with {@link #PAGE_SIZE}), or one made so. A file made by a Skiff before this keeps its pages
+     * (WAL mode fixes the size), and records of bodies level then go to the audit log's own table: read
      * from its header (or its write-ahead log's, when the file has none yet) without opening the
-     * database, as start-up does not load SQLite. Called at start-up, before anything is stored.
+     * database, as start-up does not load SQLite. Asked when the level is first bodies.
      */
     public boolean pagesForAuditBodies() {
         if (description.startsWith("PostgreSQL")) return true;
         int size = url.equals(":memory:") ? 0 : sqlitePageSize(Path.of(url), 16, 2);
         if (size == 0 && !url.equals(":memory:")) size = sqlitePageSize(Path.of(url + "-wal"), 8, 4);
-        if (size != 0) return size >= AUDIT_BODIES_PAGE_SIZE;
-        newFilePageSize = AUDIT_BODIES_PAGE_SIZE;
-        return true;
+        return size == 0 || size >= PAGE_SIZE;
     }
 
     /** The page size an SQLite file's (or WAL's) header gives at {@code offset}, in {@code bytes} big-endian bytes; 0 when there is none to read. */

@@ -61,24 +61,34 @@ class UsageStoreTest {
     }
 
     /**
-     * A usage file made for rows with audit bodies has 16 KB pages, others SQLite's 4 KB; one made before
-     * with 4 KB pages keeps them, and is said to have no room: read from its header, the database not opened.
+     * A usage file is made with 16 KB pages, which rows with audit bodies need, whether or not anyone asked
+     * for them first (the audit level may be switched to bodies while Skiff runs); one made before with
+     * SQLite's 4 KB pages keeps them, takes rows as before, and is said to have no room for bodies: read
+     * from its header, the database not opened.
      */
     @org.junit.jupiter.api.Test
-    void aUsageFileForAuditBodiesHasLargePagesAndAnOldOneIsSeenToHaveSmallOnes() throws Exception {
+    void aUsageFileIsMadeWithPagesForAuditBodiesAndAnOldOneIsSeenToHaveSmallOnes() throws Exception {
         UsageStore fresh = store("sqlite");
-        assertThat(fresh.pagesForAuditBodies()).as("no file yet").isTrue();
         fresh.write(List.of(row(record(1_000, "r1", "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))));
-        assertThat(pageSize(fresh)).isEqualTo(16_384);
+        assertThat(pageSize(fresh)).as("made before the audit log asked").isEqualTo(16_384);
         assertThat(fresh.pagesForAuditBodies()).isTrue();
         fresh.close();
         assertThat(UsageStore.open(null, dir.resolve("skiff.db").toString()).pagesForAuditBodies()).as("reopened, closed").isTrue();
+        UsageStore unmade = UsageStore.open(null, dir.resolve("new.db").toString());
+        assertThat(unmade.pagesForAuditBodies()).as("no file yet").isTrue();
 
-        UsageStore plain = UsageStore.open(null, dir.resolve("plain.db").toString());
-        open.add(plain);
-        plain.write(List.of(row(record(1_000, "r1", "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))));
-        assertThat(pageSize(plain)).as("not asked for").isEqualTo(4_096);
-        assertThat(plain.pagesForAuditBodies()).isFalse();
+        // A file as Skiffs before made it: SQLite's own page size.
+        try (Database old = Database.open(dir.resolve("old-usage.db").toString())) {
+            old.migrate("usage");
+        }
+        UsageStore before = UsageStore.open(null, dir.resolve("old.db").toString());
+        open.add(before);
+        assertThat(before.pagesForAuditBodies()).as("seen from the header").isFalse();
+        before.write(List.of(row(record(T0, "r2", "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))));
+        assertThat(pageSize(before)).isEqualTo(4_096);
+        assertThat(before.query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, null, null, null, null)).get().total().requests())
+                .as("rows stored and read as before").isEqualTo(1);
+        assertThat(before.pagesForAuditBodies()).isFalse();
         assertThat(store("postgres").pagesForAuditBodies()).isTrue();
     }
 

@@ -97,8 +97,8 @@ public final class AuditSwitch implements AutoCloseable {
 
     /**
      * Whether records of bodies level ride in usage rows: the usage file's pages take them (asked when
-     * the level is first bodies: a file not made yet is then made with such pages; see
-     * {@link UsageStore#pagesForAuditBodies}).
+     * the level is first bodies; a usage file is made with such pages whatever the level then, so only a
+     * file an older Skiff made says no: see {@link UsageStore#pagesForAuditBodies}).
      */
     private boolean bodiesInRows(AuditConfig.Level level) {
         if (level != AuditConfig.Level.BODIES) return false;

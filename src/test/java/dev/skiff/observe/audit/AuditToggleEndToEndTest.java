@@ -66,6 +66,33 @@ class AuditToggleEndToEndTest {
         return null;
     }
 
+    /** Waits (a few seconds at most) until the usage row of a request is stored. */
+    void awaitUsageRow(String requestId) throws Exception {
+        for (int i = 0; i < 100; i++) {
+            try (java.sql.Connection c = gw.skiff.usageStore().database().connection();
+                    java.sql.PreparedStatement s = c.prepareStatement("SELECT 1 FROM usage_requests WHERE request_id = ?")) {
+                s.setString(1, requestId);
+                try (java.sql.ResultSet rs = s.executeQuery()) {
+                    if (rs.next()) return;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no usage row of " + requestId);
+    }
+
+    /** Whether the usage row of a request carries its client request's body (the usage file, read directly). */
+    boolean bodiesInUsageRow(String requestId) throws Exception {
+        try (java.sql.Connection c = gw.skiff.usageStore().database().connection();
+                java.sql.PreparedStatement s = c.prepareStatement("SELECT request_body IS NOT NULL FROM usage_requests WHERE request_id = ?")) {
+            s.setString(1, requestId);
+            try (java.sql.ResultSet rs = s.executeQuery()) {
+                assertThat(rs.next()).as("a usage row of " + requestId).isTrue();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
     @Test
     void turnedOnARequestHasItsRecordTurnedOffNone() throws Exception {
         HttpResponse<String> start = settings("GET", null);
@@ -80,6 +107,7 @@ class AuditToggleEndToEndTest {
         assertThat(list.statusCode()).as("no log to read yet").isEqualTo(404);
         assertThat(OpenAiChat.JSON.readTree(list.body()).at("/error/message").asText()).contains("audit/settings");
         String before = chat(); // off: on this connection before the audit tap was ever needed
+        awaitUsageRow(before); // the usage file made while off
 
         JsonNode on = level("bodies");
         assertThat(on.get("level").asText()).isEqualTo("bodies");
@@ -93,6 +121,10 @@ class AuditToggleEndToEndTest {
         assertThat(a.at("/client/response/body/json/choices/0/message/content").asText()).as("the response, through the tap added on the way")
                 .isEqualTo("Hi");
         assertThat(record(before, 1)).as("none of the one before").isNull();
+        // The usage file was made while the level was off (the request before): its pages take rows
+        // with bodies all the same, so the record and its bodies ride in the request's usage row.
+        assertThat(bodiesInUsageRow(audited)).as("bodies in the usage row").isTrue();
+        assertThat(bodiesInUsageRow(before)).as("none while off").isFalse();
 
         JsonNode meta = level("metadata");
         assertThat(meta.get("previous_level").asText()).isEqualTo("bodies");
