@@ -92,6 +92,44 @@ class UsageStoreTest {
         assertThat(store("postgres").pagesForAuditBodies()).isTrue();
     }
 
+    /**
+     * A batch of rows carrying audit bodies larger than the usage file's usual page cache is written with a
+     * cache that holds it, every row and body stored, and the cache is the small one again afterwards.
+     */
+    @org.junit.jupiter.api.Test
+    void aBatchWithAuditBodiesIsStoredWhole() throws Exception {
+        UsageStore store = store("sqlite");
+        assertThat(UsageStore.bodiesCacheKib(List.of(row(record(T0, "r0", null, null, null, "m", 200, new Usage(1, 1, 2, -1, -1))))))
+                .as("no bodies: the usual cache").isZero();
+        List<UsageRow> rows = new ArrayList<>();
+        byte[] answer = new byte[1_200];
+        for (int i = 0; i < 3_000; i++) {
+            java.util.Arrays.fill(answer, (byte) ('a' + i % 26));
+            rows.add(row(record(T0 + i, "req-" + i, null, null, null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)))
+                    .withAudit(("{\"n\":" + i + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[][] {("q" + i).getBytes(), answer.clone(), null, null}, 0));
+        }
+        assertThat(UsageStore.bodiesCacheKib(rows)).isEqualTo(UsageStore.WRITE_CACHE_KIB + 6_000);
+        store.write(rows);
+        try (Connection c = store.database().connection(); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("SELECT COUNT(*), SUM(LENGTH(response_body)), COUNT(provider_request_body) FROM usage_requests")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(3_000);
+                assertThat(rs.getLong(2)).isEqualTo(3_000L * 1_200);
+                assertThat(rs.getLong(3)).as("bodies not kept stay NULL").isZero();
+            }
+            try (ResultSet rs = st.executeQuery("SELECT audit, CAST(request_body AS TEXT), SUBSTR(response_body, 1, 1) FROM usage_requests WHERE request_id = 'req-2999'")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("{\"n\":2999}");
+                assertThat(rs.getString(2)).isEqualTo("q2999");
+                assertThat(rs.getBytes(3)).containsExactly((byte) ('a' + 2999 % 26));
+            }
+            try (ResultSet rs = st.executeQuery("PRAGMA cache_size")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the small cache again").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
+            }
+        }
+    }
+
     private static int pageSize(UsageStore s) throws Exception {
         try (Connection c = s.database().connection(); Statement st = c.createStatement(); var rs = st.executeQuery("PRAGMA page_size")) {
             rs.next();
