@@ -184,6 +184,11 @@ public final class RequestTrail {
             clientContent(w.content(), true);
             return;
         }
+        if (msg instanceof AnswerHead h) { // a stream's head, written out by the server itself
+            clientStatus = h.statusCode();
+            if (keepHeaders) clientResponseHeaders = h.headerPairs();
+            return;
+        }
         if (msg instanceof HttpResponse r) {
             clientStatus = r.status().code();
             if (keepHeaders) clientResponseHeaders = headers(r.headers());

@@ -7,12 +7,7 @@ import io.netty.buffer.ByteBuf;
  * pre-encoded answers): what the audit log's tap needs of it, so that capturing responses does not
  * send answers down the slower header-map path.
  */
-public interface WholeAnswer {
-    int statusCode();
-
-    /** The answer's headers as name, value, name, value..., {@code content-length} included. */
-    String[] headerPairs();
-
+public interface WholeAnswer extends AnswerHead {
     /** The body, not consumed (the tap reads it before the answer is encoded). */
     ByteBuf content();
 }

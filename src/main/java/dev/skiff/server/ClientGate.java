@@ -306,6 +306,16 @@ final class ClientGate extends ChannelDuplexHandler {
             ended(ctx);
             return;
         }
+        if (msg instanceof StreamHead head) { // a stream's head, written out by the codec itself: as below
+            responding = true;
+            if (draining && outstanding == 1) head.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            if (http10 && head.chunked()) {
+                head.closeDelimited();
+                closeDelimited = true;
+            }
+            ctx.write(msg, promise);
+            return;
+        }
         if (msg instanceof HttpResponse head) {
             if (head.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL) {
                 ctx.write(msg, promise);

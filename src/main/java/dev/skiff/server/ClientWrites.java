@@ -79,9 +79,11 @@ final class ClientWrites {
     /** Writes what is queued as one HTTP chunk, without a flush. */
     void writeQueued() {
         writeHeld();
-        ByteBuf q = queued == null ? null : queued.take();
+        if (queued == null) return;
+        boolean room = queued.ownsBuffer();
+        ByteBuf q = queued.take();
         if (q == null) return;
-        send(new DefaultHttpContent(q));
+        send(room ? new ChunkWithRoom(q) : new DefaultHttpContent(q));
     }
 
     /** Writes {@code msg} after what is queued, without a flush: it goes with the next {@link #flush}. */

@@ -35,7 +35,7 @@ final class Gather {
             c.addComponent(true, piece);
         } else if (total <= COPY_UP_TO) {
             if (!own) {
-                ByteBuf mine = alloc.directBuffer(Math.max(2048, Math.min(COPY_UP_TO, total * 2)));
+                ByteBuf mine = mine(Math.min(COPY_UP_TO, total * 2));
                 mine.writeBytes(b, b.readerIndex(), b.readableBytes());
                 b.release();
                 bytes = b = mine;
@@ -53,13 +53,27 @@ final class Gather {
     void add(byte[] a, int off, int len) {
         ByteBuf b = bytes;
         if (b == null) {
-            bytes = alloc.directBuffer(Math.max(2048, Math.min(COPY_UP_TO, len * 2))).writeBytes(a, off, len);
+            bytes = mine(Math.min(COPY_UP_TO, len * 2)).writeBytes(a, off, len);
             own = true;
         } else if (own && b.readableBytes() + len <= COPY_UP_TO) {
             b.writeBytes(a, off, len);
         } else {
             add(alloc.directBuffer(len).writeBytes(a, off, len));
         }
+    }
+
+    /**
+     * A buffer of this gather's own for at least {@code bytes} (2 KB at least), its first {@link
+     * ChunkWithRoom#ROOM_BEFORE} bytes left free for the chunk's size line and two more at the end.
+     */
+    private ByteBuf mine(int bytes) {
+        ByteBuf b = alloc.directBuffer(Math.max(2048, bytes + ChunkWithRoom.ROOM_BEFORE + 2));
+        return b.setIndex(ChunkWithRoom.ROOM_BEFORE, ChunkWithRoom.ROOM_BEFORE);
+    }
+
+    /** Whether what {@link #take} gives next is a buffer of this gather's own (room around its bytes: see {@link ChunkWithRoom}). */
+    boolean ownsBuffer() {
+        return own && bytes != null;
     }
 
     int size() {

@@ -556,12 +556,23 @@ final class ProxyCall implements ExchangeListener {
             relay = endpoint.relay(injectedUsage);
             if (relay instanceof ChatStreamFilter) chatEvents = this::chatEvent;
         }
-        HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
-        HttpHeaders h = r.headers();
-        h.set(HttpHeaderNames.CONTENT_TYPE, streamTranslator != null ? "text/event-stream" : type)
-                .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
-        decorate(h);
+        Object r;
+        CharSequence contentType = streamTranslator != null ? "text/event-stream" : type;
+        if (status != 204 && status != 205 && encodable()) {
+            // Written out by the codec, with the chunks' framing (see StreamHead); the same headers in the same order.
+            StreamHead sh = new StreamHead(head.status());
+            sh.add(HttpHeaderNames.CONTENT_TYPE, contentType).add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+                    .add(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+            decorate(sh::set, sh::add);
+            r = sh;
+        } else {
+            HttpResponse hr = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());
+            hr.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType)
+                    .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+                    .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+            decorate(hr.headers());
+            r = hr;
+        }
         if (attempts != null) {
             writes.hold(r); // written with the first content: until then another attempt is still possible
             return;
@@ -892,12 +903,18 @@ final class ProxyCall implements ExchangeListener {
      * that fails (the header map's checks then say so, as before): null. Takes {@code body} when it is not null.
      */
     private EncodedResponse encoded(ByteBuf body, String type) {
-        if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return null;
-        for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return null;
+        if (!encodable()) return null;
         EncodedResponse r = new EncodedResponse(HttpResponseStatus.valueOf(status), body);
         r.add(HttpHeaderNames.CONTENT_TYPE, type != null ? type : HttpHeaderValues.APPLICATION_JSON);
         decorate(r::set, r::add);
         return r;
+    }
+
+    /** Whether the values {@link #decorate} adds from the request may go into a head Skiff writes out itself (see {@link EncodedResponse#headerSafe}). */
+    private boolean encodable() {
+        if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
+        for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
+        return true;
     }
 
     /** Ends a translated stream: with the store's error in place of what was held, if storing failed. */

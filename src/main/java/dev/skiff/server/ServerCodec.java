@@ -1,12 +1,15 @@
 package dev.skiff.server;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -17,6 +20,7 @@ import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import dev.skiff.upstream.FramedTrailers;
 import dev.skiff.upstream.Whole;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 
@@ -94,8 +98,15 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Decoder
         }
     }
 
+    private static final int OWN_NONE = 0, OWN_CHUNKED = 1, OWN_AS_IS = 2, OWN_NO_BODY = 3;
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+    private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
+    private static final ByteBuf LAST_CHUNK = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(5).writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
+
     final class Encoder extends HttpResponseEncoder {
         private HttpMethod method; // of the request the response being encoded answers
+        private int own = OWN_NONE; // the body of a StreamHead's answer is on its way: how it is framed
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
@@ -105,8 +116,82 @@ final class ServerCodec extends CombinedChannelDuplexHandler<ServerCodec.Decoder
                 r.writeTo(ctx, promise, HttpMethod.HEAD.equals(m));
                 return;
             }
+            if (msg instanceof StreamHead h) {
+                own = HttpMethod.HEAD.equals(unanswered.poll()) ? OWN_NO_BODY : h.chunked() ? OWN_CHUNKED : OWN_AS_IS;
+                h.writeTo(ctx, promise);
+                return;
+            }
             if (msg instanceof LastHttpContent) promise = closing(promise);
+            if (own != OWN_NONE && msg instanceof HttpContent c && !(msg instanceof HttpResponse)) {
+                int framing = own;
+                if (msg instanceof LastHttpContent) own = OWN_NONE;
+                body(ctx, c, framing, promise);
+                return;
+            }
             super.write(ctx, msg, promise);
+        }
+
+        /** A piece of a StreamHead's body, or its end (takes {@code c}), as Netty's encoder frames it. */
+        private void body(ChannelHandlerContext ctx, HttpContent c, int framing, ChannelPromise promise) {
+            ByteBuf b = c.content();
+            int n = b.readableBytes();
+            boolean last = c instanceof LastHttpContent;
+            if (framing == OWN_NO_BODY || n == 0) {
+                if (!last || framing != OWN_CHUNKED) {
+                    c.release();
+                    ctx.write(Unpooled.EMPTY_BUFFER, promise);
+                    return;
+                }
+            } else if (framing == OWN_AS_IS) {
+                ctx.write(b, promise); // the end's trailers, if any, have no place here (as with Netty's encoder)
+                return;
+            } else {
+                chunk(ctx, c, b, n, last ? ctx.voidPromise() : promise);
+                if (!last) return;
+            }
+            // The end of a chunked body: the last chunk, and trailers if there are any.
+            HttpHeaders trailers = ((LastHttpContent) c).trailingHeaders();
+            if (trailers.isEmpty()) {
+                if (n == 0) c.release();
+                ctx.write(LAST_CHUNK.duplicate(), promise);
+                return;
+            }
+            ByteBuf end = ctx.alloc().directBuffer(64);
+            end.writeByte('0');
+            HeadLines.crlf(end);
+            for (var it = trailers.iteratorCharSequence(); it.hasNext(); ) {
+                var e = it.next();
+                HeadLines.header(end, e.getKey(), e.getValue());
+            }
+            HeadLines.crlf(end);
+            if (n == 0) c.release();
+            ctx.write(end, promise);
+        }
+
+        /** One chunk of {@code n > 0} bytes: {@code b} (owned by the write) with its size line before and a line break after. */
+        private void chunk(ChannelHandlerContext ctx, HttpContent c, ByteBuf b, int n, ChannelPromise promise) {
+            int digits = (35 - Integer.numberOfLeadingZeros(n)) >> 2;
+            int start = b.readerIndex() - digits - 2;
+            if (c instanceof ChunkWithRoom && start >= 0) { // framed in place: one buffer
+                hex(b, start, digits, n);
+                b.readerIndex(start);
+                b.writeByte('\r').writeByte('\n');
+                ctx.write(b, promise);
+                return;
+            }
+            ByteBuf size = ctx.alloc().directBuffer(digits + 2);
+            size.writerIndex(digits + 2);
+            hex(size, 0, digits, n);
+            ctx.write(size, ctx.voidPromise());
+            ctx.write(b, ctx.voidPromise());
+            ctx.write(CRLF.duplicate(), promise);
+        }
+
+        /** Writes {@code n} in {@code digits} lower-case hex digits and a line break at {@code at}. */
+        private static void hex(ByteBuf b, int at, int digits, int n) {
+            for (int i = at + digits - 1; i >= at; i--, n >>>= 4) b.setByte(i, HEX[n & 15]);
+            b.setByte(at + digits, '\r');
+            b.setByte(at + digits + 1, '\n');
         }
 
         private ChannelPromise closing(ChannelPromise promise) {
