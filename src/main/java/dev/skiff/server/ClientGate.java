@@ -308,7 +308,7 @@ final class ClientGate extends ChannelDuplexHandler {
         }
         if (msg instanceof StreamHead head) { // a stream's head, written out by the codec itself: as below
             responding = true;
-            if (draining && outstanding == 1) head.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            if (draining && outstanding == 1) head.lines().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             if (http10 && head.chunked()) {
                 head.closeDelimited();
                 closeDelimited = true;

@@ -561,9 +561,11 @@ final class ProxyCall implements ExchangeListener {
         if (status != 204 && status != 205 && encodable()) {
             // Written out by the codec, with the chunks' framing (see StreamHead); the same headers in the same order.
             StreamHead sh = new StreamHead(head.status());
-            sh.add(HttpHeaderNames.CONTENT_TYPE, contentType).add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
-                    .add(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
-            decorate(sh::set, sh::add);
+            HeadLines l = sh.lines();
+            l.add(HttpHeaderNames.CONTENT_TYPE, contentType);
+            l.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            l.add(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+            decorate(l::set, l::add);
             r = sh;
         } else {
             HttpResponse hr = new DefaultHttpResponse(HttpVersion.HTTP_1_1, head.status());

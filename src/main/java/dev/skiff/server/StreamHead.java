@@ -26,15 +26,9 @@ final class StreamHead implements dev.skiff.observe.AnswerHead {
         this.status = status;
     }
 
-    StreamHead add(CharSequence name, CharSequence value) {
-        head.add(name, value);
-        return this;
-    }
-
-    /** Replaces every header of that name added before (names compared without case) with this one, or adds it. */
-    StreamHead set(CharSequence name, CharSequence value) {
-        head.set(name, value);
-        return this;
+    /** Its headers, to add to or set (see the class comment on what their values must be). */
+    HeadLines lines() {
+        return head;
     }
 
     /** Whether the body goes in chunks. */

@@ -16,11 +16,11 @@ import org.junit.jupiter.api.Test;
 
 /** The client connection's codec: answers Skiff encodes itself, and the bookkeeping Netty's server codec did. */
 class ServerCodecTest {
-    private static ByteBuf ascii(String s) {
+    static ByteBuf ascii(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII);
     }
 
-    private static String written(EmbeddedChannel ch) {
+    static String written(EmbeddedChannel ch) {
         StringBuilder out = new StringBuilder();
         for (Object o; (o = ch.readOutbound()) != null; ) {
             ByteBuf b = (ByteBuf) o;

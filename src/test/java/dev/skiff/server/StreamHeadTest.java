@@ -1,10 +1,12 @@
 package dev.skiff.server;
 
+import static dev.skiff.server.ServerCodecTest.ascii;
+import static dev.skiff.server.ServerCodecTest.written;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -36,20 +38,6 @@ class StreamHeadTest {
     private static final String[][] HEADERS = {
         {"content-type", "text/event-stream"}, {"transfer-encoding", "chunked"}, {"cache-control", "no-cache"},
         {"x-request-id", "req_1"}, {"x-ratelimit-remaining-requests", "99"}};
-
-    private static ByteBuf ascii(String s) {
-        return Unpooled.copiedBuffer(s, StandardCharsets.US_ASCII);
-    }
-
-    private static String written(EmbeddedChannel ch) {
-        StringBuilder out = new StringBuilder();
-        for (Object o; (o = ch.readOutbound()) != null; ) {
-            ByteBuf b = (ByteBuf) o;
-            out.append(b.toString(StandardCharsets.US_ASCII));
-            b.release();
-        }
-        return out.toString();
-    }
 
     /** A piece in a buffer of a gather's own, as a relaying call writes it. */
     private static HttpContent gathered(String... events) {
@@ -88,14 +76,16 @@ class StreamHeadTest {
         return method + " /v1/chat/completions " + version + "\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}";
     }
 
-    /** What Skiff's codec writes for the answer to {@code request}. */
-    private static String ours(String request, boolean closeDelimited, List<Supplier<HttpContent>> body) {
-        EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
+    /** A channel through {@code codec} that took {@code request}. */
+    private static EmbeddedChannel after(ChannelHandler codec, String request) {
+        EmbeddedChannel ch = new EmbeddedChannel(codec);
         ch.writeInbound(ascii(request));
         for (Object o; (o = ch.readInbound()) != null; ) ReferenceCountUtil.release(o);
-        StreamHead head = new StreamHead(HttpResponseStatus.OK);
-        for (String[] h : HEADERS) head.add(h[0], h[1]);
-        if (closeDelimited) head.closeDelimited();
+        return ch;
+    }
+
+    /** What {@code ch} writes for {@code head} and {@code body}. */
+    private static String answer(EmbeddedChannel ch, Object head, List<Supplier<HttpContent>> body) {
         ch.write(head);
         for (Supplier<HttpContent> c : body) ch.write(c.get());
         ch.flush();
@@ -104,23 +94,23 @@ class StreamHeadTest {
         return out;
     }
 
+    /** What Skiff's codec writes for the answer to {@code request}. */
+    private static String ours(String request, boolean closeDelimited, List<Supplier<HttpContent>> body) {
+        StreamHead head = new StreamHead(HttpResponseStatus.OK);
+        for (String[] h : HEADERS) head.lines().add(h[0], h[1]);
+        if (closeDelimited) head.closeDelimited();
+        return answer(after(new ServerCodec(8192, 32768, 65536), request), head, body);
+    }
+
     /** What Netty's server codec writes for the same answer from a header map. */
     private static String netty(String request, boolean closeDelimited, List<Supplier<HttpContent>> body) {
-        EmbeddedChannel ch = new EmbeddedChannel(new HttpServerCodec());
-        ch.writeInbound(ascii(request));
-        for (Object o; (o = ch.readInbound()) != null; ) ReferenceCountUtil.release(o);
         HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         for (String[] h : HEADERS) head.headers().add(h[0], h[1]);
         if (closeDelimited) { // what ClientGate does to an HTTP/1.0 client's stream head
             head.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
             head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
-        ch.write(head);
-        for (Supplier<HttpContent> c : body) ch.write(c.get());
-        ch.flush();
-        String out = written(ch);
-        ch.finishAndReleaseAll();
-        return out;
+        return answer(after(new HttpServerCodec(), request), head, body);
     }
 
     @Test
@@ -169,10 +159,10 @@ class StreamHeadTest {
     @Test
     void theNextAnswerOnTheConnectionIsFramedAsItsOwn() {
         // After a stream's end the codec frames nothing of its own: a header-map answer that follows is Netty's.
-        EmbeddedChannel ch = new EmbeddedChannel(new ServerCodec(8192, 32768, 65536));
-        ch.writeInbound(ascii(request("POST", "HTTP/1.1") + request("POST", "HTTP/1.1")));
-        for (Object o; (o = ch.readInbound()) != null; ) ReferenceCountUtil.release(o);
-        ch.write(new StreamHead(HttpResponseStatus.OK).add("transfer-encoding", "chunked"));
+        EmbeddedChannel ch = after(new ServerCodec(8192, 32768, 65536), request("POST", "HTTP/1.1") + request("POST", "HTTP/1.1"));
+        StreamHead head = new StreamHead(HttpResponseStatus.OK);
+        head.lines().add("transfer-encoding", "chunked");
+        ch.write(head);
         ch.write(gathered("a"));
         ch.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         HttpResponse second = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
