@@ -137,6 +137,11 @@ class AuditEndToEndTest {
         assertThat(st.at("/client/response/body/assembled/object").asText()).isEqualTo("chat.completion");
         assertThat(st.at("/client/response/body/assembled/choices/0/message/content").asText()).isEqualTo("Hello world");
         assertThat(st.at("/client/response/body/text").asText()).contains("chat.completion.chunk");
+        // The stream's head went out written by the codec itself (no header map): recorded all the same.
+        assertThat(st.at("/client/response/status").asInt()).isEqualTo(200);
+        assertThat(st.at("/client/response/headers/content-type").asText()).isEqualTo("text/event-stream");
+        assertThat(st.at("/client/response/headers/transfer-encoding").asText()).isEqualTo("chunked");
+        assertThat(st.at("/client/response/headers/x-request-id").asText()).isEqualTo("a-stream");
         // the provider's side: Anthropic's request (translated) and its events, reassembled into a message
         assertThat(st.at("/provider/request/body/json/max_tokens").asInt()).isEqualTo(20);
         assertThat(st.at("/provider/request/url").asText()).endsWith("/v1/messages");
