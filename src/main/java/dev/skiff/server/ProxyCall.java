@@ -162,19 +162,20 @@ final class ProxyCall implements ExchangeListener {
     }
 
     void start(UpstreamClient client, HttpRequest head, ByteBuf body) {
-        if (attempts != null && attempts.started() && exchange == null && !finished) { // a further attempt: admitted already
-            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl()); // its own client span
-            exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
-            sent();
-            releaseAdmission();
+        // A further attempt (admitted already), or a call no limit holds back: sent now, without
+        // making the send and discard actions that waiting for a limit's decision needs.
+        if (attempts != null && attempts.started() && exchange == null && !finished || !finished && limitGate == null) {
+            send(client, head, body); // a further attempt's client span is its own
             return;
         }
-        admitted(() -> {
-            if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
-            exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
-            sent();
-            releaseAdmission();
-        }, body::release);
+        admitted(() -> send(client, head, body), body::release);
+    }
+
+    private void send(UpstreamClient client, HttpRequest head, ByteBuf body) {
+        if (trail != null) gateway.observers().upstream(trail, head, body, providerName(), baseUrl());
+        exchange = client.send(route.provider(), ctx.channel().eventLoop(), head, body, this);
+        sent();
+        releaseAdmission();
     }
 
     /** Several requests answered as one (see {@link MultiExchange}), for a provider that takes fewer inputs per call. */
