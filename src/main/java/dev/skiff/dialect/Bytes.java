@@ -206,6 +206,26 @@ public final class Bytes {
         return -1;
     }
 
+    private static final long ONES = 0x0101010101010101L, HIGHS = 0x8080808080808080L;
+    private static final long QUOTES = '"' * ONES, BACKSLASHES = '\\' * ONES;
+
+    /**
+     * Index of the first quote or backslash in {@code [from, to)} of {@code a}, or -1; eight bytes at a
+     * time: what ends a JSON string, or escapes its next byte.
+     */
+    public static int quoteOrBackslash(byte[] a, int from, int to) {
+        int i = from;
+        for (; i + 8 <= to; i += 8) {
+            long w = (long) LONGS.get(a, i);
+            long q = w ^ QUOTES, b = w ^ BACKSLASHES; // a zero byte where each is
+            // The lowest byte flagged is the first zero byte of either (a borrow only flags bytes above one).
+            long found = ((q - ONES) & ~q | (b - ONES) & ~b) & HIGHS;
+            if (found != 0) return i + (Long.numberOfTrailingZeros(found) >>> 3);
+        }
+        for (; i < to; i++) if (a[i] == '"' || a[i] == '\\') return i;
+        return -1;
+    }
+
     public static boolean startsWith(ByteBuf buf, int at, int to, byte[] prefix) {
         if (to - at < prefix.length) return false;
         for (int j = 0; j < prefix.length; j++) {

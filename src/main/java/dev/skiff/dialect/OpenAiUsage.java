@@ -96,9 +96,10 @@ public final class OpenAiUsage {
 
     /** The index of the quote that ends the string whose contents start at {@code from}, or {@code n}. */
     private static int stringEnd(byte[] a, int from, int n) {
-        for (int i = from; i < n; i++) {
-            if (a[i] == '\\') i++;
-            else if (a[i] == '"') return i;
+        for (int i = from; i < n; i += 2) { // past an escape and the byte it escapes
+            i = Bytes.quoteOrBackslash(a, i, n);
+            if (i < 0) return n;
+            if (a[i] == '"') return i;
         }
         return n;
     }

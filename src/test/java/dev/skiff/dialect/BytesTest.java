@@ -38,6 +38,20 @@ class BytesTest {
     }
 
     @Test
+    void findsTheFirstQuoteOrBackslashAsAPlainSearchDoes() {
+        java.util.Random random = new java.util.Random(7);
+        byte[] kinds = {'a', '"', '\\', (byte) 0xa2, (byte) 0xdc, 0x21, 0x23, 0x5b, 0x5d, 0, (byte) 0xff};
+        for (int run = 0; run < 2000; run++) {
+            byte[] a = new byte[random.nextInt(40)];
+            for (int i = 0; i < a.length; i++) a[i] = random.nextInt(4) == 0 ? kinds[random.nextInt(kinds.length)] : (byte) ('a' + random.nextInt(26));
+            int from = a.length == 0 ? 0 : random.nextInt(a.length + 1), to = from + random.nextInt(a.length - from + 1);
+            int plain = -1;
+            for (int i = from; i < to && plain < 0; i++) if (a[i] == '"' || a[i] == '\\') plain = i;
+            assertThat(Bytes.quoteOrBackslash(a, from, to)).as("%s [%d, %d)", java.util.Arrays.toString(a), from, to).isEqualTo(plain);
+        }
+    }
+
+    @Test
     void findsMatchesOnEitherSideOfAndAcrossWindowBoundaries() {
         int w = Bytes.WINDOW;
         for (int at : new int[] {0, 1, w - NEEDLE.length, w - 3, w - 1, w, w + 1, 2 * w - 5, 3 * w - 2}) {
