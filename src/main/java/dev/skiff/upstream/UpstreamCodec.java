@@ -246,7 +246,12 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
         out.writeByte('\r').writeByte('\n');
         if (bodyBytes == 0) return new Wire(head.method(), out, null);
         if (!copy) return new Wire(head.method(), out, body.retainedDuplicate());
-        out.writeBytes(body, body.readerIndex(), bodyBytes);
+        // Copied by the body's buffer into this one: a direct buffer's copy to another goes address to
+        // address, where out.writeBytes(body) makes a java.nio view of each (two objects a request).
+        int at = out.writerIndex();
+        out.ensureWritable(bodyBytes);
+        body.getBytes(body.readerIndex(), out, at, bodyBytes);
+        out.writerIndex(at + bodyBytes);
         return new Wire(head.method(), out, null);
     }
 
