@@ -54,6 +54,11 @@ final class UpstreamCodec extends CombinedChannelDuplexHandler<UpstreamCodec.Dec
             return method;
         }
 
+        /** The encoded head (and the body, when it was copied behind it). */
+        ByteBuf head() {
+            return head;
+        }
+
         @Override
         protected void deallocate() {
             if (head != null) head.release();

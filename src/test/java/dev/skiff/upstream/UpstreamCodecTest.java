@@ -218,4 +218,18 @@ class UpstreamCodecTest {
         ch.finishAndReleaseAll();
         return out.toString();
     }
+
+    @Test
+    void aSmallBodyFromADirectSliceIsCopiedBehindTheHead() {
+        io.netty.handler.codec.http.DefaultHttpRequest head = new io.netty.handler.codec.http.DefaultHttpRequest(HttpVersion.HTTP_1_1,
+                HttpMethod.POST, "/v1/chat/completions");
+        head.headers().set("host", "example.com").setInt("content-length", 3);
+        io.netty.buffer.ByteBuf read = Unpooled.directBuffer().writeBytes("xx{}!yy".getBytes(StandardCharsets.US_ASCII));
+        UpstreamCodec.Wire w = UpstreamCodec.encode(io.netty.buffer.ByteBufAllocator.DEFAULT, head, read.slice(2, 3));
+        assertThat(w.head().toString(StandardCharsets.US_ASCII))
+                .isEqualTo("POST /v1/chat/completions HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\n{}!");
+        assertThat(read.readerIndex()).isZero();
+        w.release();
+        read.release();
+    }
 }
