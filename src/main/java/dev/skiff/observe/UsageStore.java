@@ -317,6 +317,26 @@ public final class UsageStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Where SQLite keeps the connection's temporary data, for the batch's transaction ({@code MEMORY}) and
+     * after it ({@code DEFAULT}). The batch's multi-row INSERTs share one transaction, so SQLite keeps a
+     * statement journal for each (the pages it changes, to undo that statement alone should a NOT NULL
+     * check fail). Past 64 KiB, which a few 16 KiB pages pass, the journal went to a temporary file made,
+     * unlinked and written every batch: an open, an unlink, a close and ~36 writes of 16 KiB, 0.3 of the
+     * writer's syscalls per request (bench/results/2026-12-08-0040-ssys.md). In memory it lives while its
+     * statement runs, a few pages. Queries keep the default: a GROUP BY over many rows sorts in temporary
+     * files once past the cache instead of in memory. SQLite takes the setting when the write transaction
+     * starts (the first INSERT), and refuses a change inside a transaction only once the connection has a
+     * temporary database, which Skiff never makes; should it, the journal goes to a file as before.
+     */
+    private static void tempStore(Connection c, String where) {
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute("PRAGMA temp_store=" + where);
+        } catch (SQLException e) {
+            // only the journal's place: the rows go in all the same
+        }
+    }
+
     /** Sets the connection's page cache to {@code kib} KiB (a negative cache_size counts KiB, not pages). */
     private static void cacheSize(Connection c, int kib) throws SQLException {
         try (java.sql.Statement s = c.createStatement()) {
@@ -330,12 +350,14 @@ public final class UsageStore implements AutoCloseable {
         boolean pg = d.kind() == Database.Kind.POSTGRES;
         int bodiesKib = pg ? 0 : bodiesCacheKib(rows);
         d.inTransaction(c -> {
+            if (!pg) tempStore(c, "MEMORY");
             if (bodiesKib > WRITE_CACHE_KIB) cacheSize(c, bodiesKib);
             try {
                 insert(c, rows, pg);
             } finally {
                 // Pages beyond the small cache are freed once the commit leaves them clean.
                 if (bodiesKib > WRITE_CACHE_KIB) cacheSize(c, WRITE_CACHE_KIB);
+                if (!pg) tempStore(c, "DEFAULT");
             }
         });
         batches.incrementAndGet();

@@ -127,6 +127,38 @@ class UsageStoreTest {
                 rs.next();
                 assertThat(rs.getInt(1)).as("the small cache again").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
             }
+            try (ResultSet rs = st.executeQuery("PRAGMA temp_store")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("queries sort in files past the cache again").isZero();
+            }
+        }
+    }
+
+    /**
+     * A batch keeps its statement journals in memory only for its own transaction; should SQLite refuse the
+     * setting (a connection with a temporary database, which Skiff never makes), the rows go in all the same.
+     */
+    @org.junit.jupiter.api.Test
+    void aBatchIsStoredWhetherOrNotItsJournalsMayStayInMemory() throws Exception {
+        UsageStore store = store("sqlite");
+        List<UsageRow> rows = new ArrayList<>();
+        for (int i = 0; i < 500; i++) rows.add(row(record(T0 + i, "req-" + i, "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1))));
+        store.write(rows);
+        try (Connection c = store.database().connection(); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("PRAGMA temp_store")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("the default again after the batch").isZero();
+            }
+            st.execute("CREATE TEMP TABLE held (a)"); // SQLite refuses temp_store changes in a transaction from now on
+        }
+        List<UsageRow> more = new ArrayList<>();
+        for (int i = 500; i < 1_000; i++) more.add(row(record(T0 + i, "req-" + i, "k", "/p", null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1))));
+        store.write(more);
+        try (Connection c = store.database().connection(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT COUNT(*), COUNT(DISTINCT request_id) FROM usage_requests")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isEqualTo(1_000);
+            assertThat(rs.getLong(2)).isEqualTo(1_000);
         }
     }
 
