@@ -102,7 +102,7 @@ final class EncodedResponse extends AbstractReferenceCounted implements dev.skif
             b.release();
             ctx.write(out, promise);
         } else if (copy) {
-            out.writeBytes(b, b.readerIndex(), bodyBytes);
+            DirectCopy.write(out, b, b.readerIndex(), bodyBytes);
             b.release();
             ctx.write(out, promise);
         } else {

@@ -13,6 +13,12 @@ import io.netty.buffer.CompositeByteBuf;
 final class Gather {
     /** Up to this many bytes in all are copied; beyond, pieces are joined as they are. */
     static final int COPY_UP_TO = 16 << 10;
+    /**
+     * The least a buffer of a gather's own holds: a relayed stream's whole body (the bench's chat
+     * stream: 34 events, ~3 KB) when one read brings it all, so that it is not copied into a larger one
+     * on the way. Held only from the read to the write that sends it.
+     */
+    static final int FIRST_BUFFER = 4096;
 
     private final ByteBufAllocator alloc;
     private ByteBuf bytes;
@@ -36,12 +42,12 @@ final class Gather {
         } else if (total <= COPY_UP_TO) {
             if (!own) {
                 ByteBuf mine = mine(Math.min(COPY_UP_TO, total * 2));
-                mine.writeBytes(b, b.readerIndex(), b.readableBytes());
+                DirectCopy.write(mine, b, b.readerIndex(), b.readableBytes());
                 b.release();
                 bytes = b = mine;
                 own = true;
             }
-            b.writeBytes(piece, piece.readerIndex(), piece.readableBytes());
+            DirectCopy.write(b, piece, piece.readerIndex(), piece.readableBytes());
             piece.release();
         } else {
             bytes = alloc.compositeBuffer(16).addComponent(true, b).addComponent(true, piece);
@@ -53,21 +59,23 @@ final class Gather {
     void add(byte[] a, int off, int len) {
         ByteBuf b = bytes;
         if (b == null) {
-            bytes = mine(Math.min(COPY_UP_TO, len * 2)).writeBytes(a, off, len);
+            ByteBuf mine = mine(Math.min(COPY_UP_TO, len * 2));
+            DirectCopy.write(mine, a, off, len);
+            bytes = mine;
             own = true;
         } else if (own && b.readableBytes() + len <= COPY_UP_TO) {
-            b.writeBytes(a, off, len);
+            DirectCopy.write(b, a, off, len);
         } else {
             add(alloc.directBuffer(len).writeBytes(a, off, len));
         }
     }
 
     /**
-     * A buffer of this gather's own for at least {@code bytes} (2 KB at least), its first {@link
+     * A buffer of this gather's own for at least {@code bytes} ({@link #FIRST_BUFFER} at least), its first {@link
      * ChunkWithRoom#ROOM_BEFORE} bytes left free for the chunk's size line and two more at the end.
      */
     private ByteBuf mine(int bytes) {
-        ByteBuf b = alloc.directBuffer(Math.max(2048, bytes + ChunkWithRoom.ROOM_BEFORE + 2));
+        ByteBuf b = alloc.directBuffer(Math.max(FIRST_BUFFER, bytes + ChunkWithRoom.ROOM_BEFORE + 2));
         return b.setIndex(ChunkWithRoom.ROOM_BEFORE, ChunkWithRoom.ROOM_BEFORE);
     }
 

@@ -1,7 +1,6 @@
 package dev.skiff.server;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
@@ -83,18 +82,18 @@ final class HeadLines {
 
     /** Writes the status line and the headers, not the empty line that ends them. */
     void writeTo(ByteBuf out, HttpResponseStatus status) {
-        out.writeBytes(HTTP11);
-        ByteBufUtil.writeAscii(out, status.codeAsText());
+        DirectCopy.write(out, HTTP11, 0, HTTP11.length);
+        DirectCopy.ascii(out, status.codeAsText());
         out.writeByte(' ');
-        ByteBufUtil.writeAscii(out, status.reasonPhrase());
+        DirectCopy.ascii(out, status.reasonPhrase());
         crlf(out);
         for (int i = 0; i < size; i += 2) header(out, headers[i], headers[i + 1]);
     }
 
     static void header(ByteBuf out, CharSequence name, CharSequence value) {
-        ByteBufUtil.writeAscii(out, name);
+        DirectCopy.ascii(out, name);
         out.writeByte(':').writeByte(' ');
-        ByteBufUtil.writeAscii(out, value);
+        DirectCopy.ascii(out, value);
         crlf(out);
     }
 

@@ -916,6 +916,7 @@ final class ProxyCall implements ExchangeListener {
     /** Whether the values {@link #decorate} adds from the request may go into a head Skiff writes out itself (see {@link EncodedResponse#headerSafe}). */
     private boolean encodable() {
         if (route.upstreamModel() != null && !EncodedResponse.headerSafe(route.upstreamModel())) return false;
+        if (extraHeaders.isEmpty()) return true; // most calls: no iterator over an empty map
         for (String v : extraHeaders.values()) if (!EncodedResponse.headerSafe(v)) return false;
         return true;
     }
@@ -1083,7 +1084,7 @@ final class ProxyCall implements ExchangeListener {
         set.accept(Replies.X_REQUEST_ID, requestId);
         if (endpoint == Gateway.Endpoint.COUNT_TOKENS && status / 100 == 2) set.accept(TOKEN_COUNT_HEADER, EXACT);
         describeAttempts(set);
-        extraHeaders.forEach(set::accept);
+        if (!extraHeaders.isEmpty()) extraHeaders.forEach(set::accept);
         if (!keepAlive) set.accept(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         // Names and values as Netty decoded them: iterating as Strings would copy every header of every answer.
         for (var it = upstreamHeaders.iteratorCharSequence(); it.hasNext(); ) {

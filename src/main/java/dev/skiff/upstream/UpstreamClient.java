@@ -34,6 +34,8 @@ import javax.net.ssl.SSLException;
  * environment, and non-blocking name resolution.
  */
 public final class UpstreamClient {
+    /** Upstream read sizes: 64 bytes to 16 KB, starting at 2 KB (see where the bootstrap sets them). */
+    private static final io.netty.channel.AdaptiveRecvByteBufAllocator READ_SIZES = new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, 16 << 10);
     private final Transport transport;
     private final Timeouts timeouts;
     private final ProxySettings proxy;
@@ -132,6 +134,10 @@ public final class UpstreamClient {
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
+                // Read buffers of at most 16 KB: the default guess jumps from 2 KB to 32 KB after one full
+                // read (a stream's burst of events), and a buffer past the allocator's largest size class
+                // (~16.5 KB) is a fresh allocation of its own each time, not a pooled one.
+                .option(ChannelOption.RCVBUF_ALLOCATOR, READ_SIZES)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeouts.connect().toMillis()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

@@ -69,4 +69,24 @@ class GatherTest {
         assertThat(a.refCnt()).isZero();
         assertThat(b.refCnt()).isZero();
     }
+
+    @Test
+    void aTypicalStreamFromArraysStaysInTheFirstBuffer() {
+        Gather g = new Gather(io.netty.buffer.ByteBufAllocator.DEFAULT);
+        byte[] event = ("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"w\"}}]}\n\n").getBytes(StandardCharsets.US_ASCII);
+        g.add(event, 0, event.length);
+        assertThat(g.ownsBuffer()).isTrue();
+        int total = event.length;
+        while (total + event.length <= 3200) { // the bench's stream: 34 events, ~3 KB
+            g.add(event, 0, event.length);
+            total += event.length;
+        }
+        ByteBuf out = g.take();
+        assertThat(out.readableBytes()).isEqualTo(total);
+        assertThat(out.readerIndex()).as("room for the chunk's size line").isEqualTo(ChunkWithRoom.ROOM_BEFORE);
+        assertThat(out.capacity()).as("not grown").isEqualTo(Gather.FIRST_BUFFER);
+        assertThat(out.writableBytes()).as("room for the chunk's closing line break").isGreaterThanOrEqualTo(2);
+        out.release();
+    }
 }

@@ -90,34 +90,44 @@ public final class Metrics implements CallObserver {
         labeled.add(new Labeled(name, help, label, values));
     }
 
+    /**
+     * The series one request's labels resolved to, for the next requests of the same labels (most
+     * requests repeat a few label sets): they skip the maps' lookups, and their keys' hashing. Fields
+     * are final, so an entry may be shared between threads through a plain array; since no series is
+     * ever removed, a label set resolves to the same series every time (past {@value #MAX_SERIES}, to
+     * {@code _other} every time). A series not yet needed when the entry was made (a request's first
+     * timing or tokens) is null, and looked up as before.
+     */
+    private record Series(String provider, String model, String endpoint, int status, ProviderType type, String counted,
+                          LongAdder count, Timing timing, LongAdder[] tokens) {
+        boolean matches(UsageRecord r) {
+            return status == r.status() && type == r.providerType() && java.util.Objects.equals(model, r.model())
+                    && java.util.Objects.equals(provider, r.provider()) && java.util.Objects.equals(endpoint, r.endpoint());
+        }
+    }
+
+    /** Entries by a hash of the model and status: a bounded cache, replaced on a miss. */
+    private final Series[] recent = new Series[16];
+
     @Override
     public void finished(UsageRecord r, RequestTrail trail) {
         String model = r.model();
-        RequestKey rk = new RequestKey(r.provider(), model, r.endpoint(), r.status());
-        LongAdder count = requests.get(rk);
-        if (count == null) {
-            if (requests.size() >= MAX_SERIES) rk = new RequestKey(r.provider(), model = OTHER, r.endpoint(), r.status());
-            count = requests.computeIfAbsent(rk, k -> new LongAdder());
+        int slot = ((model == null ? 0 : model.hashCode()) * 31 + r.status()) & (recent.length - 1);
+        Series s = recent[slot];
+        boolean timed = r.latencyMs() >= 0 && r.provider() != null;
+        Tokens tk = Tokens.of(r.usage());
+        boolean tokened = tk.reported() && r.provider() != null;
+        if (s == null || !s.matches(r) || timed && s.timing == null || tokened && s.tokens == null) {
+            recent[slot] = s = resolve(r, s != null && s.matches(r) ? s : null, timed, tokened);
         }
-        count.increment();
-        if (r.latencyMs() >= 0 && r.provider() != null) {
-            CallKey k = new CallKey(r.provider(), model, r.endpoint());
-            Timing t = timings.get(k);
-            if (t == null) {
-                if (timings.size() >= MAX_SERIES) k = new CallKey(r.provider(), OTHER, r.endpoint());
-                t = timings.computeIfAbsent(k, x -> new Timing(new Histogram(LATENCY), new Histogram(TTFT)));
-            }
+        s.count.increment();
+        if (timed) {
+            Timing t = s.timing;
             t.latency.observe(r.latencyMs() / 1000);
             if (r.stream() && r.ttftMs() >= 0 && r.status() / 100 == 2) t.ttft.observe(r.ttftMs() / 1000);
         }
-        Tokens tk = Tokens.of(r.usage());
-        if (tk.reported() && r.provider() != null) {
-            TokenKey k = new TokenKey(r.provider(), r.providerType(), model);
-            LongAdder[] a = tokens.get(k);
-            if (a == null) {
-                if (tokens.size() >= MAX_SERIES) k = new TokenKey(r.provider(), r.providerType(), OTHER);
-                a = tokens.computeIfAbsent(k, x -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
-            }
+        if (tokened) {
+            LongAdder[] a = s.tokens;
             add(a[0], tk.input());
             add(a[1], tk.cachedInput());
             add(a[2], tk.cacheWrite());
@@ -125,6 +135,44 @@ public final class Metrics implements CallObserver {
             add(a[4], tk.reasoning());
         }
         if (r.attemptLog() != null && r.attemptLog().size() > 1) attempts(r.attemptLog());
+    }
+
+    /** Looks up (making them where missing) the series of {@code r}'s labels; {@code known}: those found before for them, or null. */
+    private Series resolve(UsageRecord r, Series known, boolean timed, boolean tokened) {
+        String model = r.model();
+        LongAdder count;
+        String counted;
+        if (known != null) {
+            count = known.count;
+            counted = known.counted;
+        } else {
+            RequestKey rk = new RequestKey(r.provider(), model, r.endpoint(), r.status());
+            count = requests.get(rk);
+            counted = model;
+            if (count == null) {
+                if (requests.size() >= MAX_SERIES) rk = new RequestKey(r.provider(), counted = OTHER, r.endpoint(), r.status());
+                count = requests.computeIfAbsent(rk, k -> new LongAdder());
+            }
+        }
+        Timing t = known != null ? known.timing : null;
+        if (t == null && timed) {
+            CallKey k = new CallKey(r.provider(), counted, r.endpoint());
+            t = timings.get(k);
+            if (t == null) {
+                if (timings.size() >= MAX_SERIES) k = new CallKey(r.provider(), OTHER, r.endpoint());
+                t = timings.computeIfAbsent(k, x -> new Timing(new Histogram(LATENCY), new Histogram(TTFT)));
+            }
+        }
+        LongAdder[] a = known != null ? known.tokens : null;
+        if (a == null && tokened) {
+            TokenKey k = new TokenKey(r.provider(), r.providerType(), counted);
+            a = tokens.get(k);
+            if (a == null) {
+                if (tokens.size() >= MAX_SERIES) k = new TokenKey(r.provider(), r.providerType(), OTHER);
+                a = tokens.computeIfAbsent(k, x -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
+            }
+        }
+        return new Series(r.provider(), model, r.endpoint(), r.status(), r.providerType(), counted, count, t, a);
     }
 
     /**
