@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
@@ -93,6 +94,8 @@ public final class ResponseStore implements AutoCloseable {
      * (the linger's, when the batch was written early or by a read) finds it moved on and does nothing.
      */
     private long epoch;
+    /** The linger's flush of the queued batch, when one is scheduled (under {@link #pending}'s lock; see {@link #lingering}). */
+    private ScheduledFuture<?> lingering;
     private Connection db;
     private PreparedStatement itemsFromJson, count, conversationOf, touchConversation; // prepared once: a batch is often one response
     /**
@@ -144,6 +147,7 @@ public final class ResponseStore implements AutoCloseable {
         this.ttlSeconds = Math.max(1, ttl.toSeconds());
         this.thread = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("skiff-store").daemon(true).unstarted(r));
         thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        thread.setRemoveOnCancelPolicy(true); // a linger's flush no longer needed leaves the queue (see lingering)
     }
 
     /**
@@ -184,8 +188,24 @@ public final class ResponseStore implements AutoCloseable {
         }
         long wait = LINGER_NANOS - (System.nanoTime() - lastFlush);
         if (wait <= 0) thread.execute(() -> scheduledFlush(e));
-        else thread.schedule(() -> scheduledFlush(e), wait, TimeUnit.NANOSECONDS);
+        else lingering(thread.schedule(() -> scheduledFlush(e), wait, TimeUnit.NANOSECONDS), e);
         return committed;
+    }
+
+    /**
+     * Keeps {@code f}, the linger's flush of the batch of epoch {@code e}, so that the flush that takes
+     * that batch sooner (the batch reached its expected size, or a read came) takes it off the queue:
+     * left there, it woke this thread once per batch to do nothing (about every other wake-up under
+     * the bench's load).
+     */
+    private void lingering(ScheduledFuture<?> f, long e) {
+        synchronized (pending) {
+            if (e == epoch) {
+                lingering = f;
+                return;
+            }
+        }
+        f.cancel(false); // its batch has been taken already
     }
 
     /** The response alone (no walk), if {@code owner} may read it and it has not expired. */
@@ -508,7 +528,7 @@ public final class ResponseStore implements AutoCloseable {
             next = epoch;
         }
         try {
-            thread.schedule(() -> scheduledFlush(next), Math.max(0, LINGER_NANOS - (System.nanoTime() - lastFlush)), TimeUnit.NANOSECONDS);
+            lingering(thread.schedule(() -> scheduledFlush(next), Math.max(0, LINGER_NANOS - (System.nanoTime() - lastFlush)), TimeUnit.NANOSECONDS), next);
         } catch (java.util.concurrent.RejectedExecutionException closing) { // closing: close() writes what is queued
             synchronized (pending) {
                 flushScheduled = false;
@@ -527,16 +547,20 @@ public final class ResponseStore implements AutoCloseable {
      */
     private boolean flush(boolean scheduled) throws SQLException, IOException {
         List<Pending> batch;
+        ScheduledFuture<?> stale;
         synchronized (pending) {
             flushScheduled = false;
             if (pending.isEmpty()) return false;
             batch = new ArrayList<>(pending);
             pending.clear();
             epoch++;
+            stale = lingering;
+            lingering = null;
             if (scheduled) expected = early && ++earlyFlushes % PROBE_EVERY == 0 ? batch.size() + 1 : batch.size();
             early = false;
         }
         lastFlush = System.nanoTime();
+        if (stale != null) stale.cancel(false); // (when it is the flush running now, cancelling it changes nothing)
         try {
             Connection c = db();
             if (itemsFromJson == null) {
@@ -917,6 +941,11 @@ public final class ResponseStore implements AutoCloseable {
                 return rs.next();
             }
         }
+    }
+
+    /** How many tasks wait on the store's thread once what runs there now is done: flushes the linger scheduled (for tests). */
+    CompletableFuture<Integer> queuedTasks() {
+        return CompletableFuture.supplyAsync(() -> thread.getQueue().size(), thread);
     }
 
     /** Batches written early, on reaching the expected size (for tests). */

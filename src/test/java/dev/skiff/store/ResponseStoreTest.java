@@ -135,6 +135,24 @@ class ResponseStoreTest {
     }
 
     /**
+     * A batch written early takes the linger's flush it no longer needs off the store's queue: left
+     * there, it woke the store's thread once per batch to do nothing. One save at a time, each awaited
+     * and quicker than the linger: what waits after each is the one flush scheduled for the next batch.
+     */
+    @Test
+    void aBatchWrittenEarlyLeavesNoFlushOfItsOwnQueued() throws Exception {
+        try (ResponseStore store = new ResponseStore(":memory:", DAY)) {
+            int most = 0;
+            for (int i = 0; i < 4 * ResponseStore.PROBE_EVERY; i++) {
+                get(store.save(response("resp_" + i, null)));
+                most = Math.max(most, get(store.queuedTasks()));
+            }
+            assertThat(store.earlyFlushes()).isPositive();
+            assertThat(most).isEqualTo(1);
+        }
+    }
+
+    /**
      * Saves in bursts with quiet spells between them: while saves keep coming the store schedules its
      * own next flush, and stops when one finds nothing; a save after the pause must start it again.
      */
