@@ -99,6 +99,13 @@ public final class ResponseStore implements AutoCloseable {
     private Connection db;
     private PreparedStatement itemsFromJson, count, conversationOf, touchConversation; // prepared once: a batch is often one response
     /**
+     * A batch's commit, and the start of the next transaction, as statements prepared once: the
+     * driver's {@code commit()} prepares, runs and finalizes {@code commit;} and then {@code begin;}
+     * at every call, two statements compiled per batch for nothing. What they leave is the same: the
+     * connection inside a deferred transaction, as the driver's non-auto-commit mode expects.
+     */
+    private PreparedStatement commitBatch, beginNext;
+    /**
      * A batch's responses, in multi-row statements (of 8, 4, 2 and 1 rows, each prepared once): one
      * statement per row cost its own step through SQLite and the driver, about as much again as
      * binding the row. OR REPLACE, here and for the item ids, for the (never seen) case of an id
@@ -570,6 +577,8 @@ public final class ResponseStore implements AutoCloseable {
                 touchConversation = c.prepareStatement("INSERT INTO conversations (id, last_used) "
                         + "SELECT conversation, created_at FROM responses WHERE id = ? AND TRUE "
                         + "ON CONFLICT (id) DO UPDATE SET last_used = max(last_used, excluded.last_used)");
+                commitBatch = c.prepareStatement("COMMIT");
+                beginNext = c.prepareStatement("BEGIN");
             }
             List<ItemId> itemIds = new ArrayList<>();
             try {
@@ -640,7 +649,8 @@ public final class ResponseStore implements AutoCloseable {
                         count.executeUpdate();
                     }
                 }
-                c.commit();
+                commitBatch.executeUpdate();
+                beginNext.executeUpdate();
             } catch (SQLException e) {
                 c.rollback();
                 throw e;
