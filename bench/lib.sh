@@ -329,8 +329,18 @@ sitting_measure() {
   sitting_say "${2:+$2 }$1 $result $(cpu_fields "$before" "$after" "$SITTING_REQUESTS")"
 }
 
+# sitting_round R [PREFIX]: round R of the sides as they run now, one measurement each, starting with side
+# (R - 1) mod n of SITTING_SIDES (AB, BA, ... or ABC, BCA, CAB, ...); raw lines "round=R [PREFIX] NAME RESULT ...".
+# run_sittings calls it on fresh JVMs; bench/run also on processes already running and primed (the nginx rounds).
+sitting_round() {
+  local i n=${#SITTING_SIDES[@]}
+  for ((i = 0; i < n; i++)); do
+    sitting_measure "${SITTING_SIDES[($1 - 1 + i) % n]}" "round=$1${2:+ $2}"
+  done
+}
+
 run_sittings() {
-  local sitting part r i name round=0 n=${#SITTING_SIDES[@]}
+  local sitting part r name round=0
   for ((sitting = 1; sitting <= SITTINGS; sitting++)); do
     for name in "${SITTING_SIDES[@]}"; do sitting_launch "$name"; done
     for ((part = 0; part < 4; part++)); do
@@ -341,9 +351,7 @@ run_sittings() {
     done
     for ((r = 1; r <= SITTING_ROUNDS; r++)); do
       round=$((round + 1))
-      for ((i = 0; i < n; i++)); do
-        sitting_measure "${SITTING_SIDES[(round - 1 + i) % n]}" "round=$round sitting=$sitting"
-      done
+      sitting_round "$round" "sitting=$sitting"
     done
     for name in "${SITTING_SIDES[@]}"; do stop_pid "$(sitting_pid "$name")"; done
   done
@@ -357,10 +365,11 @@ sitting_line() {
 # compare_sittings A B: a markdown table of B against A, round by round, then the medians over all
 # rounds and each sitting's. Sets SHARE_MED (B's req/s over A's, %), CPU_MED (B's CPU per request w/o
 # JIT over A's, %), CPU_SHARE_MED (A's over B's, %: the req/s share a CPU-bound B would keep),
-# LOOP_MED (event loops' CPU, B over A, %), P50_MED (B's p50 minus A's, ms), SHARE_RANGE (lowest-highest
-# share) and PER_SITTING (each sitting's medians, as text).
+# LOOP_MED (event loops' CPU, B over A, %), P50_MED (B's p50 minus A's, ms), SHARE_RANGE and CPU_RANGE
+# (lowest-highest share and CPU ratio, %) and PER_SITTING (each sitting's medians, as text; its line is
+# printed only when there are several sittings).
 compare_sittings() {
-  local a=$1 b=$2 round sitting ra rb share cpu cpu_share loop p50 rounds=$((SITTING_ROUNDS * SITTINGS))
+  local a=$1 b=$2 round sitting ra rb share cpu cpu_share loop loop_range p50 rounds=$((SITTING_ROUNDS * SITTINGS))
   local shares=() cpus=() cpu_shares=() loops=() p50s=() s_shares=() s_cpus=() s_p50s=()
   PER_SITTING=""
   echo "| round (sitting) | $a req/s | $b req/s | share | CPU w/o JIT µs/req, $a / $b | ratio | event loops µs/req, $a / $b | ratio | p50 ms, $a / $b | added p50 ms |"
@@ -375,12 +384,18 @@ compare_sittings() {
     share=$(calc "100 * $rb / $ra" %.1f)
     cpu=$(calc "100 * $(field cpu_nojit_us "$lb") / $(field cpu_nojit_us "$la")" %.1f)
     cpu_share=$(calc "100 * $(field cpu_nojit_us "$la") / $(field cpu_nojit_us "$lb")" %.1f)
-    loop=$(calc "100 * $(field loops_us "$lb") / $(field loops_us "$la")" %.1f)
+    # A's event loops' ratio only when A has any (nginx, a process of no JVM, has none)
+    loop="-"
+    if awk "BEGIN { exit !($(field loops_us "$la") > 0) }"; then
+      loop=$(calc "100 * $(field loops_us "$lb") / $(field loops_us "$la")" %.1f)
+      loops+=("$loop")
+      loop="$loop%"
+    fi
     p50=$(calc "$(field p50_ms "$lb") - $(field p50_ms "$la")" %.3f)
-    shares+=("$share") cpus+=("$cpu") cpu_shares+=("$cpu_share") loops+=("$loop") p50s+=("$p50")
+    shares+=("$share") cpus+=("$cpu") cpu_shares+=("$cpu_share") p50s+=("$p50")
     s_shares+=("$share") s_cpus+=("$cpu_share") s_p50s+=("$p50")
     echo "| $round ($sitting) | $ra | $rb | $share% | $(field cpu_nojit_us "$la") / $(field cpu_nojit_us "$lb") | $cpu% |" \
-      "$(field loops_us "$la") / $(field loops_us "$lb") | $loop% | $(field p50_ms "$la") / $(field p50_ms "$lb") | $(calc "$p50" %+.3f) |"
+      "$(field loops_us "$la") / $(field loops_us "$lb") | $loop | $(field p50_ms "$la") / $(field p50_ms "$lb") | $(calc "$p50" %+.3f) |"
     if ((round % SITTING_ROUNDS == 0)); then
       PER_SITTING+="${PER_SITTING:+; }sitting $sitting: share $(printf '%s\n' "${s_shares[@]}" | median)%,"
       PER_SITTING+=" CPU share $(printf '%s\n' "${s_cpus[@]}" | median)%, added p50 $(calc "$(printf '%s\n' "${s_p50s[@]}" | median)" %+.3f) ms"
@@ -390,13 +405,17 @@ compare_sittings() {
   SHARE_MED=$(printf '%s\n' "${shares[@]}" | median)
   CPU_MED=$(printf '%s\n' "${cpus[@]}" | median)
   CPU_SHARE_MED=$(printf '%s\n' "${cpu_shares[@]}" | median)
-  LOOP_MED=$(printf '%s\n' "${loops[@]}" | median)
+  LOOP_MED=nan loop_range="-"
+  if ((${#loops[@]})); then LOOP_MED=$(printf '%s\n' "${loops[@]}" | median) loop_range=$(printf '%s\n' "${loops[@]}" | range); fi
   P50_MED=$(printf '%s\n' "${p50s[@]}" | median)
   SHARE_RANGE=$(printf '%s\n' "${shares[@]}" | range)
+  CPU_RANGE=$(printf '%s\n' "${cpus[@]}" | range)
   echo
-  echo "Medians of the per-round figures: req/s share $SHARE_MED%, CPU per request w/o JIT $CPU_MED% (CPU share $CPU_SHARE_MED%)," \
-    "event loops' CPU per request $LOOP_MED%, added p50 $(calc "$P50_MED" %+.3f) ms."
-  echo "Medians of each sitting (fresh JVMs): $PER_SITTING."
-  echo "(ranges: share $SHARE_RANGE%, CPU w/o JIT $(printf '%s\n' "${cpus[@]}" | range)%," \
-    "event loops $(printf '%s\n' "${loops[@]}" | range)%, added p50 $(printf '%s\n' "${p50s[@]}" | range) ms)."
+  local loop_med="" loop_rng=""
+  [ "$LOOP_MED" = nan ] || loop_med=" event loops' CPU per request $LOOP_MED%," loop_rng=" event loops $loop_range%,"
+  echo "Medians of the per-round figures: req/s share $SHARE_MED%, CPU per request w/o JIT $CPU_MED% (CPU share $CPU_SHARE_MED%),$loop_med" \
+    "added p50 $(calc "$P50_MED" %+.3f) ms."
+  ((SITTINGS < 2)) || echo "Medians of each sitting (fresh JVMs): $PER_SITTING."
+  echo "(ranges: share $SHARE_RANGE%, CPU w/o JIT $CPU_RANGE%,$loop_rng" \
+    "added p50 $(printf '%s\n' "${p50s[@]}" | range) ms)."
 }
