@@ -348,21 +348,55 @@ public final class UsageStore implements AutoCloseable {
     void write(List<UsageRow> rows) throws SQLException, IOException {
         Database d = database();
         boolean pg = d.kind() == Database.Kind.POSTGRES;
-        int bodiesKib = pg ? 0 : bodiesCacheKib(rows);
+        long now = System.currentTimeMillis();
+        int cacheKib = pg ? 0 : writeCacheKib(bodiesCacheKib(rows), now);
         d.inTransaction(c -> {
             if (!pg) tempStore(c, "MEMORY");
-            if (bodiesKib > WRITE_CACHE_KIB) cacheSize(c, bodiesKib);
+            if (!pg && cacheKib != this.cacheKib) {
+                cacheSize(c, cacheKib); // smaller: the pages past it are clean between batches, and freed now
+                this.cacheKib = cacheKib;
+            }
             try {
                 insert(c, rows, pg);
             } finally {
-                // Pages beyond the small cache are freed once the commit leaves them clean.
-                if (bodiesKib > WRITE_CACHE_KIB) cacheSize(c, WRITE_CACHE_KIB);
                 if (!pg) tempStore(c, "DEFAULT");
             }
         });
         batches.incrementAndGet();
-        long now = System.currentTimeMillis();
         if (!pg && endUsers.due(now, rows.size(), anyEndUser(rows))) mergeEndUsers(d, now);
+    }
+
+    /**
+     * The page cache the connection has now, in KiB: {@link #WRITE_CACHE_KIB}, or while batches carry
+     * audit bodies the largest such a batch had ({@link #bodiesCacheKib}). Writer thread only.
+     */
+    private int cacheKib = WRITE_CACHE_KIB;
+    /** When a batch last carried audit bodies (ms since the epoch); writer thread only. */
+    private long bodiesSeenMs;
+
+    /**
+     * How long the cache of batches with audit bodies is kept after the last such batch, before a batch
+     * without them sets it back to {@link #WRITE_CACHE_KIB}. Set back after every batch, as it was, its
+     * pages were freed and allocated again 20 times a second: malloc's, the page faults of memory the JVM's
+     * native heap trimmer had given back meanwhile (an madvise, with a TLB flush on every CPU), a tenth
+     * of what the usage writer and the trimmer took at bodies level together
+     * (bench/results/2026-12-08-0345-bodies.md).
+     */
+    static final long KEEP_BODIES_CACHE_MS = 10_000;
+    /** {@link #KEEP_BODIES_CACHE_MS}, shorter in tests. */
+    long keepBodiesCacheMs = KEEP_BODIES_CACHE_MS;
+
+    /**
+     * The cache a batch is written with, in KiB, given {@code bodiesKib} (its {@link #bodiesCacheKib}): never
+     * less than it, nor than a recent batch's with bodies had; the small cache once none came for
+     * {@link #KEEP_BODIES_CACHE_MS}.
+     */
+    private int writeCacheKib(int bodiesKib, long nowMs) {
+        if (bodiesKib > 0) {
+            bodiesSeenMs = nowMs;
+            return Math.max(cacheKib, bodiesKib);
+        }
+        return nowMs - bodiesSeenMs >= keepBodiesCacheMs ? WRITE_CACHE_KIB : cacheKib;
     }
 
     /**
@@ -408,12 +442,12 @@ public final class UsageStore implements AutoCloseable {
         int[] rows = {0};
         try {
             d.inTransaction(c -> {
-                cacheSize(c, MERGE_CACHE_KIB);
+                if (cacheKib < MERGE_CACHE_KIB) cacheSize(c, MERGE_CACHE_KIB);
                 try {
                     rows[0] = endUsers.merge(c, nowMs);
                 } finally {
-                    // Pages beyond the small cache are freed once the commit leaves them clean.
-                    cacheSize(c, WRITE_CACHE_KIB);
+                    // Pages beyond the writes' cache are freed once the commit leaves them clean.
+                    if (cacheKib < MERGE_CACHE_KIB) cacheSize(c, cacheKib);
                 }
             });
         } catch (SQLException | RuntimeException e) {

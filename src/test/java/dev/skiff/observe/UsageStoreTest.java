@@ -125,13 +125,48 @@ class UsageStoreTest {
             }
             try (ResultSet rs = st.executeQuery("PRAGMA cache_size")) {
                 rs.next();
-                assertThat(rs.getInt(1)).as("the small cache again").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
+                assertThat(rs.getInt(1)).as("the bodies' cache kept for the next batch").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 6_000));
             }
             try (ResultSet rs = st.executeQuery("PRAGMA temp_store")) {
                 rs.next();
                 assertThat(rs.getInt(1)).as("queries sort in files past the cache again").isZero();
             }
         }
+    }
+
+    /**
+     * The larger page cache of batches with audit bodies is kept while such batches come (set back after
+     * each, its pages were freed and allocated again 20 times a second), grows with a larger batch and is
+     * never lowered by a smaller one, and is the small cache again at the first batch without bodies once
+     * none came for a while.
+     */
+    @org.junit.jupiter.api.Test
+    void theCacheOfBatchesWithAuditBodiesIsKeptWhileTheyComeAndGivenBackAfter() throws Exception {
+        UsageStore store = store("sqlite");
+        store.keepBodiesCacheMs = 400;
+        int[] id = {0};
+        java.util.function.IntFunction<List<UsageRow>> batch = n -> {
+            List<UsageRow> rows = new ArrayList<>();
+            for (int i = 0; i < n; i++, id[0]++) {
+                UsageRow r = row(record(T0 + id[0], "req-" + id[0], null, null, null, "gpt-4o-mini", 200, new Usage(1, 1, 2, -1, -1)));
+                rows.add(n == 1 ? r : r.withAudit("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8), new byte[][] {"q".getBytes(), "a".getBytes(), null, null}, 0));
+            }
+            return rows;
+        };
+        store.write(batch.apply(1));
+        assertThat(count(store, "PRAGMA cache_size")).as("no bodies yet").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
+        store.write(batch.apply(500));
+        assertThat(count(store, "PRAGMA cache_size")).isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_000));
+        store.write(batch.apply(200));
+        assertThat(count(store, "PRAGMA cache_size")).as("a smaller batch keeps it").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_000));
+        store.write(batch.apply(800));
+        assertThat(count(store, "PRAGMA cache_size")).as("a larger one grows it").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_600));
+        store.write(batch.apply(1));
+        assertThat(count(store, "PRAGMA cache_size")).as("bodies came just now").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_600));
+        Thread.sleep(500);
+        store.write(batch.apply(1));
+        assertThat(count(store, "PRAGMA cache_size")).as("none for a while: the small cache").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
+        assertThat(count(store, "SELECT COUNT(*) FROM usage_requests WHERE response_body IS NOT NULL")).isEqualTo(1_500);
     }
 
     /**
