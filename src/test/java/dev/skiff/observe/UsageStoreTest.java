@@ -143,7 +143,7 @@ class UsageStoreTest {
     @org.junit.jupiter.api.Test
     void theCacheOfBatchesWithAuditBodiesIsKeptWhileTheyComeAndGivenBackAfter() throws Exception {
         UsageStore store = store("sqlite");
-        store.keepBodiesCacheMs = 400;
+        store.keepBodiesCacheMs = 1_500; // room for a slow write between two batches on a loaded machine
         int[] id = {0};
         java.util.function.IntFunction<List<UsageRow>> batch = n -> {
             List<UsageRow> rows = new ArrayList<>();
@@ -163,7 +163,7 @@ class UsageStoreTest {
         assertThat(count(store, "PRAGMA cache_size")).as("a larger one grows it").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_600));
         store.write(batch.apply(1));
         assertThat(count(store, "PRAGMA cache_size")).as("bodies came just now").isEqualTo(-(UsageStore.WRITE_CACHE_KIB + 1_600));
-        Thread.sleep(500);
+        Thread.sleep(1_600);
         store.write(batch.apply(1));
         assertThat(count(store, "PRAGMA cache_size")).as("none for a while: the small cache").isEqualTo(-UsageStore.WRITE_CACHE_KIB);
         assertThat(count(store, "SELECT COUNT(*) FROM usage_requests WHERE response_body IS NOT NULL")).isEqualTo(1_500);
