@@ -538,6 +538,15 @@ public final class UsageStore implements AutoCloseable {
         }, queries);
     }
 
+    /**
+     * A path other than the root and everything under it (parameters: the path, the path + '0', the path,
+     * the path + '/'), as one range of the (user_path, ts) index: from the path up to the path + '0' ('0'
+     * follows '/'), less what sorts between them without being under it (/acme-x, /acme.x). An OR of an
+     * equality and a range would lead planners to other indexes. The root is never in such a range, and
+     * SQLite's index leaves it out (migration 008): its term, {@code user_path <> '/'}, lets SQLite use it.
+     */
+    public static final String PATH_SUBTREE = " AND user_path <> '/' AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)";
+
     /** The SQL of a query and its parameters, apart so that tests can EXPLAIN it. */
     record Sql(String text, List<Object> params) {}
 
@@ -561,10 +570,7 @@ public final class UsageStore implements AutoCloseable {
             params.add(q.keyId());
         }
         if (q.path() != null && !q.path().equals("/")) {
-            // The path and everything under it, as one range of the (user_path, ts) index: from the path
-            // up to the path + '0' ('0' follows '/'), less what sorts between them without being under
-            // it (/acme-x, /acme.x). An OR of an equality and a range would lead planners to other indexes.
-            b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
+            b.append(PATH_SUBTREE);
             params.add(q.path());
             params.add(q.path() + "0");
             params.add(q.path());

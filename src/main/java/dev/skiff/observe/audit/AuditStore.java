@@ -371,8 +371,7 @@ public final class AuditStore implements AutoCloseable {
         eq(b, params, "provider", q.provider());
         eq(b, params, "endpoint", q.endpoint());
         if (q.path() != null && !q.path().equals("/")) {
-            // the path and its subtree (see UsageStore: the same range on user_path)
-            b.append(" AND user_path >= ? AND user_path < ? AND (user_path = ? OR user_path >= ?)");
+            b.append(dev.skiff.observe.UsageStore.PATH_SUBTREE); // the path and its subtree, as usage queries name it
             params.addAll(List.of(q.path(), q.path() + "0", q.path(), q.path() + "/"));
         }
         if (q.statusFrom() > 0) {
