@@ -369,6 +369,38 @@ class UsageStoreTest {
         }
     }
 
+    /**
+     * SQLite's path index holds no entry for the root path (migration 008; the requests of a gateway without
+     * managed keys): no lookup names it. Lookups by a path below it still use the index, and the root's
+     * and the subtree's totals are all there.
+     */
+    @org.junit.jupiter.api.Test
+    void theRootPathHasNoEntriesInThePathIndexAndLookupsByPathStillUseIt() throws Exception {
+        UsageStore store = store("sqlite");
+        List<UsageRow> rows = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) rows.add(row(record(T0 + i, "root-" + i, null, "/", null, "gpt-4o", 200, Usage.NONE)));
+        for (int i = 0; i < 30; i++) rows.add(row(record(T0 + i, "a-" + i, "k1", i % 3 == 0 ? "/a" : "/a/b", null, "gpt-4o", 200, Usage.NONE)));
+        rows.add(row(record(T0, "ax", "k1", "/a-x", null, "gpt-4o", 200, Usage.NONE)));
+        rows.add(row(record(T0, "none", null, null, null, "gpt-4o", 200, Usage.NONE)));
+        store.write(rows);
+        assertThat(count(store, "SELECT COUNT(*) FROM pragma_index_info('usage_requests_path_ts')")).isEqualTo(2);
+        assertThat(count(store, "SELECT COUNT(*) FROM dbstat WHERE name = 'usage_requests_path_ts' AND pagetype = 'leaf' AND ncell > 0"))
+                .as("one leaf page").isEqualTo(1);
+        assertThat(count(store, "SELECT SUM(ncell) FROM dbstat WHERE name = 'usage_requests_path_ts' AND pagetype = 'leaf'"))
+                .as("entries: the rows of paths below the root only").isEqualTo(31);
+        assertThat(count(store, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'")).isZero();
+
+        UsageQuery.Result all = store.query(new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.NONE, 0, null, "/", null, null, null)).get();
+        assertThat(all.total().requests()).as("the root: every row").isEqualTo(2032);
+        UsageQuery a = new UsageQuery(T0, T0 + DAY, UsageQuery.GroupBy.PATH, 0, null, "/a", null, null, null);
+        assertThat(store.query(a).get().groups()).extracting(UsageQuery.Totals::group, UsageQuery.Totals::requests)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("/a", 10L), org.assertj.core.groups.Tuple.tuple("/a/b", 20L));
+        Database db = store.database();
+        try (Connection c = db.connection()) {
+            assertThat(explain(c, db.kind(), UsageStore.sql(a, db.kind()))).contains("usage_requests_path_ts");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"sqlite", "postgres"})
     void rowsOlderThanTheRetentionAreDeletedInChunksAndTheRestKept(String kind) throws Exception {
