@@ -1,6 +1,7 @@
 package dev.skiff.dialect.responses;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -269,10 +270,76 @@ public final class ResponsesApi {
     }
 
     /**
-     * Items as the store keeps them, a JSON array: the text {@code ArrayNode.toString()} gives, written
-     * with no array node and no serializer lookup.
+     * Items as the store keeps them, a JSON array: the text {@code ArrayNode.toString()} gives. Items
+     * of strings, objects, arrays, booleans and nulls only (the input items Skiff makes, and most a
+     * client sends) are written straight into a builder, with Jackson's string escaping; any other
+     * value (numbers) and very deep items go through Jackson's generator.
      */
     public static String itemsJson(List<ObjectNode> items) {
+        StringBuilder text = new StringBuilder(64 + 160 * items.size());
+        text.append('[');
+        for (int i = 0; i < items.size(); i++) {
+            if (i > 0) text.append(',');
+            if (!plain(items.get(i), text, 0)) return generatedItemsJson(items);
+        }
+        return text.append(']').toString();
+    }
+
+    /** How deep {@link #plain} goes before leaving an item to Jackson's generator (and its nesting limit). */
+    private static final int PLAIN_DEPTH = 64;
+
+    /** Appends {@code node} as Jackson writes it; false (leaving {@code text} half written) for a value it leaves to Jackson. */
+    private static boolean plain(JsonNode node, StringBuilder text, int depth) {
+        switch (node.getNodeType()) {
+            case STRING -> quoted(node.textValue(), text);
+            case OBJECT -> {
+                if (depth >= PLAIN_DEPTH) return false;
+                text.append('{');
+                boolean first = true;
+                for (var e : node.properties()) {
+                    if (!first) text.append(',');
+                    first = false;
+                    quoted(e.getKey(), text);
+                    text.append(':');
+                    if (!plain(e.getValue(), text, depth + 1)) return false;
+                }
+                text.append('}');
+            }
+            case ARRAY -> {
+                if (depth >= PLAIN_DEPTH) return false;
+                text.append('[');
+                for (int i = 0; i < node.size(); i++) {
+                    if (i > 0) text.append(',');
+                    if (!plain(node.get(i), text, depth + 1)) return false;
+                }
+                text.append(']');
+            }
+            case BOOLEAN -> text.append(node.booleanValue() ? "true" : "false");
+            case NULL -> text.append("null");
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A JSON string as Jackson's generator writes it: only quotes, backslashes and control characters escaped. */
+    private static void quoted(String s, StringBuilder text) {
+        text.append('"');
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == '"' || c == '\\') {
+                JsonStringEncoder.getInstance().quoteAsString(s, text);
+                text.append('"');
+                return;
+            }
+        }
+        text.append(s).append('"');
+    }
+
+    /** {@link #itemsJson} by Jackson's generator, with no array node and no serializer lookup. */
+    static String generatedItemsJson(List<ObjectNode> items) {
         try {
             return ResponseObject.text(g -> {
                 SerializerProvider sp = OpenAiChat.JSON.getSerializerProviderInstance();
@@ -292,45 +359,54 @@ public final class ResponsesApi {
     /** The output items of a complete answer (see {@link #writeResponse}). */
     private static List<ResponseObject.Item> output(ChatResponse r, String responseId) {
         List<ResponseObject.Item> output = new ArrayList<>(2);
-        StringBuilder text = null; // the open message's
+        StringBuilder text = null; // the open message's, once it has more than one part
+        String first = null; // its first part's, while it has one
         String textId = null;
         for (Part p : r.content()) {
             switch (p) {
                 case Part.Text t -> {
                     if (t.text() == null || t.text().isEmpty()) continue;
-                    if (text == null) {
-                        text = new StringBuilder();
+                    if (first == null) {
+                        first = t.text();
                         textId = itemId("msg_", responseId, true, output.size());
                         output.add(null); // the message's place, filled once its text is whole
+                    } else {
+                        if (text == null) text = new StringBuilder(first);
+                        text.append(t.text());
                     }
-                    text.append(t.text());
                 }
                 case Part.Thinking th -> {
-                    text = endMessage(output, textId, text);
+                    first = endMessage(output, textId, first, text);
+                    text = null;
                     output.add(new ResponseObject.Item.Node(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), th)));
                 }
                 case Part.RedactedThinking rt -> {
-                    text = endMessage(output, textId, text);
+                    first = endMessage(output, textId, first, text);
+                    text = null;
                     output.add(new ResponseObject.Item.Node(ReasoningItems.item(itemId("rs_", responseId, true, output.size()), rt)));
                 }
                 case Part.ToolCall tc -> {
-                    text = endMessage(output, textId, text);
+                    first = endMessage(output, textId, first, text);
+                    text = null;
                     output.add(new ResponseObject.Item.Call(itemId("fc_", responseId, true, output.size()), "completed", tc.id(), tc.name(),
                             tc.arguments() == null ? "" : tc.arguments()));
                 }
                 default -> { /* images and tool results do not occur in answers */ }
             }
         }
-        endMessage(output, textId, text);
+        endMessage(output, textId, first, text);
         if (ResponseObject.incompleteReason(r.finishReason()) != null && !output.isEmpty()) {
             output.set(output.size() - 1, output.getLast().incomplete());
         }
         return output;
     }
 
-    /** Puts the open message, if any, with its text in its place (the last one); returns null: no message is open now. */
-    private static StringBuilder endMessage(List<ResponseObject.Item> output, String id, StringBuilder text) {
-        if (text != null) output.set(output.size() - 1, new ResponseObject.Item.Message(id, "completed", text.toString()));
+    /**
+     * Puts the open message, if any, with its text ({@code first}, or {@code text} once it had more
+     * parts) in its place (the last one); returns null: no message is open now.
+     */
+    private static String endMessage(List<ResponseObject.Item> output, String id, String first, StringBuilder text) {
+        if (first != null) output.set(output.size() - 1, new ResponseObject.Item.Message(id, "completed", text != null ? text.toString() : first));
         return null;
     }
 

@@ -51,6 +51,44 @@ class ResponsesRequestTest {
     }
 
     @Test
+    void itemsJsonWrittenWithoutTheGeneratorIsJacksonsTextForEveryCharacterAndValue() throws Exception {
+        // every UTF-16 unit, in values and in member names, alone and among plain text
+        StringBuilder all = new StringBuilder();
+        for (char c = 0; c < 0xFFFF; c++) all.append(c);
+        all.append((char) 0xFFFF);
+        List<ObjectNode> items = new java.util.ArrayList<>();
+        for (int c = 0; c <= 0xFFFF; c += 97) {
+            items.add(OpenAiChat.JSON.createObjectNode().put("type", "message").put("t" + (char) c, "a" + (char) c + "b"));
+        }
+        items.add(OpenAiChat.JSON.createObjectNode().put("all", all.toString()).put(all.substring(0, 300), "k"));
+        assertThat(ResponsesApi.itemsJson(items)).isEqualTo(ResponsesApi.generatedItemsJson(items));
+        for (int c = 0; c <= 0xFFFF; c++) {
+            List<ObjectNode> one = List.of(OpenAiChat.JSON.createObjectNode().put("text", String.valueOf((char) c)));
+            assertThat(ResponsesApi.itemsJson(one)).isEqualTo(ResponsesApi.generatedItemsJson(one));
+        }
+        // nesting, booleans, nulls, empty containers; numbers (left to the generator) anywhere
+        String mixed = "[{'type':'message','role':'user','content':[{'type':'input_text','text':'hi \\\\ \\'q\\' \\n\\t'}],'id':'msg_1'},"
+                + "{'type':'function_call','arguments':'{}','ok':true,'no':false,'nothing':null,'a':[],'o':{},'deep':[[{'x':[null,true]}]]},"
+                + "{'type':'x','n':1,'f':1.50,'big':12345678901234567890123}]";
+        List<ObjectNode> trees = StoredItems.of(json(mixed));
+        assertThat(ResponsesApi.itemsJson(trees)).isEqualTo(ResponsesApi.generatedItemsJson(trees));
+        assertThat(ResponsesApi.itemsJson(trees.subList(0, 2))).isEqualTo(ResponsesApi.generatedItemsJson(trees.subList(0, 2)));
+        ObjectNode deep = OpenAiChat.JSON.createObjectNode();
+        ObjectNode at = deep;
+        for (int i = 0; i < 100; i++) at = at.putObject("d");
+        assertThat(ResponsesApi.itemsJson(List.of(deep))).isEqualTo(ResponsesApi.generatedItemsJson(List.of(deep)));
+    }
+
+    /** The objects of a JSON array. */
+    private static final class StoredItems {
+        static List<ObjectNode> of(JsonNode array) {
+            List<ObjectNode> out = new java.util.ArrayList<>();
+            for (JsonNode n : array) out.add((ObjectNode) n);
+            return out;
+        }
+    }
+
+    @Test
     void stringInputIsOneUserMessageWithInputText() throws Exception {
         List<ObjectNode> items = ResponsesApi.inputItems(json("{'model':'m','input':'hi there'}"));
         assertThat(items).hasSize(1);
