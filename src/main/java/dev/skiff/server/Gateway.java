@@ -1285,7 +1285,7 @@ public final class Gateway {
         // has the whole answer can continue it, even if Skiff is killed right after.
         ResponsesEgress.Stored onFinal = !request.path("store").asBoolean(true) ? null
                 : (json, omitted, outputIds) -> proxied.holdUntil(responses.save(new StoredResponse(id, caller.owner(), created,
-                        route.provider().name(), scan.model(), json, StoredResponses.json(input), previousId, StoredResponses.ids(input, id),
+                        route.provider().name(), scan.model(), json, StoredResponses.json(request, input), previousId, StoredResponses.ids(input, id),
                         StoredResponses.outputIds(outputIds, id), omitted)));
         ChatAdapter.Call call = new ChatAdapter.Call(route.provider(), scan.model(), route.upstreamModel(), scan.stream(),
                 new ResponsesEgress(context, onFinal), clientHeaders, requestId);

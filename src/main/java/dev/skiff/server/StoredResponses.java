@@ -206,6 +206,18 @@ final class StoredResponses {
     }
 
     /**
+     * {@link #json} of {@code items}, the {@link ResponsesApi#inputItems} of {@code request} given ids
+     * ({@link #withIds}): for a request whose input is a string, written from the string and the id alone.
+     */
+    static String json(JsonNode request, List<ObjectNode> items) {
+        JsonNode given = request.get("input");
+        if (given != null && given.isTextual() && items.size() == 1 && items.getFirst().get("id") instanceof JsonNode id && id.isTextual()) {
+            return ResponsesApi.textInputJson(given.textValue(), id.textValue());
+        }
+        return json(items);
+    }
+
+    /**
      * The ids of response {@code responseId}'s input items that the store indexes, for
      * {@code item_reference} inputs naming them: those the client gave (an id Skiff made for this
      * response is found through the response it names, {@link ResponsesApi#madeFor}). References are

@@ -285,6 +285,20 @@ public final class ResponsesApi {
         return text.append(']').toString();
     }
 
+    /**
+     * {@link #itemsJson} of the one item {@link #inputItems} makes of a request whose {@code input} is
+     * the string {@code text}, once given the id {@code id}: what the store keeps of most requests,
+     * written without a tree walk.
+     */
+    public static String textInputJson(String text, String id) {
+        StringBuilder json = new StringBuilder(96 + text.length() + id.length());
+        json.append("[{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":");
+        quoted(text, json);
+        json.append("}],\"id\":");
+        quoted(id, json);
+        return json.append("}]").toString();
+    }
+
     /** How deep {@link #plain} goes before leaving an item to Jackson's generator (and its nesting limit). */
     private static final int PLAIN_DEPTH = 64;
 
