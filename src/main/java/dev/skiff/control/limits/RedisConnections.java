@@ -8,6 +8,10 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.StatusOutput;
+import io.lettuce.core.protocol.AsyncCommand;
+import io.lettuce.core.protocol.Command;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.EventLoopGroupProvider;
 import io.lettuce.core.resource.Transports;
@@ -180,10 +184,7 @@ final class RedisConnections implements AutoCloseable {
                 return;
             }
             // The first answer arrives on the connection's loop: that is where it lives.
-            c.async().ping().whenComplete((pong, e) -> {
-                EventExecutor loop = loopOfCallingThread();
-                retry.execute(() -> place(c, loop));
-            });
+            afterPing(c, loop -> place(c, loop));
         });
     }
 
@@ -212,18 +213,31 @@ final class RedisConnections implements AutoCloseable {
         if (loops.isEmpty() || closed) return;
         for (Link l : links) {
             if (l.connection == handler) {
-                l.connection.async().ping().whenComplete((pong, e) -> {
-                    EventExecutor loop = loopOfCallingThread();
-                    retry.execute(() -> {
-                        Link[] ls = links.clone();
-                        for (int i = 0; i < ls.length; i++) if (ls[i].connection == handler) ls[i] = new Link(loop, ls[i].connection);
-                        links = ls;
-                    });
+                afterPing(l.connection, loop -> {
+                    Link[] ls = links.clone();
+                    for (int i = 0; i < ls.length; i++) if (ls[i].connection == handler) ls[i] = new Link(loop, ls[i].connection);
+                    links = ls;
                 });
                 l.connection.flushCommands(); // commands on kept connections are not flushed as written (see sent)
                 return;
             }
         }
+    }
+
+    /**
+     * Sends a PING and gives {@code then}, on the connect thread, the loop its answer arrived on (null:
+     * not one of Skiff's). The callback is attached before the command is sent, so it runs where the
+     * answer completes it. Attached after (as {@code async().ping().whenComplete}), it ran on the
+     * sending thread whenever the answer beat the attachment, and the connection was kept as on no
+     * loop: two connections, one of them unplaced, and a loop left without one.
+     */
+    private void afterPing(StatefulRedisConnection<String, String> c, java.util.function.Consumer<EventExecutor> then) {
+        AsyncCommand<String, String, String> ping = new AsyncCommand<>(new Command<>(CommandType.PING, new StatusOutput<>(StringCodec.UTF8)));
+        ping.whenComplete((pong, e) -> {
+            EventExecutor loop = loopOfCallingThread();
+            if (!closed) retry.execute(() -> then.accept(loop));
+        });
+        c.dispatch(ping);
     }
 
     private EventExecutor loopOfCallingThread() {
